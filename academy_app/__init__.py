@@ -1,0 +1,1 @@
+"""Academy: an online learning platform built with Reflex."""

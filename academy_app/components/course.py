@@ -1,0 +1,80 @@
+"""Course pieces shared by the home page, the catalog and the dashboard."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from academy_app.components.layout import skeleton_block
+from academy_app.state.rows import CourseCardRow
+
+CARD_GRID_COLUMNS = rx.breakpoints(initial="1", sm="2", md="3")
+
+
+def cover(background: rx.Var | str, height: str = "140px", label: rx.Var | str = "") -> rx.Component:
+    return rx.center(
+        rx.icon("book-open", size=36, color="rgba(255,255,255,0.85)"),
+        rx.cond(label != "", rx.text(label, color="white", weight="bold", size="2",
+                                     position="absolute", bottom="10px", left="14px")),
+        background=background,
+        height=height,
+        width="100%",
+        position="relative",
+        aria_hidden="true",
+    )
+
+
+def price_badge(price: rx.Var) -> rx.Component:
+    return rx.badge(price, color_scheme=rx.cond(price == "Free", "green", "indigo"), size="2",
+                    variant="soft")
+
+
+def course_card(course: CourseCardRow) -> rx.Component:
+    return rx.link(
+        rx.card(
+            rx.inset(cover(course.cover, label=course.category), side="top", pb="current"),
+            rx.vstack(
+                rx.hstack(rx.badge(course.level, variant="outline", color_scheme="gray"),
+                          rx.spacer(), price_badge(course.price), width="100%"),
+                rx.heading(course.title, size="4", as_="h3"),
+                rx.text(course.subtitle, size="2", color_scheme="gray", line_clamp=2),
+                rx.spacer(),
+                rx.hstack(rx.icon("user", size=14), rx.text(course.instructor, size="2"),
+                          rx.spacer(), rx.text(course.lessons, size="1", color_scheme="gray"),
+                          align="center", width="100%", spacing="1"),
+                spacing="2",
+                height="100%",
+            ),
+            height="100%",
+            _hover={"box_shadow": "0 10px 30px rgba(15, 23, 42, 0.12)",
+                    "transform": "translateY(-2px)"},
+            transition="all 0.15s ease",
+        ),
+        href="/courses/" + course.slug,
+        underline="none",
+        color="inherit",
+        aria_label=course.title,
+        height="100%",
+    )
+
+
+def card_grid(courses: rx.Var) -> rx.Component:
+    return rx.grid(rx.foreach(courses, course_card), columns=CARD_GRID_COLUMNS, spacing="5",
+                   width="100%")
+
+
+def card_grid_skeleton(count: int = 3) -> rx.Component:
+    return rx.grid(
+        *[rx.card(rx.vstack(skeleton_block("120px"), skeleton_block("1.2em", "70%"),
+                            skeleton_block("0.9em"), skeleton_block("0.9em", "50%"), spacing="3"))
+          for _ in range(count)],
+        columns=CARD_GRID_COLUMNS,
+        spacing="5",
+        width="100%",
+        aria_busy="true",
+        aria_label="Loading courses",
+    )
+
+
+def progress_bar(percent: rx.Var, label: rx.Var | str) -> rx.Component:
+    """Radix Progress: role=progressbar with aria-valuenow, named for the course it measures."""
+    return rx.progress(value=percent, max=100, aria_label=label, size="2", width="100%")

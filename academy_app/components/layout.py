@@ -1,0 +1,168 @@
+"""The frame every page shares: navbar, main region, footer, and small building blocks."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from academy_app.state.auth import AuthState
+
+MAX_WIDTH = "1180px"
+
+
+def link_button(label: str | rx.Component, href: str | rx.Var, **props) -> rx.Component:
+    """A link that looks like a button: navigation stays a real link for keyboards and readers."""
+    return rx.button(rx.link(label, href=href, underline="none"), as_child=True, **props)
+
+
+def _nav_link(label: str, href: str) -> rx.Component:
+    return rx.link(label, href=href, underline="none", color=rx.color("gray", 12), weight="medium",
+                   size="3", _hover={"color": rx.color("accent", 11)})
+
+
+def _account_menu() -> rx.Component:
+    return rx.cond(
+        AuthState.is_authenticated,
+        rx.hstack(
+            rx.avatar(fallback=AuthState.user_initials, size="2", radius="full",
+                      aria_hidden="true"),
+            rx.text(AuthState.user_name, size="2", weight="medium",
+                    display=["none", "none", "block"]),
+            rx.button("Log out", on_click=AuthState.logout, variant="soft", color_scheme="gray",
+                      size="2"),
+            align="center",
+            spacing="3",
+        ),
+        rx.hstack(
+            link_button("Log in", "/login", variant="ghost", size="2"),
+            link_button("Sign up", "/signup", size="2"),
+            align="center",
+            spacing="3",
+        ),
+    )
+
+
+def navbar() -> rx.Component:
+    return rx.el.header(
+        rx.hstack(
+            rx.link(
+                rx.hstack(
+                    rx.center(rx.icon("graduation-cap", size=20, color="white"),
+                              background=rx.color("accent", 9), border_radius="10px",
+                              width="34px", height="34px"),
+                    rx.heading("Academy", size="5", weight="bold"),
+                    align="center",
+                    spacing="2",
+                ),
+                href="/",
+                underline="none",
+                color=rx.color("gray", 12),
+                aria_label="Academy home",
+            ),
+            rx.el.nav(
+                rx.hstack(
+                    _nav_link("Courses", "/courses"),
+                    rx.cond(AuthState.is_authenticated, _nav_link("My learning", "/dashboard")),
+                    spacing="5",
+                ),
+                aria_label="Main",
+                padding_left=["8px", "32px"],
+            ),
+            rx.spacer(),
+            _account_menu(),
+            align="center",
+            width="100%",
+            max_width=MAX_WIDTH,
+            margin="0 auto",
+            padding_x=["16px", "32px"],
+            padding_y="12px",
+            spacing="4",
+        ),
+        position="sticky",
+        top="0",
+        z_index="10",
+        background=rx.color("gray", 1, alpha=True),
+        backdrop_filter="blur(12px)",
+        border_bottom=f"1px solid {rx.color('gray', 4)}",
+    )
+
+
+def footer() -> rx.Component:
+    return rx.el.footer(
+        rx.hstack(
+            rx.text("© Academy — learn something new every day.", size="2", color_scheme="gray"),
+            rx.spacer(),
+            rx.link("Browse courses", href="/courses", size="2", color_scheme="gray"),
+            max_width=MAX_WIDTH,
+            margin="0 auto",
+            padding_x=["16px", "32px"],
+            padding_y="24px",
+            width="100%",
+        ),
+        border_top=f"1px solid {rx.color('gray', 4)}",
+        margin_top="auto",
+    )
+
+
+def page(*children: rx.Component, width: str = MAX_WIDTH) -> rx.Component:
+    return rx.box(
+        navbar(),
+        rx.el.main(
+            rx.box(*children, max_width=width, margin="0 auto", padding_x=["16px", "32px"],
+                   padding_y=["32px", "48px"], width="100%"),
+            flex="1",
+        ),
+        footer(),
+        display="flex",
+        flex_direction="column",
+        min_height="100vh",
+        background=rx.color("gray", 2),
+    )
+
+
+def page_header(title: str | rx.Var, subtitle: str | rx.Var = "", *actions: rx.Component
+                ) -> rx.Component:
+    return rx.flex(
+        rx.vstack(
+            rx.heading(title, size="8", weight="bold", as_="h1"),
+            rx.cond(subtitle != "", rx.text(subtitle, size="4", color_scheme="gray")),
+            spacing="2",
+        ),
+        rx.spacer(),
+        *actions,
+        direction=rx.breakpoints(initial="column", sm="row"),
+        align=rx.breakpoints(initial="start", sm="end"),
+        gap="4",
+        margin_bottom="32px",
+        width="100%",
+    )
+
+
+def empty_state(icon: str, title: str, text: str, *actions: rx.Component) -> rx.Component:
+    return rx.center(
+        rx.vstack(
+            rx.center(rx.icon(icon, size=28, color=rx.color("accent", 11)),
+                      background=rx.color("accent", 3), border_radius="full", width="64px",
+                      height="64px"),
+            rx.heading(title, size="5", as_="h2"),
+            rx.text(text, color_scheme="gray", text_align="center", max_width="420px"),
+            *actions,
+            align="center",
+            spacing="3",
+        ),
+        padding="64px",
+        border=f"1px dashed {rx.color('gray', 6)}",
+        border_radius="16px",
+        background=rx.color("gray", 1),
+        width="100%",
+    )
+
+
+def skeleton_block(height: str = "1em", width: str = "100%") -> rx.Component:
+    return rx.skeleton(rx.box(height=height, width=width), loading=True)
+
+
+def field_error(message: rx.Var, field_id: str) -> rx.Component:
+    return rx.cond(
+        message,
+        rx.text(message, id=f"{field_id}-error", color_scheme="red", size="2", role="alert"),
+    )

@@ -1,0 +1,1 @@
+"""Adapters to the outside world: Markdown rendering, and later cache, bus, mail, PDF."""

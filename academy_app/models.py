@@ -1,0 +1,176 @@
+"""SQLModel tables and enums: the academy's data, with the constraints that keep it whole.
+
+Uniqueness that a double click or a race could break (one enrollment per learner and course, one
+progress row per learner and lesson, one account per email) is enforced by the database, not only by
+the services, so concurrent requests cannot create duplicates.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything we store is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _enum(enum_cls: type[StrEnum]) -> sa.Enum:
+    # Stored as plain strings (no native PostgreSQL enum) so adding a value is a one-line migration.
+    return sa.Enum(
+        enum_cls,
+        native_enum=False,
+        length=20,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+def _timestamp(*, nullable: bool = False, index: bool = False) -> dict:
+    return {"sa_type": sa.DateTime(timezone=True), "nullable": nullable, "index": index}
+
+
+class Role(StrEnum):
+    STUDENT = "student"
+    INSTRUCTOR = "instructor"
+    ADMIN = "admin"
+
+
+class CourseLevel(StrEnum):
+    BEGINNER = "beginner"
+    INTERMEDIATE = "intermediate"
+    ADVANCED = "advanced"
+
+
+class LessonKind(StrEnum):
+    TEXT = "text"
+    VIDEO = "video"
+
+
+class EnrollmentStatus(StrEnum):
+    PENDING_PAYMENT = "pending_payment"
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True, index=True)
+    full_name: str = Field(max_length=120)
+    password_hash: str = Field(max_length=255)
+    role: Role = Field(default=Role.STUDENT, sa_type=_enum(Role))
+    is_active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow, **_timestamp())
+    updated_at: datetime = Field(default_factory=utcnow, **_timestamp())
+
+
+class LoginSession(SQLModel, table=True):
+    """A server-side login. The browser holds a random token; only its SHA-256 is stored."""
+
+    __tablename__ = "login_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    created_at: datetime = Field(default_factory=utcnow, **_timestamp())
+    expires_at: datetime = Field(**_timestamp(index=True))
+
+
+class Category(SQLModel, table=True):
+    __tablename__ = "categories"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80, unique=True)
+    slug: str = Field(max_length=80, unique=True, index=True)
+
+
+class Course(SQLModel, table=True):
+    __tablename__ = "courses"
+    __table_args__ = (
+        sa.CheckConstraint("price_cents >= 0", name="ck_courses_price_not_negative"),
+        sa.Index("ix_courses_published_created", "is_published", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=120, unique=True, index=True)
+    title: str = Field(max_length=160)
+    subtitle: str = Field(default="", max_length=255)
+    description: str = Field(default="", sa_type=sa.Text)
+    level: CourseLevel = Field(default=CourseLevel.BEGINNER, sa_type=_enum(CourseLevel), index=True)
+    category_id: int | None = Field(default=None, foreign_key="categories.id", index=True)
+    price_cents: int = Field(default=0)
+    currency: str = Field(default="USD", max_length=3)
+    is_published: bool = Field(default=False)
+    instructor_id: int = Field(foreign_key="users.id", index=True)
+    cover_image_url: str = Field(default="", max_length=500)
+    created_at: datetime = Field(default_factory=utcnow, **_timestamp())
+    updated_at: datetime = Field(default_factory=utcnow, **_timestamp())
+
+    @property
+    def is_free(self) -> bool:
+        return self.price_cents == 0
+
+
+class Module(SQLModel, table=True):
+    __tablename__ = "modules"
+    __table_args__ = (sa.Index("ix_modules_course_position", "course_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    course_id: int = Field(foreign_key="courses.id", ondelete="CASCADE")
+    title: str = Field(max_length=160)
+    position: int = Field(default=0)
+
+
+class Lesson(SQLModel, table=True):
+    __tablename__ = "lessons"
+    __table_args__ = (sa.Index("ix_lessons_module_position", "module_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    module_id: int = Field(foreign_key="modules.id", ondelete="CASCADE")
+    title: str = Field(max_length=160)
+    kind: LessonKind = Field(default=LessonKind.TEXT, sa_type=_enum(LessonKind))
+    body: str = Field(default="", sa_type=sa.Text)
+    video_url: str = Field(default="", max_length=500)
+    duration_minutes: int = Field(default=5, ge=0)
+    position: int = Field(default=0)
+
+
+class Enrollment(SQLModel, table=True):
+    __tablename__ = "enrollments"
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "course_id", name="uq_enrollments_user_course"),
+        sa.Index("ix_enrollments_course_status", "course_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    course_id: int = Field(foreign_key="courses.id", ondelete="CASCADE")
+    status: EnrollmentStatus = Field(
+        default=EnrollmentStatus.ACTIVE, sa_type=_enum(EnrollmentStatus)
+    )
+    created_at: datetime = Field(default_factory=utcnow, **_timestamp())
+    updated_at: datetime = Field(default_factory=utcnow, **_timestamp())
+    completed_at: datetime | None = Field(default=None, **_timestamp(nullable=True))
+
+
+class LessonProgress(SQLModel, table=True):
+    __tablename__ = "lesson_progress"
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "lesson_id", name="uq_lesson_progress_user_lesson"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    lesson_id: int = Field(foreign_key="lessons.id", index=True, ondelete="CASCADE")
+    completed_at: datetime = Field(default_factory=utcnow, **_timestamp())

@@ -1,0 +1,86 @@
+"""/signup and /login."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from academy_app.components.layout import field_error, page
+from academy_app.state.account import AccountFormState
+
+
+def text_field(label: str, name: str, *, kind: str = "text", autocomplete: str = "",
+               hint: str = "") -> rx.Component:
+    error = AccountFormState.errors.get(name, "")
+    return rx.vstack(
+        rx.el.label(label, html_for=name, style={"font_weight": "500", "font_size": "14px"}),
+        rx.input(id=name, name=name, type=kind, auto_complete=autocomplete, size="3", width="100%",
+                 aria_invalid=rx.cond(error != "", "true", "false"),
+                 aria_describedby=f"{name}-error",
+                 on_focus=AccountFormState.clear_error(name)),
+        rx.cond(hint != "", rx.text(hint, size="1", color_scheme="gray")),
+        field_error(error, name),
+        spacing="1",
+        width="100%",
+    )
+
+
+def auth_card(title: str, subtitle: str, form: rx.Component, footer: rx.Component
+              ) -> rx.Component:
+    return page(
+        rx.center(
+            rx.card(
+                rx.vstack(
+                    rx.heading(title, size="7", as_="h1"),
+                    rx.text(subtitle, color_scheme="gray"),
+                    form,
+                    footer,
+                    spacing="4",
+                    width="100%",
+                ),
+                width="100%",
+                max_width="440px",
+                padding="32px",
+            ),
+            width="100%",
+        )
+    )
+
+
+def signup_page() -> rx.Component:
+    form = rx.form(
+        rx.vstack(
+            text_field("Full name", "full_name", autocomplete="name"),
+            text_field("Email", "email", kind="email", autocomplete="email"),
+            text_field("Password", "password", kind="password", autocomplete="new-password",
+                       hint="At least 10 characters, and not your email address."),
+            rx.button("Sign up", type="submit", size="3", width="100%"),
+            spacing="4",
+            width="100%",
+        ),
+        on_submit=AccountFormState.signup,
+        reset_on_submit=False,
+        width="100%",
+    )
+    footer = rx.text("Already have an account? ", rx.link("Log in", href="/login"), size="2")
+    return auth_card("Create your account", "Start learning in less than a minute.", form,
+                     footer)
+
+
+def login_page() -> rx.Component:
+    form = rx.form(
+        rx.vstack(
+            rx.cond(AccountFormState.form_error != "",
+                    rx.callout(AccountFormState.form_error, icon="triangle-alert",
+                               color_scheme="red", role="alert", width="100%")),
+            text_field("Email", "email", kind="email", autocomplete="email"),
+            text_field("Password", "password", kind="password", autocomplete="current-password"),
+            rx.button("Log in", type="submit", size="3", width="100%"),
+            spacing="4",
+            width="100%",
+        ),
+        on_submit=AccountFormState.login,
+        reset_on_submit=False,
+        width="100%",
+    )
+    footer = rx.text("New to Academy? ", rx.link("Create an account", href="/signup"), size="2")
+    return auth_card("Welcome back", "Log in to continue learning.", form, footer)

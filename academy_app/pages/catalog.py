@@ -1,0 +1,109 @@
+"""/courses — search and filter the catalog."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from academy_app.components.course import card_grid, card_grid_skeleton
+from academy_app.components.layout import empty_state, page, page_header
+from academy_app.state.catalog import CatalogState
+
+LEVELS = [("any", "All levels"), ("beginner", "Beginner"), ("intermediate", "Intermediate"),
+          ("advanced", "Advanced")]
+PRICES = [("all", "Free and paid"), ("free", "Free"), ("paid", "Paid")]
+SORTS = [("popular", "Most popular"), ("newest", "Newest"), ("title", "Title A–Z"),
+         ("price_low", "Price: low to high"), ("price_high", "Price: high to low")]
+
+
+def _select(label: str, name: str, value: rx.Var, items: list[rx.Component]) -> rx.Component:
+    return rx.select.root(
+        rx.select.trigger(aria_label=label, min_width="170px"),
+        rx.select.content(*items),
+        value=value,
+        on_change=lambda choice: CatalogState.set_filter(name, choice),
+    )
+
+
+def _options(pairs: list[tuple[str, str]]) -> list[rx.Component]:
+    return [rx.select.item(text, value=value) for value, text in pairs]
+
+
+def filters() -> rx.Component:
+    return rx.flex(
+        rx.debounce_input(
+            rx.input(
+                rx.input.slot(rx.icon("search", size=16)),
+                value=CatalogState.text,
+                on_change=CatalogState.search,
+                placeholder="Search courses",
+                aria_label="Search courses",
+                type="search",
+                size="3",
+                flex="1",
+                min_width="240px",
+            ),
+            debounce_timeout=250,
+        ),
+        _select("Category", "category", rx.cond(CatalogState.category == "", "any",
+                                                CatalogState.category),
+                [rx.select.item("All categories", value="any"),
+                 rx.foreach(CatalogState.categories,
+                            lambda pair: rx.select.item(pair[1], value=pair[0]))]),
+        _select("Level", "level", rx.cond(CatalogState.level == "", "any", CatalogState.level),
+                _options(LEVELS)),
+        _select("Price", "price", CatalogState.price, _options(PRICES)),
+        _select("Sort by", "sort", CatalogState.sort, _options(SORTS)),
+        gap="3",
+        wrap="wrap",
+        width="100%",
+        margin_bottom="24px",
+        role="search",
+    )
+
+
+def pagination() -> rx.Component:
+    return rx.cond(
+        CatalogState.pages > 1,
+        rx.hstack(
+            rx.button("Previous page", variant="soft", disabled=CatalogState.page <= 1,
+                      on_click=CatalogState.go_to_page(CatalogState.page - 1)),
+            rx.text(f"Page {CatalogState.page} of {CatalogState.pages}", size="2"),
+            rx.button("Next page", variant="soft",
+                      disabled=CatalogState.page >= CatalogState.pages,
+                      on_click=CatalogState.go_to_page(CatalogState.page + 1)),
+            justify="center",
+            align="center",
+            spacing="4",
+            margin_top="32px",
+            width="100%",
+        ),
+    )
+
+
+def results() -> rx.Component:
+    return rx.cond(
+        CatalogState.loading,
+        card_grid_skeleton(6),
+        rx.cond(
+            CatalogState.total > 0,
+            rx.vstack(
+                rx.text(CatalogState.result_label, size="2", color_scheme="gray", role="status"),
+                card_grid(CatalogState.courses),
+                pagination(),
+                width="100%",
+                spacing="3",
+            ),
+            empty_state("search-x", "No courses match",
+                        "Try other words, or clear the filters to see every course.",
+                        rx.button("Clear filters", variant="soft",
+                                  on_click=CatalogState.clear_filters)),
+        ),
+    )
+
+
+def catalog_page() -> rx.Component:
+    return page(
+        page_header("Course catalog", "Find the next thing you want to learn"),
+        filters(),
+        results(),
+    )

@@ -1,0 +1,131 @@
+"""/courses/[slug] — what the course teaches, its syllabus, and enroll / continue."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from academy_app.components.course import cover, progress_bar
+from academy_app.components.layout import link_button, page, skeleton_block
+from academy_app.pages.errors import not_found_panel
+from academy_app.state.course import CourseState
+from academy_app.state.rows import LessonRow, ModuleRow
+
+
+def lesson_icon(lesson: LessonRow) -> rx.Component:
+    return rx.cond(
+        lesson.done,
+        rx.icon("circle-check", size=18, color=rx.color("green", 10), aria_label="Completed"),
+        rx.cond(lesson.kind == "video",
+                rx.icon("circle-play", size=18, color=rx.color("gray", 10), aria_label="Video"),
+                rx.icon("file-text", size=18, color=rx.color("gray", 10), aria_label="Reading")),
+    )
+
+
+def syllabus_lesson(lesson: LessonRow) -> rx.Component:
+    title = rx.cond(CourseState.is_enrolled, rx.link(lesson.title, href=lesson.href),
+                    rx.text(lesson.title))
+    return rx.hstack(lesson_icon(lesson), title, rx.spacer(),
+                     rx.text(lesson.duration, size="2", color_scheme="gray"),
+                     align="center", width="100%", padding_y="8px", spacing="3")
+
+
+def syllabus_module(module: ModuleRow) -> rx.Component:
+    return rx.card(
+        rx.heading(module.title, size="4", as_="h3", margin_bottom="8px"),
+        rx.foreach(module.lessons, syllabus_lesson),
+        width="100%",
+    )
+
+
+def call_to_action() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading(CourseState.price, size="7", as_="p"),
+            rx.cond(
+                CourseState.is_enrolled,
+                rx.vstack(
+                    progress_bar(CourseState.percent, "Course progress"),
+                    rx.text(f"{CourseState.percent}% complete", size="2", color_scheme="gray"),
+                    link_button("Continue learning", CourseState.resume_href, size="3",
+                                width="100%"),
+                    width="100%",
+                ),
+                rx.cond(
+                    CourseState.is_free,
+                    rx.button("Enroll", on_click=CourseState.enroll, size="3", width="100%"),
+                    rx.vstack(
+                        rx.button("Enroll", size="3", width="100%", disabled=True),
+                        rx.text("Paid enrollment opens soon.", size="2", color_scheme="gray"),
+                        width="100%",
+                    ),
+                ),
+            ),
+            rx.divider(),
+            rx.hstack(rx.icon("list-checks", size=16),
+                      rx.text(f"{CourseState.lesson_count} lessons", size="2"), spacing="2"),
+            rx.hstack(rx.icon("signal", size=16), rx.text(CourseState.level, size="2"),
+                      spacing="2"),
+            rx.hstack(rx.icon("infinity", size=16), rx.text("Learn at your own pace", size="2"),
+                      spacing="2"),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+        position=["static", "static", "sticky"],
+        top="90px",
+    )
+
+
+def course_body() -> rx.Component:
+    return rx.vstack(
+        rx.box(
+            cover(CourseState.cover, height="120px"),
+            rx.vstack(
+                rx.hstack(rx.badge(CourseState.category, size="2"),
+                          rx.badge(CourseState.level, variant="outline", size="2")),
+                rx.heading(CourseState.title, as_="h1", size="8"),
+                rx.text(CourseState.subtitle, size="4", color_scheme="gray"),
+                rx.text("Taught by ", rx.text.strong(CourseState.instructor), size="3"),
+                padding="24px",
+                spacing="3",
+            ),
+            background=rx.color("gray", 1),
+            border_radius="16px",
+            overflow="hidden",
+            border=f"1px solid {rx.color('gray', 4)}",
+            width="100%",
+        ),
+        rx.grid(
+            rx.vstack(
+                rx.heading("About this course", size="5", as_="h2"),
+                rx.html(CourseState.description_html, class_name="markdown"),
+                rx.heading("Syllabus", size="5", as_="h2", padding_top="16px"),
+                rx.foreach(CourseState.modules, syllabus_module),
+                spacing="3",
+                width="100%",
+            ),
+            call_to_action(),
+            columns=rx.breakpoints(initial="1", md="3fr 1.2fr"),
+            spacing="6",
+            width="100%",
+            align_items="start",
+        ),
+        spacing="6",
+        width="100%",
+    )
+
+
+def course_skeleton() -> rx.Component:
+    return rx.vstack(skeleton_block("220px"), skeleton_block("2em", "60%"),
+                     skeleton_block("1em", "80%"), skeleton_block("300px"), spacing="4",
+                     width="100%", aria_busy="true", aria_label="Loading course")
+
+
+def course_page() -> rx.Component:
+    return page(
+        rx.cond(
+            CourseState.not_found,
+            not_found_panel("course"),
+            rx.cond(CourseState.loading, course_skeleton(), course_body()),
+        )
+    )

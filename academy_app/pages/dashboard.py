@@ -1,0 +1,81 @@
+"""/dashboard — My learning: every enrolled course with its progress."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from academy_app.components.course import cover, progress_bar
+from academy_app.components.layout import (
+    empty_state,
+    link_button,
+    page,
+    page_header,
+    skeleton_block,
+)
+from academy_app.state.dashboard import DashboardState
+from academy_app.state.rows import DashboardRow
+
+
+def course_row(course: DashboardRow) -> rx.Component:
+    return rx.card(
+        rx.flex(
+            rx.box(cover(course.cover, height="100%"), width=["100%", "180px"],
+                   min_height="110px", border_radius="10px", overflow="hidden"),
+            rx.vstack(
+                rx.hstack(
+                    rx.link(rx.heading(course.title, size="4", as_="h2"),
+                            href="/courses/" + course.slug, underline="none",
+                            color=rx.color("gray", 12)),
+                    rx.cond(course.status == "completed",
+                            rx.badge("Completed", color_scheme="green", variant="soft")),
+                    align="center",
+                    wrap="wrap",
+                ),
+                rx.text(course.instructor, size="2", color_scheme="gray"),
+                progress_bar(course.percent, "Progress in " + course.title),
+                rx.hstack(rx.text(course.summary, size="2", color_scheme="gray"), rx.spacer(),
+                          rx.text(f"{course.percent}%", weight="bold", size="2"), width="100%"),
+                spacing="2",
+                flex="1",
+                width="100%",
+            ),
+            rx.center(
+                link_button(rx.cond(course.status == "completed", "Review", "Continue"),
+                            course.resume_href, aria_label="Continue " + course.title),
+            ),
+            direction=rx.breakpoints(initial="column", sm="row"),
+            gap="5",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def stat(label: str, value: rx.Var) -> rx.Component:
+    return rx.card(rx.vstack(rx.text(label, size="2", color_scheme="gray"),
+                             rx.heading(value, size="7", as_="p"), spacing="1"))
+
+
+def dashboard_page() -> rx.Component:
+    return page(
+        page_header("My learning", "Pick up where you left off"),
+        rx.cond(
+            DashboardState.loading,
+            rx.vstack(skeleton_block("130px"), skeleton_block("130px"), width="100%",
+                      spacing="4", aria_busy="true", aria_label="Loading your courses"),
+            rx.cond(
+                DashboardState.courses.length() > 0,
+                rx.vstack(
+                    rx.grid(stat("Courses", DashboardState.courses.length()),
+                            stat("Completed", DashboardState.completed_count),
+                            columns="2", spacing="4", width=["100%", "360px"]),
+                    rx.foreach(DashboardState.courses, course_row),
+                    spacing="4",
+                    width="100%",
+                ),
+                empty_state("book-open", "You are not enrolled in any course yet",
+                            "Browse the catalog and enroll in a course to start learning.",
+                            link_button("Browse courses", "/courses")),
+            ),
+        ),
+    )

@@ -1,0 +1,139 @@
+"""/learn/[slug]/[lesson] — the lesson, the syllabus with checkmarks, and moving on."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from academy_app.components.course import progress_bar
+from academy_app.components.layout import link_button, page, skeleton_block
+from academy_app.state.learn import LearnState
+from academy_app.state.rows import LessonRow, ModuleRow
+
+
+def sidebar_lesson(lesson: LessonRow) -> rx.Component:
+    return rx.link(
+        rx.hstack(
+            rx.cond(lesson.done,
+                    rx.icon("circle-check", size=18, color=rx.color("green", 10),
+                            aria_label="Completed"),
+                    rx.icon("circle", size=18, color=rx.color("gray", 8),
+                            aria_label="Not completed")),
+            rx.text(lesson.title, size="2", weight=rx.cond(lesson.current, "bold", "regular")),
+            align="center",
+            spacing="2",
+            padding_x="12px",
+            padding_y="8px",
+            border_radius="8px",
+            background=rx.cond(lesson.current, rx.color("accent", 3), "transparent"),
+            _hover={"background": rx.color("accent", 2)},
+        ),
+        href=lesson.href,
+        underline="none",
+        color=rx.color("gray", 12),
+        aria_current=rx.cond(lesson.current, "page", "false"),
+    )
+
+
+def sidebar_module(module: ModuleRow) -> rx.Component:
+    return rx.vstack(
+        rx.text(module.title, size="1", weight="bold", color_scheme="gray",
+                text_transform="uppercase", letter_spacing="0.04em", padding_x="12px"),
+        rx.foreach(module.lessons, sidebar_lesson),
+        spacing="1",
+        width="100%",
+    )
+
+
+def sidebar() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.link(LearnState.course_title, href="/courses/" + LearnState.course_slug,
+                    weight="bold", size="3"),
+            progress_bar(LearnState.percent, "Course progress"),
+            rx.text(f"{LearnState.done} of {LearnState.total} lessons · {LearnState.percent}%",
+                    size="2", color_scheme="gray"),
+            rx.el.nav(rx.vstack(rx.foreach(LearnState.modules, sidebar_module), spacing="4"),
+                      aria_label="Syllabus", width="100%"),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+        position=["static", "static", "sticky"],
+        top="90px",
+    )
+
+
+def lesson_actions() -> rx.Component:
+    return rx.flex(
+        rx.cond(LearnState.previous_href != "",
+                link_button("Previous lesson", LearnState.previous_href, variant="soft",
+                            color_scheme="gray")),
+        rx.spacer(),
+        rx.cond(
+            LearnState.is_enrolled,
+            rx.cond(
+                LearnState.is_completed,
+                rx.button(rx.icon("check", size=16), "Mark as not complete", variant="outline",
+                          color_scheme="green", on_click=LearnState.set_completed(False)),
+                rx.button(rx.icon("circle-check", size=16), "Mark as complete",
+                          color_scheme="green", on_click=LearnState.set_completed(True)),
+            ),
+        ),
+        rx.cond(LearnState.next_href != "",
+                rx.button("Next lesson", rx.icon("arrow-right", size=16),
+                          on_click=rx.redirect(LearnState.next_href))),
+        gap="3",
+        wrap="wrap",
+        width="100%",
+        padding_top="16px",
+        border_top=f"1px solid {rx.color('gray', 4)}",
+    )
+
+
+def completion_banner() -> rx.Component:
+    return rx.cond(
+        LearnState.course_complete,
+        rx.callout("You have completed every lesson of this course. Well done!",
+                   icon="party-popper", color_scheme="green", width="100%", role="status"),
+    )
+
+
+def lesson_content() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.badge(rx.cond(LearnState.lesson_kind == "video", "Video lesson", "Reading"),
+                     variant="soft"),
+            rx.heading(LearnState.lesson_title, as_="h1", size="7"),
+            rx.cond(
+                (LearnState.lesson_kind == "video") & (LearnState.video_url != ""),
+                rx.el.video(src=LearnState.video_url, controls=True, width="100%",
+                            aria_label="Lesson video", style={"border_radius": "12px",
+                                                              "background": "#000"}),
+            ),
+            rx.html(LearnState.body_html, class_name="markdown"),
+            completion_banner(),
+            lesson_actions(),
+            spacing="4",
+            width="100%",
+        ),
+        width="100%",
+        padding="24px",
+    )
+
+
+def learn_skeleton() -> rx.Component:
+    return rx.grid(skeleton_block("400px"), skeleton_block("400px"),
+                   columns=rx.breakpoints(initial="1", md="1fr 2.4fr"), spacing="6", width="100%",
+                   aria_busy="true", aria_label="Loading lesson")
+
+
+def learn_page() -> rx.Component:
+    return page(
+        rx.cond(
+            LearnState.loading,
+            learn_skeleton(),
+            rx.grid(sidebar(), lesson_content(), columns=rx.breakpoints(initial="1", md="1fr 2.4fr"),
+                    spacing="6",
+                    width="100%", align_items="start"),
+        )
+    )

@@ -1,0 +1,230 @@
+"""Catalog: what a visitor can browse. Only published courses, except for their own staff."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
+
+from academy_app.models import Category, Course, CourseLevel, Enrollment, Lesson, Module, Role, User
+from academy_app.services.errors import NotFound
+
+MAX_SEARCH_LENGTH = 100
+MAX_PER_PAGE = 48
+
+
+class PriceFilter(StrEnum):
+    ALL = "all"
+    FREE = "free"
+    PAID = "paid"
+
+
+class CatalogSort(StrEnum):
+    POPULAR = "popular"
+    NEWEST = "newest"
+    TITLE = "title"
+    PRICE_LOW = "price_low"
+    PRICE_HIGH = "price_high"
+
+
+@dataclass(frozen=True)
+class CatalogQuery:
+    text: str = ""
+    category: str = ""  # category slug; empty means all
+    level: CourseLevel | None = None
+    price: PriceFilter = PriceFilter.ALL
+    sort: CatalogSort = CatalogSort.POPULAR
+    page: int = 1
+    per_page: int = 12
+
+    @classmethod
+    def parse(cls, *, text: str = "", category: str = "", level: str = "", price: str = "",
+              sort: str = "", page: int | str = 1, per_page: int = 12) -> CatalogQuery:
+        """Build a query from untrusted strings: unknown values fall back to defaults."""
+        try:
+            page_number = max(1, int(page))
+        except (TypeError, ValueError):
+            page_number = 1
+        return cls(
+            text=" ".join(str(text or "").split())[:MAX_SEARCH_LENGTH],
+            category=str(category or "")[:80],
+            level=CourseLevel(level) if level in CourseLevel._value2member_map_ else None,
+            price=PriceFilter(price) if price in PriceFilter._value2member_map_ else PriceFilter.ALL,
+            sort=CatalogSort(sort) if sort in CatalogSort._value2member_map_ else CatalogSort.POPULAR,
+            page=page_number,
+            per_page=min(max(1, per_page), MAX_PER_PAGE),
+        )
+
+
+@dataclass(frozen=True)
+class CourseCard:
+    id: int
+    slug: str
+    title: str
+    subtitle: str
+    level: str
+    category: str
+    price_cents: int
+    currency: str
+    instructor: str
+    cover_image_url: str
+    lesson_count: int
+    duration_minutes: int
+    learners: int
+
+
+@dataclass(frozen=True)
+class CatalogPage:
+    items: list[CourseCard]
+    total: int
+    page: int
+    pages: int
+
+
+@dataclass(frozen=True)
+class LessonRef:
+    id: int
+    title: str
+    kind: str
+    duration_minutes: int
+
+
+@dataclass(frozen=True)
+class ModuleOutline:
+    id: int
+    title: str
+    lessons: list[LessonRef] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CourseOutline:
+    course: Course
+    category: str
+    instructor: str
+    modules: list[ModuleOutline]
+
+    @property
+    def lessons(self) -> list[LessonRef]:
+        return [lesson for module in self.modules for lesson in module.lessons]
+
+
+def list_categories(session: Session) -> list[Category]:
+    return list(session.exec(select(Category).order_by(Category.name)))
+
+
+def search_courses(session: Session, query: CatalogQuery) -> CatalogPage:
+    """One page of published courses matching the query: two statements whatever the page size."""
+    filters = [col(Course.is_published).is_(True)]
+    if query.text:
+        pattern = "%" + _escape_like(query.text) + "%"
+        filters.append(
+            sa.or_(*(col(column).ilike(pattern, escape="\\")
+                     for column in (Course.title, Course.subtitle, Course.description)))
+        )
+    if query.category:
+        filters.append(col(Course.category_id).in_(
+            select(Category.id).where(Category.slug == query.category)))
+    if query.level:
+        filters.append(Course.level == query.level)
+    if query.price is PriceFilter.FREE:
+        filters.append(Course.price_cents == 0)
+    elif query.price is PriceFilter.PAID:
+        filters.append(Course.price_cents > 0)
+
+    total = session.exec(select(func.count()).select_from(Course).where(*filters)).one()
+    pages = max(1, math.ceil(total / query.per_page))
+    page = min(query.page, pages)
+    items = _course_cards(session, filters, query.sort, limit=query.per_page,
+                          offset=(page - 1) * query.per_page)
+    return CatalogPage(items=items, total=total, page=page, pages=pages)
+
+
+def featured_courses(session: Session, limit: int = 3) -> list[CourseCard]:
+    return _course_cards(session, [col(Course.is_published).is_(True)], CatalogSort.POPULAR,
+                         limit=limit, offset=0)
+
+
+def course_outline(session: Session, slug: str, viewer: User | None) -> CourseOutline:
+    """A course with its modules and lessons in order. Drafts are visible to their staff only."""
+    row = session.exec(
+        select(Course, Category.name, User.full_name)
+        .join(User, col(User.id) == Course.instructor_id)
+        .outerjoin(Category, col(Category.id) == Course.category_id)
+        .where(Course.slug == (slug or "")[:120])
+    ).first()
+    if row is None:
+        raise NotFound("course", slug)
+    course, category, instructor = row
+    if not course.is_published and not is_course_staff(viewer, course):
+        raise NotFound("course", slug)
+    rows = session.exec(
+        select(Module, Lesson)
+        .outerjoin(Lesson, col(Lesson.module_id) == Module.id)
+        .where(Module.course_id == course.id)
+        .order_by(col(Module.position), col(Module.id), col(Lesson.position), col(Lesson.id))
+    ).all()
+    modules: dict[int, ModuleOutline] = {}
+    for module, lesson in rows:
+        outline = modules.setdefault(module.id, ModuleOutline(id=module.id, title=module.title))
+        if lesson is not None:
+            outline.lessons.append(LessonRef(id=lesson.id, title=lesson.title, kind=lesson.kind.value,
+                                             duration_minutes=lesson.duration_minutes))
+    return CourseOutline(course=course, category=category or "", instructor=instructor,
+                         modules=list(modules.values()))
+
+
+def is_course_staff(user: User | None, course: Course) -> bool:
+    return user is not None and (user.role is Role.ADMIN or user.id == course.instructor_id)
+
+
+def _course_cards(session: Session, filters: list, sort: CatalogSort, *, limit: int,
+                  offset: int) -> list[CourseCard]:
+    lesson_stats = (
+        select(Module.course_id.label("course_id"),
+               func.count(Lesson.id).label("lessons"),
+               func.coalesce(func.sum(Lesson.duration_minutes), 0).label("minutes"))
+        .join(Lesson, col(Lesson.module_id) == Module.id)
+        .group_by(col(Module.course_id))
+        .subquery()
+    )
+    learner_counts = (
+        select(Enrollment.course_id.label("course_id"), func.count().label("learners"))
+        .group_by(col(Enrollment.course_id))
+        .subquery()
+    )
+    learners = func.coalesce(learner_counts.c.learners, 0)
+    order = {
+        CatalogSort.POPULAR: [learners.desc(), col(Course.created_at).desc()],
+        CatalogSort.NEWEST: [col(Course.created_at).desc()],
+        CatalogSort.TITLE: [col(Course.title).asc()],
+        CatalogSort.PRICE_LOW: [col(Course.price_cents).asc(), col(Course.title).asc()],
+        CatalogSort.PRICE_HIGH: [col(Course.price_cents).desc(), col(Course.title).asc()],
+    }[sort]
+    statement = (
+        select(Course, Category.name, User.full_name,
+               func.coalesce(lesson_stats.c.lessons, 0), func.coalesce(lesson_stats.c.minutes, 0),
+               learners)
+        .join(User, col(User.id) == Course.instructor_id)
+        .outerjoin(Category, col(Category.id) == Course.category_id)
+        .outerjoin(lesson_stats, lesson_stats.c.course_id == Course.id)
+        .outerjoin(learner_counts, learner_counts.c.course_id == Course.id)
+        .where(*filters)
+        .order_by(*order, col(Course.id))
+        .limit(limit)
+        .offset(offset)
+    )
+    return [
+        CourseCard(id=course.id, slug=course.slug, title=course.title, subtitle=course.subtitle,
+                   level=course.level.value, category=category or "", price_cents=course.price_cents,
+                   currency=course.currency, instructor=instructor,
+                   cover_image_url=course.cover_image_url, lesson_count=int(lessons),
+                   duration_minutes=int(minutes), learners=int(count))
+        for course, category, instructor, lessons, minutes, count in session.exec(statement)
+    ]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -1,0 +1,58 @@
+"""Enrollment: who may learn which course."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from academy_app.models import Course, Enrollment, EnrollmentStatus, User, utcnow
+from academy_app.services.accounts import require_user
+from academy_app.services.catalog import is_course_staff
+from academy_app.services.errors import Conflict, NotFound, PermissionDenied
+
+LEARNING_STATUSES = (EnrollmentStatus.ACTIVE, EnrollmentStatus.COMPLETED)
+
+
+def enrollment_for(session: Session, user_id: int, course_id: int) -> Enrollment | None:
+    return session.exec(
+        select(Enrollment).where(Enrollment.user_id == user_id, Enrollment.course_id == course_id)
+    ).first()
+
+
+def enroll_free(session: Session, actor: User | None, course_id: int) -> Enrollment:
+    """Enroll the actor in a free, published course. Calling it again returns the same enrollment."""
+    user = require_user(actor)
+    course = session.get(Course, course_id)
+    if course is None or not course.is_published:
+        raise NotFound("course", course_id)
+    if not course.is_free:
+        raise Conflict("This course is paid: complete the payment step to enroll")
+    existing = enrollment_for(session, user.id, course.id)
+    if existing is not None:
+        if existing.status is EnrollmentStatus.CANCELLED:
+            existing.status = EnrollmentStatus.ACTIVE
+            existing.updated_at = utcnow()
+            session.add(existing)
+        return existing
+    enrollment = Enrollment(user_id=user.id, course_id=course.id, status=EnrollmentStatus.ACTIVE)
+    try:
+        with session.begin_nested():
+            session.add(enrollment)
+    except IntegrityError:
+        # A double click's twin request inserted first: the unique key kept one row; return it.
+        winner = enrollment_for(session, user.id, course.id)
+        if winner is None:
+            raise
+        return winner
+    return enrollment
+
+
+def require_learning_access(session: Session, actor: User | None, course: Course) -> Enrollment | None:
+    """The enrollment that lets the actor open lessons; course staff may preview without one."""
+    user = require_user(actor)
+    enrollment = enrollment_for(session, user.id, course.id)
+    if enrollment is not None and enrollment.status in LEARNING_STATUSES:
+        return enrollment
+    if is_course_staff(user, course):
+        return None
+    raise PermissionDenied("Enroll in this course to open its lessons")

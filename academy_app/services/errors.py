@@ -1,0 +1,46 @@
+"""Domain errors. States and the API turn them into a message or a status code."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """Base class: ``message`` is safe to show to the user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(ServiceError):
+    def __init__(self, what: str, key: object = None) -> None:
+        super().__init__(f"{what.capitalize()} not found")
+        self.what = what
+        self.key = key
+
+
+class NotAuthenticated(ServiceError):
+    def __init__(self) -> None:
+        super().__init__("Please log in to continue")
+
+
+class PermissionDenied(ServiceError):
+    pass
+
+
+class Conflict(ServiceError):
+    pass
+
+
+class Invalid(ServiceError):
+    """Bad input: one message per form field, so each can be shown next to its field."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+class AuthenticationFailed(ServiceError):
+    """One generic message whether the email is unknown or the password wrong."""
+
+    def __init__(self) -> None:
+        super().__init__("Email or password is incorrect")

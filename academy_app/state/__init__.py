@@ -1,0 +1,1 @@
+"""Reflex states: thin. They read input, call a service, and set what the page shows."""

@@ -1,0 +1,88 @@
+"""The root of every page state: who is calling, re-checked against the database on every event.
+
+The browser holds only a random session token (a cookie). Nothing the client sends is trusted: each
+handler resolves the token to a user through ``accounts.user_for_token``, which also refuses expired
+sessions and deactivated accounts, and the services check permission again.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote
+
+import reflex as rx
+from sqlmodel import Session
+
+from academy_app.db import session_scope
+from academy_app.models import User
+from academy_app.services import accounts
+from academy_app.services.errors import ServiceError
+from academy_app.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+SESSION_COOKIE = "academy_session"
+
+
+def safe_next_path(candidate: str | None, default: str = "/dashboard") -> str:
+    """Only same-site paths: refuses ``//evil.example`` and ``https://…`` open redirects."""
+    if not candidate or not candidate.startswith("/") or candidate.startswith(("//", "/\\")):
+        return default
+    return candidate[:512]
+
+
+class AuthState(rx.State):
+    session_token: str = rx.Cookie(
+        "",
+        name=SESSION_COOKIE,
+        same_site="lax",
+        max_age=get_settings().session_days * 24 * 3600,
+        secure=get_settings().is_production or None,
+    )
+    # What the navbar shows. Display only: permission decisions never read these.
+    user_name: str = ""
+    user_role: str = ""
+
+    @rx.var
+    def is_authenticated(self) -> bool:
+        return bool(self.user_name)
+
+    @rx.var
+    def user_initials(self) -> str:
+        return "".join(part[0] for part in self.user_name.split()[:2]).upper()
+
+    def actor(self, session: Session) -> User | None:
+        """The user behind this tab's token, looked up now (never cached across events)."""
+        user = accounts.user_for_token(session, self.session_token)
+        self._show_user(user)
+        return user
+
+    def _show_user(self, user: User | None) -> None:
+        self.user_name = user.full_name if user else ""
+        self.user_role = user.role.value if user else ""
+
+    def login_redirect(self) -> rx.event.EventSpec:
+        """Send a logged-out visitor to the login page, and back here afterwards."""
+        here = self.router.url.path or "/"
+        if self.router.url.query:
+            here += "?" + self.router.url.query
+        return rx.redirect(f"/login?next={quote(here, safe='/')}")
+
+    def refuse(self, handler: str, error: ServiceError) -> rx.event.EventSpec:
+        """Log a refused call (who, what, why) and tell the user in plain words."""
+        log.warning("refused %s for token %s…: %s", handler, self.session_token[:6], error.message)
+        return rx.toast.error(error.message)
+
+    @rx.event
+    def load_user(self) -> None:
+        """on_load of public pages: keeps the navbar true after a log-in in another tab."""
+        with session_scope() as session:
+            self.actor(session)
+
+    @rx.event
+    def logout(self):  # noqa: ANN201
+        with session_scope() as session:
+            accounts.end_session(session, self.session_token)
+        self.session_token = ""
+        self._show_user(None)
+        return [rx.remove_cookie(SESSION_COOKIE, {"path": "/"}), rx.redirect("/")]

@@ -1,0 +1,82 @@
+"""A course's public page: description, syllabus and the enroll / continue button."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from academy_app.db import session_scope
+from academy_app.infra.markdown import render_markdown
+from academy_app.services import catalog, enrollment, progress
+from academy_app.services.errors import NotFound, ServiceError
+from academy_app.state.auth import AuthState
+from academy_app.state.rows import LEVEL_LABELS, ModuleRow, cover_style, module_rows, price_label
+
+
+class CourseState(AuthState):
+    loading: bool = True
+    not_found: bool = False
+    slug: str = ""
+    title: str = ""
+    subtitle: str = ""
+    description_html: str = ""
+    category: str = ""
+    level: str = ""
+    instructor: str = ""
+    price: str = ""
+    is_free: bool = True
+    cover: str = ""
+    lesson_count: int = 0
+    modules: list[ModuleRow] = []
+    is_enrolled: bool = False
+    percent: int = 0
+    resume_href: str = ""
+    _course_id: int = 0
+
+    @rx.event
+    def load(self):  # noqa: ANN201
+        self.loading = True
+        yield
+        slug = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
+        with session_scope() as session:
+            viewer = self.actor(session)
+            try:
+                outline = catalog.course_outline(session, slug, viewer)
+            except NotFound:
+                self.not_found, self.loading, self.slug = True, False, slug
+                return
+            course = outline.course
+            mine = (enrollment.enrollment_for(session, viewer.id, course.id) if viewer else None)
+            enrolled = mine is not None and mine.status in enrollment.LEARNING_STATUSES
+            state = progress.progress_for(session, viewer.id, course.id) if enrolled else None
+        lessons = outline.lessons
+        self._course_id = course.id
+        self.not_found = False
+        self.slug, self.title, self.subtitle = course.slug, course.title, course.subtitle
+        self.description_html = render_markdown(course.description)
+        self.category, self.instructor = outline.category, outline.instructor
+        self.level = LEVEL_LABELS[course.level.value]
+        self.price, self.is_free = price_label(course.price_cents, course.currency), course.is_free
+        self.cover = cover_style(course.slug)
+        self.lesson_count = len(lessons)
+        self.modules = module_rows(outline, state.completed if state else frozenset())
+        self.is_enrolled = enrolled
+        self.percent = state.percent if state else 0
+        resume_id = (state.next_lesson_id if state else None) or (lessons[0].id if lessons else None)
+        self.resume_href = f"/learn/{course.slug}/{resume_id}" if resume_id else ""
+        self.loading = False
+
+    @rx.event
+    def enroll(self):  # noqa: ANN201
+        if self.is_enrolled:
+            return None  # a double click's second event: events of one tab run one at a time
+        try:
+            with session_scope() as session:
+                actor = self.actor(session)
+                if actor is None:
+                    return self.login_redirect()
+                enrollment.enroll_free(session, actor, self._course_id)
+        except ServiceError as exc:
+            return self.refuse("enroll", exc)
+        self.is_enrolled = True
+        return [rx.toast.success(f"You're enrolled in {self.title}. Enjoy the course!"),
+                CourseState.load]

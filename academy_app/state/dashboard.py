@@ -1,0 +1,29 @@
+"""My learning: the learner's courses with progress."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from academy_app.db import session_scope
+from academy_app.services import progress
+from academy_app.state.auth import AuthState
+from academy_app.state.rows import DashboardRow
+
+
+class DashboardState(AuthState):
+    loading: bool = True
+    courses: list[DashboardRow] = []
+
+    @rx.var
+    def completed_count(self) -> int:
+        return sum(1 for row in self.courses if row.status == "completed")
+
+    @rx.event
+    def load(self):  # noqa: ANN201
+        with session_scope() as session:
+            actor = self.actor(session)
+            if actor is None:
+                return self.login_redirect()
+            self.courses = [DashboardRow.of(entry) for entry in progress.dashboard(session, actor)]
+        self.loading = False
+        return None

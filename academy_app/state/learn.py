@@ -1,0 +1,95 @@
+"""The lesson player: content, syllabus with checkmarks, mark complete, next lesson."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import reflex as rx
+
+from academy_app.db import session_scope
+from academy_app.services import lessons, progress
+from academy_app.services.errors import NotAuthenticated, NotFound, PermissionDenied, ServiceError
+from academy_app.state.auth import AuthState
+from academy_app.state.rows import ModuleRow, module_rows
+
+
+class LearnState(AuthState):
+    loading: bool = True
+    course_slug: str = ""
+    course_title: str = ""
+    lesson_title: str = ""
+    lesson_kind: str = "text"
+    body_html: str = ""
+    video_url: str = ""
+    modules: list[ModuleRow] = []
+    percent: int = 0
+    done: int = 0
+    total: int = 0
+    is_completed: bool = False
+    is_enrolled: bool = False
+    previous_href: str = ""
+    next_href: str = ""
+    # Which lesson this tab is on, fixed by the URL at load time; the client cannot change it.
+    _lesson_id: int = 0
+
+    @rx.var
+    def course_complete(self) -> bool:
+        return self.total > 0 and self.done == self.total
+
+    @rx.event
+    def load(self):  # noqa: ANN201
+        self.loading = True
+        yield
+        parts = self.router.url.path.strip("/").split("/")  # learn/<slug>/<lesson id>
+        slug = parts[1] if len(parts) == 3 else ""
+        lesson_id = int(parts[2]) if len(parts) == 3 and parts[2].isdigit() else 0
+        try:
+            with session_scope() as session:
+                view = lessons.open_lesson(session, self.actor(session), slug, lesson_id)
+        except NotAuthenticated:
+            yield self.login_redirect()
+            return
+        except PermissionDenied as exc:
+            yield [rx.redirect(f"/courses/{slug}"), rx.toast.info(exc.message)]
+            return
+        except NotFound:
+            yield rx.redirect(f"/courses/{slug}" if slug else "/courses")
+            return
+        self._lesson_id = view.lesson.id
+        self.course_slug, self.course_title = view.outline.course.slug, view.outline.course.title
+        self.lesson_title, self.lesson_kind = view.lesson.title, view.lesson.kind.value
+        self.body_html, self.video_url = view.body_html, view.lesson.video_url
+        self.is_enrolled = view.is_enrolled
+        base = f"/learn/{self.course_slug}/"
+        self.previous_href = f"{base}{view.previous_id}" if view.previous_id else ""
+        self.next_href = f"{base}{view.next_id}" if view.next_id else ""
+        self.modules = module_rows(view.outline, view.progress.completed, self._lesson_id)
+        self._show_progress(view.progress)
+        self.loading = False
+
+    def _show_progress(self, state: progress.CourseProgress) -> None:
+        self.modules = [
+            ModuleRow(title=module.title, lessons=[
+                dataclasses.replace(lesson, done=lesson.id in state.completed)
+                for lesson in module.lessons or []])
+            for module in self.modules
+        ]
+        self.percent, self.done, self.total = state.percent, state.done, state.total
+        self.is_completed = self._lesson_id in state.completed
+
+    @rx.event
+    def set_completed(self, completed: bool):  # noqa: ANN201
+        if not isinstance(completed, bool) or not self._lesson_id:
+            return None
+        try:
+            with session_scope() as session:
+                actor = self.actor(session)
+                if actor is None:
+                    return self.login_redirect()
+                state = progress.set_lesson_completion(session, actor, self._lesson_id, completed)
+        except ServiceError as exc:
+            return self.refuse("set_completed", exc)
+        self._show_progress(state)
+        if completed and self.course_complete:
+            return rx.toast.success(f"You completed {self.course_title}. Congratulations!")
+        return None

@@ -1,0 +1,107 @@
+"""Rows the pages render: plain data, already formatted, with nothing private in them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from academy_app.services.catalog import CourseCard, CourseOutline
+from academy_app.services.progress import DashboardEntry
+
+LEVEL_LABELS = {"beginner": "Beginner", "intermediate": "Intermediate", "advanced": "Advanced"}
+CURRENCY_SIGNS = {"USD": "$", "EUR": "€", "GBP": "£"}
+# One calm gradient per category keeps covers readable without shipping images.
+COVER_GRADIENTS = [
+    "linear-gradient(135deg, #4f46e5 0%, #06b6d4 100%)",
+    "linear-gradient(135deg, #0f766e 0%, #84cc16 100%)",
+    "linear-gradient(135deg, #be185d 0%, #f59e0b 100%)",
+    "linear-gradient(135deg, #1e3a8a 0%, #9333ea 100%)",
+]
+
+
+def price_label(cents: int, currency: str) -> str:
+    if cents == 0:
+        return "Free"
+    sign = CURRENCY_SIGNS.get(currency, currency + " ")
+    return f"{sign}{cents // 100}" if cents % 100 == 0 else f"{sign}{cents / 100:.2f}"
+
+
+def duration_label(minutes: int) -> str:
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} h {rest} min" if hours else f"{rest} min"
+
+
+def cover_style(key: str) -> str:
+    return COVER_GRADIENTS[sum(map(ord, key)) % len(COVER_GRADIENTS)]
+
+
+@dataclass
+class CourseCardRow:
+    slug: str = ""
+    title: str = ""
+    subtitle: str = ""
+    level: str = ""
+    category: str = ""
+    price: str = ""
+    instructor: str = ""
+    lessons: str = ""
+    cover: str = ""
+
+    @classmethod
+    def of(cls, card: CourseCard) -> CourseCardRow:
+        return cls(slug=card.slug, title=card.title, subtitle=card.subtitle,
+                   level=LEVEL_LABELS.get(card.level, card.level), category=card.category,
+                   price=price_label(card.price_cents, card.currency), instructor=card.instructor,
+                   lessons=f"{card.lesson_count} lessons · {duration_label(card.duration_minutes)}",
+                   cover=cover_style(card.slug))
+
+
+@dataclass
+class LessonRow:
+    id: int = 0
+    title: str = ""
+    kind: str = ""
+    duration: str = ""
+    done: bool = False
+    current: bool = False
+    href: str = ""
+
+
+@dataclass
+class ModuleRow:
+    title: str = ""
+    lessons: list[LessonRow] | None = None
+
+
+def module_rows(outline: CourseOutline, completed: frozenset[int] = frozenset(),
+                current_id: int | None = None) -> list[ModuleRow]:
+    slug = outline.course.slug
+    return [
+        ModuleRow(title=module.title, lessons=[
+            LessonRow(id=lesson.id, title=lesson.title, kind=lesson.kind,
+                      duration=duration_label(lesson.duration_minutes), done=lesson.id in completed,
+                      current=lesson.id == current_id, href=f"/learn/{slug}/{lesson.id}")
+            for lesson in module.lessons])
+        for module in outline.modules
+    ]
+
+
+@dataclass
+class DashboardRow:
+    slug: str = ""
+    title: str = ""
+    subtitle: str = ""
+    instructor: str = ""
+    percent: int = 0
+    summary: str = ""
+    status: str = ""
+    resume_href: str = ""
+    cover: str = ""
+
+    @classmethod
+    def of(cls, entry: DashboardEntry) -> DashboardRow:
+        resume = (f"/learn/{entry.slug}/{entry.resume_lesson_id}" if entry.resume_lesson_id
+                  else f"/courses/{entry.slug}")
+        return cls(slug=entry.slug, title=entry.title, subtitle=entry.subtitle,
+                   instructor=entry.instructor, percent=entry.percent,
+                   summary=f"{entry.done} of {entry.total} lessons complete",
+                   status=entry.status, resume_href=resume, cover=cover_style(entry.slug))

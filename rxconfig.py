@@ -1,0 +1,24 @@
+"""Reflex configuration. Every value comes from academy_app.settings, so the environment rules."""
+
+import reflex as rx
+from reflex_base.plugins.sitemap import SitemapPlugin
+
+from academy_app.settings import get_settings
+
+settings = get_settings()
+
+config = rx.Config(
+    app_name="academy_app",
+    db_url=settings.database_url,
+    redis_url=settings.redis_url,
+    frontend_port=settings.port,
+    backend_port=settings.port,
+    # Governs CORS and the WebSocket origin check; Reflex's default is "*".
+    cors_allowed_origins=settings.origins,
+    telemetry_enabled=False,
+    show_built_with_reflex=False,
+    plugins=[rx.plugins.RadixThemesPlugin(
+        theme=rx.theme(accent_color="indigo", gray_color="slate", radius="large")
+    )],
+    disable_plugins=[SitemapPlugin],
+)

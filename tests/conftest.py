@@ -1,0 +1,97 @@
+"""Shared fixtures: real databases, built through the real schema and the real services.
+
+Every service test runs twice, on SQLite and on PostgreSQL. PostgreSQL must answer on
+``ACADEMY_TEST_PG_URL`` (default: the local server, which ``make test`` starts when it is down); a
+test that cannot reach it fails, it never skips.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from alembic.config import Config
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session, SQLModel
+
+from academy_app.db import make_engine
+from academy_app.settings import PROJECT_ROOT
+from alembic import command
+
+PG_SERVER_URL = os.environ.get("ACADEMY_TEST_PG_URL",
+                               "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+
+
+def run_migrations(engine: Engine, revision: str = "head", *, down: bool = False) -> None:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+
+class PostgresServer:
+    """Creates throwaway databases on the test PostgreSQL server."""
+
+    def __init__(self, url: str) -> None:
+        self.url = make_url(url)
+        self.admin = sa.create_engine(self.url, isolation_level="AUTOCOMMIT")
+        try:
+            with self.admin.connect() as connection:
+                connection.execute(sa.text("select 1"))
+        except sa.exc.OperationalError as exc:
+            pytest.fail(f"PostgreSQL is not reachable at {self.url.render_as_string()}: {exc}. "
+                        "Run `make services` (make test does it for you).")
+        self.created: list[str] = []
+
+    def create_database(self) -> str:
+        name = f"academy_test_{uuid.uuid4().hex[:10]}"
+        with self.admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        self.created.append(name)
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+    def drop_all(self) -> None:
+        with self.admin.connect() as connection:
+            for name in self.created:
+                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer(PG_SERVER_URL)
+    yield server
+    server.drop_all()
+
+
+@pytest.fixture(scope="session")
+def pg_engine(postgres: PostgresServer) -> Iterator[Engine]:
+    """One migrated PostgreSQL database for the run; tables are emptied after each test."""
+    engine = make_engine(postgres.create_database())
+    run_migrations(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'academy.db'}")
+        SQLModel.metadata.create_all(engine)
+        yield engine
+        engine.dispose()
+        return
+    engine = request.getfixturevalue("pg_engine")
+    yield engine
+    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def db(engine: Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as session:
+        yield session

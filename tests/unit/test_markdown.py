@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+import pytest
+
+from academy_app.infra.markdown import render_markdown
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "<script>alert(1)</script>",
+        '<img src=x onerror="alert(1)">',
+        "[click](javascript:alert(1))",
+        '<a href="javascript:alert(1)">x</a>',
+        "<iframe src='https://evil.example'></iframe>",
+        '![x](x" onerror="alert(1))',
+    ],
+)
+def test_no_script_or_event_handler_survives(hostile):
+    """Typed HTML may come back as visible, escaped text; never as live tags or attributes."""
+    elements = Elements()
+    elements.feed(render_markdown(hostile))
+    assert not {"script", "iframe"} & {tag for tag, _ in elements.found}
+    for _, attrs in elements.found:
+        assert not [name for name, _ in attrs if name.startswith("on")]
+        assert not [v for name, v in attrs if name in ("href", "src") and "javascript" in (v or "")]
+
+
+class Elements(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[tuple[str, list]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.found.append((tag, attrs))
+
+
+def test_ordinary_markdown_renders():
+    html = render_markdown("## Title\n\n**bold** and `code`\n\n- one\n- two\n\n[site](https://a.example)")
+    assert "<h2>Title</h2>" in html
+    assert "<strong>bold</strong>" in html and "<code>code</code>" in html
+    assert "<li>one</li>" in html
+    assert 'href="https://a.example"' in html and 'rel="noopener noreferrer nofollow"' in html

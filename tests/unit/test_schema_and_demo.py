@@ -1,0 +1,65 @@
+"""Migrations build the schema the models declare, on SQLite and PostgreSQL; demo data is idempotent."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlmodel import Session, SQLModel, func, select
+
+from academy_app import demo
+from academy_app.db import make_engine
+from academy_app.models import Category, Course, Lesson, LessonKind, Role, User
+from academy_app.services import accounts
+from tests.conftest import run_migrations
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_engine(request, tmp_path):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'migrated.db'}"
+    else:
+        url = request.getfixturevalue("postgres").create_database()
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+
+
+def test_migrations_build_exactly_the_models_from_empty_and_tear_down(empty_engine):
+    run_migrations(empty_engine)
+    with empty_engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    assert differences == []
+    run_migrations(empty_engine, "base", down=True)
+    run_migrations(empty_engine)
+
+
+def count(db, model) -> int:
+    return db.exec(select(func.count()).select_from(model)).one()
+
+
+def test_demo_data_loads_once_with_every_role_and_both_kinds_of_course(engine):
+    with Session(engine) as db:
+        assert demo.load_demo_data(db) is True
+        db.commit()
+        assert demo.load_demo_data(db) is False
+        db.commit()
+        assert count(db, User) == 4 and count(db, Course) == 6 and count(db, Category) >= 3
+        prices = set(db.exec(select(Course.price_cents)))
+        assert 0 in prices and any(prices - {0})
+        assert set(db.exec(select(Lesson.kind))) == {LessonKind.TEXT, LessonKind.VIDEO}
+        roles = {u.email: u.role for u in db.exec(select(User))}
+        assert roles["admin@academy.test"] is Role.ADMIN
+        assert roles["instructor@academy.test"] is Role.INSTRUCTOR
+        for email in roles:
+            assert accounts.authenticate(db, email, demo.DEMO_PASSWORD).email == email
+
+
+def test_demo_data_is_refused_in_production(monkeypatch):
+    monkeypatch.setenv("ACADEMY_ENV", "production")
+    demo.get_settings.cache_clear()
+    try:
+        assert demo.main([]) == 1
+        assert demo.main(["--unless-production"]) == 0
+    finally:
+        demo.get_settings.cache_clear()
