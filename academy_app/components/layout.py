@@ -49,7 +49,7 @@ def navbar() -> rx.Component:
                     rx.center(rx.icon("graduation-cap", size=20, color="white"),
                               background=rx.color("accent", 9), border_radius="10px",
                               width="34px", height="34px"),
-                    rx.heading("Academy", size="5", weight="bold"),
+                    rx.text("Academy", size="5", weight="bold"),
                     align="center",
                     spacing="2",
                 ),

@@ -1,0 +1,132 @@
+"""The whole student journey in a real browser, finding everything by role and accessible name."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import uuid
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from academy_app.demo import DEMO_PASSWORD
+
+pytestmark = pytest.mark.e2e
+
+
+def log_in(page: Page, email: str, password: str = DEMO_PASSWORD) -> None:
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def sign_up(page: Page, name: str) -> str:
+    email = f"learner-{uuid.uuid4().hex[:8]}@example.com"
+    page.goto("/signup")
+    page.get_by_label("Full name").fill(name)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill("a-good-long-password")
+    page.get_by_role("button", name="Sign up").click()
+    return email
+
+
+def test_sign_up_find_a_free_course_learn_it_all_and_log_out(page: Page):
+    sign_up(page, "Grace Hopper")
+    expect(page).to_have_url(re.compile(r"/dashboard/?$"))
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    expect(page.get_by_text("You are not enrolled in any course yet")).to_be_visible()
+
+    page.get_by_role("link", name="Courses", exact=True).click()
+    page.get_by_role("searchbox", name="Search courses").fill("python")
+    expect(page.get_by_text("2 courses", exact=True)).to_be_visible()
+    page.get_by_role("searchbox", name="Search courses").fill("python foundations")
+    expect(page.get_by_text("1 course", exact=True)).to_be_visible()
+    page.get_by_role("link", name="Python Foundations").click()
+
+    expect(page.get_by_role("heading", name="Python Foundations", level=1)).to_be_visible()
+    page.get_by_role("button", name="Enroll").click()
+    page.get_by_role("link", name="Continue learning").click()
+
+    expect(page.get_by_role("heading", name="Why Python?", level=1)).to_be_visible()
+    for _ in range(10):
+        page.get_by_role("button", name="Mark as complete").click()
+        expect(page.get_by_role("button", name="Mark as not complete")).to_be_visible()
+        next_lesson = page.get_by_role("button", name="Next lesson")
+        if next_lesson.count() == 0:
+            break
+        title = page.get_by_role("heading", level=1).inner_text()
+        next_lesson.click()
+        expect(page.get_by_role("heading", level=1)).not_to_have_text(title)
+    expect(page.get_by_text("You have completed every lesson of this course")).to_be_visible()
+    expect(page.get_by_role("progressbar", name="Course progress")).to_have_attribute(
+        "aria-valuenow", "100")
+
+    page.get_by_role("link", name="My learning").click()
+    progress = page.get_by_role("progressbar", name="Progress in Python Foundations")
+    expect(progress).to_have_attribute("aria-valuenow", "100")
+    expect(page.get_by_text("4 of 4 lessons complete")).to_be_visible()
+
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("link", name="Log in")).to_be_visible()
+    page.goto("/dashboard")
+    expect(page).to_have_url(re.compile(r"/login"))
+
+
+def test_dashboard_sends_a_visitor_to_log_in_and_back(page: Page):
+    page.goto("/dashboard")
+    expect(page).to_have_url(re.compile(r"/login\?next=/dashboard"))
+    log_in(page, "student@academy.test")
+    expect(page).to_have_url(re.compile(r"/dashboard/?$"))
+    expect(page.get_by_role("heading", name="My learning")).to_be_visible()
+
+
+def test_wrong_password_gets_one_generic_message(page: Page):
+    page.goto("/login")
+    log_in(page, "student@academy.test", "not-the-password")
+    expect(page.get_by_role("alert")).to_have_text("Email or password is incorrect")
+    log_in(page, "nobody@academy.test", "not-the-password")
+    expect(page.get_by_role("alert")).to_have_text("Email or password is incorrect")
+
+
+def test_bad_sign_up_shows_each_problem_next_to_its_field(page: Page):
+    page.goto("/signup")
+    page.get_by_label("Full name").fill("Ann")
+    page.get_by_label("Email").fill("student@academy.test")
+    page.get_by_label("Password").fill("short")
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_text("An account with this email already exists")).to_be_visible()
+    expect(page.get_by_text("Use at least 10 characters")).to_be_visible()
+    expect(page.get_by_label("Password")).to_have_attribute("aria-invalid", "true")
+    expect(page).to_have_url(re.compile(r"/signup"))
+
+
+def test_double_clicked_enroll_creates_one_enrollment(page: Page, app_server):
+    email = sign_up(page, "Double Clicker")
+    expect(page).to_have_url(re.compile(r"/dashboard/?$"))
+    page.goto("/courses/sql-for-analysts")
+    page.get_by_role("button", name="Enroll").dblclick()
+    expect(page.get_by_role("link", name="Continue learning")).to_be_visible()
+    path = app_server.database_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as connection:
+        (count,) = connection.execute(
+            "SELECT count(*) FROM enrollments JOIN users ON users.id = enrollments.user_id "
+            "WHERE users.email = ?", (email,)).fetchone()
+    assert count == 1
+
+
+def test_a_lesson_url_without_enrollment_leads_to_the_course_page(page: Page):
+    page.goto("/login")
+    log_in(page, "student2@academy.test")
+    expect(page).to_have_url(re.compile(r"/dashboard/?$"))
+    page.goto("/courses/design-systems-101")
+    first_lesson_id = 1  # any lesson id: access is refused before the lesson is looked at
+    page.goto(f"/learn/design-systems-101/{first_lesson_id}")
+    expect(page).to_have_url(re.compile(r"/courses/design-systems-101/?$"))
+    expect(page.get_by_text("Enroll in this course to open its lessons")).to_be_visible()
+
+
+def test_unknown_course_shows_not_found(page: Page):
+    page.goto("/courses/no-such-course")
+    expect(page.get_by_role("heading", name="Course not found")).to_be_visible()
+    page.goto("/no/such/page")
+    expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
