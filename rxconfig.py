@@ -11,8 +11,8 @@ config = rx.Config(
     app_name="academy_app",
     db_url=settings.database_url,
     redis_url=settings.redis_url,
-    frontend_port=settings.port,
-    backend_port=settings.port,
+    # The port is given on the command line (`make run` passes PORT): a configured frontend port
+    # would stop `reflex run --backend-only` from starting.
     # Governs CORS and the WebSocket origin check; Reflex's default is "*".
     cors_allowed_origins=settings.origins,
     telemetry_enabled=False,

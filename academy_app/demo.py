@@ -95,7 +95,6 @@ COURSES = [
 
 def _lesson_body(course: DemoCourse, title: str) -> str:
     return (
-        f"## {title}\n\n"
         f"Welcome to **{title}**, part of *{course.title}*.\n\n"
         "In this lesson you will:\n\n"
         "- learn the idea behind the topic,\n"

@@ -131,7 +131,7 @@ def page_header(title: str | rx.Var, subtitle: str | rx.Var = "", *actions: rx.C
         *actions,
         direction=rx.breakpoints(initial="column", sm="row"),
         align=rx.breakpoints(initial="start", sm="end"),
-        gap="4",
+        spacing="4",
         margin_bottom="32px",
         width="100%",
     )

@@ -53,7 +53,7 @@ def filters() -> rx.Component:
                 _options(LEVELS)),
         _select("Price", "price", CatalogState.price, _options(PRICES)),
         _select("Sort by", "sort", CatalogState.sort, _options(SORTS)),
-        gap="3",
+        spacing="3",
         wrap="wrap",
         width="100%",
         margin_bottom="24px",

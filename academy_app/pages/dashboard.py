@@ -44,7 +44,7 @@ def course_row(course: DashboardRow) -> rx.Component:
                             course.resume_href, aria_label="Continue " + course.title),
             ),
             direction=rx.breakpoints(initial="column", sm="row"),
-            gap="5",
+            spacing="5",
             width="100%",
         ),
         width="100%",

@@ -82,7 +82,7 @@ def lesson_actions() -> rx.Component:
         rx.cond(LearnState.next_href != "",
                 rx.button("Next lesson", rx.icon("arrow-right", size=16),
                           on_click=rx.redirect(LearnState.next_href))),
-        gap="3",
+        spacing="3",
         wrap="wrap",
         width="100%",
         padding_top="16px",

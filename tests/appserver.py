@@ -1,0 +1,100 @@
+"""Start the real app (`reflex run --env prod`) as a subprocess, with its own database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from academy_app.settings import PROJECT_ROOT
+
+STARTUP_SECONDS = 600
+VENV_BIN = Path(sys.executable).parent
+
+
+@dataclass(frozen=True)
+class RunningApp:
+    url: str
+    database_url: str
+    log: Path
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@contextmanager
+def running_app(workdir: Path, *, redis_url: str | None = None,
+                backend_only: bool = False) -> Iterator[RunningApp]:
+    """A migrated SQLite database with demo data, and the app serving it on a free port."""
+    port = free_port()
+    database_url = f"sqlite:///{workdir / 'app.db'}"
+    env = {
+        **os.environ,
+        "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}",
+        "REFLEX_DB_URL": database_url,
+        "PORT": str(port),
+        "ACADEMY_ENV": "test",
+        "REFLEX_USE_NPM": "1",
+        "REFLEX_TELEMETRY_ENABLED": "false",
+        "REFLEX_CHECK_LATEST_VERSION": "0",
+        "GRANIAN_WORKERS": "1",
+    }
+    env.pop("REFLEX_REDIS_URL", None)
+    if redis_url:
+        env["REFLEX_REDIS_URL"] = redis_url
+    for step in (["alembic", "upgrade", "head"], ["python", "-m", "academy_app.demo"]):
+        subprocess.run([str(VENV_BIN / step[0]), *step[1:]], cwd=PROJECT_ROOT, env=env,
+                       check=True, capture_output=True)
+    command = [str(VENV_BIN / "reflex"), "run", "--env", "prod"]
+    command += (["--backend-only", "--backend-port", str(port)] if backend_only
+                else ["--frontend-port", str(port)])
+    log = workdir / "reflex.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://localhost:{port}"
+    deadline = time.monotonic() + STARTUP_SECONDS
+    try:
+        while not (_answers(f"{url}/ping") and (backend_only or _answers(f"{url}/"))):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the app did not start; its log:\n{log.read_text()[-4000:]}")
+            time.sleep(0.5)
+        yield RunningApp(url=url, database_url=database_url, log=log)
+    finally:
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Stop reflex and everything it started (granian workers, node) as one process group."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
+    except ProcessLookupError:
+        return
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

@@ -1,0 +1,150 @@
+"""Crafted events over Reflex's own WebSocket protocol, against the backend with its state in Redis.
+
+Any connected client can call any public handler with any payload, so these tests do exactly that:
+they prove the handlers re-check the session on the server, validate their arguments, never let the
+client pick what to act on, and log what they refuse.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from academy_app.demo import DEMO_PASSWORD
+from academy_app.state.account import AccountFormState
+from academy_app.state.catalog import CatalogState
+from academy_app.state.course import CourseState
+from academy_app.state.learn import LearnState
+from tests.appserver import RunningApp, running_app
+from tests.wsclient import ReflexTab, handler_name, run
+
+REDIS_URL = "redis://127.0.0.1:6379/13"
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.flushdb()
+    except redis.ConnectionError as exc:
+        pytest.fail(f"Redis is not reachable at {REDIS_URL}: {exc}. Run `make services`.")
+    with running_app(tmp_path_factory.mktemp("backend"), redis_url=REDIS_URL,
+                     backend_only=True) as app:
+        yield app
+    client.flushdb()
+
+
+def rows(app: RunningApp, sql: str) -> int:
+    with sqlite3.connect(app.database_url.removeprefix("sqlite:///")) as connection:
+        return connection.execute(sql).fetchone()[0]
+
+
+async def logged_in_tab(app: RunningApp, email: str = "student@academy.test") -> ReflexTab:
+    tab = ReflexTab(app.url)
+    await tab.connect()
+    await tab.open("/login")
+    replies = await tab.send(handler_name(AccountFormState, "login"),
+                             {"form_data": {"email": email, "password": DEMO_PASSWORD}})
+    assert ReflexTab.var(replies, "session_token")
+    return tab
+
+
+def test_login_over_the_websocket_keeps_the_tab_state_in_redis(backend):
+    async def scenario() -> None:
+        tab = await logged_in_tab(backend)
+        replies = await tab.open("/dashboard")
+        assert ReflexTab.var(replies, "user_name") == "Sam Student"
+        await tab.close()
+        keys = redis.Redis.from_url(REDIS_URL).keys(f"{tab.token}*")
+        assert keys, "the tab's state should live in Redis"
+
+    run(scenario())
+
+
+def test_wrong_password_over_the_websocket_gets_the_generic_message(backend):
+    async def scenario() -> None:
+        tab = ReflexTab(backend.url)
+        await tab.connect()
+        await tab.open("/login")
+        replies = await tab.send(handler_name(AccountFormState, "login"), {
+            "form_data": {"email": "student@academy.test", "password": "guess-guess-guess"}})
+        assert ReflexTab.var(replies, "form_error") == "Email or password is incorrect"
+        with pytest.raises(KeyError):
+            ReflexTab.var(replies, "session_token")
+        await tab.close()
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("payload", [
+    {"form_data": "not a dict"},
+    {"form_data": {"email": ["a"], "password": {"x": 1}}},
+    {"form_data": {"email": "a" * 100_000, "password": "b" * 100_000}},
+])
+def test_hostile_login_payloads_are_answered_without_a_session(backend, payload):
+    async def scenario() -> None:
+        tab = ReflexTab(backend.url)
+        await tab.connect()
+        await tab.open("/login")
+        replies = await tab.send(handler_name(AccountFormState, "login"), payload)
+        with pytest.raises(KeyError):
+            ReflexTab.var(replies, "session_token")
+        await tab.close()
+
+    run(scenario())
+
+
+def test_a_logged_out_tab_cannot_enroll_and_is_sent_to_log_in(backend):
+    async def scenario() -> None:
+        tab = ReflexTab(backend.url)
+        await tab.connect()
+        await tab.open("/courses/python-foundations")
+        replies = await tab.send(handler_name(CourseState, "enroll"))
+        redirects = [event for message in replies for event in message.get("events", [])
+                     if event.get("name") == "_redirect"]
+        assert redirects and "/login?next=/courses/python-foundations" in str(redirects)
+        await tab.close()
+
+    run(scenario())
+    assert rows(backend, "SELECT count(*) FROM enrollments") == 0
+
+
+def test_repeated_enroll_events_create_one_enrollment(backend):
+    async def scenario() -> None:
+        tab = await logged_in_tab(backend, "student2@academy.test")
+        await tab.open("/courses/sql-for-analysts")
+        for _ in range(3):
+            await tab.send(handler_name(CourseState, "enroll"), settle=0.1, expect_reply=False)
+        await tab.close()
+
+    run(scenario())
+    assert rows(backend, "SELECT count(*) FROM enrollments e JOIN users u ON u.id = e.user_id "
+                         "WHERE u.email = 'student2@academy.test'") == 1
+
+
+def test_crafted_events_cannot_pick_what_they_act_on(backend):
+    """Handlers act on server-held ids; arguments that try to steer them are ignored or refused."""
+    async def scenario() -> None:
+        tab = await logged_in_tab(backend)
+        # set_filter only touches the four filter vars, whatever name it is given.
+        replies = await tab.send(handler_name(CatalogState, "set_filter"),
+                                 {"name": "session_token", "value": "stolen"}, expect_reply=False)
+        with pytest.raises(KeyError):
+            ReflexTab.var(replies, "session_token")
+        # No lesson opened in this tab: there is nothing to mark, whatever the payload says.
+        for completed in (True, "yes", None):
+            await tab.send(handler_name(LearnState, "set_completed"), {"completed": completed},
+                           expect_reply=False)
+        # No course opened: enrolling refers to no course and is refused, not guessed.
+        replies = await tab.send(handler_name(CourseState, "enroll"))
+        assert any("not found" in str(message.get("events", "")).lower() for message in replies)
+        await tab.close()
+
+    run(scenario())
+    assert rows(backend, "SELECT count(*) FROM lesson_progress") == 0
+    assert rows(backend, "SELECT count(*) FROM enrollments e JOIN users u ON u.id = e.user_id "
+                         "WHERE u.email = 'student@academy.test'") == 0
+    assert "refused enroll" in backend.log_text()
