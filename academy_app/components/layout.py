@@ -16,7 +16,7 @@ def link_button(label: str | rx.Component, href: str | rx.Var, **props) -> rx.Co
 
 def _nav_link(label: str, href: str) -> rx.Component:
     return rx.link(label, href=href, underline="none", color=rx.color("gray", 12), weight="medium",
-                   size="3", _hover={"color": rx.color("accent", 11)})
+                   size="3", white_space="nowrap", _hover={"color": rx.color("accent", 11)})
 
 
 def _account_menu() -> rx.Component:
@@ -24,7 +24,7 @@ def _account_menu() -> rx.Component:
         AuthState.is_authenticated,
         rx.hstack(
             rx.avatar(fallback=AuthState.user_initials, size="2", radius="full",
-                      aria_hidden="true"),
+                      aria_hidden="true", display=["none", "flex"]),
             rx.text(AuthState.user_name, size="2", weight="medium",
                     display=["none", "none", "block"]),
             rx.button("Log out", on_click=AuthState.logout, variant="soft", color_scheme="gray",
@@ -49,7 +49,7 @@ def navbar() -> rx.Component:
                     rx.center(rx.icon("graduation-cap", size=20, color="white"),
                               background=rx.color("accent", 9), border_radius="10px",
                               width="34px", height="34px"),
-                    rx.text("Academy", size="5", weight="bold"),
+                    rx.text("Academy", size="5", weight="bold", display=["none", "block"]),
                     align="center",
                     spacing="2",
                 ),
@@ -62,10 +62,10 @@ def navbar() -> rx.Component:
                 rx.hstack(
                     _nav_link("Courses", "/courses"),
                     rx.cond(AuthState.is_authenticated, _nav_link("My learning", "/dashboard")),
-                    spacing="5",
+                    spacing="4",
                 ),
                 aria_label="Main",
-                padding_left=["8px", "32px"],
+                padding_left=["4px", "24px"],
             ),
             rx.spacer(),
             _account_menu(),

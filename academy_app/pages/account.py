@@ -61,7 +61,8 @@ def signup_page() -> rx.Component:
         reset_on_submit=False,
         width="100%",
     )
-    footer = rx.text("Already have an account? ", rx.link("Log in", href="/login"), size="2")
+    footer = rx.text("Already have an account? ",
+                     rx.link("Log in", href="/login", underline="always"), size="2")
     return auth_card("Create your account", "Start learning in less than a minute.", form,
                      footer)
 
@@ -82,5 +83,6 @@ def login_page() -> rx.Component:
         reset_on_submit=False,
         width="100%",
     )
-    footer = rx.text("New to Academy? ", rx.link("Create an account", href="/signup"), size="2")
+    footer = rx.text("New to Academy? ",
+                     rx.link("Create an account", href="/signup", underline="always"), size="2")
     return auth_card("Welcome back", "Log in to continue learning.", form, footer)

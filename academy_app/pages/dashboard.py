@@ -19,8 +19,8 @@ from academy_app.state.rows import DashboardRow
 def course_row(course: DashboardRow) -> rx.Component:
     return rx.card(
         rx.flex(
-            rx.box(cover(course.cover, height="100%"), width=["100%", "180px"],
-                   min_height="110px", border_radius="10px", overflow="hidden"),
+            rx.box(cover(course.cover, height="110px"), width=["100%", "180px"], flex_shrink="0",
+                   border_radius="10px", overflow="hidden"),
             rx.vstack(
                 rx.hstack(
                     rx.link(rx.heading(course.title, size="4", as_="h2"),

@@ -1,0 +1,45 @@
+"""axe-core (bundled with axe-playwright-python, nothing downloaded) finds no WCAG 2.1 A/AA violation."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page, expect
+
+from tests.e2e.test_student_journey import log_in
+
+pytestmark = pytest.mark.e2e
+WCAG = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+
+
+def violations(page: Page) -> list[str]:
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("[aria-busy='true']")).to_have_count(0)  # skeletons gone: data is shown
+    result = Axe().run(page, options=WCAG)
+    return [f"{v['id']}: {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+            for v in result.response["violations"]]
+
+
+@pytest.mark.parametrize("path", ["/", "/courses", "/courses/python-foundations", "/login",
+                                  "/signup", "/courses/no-such-course"])
+def test_public_pages_have_no_wcag_violations(page: Page, path: str):
+    page.goto(path)
+    assert violations(page) == []
+
+
+def test_learner_pages_have_no_wcag_violations(page: Page):
+    page.goto("/login")
+    log_in(page, "student@academy.test")
+    expect(page).to_have_url(re.compile(r"/dashboard/?$"))
+    assert violations(page) == []
+    page.goto("/courses/design-systems-101")
+    enroll = page.get_by_role("button", name="Enroll")
+    continue_learning = page.get_by_role("link", name="Continue learning")
+    expect(enroll.or_(continue_learning)).to_be_visible()
+    if enroll.is_visible():
+        enroll.click()
+    continue_learning.click()
+    expect(page.get_by_role("button", name="Mark as complete")).to_be_visible()
+    assert violations(page) == []
