@@ -157,6 +157,16 @@ def empty_state(icon: str, title: str, text: str, *actions: rx.Component) -> rx.
     )
 
 
+def side_card(*children: rx.Component) -> rx.Component:
+    """The card beside a page's main column; it stays in view while the main column scrolls."""
+    return rx.card(
+        rx.vstack(*children, spacing="3", width="100%"),
+        width="100%",
+        position=["static", "static", "sticky"],
+        top="90px",
+    )
+
+
 def skeleton_block(height: str = "1em", width: str = "100%") -> rx.Component:
     return rx.skeleton(rx.box(height=height, width=width), loading=True)
 

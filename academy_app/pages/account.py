@@ -24,8 +24,15 @@ def text_field(label: str, name: str, *, kind: str = "text", autocomplete: str =
     )
 
 
-def auth_card(title: str, subtitle: str, form: rx.Component, footer: rx.Component
-              ) -> rx.Component:
+def auth_page(title: str, subtitle: str, fields: list[rx.Component], submit: str,
+              on_submit: rx.EventHandler, footer: rx.Component) -> rx.Component:
+    form = rx.form(
+        rx.vstack(*fields, rx.button(submit, type="submit", size="3", width="100%"), spacing="4",
+                  width="100%"),
+        on_submit=on_submit,
+        reset_on_submit=False,
+        width="100%",
+    )
     return page(
         rx.center(
             rx.card(
@@ -47,42 +54,31 @@ def auth_card(title: str, subtitle: str, form: rx.Component, footer: rx.Componen
 
 
 def signup_page() -> rx.Component:
-    form = rx.form(
-        rx.vstack(
+    return auth_page(
+        "Create your account", "Start learning in less than a minute.",
+        [
             text_field("Full name", "full_name", autocomplete="name"),
             text_field("Email", "email", kind="email", autocomplete="email"),
             text_field("Password", "password", kind="password", autocomplete="new-password",
                        hint="At least 10 characters, and not your email address."),
-            rx.button("Sign up", type="submit", size="3", width="100%"),
-            spacing="4",
-            width="100%",
-        ),
-        on_submit=AccountFormState.signup,
-        reset_on_submit=False,
-        width="100%",
+        ],
+        "Sign up", AccountFormState.signup,
+        rx.text("Already have an account? ", rx.link("Log in", href="/login", underline="always"),
+                size="2"),
     )
-    footer = rx.text("Already have an account? ",
-                     rx.link("Log in", href="/login", underline="always"), size="2")
-    return auth_card("Create your account", "Start learning in less than a minute.", form,
-                     footer)
 
 
 def login_page() -> rx.Component:
-    form = rx.form(
-        rx.vstack(
+    return auth_page(
+        "Welcome back", "Log in to continue learning.",
+        [
             rx.cond(AccountFormState.form_error != "",
                     rx.callout(AccountFormState.form_error, icon="triangle-alert",
                                color_scheme="red", role="alert", width="100%")),
             text_field("Email", "email", kind="email", autocomplete="email"),
             text_field("Password", "password", kind="password", autocomplete="current-password"),
-            rx.button("Log in", type="submit", size="3", width="100%"),
-            spacing="4",
-            width="100%",
-        ),
-        on_submit=AccountFormState.login,
-        reset_on_submit=False,
-        width="100%",
+        ],
+        "Log in", AccountFormState.login,
+        rx.text("New to Academy? ",
+                rx.link("Create an account", href="/signup", underline="always"), size="2"),
     )
-    footer = rx.text("New to Academy? ",
-                     rx.link("Create an account", href="/signup", underline="always"), size="2")
-    return auth_card("Welcome back", "Log in to continue learning.", form, footer)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from academy_app.components.course import cover, progress_bar
-from academy_app.components.layout import link_button, page, skeleton_block
+from academy_app.components.layout import link_button, page, side_card, skeleton_block
 from academy_app.pages.errors import not_found_panel
 from academy_app.state.course import CourseState
 from academy_app.state.rows import LessonRow, ModuleRow
@@ -38,41 +38,32 @@ def syllabus_module(module: ModuleRow) -> rx.Component:
 
 
 def call_to_action() -> rx.Component:
-    return rx.card(
-        rx.vstack(
-            rx.heading(CourseState.price, size="7", as_="p"),
+    return side_card(
+        rx.heading(CourseState.price, size="7", as_="p"),
+        rx.cond(
+            CourseState.is_enrolled,
+            rx.vstack(
+                progress_bar(CourseState.percent, "Course progress"),
+                rx.text(f"{CourseState.percent}% complete", size="2", color_scheme="gray"),
+                link_button("Continue learning", CourseState.resume_href, size="3", width="100%"),
+                width="100%",
+            ),
             rx.cond(
-                CourseState.is_enrolled,
+                CourseState.is_free,
+                rx.button("Enroll", on_click=CourseState.enroll, size="3", width="100%"),
                 rx.vstack(
-                    progress_bar(CourseState.percent, "Course progress"),
-                    rx.text(f"{CourseState.percent}% complete", size="2", color_scheme="gray"),
-                    link_button("Continue learning", CourseState.resume_href, size="3",
-                                width="100%"),
+                    rx.button("Enroll", size="3", width="100%", disabled=True),
+                    rx.text("Paid enrollment opens soon.", size="2", color_scheme="gray"),
                     width="100%",
                 ),
-                rx.cond(
-                    CourseState.is_free,
-                    rx.button("Enroll", on_click=CourseState.enroll, size="3", width="100%"),
-                    rx.vstack(
-                        rx.button("Enroll", size="3", width="100%", disabled=True),
-                        rx.text("Paid enrollment opens soon.", size="2", color_scheme="gray"),
-                        width="100%",
-                    ),
-                ),
             ),
-            rx.divider(),
-            rx.hstack(rx.icon("list-checks", size=16),
-                      rx.text(f"{CourseState.lesson_count} lessons", size="2"), spacing="2"),
-            rx.hstack(rx.icon("signal", size=16), rx.text(CourseState.level, size="2"),
-                      spacing="2"),
-            rx.hstack(rx.icon("infinity", size=16), rx.text("Learn at your own pace", size="2"),
-                      spacing="2"),
-            spacing="3",
-            width="100%",
         ),
-        width="100%",
-        position=["static", "static", "sticky"],
-        top="90px",
+        rx.divider(),
+        rx.hstack(rx.icon("list-checks", size=16),
+                  rx.text(f"{CourseState.lesson_count} lessons", size="2"), spacing="2"),
+        rx.hstack(rx.icon("signal", size=16), rx.text(CourseState.level, size="2"), spacing="2"),
+        rx.hstack(rx.icon("infinity", size=16), rx.text("Learn at your own pace", size="2"),
+                  spacing="2"),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from academy_app.components.course import progress_bar
-from academy_app.components.layout import link_button, page, skeleton_block
+from academy_app.components.layout import link_button, page, side_card, skeleton_block
 from academy_app.state.learn import LearnState
 from academy_app.state.rows import LessonRow, ModuleRow
 
@@ -45,21 +45,14 @@ def sidebar_module(module: ModuleRow) -> rx.Component:
 
 
 def sidebar() -> rx.Component:
-    return rx.card(
-        rx.vstack(
-            rx.link(LearnState.course_title, href="/courses/" + LearnState.course_slug,
-                    weight="bold", size="3"),
-            progress_bar(LearnState.percent, "Course progress"),
-            rx.text(f"{LearnState.done} of {LearnState.total} lessons · {LearnState.percent}%",
-                    size="2", color_scheme="gray"),
-            rx.el.nav(rx.vstack(rx.foreach(LearnState.modules, sidebar_module), spacing="4"),
-                      aria_label="Syllabus", width="100%"),
-            spacing="3",
-            width="100%",
-        ),
-        width="100%",
-        position=["static", "static", "sticky"],
-        top="90px",
+    return side_card(
+        rx.link(LearnState.course_title, href="/courses/" + LearnState.course_slug, weight="bold",
+                size="3"),
+        progress_bar(LearnState.percent, "Course progress"),
+        rx.text(f"{LearnState.done} of {LearnState.total} lessons · {LearnState.percent}%",
+                size="2", color_scheme="gray"),
+        rx.el.nav(rx.vstack(rx.foreach(LearnState.modules, sidebar_module), spacing="4"),
+                  aria_label="Syllabus", width="100%"),
     )
 
 

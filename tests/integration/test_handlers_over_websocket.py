@@ -42,10 +42,15 @@ def rows(app: RunningApp, sql: str) -> int:
         return connection.execute(sql).fetchone()[0]
 
 
-async def logged_in_tab(app: RunningApp, email: str = "student@academy.test") -> ReflexTab:
+async def anonymous_tab(app: RunningApp, path: str) -> ReflexTab:
     tab = ReflexTab(app.url)
     await tab.connect()
-    await tab.open("/login")
+    await tab.open(path)
+    return tab
+
+
+async def logged_in_tab(app: RunningApp, email: str = "student@academy.test") -> ReflexTab:
+    tab = await anonymous_tab(app, "/login")
     replies = await tab.send(handler_name(AccountFormState, "login"),
                              {"form_data": {"email": email, "password": DEMO_PASSWORD}})
     assert ReflexTab.var(replies, "session_token")
@@ -66,9 +71,7 @@ def test_login_over_the_websocket_keeps_the_tab_state_in_redis(backend):
 
 def test_wrong_password_over_the_websocket_gets_the_generic_message(backend):
     async def scenario() -> None:
-        tab = ReflexTab(backend.url)
-        await tab.connect()
-        await tab.open("/login")
+        tab = await anonymous_tab(backend, "/login")
         replies = await tab.send(handler_name(AccountFormState, "login"), {
             "form_data": {"email": "student@academy.test", "password": "guess-guess-guess"}})
         assert ReflexTab.var(replies, "form_error") == "Email or password is incorrect"
@@ -86,9 +89,7 @@ def test_wrong_password_over_the_websocket_gets_the_generic_message(backend):
 ])
 def test_hostile_login_payloads_are_answered_without_a_session(backend, payload):
     async def scenario() -> None:
-        tab = ReflexTab(backend.url)
-        await tab.connect()
-        await tab.open("/login")
+        tab = await anonymous_tab(backend, "/login")
         replies = await tab.send(handler_name(AccountFormState, "login"), payload)
         with pytest.raises(KeyError):
             ReflexTab.var(replies, "session_token")
@@ -99,9 +100,7 @@ def test_hostile_login_payloads_are_answered_without_a_session(backend, payload)
 
 def test_a_logged_out_tab_cannot_enroll_and_is_sent_to_log_in(backend):
     async def scenario() -> None:
-        tab = ReflexTab(backend.url)
-        await tab.connect()
-        await tab.open("/courses/python-foundations")
+        tab = await anonymous_tab(backend, "/courses/python-foundations")
         replies = await tab.send(handler_name(CourseState, "enroll"))
         redirects = [event for message in replies for event in message.get("events", [])
                      if event.get("name") == "_redirect"]
