@@ -174,3 +174,104 @@ class LessonProgress(SQLModel, table=True):
     user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
     lesson_id: int = Field(foreign_key="lessons.id", index=True, ondelete="CASCADE")
     completed_at: datetime = Field(default_factory=utcnow, **_timestamp())
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class DiscountKind(StrEnum):
+    PERCENT = "percent"
+    FIXED = "fixed"
+
+
+class Coupon(SQLModel, table=True):
+    __tablename__ = "coupons"
+    __table_args__ = (
+        sa.CheckConstraint("max_uses IS NULL OR uses <= max_uses", name="ck_coupons_uses_within_max"),
+        sa.CheckConstraint("value > 0", name="ck_coupons_value_positive"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=40, unique=True, index=True)  # stored upper-case
+    kind: DiscountKind = Field(sa_type=_enum(DiscountKind))
+    value: int  # percent (1-100) or an amount in cents
+    course_id: int | None = Field(default=None, foreign_key="courses.id", ondelete="CASCADE")
+    expires_at: datetime | None = Field(default=None, **_timestamp(nullable=True))
+    max_uses: int | None = Field(default=None)
+    uses: int = Field(default=0)
+    created_at: datetime = Field(default_factory=utcnow, **_timestamp())
+
+
+class CouponRedemption(SQLModel, table=True):
+    __tablename__ = "coupon_redemptions"
+    __table_args__ = (
+        sa.UniqueConstraint("coupon_id", "user_id", name="uq_coupon_redemptions_coupon_user"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    coupon_id: int = Field(foreign_key="coupons.id", ondelete="CASCADE")
+    user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    payment_id: int | None = Field(default=None, foreign_key="payments.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utcnow, **_timestamp())
+
+
+class Payment(SQLModel, table=True):
+    __tablename__ = "payments"
+    __table_args__ = (
+        sa.Index("ix_payments_status_created", "status", "created_at"),
+        # One open payment per learner and course: a double-clicked "Submit payment" adds nothing.
+        sa.Index("uq_payments_one_pending", "user_id", "course_id", unique=True,
+                 sqlite_where=sa.text("status = 'pending'"),
+                 postgresql_where=sa.text("status = 'pending'")),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    course_id: int = Field(foreign_key="courses.id", index=True, ondelete="CASCADE")
+    amount_cents: int
+    currency: str = Field(max_length=3)
+    reference: str = Field(default="", max_length=120)
+    receipt_file: str = Field(default="", max_length=255)  # name inside the receipts folder
+    receipt_type: str = Field(default="", max_length=40)
+    coupon_id: int | None = Field(default=None, foreign_key="coupons.id", ondelete="SET NULL")
+    status: PaymentStatus = Field(default=PaymentStatus.PENDING, sa_type=_enum(PaymentStatus))
+    reviewer_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    reviewed_at: datetime | None = Field(default=None, **_timestamp(nullable=True))
+    reason: str = Field(default="", sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow, **_timestamp())
+
+
+class Notification(SQLModel, table=True):
+    """Stored before anything is pushed, so a learner who was offline catches up from here."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (sa.Index("ix_notifications_user_unread", "user_id", "read_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE")
+    kind: str = Field(max_length=40)
+    title: str = Field(max_length=160)
+    body: str = Field(default="", sa_type=sa.Text)
+    link: str = Field(default="", max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, **_timestamp())
+    read_at: datetime | None = Field(default=None, **_timestamp(nullable=True))
+
+
+class AuditEntry(SQLModel, table=True):
+    """Every staff action: who did what to which row, and the row before and after."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (sa.Index("ix_audit_log_entity", "entity_type", "entity_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    actor_id: int | None = Field(default=None, foreign_key="users.id", index=True,
+                                 ondelete="SET NULL")
+    action: str = Field(max_length=60)
+    entity_type: str = Field(max_length=40)
+    entity_id: int | None = Field(default=None)
+    before: str = Field(default="{}", sa_type=sa.Text)  # JSON
+    after: str = Field(default="{}", sa_type=sa.Text)  # JSON
+    created_at: datetime = Field(default_factory=utcnow, **_timestamp(index=True))

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
         description="More origins allowed to open the WebSocket (JSON list).",
     )
     session_days: int = Field(default=14, ge=1, description="How long a login lasts.")
+    media_root: Path = Field(
+        default=PROJECT_ROOT / "var" / "media",
+        description="Private files (payment receipts), outside the web root; served only after a "
+                    "permission check.",
+    )
 
     @property
     def origins(self) -> list[str]:

@@ -1,0 +1,344 @@
+"""Paid enrollment: coupons, submitting a payment, and staff approving or rejecting it.
+
+Every state change that two people (or two clicks) could race for is one conditional UPDATE whose row
+count says who won: approving a pending payment, rejecting it, taking a coupon use. That holds on
+PostgreSQL and SQLite alike, without relying on row locks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select, update
+
+from academy_app.infra import receipts
+from academy_app.models import (
+    Coupon,
+    CouponRedemption,
+    Course,
+    DiscountKind,
+    Enrollment,
+    EnrollmentStatus,
+    Payment,
+    PaymentStatus,
+    Role,
+    User,
+    as_utc,
+    utcnow,
+)
+from academy_app.services import audit
+from academy_app.services.accounts import require_user
+from academy_app.services.enrollment import LEARNING_STATUSES, enrollment_for
+from academy_app.services.errors import Conflict, Invalid, NotFound, PermissionDenied
+from academy_app.services.notifications import notify
+from academy_app.services.permissions import require_course_staff, require_staff
+
+MIN_REFERENCE, MAX_REFERENCE = 3, 120
+MIN_REASON, MAX_REASON = 3, 500
+MAX_QUEUE_ROWS = 200
+
+
+@dataclass(frozen=True)
+class Receipt:
+    data: bytes
+    filename: str = ""
+
+
+@dataclass(frozen=True)
+class Quote:
+    price_cents: int
+    discount_cents: int
+    currency: str
+    coupon_code: str = ""
+
+    @property
+    def total_cents(self) -> int:
+        return self.price_cents - self.discount_cents
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    id: int
+    learner: str
+    learner_email: str
+    course: str
+    course_slug: str
+    amount_cents: int
+    currency: str
+    reference: str
+    has_receipt: bool
+    receipt_type: str
+    status: str
+    reason: str
+    reviewer: str
+    created_at: datetime
+
+
+def normalize_code(code: str) -> str:
+    return "".join(str(code or "").split()).upper()[:40]
+
+
+def quote(session: Session, course_id: int, coupon_code: str = "") -> Quote:
+    """The price of a paid course with a coupon applied. Raises Invalid(coupon=…) for a bad code."""
+    course = _paid_course(session, course_id)
+    coupon = _usable_coupon(session, coupon_code, course) if normalize_code(coupon_code) else None
+    return _quote(course, coupon)
+
+
+def submit_payment(session: Session, actor: User | None, course_id: int, *, reference: str,
+                   receipt: Receipt | None = None, coupon_code: str = "") -> Payment:
+    """Record the learner's payment for review, or enrol at once when a coupon makes it free.
+
+    Safe to repeat: while a payment is pending, submitting again returns it unchanged.
+    """
+    user = require_user(actor)
+    course = _paid_course(session, course_id)
+    current = enrollment_for(session, user.id, course.id)
+    if current is not None and current.status in LEARNING_STATUSES:
+        raise Conflict("You are already enrolled in this course")
+    if (pending := _pending_payment(session, user.id, course.id)) is not None:
+        return pending
+
+    errors: dict[str, str] = {}
+    coupon = None
+    if normalize_code(coupon_code):
+        try:
+            coupon = _usable_coupon(session, coupon_code, course)
+        except Invalid as exc:
+            errors.update(exc.errors)
+    total = _quote(course, coupon).total_cents
+    reference = " ".join(str(reference or "").split())
+    kind = None
+    if total > 0:
+        if not MIN_REFERENCE <= len(reference) <= MAX_REFERENCE:
+            errors["reference"] = (f"Enter the reference of your transfer ({MIN_REFERENCE} to "
+                                   f"{MAX_REFERENCE} characters)")
+        if receipt is not None:
+            if len(receipt.data) > receipts.MAX_RECEIPT_BYTES:
+                errors["receipt"] = "The receipt is larger than 5 MB"
+            elif (kind := receipts.sniff(receipt.data)) is None:
+                errors["receipt"] = "Attach the receipt as a PNG, JPEG or PDF file"
+    if errors:
+        raise Invalid(errors)
+
+    now = utcnow()
+    payment = Payment(
+        user_id=user.id, course_id=course.id, amount_cents=total, currency=course.currency,
+        reference=reference[:MAX_REFERENCE], coupon_id=coupon.id if coupon else None,
+        status=PaymentStatus.PENDING if total else PaymentStatus.APPROVED,
+        reviewed_at=None if total else now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(payment)
+            session.flush()
+            if coupon is not None:
+                _take_coupon_use(session, coupon, user, payment)
+    except IntegrityError:
+        # The twin of a double click inserted the pending payment first (partial unique index).
+        if (pending := _pending_payment(session, user.id, course.id)) is not None:
+            return pending
+        raise
+    if kind is not None and receipt is not None:
+        payment.receipt_file = receipts.store(receipt.data, kind)
+        payment.receipt_type = kind.content_type
+        session.add(payment)
+    _set_enrollment(session, user.id, course.id,
+                    EnrollmentStatus.PENDING_PAYMENT if total else EnrollmentStatus.ACTIVE)
+    if not total:
+        notify(session, user.id, "enrollment.active", f"You're enrolled in {course.title}",
+               "Your coupon covered the full price.", f"/courses/{course.slug}")
+    return payment
+
+
+def approve_payment(session: Session, actor: User | None, payment_id: int) -> Payment:
+    """Approve a pending payment and activate the enrollment. A second approval is refused."""
+    payment, course, staff = _payment_for_staff(session, actor, payment_id)
+    _decide(session, payment, PaymentStatus.APPROVED, staff)
+    _set_enrollment(session, payment.user_id, course.id, EnrollmentStatus.ACTIVE)
+    audit.record(session, staff, "payment.approve", payment, {"status": "pending"},
+                 {"status": "approved"})
+    notify(session, payment.user_id, "payment.approved", f"Payment approved: {course.title}",
+           "Your enrollment is active. Enjoy the course!", f"/courses/{course.slug}")
+    return payment
+
+
+def reject_payment(session: Session, actor: User | None, payment_id: int, reason: str) -> Payment:
+    """Reject a pending payment with a reason the learner sees; the coupon use is given back."""
+    payment, course, staff = _payment_for_staff(session, actor, payment_id)
+    reason = " ".join(str(reason or "").split())
+    if not MIN_REASON <= len(reason) <= MAX_REASON:
+        raise Invalid({"reason": f"Give the learner a reason ({MIN_REASON} to {MAX_REASON} "
+                                 "characters)"})
+    _decide(session, payment, PaymentStatus.REJECTED, staff, reason=reason)
+    enrollment = enrollment_for(session, payment.user_id, course.id)
+    if enrollment is not None and enrollment.status is EnrollmentStatus.PENDING_PAYMENT:
+        _set_enrollment(session, payment.user_id, course.id, EnrollmentStatus.CANCELLED)
+    if payment.coupon_id is not None:
+        _give_back_coupon_use(session, payment)
+    audit.record(session, staff, "payment.reject", payment, {"status": "pending"},
+                 {"status": "rejected", "reason": reason})
+    notify(session, payment.user_id, "payment.rejected", f"Payment not accepted: {course.title}",
+           reason, f"/courses/{course.slug}")
+    return payment
+
+
+def latest_payment(session: Session, user_id: int, course_id: int) -> Payment | None:
+    return session.exec(
+        select(Payment).where(Payment.user_id == user_id, Payment.course_id == course_id)
+        .order_by(col(Payment.created_at).desc(), col(Payment.id).desc())
+    ).first()
+
+
+def payment_queue(session: Session, actor: User | None,
+                  status: PaymentStatus | None = PaymentStatus.PENDING) -> list[QueueItem]:
+    """Payments the actor may review: an instructor's own courses, or every course for an admin."""
+    staff = require_staff(actor)
+    learner = sa.orm.aliased(User)
+    reviewer = sa.orm.aliased(User)
+    statement = (
+        select(Payment, learner.full_name, learner.email, Course.title, Course.slug,
+               reviewer.full_name)
+        .join(learner, learner.id == Payment.user_id)
+        .join(Course, col(Course.id) == Payment.course_id)
+        .outerjoin(reviewer, reviewer.id == Payment.reviewer_id)
+        .order_by(col(Payment.created_at).desc(), col(Payment.id).desc())
+        .limit(MAX_QUEUE_ROWS)
+    )
+    if status is not None:
+        statement = statement.where(Payment.status == status)
+    if staff.role is not Role.ADMIN:
+        statement = statement.where(Course.instructor_id == staff.id)
+    return [
+        QueueItem(id=p.id, learner=name, learner_email=email, course=title, course_slug=slug,
+                  amount_cents=p.amount_cents, currency=p.currency, reference=p.reference,
+                  has_receipt=bool(p.receipt_file), receipt_type=p.receipt_type,
+                  status=p.status.value, reason=p.reason, reviewer=reviewer_name or "",
+                  created_at=p.created_at)
+        for p, name, email, title, slug, reviewer_name in session.exec(statement)
+    ]
+
+
+def receipt_for(session: Session, actor: User | None, payment_id: int) -> tuple[Path, str]:
+    """The receipt file, for the learner who paid and the course's staff; NotFound for anyone else."""
+    user = require_user(actor)
+    row = session.exec(select(Payment, Course).join(Course, col(Course.id) == Payment.course_id)
+                       .where(Payment.id == payment_id)).first()
+    if row is None:
+        raise NotFound("receipt", payment_id)
+    payment, course = row
+    if payment.user_id != user.id:
+        try:
+            require_course_staff(user, course)
+        except PermissionDenied:
+            raise NotFound("receipt", payment_id) from None
+    path = receipts.path_of(payment.receipt_file)
+    if path is None:
+        raise NotFound("receipt", payment_id)
+    return path, payment.receipt_type
+
+
+def _paid_course(session: Session, course_id: int) -> Course:
+    course = session.get(Course, course_id)
+    if course is None or not course.is_published:
+        raise NotFound("course", course_id)
+    if course.is_free:
+        raise Conflict("This course is free: enroll directly")
+    return course
+
+
+def _quote(course: Course, coupon: Coupon | None) -> Quote:
+    discount = 0
+    if coupon is not None:
+        discount = (course.price_cents * min(coupon.value, 100) // 100
+                    if coupon.kind is DiscountKind.PERCENT else coupon.value)
+    return Quote(price_cents=course.price_cents, discount_cents=min(discount, course.price_cents),
+                 currency=course.currency, coupon_code=coupon.code if coupon else "")
+
+
+def _usable_coupon(session: Session, code: str, course: Course) -> Coupon:
+    coupon = session.exec(select(Coupon).where(Coupon.code == normalize_code(code))).first()
+    if coupon is None or (coupon.course_id is not None and coupon.course_id != course.id):
+        raise Invalid({"coupon": "This coupon code is not valid for this course"})
+    if coupon.expires_at is not None and as_utc(coupon.expires_at) <= utcnow():
+        raise Invalid({"coupon": "This coupon has expired"})
+    if coupon.max_uses is not None and coupon.uses >= coupon.max_uses:
+        raise Invalid({"coupon": "This coupon has been used up"})
+    return coupon
+
+
+def _take_coupon_use(session: Session, coupon: Coupon, user: User, payment: Payment) -> None:
+    """Count one use if any is left: the WHERE clause makes the last use go to exactly one buyer."""
+    taken = session.execute(
+        update(Coupon)
+        .where(col(Coupon.id) == coupon.id,
+               sa.or_(col(Coupon.max_uses).is_(None), col(Coupon.uses) < col(Coupon.max_uses)))
+        .values(uses=col(Coupon.uses) + 1)
+    ).rowcount
+    if taken != 1:
+        raise Invalid({"coupon": "This coupon has been used up"})
+    try:
+        with session.begin_nested():
+            session.add(CouponRedemption(coupon_id=coupon.id, user_id=user.id,
+                                         payment_id=payment.id))
+    except IntegrityError:
+        raise Invalid({"coupon": "You have already used this coupon"}) from None
+
+
+def _give_back_coupon_use(session: Session, payment: Payment) -> None:
+    session.execute(update(Coupon).where(col(Coupon.id) == payment.coupon_id, col(Coupon.uses) > 0)
+                    .values(uses=col(Coupon.uses) - 1))
+    session.execute(sa.delete(CouponRedemption).where(
+        col(CouponRedemption.payment_id) == payment.id))
+
+
+def _pending_payment(session: Session, user_id: int, course_id: int) -> Payment | None:
+    return session.exec(select(Payment).where(
+        Payment.user_id == user_id, Payment.course_id == course_id,
+        Payment.status == PaymentStatus.PENDING)).first()
+
+
+def _payment_for_staff(session: Session, actor: User | None,
+                       payment_id: int) -> tuple[Payment, Course, User]:
+    row = session.exec(select(Payment, Course).join(Course, col(Course.id) == Payment.course_id)
+                       .where(Payment.id == payment_id)).first()
+    if row is None:
+        require_staff(actor)  # a student probing ids learns nothing either way
+        raise NotFound("payment", payment_id)
+    payment, course = row
+    return payment, course, require_course_staff(actor, course)
+
+
+def _decide(session: Session, payment: Payment, status: PaymentStatus, staff: User,
+            reason: str = "") -> None:
+    """Move a pending payment to its final status, once. The loser of a race gets a Conflict."""
+    decided = session.execute(
+        update(Payment)
+        .where(col(Payment.id) == payment.id, col(Payment.status) == PaymentStatus.PENDING)
+        .values(status=status, reviewer_id=staff.id, reviewed_at=utcnow(), reason=reason)
+    ).rowcount
+    session.refresh(payment)
+    if decided != 1:
+        raise Conflict(f"This payment was already {payment.status.value}")
+
+
+def _set_enrollment(session: Session, user_id: int, course_id: int,
+                    status: EnrollmentStatus) -> Enrollment:
+    enrollment = enrollment_for(session, user_id, course_id)
+    if enrollment is None:
+        enrollment = Enrollment(user_id=user_id, course_id=course_id, status=status)
+        try:
+            with session.begin_nested():
+                session.add(enrollment)
+            return enrollment
+        except IntegrityError:
+            enrollment = enrollment_for(session, user_id, course_id)
+    if enrollment.status is not EnrollmentStatus.COMPLETED:
+        enrollment.status = status
+        enrollment.updated_at = utcnow()
+        session.add(enrollment)
+    return enrollment

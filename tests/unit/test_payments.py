@@ -1,0 +1,306 @@
+"""Paid enrollment: submitting, coupons, approving and rejecting, and the races between them."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session, func, select
+
+from academy_app.models import (
+    AuditEntry,
+    Coupon,
+    CouponRedemption,
+    DiscountKind,
+    EnrollmentStatus,
+    Notification,
+    Payment,
+    PaymentStatus,
+    Role,
+    User,
+    utcnow,
+)
+from academy_app.services import payments
+from academy_app.services.enrollment import enrollment_for
+from academy_app.services.errors import Conflict, Invalid, NotFound, PermissionDenied
+from academy_app.services.payments import Receipt
+from academy_app.settings import get_settings
+from tests.factories import make_course, make_user
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+PDF = b"%PDF-1.7\n" + b"\0" * 64
+
+
+@pytest.fixture(autouse=True)
+def private_media(tmp_path, monkeypatch):
+    monkeypatch.setattr(get_settings(), "media_root", tmp_path / "media")
+
+
+@pytest.fixture
+def instructor(db):
+    return make_user(db, Role.INSTRUCTOR)
+
+
+@pytest.fixture
+def student(db):
+    return make_user(db)
+
+
+@pytest.fixture
+def course(db, instructor):
+    return make_course(db, instructor, title="Data Science", slug="data-science", price_cents=4900)
+
+
+def make_coupon(db, code="SAVE", kind=DiscountKind.PERCENT, value=50, **fields) -> Coupon:
+    coupon = Coupon(code=code, kind=kind, value=value, **fields)
+    db.add(coupon)
+    db.commit()
+    return coupon
+
+
+def submit(db, student, course, **kwargs) -> Payment:
+    kwargs.setdefault("reference", "BANK-123456")
+    payment = payments.submit_payment(db, student, course.id, **kwargs)
+    db.commit()
+    return payment
+
+
+def count(db, model, *where) -> int:
+    return db.exec(select(func.count()).select_from(model).where(*where)).one()
+
+
+def test_submitting_a_payment_leaves_the_enrollment_pending(db, student, course):
+    payment = submit(db, student, course, receipt=Receipt(PNG, "receipt.png"))
+    assert (payment.status, payment.amount_cents, payment.reference) == (
+        PaymentStatus.PENDING, 4900, "BANK-123456")
+    assert payment.receipt_type == "image/png"
+    assert (get_settings().media_root / "receipts" / payment.receipt_file).read_bytes() == PNG
+    assert enrollment_for(db, student.id, course.id).status is EnrollmentStatus.PENDING_PAYMENT
+
+
+def test_submitting_twice_keeps_one_pending_payment(db, student, course):
+    first = submit(db, student, course)
+    second = submit(db, student, course, reference="SOMETHING-ELSE")
+    assert first.id == second.id
+    assert count(db, Payment) == 1
+
+
+@pytest.mark.parametrize(("receipt", "message"), [
+    (Receipt(b"MZ\x90\x00 not an image", "receipt.png"), "PNG, JPEG or PDF"),
+    (Receipt(b"<svg onload=alert(1)>", "receipt.pdf"), "PNG, JPEG or PDF"),
+    (Receipt(PNG + b"\0" * (5 * 1024 * 1024), "big.png"), "larger than 5 MB"),
+])
+def test_bad_receipts_are_refused_and_nothing_is_stored(db, student, course, receipt, message):
+    with pytest.raises(Invalid) as refused:
+        payments.submit_payment(db, student, course.id, reference="BANK-1", receipt=receipt)
+    assert message in refused.value.errors["receipt"]
+    db.rollback()
+    assert count(db, Payment) == 0
+    assert not list((get_settings().media_root / "receipts").glob("*"))
+
+
+@pytest.mark.parametrize("reference", ["", "  ", "ab", "x" * 121])
+def test_a_payment_needs_a_reference(db, student, course, reference):
+    with pytest.raises(Invalid) as refused:
+        payments.submit_payment(db, student, course.id, reference=reference)
+    assert "reference" in refused.value.errors
+
+
+def test_free_unknown_and_already_joined_courses_take_no_payment(db, student, instructor, course):
+    free = make_course(db, instructor)
+    with pytest.raises(Conflict):
+        payments.submit_payment(db, student, free.id, reference="BANK-1")
+    with pytest.raises(NotFound):
+        payments.submit_payment(db, student, 999_999, reference="BANK-1")
+    payment = submit(db, student, course)
+    payments.approve_payment(db, instructor, payment.id)
+    db.commit()
+    with pytest.raises(Conflict):
+        payments.submit_payment(db, student, course.id, reference="BANK-2")
+
+
+def test_approval_activates_the_enrollment_notifies_and_audits(db, student, instructor, course):
+    payment = submit(db, student, course, receipt=Receipt(PDF))
+    payments.approve_payment(db, instructor, payment.id)
+    db.commit()
+    db.refresh(payment)
+    assert (payment.status, payment.reviewer_id) == (PaymentStatus.APPROVED, instructor.id)
+    assert enrollment_for(db, student.id, course.id).status is EnrollmentStatus.ACTIVE
+    assert db.exec(select(Notification.kind).where(Notification.user_id == student.id)).all() == [
+        "payment.approved"]
+    entry = db.exec(select(AuditEntry)).one()
+    assert (entry.actor_id, entry.action, entry.entity_id) == (instructor.id, "payment.approve",
+                                                               payment.id)
+    assert '"approved"' in entry.after and '"pending"' in entry.before
+
+
+def test_second_approval_and_approve_after_reject_are_refused_clearly(db, student, instructor,
+                                                                     course):
+    payment = submit(db, student, course)
+    payments.approve_payment(db, instructor, payment.id)
+    db.commit()
+    with pytest.raises(Conflict, match="already approved"):
+        payments.approve_payment(db, instructor, payment.id)
+    db.rollback()
+    with pytest.raises(Conflict, match="already approved"):
+        payments.reject_payment(db, instructor, payment.id, "Too late to reject")
+
+
+def test_rejection_needs_a_reason_and_cancels_the_pending_enrollment(db, student, instructor,
+                                                                     course):
+    payment = submit(db, student, course)
+    with pytest.raises(Invalid):
+        payments.reject_payment(db, instructor, payment.id, "  ")
+    db.rollback()
+    payments.reject_payment(db, instructor, payment.id, "No transfer with this reference arrived")
+    db.commit()
+    db.refresh(payment)
+    assert (payment.status, payment.reason) == (PaymentStatus.REJECTED,
+                                                "No transfer with this reference arrived")
+    assert enrollment_for(db, student.id, course.id).status is EnrollmentStatus.CANCELLED
+    again = submit(db, student, course, reference="BANK-999999")  # the learner may try again
+    assert again.id != payment.id and again.status is PaymentStatus.PENDING
+
+
+def test_only_the_courses_staff_can_review_its_payments(db, student, instructor, course):
+    payment = submit(db, student, course)
+    other_instructor = make_user(db, Role.INSTRUCTOR)
+    admin = make_user(db, Role.ADMIN)
+    for outsider in (student, other_instructor):
+        with pytest.raises(PermissionDenied):
+            payments.approve_payment(db, outsider, payment.id)
+        with pytest.raises(PermissionDenied):
+            payments.reject_payment(db, outsider, payment.id, "Not my course")
+    with pytest.raises(PermissionDenied):
+        payments.payment_queue(db, student)
+    assert payments.payment_queue(db, other_instructor) == []
+    assert [item.id for item in payments.payment_queue(db, instructor)] == [payment.id]
+    assert [item.id for item in payments.payment_queue(db, admin)] == [payment.id]
+    db.refresh(payment)
+    assert payment.status is PaymentStatus.PENDING
+
+
+def test_receipts_are_readable_by_the_payer_and_course_staff_only(db, student, instructor, course):
+    payment = submit(db, student, course, receipt=Receipt(PNG))
+    for allowed in (student, instructor):
+        path, content_type = payments.receipt_for(db, allowed, payment.id)
+        assert path.read_bytes() == PNG and content_type == "image/png"
+    for outsider in (make_user(db), make_user(db, Role.INSTRUCTOR)):
+        with pytest.raises(NotFound):
+            payments.receipt_for(db, outsider, payment.id)
+
+
+def test_coupons_discount_by_percent_or_amount(db, course):
+    make_coupon(db, "HALF", DiscountKind.PERCENT, 50)
+    make_coupon(db, "TENOFF", DiscountKind.FIXED, 1000)
+    make_coupon(db, "HUGE", DiscountKind.FIXED, 999_999)
+    assert payments.quote(db, course.id, "half").total_cents == 2450
+    assert payments.quote(db, course.id, " tenoff ").total_cents == 3900
+    assert payments.quote(db, course.id, "HUGE").total_cents == 0
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"expires_at": utcnow() - timedelta(minutes=1)}, "expired"),
+    ({"max_uses": 1, "uses": 1}, "used up"),
+])
+def test_expired_and_used_up_coupons_are_refused(db, student, course, fields, message):
+    make_coupon(db, "OLD", **fields)
+    with pytest.raises(Invalid, match=message):
+        payments.submit_payment(db, student, course.id, reference="BANK-1", coupon_code="OLD")
+
+
+def test_a_coupon_for_another_course_or_a_typo_is_refused(db, student, instructor, course):
+    other = make_course(db, instructor, price_cents=1000)
+    make_coupon(db, "OTHER", course_id=other.id)
+    for code in ("OTHER", "NOPE"):
+        with pytest.raises(Invalid, match="not valid for this course"):
+            payments.quote(db, course.id, code)
+
+
+def test_a_full_discount_enrols_at_once(db, student, course):
+    coupon = make_coupon(db, "FREEPASS", value=100)
+    payment = submit(db, student, course, reference="", coupon_code="freepass")
+    assert (payment.status, payment.amount_cents) == (PaymentStatus.APPROVED, 0)
+    assert enrollment_for(db, student.id, course.id).status is EnrollmentStatus.ACTIVE
+    db.refresh(coupon)
+    assert coupon.uses == 1
+
+
+def test_a_learner_uses_a_coupon_once_and_a_rejection_gives_the_use_back(db, student, instructor,
+                                                                         course):
+    coupon = make_coupon(db, "HALF", max_uses=10)
+    payment = submit(db, student, course, coupon_code="HALF")
+    assert payment.amount_cents == 2450
+    payments.reject_payment(db, instructor, payment.id, "Amount did not arrive")
+    db.commit()
+    db.refresh(coupon)
+    assert coupon.uses == 0 and count(db, CouponRedemption) == 0
+    submit(db, student, course, coupon_code="HALF")
+    other = make_course(db, instructor, price_cents=2000)
+    coupon.course_id = None
+    db.add(coupon)
+    db.commit()
+    with pytest.raises(Invalid, match="already used"):
+        payments.submit_payment(db, student, other.id, reference="BANK-7", coupon_code="HALF")
+
+
+def race(engine, count_: int, action: Callable[[Session, int], None]) -> list[BaseException]:
+    """Run `action` in `count_` threads at once, each with its own session and transaction."""
+    barrier = threading.Barrier(count_)
+    errors: list[BaseException] = []
+
+    def run(index: int) -> None:
+        with Session(engine, expire_on_commit=False) as session:
+            barrier.wait()
+            try:
+                action(session, index)
+                session.commit()
+            except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+                session.rollback()
+                errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count_)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+def test_twenty_concurrent_approvals_activate_once(engine, db, student, instructor, course):
+    payment = submit(db, student, course)
+    errors = race(engine, 20, lambda session, _: payments.approve_payment(
+        session, session.get(User, instructor.id), payment.id))
+    assert len(errors) == 19 and all(isinstance(e, Conflict) for e in errors), errors[:3]
+    assert count(db, AuditEntry, AuditEntry.action == "payment.approve") == 1
+    assert count(db, Notification, Notification.kind == "payment.approved") == 1
+
+
+def test_approve_racing_reject_changes_the_state_once(engine, db, student, instructor, course):
+    payment = submit(db, student, course)
+
+    def decide(session: Session, index: int) -> None:
+        staff = session.get(User, instructor.id)
+        if index % 2:
+            payments.approve_payment(session, staff, payment.id)
+        else:
+            payments.reject_payment(session, staff, payment.id, "Rejected in the race")
+
+    errors = race(engine, 10, decide)
+    assert len(errors) == 9 and all(isinstance(e, Conflict) for e in errors), errors[:3]
+    assert count(db, AuditEntry) == 1
+
+
+def test_twenty_learners_racing_for_five_coupon_uses(engine, db, instructor, course):
+    coupon = make_coupon(db, "FIVE", max_uses=5)
+    learners = [make_user(db) for _ in range(20)]
+    errors = race(engine, 20, lambda session, i: payments.submit_payment(
+        session, session.get(User, learners[i].id), course.id, reference=f"BANK-{i:04}",
+        coupon_code="FIVE"))
+    assert len(errors) == 15 and all("used up" in str(e) for e in errors), errors[:3]
+    db.refresh(coupon)
+    assert coupon.uses == 5
+    assert count(db, CouponRedemption) == 5
+    assert count(db, Payment) == 5
