@@ -6,6 +6,8 @@ import logging
 
 import reflex as rx
 
+from academy_app.admin.payments import PaymentQueueState, payments_page
+from academy_app.api import files
 from academy_app.pages.account import login_page, signup_page
 from academy_app.pages.catalog import catalog_page
 from academy_app.pages.course import course_page
@@ -17,6 +19,7 @@ from academy_app.settings import get_settings
 from academy_app.state.account import AccountFormState
 from academy_app.state.auth import AuthState
 from academy_app.state.catalog import CatalogState, HomeState
+from academy_app.state.checkout import CheckoutState
 from academy_app.state.course import CourseState
 from academy_app.state.dashboard import DashboardState
 from academy_app.state.learn import LearnState
@@ -30,6 +33,7 @@ else:
     log.warning("Academy: embedded mode (no REFLEX_REDIS_URL): state on local disk, one worker.")
 
 app = rx.App(
+    api_transformer=files.routes,
     stylesheets=["/styles.css"],
     head_components=[rx.el.meta(name="description",
                                 content="Academy: practical online courses, learned at your pace.")],
@@ -40,7 +44,7 @@ app.add_page(home_page, route="/", title="Academy — learn at your own pace",
 app.add_page(catalog_page, route="/courses", title="Course catalog · Academy",
              on_load=CatalogState.load)
 app.add_page(course_page, route="/courses/[slug]", title="Course · Academy",
-             on_load=CourseState.load)
+             on_load=[CourseState.load, CheckoutState.close_checkout])
 app.add_page(learn_page, route="/learn/[slug]/[lesson]", title="Lesson · Academy",
              on_load=LearnState.load)
 app.add_page(dashboard_page, route="/dashboard", title="My learning · Academy",
@@ -49,5 +53,7 @@ app.add_page(signup_page, route="/signup", title="Sign up · Academy",
              on_load=AccountFormState.open_form)
 app.add_page(login_page, route="/login", title="Log in · Academy",
              on_load=AccountFormState.open_form)
+app.add_page(payments_page, route="/admin/payments", title="Payments · Workspace · Academy",
+             on_load=PaymentQueueState.load)
 app.add_page(not_found_page, route="404", title="Page not found · Academy",
              on_load=AuthState.load_user)

@@ -12,7 +12,18 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from academy_app.db import session_scope
-from academy_app.models import Category, Course, CourseLevel, Lesson, LessonKind, Module, Role, User
+from academy_app.models import (
+    Category,
+    Coupon,
+    Course,
+    CourseLevel,
+    DiscountKind,
+    Lesson,
+    LessonKind,
+    Module,
+    Role,
+    User,
+)
 from academy_app.services.accounts import SignupForm, register
 from academy_app.settings import get_settings
 
@@ -27,6 +38,8 @@ DEMO_USERS = [
 ]
 # A public-domain clip, so video lessons have something to play when the network allows.
 DEMO_VIDEO_URL = "https://interactive-examples.mdn.mozilla.net/media/cc0-videos/flower.mp4"
+# (code, kind, value, max uses): try them on any paid course.
+COUPONS = [("HALFPRICE", DiscountKind.PERCENT, 50, 100), ("FREEPASS", DiscountKind.PERCENT, 100, 20)]
 CATEGORIES = [("Programming", "programming"), ("Data", "data"), ("Design", "design")]
 
 
@@ -149,6 +162,10 @@ def load_demo_data(session: Session) -> bool:
                     duration_minutes=4 + 3 * lesson_position + module_position,
                     position=lesson_position))
         added = True
+    for code, kind, value, max_uses in COUPONS:
+        if session.exec(select(Coupon.id).where(Coupon.code == code)).first() is None:
+            session.add(Coupon(code=code, kind=kind, value=value, max_uses=max_uses))
+            added = True
     return added
 
 

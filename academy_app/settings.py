@@ -54,6 +54,11 @@ class Settings(BaseSettings):
         description="More origins allowed to open the WebSocket (JSON list).",
     )
     session_days: int = Field(default=14, ge=1, description="How long a login lasts.")
+    payment_instructions: str = Field(
+        default="Pay by bank transfer to Academy Ltd, IBAN GB00 DEMO 0000 0000 0000 00, then enter "
+                "the transfer reference below.",
+        description="What the payment step tells learners about how to pay.",
+    )
     media_root: Path = Field(
         default=PROJECT_ROOT / "var" / "media",
         description="Private files (payment receipts), outside the web root; served only after a "

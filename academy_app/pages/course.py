@@ -6,6 +6,7 @@ import reflex as rx
 
 from academy_app.components.course import cover, progress_bar
 from academy_app.components.layout import link_button, page, side_card, skeleton_block
+from academy_app.pages.checkout import paid_enrollment
 from academy_app.pages.errors import not_found_panel
 from academy_app.state.course import CourseState
 from academy_app.state.rows import LessonRow, ModuleRow
@@ -51,11 +52,7 @@ def call_to_action() -> rx.Component:
             rx.cond(
                 CourseState.is_free,
                 rx.button("Enroll", on_click=CourseState.enroll, size="3", width="100%"),
-                rx.vstack(
-                    rx.button("Enroll", size="3", width="100%", disabled=True),
-                    rx.text("Paid enrollment opens soon.", size="2", color_scheme="gray"),
-                    width="100%",
-                ),
+                paid_enrollment(),
             ),
         ),
         rx.divider(),

@@ -48,6 +48,10 @@ class AuthState(rx.State):
         return bool(self.user_name)
 
     @rx.var
+    def is_staff(self) -> bool:
+        return self.user_role in ("instructor", "admin")
+
+    @rx.var
     def user_initials(self) -> str:
         return "".join(part[0] for part in self.user_name.split()[:2]).upper()
 

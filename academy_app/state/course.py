@@ -6,7 +6,7 @@ import reflex as rx
 
 from academy_app.db import session_scope
 from academy_app.infra.markdown import render_markdown
-from academy_app.services import catalog, enrollment, progress
+from academy_app.services import catalog, enrollment, payments, progress
 from academy_app.services.errors import NotFound, ServiceError
 from academy_app.state.auth import AuthState
 from academy_app.state.rows import LEVEL_LABELS, ModuleRow, cover_style, module_rows, price_label
@@ -30,6 +30,10 @@ class CourseState(AuthState):
     is_enrolled: bool = False
     percent: int = 0
     resume_href: str = ""
+    # The learner's latest payment for this paid course: "", "pending", "approved" or "rejected".
+    payment_status: str = ""
+    payment_reference: str = ""
+    payment_reason: str = ""
     _course_id: int = 0
 
     @rx.event
@@ -48,6 +52,8 @@ class CourseState(AuthState):
             mine = (enrollment.enrollment_for(session, viewer.id, course.id) if viewer else None)
             enrolled = mine is not None and mine.status in enrollment.LEARNING_STATUSES
             state = progress.progress_for(session, viewer.id, course.id) if enrolled else None
+            payment = (payments.latest_payment(session, viewer.id, course.id)
+                       if viewer and not course.is_free else None)
         lessons = outline.lessons
         self._course_id = course.id
         self.not_found = False
@@ -63,6 +69,9 @@ class CourseState(AuthState):
         self.percent = state.percent if state else 0
         resume_id = (state.next_lesson_id if state else None) or (lessons[0].id if lessons else None)
         self.resume_href = f"/learn/{course.slug}/{resume_id}" if resume_id else ""
+        self.payment_status = payment.status.value if payment else ""
+        self.payment_reference = payment.reference if payment else ""
+        self.payment_reason = payment.reason if payment else ""
         self.loading = False
 
     @rx.event

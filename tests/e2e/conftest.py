@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.appserver import RunningApp, running_app
 
@@ -34,9 +34,22 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser, app_server: RunningApp) -> Iterator[Page]:
-    context = browser.new_context(base_url=app_server.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    yield page
-    context.close()
+def open_page(browser: Browser, app_server: RunningApp) -> Iterator[Callable[[], Page]]:
+    """Opens pages in separate browser contexts: one per person in a test (own cookies)."""
+    contexts: list[BrowserContext] = []
+
+    def new_page() -> Page:
+        context = browser.new_context(base_url=app_server.url,
+                                      viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield new_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(open_page: Callable[[], Page]) -> Page:
+    return open_page()

@@ -8,12 +8,18 @@ client pick what to act on, and log what they refuse.
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Iterator
 
 import pytest
 import redis
+from sqlmodel import Session, select
 
+from academy_app.admin.payments import PaymentQueueState
+from academy_app.db import make_engine
 from academy_app.demo import DEMO_PASSWORD
+from academy_app.models import Course, Role
+from academy_app.services import accounts, payments
 from academy_app.state.account import AccountFormState
 from academy_app.state.catalog import CatalogState
 from academy_app.state.course import CourseState
@@ -147,3 +153,70 @@ def test_crafted_events_cannot_pick_what_they_act_on(backend):
     assert rows(backend, "SELECT count(*) FROM enrollments e JOIN users u ON u.id = e.user_id "
                          "WHERE u.email = 'student@academy.test'") == 0
     assert "refused enroll" in backend.log_text()
+
+
+@pytest.fixture
+def pending_payment(backend: RunningApp) -> int:
+    """A learner's pending payment for the instructor's paid demo course, made through services."""
+    engine = make_engine(backend.database_url)
+    with Session(engine) as session:
+        learner = accounts.register(session, accounts.SignupForm(
+            "Crafty Learner", f"crafty-{uuid.uuid4().hex[:6]}@example.com", "long-enough-password"))
+        course = session.exec(select(Course).where(Course.slug == "accessible-interfaces")).one()
+        payment = payments.submit_payment(session, learner, course.id, reference="TRX-CRAFTED")
+        session.commit()
+        payment_id = payment.id
+    engine.dispose()
+    return payment_id
+
+
+@pytest.fixture
+def other_instructor(backend: RunningApp) -> str:
+    engine = make_engine(backend.database_url)
+    email = f"other-{uuid.uuid4().hex[:6]}@example.com"
+    with Session(engine) as session:
+        accounts.register(session, accounts.SignupForm("Other Instructor", email,
+                                                       DEMO_PASSWORD), role=Role.INSTRUCTOR)
+        session.commit()
+    engine.dispose()
+    return email
+
+
+@pytest.mark.parametrize("caller", ["student", "other instructor"])
+def test_crafted_admin_events_from_outsiders_are_refused_logged_and_change_nothing(
+        backend, pending_payment, other_instructor, caller):
+    email = "student@academy.test" if caller == "student" else other_instructor
+
+    async def scenario() -> list[dict]:
+        tab = await logged_in_tab(backend, email)
+        tab.path = "/admin/payments"
+        replies = await tab.send(handler_name(PaymentQueueState, "approve"),
+                                 {"payment_id": pending_payment})
+        await tab.send(handler_name(PaymentQueueState, "open_reject"),
+                       {"payment_id": pending_payment}, expect_reply=False)
+        await tab.send(handler_name(PaymentQueueState, "set_reject_reason"),
+                       {"value": "crafted rejection"}, expect_reply=False)
+        replies += await tab.send(handler_name(PaymentQueueState, "confirm_reject"))
+        await tab.close()
+        return replies
+
+    replies = run(scenario())
+    toasts = str([message.get("events") for message in replies])
+    assert "You can only manage your own courses" in toasts or "Only instructors" in toasts
+    assert rows(backend, f"SELECT count(*) FROM payments WHERE id = {pending_payment} "
+                         "AND status = 'pending'") == 1
+    assert rows(backend, "SELECT count(*) FROM audit_log") == 0
+    log = backend.log_text()
+    assert "refused approve" in log and "refused reject" in log
+
+
+def test_the_courses_instructor_can_approve_over_the_websocket(backend, pending_payment):
+    async def scenario() -> None:
+        tab = await logged_in_tab(backend, "instructor@academy.test")
+        await tab.open("/admin/payments")
+        await tab.send(handler_name(PaymentQueueState, "approve"), {"payment_id": pending_payment})
+        await tab.close()
+
+    run(scenario())
+    assert rows(backend, f"SELECT count(*) FROM payments WHERE id = {pending_payment} "
+                         "AND status = 'approved'") == 1

@@ -257,7 +257,7 @@ def race(engine, count_: int, action: Callable[[Session, int], None]) -> list[Ba
             try:
                 action(session, index)
                 session.commit()
-            except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            except BaseException as exc:
                 session.rollback()
                 errors.append(exc)
 

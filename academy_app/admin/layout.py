@@ -1,0 +1,85 @@
+"""The workspace frame: navbar, a side menu of workspace pages, and the content."""
+
+from __future__ import annotations
+
+import logging
+
+import reflex as rx
+from sqlmodel import Session
+
+from academy_app.components.layout import footer, navbar
+from academy_app.models import User
+from academy_app.services.permissions import is_staff
+from academy_app.state.auth import AuthState
+
+log = logging.getLogger(__name__)
+
+WORKSPACE_PAGES = [
+    ("Payments", "/admin/payments", "wallet"),
+]
+
+
+class StaffState(AuthState):
+    """Base of every workspace page state. Display only: each service checks permission again."""
+
+    def staff_or_redirect(self, session: Session) -> tuple[User | None, list | None]:
+        """The calling staff member, or the events that send anyone else away."""
+        actor = self.actor(session)
+        if actor is None:
+            return None, [self.login_redirect()]
+        if not is_staff(actor):
+            log.warning("refused workspace page %s for user %s", self.router.url.path, actor.id)
+            return None, [rx.redirect("/"),
+                          rx.toast.error("Only instructors and admins can open the workspace")]
+        return actor, None
+
+
+def _menu_link(label: str, href: str, icon: str) -> rx.Component:
+    return rx.link(
+        rx.hstack(rx.icon(icon, size=16), rx.text(label, size="2", weight="medium"), spacing="2",
+                  align="center", padding_x="12px", padding_y="8px", border_radius="8px",
+                  _hover={"background": rx.color("accent", 3)}),
+        href=href, underline="none", color=rx.color("gray", 12),
+    )
+
+
+def admin_page(title: str, subtitle: str, *children: rx.Component) -> rx.Component:
+    return rx.box(
+        navbar(),
+        rx.flex(
+            rx.el.nav(
+                rx.vstack(
+                    rx.text("Workspace", size="1", weight="bold", color_scheme="gray",
+                            text_transform="uppercase", padding_x="12px"),
+                    *[_menu_link(*entry) for entry in WORKSPACE_PAGES],
+                    spacing="1",
+                ),
+                aria_label="Workspace",
+                min_width="200px",
+                padding_top="8px",
+            ),
+            rx.el.main(
+                rx.vstack(
+                    rx.heading(title, size="7", as_="h1"),
+                    rx.text(subtitle, color_scheme="gray"),
+                    *children,
+                    spacing="4",
+                    width="100%",
+                ),
+                flex="1",
+                min_width="0",
+            ),
+            direction=rx.breakpoints(initial="column", md="row"),
+            spacing="6",
+            max_width="1320px",
+            margin="0 auto",
+            padding_x=["16px", "24px"],
+            padding_y="32px",
+            width="100%",
+        ),
+        footer(),
+        display="flex",
+        flex_direction="column",
+        min_height="100vh",
+        background=rx.color("gray", 2),
+    )

@@ -1,0 +1,40 @@
+"""Private files (payment receipts), served only to the people allowed to see them.
+
+Files under Reflex's upload route would be public, so receipts live outside the web root and come
+through here: the session cookie names the user, and the payments service decides.
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from academy_app.db import session_scope
+from academy_app.services import accounts, payments
+from academy_app.services.errors import NotAuthenticated, NotFound
+from academy_app.state.auth import SESSION_COOKIE
+
+
+async def receipt(request: Request) -> Response:
+    try:
+        with session_scope() as session:
+            user = accounts.user_for_token(session, request.cookies.get(SESSION_COOKIE))
+            path, content_type = payments.receipt_for(session, user,
+                                                      request.path_params["payment_id"])
+    except NotAuthenticated:
+        return PlainTextResponse("Log in to see this receipt", status_code=401)
+    except NotFound:
+        return PlainTextResponse("Not found", status_code=404)
+    # Shown inline in the review page, never sniffed as anything else, never framed elsewhere.
+    return FileResponse(path, media_type=content_type, headers={
+        "Content-Disposition": "inline",
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, no-store",
+        "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; "
+                                   "frame-ancestors 'self'",
+    })
+
+
+routes = Starlette(routes=[Route("/receipts/{payment_id:int}", receipt, methods=["GET"])])
