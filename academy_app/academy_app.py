@@ -8,6 +8,7 @@ import reflex as rx
 
 from academy_app.admin.payments import PaymentQueueState, payments_page
 from academy_app.api import files
+from academy_app.api.limits import limit_upload_size
 from academy_app.pages.account import login_page, signup_page
 from academy_app.pages.catalog import catalog_page
 from academy_app.pages.course import course_page
@@ -33,7 +34,7 @@ else:
     log.warning("Academy: embedded mode (no REFLEX_REDIS_URL): state on local disk, one worker.")
 
 app = rx.App(
-    api_transformer=files.routes,
+    api_transformer=[files.routes, limit_upload_size],
     stylesheets=["/styles.css"],
     head_components=[rx.el.meta(name="description",
                                 content="Academy: practical online courses, learned at your pace.")],

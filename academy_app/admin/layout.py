@@ -22,11 +22,11 @@ WORKSPACE_PAGES = [
 class StaffState(AuthState):
     """Base of every workspace page state. Display only: each service checks permission again."""
 
-    def staff_or_redirect(self, session: Session) -> tuple[User | None, list | None]:
+    def _staff_or_redirect(self, session: Session) -> tuple[User | None, list | None]:
         """The calling staff member, or the events that send anyone else away."""
-        actor = self.actor(session)
+        actor = self._actor(session)
         if actor is None:
-            return None, [self.login_redirect()]
+            return None, [self._login_redirect()]
         if not is_staff(actor):
             log.warning("refused workspace page %s for user %s", self.router.url.path, actor.id)
             return None, [rx.redirect("/"),

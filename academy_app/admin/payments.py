@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC
 
 import reflex as rx
 
 from academy_app.admin.layout import StaffState, admin_page
 from academy_app.components.layout import empty_state
 from academy_app.db import session_scope
-from academy_app.models import PaymentStatus
+from academy_app.models import PaymentStatus, as_utc
 from academy_app.services import payments
 from academy_app.services.errors import Invalid, ServiceError
 from academy_app.state.rows import price_label
@@ -37,7 +38,7 @@ class PaymentRow:
     def of(cls, item: payments.QueueItem) -> PaymentRow:
         return cls(id=item.id, learner=item.learner, email=item.learner_email, course=item.course,
                    amount=price_label(item.amount_cents, item.currency), reference=item.reference,
-                   submitted=item.created_at.strftime("%d %b %Y, %H:%M UTC"),
+                   submitted=as_utc(item.created_at).astimezone(UTC).strftime("%d %b %Y, %H:%M UTC"),
                    receipt_href=f"/receipts/{item.id}" if item.has_receipt else "",
                    receipt_is_pdf=item.receipt_type == "application/pdf", status=item.status,
                    reason=item.reason, reviewer=item.reviewer)
@@ -54,7 +55,7 @@ class PaymentQueueState(StaffState):
     @rx.event
     def load(self):  # noqa: ANN201
         with session_scope() as session:
-            staff, away = self.staff_or_redirect(session)
+            staff, away = self._staff_or_redirect(session)
             if away:
                 return away
             status = (None if self.status_filter == "all"
@@ -74,9 +75,9 @@ class PaymentQueueState(StaffState):
     def approve(self, payment_id: int):  # noqa: ANN201
         try:
             with session_scope() as session:
-                payments.approve_payment(session, self.actor(session), _as_id(payment_id))
+                payments.approve_payment(session, self._actor(session), _as_id(payment_id))
         except ServiceError as exc:
-            return [self.refuse("approve", exc), PaymentQueueState.load]
+            return [self._refuse("approve", exc), PaymentQueueState.load]
         return [rx.toast.success("Payment approved: the learner can start now"),
                 PaymentQueueState.load]
 
@@ -96,14 +97,14 @@ class PaymentQueueState(StaffState):
     def confirm_reject(self):  # noqa: ANN201
         try:
             with session_scope() as session:
-                payments.reject_payment(session, self.actor(session), self.reject_id,
+                payments.reject_payment(session, self._actor(session), self.reject_id,
                                         self.reject_reason)
         except Invalid as exc:
             self.reject_error = exc.errors.get("reason", exc.message)
             return None
         except ServiceError as exc:
             self.reject_id = 0
-            return [self.refuse("reject", exc), PaymentQueueState.load]
+            return [self._refuse("reject", exc), PaymentQueueState.load]
         self.reject_id = 0
         return [rx.toast.success("Payment rejected: the learner has been told why"),
                 PaymentQueueState.load]

@@ -9,7 +9,17 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from academy_app.models import Category, Course, CourseLevel, Enrollment, Lesson, Module, Role, User
+from academy_app.models import (
+    Category,
+    Course,
+    CourseLevel,
+    Enrollment,
+    EnrollmentStatus,
+    Lesson,
+    Module,
+    Role,
+    User,
+)
 from academy_app.services.errors import NotFound
 
 MAX_SEARCH_LENGTH = 100
@@ -192,6 +202,7 @@ def _course_cards(session: Session, filters: list, sort: CatalogSort, *, limit: 
     )
     learner_counts = (
         select(Enrollment.course_id.label("course_id"), func.count().label("learners"))
+        .where(col(Enrollment.status).in_([EnrollmentStatus.ACTIVE, EnrollmentStatus.COMPLETED]))
         .group_by(col(Enrollment.course_id))
         .subquery()
     )

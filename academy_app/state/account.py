@@ -31,7 +31,7 @@ class AccountFormState(AuthState):
         self.form_error = ""
         self.submitting = False
         with session_scope() as session:
-            if self.actor(session) is not None:
+            if self._actor(session) is not None:
                 return rx.redirect(self._next_path())
         return None
 
@@ -48,7 +48,7 @@ class AccountFormState(AuthState):
                                    password=_field(form_data, "password", 1024))
         try:
             with session_scope() as session:
-                if self.actor(session) is not None:  # a double-submit's second request
+                if self._actor(session) is not None:  # a double-submit's second request
                     return rx.redirect(self._next_path())
                 user = accounts.register(session, form)
                 session.flush()

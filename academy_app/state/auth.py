@@ -55,7 +55,7 @@ class AuthState(rx.State):
     def user_initials(self) -> str:
         return "".join(part[0] for part in self.user_name.split()[:2]).upper()
 
-    def actor(self, session: Session) -> User | None:
+    def _actor(self, session: Session) -> User | None:
         """The user behind this tab's token, looked up now (never cached across events)."""
         user = accounts.user_for_token(session, self.session_token)
         self._show_user(user)
@@ -65,23 +65,23 @@ class AuthState(rx.State):
         self.user_name = user.full_name if user else ""
         self.user_role = user.role.value if user else ""
 
-    def login_redirect(self) -> rx.event.EventSpec:
+    def _login_redirect(self) -> rx.event.EventSpec:
         """Send a logged-out visitor to the login page, and back here afterwards."""
         here = self.router.url.path or "/"
         if self.router.url.query:
             here += "?" + self.router.url.query
         return rx.redirect(f"/login?next={quote(here, safe='/')}")
 
-    def refuse(self, handler: str, error: ServiceError) -> rx.event.EventSpec:
+    def _refuse(self, handler: str, error: ServiceError) -> rx.event.EventSpec:
         """Log a refused call (who, what, why) and tell the user in plain words."""
         log.warning("refused %s for token %s…: %s", handler, self.session_token[:6], error.message)
         return rx.toast.error(error.message)
 
     @rx.event
     def load_user(self) -> None:
-        """on_load of public pages: keeps the navbar true after a log-in in another tab."""
+        """on_load of pages that load nothing else: keeps the navbar true if the session ended."""
         with session_scope() as session:
-            self.actor(session)
+            self._actor(session)
 
     @rx.event
     def logout(self):  # noqa: ANN201
@@ -89,4 +89,7 @@ class AuthState(rx.State):
             accounts.end_session(session, self.session_token)
         self.session_token = ""
         self._show_user(None)
-        return [rx.remove_cookie(SESSION_COOKIE, {"path": "/"}), rx.redirect("/")]
+        # Forget this tab's Reflex token and reload: the next person at this browser starts from a
+        # fresh server-side state instead of the pages (and data) the last user had open.
+        return [rx.remove_cookie(SESSION_COOKIE, {"path": "/"}),
+                rx.call_script("window.sessionStorage.clear(); window.location.replace('/')")]

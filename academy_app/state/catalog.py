@@ -17,7 +17,7 @@ class HomeState(AuthState):
     @rx.event
     def load(self) -> None:
         with session_scope() as session:
-            self.actor(session)
+            self._actor(session)
             self.featured = [CourseCardRow.of(card)
                              for card in catalog.featured_courses(session, limit=3)]
         self.loading = False
@@ -44,12 +44,11 @@ class CatalogState(AuthState):
     def load(self) -> None:
         """on_load: filters can come from the URL (``/courses?category=data``)."""
         params = self.router.url.query_parameters
-        if "category" in params:
-            self.category = params["category"][:80]
-        if "q" in params:
-            self.text = params["q"][:catalog.MAX_SEARCH_LENGTH]
+        self.category = params.get("category", "")[:80]
+        self.text = params.get("q", "")[:catalog.MAX_SEARCH_LENGTH]
+        self.level, self.price, self.sort = "", "all", "popular"
         with session_scope() as session:
-            self.actor(session)
+            self._actor(session)
             self.categories = [[c.slug, c.name] for c in catalog.list_categories(session)]
         self._search(page=1)
 

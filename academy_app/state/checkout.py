@@ -26,8 +26,8 @@ class CheckoutState(CourseState):
     @rx.event
     def open_checkout(self):  # noqa: ANN201
         with session_scope() as session:
-            if self.actor(session) is None:
-                return self.login_redirect()
+            if self._actor(session) is None:
+                return self._login_redirect()
         self.errors, self.applied_coupon, self.discount = {}, "", ""
         self.total = self.price
         self.checkout_open = True
@@ -46,21 +46,24 @@ class CheckoutState(CourseState):
         self.coupon_code = value[:40] if isinstance(value, str) else ""
 
     @rx.event
-    def apply_coupon(self) -> None:
+    def apply_coupon(self):  # noqa: ANN201
         self.errors = {k: v for k, v in self.errors.items() if k != "coupon"}
         try:
             with session_scope() as session:
+                if self._actor(session) is None:  # codes are not for anonymous probing
+                    return self._login_redirect()
                 quote = payments.quote(session, self._course_id, self.coupon_code)
         except Invalid as exc:
             self.errors = {**self.errors, **exc.errors}
             self.applied_coupon, self.discount, self.total = "", "", self.price
-            return
-        except ServiceError:
-            return
+            return None
+        except ServiceError as exc:
+            return self._refuse("apply_coupon", exc)
         self.applied_coupon = quote.coupon_code
         self.discount = ("-" + price_label(quote.discount_cents, quote.currency)
                          if quote.discount_cents else "")
         self.total = price_label(quote.total_cents, quote.currency)
+        return None
 
     @rx.event
     async def submit_payment(self, files: list[rx.UploadFile]):  # noqa: ANN201
@@ -73,9 +76,9 @@ class CheckoutState(CourseState):
         self.errors = {}
         try:
             with session_scope() as session:
-                actor = self.actor(session)
+                actor = self._actor(session)
                 if actor is None:
-                    return self.login_redirect()
+                    return self._login_redirect()
                 payment = payments.submit_payment(session, actor, self._course_id,
                                                   reference=self.reference, receipt=receipt,
                                                   coupon_code=self.applied_coupon or self.coupon_code)
@@ -84,7 +87,7 @@ class CheckoutState(CourseState):
             self.errors = exc.errors
             return rx.clear_selected_files(RECEIPT_UPLOAD_ID) if "receipt" in exc.errors else None
         except ServiceError as exc:
-            return self.refuse("submit_payment", exc)
+            return self._refuse("submit_payment", exc)
         self.checkout_open = False
         message = ("Your coupon covered the course: you're enrolled!" if free else
                    "Payment submitted. You'll be enrolled as soon as it is approved.")

@@ -42,7 +42,7 @@ class CourseState(AuthState):
         yield
         slug = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
         with session_scope() as session:
-            viewer = self.actor(session)
+            viewer = self._actor(session)
             try:
                 outline = catalog.course_outline(session, slug, viewer)
             except NotFound:
@@ -80,12 +80,12 @@ class CourseState(AuthState):
             return None  # a double click's second event: events of one tab run one at a time
         try:
             with session_scope() as session:
-                actor = self.actor(session)
+                actor = self._actor(session)
                 if actor is None:
-                    return self.login_redirect()
+                    return self._login_redirect()
                 enrollment.enroll_free(session, actor, self._course_id)
         except ServiceError as exc:
-            return self.refuse("enroll", exc)
+            return self._refuse("enroll", exc)
         self.is_enrolled = True
         return [rx.toast.success(f"You're enrolled in {self.title}. Enjoy the course!"),
                 CourseState.load]

@@ -21,9 +21,9 @@ class DashboardState(AuthState):
     @rx.event
     def load(self):  # noqa: ANN201
         with session_scope() as session:
-            actor = self.actor(session)
+            actor = self._actor(session)
             if actor is None:
-                return self.login_redirect()
+                return self._login_redirect()
             self.courses = [DashboardRow.of(entry) for entry in progress.dashboard(session, actor)]
         self.loading = False
         return None

@@ -45,9 +45,9 @@ class LearnState(AuthState):
         lesson_id = int(parts[2]) if len(parts) == 3 and parts[2].isdigit() else 0
         try:
             with session_scope() as session:
-                view = lessons.open_lesson(session, self.actor(session), slug, lesson_id)
+                view = lessons.open_lesson(session, self._actor(session), slug, lesson_id)
         except NotAuthenticated:
-            yield self.login_redirect()
+            yield self._login_redirect()
             return
         except PermissionDenied as exc:
             yield [rx.redirect(f"/courses/{slug}"), rx.toast.info(exc.message)]
@@ -83,12 +83,12 @@ class LearnState(AuthState):
             return None
         try:
             with session_scope() as session:
-                actor = self.actor(session)
+                actor = self._actor(session)
                 if actor is None:
-                    return self.login_redirect()
+                    return self._login_redirect()
                 state = progress.set_lesson_completion(session, actor, self._lesson_id, completed)
         except ServiceError as exc:
-            return self.refuse("set_completed", exc)
+            return self._refuse("set_completed", exc)
         self._show_progress(state)
         if completed and self.course_complete:
             return rx.toast.success(f"You completed {self.course_title}. Congratulations!")

@@ -99,7 +99,8 @@ class DashboardRow:
 
     @classmethod
     def of(cls, entry: DashboardEntry) -> DashboardRow:
-        resume = (f"/learn/{entry.slug}/{entry.resume_lesson_id}" if entry.resume_lesson_id
+        can_learn = entry.status in ("active", "completed") and entry.resume_lesson_id
+        resume = (f"/learn/{entry.slug}/{entry.resume_lesson_id}" if can_learn
                   else f"/courses/{entry.slug}")
         return cls(slug=entry.slug, title=entry.title, subtitle=entry.subtitle,
                    instructor=entry.instructor, percent=entry.percent,

@@ -7,6 +7,7 @@ client pick what to act on, and log what they refuse.
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -220,3 +221,14 @@ def test_the_courses_instructor_can_approve_over_the_websocket(backend, pending_
     run(scenario())
     assert rows(backend, f"SELECT count(*) FROM payments WHERE id = {pending_payment} "
                          "AND status = 'approved'") == 1
+
+
+def test_oversized_uploads_are_refused_before_they_are_read(backend):
+    """The body is never sent: the declared size alone gets the refusal."""
+    host, port = backend.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(f"POST /_upload HTTP/1.1\r\nHost: {host}\r\n"
+                           "Content-Type: multipart/form-data; boundary=x\r\n"
+                           f"Content-Length: {7 * 1024 * 1024}\r\n\r\n".encode())
+        status_line = connection.recv(200).split(b"\r\n")[0]
+    assert b" 413 " in status_line + b" "

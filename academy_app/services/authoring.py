@@ -1,0 +1,365 @@
+"""Course authoring for instructors and admins: courses, modules, lessons, publishing.
+
+Every function checks that the actor is staff for the course it touches and writes an audit entry.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Literal
+
+from sqlmodel import Session, col, func, select
+
+from academy_app.models import (
+    Category,
+    Course,
+    CourseLevel,
+    Enrollment,
+    Lesson,
+    LessonKind,
+    Module,
+    Payment,
+    PaymentStatus,
+    Role,
+    User,
+    utcnow,
+)
+from academy_app.services import audit
+from academy_app.services.errors import Conflict, Invalid, NotFound
+from academy_app.services.permissions import require_course_staff, require_staff
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+MAX_PRICE_CENTS = 100_000_00
+CURRENCIES = ("USD", "EUR", "GBP")
+COURSE_FIELDS = ("title", "slug", "subtitle", "description", "category_id", "level", "price_cents",
+                 "currency", "cover_image_url", "is_published")
+LESSON_FIELDS = ("title", "kind", "body", "video_url", "duration_minutes", "module_id", "position")
+Direction = Literal[-1, 1]
+
+
+@dataclass(frozen=True)
+class CourseForm:
+    title: str
+    slug: str = ""
+    subtitle: str = ""
+    description: str = ""
+    category: str = ""  # category slug, or empty
+    level: str = "beginner"
+    price: str = "0"  # as typed: "49", "49.90"
+    currency: str = "USD"
+    cover_image_url: str = ""
+
+
+@dataclass(frozen=True)
+class LessonForm:
+    title: str
+    kind: str = "text"
+    body: str = ""
+    video_url: str = ""
+    duration_minutes: str = "5"
+
+
+@dataclass(frozen=True)
+class StaffCourse:
+    id: int
+    title: str
+    slug: str
+    is_published: bool
+    price_cents: int
+    currency: str
+    instructor: str
+    lessons: int
+    learners: int
+    pending_payments: int
+
+
+def slugify(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-zA-Z0-9]+", "-", ascii_text).strip("-").lower()[:120]
+
+
+def parse_price(raw: str) -> int:
+    """Cents from what a person types ("49", "49.9", "1,200.00"). Raises Invalid(price=…)."""
+    text = str(raw or "0").strip().replace(",", "")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise Invalid({"price": "Enter a price like 49 or 49.90 (0 for a free course)"}) from None
+    cents = amount * 100
+    if not amount.is_finite() or cents != cents.to_integral_value() or not 0 <= cents <= \
+            MAX_PRICE_CENTS:
+        raise Invalid({"price": "Enter a price between 0 and 100000, with at most 2 decimals"})
+    return int(cents)
+
+
+def staff_courses(session: Session, actor: User | None) -> list[StaffCourse]:
+    """The actor's own courses (every course for an admin) with counts, in four statements."""
+    staff = require_staff(actor)
+    statement = (select(Course, User.full_name).join(User, col(User.id) == Course.instructor_id)
+                 .order_by(col(Course.updated_at).desc(), col(Course.id).desc()))
+    if staff.role is not Role.ADMIN:
+        statement = statement.where(Course.instructor_id == staff.id)
+    rows = session.exec(statement).all()
+    ids = [course.id for course, _ in rows]
+    lessons = _counts(session, select(Module.course_id, func.count(Lesson.id))
+                      .join(Lesson, col(Lesson.module_id) == Module.id)
+                      .where(col(Module.course_id).in_(ids)).group_by(col(Module.course_id)))
+    learners = _counts(session, select(Enrollment.course_id, func.count())
+                       .where(col(Enrollment.course_id).in_(ids))
+                       .group_by(col(Enrollment.course_id)))
+    pending = _counts(session, select(Payment.course_id, func.count())
+                      .where(col(Payment.course_id).in_(ids),
+                             Payment.status == PaymentStatus.PENDING)
+                      .group_by(col(Payment.course_id)))
+    return [StaffCourse(id=c.id, title=c.title, slug=c.slug, is_published=c.is_published,
+                        price_cents=c.price_cents, currency=c.currency, instructor=name,
+                        lessons=lessons.get(c.id, 0), learners=learners.get(c.id, 0),
+                        pending_payments=pending.get(c.id, 0))
+            for c, name in rows]
+
+
+def course_for_editing(session: Session, actor: User | None, course_id: int) -> Course:
+    course = session.get(Course, course_id)
+    if course is None:
+        require_staff(actor)
+        raise NotFound("course", course_id)
+    require_course_staff(actor, course)
+    return course
+
+
+def create_course(session: Session, actor: User | None, form: CourseForm) -> Course:
+    staff = require_staff(actor)
+    course = Course(instructor_id=staff.id, title="")
+    _apply_course_form(session, course, form)
+    session.add(course)
+    session.flush()
+    audit.record(session, staff, "course.create", course, after=audit.snapshot(course, *COURSE_FIELDS))
+    return course
+
+
+def update_course(session: Session, actor: User | None, course_id: int, form: CourseForm) -> Course:
+    course = course_for_editing(session, actor, course_id)
+    before = audit.snapshot(course, *COURSE_FIELDS)
+    _apply_course_form(session, course, form)
+    course.updated_at = utcnow()
+    session.add(course)
+    audit.record(session, actor, "course.update", course, before,
+                 audit.snapshot(course, *COURSE_FIELDS))
+    return course
+
+
+def set_published(session: Session, actor: User | None, course_id: int, published: bool) -> Course:
+    """Publish (refused while the course has no lesson) or unpublish a course."""
+    course = course_for_editing(session, actor, course_id)
+    if published and not _lesson_count(session, course.id):
+        raise Conflict("Add at least one lesson before publishing this course")
+    if course.is_published != published:
+        course.is_published = published
+        course.updated_at = utcnow()
+        session.add(course)
+        audit.record(session, actor, "course.publish" if published else "course.unpublish", course,
+                     {"is_published": not published}, {"is_published": published})
+    return course
+
+
+def add_module(session: Session, actor: User | None, course_id: int, title: str) -> Module:
+    course = course_for_editing(session, actor, course_id)
+    module = Module(course_id=course.id, title=_title(title),
+                    position=_next_position(session, Module.position, Module.course_id, course.id))
+    session.add(module)
+    session.flush()
+    audit.record(session, actor, "module.create", module, after={"title": module.title})
+    return module
+
+
+def rename_module(session: Session, actor: User | None, module_id: int, title: str) -> Module:
+    module, _ = _module_for_staff(session, actor, module_id)
+    before = {"title": module.title}
+    module.title = _title(title)
+    session.add(module)
+    audit.record(session, actor, "module.update", module, before, {"title": module.title})
+    return module
+
+
+def delete_module(session: Session, actor: User | None, module_id: int) -> None:
+    module, course = _module_for_staff(session, actor, module_id)
+    audit.record(session, actor, "module.delete", module, {"title": module.title}, {})
+    for lesson in session.exec(select(Lesson).where(Lesson.module_id == module.id)):
+        session.delete(lesson)
+    session.delete(module)
+    session.flush()
+    _unpublish_if_empty(session, actor, course)
+
+
+def move_module(session: Session, actor: User | None, module_id: int, direction: Direction) -> None:
+    module, course = _module_for_staff(session, actor, module_id)
+    siblings = list(session.exec(select(Module).where(Module.course_id == course.id)
+                                 .order_by(col(Module.position), col(Module.id))))
+    _swap(session, siblings, module, direction)
+
+
+def add_lesson(session: Session, actor: User | None, module_id: int, form: LessonForm) -> Lesson:
+    module, _ = _module_for_staff(session, actor, module_id)
+    lesson = Lesson(module_id=module.id, title="",
+                    position=_next_position(session, Lesson.position, Lesson.module_id, module.id))
+    _apply_lesson_form(lesson, form)
+    session.add(lesson)
+    session.flush()
+    audit.record(session, actor, "lesson.create", lesson, after=audit.snapshot(lesson, *LESSON_FIELDS))
+    return lesson
+
+
+def update_lesson(session: Session, actor: User | None, lesson_id: int, form: LessonForm) -> Lesson:
+    lesson, _ = _lesson_for_staff(session, actor, lesson_id)
+    before = audit.snapshot(lesson, *LESSON_FIELDS)
+    _apply_lesson_form(lesson, form)
+    session.add(lesson)
+    audit.record(session, actor, "lesson.update", lesson, before,
+                 audit.snapshot(lesson, *LESSON_FIELDS))
+    return lesson
+
+
+def delete_lesson(session: Session, actor: User | None, lesson_id: int) -> None:
+    lesson, course = _lesson_for_staff(session, actor, lesson_id)
+    audit.record(session, actor, "lesson.delete", lesson, audit.snapshot(lesson, *LESSON_FIELDS), {})
+    session.delete(lesson)
+    session.flush()
+    _unpublish_if_empty(session, actor, course)
+
+
+def move_lesson(session: Session, actor: User | None, lesson_id: int, direction: Direction) -> None:
+    lesson, _ = _lesson_for_staff(session, actor, lesson_id)
+    siblings = list(session.exec(select(Lesson).where(Lesson.module_id == lesson.module_id)
+                                 .order_by(col(Lesson.position), col(Lesson.id))))
+    _swap(session, siblings, lesson, direction)
+
+
+def _apply_course_form(session: Session, course: Course, form: CourseForm) -> None:
+    errors: dict[str, str] = {}
+    title = " ".join(str(form.title or "").split())
+    if not 3 <= len(title) <= 160:
+        errors["title"] = "Give the course a title of 3 to 160 characters"
+    slug = (str(form.slug or "").strip().lower() or slugify(title))[:120]
+    if not SLUG_PATTERN.match(slug):
+        errors["slug"] = "Use lower-case letters, digits and single hyphens, like intro-to-sql"
+    elif session.exec(select(Course.id).where(Course.slug == slug, Course.id != course.id)).first():
+        errors["slug"] = "Another course already uses this address"
+    category_id = None
+    if form.category:
+        category_id = session.exec(select(Category.id).where(Category.slug == form.category)).first()
+        if category_id is None:
+            errors["category"] = "Choose a category from the list"
+    if form.level not in CourseLevel._value2member_map_:
+        errors["level"] = "Choose a level from the list"
+    if form.currency not in CURRENCIES:
+        errors["currency"] = "Choose a currency from the list"
+    try:
+        price_cents = parse_price(form.price)
+    except Invalid as exc:
+        errors.update(exc.errors)
+        price_cents = 0
+    cover = str(form.cover_image_url or "").strip()
+    if cover and not re.match(r"^(https://|/)[^\s\"'<>]{1,490}$", cover):
+        errors["cover_image_url"] = "Use an https:// address or a path on this site"
+    if len(form.subtitle or "") > 255:
+        errors["subtitle"] = "Keep the subtitle under 255 characters"
+    if len(form.description or "") > 50_000:
+        errors["description"] = "Keep the description under 50,000 characters"
+    if errors:
+        raise Invalid(errors)
+    course.title, course.slug, course.subtitle = title, slug, " ".join(form.subtitle.split())
+    course.description, course.category_id = form.description, category_id
+    course.level, course.price_cents, course.currency = CourseLevel(form.level), price_cents, \
+        form.currency
+    course.cover_image_url = cover
+
+
+def _apply_lesson_form(lesson: Lesson, form: LessonForm) -> None:
+    errors: dict[str, str] = {}
+    title = " ".join(str(form.title or "").split())
+    if not 1 <= len(title) <= 160:
+        errors["title"] = "Give the lesson a title of up to 160 characters"
+    if form.kind not in LessonKind._value2member_map_:
+        errors["kind"] = "Choose text or video"
+    video_url = str(form.video_url or "").strip()
+    if form.kind == LessonKind.VIDEO and not re.match(r"^https://[^\s\"'<>]{1,490}$", video_url):
+        errors["video_url"] = "A video lesson needs an https:// video address"
+    try:
+        minutes = int(str(form.duration_minutes).strip())
+        if not 0 <= minutes <= 600:
+            raise ValueError
+    except ValueError:
+        errors["duration_minutes"] = "Enter the duration in whole minutes (0 to 600)"
+        minutes = 0
+    if len(form.body or "") > 100_000:
+        errors["body"] = "Keep the lesson under 100,000 characters"
+    if errors:
+        raise Invalid(errors)
+    lesson.title, lesson.kind, lesson.body = title, LessonKind(form.kind), form.body
+    lesson.video_url = video_url if form.kind == LessonKind.VIDEO else ""
+    lesson.duration_minutes = minutes
+
+
+def _title(raw: str) -> str:
+    title = " ".join(str(raw or "").split())
+    if not 1 <= len(title) <= 160:
+        raise Invalid({"title": "Give it a title of up to 160 characters"})
+    return title
+
+
+def _module_for_staff(session: Session, actor: User | None, module_id: int) -> tuple[Module, Course]:
+    row = session.exec(select(Module, Course).join(Course, col(Course.id) == Module.course_id)
+                       .where(Module.id == module_id)).first()
+    if row is None:
+        require_staff(actor)
+        raise NotFound("module", module_id)
+    require_course_staff(actor, row[1])
+    return row
+
+
+def _lesson_for_staff(session: Session, actor: User | None, lesson_id: int) -> tuple[Lesson, Course]:
+    row = session.exec(select(Lesson, Course).join(Module, col(Module.id) == Lesson.module_id)
+                       .join(Course, col(Course.id) == Module.course_id)
+                       .where(Lesson.id == lesson_id)).first()
+    if row is None:
+        require_staff(actor)
+        raise NotFound("lesson", lesson_id)
+    require_course_staff(actor, row[1])
+    return row
+
+
+def _next_position(session: Session, position, parent, parent_id: int) -> int:  # noqa: ANN001
+    highest = session.exec(select(func.max(position)).where(parent == parent_id)).one()
+    return 0 if highest is None else highest + 1
+
+
+def _swap(session: Session, siblings: list, item, direction: Direction) -> None:  # noqa: ANN001
+    """Move one row up or down among its siblings; positions are renumbered 0..n-1 on the way."""
+    if direction not in (-1, 1):
+        raise Invalid({"direction": "Move up or down"})
+    index = next(i for i, sibling in enumerate(siblings) if sibling.id == item.id)
+    target = index + direction
+    if not 0 <= target < len(siblings):
+        return
+    siblings[index], siblings[target] = siblings[target], siblings[index]
+    for position, sibling in enumerate(siblings):
+        sibling.position = position
+        session.add(sibling)
+
+
+def _lesson_count(session: Session, course_id: int) -> int:
+    return session.exec(select(func.count(Lesson.id)).join(Module, col(Module.id) == Lesson.module_id)
+                        .where(Module.course_id == course_id)).one()
+
+
+def _unpublish_if_empty(session: Session, actor: User | None, course: Course) -> None:
+    """A published course never stays public with nothing to learn."""
+    if course.is_published and not _lesson_count(session, course.id):
+        set_published(session, actor, course.id, False)
+
+
+def _counts(session: Session, statement) -> dict[int, int]:  # noqa: ANN001
+    return {key: count for key, count in session.exec(statement)}
