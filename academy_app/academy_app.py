@@ -6,6 +6,8 @@ import logging
 
 import reflex as rx
 
+from academy_app.admin.course_editor import CourseEditorState, course_editor_page
+from academy_app.admin.courses import CourseListState, courses_page
 from academy_app.admin.payments import PaymentQueueState, payments_page
 from academy_app.api import files
 from academy_app.api.limits import limit_upload_size
@@ -54,6 +56,10 @@ app.add_page(signup_page, route="/signup", title="Sign up · Academy",
              on_load=AccountFormState.open_form)
 app.add_page(login_page, route="/login", title="Log in · Academy",
              on_load=AccountFormState.open_form)
+app.add_page(courses_page, route="/admin/courses", title="Courses · Workspace · Academy",
+             on_load=CourseListState.load)
+app.add_page(course_editor_page, route="/admin/courses/[course_id]",
+             title="Course editor · Workspace · Academy", on_load=CourseEditorState.load)
 app.add_page(payments_page, route="/admin/payments", title="Payments · Workspace · Academy",
              on_load=PaymentQueueState.load)
 app.add_page(not_found_page, route="404", title="Page not found · Academy",

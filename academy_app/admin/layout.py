@@ -15,8 +15,14 @@ from academy_app.state.auth import AuthState
 log = logging.getLogger(__name__)
 
 WORKSPACE_PAGES = [
+    ("Courses", "/admin/courses", "book-open"),
     ("Payments", "/admin/payments", "wallet"),
 ]
+
+
+def as_id(value: object) -> int:
+    """A crafted event may send anything: only a positive int is an id; anything else matches none."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 class StaffState(AuthState):

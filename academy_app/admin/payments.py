@@ -7,7 +7,7 @@ from datetime import UTC
 
 import reflex as rx
 
-from academy_app.admin.layout import StaffState, admin_page
+from academy_app.admin.layout import StaffState, admin_page, as_id
 from academy_app.components.layout import empty_state
 from academy_app.db import session_scope
 from academy_app.models import PaymentStatus, as_utc
@@ -75,7 +75,7 @@ class PaymentQueueState(StaffState):
     def approve(self, payment_id: int):  # noqa: ANN201
         try:
             with session_scope() as session:
-                payments.approve_payment(session, self._actor(session), _as_id(payment_id))
+                payments.approve_payment(session, self._actor(session), as_id(payment_id))
         except ServiceError as exc:
             return [self._refuse("approve", exc), PaymentQueueState.load]
         return [rx.toast.success("Payment approved: the learner can start now"),
@@ -83,7 +83,7 @@ class PaymentQueueState(StaffState):
 
     @rx.event
     def open_reject(self, payment_id: int) -> None:
-        self.reject_id, self.reject_reason, self.reject_error = _as_id(payment_id), "", ""
+        self.reject_id, self.reject_reason, self.reject_error = as_id(payment_id), "", ""
 
     @rx.event
     def set_reject_reason(self, value: str) -> None:
@@ -108,11 +108,6 @@ class PaymentQueueState(StaffState):
         self.reject_id = 0
         return [rx.toast.success("Payment rejected: the learner has been told why"),
                 PaymentQueueState.load]
-
-
-def _as_id(value: object) -> int:
-    """A crafted event may send anything: only a positive int is an id; anything else matches none."""
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 def status_badge(status: rx.Var) -> rx.Component:

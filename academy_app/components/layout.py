@@ -62,7 +62,7 @@ def navbar() -> rx.Component:
                 rx.hstack(
                     _nav_link("Courses", "/courses"),
                     rx.cond(AuthState.is_authenticated, _nav_link("My learning", "/dashboard")),
-                    rx.cond(AuthState.is_staff, _nav_link("Workspace", "/admin/payments")),
+                    rx.cond(AuthState.is_staff, _nav_link("Workspace", "/admin/courses")),
                     spacing="4",
                 ),
                 aria_label="Main",

@@ -213,7 +213,7 @@ def add_lesson(session: Session, actor: User | None, module_id: int, form: Lesso
 
 
 def update_lesson(session: Session, actor: User | None, lesson_id: int, form: LessonForm) -> Lesson:
-    lesson, _ = _lesson_for_staff(session, actor, lesson_id)
+    lesson, _ = lesson_for_editing(session, actor, lesson_id)
     before = audit.snapshot(lesson, *LESSON_FIELDS)
     _apply_lesson_form(lesson, form)
     session.add(lesson)
@@ -223,7 +223,7 @@ def update_lesson(session: Session, actor: User | None, lesson_id: int, form: Le
 
 
 def delete_lesson(session: Session, actor: User | None, lesson_id: int) -> None:
-    lesson, course = _lesson_for_staff(session, actor, lesson_id)
+    lesson, course = lesson_for_editing(session, actor, lesson_id)
     audit.record(session, actor, "lesson.delete", lesson, audit.snapshot(lesson, *LESSON_FIELDS), {})
     session.delete(lesson)
     session.flush()
@@ -231,7 +231,7 @@ def delete_lesson(session: Session, actor: User | None, lesson_id: int) -> None:
 
 
 def move_lesson(session: Session, actor: User | None, lesson_id: int, direction: Direction) -> None:
-    lesson, _ = _lesson_for_staff(session, actor, lesson_id)
+    lesson, _ = lesson_for_editing(session, actor, lesson_id)
     siblings = list(session.exec(select(Lesson).where(Lesson.module_id == lesson.module_id)
                                  .order_by(col(Lesson.position), col(Lesson.id))))
     _swap(session, siblings, lesson, direction)
@@ -320,7 +320,7 @@ def _module_for_staff(session: Session, actor: User | None, module_id: int) -> t
     return row
 
 
-def _lesson_for_staff(session: Session, actor: User | None, lesson_id: int) -> tuple[Lesson, Course]:
+def lesson_for_editing(session: Session, actor: User | None, lesson_id: int) -> tuple[Lesson, Course]:
     row = session.exec(select(Lesson, Course).join(Module, col(Module.id) == Lesson.module_id)
                        .join(Course, col(Course.id) == Module.course_id)
                        .where(Lesson.id == lesson_id)).first()

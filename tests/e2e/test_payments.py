@@ -49,6 +49,8 @@ def test_learner_pays_instructor_approves_learner_opens_the_first_lesson(open_pa
 
     instructor = logged_in(open_page, "instructor@academy.test")
     instructor.get_by_role("link", name="Workspace").click()
+    instructor.get_by_role("navigation", name="Workspace").get_by_role("link",
+                                                                      name="Payments").click()
     expect(instructor.get_by_role("heading", name="Payments")).to_be_visible()
     row = instructor.get_by_role("row").filter(has_text="TRX-E2E-0001")
     row.get_by_role("button", name="Preview receipt of Paying Learner").click()

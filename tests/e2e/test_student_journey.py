@@ -66,7 +66,8 @@ def test_sign_up_find_a_free_course_learn_it_all_and_log_out(page: Page):
     expect(progress).to_have_attribute("aria-valuenow", "100")
     expect(page.get_by_text("4 of 4 lessons complete")).to_be_visible()
 
-    page.get_by_role("button", name="Log out").click()
+    with page.expect_navigation():  # logging out reloads the page with a fresh tab state
+        page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("link", name="Log in")).to_be_visible()
     page.goto("/dashboard")
     expect(page).to_have_url(re.compile(r"/login"))

@@ -16,6 +16,7 @@ import pytest
 import redis
 from sqlmodel import Session, select
 
+from academy_app.admin.course_editor import CourseEditorState
 from academy_app.admin.payments import PaymentQueueState
 from academy_app.db import make_engine
 from academy_app.demo import DEMO_PASSWORD
@@ -232,3 +233,41 @@ def test_oversized_uploads_are_refused_before_they_are_read(backend):
                            f"Content-Length: {7 * 1024 * 1024}\r\n\r\n".encode())
         status_line = connection.recv(200).split(b"\r\n")[0]
     assert b" 413 " in status_line + b" "
+
+
+def test_crafted_authoring_events_against_another_instructors_course_change_nothing(
+        backend, other_instructor):
+    """Another instructor names the demo course's lesson and module ids directly."""
+    lesson_id, module_id = (rows(backend, f"SELECT min(l.{column}) FROM lessons l JOIN modules m ON "
+                                          "m.id = l.module_id JOIN courses c ON c.id = m.course_id "
+                                          "WHERE c.slug = 'python-foundations'")
+                            for column in ("id", "module_id"))
+    lessons_before = rows(backend, "SELECT count(*) FROM lessons")
+
+    async def scenario() -> list[dict]:
+        tab = await logged_in_tab(backend, other_instructor)
+        await tab.open("/admin/courses/new")
+        replies = []
+        for handler, payload in [
+            ("ask_delete", {"kind": "lesson", "item_id": lesson_id, "title": "x"}),
+            ("confirm_delete", {}),
+            ("ask_delete", {"kind": "module", "item_id": module_id, "title": "x"}),
+            ("confirm_delete", {}),
+            ("open_lesson", {"lesson_id": lesson_id}),
+            ("move_lesson", {"lesson_id": lesson_id, "direction": 1}),
+            ("open_new_lesson", {"module_id": module_id}),
+            ("set_lesson_field", {"name": "title", "value": "Injected"}),
+            ("save_lesson", {}),
+        ]:
+            replies += await tab.send(handler_name(CourseEditorState, handler), payload,
+                                      expect_reply=False)
+        await tab.close()
+        return replies
+
+    replies = run(scenario())
+    assert "You can only manage your own courses" in str(replies)
+    assert rows(backend, "SELECT count(*) FROM lessons") == lessons_before
+    assert rows(backend, "SELECT count(*) FROM lessons WHERE title = 'Injected'") == 0
+    log = backend.log_text()
+    for handler in ("delete_lesson", "delete_module", "open_lesson", "move_lesson", "save_lesson"):
+        assert f"refused {handler}" in log

@@ -1,0 +1,543 @@
+"""/admin/courses/[course_id] — create or edit a course, its modules and lessons, and publish it.
+
+``/admin/courses/new`` opens the same editor empty. Every id a handler acts on is checked by the
+authoring service against the caller, so a crafted event naming another instructor's module fails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import reflex as rx
+
+from academy_app.admin.layout import StaffState, admin_page, as_id
+from academy_app.components.layout import field_error
+from academy_app.db import session_scope
+from academy_app.infra.markdown import render_markdown
+from academy_app.models import Category
+from academy_app.services import authoring, catalog
+from academy_app.services.errors import Invalid, NotFound, ServiceError
+
+COURSE_FIELDS = ("title", "slug", "subtitle", "description", "category", "level", "price",
+                 "currency", "cover_image_url")
+LESSON_FIELDS = ("title", "kind", "body", "video_url", "duration_minutes")
+LEVELS = [("beginner", "Beginner"), ("intermediate", "Intermediate"), ("advanced", "Advanced")]
+
+
+@dataclass
+class EditorLesson:
+    id: int = 0
+    title: str = ""
+    kind: str = ""
+    duration: int = 0
+
+
+@dataclass
+class EditorModule:
+    id: int = 0
+    title: str = ""
+    lessons: list[EditorLesson] = field(default_factory=list)
+
+
+class CourseEditorState(StaffState):
+    loading: bool = True
+    not_found: bool = False
+    is_new: bool = True
+    is_published: bool = False
+    public_slug: str = ""
+    form: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    categories: list[list[str]] = []
+    modules: list[EditorModule] = []
+    new_module_title: str = ""
+    # The lesson dialog: 0 = closed; -1 = a new lesson for `lesson_module_id`.
+    lesson_id: int = 0
+    lesson_module_id: int = 0
+    lesson_form: dict[str, str] = {}
+    lesson_errors: dict[str, str] = {}
+    # What the delete confirmation is about: ("module" | "lesson", id, title); empty when closed.
+    pending_delete_kind: str = ""
+    pending_delete_title: str = ""
+    _pending_delete_id: int = 0
+    _course_id: int = 0
+    _slug_edited: bool = False
+
+    @rx.var
+    def description_preview(self) -> str:
+        return render_markdown(self.form.get("description", ""))
+
+    @rx.var
+    def lesson_preview(self) -> str:
+        return render_markdown(self.lesson_form.get("body", ""))
+
+    @rx.event
+    def load(self):  # noqa: ANN201
+        self.loading = True
+        yield
+        key = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
+        with session_scope() as session:
+            staff, away = self._staff_or_redirect(session)
+            if away:
+                yield away
+                return
+            self.categories = [[c.slug, c.name] for c in catalog.list_categories(session)]
+            self.errors, self.lesson_id, self.new_module_title = {}, 0, ""
+            if key == "new":
+                self._course_id, self.is_new, self.is_published, self.public_slug = 0, True, False, ""
+                self._slug_edited, self.not_found, self.modules = False, False, []
+                self.form = {"title": "", "slug": "", "subtitle": "", "description": "",
+                             "category": "", "level": "beginner", "price": "0", "currency": "USD",
+                             "cover_image_url": ""}
+                self.loading = False
+                return
+            try:
+                course = authoring.course_for_editing(session, staff, int(key) if key.isdigit()
+                                                      else 0)
+            except (NotFound, ServiceError):
+                self.not_found, self.loading = True, False
+                return
+            category = session.get(Category, course.category_id) if course.category_id else None
+            self._fill(course, category.slug if category else "")
+            self._load_outline(session, staff)
+        self.loading = False
+
+    def _fill(self, course, category: str) -> None:  # noqa: ANN001
+        self._course_id, self.is_new, self.not_found = course.id, False, False
+        self.is_published, self.public_slug, self._slug_edited = course.is_published, course.slug, True
+        self.form = {"title": course.title, "slug": course.slug, "subtitle": course.subtitle,
+                     "description": course.description, "category": category,
+                     "level": course.level.value,
+                     "price": f"{course.price_cents // 100}.{course.price_cents % 100:02d}",
+                     "currency": course.currency, "cover_image_url": course.cover_image_url}
+
+    def _load_outline(self, session, staff) -> None:  # noqa: ANN001
+        outline = catalog.course_outline(session, self.public_slug, staff)
+        self.modules = [EditorModule(id=m.id, title=m.title, lessons=[
+            EditorLesson(id=lesson.id, title=lesson.title, kind=lesson.kind,
+                         duration=lesson.duration_minutes) for lesson in m.lessons])
+            for m in outline.modules]
+
+    @rx.event
+    def set_field(self, name: str, value: str) -> None:
+        if name not in COURSE_FIELDS or not isinstance(value, str):
+            return
+        form = {**self.form, name: value[:50_000]}
+        if name == "slug":
+            self._slug_edited = True
+        elif name == "title" and not self._slug_edited:
+            form["slug"] = authoring.slugify(value)
+        self.form = form
+        self.errors = {k: v for k, v in self.errors.items() if k != name}
+
+    @rx.event
+    def save(self):  # noqa: ANN201
+        form = authoring.CourseForm(**{name: self.form.get(name, "") for name in COURSE_FIELDS})
+        try:
+            with session_scope() as session:
+                actor = self._actor(session)
+                course = (authoring.create_course(session, actor, form) if self.is_new else
+                          authoring.update_course(session, actor, self._course_id, form))
+                course_id = course.id
+        except Invalid as exc:
+            self.errors = exc.errors
+            return rx.toast.error("Please correct the highlighted fields")
+        except ServiceError as exc:
+            return self._refuse("save_course", exc)
+        if self.is_new:
+            return [rx.toast.success("Course created: now add its lessons"),
+                    rx.redirect(f"/admin/courses/{course_id}")]
+        return [rx.toast.success("Course saved"), CourseEditorState.load]
+
+    @rx.event
+    def set_published(self, published: bool):  # noqa: ANN201
+        return self._change("publish" if published else "unpublish",
+                            lambda s, a: authoring.set_published(s, a, self._course_id,
+                                                                 published is True),
+                            "Course published" if published else "Course moved back to drafts")
+
+    @rx.event
+    def set_new_module_title(self, value: str) -> None:
+        self.new_module_title = value[:160] if isinstance(value, str) else ""
+
+    @rx.event
+    def add_module(self):  # noqa: ANN201
+        title = self.new_module_title
+        self.new_module_title = ""
+        return self._change("add_module",
+                            lambda s, a: authoring.add_module(s, a, self._course_id, title),
+                            "Module added")
+
+    @rx.event
+    def move_module(self, module_id: int, direction: int):  # noqa: ANN201
+        return self._change("move_module", lambda s, a: authoring.move_module(
+            s, a, as_id(module_id), 1 if direction == 1 else -1))
+
+    @rx.event
+    def ask_delete(self, kind: str, item_id: int, title: str) -> None:
+        """Open the confirmation; the title is only shown, the id is checked again on delete."""
+        if kind in ("module", "lesson"):
+            self.pending_delete_kind, self._pending_delete_id = kind, as_id(item_id)
+            self.pending_delete_title = title[:160] if isinstance(title, str) else ""
+
+    @rx.event
+    def cancel_delete(self) -> None:
+        self.pending_delete_kind = ""
+
+    @rx.event
+    def confirm_delete(self):  # noqa: ANN201
+        kind, item_id = self.pending_delete_kind, self._pending_delete_id
+        self.pending_delete_kind = ""
+        if kind == "module":
+            return self._change("delete_module",
+                                lambda s, a: authoring.delete_module(s, a, item_id),
+                                "Module deleted")
+        if kind == "lesson":
+            return self._change("delete_lesson",
+                                lambda s, a: authoring.delete_lesson(s, a, item_id),
+                                "Lesson deleted")
+        return None
+
+    @rx.event
+    def move_lesson(self, lesson_id: int, direction: int):  # noqa: ANN201
+        return self._change("move_lesson", lambda s, a: authoring.move_lesson(
+            s, a, as_id(lesson_id), 1 if direction == 1 else -1))
+
+
+    @rx.event
+    def open_new_lesson(self, module_id: int) -> None:
+        self.lesson_id, self.lesson_module_id, self.lesson_errors = -1, as_id(module_id), {}
+        self.lesson_form = {"title": "", "kind": "text", "body": "", "video_url": "",
+                            "duration_minutes": "5"}
+
+    @rx.event
+    def open_lesson(self, lesson_id: int):  # noqa: ANN201
+        try:
+            with session_scope() as session:
+                lesson, _ = authoring.lesson_for_editing(session, self._actor(session),
+                                                         as_id(lesson_id))
+        except ServiceError as exc:
+            return self._refuse("open_lesson", exc)
+        self.lesson_id, self.lesson_errors = lesson.id, {}
+        self.lesson_form = {"title": lesson.title, "kind": lesson.kind.value, "body": lesson.body,
+                            "video_url": lesson.video_url,
+                            "duration_minutes": str(lesson.duration_minutes)}
+        return None
+
+    @rx.event
+    def set_lesson_field(self, name: str, value: str) -> None:
+        if name in LESSON_FIELDS and isinstance(value, str):
+            self.lesson_form = {**self.lesson_form, name: value[:100_000]}
+
+    @rx.event
+    def close_lesson(self) -> None:
+        self.lesson_id = 0
+
+    @rx.event
+    def save_lesson(self):  # noqa: ANN201
+        form = authoring.LessonForm(**{n: self.lesson_form.get(n, "") for n in LESSON_FIELDS})
+        try:
+            with session_scope() as session:
+                actor = self._actor(session)
+                if self.lesson_id == -1:
+                    authoring.add_lesson(session, actor, self.lesson_module_id, form)
+                else:
+                    authoring.update_lesson(session, actor, self.lesson_id, form)
+        except Invalid as exc:
+            self.lesson_errors = exc.errors
+            return None
+        except ServiceError as exc:
+            return self._refuse("save_lesson", exc)
+        self.lesson_id = 0
+        return [rx.toast.success("Lesson saved"), CourseEditorState.reload_outline]
+
+    @rx.event
+    def reload_outline(self) -> None:
+        with session_scope() as session:
+            staff = self._actor(session)
+            course = authoring.course_for_editing(session, staff, self._course_id)
+            self.is_published = course.is_published
+            self._load_outline(session, staff)
+
+    def _change(self, name: str, action, success: str = ""):  # noqa: ANN001
+        """Run one authoring action; refuse and log what the service refuses."""
+        try:
+            with session_scope() as session:
+                action(session, self._actor(session))
+        except Invalid as exc:
+            return rx.toast.error(exc.message)
+        except ServiceError as exc:
+            return self._refuse(name, exc)
+        events = [CourseEditorState.reload_outline]
+        return [rx.toast.success(success), *events] if success else events
+
+
+def _field(label: str, name: str, control: rx.Component, hint: str = "") -> rx.Component:
+    return rx.vstack(
+        rx.el.label(label, html_for=name, style={"font_weight": "500", "font_size": "14px"}),
+        control,
+        rx.cond(hint != "", rx.text(hint, size="1", color_scheme="gray")),
+        field_error(CourseEditorState.errors.get(name, ""), name),
+        spacing="1",
+        width="100%",
+    )
+
+
+def _text(label: str, name: str, hint: str = "", **props) -> rx.Component:
+    return _field(label, name, rx.input(
+        id=name, value=CourseEditorState.form.get(name, ""), width="100%",
+        on_change=lambda value: CourseEditorState.set_field(name, value),
+        aria_invalid=rx.cond(CourseEditorState.errors.contains(name), "true", "false"),
+        aria_describedby=f"{name}-error", **props), hint)
+
+
+def _choice(label: str, name: str, options: list[rx.Component]) -> rx.Component:
+    return _field(label, name, rx.select.root(
+        rx.select.trigger(id=name, aria_label=label, width="100%"),
+        rx.select.content(*options),
+        value=CourseEditorState.form.get(name, ""),
+        on_change=lambda value: CourseEditorState.set_field(name, value),
+    ))
+
+
+def details_form() -> rx.Component:
+    return rx.card(rx.vstack(
+        rx.heading("Details", size="4", as_="h2"),
+        _text("Title", "title", placeholder="e.g. SQL for Analysts"),
+        _text("Web address", "slug", hint="Learners find the course at /courses/<address>."),
+        _text("Subtitle", "subtitle", placeholder="One sentence about what learners will gain"),
+        rx.grid(
+            _choice("Category", "category", [rx.foreach(
+                CourseEditorState.categories, lambda c: rx.select.item(c[1], value=c[0]))]),
+            _choice("Level", "level", [rx.select.item(text, value=value)
+                                       for value, text in LEVELS]),
+            _text("Price", "price", hint="0 makes the course free.", inputmode="decimal"),
+            _choice("Currency", "currency", [rx.select.item(c, value=c)
+                                             for c in authoring.CURRENCIES]),
+            columns=rx.breakpoints(initial="1", sm="2"),
+            spacing="4",
+            width="100%",
+        ),
+        _text("Cover image URL", "cover_image_url", placeholder="https://… (optional)"),
+        rx.grid(
+            _field("Description", "description", rx.text_area(
+                id="description", value=CourseEditorState.form.get("description", ""),
+                on_change=lambda value: CourseEditorState.set_field("description", value),
+                rows="12", width="100%", placeholder="Markdown: **bold**, lists, links…"),
+                hint="Markdown. The preview shows what learners will see."),
+            rx.vstack(
+                rx.text("Preview", weight="medium", size="2"),
+                rx.box(rx.html(CourseEditorState.description_preview, class_name="markdown"),
+                       border=f"1px solid {rx.color('gray', 5)}", border_radius="8px",
+                       padding="12px", min_height="200px", width="100%",
+                       aria_label="Description preview", role="region"),
+                width="100%",
+                spacing="1",
+            ),
+            columns=rx.breakpoints(initial="1", md="2"),
+            spacing="4",
+            width="100%",
+        ),
+        rx.hstack(
+            rx.spacer(),
+            rx.button(rx.cond(CourseEditorState.is_new, "Create course", "Save changes"),
+                      on_click=CourseEditorState.save, size="3"),
+            width="100%",
+        ),
+        spacing="4",
+        width="100%",
+    ), width="100%")
+
+
+def lesson_line(lesson: EditorLesson) -> rx.Component:
+    return rx.hstack(
+        rx.icon(rx.cond(lesson.kind == "video", "circle-play", "file-text"), size=16,
+                aria_hidden="true"),
+        rx.text(lesson.title, size="2", flex="1"),
+        rx.text(lesson.duration.to_string() + " min", size="1", color_scheme="gray"),
+        rx.icon_button(rx.icon("arrow-up", size=14), size="1", variant="ghost",
+                       aria_label="Move lesson up: " + lesson.title,
+                       on_click=CourseEditorState.move_lesson(lesson.id, -1)),
+        rx.icon_button(rx.icon("arrow-down", size=14), size="1", variant="ghost",
+                       aria_label="Move lesson down: " + lesson.title,
+                       on_click=CourseEditorState.move_lesson(lesson.id, 1)),
+        rx.button("Edit", size="1", variant="soft", aria_label="Edit lesson: " + lesson.title,
+                  on_click=CourseEditorState.open_lesson(lesson.id)),
+        rx.button("Delete", size="1", variant="soft", color_scheme="red",
+                  aria_label="Delete lesson: " + lesson.title,
+                  on_click=CourseEditorState.ask_delete("lesson", lesson.id, lesson.title)),
+        align="center",
+        width="100%",
+        padding_y="4px",
+    )
+
+
+def module_card(module: EditorModule) -> rx.Component:
+    return rx.card(rx.vstack(
+        rx.hstack(
+            rx.heading(module.title, size="3", as_="h3", flex="1"),
+            rx.icon_button(rx.icon("arrow-up", size=14), size="1", variant="ghost",
+                           aria_label="Move module up: " + module.title,
+                           on_click=CourseEditorState.move_module(module.id, -1)),
+            rx.icon_button(rx.icon("arrow-down", size=14), size="1", variant="ghost",
+                           aria_label="Move module down: " + module.title,
+                           on_click=CourseEditorState.move_module(module.id, 1)),
+            rx.button("Delete module", size="1", variant="soft", color_scheme="red",
+                      aria_label="Delete module: " + module.title,
+                      on_click=CourseEditorState.ask_delete("module", module.id, module.title)),
+            align="center",
+            width="100%",
+        ),
+        rx.foreach(module.lessons, lesson_line),
+        rx.button(rx.icon("plus", size=14), "Add lesson", size="2", variant="outline",
+                  aria_label="Add lesson to " + module.title,
+                  on_click=CourseEditorState.open_new_lesson(module.id)),
+        spacing="2",
+        width="100%",
+    ), width="100%")
+
+
+def curriculum() -> rx.Component:
+    return rx.card(rx.vstack(
+        rx.heading("Curriculum", size="4", as_="h2"),
+        rx.text("Modules group lessons; learners go through them in this order.", size="2",
+                color_scheme="gray"),
+        rx.foreach(CourseEditorState.modules, module_card),
+        rx.hstack(
+            rx.input(value=CourseEditorState.new_module_title, aria_label="New module title",
+                     placeholder="New module title, e.g. Getting started",
+                     on_change=CourseEditorState.set_new_module_title, flex="1"),
+            rx.button(rx.icon("plus", size=14), "Add module", on_click=CourseEditorState.add_module),
+            width="100%",
+        ),
+        spacing="3",
+        width="100%",
+    ), width="100%")
+
+
+def _lesson_input(label: str, name: str, control: rx.Component) -> rx.Component:
+    return rx.vstack(
+        rx.el.label(label, html_for=f"lesson-{name}",
+                    style={"font_weight": "500", "font_size": "14px"}),
+        control,
+        field_error(CourseEditorState.lesson_errors.get(name, ""), f"lesson-{name}"),
+        spacing="1",
+        width="100%",
+    )
+
+
+def lesson_dialog() -> rx.Component:
+    def value(name: str) -> rx.Var:
+        return CourseEditorState.lesson_form.get(name, "")
+
+    def on_change(name: str):
+        return lambda v: CourseEditorState.set_lesson_field(name, v)
+
+    return rx.dialog.root(rx.dialog.content(
+        rx.dialog.title(rx.cond(CourseEditorState.lesson_id == -1, "New lesson", "Edit lesson")),
+        rx.dialog.description("Text lessons are Markdown; video lessons also play a video."),
+        rx.vstack(
+            _lesson_input("Lesson title", "title", rx.input(
+                id="lesson-title", value=value("title"), on_change=on_change("title"),
+                width="100%")),
+            rx.grid(
+                _lesson_input("Kind", "kind", rx.select.root(
+                    rx.select.trigger(id="lesson-kind", aria_label="Kind", width="100%"),
+                    rx.select.content(rx.select.item("Text", value="text"),
+                                      rx.select.item("Video", value="video")),
+                    value=value("kind"), on_change=on_change("kind"))),
+                _lesson_input("Duration in minutes", "duration_minutes", rx.input(
+                    id="lesson-duration_minutes", value=value("duration_minutes"),
+                    on_change=on_change("duration_minutes"), inputmode="numeric",
+                    width="100%")),
+                columns="2", spacing="3", width="100%",
+            ),
+            rx.cond(value("kind") == "video", _lesson_input("Video address", "video_url", rx.input(
+                id="lesson-video_url", value=value("video_url"), on_change=on_change("video_url"),
+                placeholder="https://…/lesson.mp4", width="100%"))),
+            _lesson_input("Lesson text", "body", rx.text_area(
+                id="lesson-body", value=value("body"), on_change=on_change("body"), rows="8",
+                width="100%", placeholder="Markdown")),
+            rx.box(rx.html(CourseEditorState.lesson_preview, class_name="markdown"),
+                   border=f"1px solid {rx.color('gray', 5)}", border_radius="8px", padding="12px",
+                   max_height="200px", overflow_y="auto", width="100%", role="region",
+                   aria_label="Lesson preview"),
+            rx.hstack(
+                rx.spacer(),
+                rx.button("Cancel", variant="soft", color_scheme="gray",
+                          on_click=CourseEditorState.close_lesson),
+                rx.button("Save lesson", on_click=CourseEditorState.save_lesson),
+                width="100%",
+            ),
+            spacing="3",
+            padding_top="8px",
+        ),
+        max_width="760px",
+    ), open=CourseEditorState.lesson_id != 0,
+        on_open_change=lambda is_open: rx.cond(is_open, rx.noop(), CourseEditorState.close_lesson()))
+
+
+def delete_dialog() -> rx.Component:
+    return rx.alert_dialog.root(rx.alert_dialog.content(
+        rx.alert_dialog.title("Delete " + CourseEditorState.pending_delete_kind + "?"),
+        rx.alert_dialog.description(rx.cond(
+            CourseEditorState.pending_delete_kind == "module",
+            "“" + CourseEditorState.pending_delete_title + "” and all its lessons will be deleted, "
+            "with the progress learners made on them. This cannot be undone.",
+            "“" + CourseEditorState.pending_delete_title + "” will be deleted, with the progress "
+            "learners made on it. This cannot be undone.")),
+        rx.hstack(
+            rx.spacer(),
+            rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray",
+                                             on_click=CourseEditorState.cancel_delete)),
+            rx.alert_dialog.action(rx.button("Delete", color_scheme="red",
+                                             on_click=CourseEditorState.confirm_delete)),
+            width="100%",
+            padding_top="12px",
+        ),
+    ), open=CourseEditorState.pending_delete_kind != "")
+
+
+def publish_bar() -> rx.Component:
+    return rx.card(rx.hstack(
+        rx.cond(CourseEditorState.is_published,
+                rx.badge("Published", color_scheme="green", size="2"),
+                rx.badge("Draft", color_scheme="gray", size="2")),
+        rx.cond(CourseEditorState.is_published,
+                rx.link("View as a learner", href="/courses/" + CourseEditorState.public_slug,
+                        size="2"),
+                rx.text("Learners cannot see a draft.", size="2", color_scheme="gray")),
+        rx.spacer(),
+        rx.cond(CourseEditorState.is_published,
+                rx.button("Unpublish", variant="soft", color_scheme="gray",
+                          on_click=CourseEditorState.set_published(False)),
+                rx.button("Publish", color_scheme="green",
+                          on_click=CourseEditorState.set_published(True))),
+        align="center",
+        width="100%",
+    ), width="100%")
+
+
+def course_editor_page() -> rx.Component:
+    return admin_page(
+        rx.cond(CourseEditorState.is_new, "New course",
+                CourseEditorState.form.get("title", "Course")),
+        "Describe the course, build its curriculum, then publish it.",
+        rx.cond(
+            CourseEditorState.not_found,
+            rx.callout("This course does not exist, or it is not yours to edit.",
+                       icon="circle-alert", color_scheme="red", role="alert"),
+            rx.cond(
+                CourseEditorState.loading,
+                rx.skeleton(rx.box(height="400px", width="100%"), loading=True),
+                rx.vstack(
+                    rx.cond(~CourseEditorState.is_new, publish_bar()),
+                    details_form(),
+                    rx.cond(~CourseEditorState.is_new, curriculum()),
+                    lesson_dialog(),
+                    delete_dialog(),
+                    spacing="4",
+                    width="100%",
+                ),
+            ),
+        ),
+    )
