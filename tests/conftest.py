@@ -18,8 +18,10 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, SQLModel
 
 from academy_app.db import make_engine
+from academy_app.models import Role, User
 from academy_app.settings import PROJECT_ROOT
 from alembic import command
+from tests.factories import make_user
 
 PG_SERVER_URL = os.environ.get("ACADEMY_TEST_PG_URL",
                                "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
@@ -95,3 +97,13 @@ def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
 def db(engine: Engine) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as session:
         yield session
+
+
+@pytest.fixture
+def instructor(db: Session) -> User:
+    return make_user(db, Role.INSTRUCTOR, name="Iris Instructor")
+
+
+@pytest.fixture
+def student(db: Session) -> User:
+    return make_user(db)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import threading
+from collections.abc import Callable
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from academy_app.models import Category, Course, CourseLevel, Lesson, LessonKind, Module, Role, User
@@ -51,3 +54,27 @@ def make_category(db: Session, name: str) -> Category:
     db.add(category)
     db.commit()
     return category
+
+
+def race(engine: Engine, count: int, action: Callable[[Session, int], object]) -> list[BaseException]:
+    """Run `action` in `count` threads released at the same moment, each with its own session and
+    transaction, and return the errors they raised."""
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def run(index: int) -> None:
+        with Session(engine, expire_on_commit=False) as session:
+            barrier.wait()
+            try:
+                action(session, index)
+                session.commit()
+            except BaseException as exc:
+                session.rollback()
+                errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors

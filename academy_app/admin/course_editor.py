@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import reflex as rx
 
 from academy_app.admin.layout import StaffState, admin_page, as_id
-from academy_app.components.layout import field_error
+from academy_app.components.layout import labelled
 from academy_app.db import session_scope
 from academy_app.infra.markdown import render_markdown
 from academy_app.models import Category
@@ -272,14 +272,7 @@ class CourseEditorState(StaffState):
 
 
 def _field(label: str, name: str, control: rx.Component, hint: str = "") -> rx.Component:
-    return rx.vstack(
-        rx.el.label(label, html_for=name, style={"font_weight": "500", "font_size": "14px"}),
-        control,
-        rx.cond(hint != "", rx.text(hint, size="1", color_scheme="gray")),
-        field_error(CourseEditorState.errors.get(name, ""), name),
-        spacing="1",
-        width="100%",
-    )
+    return labelled(label, name, control, CourseEditorState.errors.get(name, ""), hint)
 
 
 def _text(label: str, name: str, hint: str = "", **props) -> rx.Component:
@@ -415,14 +408,8 @@ def curriculum() -> rx.Component:
 
 
 def _lesson_input(label: str, name: str, control: rx.Component) -> rx.Component:
-    return rx.vstack(
-        rx.el.label(label, html_for=f"lesson-{name}",
-                    style={"font_weight": "500", "font_size": "14px"}),
-        control,
-        field_error(CourseEditorState.lesson_errors.get(name, ""), f"lesson-{name}"),
-        spacing="1",
-        width="100%",
-    )
+    return labelled(label, f"lesson-{name}", control,
+                    CourseEditorState.lesson_errors.get(name, ""))
 
 
 def lesson_dialog() -> rx.Component:

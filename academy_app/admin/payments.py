@@ -8,7 +8,7 @@ from datetime import UTC
 import reflex as rx
 
 from academy_app.admin.layout import StaffState, admin_page, as_id
-from academy_app.components.layout import empty_state
+from academy_app.components.layout import empty_state, labelled
 from academy_app.db import session_scope
 from academy_app.models import PaymentStatus, as_utc
 from academy_app.services import payments
@@ -193,15 +193,11 @@ def reject_dialog() -> rx.Component:
             rx.dialog.description("Tell the learner why. They will see this message and can pay "
                                   "again."),
             rx.vstack(
-                rx.el.label("Reason", html_for="reject-reason",
-                            style={"font_weight": "500", "font_size": "14px"}),
-                rx.text_area(id="reject-reason", value=PaymentQueueState.reject_reason,
-                             on_change=PaymentQueueState.set_reject_reason,
-                             placeholder="e.g. No transfer with this reference has arrived",
-                             width="100%", rows="3"),
-                rx.cond(PaymentQueueState.reject_error != "",
-                        rx.text(PaymentQueueState.reject_error, color_scheme="red", size="2",
-                                role="alert")),
+                labelled("Reason", "reject-reason", rx.text_area(
+                    id="reject-reason", value=PaymentQueueState.reject_reason,
+                    on_change=PaymentQueueState.set_reject_reason, rows="3", width="100%",
+                    placeholder="e.g. No transfer with this reference has arrived",
+                    aria_describedby="reject-reason-error"), PaymentQueueState.reject_error),
                 rx.hstack(
                     rx.spacer(),
                     rx.button("Cancel", variant="soft", color_scheme="gray",

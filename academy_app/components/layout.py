@@ -172,8 +172,18 @@ def skeleton_block(height: str = "1em", width: str = "100%") -> rx.Component:
     return rx.skeleton(rx.box(height=height, width=width), loading=True)
 
 
-def field_error(message: rx.Var, field_id: str) -> rx.Component:
-    return rx.cond(
-        message,
-        rx.text(message, id=f"{field_id}-error", color_scheme="red", size="2", role="alert"),
+def labelled(label: str, field_id: str, control: rx.Component, error: rx.Var,
+             hint: str = "") -> rx.Component:
+    """A form field: its label, the control, an optional hint, and its error right below it.
+
+    The control should carry ``id=field_id`` and ``aria-describedby="<field_id>-error"``.
+    """
+    return rx.vstack(
+        rx.el.label(label, html_for=field_id, style={"font_weight": "500", "font_size": "14px"}),
+        control,
+        rx.cond(hint != "", rx.text(hint, size="1", color_scheme="gray")),
+        rx.cond(error, rx.text(error, id=f"{field_id}-error", color_scheme="red", size="2",
+                               role="alert")),
+        spacing="1",
+        width="100%",
     )

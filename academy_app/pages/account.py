@@ -4,24 +4,17 @@ from __future__ import annotations
 
 import reflex as rx
 
-from academy_app.components.layout import field_error, page
+from academy_app.components.layout import labelled, page
 from academy_app.state.account import AccountFormState
 
 
 def text_field(label: str, name: str, *, kind: str = "text", autocomplete: str = "",
                hint: str = "") -> rx.Component:
     error = AccountFormState.errors.get(name, "")
-    return rx.vstack(
-        rx.el.label(label, html_for=name, style={"font_weight": "500", "font_size": "14px"}),
-        rx.input(id=name, name=name, type=kind, auto_complete=autocomplete, size="3", width="100%",
-                 aria_invalid=rx.cond(error != "", "true", "false"),
-                 aria_describedby=f"{name}-error",
-                 on_focus=AccountFormState.clear_error(name)),
-        rx.cond(hint != "", rx.text(hint, size="1", color_scheme="gray")),
-        field_error(error, name),
-        spacing="1",
-        width="100%",
-    )
+    return labelled(label, name, rx.input(
+        id=name, name=name, type=kind, auto_complete=autocomplete, size="3", width="100%",
+        aria_invalid=rx.cond(error != "", "true", "false"), aria_describedby=f"{name}-error",
+        on_focus=AccountFormState.clear_error(name)), error, hint)
 
 
 def auth_page(title: str, subtitle: str, fields: list[rx.Component], submit: str,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from academy_app.components.layout import field_error
+from academy_app.components.layout import labelled
 from academy_app.infra.receipts import MAX_RECEIPT_BYTES
 from academy_app.settings import get_settings
 from academy_app.state.checkout import RECEIPT_UPLOAD_ID, CheckoutState
@@ -15,14 +15,7 @@ RECEIPT_TYPES = {"image/png": [".png"], "image/jpeg": [".jpg", ".jpeg"],
 
 
 def _labelled(label: str, field_id: str, control: rx.Component, hint: str = "") -> rx.Component:
-    return rx.vstack(
-        rx.el.label(label, html_for=field_id, style={"font_weight": "500", "font_size": "14px"}),
-        control,
-        rx.cond(hint != "", rx.text(hint, size="1", color_scheme="gray")),
-        field_error(CheckoutState.errors.get(field_id, ""), field_id),
-        spacing="1",
-        width="100%",
-    )
+    return labelled(label, field_id, control, CheckoutState.errors.get(field_id, ""), hint)
 
 
 def coupon_field() -> rx.Component:

@@ -13,11 +13,6 @@ from academy_app.services.errors import Conflict, Invalid, NotFound, PermissionD
 from tests.factories import make_category, make_course, make_user
 
 
-@pytest.fixture
-def instructor(db):
-    return make_user(db, Role.INSTRUCTOR)
-
-
 def new_course(db, instructor, **fields) -> Course:
     fields.setdefault("title", "Intro to SQL")
     course = authoring.create_course(db, instructor, CourseForm(**fields))

@@ -2,16 +2,11 @@ from __future__ import annotations
 
 import pytest
 
-from academy_app.models import CourseLevel, Role
+from academy_app.models import CourseLevel
 from academy_app.services import catalog
 from academy_app.services.catalog import CatalogQuery, CatalogSort, PriceFilter
 from academy_app.services.errors import NotFound
 from tests.factories import make_category, make_course, make_user
-
-
-@pytest.fixture
-def instructor(db):
-    return make_user(db, Role.INSTRUCTOR, name="Iris Instructor")
 
 
 @pytest.fixture

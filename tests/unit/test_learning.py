@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 import sqlalchemy as sa
-from sqlmodel import Session, func, select
+from sqlmodel import func, select
 
-from academy_app.models import Enrollment, EnrollmentStatus, LessonProgress, Role
+from academy_app.models import Enrollment, EnrollmentStatus, LessonProgress, User
 from academy_app.services import enrollment, lessons, progress
 from academy_app.services.catalog import course_outline
 from academy_app.services.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied
-from tests.factories import make_course, make_user
-
-
-@pytest.fixture
-def instructor(db):
-    return make_user(db, Role.INSTRUCTOR)
-
-
-@pytest.fixture
-def student(db):
-    return make_user(db)
+from tests.factories import make_course, make_user, race
 
 
 @pytest.fixture
@@ -63,24 +51,9 @@ def test_paid_draft_and_anonymous_enrollments_are_refused(db, student, instructo
 
 
 def test_racing_double_click_creates_one_enrollment(engine, db, student, course):
-    """Two requests for the same enrollment at the same moment, each in its own transaction."""
-    barrier = threading.Barrier(2)
-    errors: list[BaseException] = []
-
-    def click() -> None:
-        try:
-            with Session(engine) as session:
-                barrier.wait()
-                enrollment.enroll_free(session, session.get(type(student), student.id), course.id)
-                session.commit()
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=click) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    """Five requests for the same enrollment at the same moment, each in its own transaction."""
+    errors = race(engine, 5, lambda session, _: enrollment.enroll_free(
+        session, session.get(User, student.id), course.id))
     assert errors == []
     assert enrollments(db, course) == 1
 

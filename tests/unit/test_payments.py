@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -27,7 +25,7 @@ from academy_app.services.enrollment import enrollment_for
 from academy_app.services.errors import Conflict, Invalid, NotFound, PermissionDenied
 from academy_app.services.payments import Receipt
 from academy_app.settings import get_settings
-from tests.factories import make_course, make_user
+from tests.factories import make_course, make_user, race
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 PDF = b"%PDF-1.7\n" + b"\0" * 64
@@ -36,16 +34,6 @@ PDF = b"%PDF-1.7\n" + b"\0" * 64
 @pytest.fixture(autouse=True)
 def private_media(tmp_path, monkeypatch):
     monkeypatch.setattr(get_settings(), "media_root", tmp_path / "media")
-
-
-@pytest.fixture
-def instructor(db):
-    return make_user(db, Role.INSTRUCTOR)
-
-
-@pytest.fixture
-def student(db):
-    return make_user(db)
 
 
 @pytest.fixture
@@ -244,29 +232,6 @@ def test_a_learner_uses_a_coupon_once_and_a_rejection_gives_the_use_back(db, stu
     db.commit()
     with pytest.raises(Invalid, match="already used"):
         payments.submit_payment(db, student, other.id, reference="BANK-7", coupon_code="HALF")
-
-
-def race(engine, count_: int, action: Callable[[Session, int], None]) -> list[BaseException]:
-    """Run `action` in `count_` threads at once, each with its own session and transaction."""
-    barrier = threading.Barrier(count_)
-    errors: list[BaseException] = []
-
-    def run(index: int) -> None:
-        with Session(engine, expire_on_commit=False) as session:
-            barrier.wait()
-            try:
-                action(session, index)
-                session.commit()
-            except BaseException as exc:
-                session.rollback()
-                errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count_)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
 
 
 def test_twenty_concurrent_approvals_activate_once(engine, db, student, instructor, course):
