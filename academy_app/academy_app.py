@@ -9,6 +9,7 @@ import reflex as rx
 from academy_app.admin.course_editor import CourseEditorState, course_editor_page
 from academy_app.admin.courses import CourseListState, courses_page
 from academy_app.admin.payments import PaymentQueueState, payments_page
+from academy_app.admin.users import AuditLogState, UserAdminState, audit_page, users_page
 from academy_app.api import files
 from academy_app.api.limits import limit_upload_size
 from academy_app.pages.account import login_page, signup_page
@@ -62,5 +63,9 @@ app.add_page(course_editor_page, route="/admin/courses/[course_id]",
              title="Course editor · Workspace · Academy", on_load=CourseEditorState.load)
 app.add_page(payments_page, route="/admin/payments", title="Payments · Workspace · Academy",
              on_load=PaymentQueueState.load)
+app.add_page(users_page, route="/admin/users", title="Users · Workspace · Academy",
+             on_load=UserAdminState.load)
+app.add_page(audit_page, route="/admin/audit", title="Audit log · Workspace · Academy",
+             on_load=AuditLogState.load)
 app.add_page(not_found_page, route="404", title="Page not found · Academy",
              on_load=AuthState.load_user)

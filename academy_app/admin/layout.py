@@ -8,7 +8,7 @@ import reflex as rx
 from sqlmodel import Session
 
 from academy_app.components.layout import footer, navbar
-from academy_app.models import User
+from academy_app.models import Role, User
 from academy_app.services.permissions import is_staff
 from academy_app.state.auth import AuthState
 
@@ -17,6 +17,10 @@ log = logging.getLogger(__name__)
 WORKSPACE_PAGES = [
     ("Courses", "/admin/courses", "book-open"),
     ("Payments", "/admin/payments", "wallet"),
+]
+ADMIN_PAGES = [
+    ("Users", "/admin/users", "users"),
+    ("Audit log", "/admin/audit", "scroll-text"),
 ]
 
 
@@ -28,15 +32,17 @@ def as_id(value: object) -> int:
 class StaffState(AuthState):
     """Base of every workspace page state. Display only: each service checks permission again."""
 
-    def _staff_or_redirect(self, session: Session) -> tuple[User | None, list | None]:
-        """The calling staff member, or the events that send anyone else away."""
+    def _staff_or_redirect(self, session: Session, *, admin_only: bool = False
+                           ) -> tuple[User | None, list | None]:
+        """The calling staff member (an admin, if asked), or the events that send anyone else away."""
         actor = self._actor(session)
         if actor is None:
             return None, [self._login_redirect()]
-        if not is_staff(actor):
+        allowed = actor.role is Role.ADMIN if admin_only else is_staff(actor)
+        if not allowed:
             log.warning("refused workspace page %s for user %s", self.router.url.path, actor.id)
-            return None, [rx.redirect("/"),
-                          rx.toast.error("Only instructors and admins can open the workspace")]
+            who = "admins" if admin_only else "instructors and admins"
+            return None, [rx.redirect("/"), rx.toast.error(f"Only {who} can open this page")]
         return actor, None
 
 
@@ -58,6 +64,8 @@ def admin_page(title: str, subtitle: str, *children: rx.Component) -> rx.Compone
                     rx.text("Workspace", size="1", weight="bold", color_scheme="gray",
                             text_transform="uppercase", padding_x="12px"),
                     *[_menu_link(*entry) for entry in WORKSPACE_PAGES],
+                    rx.cond(AuthState.user_role == "admin",
+                            rx.fragment(*[_menu_link(*entry) for entry in ADMIN_PAGES])),
                     spacing="1",
                 ),
                 aria_label="Workspace",

@@ -129,7 +129,7 @@ def search_courses(session: Session, query: CatalogQuery) -> CatalogPage:
     """One page of published courses matching the query: two statements whatever the page size."""
     filters = [col(Course.is_published).is_(True)]
     if query.text:
-        pattern = "%" + _escape_like(query.text) + "%"
+        pattern = "%" + escape_like(query.text) + "%"
         filters.append(
             sa.or_(*(col(column).ilike(pattern, escape="\\")
                      for column in (Course.title, Course.subtitle, Course.description)))
@@ -237,5 +237,5 @@ def _course_cards(session: Session, filters: list, sort: CatalogSort, *, limit: 
     ]
 
 
-def _escape_like(text: str) -> str:
+def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -116,4 +116,4 @@ def test_students_cannot_open_the_workspace(page: Page):
     expect(page.get_by_role("link", name="Workspace")).to_have_count(0)
     page.goto("/admin/payments")
     expect(page).to_have_url(re.compile(r"localhost:\d+/?$"))
-    expect(page.get_by_text("Only instructors and admins can open the workspace")).to_be_visible()
+    expect(page.get_by_text("Only instructors and admins can open this page")).to_be_visible()

@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 
 from academy_app.admin.course_editor import CourseEditorState
 from academy_app.admin.payments import PaymentQueueState
+from academy_app.admin.users import UserAdminState
 from academy_app.db import make_engine
 from academy_app.demo import DEMO_PASSWORD
 from academy_app.models import Course, Role
@@ -271,3 +272,24 @@ def test_crafted_authoring_events_against_another_instructors_course_change_noth
     log = backend.log_text()
     for handler in ("delete_lesson", "delete_module", "open_lesson", "move_lesson", "save_lesson"):
         assert f"refused {handler}" in log
+
+
+@pytest.mark.parametrize("email", ["instructor@academy.test", "student2@academy.test"])
+def test_crafted_account_admin_events_from_non_admins_are_refused(backend, email):
+    """Promoting oneself or deactivating someone else takes an admin, whatever the client sends."""
+    caller_id = rows(backend, f"SELECT id FROM users WHERE email = '{email}'")
+    victim_id = rows(backend, "SELECT id FROM users WHERE email = 'student@academy.test'")
+
+    async def scenario() -> None:
+        tab = await logged_in_tab(backend, email)
+        await tab.send(handler_name(UserAdminState, "change_role"),
+                       {"user_id": caller_id, "role": "admin"})
+        await tab.send(handler_name(UserAdminState, "set_active"),
+                       {"user_id": victim_id, "active": False})
+        await tab.close()
+
+    run(scenario())
+    assert rows(backend, f"SELECT role = 'admin' FROM users WHERE id = {caller_id}") == 0
+    assert rows(backend, f"SELECT is_active FROM users WHERE id = {victim_id}") == 1
+    log = backend.log_text()
+    assert "refused change_role" in log and "refused set_active" in log

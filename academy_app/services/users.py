@@ -1,0 +1,92 @@
+"""Account administration (admins only): find users, change roles, deactivate; read the audit log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, delete, select
+
+from academy_app.models import AuditEntry, LoginSession, Role, User, utcnow
+from academy_app.services import audit
+from academy_app.services.catalog import escape_like
+from academy_app.services.errors import Conflict, Invalid, NotFound
+from academy_app.services.permissions import require_admin
+
+MAX_ROWS = 200
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    id: int
+    actor: str
+    action: str
+    entity: str
+    before: str
+    after: str
+    created_at: datetime
+
+
+def search_users(session: Session, actor: User | None, text: str = "",
+                 role: Role | None = None) -> list[User]:
+    require_admin(actor)
+    statement = select(User).order_by(col(User.created_at).desc(), col(User.id).desc()).limit(MAX_ROWS)
+    text = " ".join(str(text or "").split())[:100]
+    if text:
+        pattern = f"%{escape_like(text)}%"
+        statement = statement.where(sa.or_(col(User.email).ilike(pattern, escape="\\"),
+                                           col(User.full_name).ilike(pattern, escape="\\")))
+    if role is not None:
+        statement = statement.where(User.role == role)
+    return list(session.exec(statement))
+
+
+def change_role(session: Session, actor: User | None, user_id: int, role: str) -> User:
+    admin = require_admin(actor)
+    if role not in Role._value2member_map_:
+        raise Invalid({"role": "Choose student, instructor or admin"})
+    user = _other_user(session, admin, user_id, "change your own role")
+    if user.role.value != role:
+        before = {"role": user.role.value}
+        user.role, user.updated_at = Role(role), utcnow()
+        session.add(user)
+        audit.record(session, admin, "user.role", user, before, {"role": role})
+    return user
+
+
+def set_active(session: Session, actor: User | None, user_id: int, active: bool) -> User:
+    """Deactivating also ends every login session of the user: logged out everywhere at once."""
+    admin = require_admin(actor)
+    user = _other_user(session, admin, user_id, "deactivate yourself")
+    if user.is_active != active:
+        user.is_active, user.updated_at = active, utcnow()
+        session.add(user)
+        audit.record(session, admin, "user.activate" if active else "user.deactivate", user,
+                     {"is_active": not active}, {"is_active": active})
+    if not active:
+        session.exec(delete(LoginSession).where(col(LoginSession.user_id) == user.id))
+    return user
+
+
+def audit_log(session: Session, actor: User | None, action: str = "") -> list[AuditRow]:
+    require_admin(actor)
+    statement = (select(AuditEntry, User.full_name)
+                 .outerjoin(User, col(User.id) == AuditEntry.actor_id)
+                 .order_by(col(AuditEntry.created_at).desc(), col(AuditEntry.id).desc())
+                 .limit(MAX_ROWS))
+    if action:
+        statement = statement.where(col(AuditEntry.action).startswith(action[:60]))
+    return [AuditRow(id=e.id, actor=name or "(deleted user)", action=e.action,
+                     entity=f"{e.entity_type} #{e.entity_id}", before=e.before, after=e.after,
+                     created_at=e.created_at)
+            for e, name in session.exec(statement)]
+
+
+def _other_user(session: Session, admin: User, user_id: int, what: str) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("user", user_id)
+    if user.id == admin.id:
+        raise Conflict(f"You cannot {what}: ask another admin")
+    return user

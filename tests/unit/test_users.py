@@ -1,0 +1,85 @@
+"""Account administration: admins only, never on themselves, everything audited."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from academy_app.models import AuditEntry, Role
+from academy_app.services import accounts, users
+from academy_app.services.errors import (
+    AuthenticationFailed,
+    Conflict,
+    Invalid,
+    NotAuthenticated,
+    PermissionDenied,
+)
+from tests.factories import PASSWORD, make_user
+
+
+@pytest.fixture
+def admin(db):
+    return make_user(db, Role.ADMIN, name="Ada Admin")
+
+
+@pytest.mark.parametrize("who", ["instructor", "student", "nobody"])
+def test_only_admins_administer_accounts(db, admin, instructor, student, who):
+    outsider = {"instructor": instructor, "student": student, "nobody": None}[who]
+    refused = NotAuthenticated if outsider is None else PermissionDenied
+    for attempt in (lambda: users.search_users(db, outsider),
+                    lambda: users.change_role(db, outsider, student.id, "admin"),
+                    lambda: users.set_active(db, outsider, student.id, False),
+                    lambda: users.audit_log(db, outsider)):
+        with pytest.raises(refused):
+            attempt()
+    db.refresh(student)
+    assert student.role is Role.STUDENT and student.is_active
+
+
+def test_search_by_name_or_email_and_role(db, admin, instructor, student):
+    make_user(db, email="zoe@example.com", name="Zoë Ångström")
+    # (SQLite folds case for ASCII only, so the non-ASCII letter is typed as stored.)
+    assert [u.email for u in users.search_users(db, admin, "ZOë")] == ["zoe@example.com"]
+    assert [u.email for u in users.search_users(db, admin, "zoe@")] == ["zoe@example.com"]
+    assert [u.id for u in users.search_users(db, admin, role=Role.INSTRUCTOR)] == [instructor.id]
+    assert users.search_users(db, admin, "%") == []
+
+
+def test_role_changes_are_validated_and_audited(db, admin, student):
+    with pytest.raises(Invalid):
+        users.change_role(db, admin, student.id, "superuser")
+    users.change_role(db, admin, student.id, "instructor")
+    db.commit()
+    entry = db.exec(select(AuditEntry)).one()
+    assert (entry.action, entry.actor_id, entry.entity_id) == ("user.role", admin.id, student.id)
+    assert '"student"' in entry.before and '"instructor"' in entry.after
+
+
+def test_admins_cannot_demote_or_deactivate_themselves(db, admin):
+    with pytest.raises(Conflict):
+        users.change_role(db, admin, admin.id, "student")
+    with pytest.raises(Conflict):
+        users.set_active(db, admin, admin.id, False)
+
+
+def test_deactivating_logs_out_everywhere_and_blocks_log_in(db, admin, student):
+    tokens = [accounts.start_session(db, student) for _ in range(3)]
+    db.commit()
+    users.set_active(db, admin, student.id, False)
+    db.commit()
+    assert all(accounts.user_for_token(db, token) is None for token in tokens)
+    with pytest.raises(AuthenticationFailed):
+        accounts.authenticate(db, student.email, PASSWORD)
+    users.set_active(db, admin, student.id, True)
+    db.commit()
+    assert accounts.authenticate(db, student.email, PASSWORD).id == student.id
+
+
+def test_the_audit_log_lists_actions_newest_first_with_their_actor(db, admin, student):
+    users.change_role(db, admin, student.id, "instructor")
+    users.set_active(db, admin, student.id, False)
+    db.commit()
+    rows = users.audit_log(db, admin)
+    assert [row.action for row in rows] == ["user.deactivate", "user.role"]
+    assert {row.actor for row in rows} == {"Ada Admin"}
+    assert [row.action for row in users.audit_log(db, admin, "user.role")] == ["user.role"]
