@@ -9,6 +9,7 @@ import reflex as rx
 from academy_app.admin.course_editor import CourseEditorState, course_editor_page
 from academy_app.admin.courses import CourseListState, courses_page
 from academy_app.admin.payments import PaymentQueueState, payments_page
+from academy_app.admin.reports import AnalyticsState, LearnersState, analytics_page, learners_page
 from academy_app.admin.users import AuditLogState, UserAdminState, audit_page, users_page
 from academy_app.api import files
 from academy_app.api.limits import limit_upload_size
@@ -61,6 +62,12 @@ app.add_page(courses_page, route="/admin/courses", title="Courses · Workspace �
              on_load=CourseListState.load)
 app.add_page(course_editor_page, route="/admin/courses/[course_id]",
              title="Course editor · Workspace · Academy", on_load=CourseEditorState.load)
+app.add_page(learners_page, route="/admin/courses/[course_id]/learners",
+             title="Learners · Workspace · Academy", on_load=LearnersState.load)
+app.add_page(analytics_page, route="/admin/courses/[course_id]/analytics",
+             title="Course analytics · Workspace · Academy", on_load=AnalyticsState.load)
+app.add_page(analytics_page, route="/admin/analytics", title="Analytics · Workspace · Academy",
+             on_load=AnalyticsState.load)
 app.add_page(payments_page, route="/admin/payments", title="Payments · Workspace · Academy",
              on_load=PaymentQueueState.load)
 app.add_page(users_page, route="/admin/users", title="Users · Workspace · Academy",

@@ -19,8 +19,8 @@ def utcnow() -> datetime:
 
 
 def as_utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything we store is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    """In UTC: SQLite hands back naive datetimes (stored as UTC), PostgreSQL the session's zone."""
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _enum(enum_cls: type[StrEnum]) -> sa.Enum:

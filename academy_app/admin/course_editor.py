@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import reflex as rx
 
 from academy_app.admin.layout import StaffState, admin_page, as_id
+from academy_app.admin.reports import course_report_links
 from academy_app.components.layout import labelled
 from academy_app.db import session_scope
 from academy_app.infra.markdown import render_markdown
@@ -45,6 +46,7 @@ class CourseEditorState(StaffState):
     is_new: bool = True
     is_published: bool = False
     public_slug: str = ""
+    course_id: int = 0  # for links only; handlers act on the server-held _course_id
     form: dict[str, str] = {}
     errors: dict[str, str] = {}
     categories: list[list[str]] = []
@@ -103,6 +105,7 @@ class CourseEditorState(StaffState):
 
     def _fill(self, course, category: str) -> None:  # noqa: ANN001
         self._course_id, self.is_new, self.not_found = course.id, False, False
+        self.course_id = course.id
         self.is_published, self.public_slug, self._slug_edited = course.is_published, course.slug, True
         self.form = {"title": course.title, "slug": course.slug, "subtitle": course.subtitle,
                      "description": course.description, "category": category,
@@ -494,6 +497,7 @@ def publish_bar() -> rx.Component:
                         size="2"),
                 rx.text("Learners cannot see a draft.", size="2", color_scheme="gray")),
         rx.spacer(),
+        course_report_links(CourseEditorState.course_id),
         rx.cond(CourseEditorState.is_published,
                 rx.button("Unpublish", variant="soft", color_scheme="gray",
                           on_click=CourseEditorState.set_published(False)),

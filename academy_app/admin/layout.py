@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 WORKSPACE_PAGES = [
     ("Courses", "/admin/courses", "book-open"),
     ("Payments", "/admin/payments", "wallet"),
+    ("Analytics", "/admin/analytics", "chart-column"),
 ]
 ADMIN_PAGES = [
     ("Users", "/admin/users", "users"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC
 
 import reflex as rx
 
@@ -38,7 +37,7 @@ class PaymentRow:
     def of(cls, item: payments.QueueItem) -> PaymentRow:
         return cls(id=item.id, learner=item.learner, email=item.learner_email, course=item.course,
                    amount=price_label(item.amount_cents, item.currency), reference=item.reference,
-                   submitted=as_utc(item.created_at).astimezone(UTC).strftime("%d %b %Y, %H:%M UTC"),
+                   submitted=as_utc(item.created_at).strftime("%d %b %Y, %H:%M UTC"),
                    receipt_href=f"/receipts/{item.id}" if item.has_receipt else "",
                    receipt_is_pdf=item.receipt_type == "application/pdf", status=item.status,
                    reason=item.reason, reviewer=item.reviewer)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC
 
 import reflex as rx
 
@@ -39,7 +38,7 @@ class AuditLine:
 
 
 def _when(moment) -> str:  # noqa: ANN001
-    return as_utc(moment).astimezone(UTC).strftime("%d %b %Y, %H:%M UTC")
+    return as_utc(moment).strftime("%d %b %Y, %H:%M UTC")
 
 
 class UserAdminState(StaffState):

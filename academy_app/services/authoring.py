@@ -154,7 +154,7 @@ def update_course(session: Session, actor: User | None, course_id: int, form: Co
 def set_published(session: Session, actor: User | None, course_id: int, published: bool) -> Course:
     """Publish (refused while the course has no lesson) or unpublish a course."""
     course = course_for_editing(session, actor, course_id)
-    if published and not _lesson_count(session, course.id):
+    if published and not lesson_count(session, course.id):
         raise Conflict("Add at least one lesson before publishing this course")
     if course.is_published != published:
         course.is_published = published
@@ -350,14 +350,14 @@ def _swap(session: Session, siblings: list, item, direction: Direction) -> None:
         session.add(sibling)
 
 
-def _lesson_count(session: Session, course_id: int) -> int:
+def lesson_count(session: Session, course_id: int) -> int:
     return session.exec(select(func.count(Lesson.id)).join(Module, col(Module.id) == Lesson.module_id)
                         .where(Module.course_id == course_id)).one()
 
 
 def _unpublish_if_empty(session: Session, actor: User | None, course: Course) -> None:
     """A published course never stays public with nothing to learn."""
-    if course.is_published and not _lesson_count(session, course.id):
+    if course.is_published and not lesson_count(session, course.id):
         set_published(session, actor, course.id, False)
 
 
