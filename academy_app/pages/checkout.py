@@ -54,6 +54,9 @@ def receipt_field() -> rx.Component:
             max_size=MAX_RECEIPT_BYTES,
             multiple=False,
             no_drag=True,
+            # The rejected File objects stay in the browser: sent along, a big one would be
+            # pushed through the socket in full and drop the connection.
+            on_drop_rejected=lambda _rejected: CheckoutState.reject_receipt(),
         ),
         rx.foreach(rx.selected_files(RECEIPT_UPLOAD_ID),
                    lambda name: rx.text(name, size="2", color_scheme="gray")),

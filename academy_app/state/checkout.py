@@ -46,6 +46,11 @@ class CheckoutState(CourseState):
         self.coupon_code = value[:40] if isinstance(value, str) else ""
 
     @rx.event
+    def reject_receipt(self) -> None:
+        """The browser refused the chosen file (type or size) before any upload."""
+        self.errors = {**self.errors, "receipt": "Attach a PNG, JPEG or PDF file of at most 5 MB"}
+
+    @rx.event
     def apply_coupon(self):  # noqa: ANN201
         self.errors = {k: v for k, v in self.errors.items() if k != "coupon"}
         try:

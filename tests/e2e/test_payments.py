@@ -37,6 +37,13 @@ def test_learner_pays_instructor_approves_learner_opens_the_first_lesson(open_pa
     student.get_by_role("button", name="Submit payment").click()
     expect(student.get_by_text("Enter the reference of your transfer")).to_be_visible()
 
+    too_big = Path(tmp_path) / "scan.png"
+    too_big.write_bytes(PNG + b"\0" * (6 * 1024 * 1024))
+    with student.expect_file_chooser() as chooser:
+        student.get_by_role("button", name="Attach receipt").click()
+    chooser.value.set_files(str(too_big))
+    expect(student.get_by_text("Attach a PNG, JPEG or PDF file of at most 5 MB")).to_be_visible()
+
     receipt = Path(tmp_path) / "receipt.png"
     receipt.write_bytes(PNG)
     student.get_by_label("Payment reference").fill("TRX-E2E-0001")
