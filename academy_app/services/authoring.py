@@ -262,7 +262,7 @@ def _apply_course_form(session: Session, course: Course, form: CourseForm) -> No
         errors.update(exc.errors)
         price_cents = 0
     cover = str(form.cover_image_url or "").strip()
-    if cover and not re.match(r"^(https://|/)[^\s\"'<>]{1,490}$", cover):
+    if cover and not re.match(r"^(https://|/)[^\s\"'<>(){};\\]{1,490}$", cover):
         errors["cover_image_url"] = "Use an https:// address or a path on this site"
     if len(form.subtitle or "") > 255:
         errors["subtitle"] = "Keep the subtitle under 255 characters"

@@ -62,7 +62,7 @@ class CourseState(AuthState):
         self.category, self.instructor = outline.category, outline.instructor
         self.level = LEVEL_LABELS[course.level.value]
         self.price, self.is_free = price_label(course.price_cents, course.currency), course.is_free
-        self.cover = cover_style(course.slug)
+        self.cover = cover_style(course.slug, course.cover_image_url)
         self.lesson_count = len(lessons)
         self.modules = module_rows(outline, state.completed if state else frozenset())
         self.is_enrolled = enrolled

@@ -30,8 +30,14 @@ def duration_label(minutes: int) -> str:
     return f"{hours} h {rest} min" if hours else f"{rest} min"
 
 
-def cover_style(key: str) -> str:
-    return COVER_GRADIENTS[sum(map(ord, key)) % len(COVER_GRADIENTS)]
+def cover_style(key: str, image_url: str = "") -> str:
+    """A CSS background: the course's cover image when it has one, over a calm gradient."""
+    gradient = COVER_GRADIENTS[sum(map(ord, key)) % len(COVER_GRADIENTS)]
+    # authoring only accepts https:// or site paths without quotes or spaces; refuse anything else
+    # here too, since the value lands in a CSS declaration.
+    if image_url and not any(ch in image_url for ch in "\"'\\ \n\r;{}<>()"):
+        return f'center / cover no-repeat url("{image_url}"), {gradient}'
+    return gradient
 
 
 @dataclass
@@ -52,7 +58,7 @@ class CourseCardRow:
                    level=LEVEL_LABELS.get(card.level, card.level), category=card.category,
                    price=price_label(card.price_cents, card.currency), instructor=card.instructor,
                    lessons=f"{card.lesson_count} lessons · {duration_label(card.duration_minutes)}",
-                   cover=cover_style(card.slug))
+                   cover=cover_style(card.slug, card.cover_image_url))
 
 
 @dataclass
@@ -105,4 +111,5 @@ class DashboardRow:
         return cls(slug=entry.slug, title=entry.title, subtitle=entry.subtitle,
                    instructor=entry.instructor, percent=entry.percent,
                    summary=f"{entry.done} of {entry.total} lessons complete",
-                   status=entry.status, resume_href=resume, cover=cover_style(entry.slug))
+                   status=entry.status, resume_href=resume,
+                   cover=cover_style(entry.slug, entry.cover_image_url))
