@@ -6,6 +6,7 @@ import logging
 
 import reflex as rx
 
+from academy_app.admin.coupons import CouponState, coupons_page
 from academy_app.admin.course_editor import CourseEditorState, course_editor_page
 from academy_app.admin.courses import CourseListState, courses_page
 from academy_app.admin.payments import PaymentQueueState, payments_page
@@ -68,6 +69,8 @@ app.add_page(analytics_page, route="/admin/courses/[course_id]/analytics",
              title="Course analytics · Workspace · Academy", on_load=AnalyticsState.load)
 app.add_page(analytics_page, route="/admin/analytics", title="Analytics · Workspace · Academy",
              on_load=AnalyticsState.load)
+app.add_page(coupons_page, route="/admin/coupons", title="Coupons · Workspace · Academy",
+             on_load=CouponState.load)
 app.add_page(payments_page, route="/admin/payments", title="Payments · Workspace · Academy",
              on_load=PaymentQueueState.load)
 app.add_page(users_page, route="/admin/users", title="Users · Workspace · Academy",

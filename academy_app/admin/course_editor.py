@@ -52,6 +52,8 @@ class CourseEditorState(StaffState):
     categories: list[list[str]] = []
     modules: list[EditorModule] = []
     new_module_title: str = ""
+    renaming_module_id: int = 0
+    module_title: str = ""
     # The lesson dialog: 0 = closed; -1 = a new lesson for `lesson_module_id`.
     lesson_id: int = 0
     lesson_module_id: int = 0
@@ -169,6 +171,27 @@ class CourseEditorState(StaffState):
         return self._change("add_module",
                             lambda s, a: authoring.add_module(s, a, self._course_id, title),
                             "Module added")
+
+    @rx.event
+    def start_rename(self, module_id: int, title: str) -> None:
+        self.renaming_module_id = as_id(module_id)
+        self.module_title = title[:160] if isinstance(title, str) else ""
+
+    @rx.event
+    def set_module_title(self, value: str) -> None:
+        self.module_title = value[:160] if isinstance(value, str) else ""
+
+    @rx.event
+    def finish_rename(self):  # noqa: ANN201
+        module_id, title = self.renaming_module_id, self.module_title
+        self.renaming_module_id = 0
+        return self._change("rename_module",
+                            lambda s, a: authoring.rename_module(s, a, module_id, title),
+                            "Module renamed")
+
+    @rx.event
+    def cancel_rename(self) -> None:
+        self.renaming_module_id = 0
 
     @rx.event
     def move_module(self, module_id: int, direction: int):  # noqa: ANN201
@@ -370,7 +393,26 @@ def lesson_line(lesson: EditorLesson) -> rx.Component:
 def module_card(module: EditorModule) -> rx.Component:
     return rx.card(rx.vstack(
         rx.hstack(
-            rx.heading(module.title, size="3", as_="h3", flex="1"),
+            rx.cond(
+                CourseEditorState.renaming_module_id == module.id,
+                rx.hstack(
+                    rx.input(value=CourseEditorState.module_title, aria_label="Module name",
+                             on_change=CourseEditorState.set_module_title, flex="1"),
+                    rx.button("Save", size="1", on_click=CourseEditorState.finish_rename),
+                    rx.button("Cancel", size="1", variant="soft", color_scheme="gray",
+                              on_click=CourseEditorState.cancel_rename),
+                    flex="1",
+                    align="center",
+                ),
+                rx.hstack(
+                    rx.heading(module.title, size="3", as_="h3"),
+                    rx.button("Rename", size="1", variant="ghost",
+                              aria_label="Rename module: " + module.title,
+                              on_click=CourseEditorState.start_rename(module.id, module.title)),
+                    flex="1",
+                    align="center",
+                ),
+            ),
             rx.icon_button(rx.icon("arrow-up", size=14), size="1", variant="ghost",
                            aria_label="Move module up: " + module.title,
                            on_click=CourseEditorState.move_module(module.id, -1)),

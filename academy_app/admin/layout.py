@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 WORKSPACE_PAGES = [
     ("Courses", "/admin/courses", "book-open"),
     ("Payments", "/admin/payments", "wallet"),
+    ("Coupons", "/admin/coupons", "ticket-percent"),
     ("Analytics", "/admin/analytics", "chart-column"),
 ]
 ADMIN_PAGES = [

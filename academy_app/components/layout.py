@@ -77,6 +77,7 @@ def navbar() -> rx.Component:
             padding_x=["16px", "32px"],
             padding_y="12px",
             spacing="4",
+            flex_wrap="wrap",  # a phone with every staff link: the account menu takes a 2nd row
         ),
         position="sticky",
         top="0",

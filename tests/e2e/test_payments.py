@@ -124,3 +124,26 @@ def test_students_cannot_open_the_workspace(page: Page):
     page.goto("/admin/payments")
     expect(page).to_have_url(re.compile(r"localhost:\d+/?$"))
     expect(page.get_by_text("Only instructors and admins can open this page")).to_be_visible()
+
+
+def test_instructor_creates_a_coupon_that_a_learner_redeems(open_page):
+    instructor = logged_in(open_page, "instructor@academy.test")
+    instructor.goto("/admin/coupons")
+    instructor.get_by_label("Code").fill("ab")
+    instructor.get_by_role("button", name="Create coupon").click()
+    expect(instructor.get_by_text("Use 3 to 40 letters")).to_be_visible()
+    instructor.get_by_label("Code").fill("e2e-half")
+    instructor.get_by_label("Discount", exact=True).fill("50")
+    instructor.get_by_role("combobox", name="Course").click()
+    instructor.get_by_role("option", name="Statistics You Can Use").click()
+    instructor.get_by_label("Maximum uses").fill("3")
+    instructor.get_by_role("button", name="Create coupon").click()
+    expect(instructor.get_by_role("row").filter(has_text="E2E-HALF")).to_contain_text("0 / 3")
+
+    learner = open_page()
+    sign_up(learner, "Coupon Redeemer")
+    expect(learner).to_have_url(re.compile(r"/dashboard/?$"))
+    start_checkout(learner, "statistics-you-can-use")
+    learner.get_by_label("Coupon code").fill("e2e-half")
+    learner.get_by_role("button", name="Apply").click()
+    expect(learner.get_by_text("$14.50", exact=True)).to_be_visible()

@@ -1,0 +1,102 @@
+"""Coupons as staff manage them: instructors for their own courses, admins for any or all courses."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+
+from sqlmodel import Session, col, select
+
+from academy_app.models import Coupon, Course, DiscountKind, Role, User
+from academy_app.services import audit
+from academy_app.services.authoring import course_for_editing, parse_price
+from academy_app.services.errors import Invalid
+from academy_app.services.payments import normalize_code
+from academy_app.services.permissions import require_staff
+
+CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{2,39}$")
+COUPON_FIELDS = ("code", "kind", "value", "course_id", "expires_at", "max_uses")
+
+
+@dataclass(frozen=True)
+class CouponForm:
+    code: str
+    kind: str = "percent"
+    value: str = ""  # percent ("50") or an amount ("10.00")
+    course: str = ""  # course id as text; empty = every course (admins only)
+    expires_on: str = ""  # YYYY-MM-DD, last valid day (UTC); empty = never
+    max_uses: str = ""  # empty = unlimited
+
+
+@dataclass(frozen=True)
+class CouponRow:
+    id: int
+    code: str
+    kind: str
+    value: int
+    course: str
+    expires_at: datetime | None
+    uses: int
+    max_uses: int | None
+
+
+def staff_coupons(session: Session, actor: User | None) -> list[CouponRow]:
+    staff = require_staff(actor)
+    statement = (select(Coupon, Course.title).outerjoin(Course, col(Course.id) == Coupon.course_id)
+                 .order_by(col(Coupon.created_at).desc()))
+    if staff.role is not Role.ADMIN:
+        statement = statement.where(Course.instructor_id == staff.id)
+    return [CouponRow(id=c.id, code=c.code, kind=c.kind.value, value=c.value,
+                      course=title or "All courses", expires_at=c.expires_at, uses=c.uses,
+                      max_uses=c.max_uses) for c, title in session.exec(statement)]
+
+
+def create_coupon(session: Session, actor: User | None, form: CouponForm) -> Coupon:
+    staff = require_staff(actor)
+    errors: dict[str, str] = {}
+    code = normalize_code(form.code)
+    if not CODE_PATTERN.match(code):
+        errors["code"] = "Use 3 to 40 letters, digits, - or _, like SPRING25"
+    elif session.exec(select(Coupon.id).where(Coupon.code == code)).first() is not None:
+        errors["code"] = "This code already exists"
+    course_id = None
+    if str(form.course or "").strip():
+        course_id = int(form.course) if str(form.course).isdigit() else 0
+        course_for_editing(session, staff, course_id)  # NotFound / PermissionDenied
+    elif staff.role is not Role.ADMIN:  # only admins make coupons for every course
+        errors["course"] = "Choose the course this coupon is for"
+    value = 0
+    if form.kind == DiscountKind.PERCENT:
+        value = int(form.value) if str(form.value).strip().isdigit() else 0
+        if not 1 <= value <= 100:
+            errors["value"] = "Enter a percentage from 1 to 100"
+    elif form.kind == DiscountKind.FIXED:
+        try:
+            value = parse_price(form.value)
+        except Invalid:
+            value = 0
+        if value <= 0:
+            errors["value"] = "Enter an amount above 0, like 10 or 9.90"
+    else:
+        errors["kind"] = "Choose a percentage or a fixed amount"
+    expires_at = None
+    if str(form.expires_on or "").strip():
+        try:
+            last_day = date.fromisoformat(str(form.expires_on).strip())
+            expires_at = datetime.combine(last_day, time.max, tzinfo=UTC)
+        except ValueError:
+            errors["expires_on"] = "Enter a date like 2026-12-31"
+    max_uses = None
+    if str(form.max_uses or "").strip():
+        max_uses = int(form.max_uses) if str(form.max_uses).strip().isdigit() else 0
+        if max_uses < 1:
+            errors["max_uses"] = "Enter a whole number of uses, or leave it empty for no limit"
+    if errors:
+        raise Invalid(errors)
+    coupon = Coupon(code=code, kind=DiscountKind(form.kind), value=value, course_id=course_id,
+                    expires_at=expires_at, max_uses=max_uses)
+    session.add(coupon)
+    session.flush()
+    audit.record(session, staff, "coupon.create", coupon, after=audit.snapshot(coupon, *COUPON_FIELDS))
+    return coupon

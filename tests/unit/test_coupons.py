@@ -1,0 +1,57 @@
+"""Staff create coupons: validated, owned, audited, and usable at once."""
+
+from __future__ import annotations
+
+import pytest
+
+from academy_app.models import DiscountKind, Role
+from academy_app.services import coupons, payments
+from academy_app.services.coupons import CouponForm
+from academy_app.services.errors import Invalid, PermissionDenied
+from tests.factories import make_course, make_user
+
+
+@pytest.fixture
+def course(db, instructor):
+    return make_course(db, instructor, price_cents=5000)
+
+
+def test_an_instructor_makes_a_coupon_for_their_course_and_it_works(db, instructor, course):
+    coupon = coupons.create_coupon(db, instructor, CouponForm(
+        code=" spring25 ", kind="percent", value="25", course=str(course.id), expires_on="2099-12-31",
+        max_uses="10"))
+    db.commit()
+    assert (coupon.code, coupon.kind, coupon.value, coupon.max_uses) == (
+        "SPRING25", DiscountKind.PERCENT, 25, 10)
+    assert payments.quote(db, course.id, "spring25").total_cents == 3750
+    assert [row.code for row in coupons.staff_coupons(db, instructor)] == ["SPRING25"]
+
+
+@pytest.mark.parametrize(("form", "field"), [
+    (CouponForm(code="x"), "code"),
+    (CouponForm(code="OK-CODE", kind="percent", value="150"), "value"),
+    (CouponForm(code="OK-CODE", kind="fixed", value="-3"), "value"),
+    (CouponForm(code="OK-CODE", kind="bogus", value="3"), "kind"),
+    (CouponForm(code="OK-CODE", value="10", expires_on="31/12/2026"), "expires_on"),
+    (CouponForm(code="OK-CODE", value="10", max_uses="0"), "max_uses"),
+])
+def test_bad_coupon_input_names_the_field(db, form, field):
+    admin = make_user(db, Role.ADMIN)
+    with pytest.raises(Invalid) as refused:
+        coupons.create_coupon(db, admin, form)
+    assert field in refused.value.errors
+
+
+def test_only_admins_make_site_wide_coupons_and_nobody_touches_anothers_course(db, instructor,
+                                                                               course, student):
+    with pytest.raises(Invalid, match="Choose the course"):
+        coupons.create_coupon(db, instructor, CouponForm(code="ALLCOURSES", value="10"))
+    with pytest.raises(PermissionDenied):
+        coupons.create_coupon(db, make_user(db, Role.INSTRUCTOR),
+                              CouponForm(code="THEIRS", value="10", course=str(course.id)))
+    with pytest.raises(PermissionDenied):
+        coupons.create_coupon(db, student, CouponForm(code="MINE", value="10", course=str(course.id)))
+    admin = make_user(db, Role.ADMIN)
+    coupons.create_coupon(db, admin, CouponForm(code="ALLCOURSES", value="10"))
+    assert [row.course for row in coupons.staff_coupons(db, admin)] == ["All courses"]
+    assert coupons.staff_coupons(db, instructor) == []
