@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from academy_app.components.notification_bell import notification_bell
 from academy_app.state.auth import AuthState
 
 MAX_WIDTH = "1180px"
@@ -23,6 +24,7 @@ def _account_menu() -> rx.Component:
     return rx.cond(
         AuthState.is_authenticated,
         rx.hstack(
+            notification_bell(),
             rx.avatar(fallback=AuthState.user_initials, size="2", radius="full",
                       aria_hidden="true", display=["none", "flex"]),
             rx.text(AuthState.user_name, size="2", weight="medium",

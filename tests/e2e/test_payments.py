@@ -67,6 +67,13 @@ def test_learner_pays_instructor_approves_learner_opens_the_first_lesson(open_pa
     expect(instructor.get_by_text("Payment approved")).to_be_visible()
 
     student.reload()
+    bell = student.get_by_role("button", name="Notifications, 1 unread")
+    bell.click()
+    expect(student.get_by_role("dialog", name="Notifications")).to_contain_text(
+        "Payment approved: Web Apps in Pure Python")
+    student.get_by_role("button", name="Mark all as read").click()
+    expect(student.get_by_role("button", name="Notifications, 0 unread")).to_be_visible()
+    student.keyboard.press("Escape")
     student.get_by_role("link", name="Continue learning").click()
     expect(student.get_by_role("heading", name="How Reflex state works", level=1)).to_be_visible()
     expect(student.get_by_role("button", name="Mark as complete")).to_be_visible()
