@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import reflex as rx
 
-from academy_app.admin.layout import StaffState, admin_page
+from academy_app.admin.layout import StaffState, admin_page, data_table
 from academy_app.components.layout import empty_state, labelled
 from academy_app.db import session_scope
 from academy_app.models import Role
@@ -138,15 +138,8 @@ def coupons_page() -> rx.Component:
         "Coupons",
         "Discount codes learners enter at the payment step. A 100% coupon enrols at once.",
         new_coupon_form(),
-        rx.cond(
-            CouponState.rows.length() > 0,
-            rx.card(rx.table.root(
-                rx.table.header(rx.table.row(*[rx.table.column_header_cell(name) for name in (
-                    "Code", "Discount", "Course", "Expires", "Used")])),
-                rx.table.body(rx.foreach(CouponState.rows, coupon_line)),
-                width="100%",
-            ), width="100%", overflow_x="auto"),
-            empty_state("ticket-percent", "No coupons yet",
-                        "Create a code above and share it with your learners."),
-        ),
+        data_table(CouponState.rows, coupon_line,
+                   ["Code", "Discount", "Course", "Expires", "Used"],
+                   empty_state("ticket-percent", "No coupons yet",
+                               "Create a code above and share it with your learners.")),
     )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import reflex as rx
 
-from academy_app.admin.layout import StaffState, admin_page
+from academy_app.admin.layout import StaffState, admin_page, data_table
 from academy_app.components.layout import empty_state, link_button
 from academy_app.db import session_scope
 from academy_app.services import authoring
@@ -75,18 +75,10 @@ def courses_page() -> rx.Component:
         rx.hstack(rx.spacer(), link_button(
             rx.hstack(rx.icon("plus", size=16), rx.text("New course"), spacing="1",
                       align="center"), "/admin/courses/new"), width="100%"),
-        rx.cond(
-            CourseListState.rows.length() > 0,
-            rx.card(rx.table.root(
-                rx.table.header(rx.table.row(*[rx.table.column_header_cell(name) for name in (
-                    "Course", "Status", "Price", "Lessons", "Learners", "Payments",
-                    "Instructor")])),
-                rx.table.body(rx.foreach(CourseListState.rows, course_row)),
-                width="100%",
-            ), width="100%", overflow_x="auto"),
-            rx.cond(~CourseListState.loading,
-                    empty_state("book-plus", "No courses yet",
-                                "Create your first course: give it a title, add lessons, then "
-                                "publish it.", link_button("New course", "/admin/courses/new"))),
-        ),
+        data_table(CourseListState.rows, course_row,
+                   ["Course", "Status", "Price", "Lessons", "Learners", "Payments", "Instructor"],
+                   empty_state("book-plus", "No courses yet",
+                               "Create your first course: give it a title, add lessons, then "
+                               "publish it.", link_button("New course", "/admin/courses/new")),
+                   loading=CourseListState.loading),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 
 import reflex as rx
 from sqlmodel import Session
@@ -46,6 +47,21 @@ class StaffState(AuthState):
             who = "admins" if admin_only else "instructors and admins"
             return None, [rx.redirect("/"), rx.toast.error(f"Only {who} can open this page")]
         return actor, None
+
+
+def data_table(rows: rx.Var, render: Callable[[rx.Var], rx.Component],
+               headers: Sequence[str | rx.Component], empty: rx.Component,
+               loading: rx.Var | bool = False) -> rx.Component:
+    """The workspace's table: a card that scrolls sideways on a phone, or `empty` when no row
+    (nothing while the first load runs, so the empty state never flashes)."""
+    cells = [h if isinstance(h, rx.Component) else rx.table.column_header_cell(h) for h in headers]
+    return rx.cond(
+        rx.Var.create(rows).length() > 0,
+        rx.card(rx.table.root(rx.table.header(rx.table.row(*cells)),
+                              rx.table.body(rx.foreach(rows, render)), width="100%"),
+                width="100%", overflow_x="auto"),
+        rx.cond(loading, rx.fragment(), empty),
+    )
 
 
 def _menu_link(label: str, href: str, icon: str) -> rx.Component:

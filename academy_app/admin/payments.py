@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import reflex as rx
 
-from academy_app.admin.layout import StaffState, admin_page, as_id
+from academy_app.admin.layout import StaffState, admin_page, as_id, data_table
 from academy_app.components.layout import empty_state, labelled
 from academy_app.db import session_scope
 from academy_app.models import PaymentStatus, as_utc
@@ -233,18 +233,11 @@ def payments_page() -> rx.Component:
             width="100%",
             align="center",
         ),
-        rx.cond(
-            PaymentQueueState.rows.length() > 0,
-            rx.card(rx.table.root(
-                rx.table.header(rx.table.row(*[rx.table.column_header_cell(name) for name in (
-                    "Learner", "Course", "Amount", "Reference", "Submitted", "Receipt", "Status",
-                    "Review")])),
-                rx.table.body(rx.foreach(PaymentQueueState.rows, payment_row)),
-                width="100%",
-            ), width="100%", overflow_x="auto"),
-            rx.cond(~PaymentQueueState.loading,
-                    empty_state("inbox", "Nothing to review",
-                                "Payments that learners submit for your courses appear here.")),
-        ),
+        data_table(PaymentQueueState.rows, payment_row,
+                   ["Learner", "Course", "Amount", "Reference", "Submitted", "Receipt", "Status",
+                    "Review"],
+                   empty_state("inbox", "Nothing to review",
+                               "Payments that learners submit for your courses appear here."),
+                   loading=PaymentQueueState.loading),
         reject_dialog(),
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import reflex as rx
 
-from academy_app.admin.layout import StaffState, admin_page
+from academy_app.admin.layout import StaffState, admin_page, data_table
 from academy_app.components.course import progress_bar
 from academy_app.components.layout import empty_state, link_button
 from academy_app.db import session_scope
@@ -183,16 +183,10 @@ def learners_page() -> rx.Component:
                                   on_click=LearnersState.export_csv),
                         width="100%",
                     ),
-                    rx.cond(
-                        LearnersState.rows.length() > 0,
-                        rx.card(rx.table.root(
-                            rx.table.header(rx.table.row(*[sort_header(c, label)
-                                                           for c, label in SORT_COLUMNS])),
-                            rx.table.body(rx.foreach(LearnersState.rows, learner_line)),
-                            width="100%"), width="100%", overflow_x="auto"),
-                        empty_state("users", "No learners yet",
-                                    "Learners appear here as soon as they enroll."),
-                    ),
+                    data_table(LearnersState.rows, learner_line,
+                               [sort_header(c, label) for c, label in SORT_COLUMNS],
+                               empty_state("users", "No learners yet",
+                                           "Learners appear here as soon as they enroll.")),
                     spacing="4",
                     width="100%",
                 )),

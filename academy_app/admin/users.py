@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import reflex as rx
 
-from academy_app.admin.layout import StaffState, admin_page, as_id
+from academy_app.admin.layout import StaffState, admin_page, as_id, data_table
 from academy_app.components.layout import empty_state
 from academy_app.db import session_scope
 from academy_app.models import Role, as_utc
@@ -155,17 +155,10 @@ def users_page() -> rx.Component:
             spacing="3",
             wrap="wrap",
         ),
-        rx.cond(
-            UserAdminState.rows.length() > 0,
-            rx.card(rx.table.root(
-                rx.table.header(rx.table.row(*[rx.table.column_header_cell(name) for name in (
-                    "Person", "Role", "Status", "Joined", "Access")])),
-                rx.table.body(rx.foreach(UserAdminState.rows, user_row)),
-                width="100%",
-            ), width="100%", overflow_x="auto"),
-            rx.cond(~UserAdminState.loading,
-                    empty_state("users", "Nobody matches", "Try another name or email.")),
-        ),
+        data_table(UserAdminState.rows, user_row,
+                   ["Person", "Role", "Status", "Joined", "Access"],
+                   empty_state("users", "Nobody matches", "Try another name or email."),
+                   loading=UserAdminState.loading),
     )
 
 
@@ -187,16 +180,9 @@ def audit_page() -> rx.Component:
     return admin_page(
         "Audit log",
         "Every staff action: who did what, when, and the record before and after.",
-        rx.cond(
-            AuditLogState.rows.length() > 0,
-            rx.card(rx.table.root(
-                rx.table.header(rx.table.row(*[rx.table.column_header_cell(name) for name in (
-                    "When", "Who", "Action", "Record", "Before", "After")])),
-                rx.table.body(rx.foreach(AuditLogState.rows, audit_row)),
-                width="100%",
-            ), width="100%", overflow_x="auto"),
-            rx.cond(~AuditLogState.loading,
-                    empty_state("scroll-text", "Nothing recorded yet",
-                                "Staff actions appear here as they happen.")),
-        ),
+        data_table(AuditLogState.rows, audit_row,
+                   ["When", "Who", "Action", "Record", "Before", "After"],
+                   empty_state("scroll-text", "Nothing recorded yet",
+                               "Staff actions appear here as they happen."),
+                   loading=AuditLogState.loading),
     )
