@@ -18,6 +18,7 @@ from academy_app.infra.markdown import render_markdown
 from academy_app.models import Category
 from academy_app.services import authoring, catalog
 from academy_app.services.errors import Invalid, NotFound, ServiceError
+from academy_app.text import whole_number
 
 COURSE_FIELDS = ("title", "slug", "subtitle", "description", "category", "level", "price",
                  "currency", "cover_image_url")
@@ -95,8 +96,7 @@ class CourseEditorState(StaffState):
                 self.loading = False
                 return
             try:
-                course = authoring.course_for_editing(session, staff, int(key) if key.isdigit()
-                                                      else 0)
+                course = authoring.course_for_editing(session, staff, whole_number(key))
             except (NotFound, ServiceError):
                 self.not_found, self.loading = True, False
                 return

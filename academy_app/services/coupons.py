@@ -14,6 +14,7 @@ from academy_app.services.authoring import course_for_editing, parse_price
 from academy_app.services.errors import Invalid
 from academy_app.services.payments import normalize_code
 from academy_app.services.permissions import require_staff
+from academy_app.text import whole_number
 
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{2,39}$")
 COUPON_FIELDS = ("code", "kind", "value", "course_id", "expires_at", "max_uses")
@@ -62,13 +63,13 @@ def create_coupon(session: Session, actor: User | None, form: CouponForm) -> Cou
         errors["code"] = "This code already exists"
     course_id = None
     if str(form.course or "").strip():
-        course_id = int(form.course) if str(form.course).isdigit() else 0
+        course_id = whole_number(form.course)
         course_for_editing(session, staff, course_id)  # NotFound / PermissionDenied
     elif staff.role is not Role.ADMIN:  # only admins make coupons for every course
         errors["course"] = "Choose the course this coupon is for"
     value = 0
     if form.kind == DiscountKind.PERCENT:
-        value = int(form.value) if str(form.value).strip().isdigit() else 0
+        value = whole_number(form.value)
         if not 1 <= value <= 100:
             errors["value"] = "Enter a percentage from 1 to 100"
     elif form.kind == DiscountKind.FIXED:
@@ -89,7 +90,7 @@ def create_coupon(session: Session, actor: User | None, form: CouponForm) -> Cou
             errors["expires_on"] = "Enter a date like 2026-12-31"
     max_uses = None
     if str(form.max_uses or "").strip():
-        max_uses = int(form.max_uses) if str(form.max_uses).strip().isdigit() else 0
+        max_uses = whole_number(form.max_uses)
         if max_uses < 1:
             errors["max_uses"] = "Enter a whole number of uses, or leave it empty for no limit"
     if errors:
@@ -100,3 +101,4 @@ def create_coupon(session: Session, actor: User | None, form: CouponForm) -> Cou
     session.flush()
     audit.record(session, staff, "coupon.create", coupon, after=audit.snapshot(coupon, *COUPON_FIELDS))
     return coupon
+

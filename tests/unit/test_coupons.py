@@ -34,6 +34,8 @@ def test_an_instructor_makes_a_coupon_for_their_course_and_it_works(db, instruct
     (CouponForm(code="OK-CODE", kind="bogus", value="3"), "kind"),
     (CouponForm(code="OK-CODE", value="10", expires_on="31/12/2026"), "expires_on"),
     (CouponForm(code="OK-CODE", value="10", max_uses="0"), "max_uses"),
+    (CouponForm(code="OK-CODE", value="10", max_uses="²"), "max_uses"),
+    (CouponForm(code="OK-CODE", value="٥٠"), "value"),
 ])
 def test_bad_coupon_input_names_the_field(db, form, field):
     admin = make_user(db, Role.ADMIN)
