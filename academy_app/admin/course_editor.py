@@ -277,12 +277,16 @@ class CourseEditorState(StaffState):
         return [rx.toast.success("Lesson saved"), CourseEditorState.reload_outline]
 
     @rx.event
-    def reload_outline(self) -> None:
-        with session_scope() as session:
-            staff = self._actor(session)
-            course = authoring.course_for_editing(session, staff, self._course_id)
-            self.is_published = course.is_published
-            self._load_outline(session, staff)
+    def reload_outline(self):  # noqa: ANN201
+        try:
+            with session_scope() as session:
+                staff = self._actor(session)
+                course = authoring.course_for_editing(session, staff, self._course_id)
+                self.is_published = course.is_published
+                self._load_outline(session, staff)
+        except ServiceError as exc:
+            return self._refuse("reload_outline", exc)
+        return None
 
     def _change(self, name: str, action, success: str = ""):  # noqa: ANN001
         """Run one authoring action; refuse and log what the service refuses."""

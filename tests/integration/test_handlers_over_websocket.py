@@ -259,6 +259,7 @@ def test_crafted_authoring_events_against_another_instructors_course_change_noth
             ("open_new_lesson", {"module_id": module_id}),
             ("set_lesson_field", {"name": "title", "value": "Injected"}),
             ("save_lesson", {}),
+            ("reload_outline", {}),
         ]:
             replies += await tab.send(handler_name(CourseEditorState, handler), payload,
                                       expect_reply=False)
@@ -270,7 +271,8 @@ def test_crafted_authoring_events_against_another_instructors_course_change_noth
     assert rows(backend, "SELECT count(*) FROM lessons") == lessons_before
     assert rows(backend, "SELECT count(*) FROM lessons WHERE title = 'Injected'") == 0
     log = backend.log_text()
-    for handler in ("delete_lesson", "delete_module", "open_lesson", "move_lesson", "save_lesson"):
+    for handler in ("delete_lesson", "delete_module", "open_lesson", "move_lesson", "save_lesson",
+                    "reload_outline"):
         assert f"refused {handler}" in log
 
 
