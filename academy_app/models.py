@@ -198,6 +198,8 @@ class Coupon(SQLModel, table=True):
     code: str = Field(max_length=40, unique=True, index=True)  # stored upper-case
     kind: DiscountKind = Field(sa_type=_enum(DiscountKind))
     value: int  # percent (1-100) or an amount in cents
+    # A fixed amount is money, so it has a currency; it only applies to courses priced in it.
+    currency: str = Field(default="", max_length=3, sa_column_kwargs={"server_default": ""})
     course_id: int | None = Field(default=None, foreign_key="courses.id", ondelete="CASCADE")
     expires_at: datetime | None = Field(default=None, **_timestamp(nullable=True))
     max_uses: int | None = Field(default=None)

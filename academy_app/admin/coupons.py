@@ -12,10 +12,11 @@ from academy_app.db import session_scope
 from academy_app.models import Role
 from academy_app.services import authoring, coupons
 from academy_app.services.errors import Invalid, ServiceError
+from academy_app.state.rows import price_label
 
-FORM_FIELDS = ("code", "kind", "value", "course", "expires_on", "max_uses")
-EMPTY_FORM = {"code": "", "kind": "percent", "value": "", "course": "", "expires_on": "",
-              "max_uses": ""}
+FORM_FIELDS = ("code", "kind", "value", "currency", "course", "expires_on", "max_uses")
+EMPTY_FORM = {"code": "", "kind": "percent", "value": "", "currency": "USD", "course": "",
+              "expires_on": "", "max_uses": ""}
 ALL_COURSES = "all"  # the select's value for "every course" (a select item cannot be empty)
 
 
@@ -34,6 +35,9 @@ class CouponState(StaffState):
     can_make_site_wide: bool = False
     form: dict[str, str] = EMPTY_FORM
     errors: dict[str, str] = {}
+    # Set when a coupon was just created from the form: the second click of a double click then
+    # finds the form emptied and must not answer with "required" errors.
+    _just_created: bool = False
 
     @rx.event
     def load(self):  # noqa: ANN201
@@ -46,7 +50,7 @@ class CouponState(StaffState):
             self.rows = [CouponLine(
                 code=c.code,
                 discount=(f"{c.value}%" if c.kind == "percent"
-                          else f"{c.value // 100}.{c.value % 100:02d} off"),
+                          else f"{price_label(c.value, c.currency)} off"),
                 course=c.course,
                 expires=c.expires_at.strftime("%d %b %Y") if c.expires_at else "Never",
                 uses=f"{c.uses} / {c.max_uses}" if c.max_uses else f"{c.uses} / unlimited")
@@ -58,9 +62,12 @@ class CouponState(StaffState):
         if name in FORM_FIELDS and isinstance(value, str):
             self.form = {**self.form, name: value[:60]}
             self.errors = {k: v for k, v in self.errors.items() if k != name}
+            self._just_created = False
 
     @rx.event
     def create(self):  # noqa: ANN201
+        if self._just_created:
+            return None
         values = {name: self.form.get(name, "") for name in FORM_FIELDS}
         if values["course"] == ALL_COURSES:
             values["course"] = ""
@@ -74,7 +81,7 @@ class CouponState(StaffState):
             return None
         except ServiceError as exc:
             return self._refuse("create_coupon", exc)
-        self.form, self.errors = dict(EMPTY_FORM), {}
+        self.form, self.errors, self._just_created = dict(EMPTY_FORM), {}, True
         return [rx.toast.success(f"Coupon {code} created"), CouponState.load]
 
 
@@ -108,6 +115,11 @@ def new_coupon_form() -> rx.Component:
                     rx.cond(CouponState.can_make_site_wide,
                             rx.select.item("All courses", value=ALL_COURSES)),
                     rx.foreach(CouponState.courses, lambda c: rx.select.item(c[1], value=c[0]))),
+            rx.cond(
+                (CouponState.form["kind"] == "fixed") & (CouponState.form["course"] == ALL_COURSES),
+                _select("Currency", "currency",
+                        *[rx.select.item(c, value=c) for c in authoring.CURRENCIES]),
+            ),
             _input("Last valid day", "expires_on", type="date"),
             _input("Maximum uses", "max_uses", placeholder="Leave empty for no limit",
                    inputmode="numeric"),

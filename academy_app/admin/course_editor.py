@@ -149,6 +149,9 @@ class CourseEditorState(StaffState):
         except ServiceError as exc:
             return self._refuse("save_course", exc)
         if self.is_new:
+            # From here on this form edits the new course: a second click (or a retry) updates it
+            # instead of trying to create a twin with the same address.
+            self._course_id, self.is_new = course_id, False
             return [rx.toast.success("Course created: now add its lessons"),
                     rx.redirect(f"/admin/courses/{course_id}")]
         return [rx.toast.success("Course saved"), CourseEditorState.load]

@@ -26,6 +26,7 @@ class PaymentRow:
     course: str = ""
     amount: str = ""
     reference: str = ""
+    reference_warning: str = ""
     submitted: str = ""
     receipt_href: str = ""
     receipt_is_pdf: bool = False
@@ -37,6 +38,9 @@ class PaymentRow:
     def of(cls, item: payments.QueueItem) -> PaymentRow:
         return cls(id=item.id, learner=item.learner, email=item.learner_email, course=item.course,
                    amount=price_label(item.amount_cents, item.currency), reference=item.reference,
+                   reference_warning=(f"Same reference on {item.reference_reused} other payment"
+                                      f"{'s' if item.reference_reused > 1 else ''}"
+                                      if item.reference_reused else ""),
                    submitted=as_utc(item.created_at).strftime("%d %b %Y, %H:%M UTC"),
                    receipt_href=f"/receipts/{item.id}" if item.has_receipt else "",
                    receipt_is_pdf=item.receipt_type == "application/pdf", status=item.status,
@@ -176,7 +180,11 @@ def payment_row(row: PaymentRow) -> rx.Component:
                                 rx.text(row.email, size="1", color_scheme="gray"), spacing="0")),
         rx.table.cell(row.course),
         rx.table.cell(rx.text(row.amount, weight="medium")),
-        rx.table.cell(rx.code(row.reference)),
+        rx.table.cell(rx.vstack(
+            rx.code(row.reference),
+            rx.cond(row.reference_warning != "",
+                    rx.badge(rx.icon("copy", size=12), row.reference_warning, color_scheme="amber")),
+            spacing="1")),
         rx.table.cell(rx.text(row.submitted, size="2")),
         rx.table.cell(receipt_preview(row)),
         rx.table.cell(status_badge(row.status)),

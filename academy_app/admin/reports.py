@@ -50,7 +50,8 @@ class CourseReportState(StaffState):
             course = authoring.course_for_editing(
                 session, staff, _course_id_from_path(self.router.url.path))
         except ServiceError:
-            self.not_found = True
+            self.reset()  # no figures of a course opened earlier in this tab may linger
+            self.not_found, self.course_title, self.course_href = True, "", ""
             return False
         self._course_id, self.not_found = course.id, False
         self.course_title, self.course_href = course.title, f"/admin/courses/{course.id}"
@@ -118,8 +119,9 @@ class AnalyticsState(CourseReportState):
                 return away
             if self.router.url.path.rstrip("/").endswith("/analytics") and \
                     self.router.url.path.startswith("/admin/courses/"):
+                opened = self._open_course(session, staff)
                 self.scope = "course"
-                if not self._open_course(session, staff):
+                if not opened:
                     return None
                 data = reports.course_analytics(session, staff, self._course_id)
             else:
@@ -164,13 +166,17 @@ def _course_header(state: type[CourseReportState]) -> rx.Component:
     return rx.hstack(rx.link("← " + state.course_title, href=state.course_href), width="100%")
 
 
+def _course_missing() -> rx.Component:
+    return rx.callout("This course does not exist, or it is not yours.", icon="circle-alert",
+                      color_scheme="red", role="alert")
+
+
 def learners_page() -> rx.Component:
     return admin_page(
         "Learners",
         "Who is taking this course and how far they are.",
         rx.cond(LearnersState.not_found,
-                rx.callout("This course does not exist, or it is not yours.", icon="circle-alert",
-                           color_scheme="red", role="alert"),
+                _course_missing(),
                 rx.vstack(
                     _course_header(LearnersState),
                     rx.hstack(
@@ -203,6 +209,12 @@ def analytics_page() -> rx.Component:
     return admin_page(
         "Analytics",
         "Enrollments, completion and revenue for your courses.",
+        rx.cond(AnalyticsState.not_found, _course_missing(), analytics_charts()),
+    )
+
+
+def analytics_charts() -> rx.Component:
+    return rx.vstack(
         rx.cond(AnalyticsState.scope == "course", _course_header(AnalyticsState)),
         rx.grid(stat("Learners", AnalyticsState.learners),
                 stat("Completed", AnalyticsState.completed),
@@ -239,6 +251,8 @@ def analytics_page() -> rx.Component:
         rx.cond(AnalyticsState.scope == "all",
                 rx.text("Open a course from ", rx.link("Courses", href="/admin/courses"),
                         " to see its completion funnel.", size="2", color_scheme="gray")),
+        spacing="4",
+        width="100%",
     )
 
 

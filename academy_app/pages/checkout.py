@@ -38,6 +38,9 @@ def price_summary() -> rx.Component:
         ),
         rx.hstack(rx.text("To pay", weight="bold"), rx.spacer(),
                   rx.text(CheckoutState.total, weight="bold"), width="100%"),
+        rx.cond(CheckoutState.errors.contains("total"),
+                rx.callout(CheckoutState.errors["total"], icon="triangle-alert", color_scheme="amber",
+                           role="alert", width="100%")),
         width="100%",
         spacing="1",
     )

@@ -88,9 +88,9 @@ def parse_price(raw: str) -> int:
         amount = Decimal(text)
     except InvalidOperation:
         raise Invalid({"price": "Enter a price like 49 or 49.90 (0 for a free course)"}) from None
-    cents = amount * 100
-    if not amount.is_finite() or cents != cents.to_integral_value() or not 0 <= cents <= \
-            MAX_PRICE_CENTS:
+    # Finite first: arithmetic on a signalling NaN ("sNaN") raises instead of comparing false.
+    cents = amount * 100 if amount.is_finite() else None
+    if cents is None or cents != cents.to_integral_value() or not 0 <= cents <= MAX_PRICE_CENTS:
         raise Invalid({"price": "Enter a price between 0 and 100000, with at most 2 decimals"})
     return int(cents)
 

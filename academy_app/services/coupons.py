@@ -6,18 +6,19 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from academy_app.models import Coupon, Course, DiscountKind, Role, User
 from academy_app.services import audit
-from academy_app.services.authoring import course_for_editing, parse_price
+from academy_app.services.authoring import CURRENCIES, course_for_editing, parse_price
 from academy_app.services.errors import Invalid
 from academy_app.services.payments import normalize_code
 from academy_app.services.permissions import require_staff
 from academy_app.text import whole_number
 
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{2,39}$")
-COUPON_FIELDS = ("code", "kind", "value", "course_id", "expires_at", "max_uses")
+COUPON_FIELDS = ("code", "kind", "value", "currency", "course_id", "expires_at", "max_uses")
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class CouponForm:
     code: str
     kind: str = "percent"
     value: str = ""  # percent ("50") or an amount ("10.00")
+    currency: str = ""  # for a fixed amount on every course; a course's own coupon takes its currency
     course: str = ""  # course id as text; empty = every course (admins only)
     expires_on: str = ""  # YYYY-MM-DD, last valid day (UTC); empty = never
     max_uses: str = ""  # empty = unlimited
@@ -36,6 +38,7 @@ class CouponRow:
     code: str
     kind: str
     value: int
+    currency: str
     course: str
     expires_at: datetime | None
     uses: int
@@ -49,8 +52,9 @@ def staff_coupons(session: Session, actor: User | None) -> list[CouponRow]:
     if staff.role is not Role.ADMIN:
         statement = statement.where(Course.instructor_id == staff.id)
     return [CouponRow(id=c.id, code=c.code, kind=c.kind.value, value=c.value,
-                      course=title or "All courses", expires_at=c.expires_at, uses=c.uses,
-                      max_uses=c.max_uses) for c, title in session.exec(statement)]
+                      currency=c.currency, course=title or "All courses",
+                      expires_at=c.expires_at, uses=c.uses, max_uses=c.max_uses)
+            for c, title in session.exec(statement)]
 
 
 def create_coupon(session: Session, actor: User | None, form: CouponForm) -> Coupon:
@@ -61,13 +65,12 @@ def create_coupon(session: Session, actor: User | None, form: CouponForm) -> Cou
         errors["code"] = "Use 3 to 40 letters, digits, - or _, like SPRING25"
     elif session.exec(select(Coupon.id).where(Coupon.code == code)).first() is not None:
         errors["code"] = "This code already exists"
-    course_id = None
+    course = None
     if str(form.course or "").strip():
-        course_id = whole_number(form.course)
-        course_for_editing(session, staff, course_id)  # NotFound / PermissionDenied
+        course = course_for_editing(session, staff, whole_number(form.course))  # NotFound / Denied
     elif staff.role is not Role.ADMIN:  # only admins make coupons for every course
         errors["course"] = "Choose the course this coupon is for"
-    value = 0
+    value, currency = 0, ""
     if form.kind == DiscountKind.PERCENT:
         value = whole_number(form.value)
         if not 1 <= value <= 100:
@@ -79,6 +82,9 @@ def create_coupon(session: Session, actor: User | None, form: CouponForm) -> Cou
             value = 0
         if value <= 0:
             errors["value"] = "Enter an amount above 0, like 10 or 9.90"
+        currency = course.currency if course is not None else form.currency
+        if currency not in CURRENCIES:
+            errors["currency"] = "Choose the currency of the amount"
     else:
         errors["kind"] = "Choose a percentage or a fixed amount"
     expires_at = None
@@ -95,10 +101,15 @@ def create_coupon(session: Session, actor: User | None, form: CouponForm) -> Cou
             errors["max_uses"] = "Enter a whole number of uses, or leave it empty for no limit"
     if errors:
         raise Invalid(errors)
-    coupon = Coupon(code=code, kind=DiscountKind(form.kind), value=value, course_id=course_id,
-                    expires_at=expires_at, max_uses=max_uses)
-    session.add(coupon)
-    session.flush()
+    coupon = Coupon(code=code, kind=DiscountKind(form.kind), value=value, currency=currency,
+                    course_id=course.id if course else None, expires_at=expires_at,
+                    max_uses=max_uses)
+    try:
+        with session.begin_nested():
+            session.add(coupon)
+            session.flush()
+    except IntegrityError:  # another click or another admin created the same code a moment ago
+        raise Invalid({"code": "This code already exists"}) from None
     audit.record(session, staff, "coupon.create", coupon, after=audit.snapshot(coupon, *COUPON_FIELDS))
     return coupon
 

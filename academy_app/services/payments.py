@@ -76,6 +76,9 @@ class QueueItem:
     reason: str
     reviewer: str
     created_at: datetime
+    # Other payments (not rejected) that give the same transfer reference: one transfer must not
+    # pay for two enrollments, so the reviewer sees the reuse before approving.
+    reference_reused: int = 0
 
 
 def normalize_code(code: str) -> str:
@@ -90,10 +93,13 @@ def quote(session: Session, course_id: int, coupon_code: str = "") -> Quote:
 
 
 def submit_payment(session: Session, actor: User | None, course_id: int, *, reference: str,
-                   receipt: Receipt | None = None, coupon_code: str = "") -> Payment:
+                   receipt: Receipt | None = None, coupon_code: str = "",
+                   expected_total_cents: int | None = None) -> Payment:
     """Record the learner's payment for review, or enrol at once when a coupon makes it free.
 
-    Safe to repeat: while a payment is pending, submitting again returns it unchanged.
+    `expected_total_cents` is the total the learner was shown: if the price or the coupon changed
+    since, nothing is recorded and Invalid(total=…) says so. Safe to repeat: while a payment is
+    pending, submitting again returns it unchanged.
     """
     user = require_user(actor)
     course = _paid_course(session, course_id)
@@ -111,6 +117,9 @@ def submit_payment(session: Session, actor: User | None, course_id: int, *, refe
         except Invalid as exc:
             errors.update(exc.errors)
     total = _quote(course, coupon).total_cents
+    if expected_total_cents is not None and expected_total_cents != total and not errors:
+        raise Invalid({"total": "The price changed while you were paying. Check the new total "
+                                "and submit again."})
     reference = " ".join(str(reference or "").split())
     kind = None
     if total > 0:
@@ -200,12 +209,19 @@ def payment_queue(session: Session, actor: User | None,
     staff = require_staff(actor)
     learner = sa.orm.aliased(User)
     reviewer = sa.orm.aliased(User)
+    same_reference = sa.func.lower(col(Payment.reference))
+    reference_counts = (
+        select(same_reference.label("reference"), sa.func.count().label("n"))
+        .where(Payment.status != PaymentStatus.REJECTED, Payment.reference != "")
+        .group_by(same_reference).having(sa.func.count() > 1).subquery()
+    )
     statement = (
         select(Payment, learner.full_name, learner.email, Course.title, Course.slug,
-               reviewer.full_name)
+               reviewer.full_name, reference_counts.c.n)
         .join(learner, learner.id == Payment.user_id)
         .join(Course, col(Course.id) == Payment.course_id)
         .outerjoin(reviewer, reviewer.id == Payment.reviewer_id)
+        .outerjoin(reference_counts, reference_counts.c.reference == same_reference)
         .order_by(col(Payment.created_at).desc(), col(Payment.id).desc())
         .limit(MAX_QUEUE_ROWS)
     )
@@ -218,8 +234,10 @@ def payment_queue(session: Session, actor: User | None,
                   amount_cents=p.amount_cents, currency=p.currency, reference=p.reference,
                   has_receipt=bool(p.receipt_file), receipt_type=p.receipt_type,
                   status=p.status.value, reason=p.reason, reviewer=reviewer_name or "",
-                  created_at=p.created_at)
-        for p, name, email, title, slug, reviewer_name in session.exec(statement)
+                  created_at=p.created_at,
+                  reference_reused=(uses - 1 if uses and p.status is not PaymentStatus.REJECTED
+                                    else uses or 0))
+        for p, name, email, title, slug, reviewer_name, uses in session.exec(statement)
     ]
 
 
@@ -264,6 +282,8 @@ def _usable_coupon(session: Session, code: str, course: Course) -> Coupon:
     coupon = session.exec(select(Coupon).where(Coupon.code == normalize_code(code))).first()
     if coupon is None or (coupon.course_id is not None and coupon.course_id != course.id):
         raise Invalid({"coupon": "This coupon code is not valid for this course"})
+    if coupon.kind is DiscountKind.FIXED and coupon.currency != course.currency:
+        raise Invalid({"coupon": f"This coupon is for prices in {coupon.currency}"})
     if coupon.expires_at is not None and as_utc(coupon.expires_at) <= utcnow():
         raise Invalid({"coupon": "This coupon has expired"})
     if coupon.max_uses is not None and coupon.uses >= coupon.max_uses:

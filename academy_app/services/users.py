@@ -15,6 +15,7 @@ from academy_app.services.errors import Conflict, Invalid, NotFound
 from academy_app.services.permissions import require_admin
 
 MAX_ROWS = 200
+AUDIT_PREVIEW_CHARS = 2000
 
 
 @dataclass(frozen=True)
@@ -78,9 +79,15 @@ def audit_log(session: Session, actor: User | None, action: str = "") -> list[Au
     if action:
         statement = statement.where(col(AuditEntry.action).startswith(action[:60]))
     return [AuditRow(id=e.id, actor=name or "(deleted user)", action=e.action,
-                     entity=f"{e.entity_type} #{e.entity_id}", before=e.before, after=e.after,
+                     entity=f"{e.entity_type} #{e.entity_id}", before=_preview(e.before),
+                     after=_preview(e.after),
                      created_at=e.created_at)
             for e, name in session.exec(statement)]
+
+
+def _preview(text: str) -> str:
+    """The start of a before/after value: a lesson body can be 100 kB, the log page shows 200 rows."""
+    return text if len(text) <= AUDIT_PREVIEW_CHARS else text[:AUDIT_PREVIEW_CHARS] + " …(cut)"
 
 
 def _other_user(session: Session, admin: User, user_id: int, what: str) -> User:

@@ -57,8 +57,7 @@ class AccountFormState(AuthState):
         except Invalid as exc:
             self.errors = exc.errors
             return None
-        return [rx.toast.success(f"Welcome to Academy, {user.full_name.split()[0]}!"),
-                rx.redirect(self._next_path())]
+        return self._fresh_start(self._next_path())
 
     @rx.event
     def login(self, form_data: dict):  # noqa: ANN201
@@ -77,4 +76,4 @@ class AccountFormState(AuthState):
         except AuthenticationFailed as exc:
             self.form_error = exc.message
             return None
-        return rx.redirect(self._next_path())
+        return self._fresh_start(self._next_path())

@@ -7,6 +7,7 @@ sessions and deactivated accounts, and the services check permission again.
 
 from __future__ import annotations
 
+import json
 import logging
 from urllib.parse import quote
 
@@ -91,5 +92,13 @@ class AuthState(rx.State):
         self._show_user(None)
         # Forget this tab's Reflex token and reload: the next person at this browser starts from a
         # fresh server-side state instead of the pages (and data) the last user had open.
-        return [rx.remove_cookie(SESSION_COOKIE, {"path": "/"}),
-                rx.call_script("window.sessionStorage.clear(); window.location.replace('/')")]
+        return [rx.remove_cookie(SESSION_COOKIE, {"path": "/"}), self._fresh_start("/")]
+
+    @staticmethod
+    def _fresh_start(path: str) -> rx.event.EventSpec:
+        """Load `path` with a new Reflex token, so the tab starts from fresh server-side state.
+
+        Used whenever the person at the browser changes (log in, sign up, log out): nothing the
+        last user had open — a workspace table, a payment form — stays in the tab's state.
+        """
+        return rx.call_script(f"window.sessionStorage.clear(); window.location.replace({json.dumps(path)})")

@@ -22,16 +22,27 @@ class CheckoutState(CourseState):
     discount: str = ""
     total: str = ""
     errors: dict[str, str] = {}
+    _quoted_total_cents: int | None = None  # the total on screen; the payment must match it
 
     @rx.event
     def open_checkout(self):  # noqa: ANN201
-        with session_scope() as session:
-            if self._actor(session) is None:
-                return self._login_redirect()
-        self.errors, self.applied_coupon, self.discount = {}, "", ""
-        self.total = self.price
+        try:
+            with session_scope() as session:
+                if self._actor(session) is None:
+                    return self._login_redirect()
+                self._show_quote(payments.quote(session, self._course_id))
+        except ServiceError as exc:
+            return self._refuse("open_checkout", exc)
+        self.errors, self.coupon_code = {}, ""
         self.checkout_open = True
         return None
+
+    def _show_quote(self, quote: payments.Quote) -> None:
+        self.applied_coupon = quote.coupon_code
+        self.discount = ("-" + price_label(quote.discount_cents, quote.currency)
+                         if quote.discount_cents else "")
+        self.total = price_label(quote.total_cents, quote.currency)
+        self._quoted_total_cents = quote.total_cents
 
     @rx.event
     def close_checkout(self) -> None:
@@ -57,17 +68,14 @@ class CheckoutState(CourseState):
             with session_scope() as session:
                 if self._actor(session) is None:  # codes are not for anonymous probing
                     return self._login_redirect()
-                quote = payments.quote(session, self._course_id, self.coupon_code)
-        except Invalid as exc:
-            self.errors = {**self.errors, **exc.errors}
-            self.applied_coupon, self.discount, self.total = "", "", self.price
-            return None
+                try:
+                    quote = payments.quote(session, self._course_id, self.coupon_code)
+                except Invalid as exc:
+                    self.errors = {**self.errors, **exc.errors}
+                    quote = payments.quote(session, self._course_id)
+                self._show_quote(quote)
         except ServiceError as exc:
             return self._refuse("apply_coupon", exc)
-        self.applied_coupon = quote.coupon_code
-        self.discount = ("-" + price_label(quote.discount_cents, quote.currency)
-                         if quote.discount_cents else "")
-        self.total = price_label(quote.total_cents, quote.currency)
         return None
 
     @rx.event
@@ -79,6 +87,11 @@ class CheckoutState(CourseState):
             data = await files[0].read(MAX_RECEIPT_BYTES + 1)
             receipt = payments.Receipt(data=data, filename=files[0].name or "")
         self.errors = {}
+        if payments.normalize_code(self.coupon_code) != self.applied_coupon:
+            # Only what the learner saw applied counts: a typed code changes the total only via
+            # "Apply", so nobody pays a price they were not shown.
+            self.errors = {"coupon": "Press Apply to use this code, or clear the field"}
+            return None
         try:
             with session_scope() as session:
                 actor = self._actor(session)
@@ -86,10 +99,13 @@ class CheckoutState(CourseState):
                     return self._login_redirect()
                 payment = payments.submit_payment(session, actor, self._course_id,
                                                   reference=self.reference, receipt=receipt,
-                                                  coupon_code=self.applied_coupon or self.coupon_code)
+                                                  coupon_code=self.applied_coupon,
+                                                  expected_total_cents=self._quoted_total_cents)
                 free = payment.amount_cents == 0
         except Invalid as exc:
             self.errors = exc.errors
+            if "total" in exc.errors:
+                return CheckoutState.apply_coupon
             return rx.clear_selected_files(RECEIPT_UPLOAD_ID) if "receipt" in exc.errors else None
         except ServiceError as exc:
             return self._refuse("submit_payment", exc)

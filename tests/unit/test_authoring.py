@@ -38,6 +38,8 @@ def test_create_course_generates_a_slug_and_parses_the_price(db, instructor):
     ({"price": "12.345"}, "price"),
     ({"price": "free"}, "price"),
     ({"price": "NaN"}, "price"),
+    ({"price": "sNaN"}, "price"),
+    ({"price": "-Infinity"}, "price"),
     ({"level": "wizard"}, "level"),
     ({"category": "nope"}, "category"),
     ({"currency": "XYZ"}, "currency"),

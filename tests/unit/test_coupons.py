@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from academy_app.models import DiscountKind, Role
+from academy_app.models import DiscountKind, Role, User
 from academy_app.services import coupons, payments
 from academy_app.services.coupons import CouponForm
 from academy_app.services.errors import Invalid, PermissionDenied
-from tests.factories import make_course, make_user
+from tests.factories import make_course, make_user, race
 
 
 @pytest.fixture
@@ -57,3 +57,25 @@ def test_only_admins_make_site_wide_coupons_and_nobody_touches_anothers_course(d
     coupons.create_coupon(db, admin, CouponForm(code="ALLCOURSES", value="10"))
     assert [row.course for row in coupons.staff_coupons(db, admin)] == ["All courses"]
     assert coupons.staff_coupons(db, instructor) == []
+
+
+def test_a_fixed_amount_takes_its_courses_currency_or_a_chosen_one(db, instructor, course):
+    own = coupons.create_coupon(db, instructor, CouponForm(code="TENOFF", kind="fixed", value="10",
+                                                           course=str(course.id), currency="GBP"))
+    assert (own.value, own.currency) == (1000, course.currency)
+    admin = make_user(db, Role.ADMIN)
+    with pytest.raises(Invalid) as refused:
+        coupons.create_coupon(db, admin, CouponForm(code="EVERYWHERE", kind="fixed", value="5"))
+    assert "currency" in refused.value.errors
+    site_wide = coupons.create_coupon(db, admin, CouponForm(code="EVERYWHERE", kind="fixed",
+                                                            value="5", currency="EUR"))
+    assert site_wide.currency == "EUR"
+
+
+def test_two_admins_creating_the_same_code_at_once_get_one_coupon(engine, db):
+    admin = make_user(db, Role.ADMIN)
+    errors = race(engine, 6, lambda session, _: coupons.create_coupon(
+        session, session.get(User, admin.id), CouponForm(code="RACE", value="10")))
+    assert len(errors) == 5 and all(isinstance(e, Invalid) and "already exists" in
+                                    e.errors.get("code", "") for e in errors), errors[:3]
+    assert [row.code for row in coupons.staff_coupons(db, admin)] == ["RACE"]

@@ -42,6 +42,7 @@ def course(db, instructor):
 
 
 def make_coupon(db, code="SAVE", kind=DiscountKind.PERCENT, value=50, **fields) -> Coupon:
+    fields.setdefault("currency", "USD" if kind is DiscountKind.FIXED else "")
     coupon = Coupon(code=code, kind=kind, value=value, **fields)
     db.add(coupon)
     db.commit()
@@ -269,3 +270,36 @@ def test_twenty_learners_racing_for_five_coupon_uses(engine, db, instructor, cou
     assert coupon.uses == 5
     assert count(db, CouponRedemption) == 5
     assert count(db, Payment) == 5
+
+
+def test_a_fixed_amount_only_discounts_courses_in_its_currency(db, student, course):
+    make_coupon(db, "EUROS", DiscountKind.FIXED, 1000, currency="EUR")
+    with pytest.raises(Invalid, match="prices in EUR"):
+        payments.quote(db, course.id, "EUROS")
+    with pytest.raises(Invalid, match="prices in EUR"):
+        payments.submit_payment(db, student, course.id, reference="BANK-1", coupon_code="EUROS")
+
+
+def test_a_payment_is_refused_when_the_total_shown_is_no_longer_the_price(db, student, course):
+    shown = payments.quote(db, course.id).total_cents
+    course.price_cents += 1000
+    db.add(course)
+    db.commit()
+    with pytest.raises(Invalid) as refused:
+        payments.submit_payment(db, student, course.id, reference="BANK-1",
+                                expected_total_cents=shown)
+    assert "price changed" in refused.value.errors["total"]
+    assert count(db, Payment) == 0
+    payment = payments.submit_payment(db, student, course.id, reference="BANK-1",
+                                      expected_total_cents=shown + 1000)
+    assert payment.amount_cents == shown + 1000
+
+
+def test_the_queue_flags_a_transfer_reference_given_for_several_payments(db, instructor, course):
+    first, second, third = (make_user(db) for _ in range(3))
+    submit(db, first, course, reference="TRX-42")
+    submit(db, second, course, reference="trx-42")
+    submit(db, third, course, reference="TRX-43")
+    reused = {item.learner_email: item.reference_reused
+              for item in payments.payment_queue(db, instructor)}
+    assert reused == {first.email: 1, second.email: 1, third.email: 0}

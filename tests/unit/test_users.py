@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import select
 
 from academy_app.models import AuditEntry, Role
-from academy_app.services import accounts, users
+from academy_app.services import accounts, audit, users
 from academy_app.services.errors import (
     AuthenticationFailed,
     Conflict,
@@ -83,3 +83,12 @@ def test_the_audit_log_lists_actions_newest_first_with_their_actor(db, admin, st
     assert [row.action for row in rows] == ["user.deactivate", "user.role"]
     assert {row.actor for row in rows} == {"Ada Admin"}
     assert [row.action for row in users.audit_log(db, admin, "user.role")] == ["user.role"]
+
+
+def test_the_audit_log_shows_the_start_of_long_values_and_keeps_them_whole(db, admin):
+    body = "x" * 50_000
+    audit.record(db, admin, "lesson.update", admin, {"body": ""}, {"body": body})
+    db.commit()
+    row = users.audit_log(db, admin)[0]
+    assert len(row.after) < users.AUDIT_PREVIEW_CHARS + 20 and row.after.endswith("(cut)")
+    assert body in db.exec(select(AuditEntry.after)).one()
