@@ -12,11 +12,12 @@ export REFLEX_TELEMETRY_ENABLED := false
 export REFLEX_CHECK_LATEST_VERSION := 0
 export PORT
 
-.PHONY: help install install-dev migrate demo run test lint services e2e-deps
+.PHONY: help install install-dev migrate demo run test lint services bench
 
 help:
 	@echo "make run    install, migrate, load demo data and serve on http://localhost:$(PORT)"
 	@echo "make test   install dev tools, start PostgreSQL/Redis if needed, ruff + every test"
+	@echo "make bench  benchmarks (not part of make test); they print a table"
 	@echo "make demo | migrate | lint | services"
 
 $(VENV)/bin/python:
@@ -58,3 +59,7 @@ services:
 
 test: install-dev services lint
 	$(PY) -m pytest
+
+# Benchmarks print tables; `python -m bench.<name> --update-docs` also writes docs/benchmarks.md.
+bench: install-dev services
+	$(PY) -m bench.realtime

@@ -6,6 +6,7 @@ import logging
 
 import reflex as rx
 
+from academy_app.admin.broadcast import BroadcastState
 from academy_app.admin.coupons import CouponState, coupons_page
 from academy_app.admin.course_editor import CourseEditorState, course_editor_page
 from academy_app.admin.courses import CourseListState, courses_page
@@ -29,6 +30,8 @@ from academy_app.state.checkout import CheckoutState
 from academy_app.state.course import CourseState
 from academy_app.state.dashboard import DashboardState
 from academy_app.state.learn import LearnState
+from academy_app.state.live import run_listener
+from academy_app.state.notifications import NotificationState
 
 log = logging.getLogger("academy")
 
@@ -44,38 +47,33 @@ app = rx.App(
     head_components=[rx.el.meta(name="description",
                                 content="Academy: practical online courses, learned at your pace.")],
 )
+app.register_lifespan_task(run_listener)
 
-app.add_page(home_page, route="/", title="Academy — learn at your own pace",
-             on_load=HomeState.load)
-app.add_page(catalog_page, route="/courses", title="Course catalog · Academy",
-             on_load=CatalogState.load)
-app.add_page(course_page, route="/courses/[slug]", title="Course · Academy",
-             on_load=[CourseState.load, CheckoutState.close_checkout])
-app.add_page(learn_page, route="/learn/[slug]/[lesson]", title="Lesson · Academy",
-             on_load=LearnState.load)
-app.add_page(dashboard_page, route="/dashboard", title="My learning · Academy",
-             on_load=DashboardState.load)
-app.add_page(signup_page, route="/signup", title="Sign up · Academy",
-             on_load=AccountFormState.open_form)
-app.add_page(login_page, route="/login", title="Log in · Academy",
-             on_load=AccountFormState.open_form)
-app.add_page(courses_page, route="/admin/courses", title="Courses · Workspace · Academy",
-             on_load=CourseListState.load)
-app.add_page(course_editor_page, route="/admin/courses/[course_id]",
-             title="Course editor · Workspace · Academy", on_load=CourseEditorState.load)
-app.add_page(learners_page, route="/admin/courses/[course_id]/learners",
-             title="Learners · Workspace · Academy", on_load=LearnersState.load)
-app.add_page(analytics_page, route="/admin/courses/[course_id]/analytics",
-             title="Course analytics · Workspace · Academy", on_load=AnalyticsState.load)
-app.add_page(analytics_page, route="/admin/analytics", title="Analytics · Workspace · Academy",
-             on_load=AnalyticsState.load)
-app.add_page(coupons_page, route="/admin/coupons", title="Coupons · Workspace · Academy",
-             on_load=CouponState.load)
-app.add_page(payments_page, route="/admin/payments", title="Payments · Workspace · Academy",
-             on_load=PaymentQueueState.load)
-app.add_page(users_page, route="/admin/users", title="Users · Workspace · Academy",
-             on_load=UserAdminState.load)
-app.add_page(audit_page, route="/admin/audit", title="Audit log · Workspace · Academy",
-             on_load=AuditLogState.load)
-app.add_page(not_found_page, route="404", title="Page not found · Academy",
-             on_load=AuthState.load_user)
+
+def add_page(component, route: str, title: str, *on_load) -> None:  # noqa: ANN001
+    """Every page also refreshes the notification bell on load, which a reconnect repeats: a tab
+    that was offline catches up from the database, and its worker learns whose tab it is."""
+    app.add_page(component, route=route, title=title, on_load=[*on_load, NotificationState.refresh])
+
+
+add_page(home_page, "/", "Academy — learn at your own pace", HomeState.load)
+add_page(catalog_page, "/courses", "Course catalog · Academy", CatalogState.load)
+add_page(course_page, "/courses/[slug]", "Course · Academy", CourseState.load,
+         CheckoutState.close_checkout)
+add_page(learn_page, "/learn/[slug]/[lesson]", "Lesson · Academy", LearnState.load)
+add_page(dashboard_page, "/dashboard", "My learning · Academy", DashboardState.load)
+add_page(signup_page, "/signup", "Sign up · Academy", AccountFormState.open_form)
+add_page(login_page, "/login", "Log in · Academy", AccountFormState.open_form)
+add_page(courses_page, "/admin/courses", "Courses · Workspace · Academy", CourseListState.load)
+add_page(course_editor_page, "/admin/courses/[course_id]", "Course editor · Workspace · Academy",
+         CourseEditorState.load, BroadcastState.load)
+add_page(learners_page, "/admin/courses/[course_id]/learners", "Learners · Workspace · Academy",
+         LearnersState.load)
+add_page(analytics_page, "/admin/courses/[course_id]/analytics",
+         "Course analytics · Workspace · Academy", AnalyticsState.load)
+add_page(analytics_page, "/admin/analytics", "Analytics · Workspace · Academy", AnalyticsState.load)
+add_page(coupons_page, "/admin/coupons", "Coupons · Workspace · Academy", CouponState.load)
+add_page(payments_page, "/admin/payments", "Payments · Workspace · Academy", PaymentQueueState.load)
+add_page(users_page, "/admin/users", "Users · Workspace · Academy", UserAdminState.load)
+add_page(audit_page, "/admin/audit", "Audit log · Workspace · Academy", AuditLogState.load)
+add_page(not_found_page, "404", "Page not found · Academy", AuthState.load_user)

@@ -47,11 +47,13 @@ def _answers(url: str) -> bool:
 
 
 @contextmanager
-def running_app(workdir: Path, *, redis_url: str | None = None,
-                backend_only: bool = False) -> Iterator[RunningApp]:
-    """A migrated SQLite database with demo data, and the app serving it on a free port."""
+def running_app(workdir: Path, *, redis_url: str | None = None, backend_only: bool = False,
+                database_url: str | None = None,
+                extra_env: dict[str, str] | None = None) -> Iterator[RunningApp]:
+    """A migrated database with demo data (a SQLite file of its own unless `database_url` names a
+    shared one), and the app serving it on a free port."""
     port = free_port()
-    database_url = f"sqlite:///{workdir / 'app.db'}"
+    database_url = database_url or f"sqlite:///{workdir / 'app.db'}"
     env = {
         **os.environ,
         "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}",
@@ -64,6 +66,7 @@ def running_app(workdir: Path, *, redis_url: str | None = None,
         "GRANIAN_WORKERS": "1",
     }
     env.pop("REFLEX_REDIS_URL", None)
+    env.update(extra_env or {})
     if redis_url:
         env["REFLEX_REDIS_URL"] = redis_url
     for step in (["alembic", "upgrade", "head"], ["python", "-m", "academy_app.demo"]):

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import reflex as rx
 
+from academy_app.admin.broadcast import broadcast_card
 from academy_app.admin.layout import StaffState, admin_page, as_id
 from academy_app.admin.reports import course_report_links
 from academy_app.components.layout import labelled
@@ -571,6 +572,7 @@ def course_editor_page() -> rx.Component:
                 rx.skeleton(rx.box(height="400px", width="100%"), loading=True),
                 rx.vstack(
                     rx.cond(~CourseEditorState.is_new, publish_bar()),
+                    rx.cond(CourseEditorState.is_published, broadcast_card()),
                     details_form(),
                     rx.cond(~CourseEditorState.is_new, curriculum()),
                     lesson_dialog(),

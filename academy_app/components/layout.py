@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex.components.core.banner import has_connection_errors
 
 from academy_app.components.notification_bell import notification_bell
 from academy_app.state.auth import AuthState
@@ -20,10 +21,26 @@ def _nav_link(label: str, href: str) -> rx.Component:
                    size="3", white_space="nowrap", _hover={"color": rx.color("accent", 11)})
 
 
+def connection_status() -> rx.Component:
+    """"Live" while the socket is up; "Reconnecting…" while Reflex retries. A reconnect re-runs the
+    page's load handlers, so the page catches up from the database by itself."""
+    def status(label: str, color: str) -> rx.Component:
+        return rx.hstack(
+            rx.box(width="8px", height="8px", border_radius="50%", background=rx.color(color, 9),
+                   aria_hidden="true"),
+            rx.text(label, size="1", color_scheme="gray"),
+            align="center", spacing="1", role="status",
+        )
+    return rx.cond(has_connection_errors, status("Reconnecting…", "amber"),
+                   rx.cond(rx.State.is_hydrated, status("Live", "green"),
+                           status("Connecting…", "gray")))
+
+
 def _account_menu() -> rx.Component:
     return rx.cond(
         AuthState.is_authenticated,
         rx.hstack(
+            connection_status(),
             notification_bell(),
             rx.avatar(fallback=AuthState.user_initials, size="2", radius="full",
                       aria_hidden="true", display=["none", "flex"]),

@@ -5,10 +5,12 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from academy_app.infra import bus
 from academy_app.models import Course, Enrollment, EnrollmentStatus, User, utcnow
 from academy_app.services.accounts import require_user
 from academy_app.services.catalog import is_course_staff
 from academy_app.services.errors import Conflict, NotFound, PermissionDenied
+from academy_app.services.notifications import notify
 
 LEARNING_STATUSES = (EnrollmentStatus.ACTIVE, EnrollmentStatus.COMPLETED)
 
@@ -33,6 +35,7 @@ def enroll_free(session: Session, actor: User | None, course_id: int) -> Enrollm
             existing.status = EnrollmentStatus.ACTIVE
             existing.updated_at = utcnow()
             session.add(existing)
+            bus.refresh(session, user.id)
         return existing
     enrollment = Enrollment(user_id=user.id, course_id=course.id, status=EnrollmentStatus.ACTIVE)
     try:
@@ -44,6 +47,9 @@ def enroll_free(session: Session, actor: User | None, course_id: int) -> Enrollm
         if winner is None:
             raise
         return winner
+    bus.refresh(session, user.id)
+    notify(session, user.id, "enrollment.active", f"You're enrolled in {course.title}",
+           "Start with the first lesson whenever you like.", f"/courses/{course.slug}")
     return enrollment
 
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select, update
 
-from academy_app.infra import receipts
+from academy_app.infra import bus, receipts
 from academy_app.models import (
     Coupon,
     CouponRedemption,
@@ -348,6 +348,7 @@ def _decide(session: Session, payment: Payment, status: PaymentStatus, staff: Us
 
 def _set_enrollment(session: Session, user_id: int, course_id: int,
                     status: EnrollmentStatus) -> Enrollment:
+    bus.refresh(session, user_id)  # the learner's open course page and dashboard show the change
     enrollment = enrollment_for(session, user_id, course_id)
     if enrollment is None:
         enrollment = Enrollment(user_id=user_id, course_id=course_id, status=status)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
+from academy_app.infra import bus
 from academy_app.models import (
     Course,
     Enrollment,
@@ -114,6 +115,7 @@ def set_lesson_completion(session: Session, actor: User | None, lesson_id: int,
         enrollment.completed_at = None
     enrollment.updated_at = now  # doubles as "last activity"
     session.add(enrollment)
+    bus.refresh(session, user.id)  # the learner's other tabs show the new progress
     return progress
 
 

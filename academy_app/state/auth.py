@@ -15,6 +15,8 @@ import reflex as rx
 from sqlmodel import Session
 
 from academy_app.db import session_scope
+from academy_app.infra import bus
+from academy_app.infra.presence import presence
 from academy_app.models import User
 from academy_app.services import accounts
 from academy_app.services.errors import ServiceError
@@ -60,6 +62,10 @@ class AuthState(rx.State):
         """The user behind this tab's token, looked up now (never cached across events)."""
         user = accounts.user_for_token(session, self.session_token)
         self._show_user(user)
+        token = self.router.session.client_token
+        bus.origin(session, token)  # live updates skip this tab: the handler answers it itself
+        if user is not None:  # this tab now hears the user's live updates (state/live.py)
+            presence.remember(user.id, token)
         return user
 
     def _show_user(self, user: User | None) -> None:
@@ -88,6 +94,7 @@ class AuthState(rx.State):
     def logout(self):  # noqa: ANN201
         with session_scope() as session:
             accounts.end_session(session, self.session_token)
+        presence.forget(self.router.session.client_token)
         self.session_token = ""
         self._show_user(None)
         # Forget this tab's Reflex token and reload: the next person at this browser starts from a

@@ -21,6 +21,8 @@ def test_each_user_sees_and_clears_only_their_own(db, student):
     assert notifications.unread_count(db, student) == 0
     assert notifications.unread_count(db, other) == 1
     assert notifications.recent(db, student, limit=10_000)[0].read_at is not None
+    assert notifications.recent_ids(db, student) == [n.id for n in notifications.recent(db, student)]
+    assert notifications.recent_ids(db, student, limit=1) == [notifications.recent(db, student)[0].id]
 
 
 def test_anonymous_callers_get_nothing(db):
@@ -28,3 +30,5 @@ def test_anonymous_callers_get_nothing(db):
         notifications.unread_count(db, None)
     with pytest.raises(NotAuthenticated):
         notifications.mark_all_read(db, None)
+    with pytest.raises(NotAuthenticated):
+        notifications.recent_ids(db, None)

@@ -1,0 +1,218 @@
+"""The real-time bus: services say what changed for whom, and every backend worker hears it after commit.
+
+A service never pushes to browsers itself. Inside its transaction it records a live notification
+(`notification`) or "this learner's page data changed" (`refresh`). When the transaction commits, one
+`Signal` carrying everything it recorded is published; a rollback drops it. Every backend worker runs
+a listener (`listen`, started as a Reflex lifespan task by `state.live`) that updates the open tabs of
+the users concerned.
+
+With Redis (`REFLEX_REDIS_URL`) the signal goes through Redis pub/sub, so it reaches every backend
+worker on every host and may start in another process, such as a Celery worker. Without Redis the bus
+stays inside this process through the same two functions. Delivery is best effort by design: the
+notification row is committed before anything is published, so a tab that misses a signal (offline,
+reconnecting, Redis down) catches up from the database on its next page load or reconnect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+
+import redis
+import redis.asyncio as aioredis
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, SessionTransaction
+
+from academy_app.models import Notification, as_utc
+from academy_app.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "academy:live"
+_PENDING = "academy_live_pending"  # key in Session.info
+_RETRY_SECONDS = (0.5, 1, 2, 5)
+
+
+@dataclass(frozen=True)
+class LiveNotification:
+    """What a tab needs to show a notification without reading the database."""
+
+    id: int
+    user_id: int
+    kind: str
+    title: str
+    body: str
+    link: str
+    created_at: str  # ISO 8601, UTC
+
+
+@dataclass(frozen=True)
+class Signal:
+    notifications: tuple[LiveNotification, ...] = ()
+    refresh_users: tuple[int, ...] = ()  # users whose open page should reload its data
+    # The tab whose event caused the change: it has already shown the result and its own toast.
+    origin_token: str = ""
+    sent_at: float = field(default_factory=time.time)  # for latency figures
+
+    @property
+    def user_ids(self) -> set[int]:
+        return {n.user_id for n in self.notifications} | set(self.refresh_users)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Signal:
+        data = json.loads(raw)
+        return cls(notifications=tuple(LiveNotification(**n) for n in data["notifications"]),
+                   refresh_users=tuple(int(u) for u in data["refresh_users"]),
+                   origin_token=str(data["origin_token"]), sent_at=float(data["sent_at"]))
+
+
+# --- recording inside a transaction ------------------------------------------------------------
+
+def notification(session: Session, row: Notification) -> None:
+    """Deliver this notification row live once the transaction commits."""
+    _pending(session)["rows"].append(row)
+
+
+def refresh(session: Session, user_id: int) -> None:
+    """Once committed, reload the data of the pages this user has open (progress, enrollments)."""
+    _pending(session)["refresh_users"].add(user_id)
+
+
+def origin(session: Session, token: str) -> None:
+    """Name the tab (Reflex client token) whose event runs this transaction."""
+    session.info["academy_live_origin"] = token
+
+
+def _pending(session: Session) -> dict:
+    return session.info.setdefault(_PENDING, {"rows": [], "refresh_users": set()})
+
+
+@sa.event.listens_for(Session, "before_commit")
+def _seal_pending(session: Session) -> None:
+    # After the commit no SQL may run, so the rows get their ids (one flush for all) and are turned
+    # into plain values now.
+    pending = session.info.get(_PENDING)
+    if not pending or not (pending["rows"] or pending["refresh_users"]):
+        return
+    if pending["rows"]:
+        session.flush()
+    pending["signal"] = Signal(
+        notifications=tuple(LiveNotification(
+            id=row.id, user_id=row.user_id, kind=row.kind, title=row.title, body=row.body,
+            link=row.link, created_at=as_utc(row.created_at).isoformat())
+            for row in pending["rows"]),
+        refresh_users=tuple(sorted(pending["refresh_users"])),
+        origin_token=session.info.get("academy_live_origin", ""))
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _publish_pending(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if pending and "signal" in pending:
+        publish(pending["signal"])
+
+
+@sa.event.listens_for(Session, "after_transaction_end")
+def _drop_on_rollback(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outermost transaction ended without commit
+        session.info.pop(_PENDING, None)
+
+
+# --- transport -----------------------------------------------------------------------------------
+
+def publish(signal: Signal) -> None:
+    """Send a signal to every listener. Never raises: the data is committed whatever happens here."""
+    url = get_settings().redis_url
+    if url is None:
+        _local.publish(signal)
+        return
+    try:
+        _redis_client(url).publish(CHANNEL, signal.to_json())
+    except redis.RedisError as exc:
+        _warn_throttled(f"live updates not published (Redis: {exc}); tabs catch up on their next load")
+
+
+async def listen() -> AsyncIterator[Signal]:
+    """Signals as they are published, for as long as the caller iterates."""
+    url = get_settings().redis_url
+    if url is None:
+        async for signal in _local.listen():
+            yield signal
+        return
+    attempt = 0
+    while True:
+        client = aioredis.Redis.from_url(url)
+        pubsub = client.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(CHANNEL)
+            if attempt:
+                log.warning("live updates: listening on Redis again")
+            attempt = 0
+            async for message in pubsub.listen():
+                try:
+                    yield Signal.from_json(message["data"])
+                except (ValueError, KeyError, TypeError):
+                    log.warning("live updates: ignored a malformed signal")
+        except (redis.RedisError, OSError) as exc:
+            _warn_throttled(f"live updates: Redis listener lost ({exc}); retrying")
+            await asyncio.sleep(_RETRY_SECONDS[min(attempt, len(_RETRY_SECONDS) - 1)])
+            attempt += 1
+        finally:
+            await pubsub.aclose()
+            await client.aclose()
+
+
+@lru_cache
+def _redis_client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+
+class _LocalBus:
+    """The in-process bus: publishers may be on any thread, listeners are asyncio tasks."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._listeners: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Signal]]] = []
+
+    def publish(self, signal: Signal) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for loop, queue in listeners:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, signal)
+            except RuntimeError:  # that listener's loop has shut down
+                continue
+
+    async def listen(self) -> AsyncIterator[Signal]:
+        queue: asyncio.Queue[Signal] = asyncio.Queue()
+        entry = (asyncio.get_running_loop(), queue)
+        with self._lock:
+            self._listeners.append(entry)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            with self._lock:
+                self._listeners.remove(entry)
+
+
+_local = _LocalBus()
+_last_warning = 0.0
+
+
+def _warn_throttled(message: str) -> None:
+    """One line a minute while something stays broken, not one per event."""
+    global _last_warning
+    now = time.monotonic()
+    if now - _last_warning >= 60:
+        _last_warning = now
+        log.warning(message)

@@ -1,0 +1,145 @@
+"""Live delivery: the bus listener that every backend worker runs, and what a signal does to a tab.
+
+For each user a signal names, the listener takes the tabs of that user whose socket this worker holds
+(`infra.presence`) and, through `app.modify_state`, updates their state: new notifications go into the
+bell (and show as a toast), and for a "refresh" the page's own load handlers run again, so progress,
+an unlocked course or a dashboard change appear without a reload. Tabs on other workers are left to
+those workers, so every tab hears each signal once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import time
+from collections import defaultdict
+from functools import lru_cache
+
+import reflex as rx
+from reflex.event import Event, EventHandler, EventSpec
+from reflex.state import BaseState, StateUpdate
+
+from academy_app.infra import bus
+from academy_app.infra.presence import presence
+from academy_app.settings import get_settings
+from academy_app.state.notifications import NotificationState
+
+log = logging.getLogger(__name__)
+
+PRUNE_EVERY_SECONDS = 60
+MAX_TABS_AT_ONCE = 64  # tabs updated concurrently for one signal (a broadcast reaches hundreds)
+
+
+def connected_clients(app: rx.App) -> int:
+    """Sockets this worker holds, for the metrics endpoint and the benchmarks."""
+    return sum(1 for token in _token_manager(app).token_to_socket if is_connected_here(app, token))
+
+
+def is_connected_here(app: rx.App, token: str) -> bool:
+    manager = _token_manager(app)
+    record = manager.token_to_socket.get(token)
+    return record is not None and record.instance_id == manager.instance_id
+
+
+async def run_listener(app: rx.App) -> None:
+    """Lifespan task: hear every signal and update the tabs this worker holds."""
+    log.info("live updates: listening (%s)", "Redis pub/sub" if _uses_redis() else "in-process")
+    running: set[asyncio.Task] = set()
+    last_prune = time.monotonic()
+    async for signal in bus.listen():
+        # One task per signal: a broadcast to hundreds of tabs must not hold up the next signal.
+        task = asyncio.create_task(deliver(app, signal))
+        running.add(task)
+        task.add_done_callback(_finished(running))
+        if time.monotonic() - last_prune > PRUNE_EVERY_SECONDS:
+            presence.prune(lambda token: is_connected_here(app, token))
+            last_prune = time.monotonic()
+
+
+async def deliver(app: rx.App, signal: bus.Signal) -> int:
+    """Update every tab of the signal's users held by this worker; returns how many were updated."""
+    notifications: dict[int, list[bus.LiveNotification]] = defaultdict(list)
+    for note in signal.notifications:
+        notifications[note.user_id].append(note)
+    refresh = set(signal.refresh_users)
+    tabs = []
+    for user_id in signal.user_ids:
+        for token in presence.tokens_of(user_id):
+            if is_connected_here(app, token):
+                origin = token == signal.origin_token
+                tabs.append((token, notifications.get(user_id, []),
+                             user_id in refresh and not origin, not origin))
+            else:  # gone, or moved to another worker, which remembers it on its first event
+                presence.forget(token)
+    limit = asyncio.Semaphore(MAX_TABS_AT_ONCE)
+
+    async def update(tab: tuple[str, list[bus.LiveNotification], bool, bool]) -> None:
+        async with limit:
+            await _update_tab(app, *tab)
+
+    await asyncio.gather(*(update(tab) for tab in tabs))
+    return len(tabs)
+
+
+async def _update_tab(app: rx.App, token: str, notes: list[bus.LiveNotification],
+                      refresh_page: bool, toast: bool) -> None:
+    try:
+        async with app.modify_state(rx.BaseStateToken(ident=token, cls=NotificationState)) as root:
+            bell = await root.get_state(NotificationState)
+            fresh = [note for note in notes if bell.receive_live(note)]
+            if refresh_page:
+                await _rerun_page_load(app, root)
+        if fresh and toast:
+            events = [_toast(note.title, note.body[:200]) for note in fresh]
+            await app.event_namespace.emit_update(StateUpdate(events=events), token)
+    except Exception:  # one broken tab must not stop the others; the DB still has everything
+        log.exception("live updates: could not update a tab")
+
+
+@lru_cache(maxsize=256)
+def _toast(title: str, body: str) -> Event:
+    # Building a toast compiles its JavaScript call (~0.5 ms); a broadcast sends the same one to
+    # every learner, so it is built once.
+    return Event.from_event_type(rx.toast.info(title, description=body or None))[0]
+
+
+async def _rerun_page_load(app: rx.App, root: BaseState) -> None:
+    """Run the open page's on_load handlers again, inside the state lock we already hold."""
+    for load in app.get_load_events(root.router.url.path):
+        handler = load.handler if isinstance(load, EventSpec) else load
+        if not isinstance(handler, EventHandler) or handler.state is None or \
+                (isinstance(load, EventSpec) and load.args):
+            continue
+        state = await root.get_state(handler.state)
+        result = handler.fn(state)
+        # Whatever the handler returns (a redirect for an expired session, a toast) is for a
+        # click, not for a push: the next real event of the tab deals with it.
+        if inspect.isawaitable(result):
+            await result
+        elif inspect.isgenerator(result):
+            for _ in result:
+                pass
+        elif inspect.isasyncgen(result):
+            async for _ in result:
+                pass
+
+
+def _finished(running: set[asyncio.Task]):
+    def done(task: asyncio.Task) -> None:
+        running.discard(task)
+        with contextlib.suppress(asyncio.CancelledError):
+            if (exc := task.exception()) is not None:
+                log.error("live updates: delivery failed", exc_info=exc)
+    return done
+
+
+def _token_manager(app: rx.App):
+    # Reflex keeps the socket records (which worker holds which tab) on its token manager; there is
+    # no public accessor in 0.10.1, so this is the one place that reaches for it.
+    return app.event_namespace._token_manager
+
+
+def _uses_redis() -> bool:
+    return get_settings().redis_url is not None

@@ -1,0 +1,45 @@
+"""One state var, set from a Redis pub/sub listener through `app.modify_state`: the least any Reflex
+app must do to push an update to a connected tab. bench/realtime.py measures it beside Academy."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+
+import redis.asyncio as aioredis
+import reflex as rx
+
+CHANNEL = "bare:push"
+
+
+class PushState(rx.State):
+    value: int = 0
+
+
+def index() -> rx.Component:
+    return rx.text(PushState.value)
+
+
+app = rx.App()
+app.add_page(index)
+
+
+async def _push(token: str, value: int) -> None:
+    async with app.modify_state(rx.BaseStateToken(ident=token, cls=PushState)) as root:
+        (await root.get_state(PushState)).value = value
+
+
+async def listen() -> None:
+    client = aioredis.Redis.from_url(os.environ["REFLEX_REDIS_URL"])
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe(CHANNEL)
+    manager = app.event_namespace._token_manager
+    async for message in pubsub.listen():
+        data = json.loads(message["data"])
+        held = [t for t in data["tokens"] if (record := manager.token_to_socket.get(t)) is not None
+                and record.instance_id == manager.instance_id]
+        await asyncio.gather(*(_push(token, data["value"]) for token in held))
+
+
+app.register_lifespan_task(listen)
