@@ -25,6 +25,7 @@ from academy_app.db import make_engine
 from academy_app.demo import DEMO_PASSWORD
 from academy_app.models import Course, Lesson, Module, User
 from academy_app.services import accounts, payments
+from academy_app.services.notifications import notify
 from academy_app.settings import PROJECT_ROOT
 from academy_app.state.account import AccountFormState
 from academy_app.state.course import CourseState
@@ -186,3 +187,24 @@ def test_a_notification_from_another_process_reaches_each_tab_once(cluster):
         shown = [toast for message in messages for toast in toasts(message)]
         assert len(shown) == 1 and "New module out" in shown[0], shown
         assert any(sets("unread", lambda value: value == 1)(message) for message in messages)
+
+
+def test_a_tab_that_reconnects_elsewhere_catches_up_from_the_database(cluster):
+    user_id, email = cluster.learner()
+
+    async def scenario() -> int:
+        tab = await tab_for(cluster.a, email, "/dashboard")
+        await tab.close()  # offline: nobody is there to push to
+        with Session(cluster.engine) as session:
+            notify(session, user_id, "course.update", "Sent while offline")
+            session.commit()
+        # Back online, and the load balancer picks the other worker: the browser reconnects with
+        # the same tab token and re-sends the page's load events, as Reflex's client does.
+        back = ReflexTab(cluster.b.url)
+        back.token, back.storage = tab.token, dict(tab.storage)
+        await back.connect()
+        replies = await back.open("/dashboard")
+        await back.close()
+        return ReflexTab.var(replies, "unread")
+
+    assert run(scenario()) == 1
