@@ -101,8 +101,9 @@ def _seal_pending(session: Session) -> None:
     # After the commit no SQL may run, so the rows get their ids (one flush for all) and are turned
     # into plain values now.
     pending = session.info.get(_PENDING)
-    if not pending or not (pending["rows"] or pending["refresh_users"]):
-        return
+    if session.in_nested_transaction() or not pending or not (
+            pending["rows"] or pending["refresh_users"]):
+        return  # nothing recorded, or only a savepoint is committing: the transaction goes on
     if pending["rows"]:
         session.flush()
     pending["signal"] = Signal(
@@ -116,6 +117,8 @@ def _seal_pending(session: Session) -> None:
 
 @sa.event.listens_for(Session, "after_commit")
 def _publish_pending(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint committed; the data is not visible to anyone else yet
     pending = session.info.pop(_PENDING, None)
     if pending and "signal" in pending:
         publish(pending["signal"])

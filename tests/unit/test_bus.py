@@ -113,3 +113,13 @@ def test_notifying_many_users_flushes_once_and_tags_each(db, published):
     db.commit()
     [signal] = published
     assert sorted(n.user_id for n in signal.notifications) == sorted(u.id for u in learners)
+
+
+def test_a_savepoint_inside_the_transaction_publishes_nothing_early(db, student, published):
+    notifications.notify(db, student.id, "course.update", "Recorded before a savepoint")
+    with db.begin_nested():
+        bus.refresh(db, student.id)
+    assert published == []
+    db.commit()
+    [signal] = published
+    assert signal.refresh_users == (student.id,) and len(signal.notifications) == 1
