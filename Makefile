@@ -12,11 +12,12 @@ export REFLEX_TELEMETRY_ENABLED := false
 export REFLEX_CHECK_LATEST_VERSION := 0
 export PORT
 
-.PHONY: help install install-dev migrate demo run test lint services bench
+.PHONY: help install install-dev migrate demo run test lint services bench worker beat broker-set
 
 help:
 	@echo "make run    install, migrate, load demo data and serve on http://localhost:$(PORT)"
 	@echo "make test   install dev tools, start PostgreSQL/Redis if needed, ruff + every test"
+	@echo "make worker | beat   the Celery worker and scheduler (need CELERY_BROKER_URL or REFLEX_REDIS_URL)"
 	@echo "make bench  benchmarks (not part of make test); they print a table"
 	@echo "make demo | migrate | lint | services"
 
@@ -63,3 +64,15 @@ test: install-dev services lint
 # Benchmarks print tables; `python -m bench.<name> --update-docs` also writes docs/benchmarks.md.
 bench: install-dev services
 	$(PY) -m bench.realtime
+
+# Background work. Without a broker the web process runs tasks itself, so these are for production.
+worker: migrate broker-set
+	$(VENV)/bin/celery -A tasks worker --loglevel=INFO
+
+beat: install broker-set
+	@mkdir -p var
+	$(VENV)/bin/celery -A tasks beat --loglevel=INFO --schedule=var/celerybeat-schedule
+
+broker-set:
+	@test -n "$$CELERY_BROKER_URL$$REFLEX_REDIS_URL" || { echo "Set CELERY_BROKER_URL (or \
+	REFLEX_REDIS_URL): without a broker the web process runs tasks itself."; exit 1; }

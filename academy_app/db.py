@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session
 
 from academy_app.settings import get_settings
+
+log = logging.getLogger(__name__)
+_AFTER_COMMIT = "academy_after_commit"
 
 
 def make_engine(url: str) -> Engine:
@@ -55,3 +61,28 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def after_commit(session: OrmSession, callback: Callable[[], None]) -> None:
+    """Run `callback` once this session's transaction has committed; never if it rolls back.
+
+    For side effects that must only follow data that exists: queueing an email task, say.
+    """
+    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+@sa.event.listens_for(OrmSession, "after_commit")
+def _run_after_commit(session: OrmSession) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint committed; the data is not visible to anyone else yet
+    for callback in session.info.pop(_AFTER_COMMIT, []):
+        try:
+            callback()
+        except Exception:  # the data is committed; a failed side effect must not undo the request
+            log.exception("after-commit step failed")
+
+
+@sa.event.listens_for(OrmSession, "after_transaction_end")
+def _forget_after_rollback(session: OrmSession, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_AFTER_COMMIT, None)

@@ -277,3 +277,30 @@ class AuditEntry(SQLModel, table=True):
     before: str = Field(default="{}", sa_type=sa.Text)  # JSON
     after: str = Field(default="{}", sa_type=sa.Text)  # JSON
     created_at: datetime = Field(default_factory=utcnow, **_timestamp(index=True))
+
+
+class EmailStatus(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class EmailLog(SQLModel, table=True):
+    """Every email the academy sends, one row per (kind, entity): the key that makes a retried task,
+    a redelivered message or a double click send nothing twice."""
+
+    __tablename__ = "email_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=40)
+    dedupe_key: str = Field(max_length=200, unique=True)  # "<kind>:<entity>:<id>"
+    user_id: int | None = Field(default=None, foreign_key="users.id", index=True,
+                                ondelete="SET NULL")
+    to_address: str = Field(max_length=254)
+    subject: str = Field(max_length=200)
+    context: str = Field(default="{}", sa_type=sa.Text)  # JSON for the templates
+    status: EmailStatus = Field(default=EmailStatus.QUEUED, sa_type=_enum(EmailStatus), index=True)
+    attempts: int = Field(default=0)
+    last_error: str = Field(default="", sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow, **_timestamp(index=True))
+    sent_at: datetime | None = Field(default=None, **_timestamp(nullable=True))

@@ -64,6 +64,41 @@ class Settings(BaseSettings):
         description="Private files (payment receipts), outside the web root; served only after a "
                     "permission check.",
     )
+    broker_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CELERY_BROKER_URL", "ACADEMY_BROKER_URL"),
+        description="Celery broker (redis://… or amqp://…). Unset: REFLEX_REDIS_URL; with neither, "
+                    "tasks run eagerly in the process that queues them.",
+    )
+    smtp_host: str | None = Field(
+        default=None, validation_alias=AliasChoices("SMTP_HOST", "ACADEMY_SMTP_HOST"),
+        description="SMTP server for outgoing mail. Unset: messages are written as .eml files to "
+                    "the outbox folder.",
+    )
+    smtp_port: int = Field(default=587, validation_alias=AliasChoices("SMTP_PORT", "ACADEMY_SMTP_PORT"))
+    smtp_user: str | None = Field(default=None,
+                                  validation_alias=AliasChoices("SMTP_USER", "ACADEMY_SMTP_USER"))
+    smtp_password: str | None = Field(
+        default=None, validation_alias=AliasChoices("SMTP_PASSWORD", "ACADEMY_SMTP_PASSWORD"))
+    smtp_starttls: bool = Field(
+        default=True, validation_alias=AliasChoices("SMTP_STARTTLS", "ACADEMY_SMTP_STARTTLS"),
+        description="Upgrade the SMTP connection with STARTTLS (turn off only for a local relay).")
+    mail_from: str = Field(default="Academy <no-reply@academy.test>",
+                           description="The From header of every email.")
+    mail_retry_seconds: float = Field(
+        default=30, gt=0,
+        description="First retry delay of a failed email; doubles on each attempt (with jitter).")
+    outbox_dir: Path = Field(default=PROJECT_ROOT / "var" / "outbox",
+                             description="Where emails go as .eml files when SMTP_HOST is unset.")
+
+    @property
+    def task_broker_url(self) -> str | None:
+        return self.broker_url or self.redis_url
+
+    @property
+    def site_url(self) -> str:
+        """Absolute links in emails and certificates."""
+        return (self.public_url or f"http://localhost:{self.port}").rstrip("/")
 
     @property
     def origins(self) -> list[str]:

@@ -64,6 +64,9 @@ def running_app(workdir: Path, *, redis_url: str | None = None, backend_only: bo
         "REFLEX_TELEMETRY_ENABLED": "false",
         "REFLEX_CHECK_LATEST_VERSION": "0",
         "GRANIAN_WORKERS": "1",
+        # Receipts and emails of a test app stay in its own folder, never in the project's var/.
+        "ACADEMY_MEDIA_ROOT": str(workdir / "media"),
+        "ACADEMY_OUTBOX_DIR": str(workdir / "outbox"),
     }
     env.pop("REFLEX_REDIS_URL", None)
     env.update(extra_env or {})

@@ -17,9 +17,10 @@ from alembic.config import Config
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, SQLModel
 
+from academy_app import db as academy_db
 from academy_app.db import make_engine
 from academy_app.models import Role, User
-from academy_app.settings import PROJECT_ROOT
+from academy_app.settings import PROJECT_ROOT, get_settings
 from alembic import command
 from tests.factories import make_user
 
@@ -94,9 +95,18 @@ def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def db(engine: Engine) -> Iterator[Session]:
+def db(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Session]:
+    # Work that runs after commit (an eager email task, say) opens its own sessions: same database.
+    monkeypatch.setattr(academy_db, "get_engine", lambda: engine)
     with Session(engine, expire_on_commit=False) as session:
         yield session
+
+
+@pytest.fixture(autouse=True)
+def outbox(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    """Emails a test causes land in its own folder, never in the project's var/outbox."""
+    monkeypatch.setattr(get_settings(), "outbox_dir", tmp_path / "outbox")
+    return tmp_path / "outbox"
 
 
 @pytest.fixture

@@ -157,6 +157,11 @@ def end_session(session: Session, token: str | None) -> None:
         session.exec(delete(LoginSession).where(col(LoginSession.token_hash) == _hash_token(token)))
 
 
+def purge_expired_sessions(session: Session) -> int:
+    """Delete login sessions past their expiry (a scheduled job); returns how many."""
+    return session.exec(delete(LoginSession).where(col(LoginSession.expires_at) <= utcnow())).rowcount
+
+
 def _user_by_email(session: Session, email: str) -> User | None:
     return session.exec(select(User).where(User.email == email)).first()
 

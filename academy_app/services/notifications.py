@@ -9,6 +9,7 @@ from sqlmodel import Session, col, func, select, update
 
 from academy_app.infra import bus
 from academy_app.models import Notification, User, utcnow
+from academy_app.services import emails
 from academy_app.services.accounts import require_user
 
 RECENT_LIMIT = 20
@@ -16,11 +17,14 @@ RECENT_LIMIT = 20
 
 def notify(session: Session, user_id: int, kind: str, title: str, body: str = "",
            link: str = "") -> Notification:
-    """Store a notification; once the transaction commits, the user's open tabs get it live."""
+    """Store a notification; once the transaction commits, the user's open tabs get it live and,
+    for the kinds that are emailed, the email goes out."""
     notification = Notification(user_id=user_id, kind=kind, title=title[:160], body=body,
                                 link=link[:255])
     session.add(notification)
+    session.flush()  # its id keys the email
     bus.notification(session, notification)
+    emails.queue_for(session, [notification])
     return notification
 
 
@@ -35,6 +39,7 @@ def notify_many(session: Session, user_ids: Sequence[int], kind: str, title: str
          "created_at": now} for user_id in user_ids]))
     for row in rows:
         bus.notification(session, row)
+    emails.queue_for(session, rows)
     return rows
 
 

@@ -158,7 +158,11 @@ def submit_payment(session: Session, actor: User | None, course_id: int, *, refe
         session.add(payment)
     _set_enrollment(session, user.id, course.id,
                     EnrollmentStatus.PENDING_PAYMENT if total else EnrollmentStatus.ACTIVE)
-    if not total:
+    if total:
+        notify(session, user.id, "payment.received", f"Payment received: {course.title}",
+               f"Reference {payment.reference}. You will be enrolled as soon as it is approved.",
+               f"/courses/{course.slug}")
+    else:
         notify(session, user.id, "enrollment.active", f"You're enrolled in {course.title}",
                "Your coupon covered the full price.", f"/courses/{course.slug}")
     return payment

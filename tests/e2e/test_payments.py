@@ -71,10 +71,11 @@ def test_learner_pays_instructor_approves_learner_opens_the_first_lesson(open_pa
     expect(student.get_by_text("Payment approved: Web Apps in Pure Python")).to_be_visible(
         timeout=LIVE_MS)
     expect(student.get_by_role("link", name="Continue learning")).to_be_visible(timeout=LIVE_MS)
-    bell = student.get_by_role("button", name="Notifications, 1 unread")
+    bell = student.get_by_role("button", name="Notifications, 2 unread")  # received, approved
     bell.click()
-    expect(student.get_by_role("dialog", name="Notifications")).to_contain_text(
-        "Payment approved: Web Apps in Pure Python")
+    notifications = student.get_by_role("dialog", name="Notifications")
+    expect(notifications).to_contain_text("Payment approved: Web Apps in Pure Python")
+    expect(notifications).to_contain_text("Payment received: Web Apps in Pure Python")
     student.get_by_role("button", name="Mark all as read").click()
     expect(student.get_by_role("button", name="Notifications, 0 unread")).to_be_visible()
     student.keyboard.press("Escape")

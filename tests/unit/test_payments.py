@@ -12,6 +12,8 @@ from academy_app.models import (
     Coupon,
     CouponRedemption,
     DiscountKind,
+    EmailLog,
+    EmailStatus,
     EnrollmentStatus,
     Notification,
     Payment,
@@ -117,8 +119,10 @@ def test_approval_activates_the_enrollment_notifies_and_audits(db, student, inst
     db.refresh(payment)
     assert (payment.status, payment.reviewer_id) == (PaymentStatus.APPROVED, instructor.id)
     assert enrollment_for(db, student.id, course.id).status is EnrollmentStatus.ACTIVE
-    assert db.exec(select(Notification.kind).where(Notification.user_id == student.id)).all() == [
-        "payment.approved"]
+    assert sorted(db.exec(select(Notification.kind).where(Notification.user_id == student.id))) == [
+        "payment.approved", "payment.received"]
+    assert sorted(db.exec(select(EmailLog.kind).where(EmailLog.status == EmailStatus.SENT))) == [
+        "payment.approved", "payment.received"]
     entry = db.exec(select(AuditEntry)).one()
     assert (entry.actor_id, entry.action, entry.entity_id) == (instructor.id, "payment.approve",
                                                                payment.id)

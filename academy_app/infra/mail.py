@@ -1,0 +1,72 @@
+"""Rendering and delivering email: Jinja2 templates (HTML and plain text), SMTP or an outbox folder.
+
+Without `SMTP_HOST` (the embedded default) each message is written as an `.eml` file to the outbox
+folder, named after its email-log id, so writing it twice leaves one file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from academy_app.models import EmailLog
+from academy_app.settings import get_settings
+
+TEMPLATES = Path(__file__).resolve().parent / "templates" / "email"
+SMTP_TIMEOUT_SECONDS = 20
+
+
+@lru_cache
+def _templates() -> Environment:
+    return Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
+                       autoescape=select_autoescape(["html"]), trim_blocks=True,
+                       keep_trailing_newline=True)
+
+
+def build_message(email: EmailLog) -> EmailMessage:
+    settings = get_settings()
+    context = json.loads(email.context)
+    link = context.get("link") or ""
+    values = {"name": context.get("name", ""), "title": context.get("title", email.subject),
+              "body": context.get("body", ""), "site_url": settings.site_url,
+              "url": settings.site_url + link if link.startswith("/") else ""}
+    message = EmailMessage()
+    message["Subject"] = email.subject
+    message["From"] = settings.mail_from
+    message["To"] = email.to_address
+    message["Date"] = formatdate(localtime=False)
+    # The same id on every attempt: a receiver can tell a resend after a crash from a new message.
+    message["Message-ID"] = f"<email-{email.id}.{email.dedupe_key.replace(':', '.')}@academy>"
+    message.set_content(_templates().get_template("notification.txt").render(values))
+    message.add_alternative(_templates().get_template("notification.html").render(values),
+                            subtype="html")
+    return message
+
+
+def deliver(message: EmailMessage, email_id: int) -> None:
+    """Send over SMTP, or write to the outbox. Raises smtplib.SMTPException or OSError on failure."""
+    settings = get_settings()
+    if settings.smtp_host is None:
+        _write_to_outbox(message, settings.outbox_dir / f"{email_id:08d}.eml")
+        return
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=SMTP_TIMEOUT_SECONDS) as smtp:
+        if settings.smtp_starttls:
+            smtp.starttls(context=ssl.create_default_context())
+        if settings.smtp_user:
+            smtp.login(settings.smtp_user, settings.smtp_password or "")
+        smtp.send_message(message)
+
+
+def _write_to_outbox(message: EmailMessage, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".part")
+    partial.write_bytes(bytes(message))
+    os.replace(partial, path)  # whole file or none

@@ -1,0 +1,57 @@
+"""The Celery app, configured from settings.
+
+Broker: `CELERY_BROKER_URL`, else `REFLEX_REDIS_URL`. With neither (the embedded default) tasks run
+eagerly in the process that queues them, after the transaction that queued them has committed, and
+the log says so. Messages are JSON only; a task is acknowledged after it ran (`acks_late`) and given
+back to the queue if its worker dies mid-way, so every task is written to be safe to run twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import Celery
+from celery.schedules import crontab
+
+from academy_app.settings import get_settings
+
+log = logging.getLogger("academy.tasks")
+
+TASK_TIME_LIMIT_SECONDS = 120
+TASK_SOFT_TIME_LIMIT_SECONDS = 90
+
+
+def make_app() -> Celery:
+    broker = get_settings().task_broker_url
+    celery = Celery("academy", include=["tasks.emails", "tasks.maintenance"])
+    celery.conf.update(
+        broker_url=broker or "memory://",
+        task_always_eager=broker is None,
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_time_limit=TASK_TIME_LIMIT_SECONDS,
+        task_soft_time_limit=TASK_SOFT_TIME_LIMIT_SECONDS,
+        broker_connection_retry_on_startup=True,
+        # Redis redelivers an unacknowledged task after this long; longer than any task may run.
+        broker_transport_options={"visibility_timeout": 3600},
+        worker_hijack_root_logger=False,
+        beat_schedule={
+            "purge-expired-sessions": {"task": "tasks.maintenance.purge_expired_sessions",
+                                       "schedule": crontab(hour=3, minute=17)},
+            "requeue-stuck-emails": {"task": "tasks.maintenance.requeue_stuck_emails",
+                                     "schedule": timedelta(minutes=5)},
+        },
+    )
+    if broker is None:
+        log.warning("Academy tasks: no broker (CELERY_BROKER_URL / REFLEX_REDIS_URL unset), "
+                    "so tasks run eagerly in-process")
+    return celery
+
+
+app = make_app()

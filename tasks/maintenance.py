@@ -1,0 +1,25 @@
+"""Scheduled housekeeping (celery beat): expired login sessions, emails whose task was lost."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from academy_app.db import session_scope
+from academy_app.services import accounts, emails
+from tasks.celery_app import app
+
+STUCK_AFTER = timedelta(minutes=10)
+
+
+@app.task(name="tasks.maintenance.purge_expired_sessions")
+def purge_expired_sessions() -> int:
+    with session_scope() as session:
+        return accounts.purge_expired_sessions(session)
+
+
+@app.task(name="tasks.maintenance.requeue_stuck_emails")
+def requeue_stuck_emails() -> int:
+    with session_scope() as session:
+        ids = emails.stuck(session, STUCK_AFTER)
+    emails.send_later(ids)
+    return len(ids)
