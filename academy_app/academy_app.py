@@ -10,6 +10,7 @@ from academy_app.admin.broadcast import BroadcastState
 from academy_app.admin.coupons import CouponState, coupons_page
 from academy_app.admin.course_editor import CourseEditorState, course_editor_page
 from academy_app.admin.courses import CourseListState, courses_page
+from academy_app.admin.jobs import JobsState, jobs_page
 from academy_app.admin.payments import PaymentQueueState, payments_page
 from academy_app.admin.reports import AnalyticsState, LearnersState, analytics_page, learners_page
 from academy_app.admin.users import AuditLogState, UserAdminState, audit_page, users_page
@@ -76,4 +77,5 @@ add_page(coupons_page, "/admin/coupons", "Coupons · Workspace · Academy", Coup
 add_page(payments_page, "/admin/payments", "Payments · Workspace · Academy", PaymentQueueState.load)
 add_page(users_page, "/admin/users", "Users · Workspace · Academy", UserAdminState.load)
 add_page(audit_page, "/admin/audit", "Audit log · Workspace · Academy", AuditLogState.load)
+add_page(jobs_page, "/admin/jobs", "Jobs · Workspace · Academy", JobsState.load)
 add_page(not_found_page, "404", "Page not found · Academy", AuthState.load_user)

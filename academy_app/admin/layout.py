@@ -24,6 +24,7 @@ WORKSPACE_PAGES = [
 ADMIN_PAGES = [
     ("Users", "/admin/users", "users"),
     ("Audit log", "/admin/audit", "scroll-text"),
+    ("Jobs", "/admin/jobs", "list-checks"),
 ]
 
 

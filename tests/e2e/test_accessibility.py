@@ -43,3 +43,14 @@ def test_learner_pages_have_no_wcag_violations(page: Page):
     continue_learning.click()
     expect(page.get_by_role("button", name="Mark as complete")).to_be_visible()
     assert violations(page) == []
+
+
+@pytest.mark.parametrize("path", ["/admin/courses", "/admin/payments", "/admin/coupons",
+                                  "/admin/users", "/admin/audit", "/admin/jobs",
+                                  "/admin/courses/1"])
+def test_workspace_pages_have_no_wcag_violations(page: Page, path: str):
+    page.goto("/login")
+    log_in(page, "admin@academy.test")
+    expect(page).to_have_url(re.compile(r"/dashboard/?$"))
+    page.goto(path)
+    assert violations(page) == []

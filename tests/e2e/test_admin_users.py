@@ -1,11 +1,13 @@
-"""An admin deactivates an account: that person is logged out everywhere and the act is audited."""
+"""Admin pages: deactivating an account logs that person out everywhere and is audited; a failed
+email can be sent again from the jobs page."""
 
 from __future__ import annotations
 
 import re
+import sqlite3
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from tests.e2e.test_payments import logged_in
 from tests.e2e.test_student_journey import log_in, sign_up
@@ -50,3 +52,23 @@ def test_instructors_do_not_see_or_open_the_admin_pages(open_page):
     expect(workspace.get_by_role("link", name="Users")).to_have_count(0)
     instructor.goto("/admin/users")
     expect(instructor.get_by_text("Only admins can open this page")).to_be_visible()
+
+
+def test_an_admin_sees_a_failed_email_and_sends_it_again(page: Page, app_server):
+    with sqlite3.connect(app_server.database_url.removeprefix("sqlite:///")) as connection:
+        connection.execute(
+            "INSERT INTO email_log (kind, dedupe_key, to_address, subject, context, status, "
+            "attempts, last_error, created_at) VALUES ('course.update', 'e2e:retry', "
+            "'grace@example.com', 'Live session on Friday', '{\"name\": \"Grace\"}', 'failed', 6, "
+            "'SMTPConnectError: the server did not answer', CURRENT_TIMESTAMP)")
+    page.goto("/login")
+    log_in(page, "admin@academy.test")
+    expect(page).to_have_url(re.compile(r"/dashboard/?$"))
+    page.goto("/admin/jobs")
+    expect(page.get_by_role("heading", name="Jobs")).to_be_visible()
+    row = page.get_by_role("row").filter(has_text="Live session on Friday")
+    expect(row).to_contain_text("the server did not answer")
+    row.get_by_role("button", name="Retry email to grace@example.com").click()
+    expect(page.get_by_text("Queued again")).to_be_visible()
+    expect(row.get_by_text("sent", exact=True)).to_be_visible()
+    expect(row.get_by_role("button", name="Retry email to grace@example.com")).to_have_count(0)

@@ -17,6 +17,7 @@ import redis
 from sqlmodel import Session, select
 
 from academy_app.admin.course_editor import CourseEditorState
+from academy_app.admin.jobs import JobsState
 from academy_app.admin.payments import PaymentQueueState
 from academy_app.admin.users import UserAdminState
 from academy_app.db import make_engine
@@ -295,3 +296,22 @@ def test_crafted_account_admin_events_from_non_admins_are_refused(backend, email
     assert rows(backend, f"SELECT is_active FROM users WHERE id = {victim_id}") == 1
     log = backend.log_text()
     assert "refused change_role" in log and "refused set_active" in log
+
+
+def test_a_crafted_retry_of_a_failed_email_from_a_non_admin_is_refused(backend):
+    with sqlite3.connect(backend.database_url.removeprefix("sqlite:///")) as connection:
+        email_id = connection.execute(
+            "INSERT INTO email_log (kind, dedupe_key, to_address, subject, context, status, "
+            "attempts, last_error, created_at) VALUES ('course.update', 'crafted:1', "
+            "'someone@example.com', 'Failed', '{}', 'failed', 6, 'down', CURRENT_TIMESTAMP)"
+        ).lastrowid
+
+    async def scenario() -> None:
+        tab = await logged_in_tab(backend, "instructor@academy.test")
+        tab.path = "/admin/jobs"
+        await tab.send(handler_name(JobsState, "retry"), {"email_id": email_id})
+        await tab.close()
+
+    run(scenario())
+    assert rows(backend, f"SELECT status = 'failed' FROM email_log WHERE id = {email_id}") == 1
+    assert "refused retry_email" in backend.log_text()

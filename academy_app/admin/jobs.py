@@ -1,0 +1,116 @@
+"""/admin/jobs — background work for admins: what waits, what was sent, what failed, and Retry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import reflex as rx
+
+from academy_app.admin.layout import StaffState, admin_page, as_id, data_table
+from academy_app.components.layout import empty_state
+from academy_app.db import session_scope
+from academy_app.models import EmailStatus, as_utc
+from academy_app.services import jobs
+from academy_app.services.errors import ServiceError
+
+STATUS_COLORS = {"queued": "amber", "sent": "green", "failed": "red"}
+
+
+@dataclass
+class EmailLine:
+    id: int = 0
+    kind: str = ""
+    recipient: str = ""
+    subject: str = ""
+    status: str = ""
+    attempts: int = 0
+    error: str = ""
+    when: str = ""
+
+
+class JobsState(StaffState):
+    rows: list[EmailLine] = []
+    waiting: str = ""
+    queued: int = 0
+    failed: int = 0
+    sent_last_day: int = 0
+    status_filter: str = "all"
+    loading: bool = True
+
+    @rx.event
+    def load(self):  # noqa: ANN201
+        with session_scope() as session:
+            actor, away = self._staff_or_redirect(session, admin_only=True)
+            if away:
+                return away
+            status = EmailStatus(self.status_filter) if self.status_filter != "all" else None
+            data = jobs.overview(session, actor, status)
+        self.waiting = "In-process" if data.waiting is None else str(data.waiting)  # no broker
+        self.queued, self.failed, self.sent_last_day = data.queued, data.failed, data.sent_last_day
+        self.rows = [EmailLine(id=r.id, kind=r.kind, recipient=r.to_address, subject=r.subject,
+                               status=r.status, attempts=r.attempts, error=r.last_error[:300],
+                               when=as_utc(r.sent_at or r.created_at).strftime("%d %b, %H:%M UTC"))
+                     for r in data.recent]
+        self.loading = False
+        return None
+
+    @rx.event
+    def set_status_filter(self, value: str):  # noqa: ANN201
+        self.status_filter = value if value in ("all", *EmailStatus._value2member_map_) else "all"
+        return JobsState.load
+
+    @rx.event
+    def retry(self, email_id: int):  # noqa: ANN201
+        try:
+            with session_scope() as session:
+                jobs.retry_email(session, self._actor(session), as_id(email_id))
+        except ServiceError as exc:
+            return [self._refuse("retry_email", exc), JobsState.load]
+        return [rx.toast.success("Queued again"), JobsState.load]
+
+
+def stat(label: str, value: rx.Var) -> rx.Component:
+    return rx.card(rx.vstack(rx.text(label, size="2", color_scheme="gray"),
+                             rx.text(value, size="6", weight="bold"), spacing="1"), width="100%")
+
+
+def email_line(line: EmailLine) -> rx.Component:
+    return rx.table.row(
+        rx.table.row_header_cell(rx.vstack(rx.text(line.subject, weight="medium", size="2"),
+                                           rx.text(line.kind, size="1", color_scheme="gray"),
+                                           spacing="0")),
+        rx.table.cell(rx.text(line.recipient, size="2")),
+        rx.table.cell(rx.badge(line.status, color_scheme=rx.match(
+            line.status, *STATUS_COLORS.items(), "gray"))),
+        rx.table.cell(line.attempts),
+        rx.table.cell(rx.text(line.error, size="1", color_scheme="red", max_width="320px")),
+        rx.table.cell(rx.text(line.when, size="2")),
+        rx.table.cell(rx.cond(line.status == "failed", rx.button(
+            "Retry", size="1", variant="soft", aria_label="Retry email to " + line.recipient,
+            on_click=JobsState.retry(line.id)))),
+        align="center",
+    )
+
+
+def jobs_page() -> rx.Component:
+    return admin_page(
+        "Jobs",
+        "Background work: emails waiting, sent and failed. A failed email can be sent again.",
+        rx.grid(stat("Waiting in the queue", JobsState.waiting),
+                stat("Queued emails", JobsState.queued),
+                stat("Failed emails", JobsState.failed),
+                stat("Sent in the last 24 h", JobsState.sent_last_day),
+                columns=rx.breakpoints(initial="1", sm="2", md="4"), spacing="4", width="100%"),
+        rx.select.root(
+            rx.select.trigger(aria_label="Show emails"),
+            rx.select.content(rx.select.item("All emails", value="all"),
+                              *[rx.select.item(s.value.capitalize(), value=s.value)
+                                for s in EmailStatus]),
+            value=JobsState.status_filter,
+            on_change=JobsState.set_status_filter,
+        ),
+        data_table(JobsState.rows, email_line,
+                   ["Email", "To", "Status", "Attempts", "Last error", "When", ""],
+                   empty_state("mail", "No emails yet", "Emails appear here as they are sent."),
+                   loading=JobsState.loading),
+    )

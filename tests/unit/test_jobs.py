@@ -1,0 +1,64 @@
+"""The jobs page's service: admins only; a failed email can be retried once, and it is audited."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlmodel import select
+
+from academy_app.models import AuditEntry, EmailLog, EmailStatus, Role
+from academy_app.services import jobs
+from academy_app.services.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied
+from tests.factories import make_user
+
+
+@pytest.fixture
+def admin(db):
+    return make_user(db, Role.ADMIN, name="Ada Admin")
+
+
+def failed_email(db, student) -> EmailLog:
+    email = EmailLog(kind="course.update", dedupe_key=f"course.update:test:{student.id}",
+                     user_id=student.id, to_address=student.email, subject="Lost in transit",
+                     context=json.dumps({"name": student.full_name, "title": "Lost in transit"}),
+                     status=EmailStatus.FAILED, attempts=6, last_error="SMTPConnectError: down")
+    db.add(email)
+    db.commit()
+    return email
+
+
+def test_admins_see_counts_and_recent_emails_others_are_refused(db, admin, student, instructor):
+    failed_email(db, student)
+    data = jobs.overview(db, admin)
+    assert (data.waiting, data.queued, data.failed, data.sent_last_day) == (None, 0, 1, 0)
+    assert [r.subject for r in data.recent] == ["Lost in transit"]
+    assert jobs.overview(db, admin, EmailStatus.SENT).recent == []
+    for outsider in (student, instructor):
+        with pytest.raises(PermissionDenied):
+            jobs.overview(db, outsider)
+    with pytest.raises(NotAuthenticated):
+        jobs.overview(db, None)
+
+
+def test_a_failed_email_is_retried_once_sent_and_audited(db, admin, student, outbox):
+    email = failed_email(db, student)
+    jobs.retry_email(db, admin, email.id)
+    db.commit()  # the task runs eagerly after the commit
+    db.refresh(email)
+    assert email.status is EmailStatus.SENT and email.attempts == 7
+    assert len(list(outbox.glob("*.eml"))) == 1
+    with pytest.raises(Conflict, match="is sent, not failed"):
+        jobs.retry_email(db, admin, email.id)
+    assert db.exec(select(AuditEntry.action)).all() == ["email.retry"]
+
+
+def test_retry_is_for_admins_and_existing_emails_only(db, admin, student, instructor):
+    email = failed_email(db, student)
+    for outsider in (student, instructor):
+        with pytest.raises(PermissionDenied):
+            jobs.retry_email(db, outsider, email.id)
+    with pytest.raises(NotFound):
+        jobs.retry_email(db, admin, 999_999)
+    db.refresh(email)
+    assert email.status is EmailStatus.FAILED
