@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import reflex as rx
 
 from academy_app.admin.layout import StaffState, admin_page, as_id, data_table
-from academy_app.components.layout import empty_state
+from academy_app.components.layout import empty_state, stat_card
 from academy_app.db import session_scope
 from academy_app.models import EmailStatus, as_utc
 from academy_app.services import jobs
@@ -69,11 +69,6 @@ class JobsState(StaffState):
         return [rx.toast.success("Queued again"), JobsState.load]
 
 
-def stat(label: str, value: rx.Var) -> rx.Component:
-    return rx.card(rx.vstack(rx.text(label, size="2", color_scheme="gray"),
-                             rx.text(value, size="6", weight="bold"), spacing="1"), width="100%")
-
-
 def email_line(line: EmailLine) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(rx.vstack(rx.text(line.subject, weight="medium", size="2"),
@@ -96,10 +91,10 @@ def jobs_page() -> rx.Component:
     return admin_page(
         "Jobs",
         "Background work: emails waiting, sent and failed. A failed email can be sent again.",
-        rx.grid(stat("Waiting in the queue", JobsState.waiting),
-                stat("Queued emails", JobsState.queued),
-                stat("Failed emails", JobsState.failed),
-                stat("Sent in the last 24 h", JobsState.sent_last_day),
+        rx.grid(stat_card("Waiting in the queue", JobsState.waiting),
+                stat_card("Queued emails", JobsState.queued),
+                stat_card("Failed emails", JobsState.failed),
+                stat_card("Sent in the last 24 h", JobsState.sent_last_day),
                 columns=rx.breakpoints(initial="1", sm="2", md="4"), spacing="4", width="100%"),
         rx.select.root(
             rx.select.trigger(aria_label="Show emails"),

@@ -9,7 +9,7 @@ import reflex as rx
 
 from academy_app.admin.layout import StaffState, admin_page, data_table
 from academy_app.components.course import progress_bar
-from academy_app.components.layout import empty_state, link_button
+from academy_app.components.layout import empty_state, link_button, stat_card
 from academy_app.db import session_scope
 from academy_app.services import authoring, reports
 from academy_app.services.errors import ServiceError
@@ -200,11 +200,6 @@ def learners_page() -> rx.Component:
     )
 
 
-def stat(label: str, value: rx.Var) -> rx.Component:
-    return rx.card(rx.vstack(rx.text(label, size="2", color_scheme="gray"),
-                             rx.heading(value, size="6", as_="p"), spacing="1"), width="100%")
-
-
 def analytics_page() -> rx.Component:
     return admin_page(
         "Analytics",
@@ -216,9 +211,9 @@ def analytics_page() -> rx.Component:
 def analytics_charts() -> rx.Component:
     return rx.vstack(
         rx.cond(AnalyticsState.scope == "course", _course_header(AnalyticsState)),
-        rx.grid(stat("Learners", AnalyticsState.learners),
-                stat("Completed", AnalyticsState.completed),
-                stat("Approved revenue", AnalyticsState.revenue),
+        rx.grid(stat_card("Learners", AnalyticsState.learners),
+                stat_card("Completed", AnalyticsState.completed),
+                stat_card("Approved revenue", AnalyticsState.revenue),
                 columns=rx.breakpoints(initial="1", sm="3"), spacing="4", width="100%"),
         rx.card(rx.vstack(
             rx.heading("Enrollments, last 30 days", size="4", as_="h2"),

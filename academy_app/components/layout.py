@@ -207,3 +207,9 @@ def labelled(label: str, field_id: str, control: rx.Component, error: rx.Var,
         spacing="1",
         width="100%",
     )
+
+
+def stat_card(label: str, value: rx.Var, size: str = "6") -> rx.Component:
+    """A figure with its label: dashboards, analytics, jobs."""
+    return rx.card(rx.vstack(rx.text(label, size="2", color_scheme="gray"),
+                             rx.heading(value, size=size, as_="p"), spacing="1"), width="100%")

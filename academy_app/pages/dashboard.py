@@ -11,6 +11,7 @@ from academy_app.components.layout import (
     page,
     page_header,
     skeleton_block,
+    stat_card,
 )
 from academy_app.state.dashboard import DashboardState
 from academy_app.state.rows import DashboardRow
@@ -56,11 +57,6 @@ def course_row(course: DashboardRow) -> rx.Component:
     )
 
 
-def stat(label: str, value: rx.Var) -> rx.Component:
-    return rx.card(rx.vstack(rx.text(label, size="2", color_scheme="gray"),
-                             rx.heading(value, size="7", as_="p"), spacing="1"))
-
-
 def dashboard_page() -> rx.Component:
     return page(
         page_header("My learning", "Pick up where you left off"),
@@ -71,8 +67,8 @@ def dashboard_page() -> rx.Component:
             rx.cond(
                 DashboardState.courses.length() > 0,
                 rx.vstack(
-                    rx.grid(stat("Courses", DashboardState.courses.length()),
-                            stat("Completed", DashboardState.completed_count),
+                    rx.grid(stat_card("Courses", DashboardState.courses.length(), size="7"),
+                            stat_card("Completed", DashboardState.completed_count, size="7"),
                             columns="2", spacing="4", width=["100%", "360px"]),
                     rx.foreach(DashboardState.courses, course_row),
                     spacing="4",
