@@ -31,7 +31,7 @@ from academy_app.state.checkout import CheckoutState
 from academy_app.state.course import CourseState
 from academy_app.state.dashboard import DashboardState
 from academy_app.state.learn import LearnState
-from academy_app.state.live import run_listener
+from academy_app.state.live import reloads_live, run_listener
 from academy_app.state.notifications import NotificationState
 
 log = logging.getLogger("academy")
@@ -55,6 +55,11 @@ def add_page(component, route: str, title: str, *on_load) -> None:  # noqa: ANN0
     """Every page also refreshes the notification bell on load, which a reconnect repeats: a tab
     that was offline catches up from the database, and its worker learns whose tab it is."""
     app.add_page(component, route=route, title=title, on_load=[*on_load, NotificationState.refresh])
+
+
+# What a live "refresh" may run again on an open page (the others reset forms or dialogs).
+for live_safe in (CourseState.load, DashboardState.load, LearnState.load, NotificationState.refresh):
+    reloads_live(live_safe)
 
 
 add_page(home_page, "/", "Academy — learn at your own pace", HomeState.load)

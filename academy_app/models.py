@@ -302,5 +302,9 @@ class EmailLog(SQLModel, table=True):
     status: EmailStatus = Field(default=EmailStatus.QUEUED, sa_type=_enum(EmailStatus), index=True)
     attempts: int = Field(default=0)
     last_error: str = Field(default="", sa_type=sa.Text)
+    # The task (Celery id) sending it, and until when: a second copy of the task (re-queued by the
+    # sweeper, redelivered by the broker) finds it claimed and stands down.
+    claimed_by: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
+    claimed_until: datetime | None = Field(default=None, **_timestamp(nullable=True))
     created_at: datetime = Field(default_factory=utcnow, **_timestamp(index=True))
     sent_at: datetime | None = Field(default=None, **_timestamp(nullable=True))

@@ -9,9 +9,10 @@ back to the queue if its worker dies mid-way, so every task is written to be saf
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 
-from celery import Celery
+from celery import Celery, Task
 from celery.schedules import crontab
 
 from academy_app.settings import get_settings
@@ -55,3 +56,26 @@ def make_app() -> Celery:
 
 
 app = make_app()
+
+# Without a broker, queued tasks run on one thread of this process, in order: the request that
+# queued them (a broadcast to 500 learners queues 500 emails) answers at once instead of waiting.
+_background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="academy-tasks")
+_running: set[Future] = set()
+run_inline = False  # tests set it: eager tasks then finish before the commit returns
+
+
+def enqueue(task: Task, *args: object) -> None:
+    """Queue a task after commit: to the broker, or without one, to the background thread."""
+    if not app.conf.task_always_eager:
+        task.delay(*args)
+    elif run_inline:
+        task.apply(args=args)
+    else:
+        future = _background.submit(task.apply, args=args)
+        _running.add(future)
+        future.add_done_callback(_running.discard)
+
+
+def drain(timeout: float = 30) -> None:
+    """Wait for the tasks queued to the background thread (tests use it)."""
+    wait(list(_running), timeout=timeout)

@@ -20,6 +20,7 @@ def purge_expired_sessions() -> int:
 @app.task(name="tasks.maintenance.requeue_stuck_emails")
 def requeue_stuck_emails() -> int:
     with session_scope() as session:
+        emails.give_up(session)
         ids = emails.stuck(session, STUCK_AFTER)
     emails.send_later(ids)
     return len(ids)

@@ -22,6 +22,7 @@ from academy_app.db import make_engine
 from academy_app.models import Role, User
 from academy_app.settings import PROJECT_ROOT, get_settings
 from alembic import command
+from tasks import celery_app
 from tests.factories import make_user
 
 PG_SERVER_URL = os.environ.get("ACADEMY_TEST_PG_URL",
@@ -104,8 +105,10 @@ def db(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Session]:
 
 @pytest.fixture(autouse=True)
 def outbox(tmp_path, monkeypatch: pytest.MonkeyPatch):
-    """Emails a test causes land in its own folder, never in the project's var/outbox."""
+    """Emails a test causes land in its own folder, never in the project's var/outbox, and (there
+    being no broker in unit tests) are written before the commit returns."""
     monkeypatch.setattr(get_settings(), "outbox_dir", tmp_path / "outbox")
+    monkeypatch.setattr(celery_app, "run_inline", True)
     return tmp_path / "outbox"
 
 

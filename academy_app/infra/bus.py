@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "academy:live"
 _PENDING = "academy_live_pending"  # key in Session.info
 _RETRY_SECONDS = (0.5, 1, 2, 5)
+HEALTH_CHECK_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -153,14 +154,21 @@ async def listen() -> AsyncIterator[Signal]:
         return
     attempt = 0
     while True:
-        client = aioredis.Redis.from_url(url)
+        # The health check PINGs an idle connection, so one dropped by a proxy or a failover
+        # raises (and is retried below) instead of leaving this worker deaf.
+        client = aioredis.Redis.from_url(url, health_check_interval=HEALTH_CHECK_SECONDS,
+                                         socket_keepalive=True)
         pubsub = client.pubsub(ignore_subscribe_messages=True)
         try:
             await pubsub.subscribe(CHANNEL)
             if attempt:
                 log.warning("live updates: listening on Redis again")
             attempt = 0
-            async for message in pubsub.listen():
+            while True:
+                message = await pubsub.get_message(ignore_subscribe_messages=True,
+                                                   timeout=HEALTH_CHECK_SECONDS)
+                if message is None:
+                    continue
                 try:
                     yield Signal.from_json(message["data"])
                 except (ValueError, KeyError, TypeError):

@@ -13,14 +13,17 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 import sqlalchemy as sa
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from academy_app.db import after_commit
 from academy_app.models import EmailLog, EmailStatus, Notification, User, utcnow
 
 STUCK_BATCH = 500
+FAN_OUT_BATCH = 500
 EMAILED_KINDS = frozenset({"enrollment.active", "payment.received", "payment.approved",
-                           "payment.rejected", "course.update", "certificate.issued"})
+                           "payment.rejected", "course.update"})
+MAX_ATTEMPTS = 6  # then the email is marked failed (an admin may retry it)
 
 
 def queue_for(session: Session, notifications: Sequence[Notification]) -> list[int]:
@@ -43,18 +46,36 @@ def queue_for(session: Session, notifications: Sequence[Notification]) -> list[i
 
 
 def send_later(email_ids: list[int]) -> None:
-    from tasks.emails import send_email  # the task layer sits above the services
+    from tasks.celery_app import enqueue  # the task layer sits above the services
+    from tasks.emails import send_email, send_emails
 
-    for email_id in email_ids:
-        send_email.delay(email_id)
+    if len(email_ids) == 1:
+        enqueue(send_email, email_ids[0])
+        return
+    for start in range(0, len(email_ids), FAN_OUT_BATCH):  # one message per batch, not per email
+        enqueue(send_emails, email_ids[start:start + FAN_OUT_BATCH])
 
 
 def stuck(session: Session, older_than: timedelta) -> list[int]:
     """Emails still queued long after their transaction: their task was lost (the broker was down
     at commit, say). A scheduled job queues them again; sending is idempotent, so that is safe."""
+    now = utcnow()
     return list(session.exec(select(EmailLog.id).where(
-        EmailLog.status == EmailStatus.QUEUED, EmailLog.created_at <= utcnow() - older_than)
+        EmailLog.status == EmailStatus.QUEUED, EmailLog.created_at <= now - older_than,
+        EmailLog.attempts < MAX_ATTEMPTS,
+        or_(col(EmailLog.claimed_until).is_(None), col(EmailLog.claimed_until) < now))
         .order_by(col(EmailLog.id)).limit(STUCK_BATCH)))
+
+
+def give_up(session: Session) -> int:
+    """Mark failed the emails still queued after every attempt (their last task died mid-way),
+    so they show on the jobs page instead of waiting forever."""
+    now = utcnow()
+    return session.execute(sa.update(EmailLog).where(
+        EmailLog.status == EmailStatus.QUEUED, EmailLog.attempts >= MAX_ATTEMPTS,
+        or_(col(EmailLog.claimed_until).is_(None), col(EmailLog.claimed_until) < now))
+        .values(status=EmailStatus.FAILED, claimed_until=None,
+                last_error=f"gave up after {MAX_ATTEMPTS} attempts")).rowcount
 
 
 def recent(session: Session, limit: int = 50, status: EmailStatus | None = None) -> list[EmailLog]:

@@ -45,6 +45,8 @@ class AuthState(rx.State):
     # What the navbar shows. Display only: permission decisions never read these.
     user_name: str = ""
     user_role: str = ""
+    # Whose tab this is as of its last event: live pushes (state/live.py) go only to that user.
+    _user_id: int = 0
 
     @rx.var
     def is_authenticated(self) -> bool:
@@ -66,11 +68,14 @@ class AuthState(rx.State):
         bus.origin(session, token)  # live updates skip this tab: the handler answers it itself
         if user is not None:  # this tab now hears the user's live updates (state/live.py)
             presence.remember(user.id, token)
+        else:
+            presence.forget(token)
         return user
 
     def _show_user(self, user: User | None) -> None:
         self.user_name = user.full_name if user else ""
         self.user_role = user.role.value if user else ""
+        self._user_id = user.id if user else 0
 
     def _login_redirect(self) -> rx.event.EventSpec:
         """Send a logged-out visitor to the login page, and back here afterwards."""

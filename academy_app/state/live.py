@@ -29,11 +29,12 @@ from academy_app.state.notifications import NotificationState
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY_SECONDS = 60
+_LIVE_RELOADS: set = set()  # on_load functions a refresh may run again (see reloads_live)
 MAX_TABS_AT_ONCE = 64  # tabs updated concurrently for one signal (a broadcast reaches hundreds)
 
 
 def connected_clients(app: rx.App) -> int:
-    """Sockets this worker holds, for the metrics endpoint and the benchmarks."""
+    """Sockets this worker holds (logged each minute; the metrics endpoint will export it)."""
     return sum(1 for token in _token_manager(app).token_to_socket if is_connected_here(app, token))
 
 
@@ -56,6 +57,8 @@ async def run_listener(app: rx.App) -> None:
         if time.monotonic() - last_prune > PRUNE_EVERY_SECONDS:
             presence.prune(lambda token: is_connected_here(app, token))
             last_prune = time.monotonic()
+            log.info("live updates: %d tabs connected to this worker, %d of them logged in",
+                     connected_clients(app), len(presence))
 
 
 async def deliver(app: rx.App, signal: bus.Signal) -> int:
@@ -69,13 +72,13 @@ async def deliver(app: rx.App, signal: bus.Signal) -> int:
         for token in presence.tokens_of(user_id):
             if is_connected_here(app, token):
                 origin = token == signal.origin_token
-                tabs.append((token, notifications.get(user_id, []),
+                tabs.append((token, user_id, notifications.get(user_id, []),
                              user_id in refresh and not origin, not origin))
             else:  # gone, or moved to another worker, which remembers it on its first event
                 presence.forget(token)
     limit = asyncio.Semaphore(MAX_TABS_AT_ONCE)
 
-    async def update(tab: tuple[str, list[bus.LiveNotification], bool, bool]) -> None:
+    async def update(tab: tuple[str, int, list[bus.LiveNotification], bool, bool]) -> None:
         async with limit:
             await _update_tab(app, *tab)
 
@@ -83,11 +86,14 @@ async def deliver(app: rx.App, signal: bus.Signal) -> int:
     return len(tabs)
 
 
-async def _update_tab(app: rx.App, token: str, notes: list[bus.LiveNotification],
+async def _update_tab(app: rx.App, token: str, user_id: int, notes: list[bus.LiveNotification],
                       refresh_page: bool, toast: bool) -> None:
     try:
         async with app.modify_state(rx.BaseStateToken(ident=token, cls=NotificationState)) as root:
             bell = await root.get_state(NotificationState)
+            if bell._user_id != user_id:  # the tab changed hands since it was remembered
+                presence.forget(token)
+                return
             fresh = [note for note in notes if bell.receive_live(note)]
             if refresh_page:
                 await _rerun_page_load(app, root)
@@ -105,12 +111,19 @@ def _toast(title: str, body: str) -> Event:
     return Event.from_event_type(rx.toast.info(title, description=body or None))[0]
 
 
+def reloads_live(handler: EventHandler) -> EventHandler:
+    """Mark an on_load handler as safe to run again when the user's data changes elsewhere: it
+    only reads, and resets nothing the user may be typing (a form, an open dialog)."""
+    _LIVE_RELOADS.add(handler.fn)
+    return handler
+
+
 async def _rerun_page_load(app: rx.App, root: BaseState) -> None:
-    """Run the open page's on_load handlers again, inside the state lock we already hold."""
+    """Run the open page's live-safe on_load handlers again, inside the state lock we hold."""
     for load in app.get_load_events(root.router.url.path):
         handler = load.handler if isinstance(load, EventSpec) else load
-        if not isinstance(handler, EventHandler) or handler.state is None or \
-                (isinstance(load, EventSpec) and load.args):
+        if not isinstance(handler, EventHandler) or handler.fn not in _LIVE_RELOADS or \
+                handler.state is None or (isinstance(load, EventSpec) and load.args):
             continue
         state = await root.get_state(handler.state)
         result = handler.fn(state)

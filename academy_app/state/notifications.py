@@ -72,7 +72,7 @@ class NotificationState(AuthState):
 
     def receive_live(self, note: LiveNotification) -> bool:
         """Add a notification pushed by the bus; False when this tab already has it."""
-        if not self.user_name or note.id in self._known_ids:
+        if note.user_id != self._user_id or note.id in self._known_ids:
             return False
         self._known_ids = [note.id, *self._known_ids][:KNOWN_IDS]
         self.unread += 1

@@ -7,15 +7,18 @@ SMTP_HOST the message is written to the outbox folder.
 from __future__ import annotations
 
 import email
+import threading
 from datetime import timedelta
 from email import policy
 from pathlib import Path
 
 from sqlmodel import select, update
 
+from academy_app.infra import mail
 from academy_app.models import EmailLog, EmailStatus, LoginSession, Role, utcnow
 from academy_app.services import accounts, emails, notifications, users
 from academy_app.settings import get_settings
+from tasks import celery_app
 from tasks.emails import MAX_DELAY_SECONDS, retry_delay, send_email
 from tasks.maintenance import purge_expired_sessions, requeue_stuck_emails
 from tests.factories import make_user
@@ -122,3 +125,60 @@ def test_expired_login_sessions_are_purged(db, student):
     db.commit()
     assert purge_expired_sessions.delay().get() == 1
     assert accounts.user_for_token(db, fresh) is not None
+
+
+def test_without_a_broker_the_request_does_not_wait_for_the_emails(db, student, outbox,
+                                                                   monkeypatch):
+    monkeypatch.setattr(celery_app, "run_inline", False)
+    started, release = threading.Event(), threading.Event()
+    deliver = mail.deliver
+
+    def slow_deliver(message, email_id):
+        started.set()
+        release.wait(10)
+        return deliver(message, email_id)
+
+    monkeypatch.setattr(mail, "deliver", slow_deliver)
+    notifications.notify(db, student.id, "course.update", "In the background")
+    db.commit()  # returns while the email is still being delivered
+    assert started.wait(10) and sent_files(outbox) == []
+    release.set()
+    celery_app.drain()
+    assert len(sent_files(outbox)) == 1
+
+
+def test_a_copy_of_the_task_stands_down_while_another_holds_the_email(db, student, outbox,
+                                                                      monkeypatch):
+    with monkeypatch.context() as broker_down:
+        broker_down.setattr(emails, "send_later", lambda ids: None)
+        notifications.notify(db, student.id, "course.update", "Claimed elsewhere")
+        db.commit()
+    row = db.exec(select(EmailLog)).one()
+    db.exec(update(EmailLog).values(claimed_by="other-task",
+                                    claimed_until=utcnow() + timedelta(minutes=2),
+                                    created_at=utcnow() - timedelta(minutes=30)))
+    db.commit()
+    assert send_email.apply(args=[row.id]).get() == "nothing to do"
+    assert emails.stuck(db, timedelta(minutes=10)) == []  # the sweeper leaves it alone too
+    db.exec(update(EmailLog).values(claimed_until=utcnow() - timedelta(seconds=1)))
+    db.commit()
+    assert emails.stuck(db, timedelta(minutes=10)) == [row.id]
+    db.commit()
+    assert send_email.apply(args=[row.id]).get() == "sent"
+    assert len(sent_files(outbox)) == 1
+
+
+def test_the_sweeper_gives_up_on_an_email_out_of_attempts(db, student, monkeypatch):
+    with monkeypatch.context() as broker_down:
+        broker_down.setattr(emails, "send_later", lambda ids: None)
+        notifications.notify(db, student.id, "course.update", "Tried enough")
+        db.commit()
+    db.exec(update(EmailLog).values(attempts=emails.MAX_ATTEMPTS,
+                                    created_at=utcnow() - timedelta(minutes=30)))
+    db.commit()
+    assert emails.stuck(db, timedelta(minutes=10)) == []
+    db.commit()
+    assert requeue_stuck_emails.delay().get() == 0
+    db.expire_all()
+    row = db.exec(select(EmailLog)).one()
+    assert row.status is EmailStatus.FAILED and "gave up after 6 attempts" in row.last_error
