@@ -7,6 +7,7 @@ import logging
 import reflex as rx
 
 from academy_app.admin.broadcast import BroadcastState
+from academy_app.admin.certificates import CertificateAdminState, certificates_admin_page
 from academy_app.admin.coupons import CouponState, coupons_page
 from academy_app.admin.course_editor import CourseEditorState, course_editor_page
 from academy_app.admin.courses import CourseListState, courses_page
@@ -18,6 +19,7 @@ from academy_app.api import files
 from academy_app.api.limits import limit_upload_size
 from academy_app.pages.account import login_page, signup_page
 from academy_app.pages.catalog import catalog_page
+from academy_app.pages.certificates import certificates_page, verify_page
 from academy_app.pages.course import course_page
 from academy_app.pages.dashboard import dashboard_page
 from academy_app.pages.errors import not_found_page
@@ -27,6 +29,7 @@ from academy_app.settings import get_settings
 from academy_app.state.account import AccountFormState
 from academy_app.state.auth import AuthState
 from academy_app.state.catalog import CatalogState, HomeState
+from academy_app.state.certificates import CertificatesState, VerifyState
 from academy_app.state.checkout import CheckoutState
 from academy_app.state.course import CourseState
 from academy_app.state.dashboard import DashboardState
@@ -58,7 +61,8 @@ def add_page(component, route: str, title: str, *on_load) -> None:  # noqa: ANN0
 
 
 # What a live "refresh" may run again on an open page (the others reset forms or dialogs).
-for live_safe in (CourseState.load, DashboardState.load, LearnState.load, NotificationState.refresh):
+for live_safe in (CourseState.load, DashboardState.load, LearnState.load, CertificatesState.load,
+                  NotificationState.refresh):
     reloads_live(live_safe)
 
 
@@ -68,6 +72,9 @@ add_page(course_page, "/courses/[slug]", "Course · Academy", CourseState.load,
          CheckoutState.close_checkout)
 add_page(learn_page, "/learn/[slug]/[lesson]", "Lesson · Academy", LearnState.load)
 add_page(dashboard_page, "/dashboard", "My learning · Academy", DashboardState.load)
+add_page(certificates_page, "/certificates", "My certificates · Academy", CertificatesState.load)
+add_page(verify_page, "/verify", "Verify a certificate · Academy", VerifyState.load)
+add_page(verify_page, "/verify/[code]", "Verify a certificate · Academy", VerifyState.load)
 add_page(signup_page, "/signup", "Sign up · Academy", AccountFormState.open_form)
 add_page(login_page, "/login", "Log in · Academy", AccountFormState.open_form)
 add_page(courses_page, "/admin/courses", "Courses · Workspace · Academy", CourseListState.load)
@@ -81,6 +88,8 @@ add_page(analytics_page, "/admin/analytics", "Analytics · Workspace · Academy"
 add_page(coupons_page, "/admin/coupons", "Coupons · Workspace · Academy", CouponState.load)
 add_page(payments_page, "/admin/payments", "Payments · Workspace · Academy", PaymentQueueState.load)
 add_page(users_page, "/admin/users", "Users · Workspace · Academy", UserAdminState.load)
+add_page(certificates_admin_page, "/admin/certificates", "Certificates · Workspace · Academy",
+         CertificateAdminState.load)
 add_page(audit_page, "/admin/audit", "Audit log · Workspace · Academy", AuditLogState.load)
 add_page(jobs_page, "/admin/jobs", "Jobs · Workspace · Academy", JobsState.load)
 add_page(not_found_page, "404", "Page not found · Academy", AuthState.load_user)

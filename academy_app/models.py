@@ -308,3 +308,29 @@ class EmailLog(SQLModel, table=True):
     claimed_until: datetime | None = Field(default=None, **_timestamp(nullable=True))
     created_at: datetime = Field(default_factory=utcnow, **_timestamp(index=True))
     sent_at: datetime | None = Field(default=None, **_timestamp(nullable=True))
+
+
+class Certificate(SQLModel, table=True):
+    """Proof that a learner completed a course: one per learner and course, checked by its code.
+
+    Names and title are copied when it is issued, so it keeps saying what it said that day.
+    """
+
+    __tablename__ = "certificates"
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "course_id", name="uq_certificates_user_course"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=16, unique=True)  # 16 Crockford base-32 characters: 80 random bits
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE")  # led by the unique key
+    course_id: int = Field(foreign_key="courses.id", index=True, ondelete="CASCADE")
+    student_name: str = Field(max_length=120)
+    course_title: str = Field(max_length=160)
+    instructor_name: str = Field(max_length=120)
+    issued_at: datetime = Field(default_factory=utcnow, **_timestamp(index=True))
+    # Set by the task once the PDF is on disk; the learner is told then, and only then.
+    file_ready_at: datetime | None = Field(default=None, **_timestamp(nullable=True))
+    revoked_at: datetime | None = Field(default=None, **_timestamp(nullable=True))
+    revoked_reason: str = Field(default="", sa_type=sa.Text)
+    revoked_by: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")

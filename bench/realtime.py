@@ -24,7 +24,6 @@ import asyncio
 import itertools
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -38,6 +37,8 @@ from pathlib import Path
 import redis
 import sqlalchemy as sa
 
+from bench.report import update_docs
+
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_ACADEMY = "redis://127.0.0.1:6379/9"
 REDIS_BARE = "redis://127.0.0.1:6379/10"
@@ -46,7 +47,6 @@ PG_SERVER = os.environ.get("ACADEMY_BENCH_PG_URL",
 CLIENT_COUNTS = (1, 100, 500)
 SAMPLES = 500
 BROADCASTS = 5
-DOCS = ROOT / "docs" / "benchmarks.md"
 # Reflex's Redis state manager as it comes, and with REFLEX_OPLOCK_ENABLED (each worker keeps an
 # uncontended tab's lock and state in memory), which the production checklist recommends.
 MODES = {"Redis": "false", "Redis + oplock": "true"}
@@ -274,19 +274,10 @@ def table(results: dict[str, tuple[dict, dict]]) -> str:
     return "\n".join(lines)
 
 
-def update_docs(text: str) -> None:
-    block = (f"<!-- realtime:start -->\nMeasured {time.strftime('%Y-%m-%d')} with "
-             f"`.venv/bin/python -m bench.realtime --update-docs` ({os.cpu_count()} CPUs):\n\n"
-             f"{text}\n<!-- realtime:end -->")
-    current = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"<!-- realtime:start -->.*?<!-- realtime:end -->", re.S)
-    DOCS.write_text(pattern.sub(block, current) if pattern.search(current)
-                    else current.rstrip() + "\n\n## Real-time\n\n" + block + "\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--update-docs", action="store_true", help=f"write the table into {DOCS}")
+    parser.add_argument("--update-docs", action="store_true",
+                        help="write the table into docs/benchmarks.md")
     args = parser.parse_args()
     results = {}
     for mode, oplock in MODES.items():
@@ -312,8 +303,7 @@ def main() -> None:
     text = table(results)
     print("\n" + text)
     if args.update_docs:
-        update_docs(text)
-        print(f"\nwritten to {DOCS.relative_to(ROOT)}")
+        update_docs("realtime", text)
 
 
 if __name__ == "__main__":

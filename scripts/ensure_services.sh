@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Make sure what the tests talk to is there: Debian's Chromium, PostgreSQL and Redis on 127.0.0.1.
+# Make sure what the tests talk to is there: Debian's Chromium, PostgreSQL, Redis and RabbitMQ on
+# 127.0.0.1.
 # Uses running servers when they answer; otherwise starts the installed ones, installing the Debian
 # packages first when they are missing and we are root. Never downloads a browser or a toolchain.
 set -euo pipefail
 
-PG_HOST=127.0.0.1 PG_PORT=5432 REDIS_PORT=6379
+PG_HOST=127.0.0.1 PG_PORT=5432 REDIS_PORT=6379 AMQP_PORT=5672
 
 say() { printf '[services] %s\n' "$*"; }
 
@@ -18,7 +19,7 @@ apt_install() {
 
 wait_for() {  # wait_for <description> <command...>
   local what=$1; shift
-  for _ in $(seq 1 60); do "$@" >/dev/null 2>&1 && return 0; sleep 0.5; done
+  for _ in $(seq 1 120); do "$@" >/dev/null 2>&1 && return 0; sleep 0.5; done
   say "$what did not come up"; exit 1
 }
 
@@ -50,3 +51,13 @@ if ! redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then
   wait_for Redis redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping
 fi
 say "Redis answers on 127.0.0.1:$REDIS_PORT"
+
+# RabbitMQ: the broker that hands a dead worker's task straight to another (the kill -9 test).
+amqp_answers() { (exec 3<>"/dev/tcp/127.0.0.1/$AMQP_PORT") 2>/dev/null; }
+if ! amqp_answers; then
+  command -v rabbitmq-server >/dev/null || apt_install rabbitmq-server
+  say "starting RabbitMQ"
+  rabbitmq-server -detached
+  wait_for RabbitMQ amqp_answers
+fi
+say "RabbitMQ answers on 127.0.0.1:$AMQP_PORT"

@@ -25,7 +25,7 @@ TASK_SOFT_TIME_LIMIT_SECONDS = 90
 
 def make_app() -> Celery:
     broker = get_settings().task_broker_url
-    celery = Celery("academy", include=["tasks.emails", "tasks.maintenance"])
+    celery = Celery("academy", include=["tasks.certificates", "tasks.emails", "tasks.maintenance"])
     celery.conf.update(
         broker_url=broker or "memory://",
         task_always_eager=broker is None,
@@ -47,6 +47,10 @@ def make_app() -> Celery:
                                        "schedule": crontab(hour=3, minute=17)},
             "requeue-stuck-emails": {"task": "tasks.maintenance.requeue_stuck_emails",
                                      "schedule": timedelta(minutes=5)},
+            "redraw-lost-certificates": {"task": "tasks.maintenance.redraw_lost_certificates",
+                                         "schedule": timedelta(minutes=5)},
+            "issue-missing-certificates": {"task": "tasks.maintenance.issue_missing_certificates",
+                                           "schedule": crontab(hour=3, minute=41)},
         },
     )
     if broker is None:

@@ -1,11 +1,12 @@
-"""Scheduled housekeeping (celery beat): expired login sessions, emails whose task was lost."""
+"""Scheduled housekeeping (celery beat): expired login sessions, and emails and certificates whose
+task was lost."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from academy_app.db import session_scope
-from academy_app.services import accounts, emails
+from academy_app.services import accounts, certificates, emails
 from tasks.celery_app import app
 
 STUCK_AFTER = timedelta(minutes=10)
@@ -24,3 +25,17 @@ def requeue_stuck_emails() -> int:
         ids = emails.stuck(session, STUCK_AFTER)
     emails.send_later(ids)
     return len(ids)
+
+
+@app.task(name="tasks.maintenance.redraw_lost_certificates")
+def redraw_lost_certificates() -> int:
+    with session_scope() as session:
+        ids = certificates.undrawn(session, STUCK_AFTER)
+    certificates.draw_later(ids)
+    return len(ids)
+
+
+@app.task(name="tasks.maintenance.issue_missing_certificates")
+def issue_missing_certificates() -> int:
+    with session_scope() as session:
+        return certificates.issue_missing(session)

@@ -105,9 +105,11 @@ def db(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Session]:
 
 @pytest.fixture(autouse=True)
 def outbox(tmp_path, monkeypatch: pytest.MonkeyPatch):
-    """Emails a test causes land in its own folder, never in the project's var/outbox, and (there
-    being no broker in unit tests) are written before the commit returns."""
+    """Emails and files (certificates, receipts) a test causes land in its own folders, never in
+    the project's var/, and (there being no broker in unit tests) are written before the commit
+    returns."""
     monkeypatch.setattr(get_settings(), "outbox_dir", tmp_path / "outbox")
+    monkeypatch.setattr(get_settings(), "media_root", tmp_path / "media")
     monkeypatch.setattr(celery_app, "run_inline", True)
     return tmp_path / "outbox"
 

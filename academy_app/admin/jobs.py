@@ -45,7 +45,8 @@ class JobsState(StaffState):
                 return away
             status = EmailStatus(self.status_filter) if self.status_filter != "all" else None
             data = jobs.overview(session, actor, status)
-        self.waiting = "In-process" if data.waiting is None else str(data.waiting)  # no broker
+        self.waiting = (str(data.waiting) if data.waiting is not None else
+                        "In-process" if data.broker_answers else "Not answering")
         self.queued, self.failed, self.sent_last_day = data.queued, data.failed, data.sent_last_day
         self.rows = [EmailLine(id=r.id, kind=r.kind, recipient=r.to_address, subject=r.subject,
                                status=r.status, attempts=r.attempts, error=r.last_error[:300],

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 import reflex as rx
 from sqlmodel import Session
 
-from academy_app.components.layout import footer, navbar
+from academy_app.components.layout import footer, labelled, navbar
 from academy_app.models import Role, User
 from academy_app.services.permissions import is_staff
 from academy_app.state.auth import AuthState
@@ -23,6 +23,7 @@ WORKSPACE_PAGES = [
 ]
 ADMIN_PAGES = [
     ("Users", "/admin/users", "users"),
+    ("Certificates", "/admin/certificates", "award"),
     ("Audit log", "/admin/audit", "scroll-text"),
     ("Jobs", "/admin/jobs", "list-checks"),
 ]
@@ -115,4 +116,33 @@ def admin_page(title: str, subtitle: str, *children: rx.Component) -> rx.Compone
         flex_direction="column",
         min_height="100vh",
         background=rx.color("gray", 2),
+    )
+
+
+def reason_dialog(title: str, description: str | rx.Var, field_id: str, *, open_: rx.Var,
+                  reason: rx.Var, error: rx.Var, on_reason: rx.EventHandler,
+                  on_cancel: rx.EventHandler, confirm_label: str, on_confirm: rx.EventHandler,
+                  placeholder: str) -> rx.Component:
+    """A destructive action that needs a reason the affected person will read (reject a payment,
+    revoke a certificate): the reason's field with its error, Cancel, and the red action."""
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(title),
+            rx.dialog.description(description),
+            rx.vstack(
+                labelled("Reason", field_id, rx.text_area(
+                    id=field_id, value=reason, on_change=on_reason, rows="3", width="100%",
+                    placeholder=placeholder, aria_describedby=f"{field_id}-error"), error),
+                rx.hstack(
+                    rx.spacer(),
+                    rx.button("Cancel", variant="soft", color_scheme="gray", on_click=on_cancel),
+                    rx.button(confirm_label, color_scheme="red", on_click=on_confirm),
+                    width="100%",
+                ),
+                spacing="3",
+                padding_top="12px",
+            ),
+        ),
+        open=open_,
+        on_open_change=lambda is_open: rx.cond(is_open, rx.noop(), on_cancel()),
     )

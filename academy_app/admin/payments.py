@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import reflex as rx
 
-from academy_app.admin.layout import StaffState, admin_page, as_id, data_table
-from academy_app.components.layout import empty_state, labelled
+from academy_app.admin.layout import StaffState, admin_page, as_id, data_table, reason_dialog
+from academy_app.components.layout import empty_state
 from academy_app.db import session_scope
 from academy_app.models import PaymentStatus, as_utc
 from academy_app.services import payments
@@ -194,33 +194,13 @@ def payment_row(row: PaymentRow) -> rx.Component:
 
 
 def reject_dialog() -> rx.Component:
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title("Reject payment"),
-            rx.dialog.description("Tell the learner why. They will see this message and can pay "
-                                  "again."),
-            rx.vstack(
-                labelled("Reason", "reject-reason", rx.text_area(
-                    id="reject-reason", value=PaymentQueueState.reject_reason,
-                    on_change=PaymentQueueState.set_reject_reason, rows="3", width="100%",
-                    placeholder="e.g. No transfer with this reference has arrived",
-                    aria_describedby="reject-reason-error"), PaymentQueueState.reject_error),
-                rx.hstack(
-                    rx.spacer(),
-                    rx.button("Cancel", variant="soft", color_scheme="gray",
-                              on_click=PaymentQueueState.cancel_reject),
-                    rx.button("Reject payment", color_scheme="red",
-                              on_click=PaymentQueueState.confirm_reject),
-                    width="100%",
-                ),
-                spacing="3",
-                padding_top="12px",
-            ),
-        ),
-        open=PaymentQueueState.reject_id > 0,
-        on_open_change=lambda is_open: rx.cond(is_open, rx.noop(),
-                                              PaymentQueueState.cancel_reject()),
-    )
+    return reason_dialog(
+        "Reject payment", "Tell the learner why. They will see this message and can pay again.",
+        "reject-reason", open_=PaymentQueueState.reject_id > 0,
+        reason=PaymentQueueState.reject_reason, error=PaymentQueueState.reject_error,
+        on_reason=PaymentQueueState.set_reject_reason, on_cancel=PaymentQueueState.cancel_reject,
+        confirm_label="Reject payment", on_confirm=PaymentQueueState.confirm_reject,
+        placeholder="e.g. No transfer with this reference has arrived")
 
 
 def payments_page() -> rx.Component:

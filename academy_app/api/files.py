@@ -1,4 +1,4 @@
-"""Private files (payment receipts), served only to the people allowed to see them.
+"""Private files (payment receipts, certificate PDFs), served only to the people allowed to see them.
 
 Files under Reflex's upload route would be public, so receipts live outside the web root and come
 through here: the session cookie names the user, and the payments service decides.
@@ -12,8 +12,8 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from academy_app.db import session_scope
-from academy_app.services import accounts, payments
-from academy_app.services.errors import NotAuthenticated, NotFound
+from academy_app.services import accounts, certificates, payments
+from academy_app.services.errors import Conflict, NotAuthenticated, NotFound
 from academy_app.state.auth import SESSION_COOKIE
 
 
@@ -37,4 +37,22 @@ async def receipt(request: Request) -> Response:
     })
 
 
-routes = Starlette(routes=[Route("/receipts/{payment_id:int}", receipt, methods=["GET"])])
+async def certificate_pdf(request: Request) -> Response:
+    try:
+        with session_scope() as session:
+            user = accounts.user_for_token(session, request.cookies.get(SESSION_COOKIE))
+            path, filename = certificates.download(session, user, request.path_params["code"])
+    except NotAuthenticated:
+        return PlainTextResponse("Log in to download your certificate", status_code=401)
+    except NotFound:
+        return PlainTextResponse("Not found", status_code=404)
+    except Conflict as exc:  # revoked, or still being drawn
+        return PlainTextResponse(exc.message, status_code=409)
+    return FileResponse(path, media_type="application/pdf", filename=filename, headers={
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
+
+
+routes = Starlette(routes=[
+    Route("/receipts/{payment_id:int}", receipt, methods=["GET"]),
+    Route("/downloads/certificates/{code}.pdf", certificate_pdf, methods=["GET"]),
+])

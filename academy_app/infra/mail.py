@@ -7,7 +7,6 @@ folder, named after its email-log id, so writing it twice leaves one file.
 from __future__ import annotations
 
 import json
-import os
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from academy_app.infra.storage import write_atomically
 from academy_app.models import EmailLog
 from academy_app.settings import get_settings
 
@@ -55,7 +55,7 @@ def deliver(message: EmailMessage, email_id: int) -> None:
     """Send over SMTP, or write to the outbox. Raises smtplib.SMTPException or OSError on failure."""
     settings = get_settings()
     if settings.smtp_host is None:
-        _write_to_outbox(message, settings.outbox_dir / f"{email_id:08d}.eml")
+        write_atomically(settings.outbox_dir / f"{email_id:08d}.eml", bytes(message))
         return
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=SMTP_TIMEOUT_SECONDS) as smtp:
         if settings.smtp_starttls:
@@ -64,9 +64,3 @@ def deliver(message: EmailMessage, email_id: int) -> None:
             smtp.login(settings.smtp_user, settings.smtp_password or "")
         smtp.send_message(message)
 
-
-def _write_to_outbox(message: EmailMessage, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".part")
-    partial.write_bytes(bytes(message))
-    os.replace(partial, path)  # whole file or none

@@ -59,7 +59,10 @@ def course_row(course: DashboardRow) -> rx.Component:
 
 def dashboard_page() -> rx.Component:
     return page(
-        page_header("My learning", "Pick up where you left off"),
+        page_header("My learning", "Pick up where you left off",
+                    link_button(rx.hstack(rx.icon("award", size=16), "My certificates",
+                                          align="center", spacing="2"),
+                                "/certificates", variant="soft")),
         rx.cond(
             DashboardState.loading,
             rx.vstack(skeleton_block("130px"), skeleton_block("130px"), width="100%",

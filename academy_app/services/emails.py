@@ -22,7 +22,7 @@ from academy_app.models import EmailLog, EmailStatus, Notification, User, utcnow
 STUCK_BATCH = 500
 FAN_OUT_BATCH = 500
 EMAILED_KINDS = frozenset({"enrollment.active", "payment.received", "payment.approved",
-                           "payment.rejected", "course.update"})
+                           "payment.rejected", "course.update", "certificate.issued"})
 MAX_ATTEMPTS = 6  # then the email is marked failed (an admin may retry it)
 
 

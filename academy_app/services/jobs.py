@@ -33,6 +33,7 @@ class EmailRun:
 @dataclass(frozen=True)
 class JobsOverview:
     waiting: int | None  # messages in the broker's queue; None = no broker (tasks run eagerly)
+    broker_answers: bool
     queued: int
     failed: int
     sent_last_day: int
@@ -46,8 +47,12 @@ def overview(session: Session, actor: User | None, status: EmailStatus | None = 
     sent_last_day = session.exec(select(func.count()).select_from(EmailLog).where(
         EmailLog.status == EmailStatus.SENT, col(EmailLog.sent_at) >= utcnow() - timedelta(days=1)
     )).one()
+    try:
+        waiting, answers = broker.queue_length(), True
+    except broker.BrokerUnavailable:
+        waiting, answers = None, False
     return JobsOverview(
-        waiting=broker.queue_length(), queued=counts.get(EmailStatus.QUEUED, 0),
+        waiting=waiting, broker_answers=answers, queued=counts.get(EmailStatus.QUEUED, 0),
         failed=counts.get(EmailStatus.FAILED, 0), sent_last_day=sent_last_day,
         recent=[EmailRun(id=e.id, kind=e.kind, to_address=e.to_address, subject=e.subject,
                          status=e.status.value, attempts=e.attempts, last_error=e.last_error,

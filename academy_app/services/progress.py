@@ -19,6 +19,7 @@ from academy_app.models import (
     User,
     utcnow,
 )
+from academy_app.services import certificates
 from academy_app.services.accounts import require_user
 from academy_app.services.enrollment import LEARNING_STATUSES
 from academy_app.services.errors import NotFound, PermissionDenied
@@ -110,6 +111,7 @@ def set_lesson_completion(session: Session, actor: User | None, lesson_id: int,
     if progress.is_complete and enrollment.status is EnrollmentStatus.ACTIVE:
         enrollment.status = EnrollmentStatus.COMPLETED
         enrollment.completed_at = now
+        certificates.issue(session, enrollment)  # kept if a lesson is later marked undone
     elif not progress.is_complete and enrollment.status is EnrollmentStatus.COMPLETED:
         enrollment.status = EnrollmentStatus.ACTIVE
         enrollment.completed_at = None

@@ -23,7 +23,8 @@ def violations(page: Page) -> list[str]:
 
 
 @pytest.mark.parametrize("path", ["/", "/courses", "/courses/python-foundations", "/login",
-                                  "/signup", "/courses/no-such-course"])
+                                  "/signup", "/courses/no-such-course", "/verify",
+                                  "/verify/ABCD-2345-EFGH-6789"])
 def test_public_pages_have_no_wcag_violations(page: Page, path: str):
     page.goto(path)
     assert violations(page) == []
@@ -43,11 +44,14 @@ def test_learner_pages_have_no_wcag_violations(page: Page):
     continue_learning.click()
     expect(page.get_by_role("button", name="Mark as complete")).to_be_visible()
     assert violations(page) == []
+    page.goto("/certificates")
+    expect(page.get_by_role("heading", name="My certificates")).to_be_visible()
+    assert violations(page) == []
 
 
 @pytest.mark.parametrize("path", ["/admin/courses", "/admin/payments", "/admin/coupons",
                                   "/admin/users", "/admin/audit", "/admin/jobs",
-                                  "/admin/courses/1"])
+                                  "/admin/certificates",                                  "/admin/courses/1"])
 def test_workspace_pages_have_no_wcag_violations(page: Page, path: str):
     page.goto("/login")
     log_in(page, "admin@academy.test")

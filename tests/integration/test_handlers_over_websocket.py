@@ -16,6 +16,7 @@ import pytest
 import redis
 from sqlmodel import Session, select
 
+from academy_app.admin.certificates import CertificateAdminState
 from academy_app.admin.course_editor import CourseEditorState
 from academy_app.admin.jobs import JobsState
 from academy_app.admin.payments import PaymentQueueState
@@ -315,3 +316,35 @@ def test_a_crafted_retry_of_a_failed_email_from_a_non_admin_is_refused(backend):
     run(scenario())
     assert rows(backend, f"SELECT status = 'failed' FROM email_log WHERE id = {email_id}") == 1
     assert "refused retry_email" in backend.log_text()
+
+
+@pytest.mark.parametrize("email", ["student@academy.test", "instructor@academy.test"])
+def test_crafted_certificate_revocations_from_non_admins_are_refused(backend, email):
+    learner_id = rows(backend, "SELECT id FROM users WHERE email = 'student2@academy.test'")
+    with sqlite3.connect(backend.database_url.removeprefix("sqlite:///")) as connection:
+        connection.execute("DELETE FROM certificates")
+        valid, revoked = (connection.execute(
+            "INSERT INTO certificates (code, user_id, course_id, student_name, course_title, "
+            "instructor_name, issued_at, revoked_at, revoked_reason) VALUES "
+            "(?, ?, ?, 'Alex Student', 'Course', 'Iris', CURRENT_TIMESTAMP, ?, ?)",
+            (code, learner_id, course_id, revoked_at, reason)).lastrowid
+            for code, course_id, revoked_at, reason in [
+                ("A" * 16, 1, None, ""), ("B" * 16, 2, "2026-11-01 00:00:00", "Fraud")])
+
+    async def scenario() -> None:
+        tab = await logged_in_tab(backend, email)
+        tab.path = "/admin/certificates"
+        await tab.send(handler_name(CertificateAdminState, "open_revoke"),
+                       {"certificate_id": valid})
+        await tab.send(handler_name(CertificateAdminState, "set_revoke_reason"),
+                       {"value": "crafted"})
+        await tab.send(handler_name(CertificateAdminState, "confirm_revoke"), {})
+        await tab.send(handler_name(CertificateAdminState, "reinstate"),
+                       {"certificate_id": revoked})
+        await tab.close()
+
+    run(scenario())
+    assert rows(backend, f"SELECT revoked_at IS NULL FROM certificates WHERE id = {valid}") == 1
+    assert rows(backend, f"SELECT revoked_reason FROM certificates WHERE id = {revoked}") == "Fraud"
+    log = backend.log_text()
+    assert "refused revoke_certificate" in log and "refused reinstate_certificate" in log

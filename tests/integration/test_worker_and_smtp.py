@@ -6,82 +6,26 @@ commits; the email task goes through Redis to the worker, which sends it over SM
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from email import message_from_bytes, policy
-from pathlib import Path
 
 import pytest
 import redis
-from aiosmtpd.controller import Controller
 from sqlmodel import Session, select
 
 from academy_app.db import make_engine
 from academy_app.models import EmailLog, EmailStatus
 from academy_app.settings import PROJECT_ROOT
-from tests.appserver import VENV_BIN, free_port
-from tests.conftest import run_migrations
+from tests.appserver import free_port
 from tests.factories import make_user
+from tests.integration.workers import wait_until, worker, worker_environment
 
 BROKER_URL = "redis://127.0.0.1:6379/8"
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        self.messages.append(envelope.content)
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture(scope="module")
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
-
-
-@pytest.fixture(scope="module")
-def database(postgres) -> str:
-    url = postgres.create_database()
-    engine = make_engine(url)
-    run_migrations(engine)
-    engine.dispose()
-    return url
-
-
 def environment(database: str, smtp_port: int) -> dict[str, str]:
-    return {**os.environ, "PATH": f"{VENV_BIN}:{os.environ['PATH']}", "REFLEX_DB_URL": database,
-            "CELERY_BROKER_URL": BROKER_URL, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port),
-            "SMTP_STARTTLS": "false", "ACADEMY_MAIL_RETRY_SECONDS": "0.2"}
-
-
-@contextmanager
-def worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [str(VENV_BIN / "celery"), "-A", "tasks", "worker", "--pool=solo", "--loglevel=INFO",
-             "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while "ready" not in log.read_text():
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the worker did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
-        yield process
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=20)
+    return worker_environment(database, BROKER_URL, smtp_port)
 
 
 def notify_from_another_process(env: dict[str, str], user_id: int, title: str) -> None:
@@ -99,14 +43,6 @@ def email_rows(database: str) -> list[EmailLog]:
         rows = list(session.exec(select(EmailLog).order_by(EmailLog.id)))
     engine.dispose()
     return rows
-
-
-def wait_until(check, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            pytest.fail("timed out")
-        time.sleep(0.1)
 
 
 @pytest.fixture(autouse=True)

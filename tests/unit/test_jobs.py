@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
+import redis
 from sqlmodel import select
 
+from academy_app.infra import broker
 from academy_app.models import AuditEntry, EmailLog, EmailStatus, Role
 from academy_app.services import jobs
 from academy_app.services.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied
+from academy_app.settings import get_settings
 from tests.factories import make_user
 
 
@@ -32,6 +35,7 @@ def test_admins_see_counts_and_recent_emails_others_are_refused(db, admin, stude
     failed_email(db, student)
     data = jobs.overview(db, admin)
     assert (data.waiting, data.queued, data.failed, data.sent_last_day) == (None, 0, 1, 0)
+    assert data.broker_answers
     assert [r.subject for r in data.recent] == ["Lost in transit"]
     assert jobs.overview(db, admin, EmailStatus.SENT).recent == []
     for outsider in (student, instructor):
@@ -62,3 +66,21 @@ def test_retry_is_for_admins_and_existing_emails_only(db, admin, student, instru
         jobs.retry_email(db, admin, 999_999)
     db.refresh(email)
     assert email.status is EmailStatus.FAILED
+
+
+def test_the_queue_length_comes_from_the_broker_and_a_silent_broker_is_said(db, admin,
+                                                                            monkeypatch):
+    broker_url = "redis://127.0.0.1:6379/5"
+    client = redis.Redis.from_url(broker_url)
+    try:
+        client.flushdb()
+    except redis.ConnectionError as exc:
+        pytest.fail(f"Redis is not reachable: {exc}. Run `make services`.")
+    monkeypatch.setattr(get_settings(), "broker_url", broker_url)
+    monkeypatch.setattr(broker, "_last", [])
+    client.lpush(broker.QUEUE, "a", "b")
+    assert jobs.overview(db, admin).waiting == 2
+    client.flushdb()
+    monkeypatch.setattr(get_settings(), "broker_url", "redis://127.0.0.1:1/0")
+    data = jobs.overview(db, admin)
+    assert (data.waiting, data.broker_answers) == (None, False)

@@ -33,11 +33,6 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 PDF = b"%PDF-1.7\n" + b"\0" * 64
 
 
-@pytest.fixture(autouse=True)
-def private_media(tmp_path, monkeypatch):
-    monkeypatch.setattr(get_settings(), "media_root", tmp_path / "media")
-
-
 @pytest.fixture
 def course(db, instructor):
     return make_course(db, instructor, title="Data Science", slug="data-science", price_cents=4900)

@@ -1,0 +1,106 @@
+"""The learner's certificates, and the public page where anyone checks one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import reflex as rx
+
+from academy_app.db import session_scope
+from academy_app.models import as_utc
+from academy_app.services import certificates
+from academy_app.services.certificates import CertificateRow, VerificationStatus
+from academy_app.state.auth import AuthState
+
+DATE_FORMAT = "%-d %B %Y"
+
+
+@dataclass
+class CertificateLine:
+    id: int = 0
+    code: str = ""
+    student: str = ""
+    email: str = ""
+    course: str = ""
+    issued: str = ""
+    # "ready", "drawing" (the PDF is being made) or "revoked"
+    status: str = ""
+    reason: str = ""
+    download_href: str = ""
+    verify_href: str = ""
+
+    @classmethod
+    def of(cls, row: CertificateRow) -> CertificateLine:
+        status = "revoked" if row.revoked else "ready" if row.ready else "drawing"
+        return cls(id=row.id, code=row.code, student=row.student_name, email=row.student_email,
+                   course=row.course_title, issued=as_utc(row.issued_at).strftime(DATE_FORMAT),
+                   status=status, reason=row.revoked_reason,
+                   download_href=f"/downloads/certificates/{row.code}.pdf",
+                   verify_href=f"/verify/{row.code}")
+
+
+class CertificatesState(AuthState):
+    loading: bool = True
+    rows: list[CertificateLine] = []
+
+    @rx.event
+    def load(self):  # noqa: ANN201
+        with session_scope() as session:
+            actor = self._actor(session)
+            if actor is None:
+                return self._login_redirect()
+            self.rows = [CertificateLine.of(row)
+                         for row in certificates.for_learner(session, actor)]
+        self.loading = False
+        return None
+
+
+class VerifyState(AuthState):
+    """Public: no login needed to check a certificate."""
+
+    typed_code: str = ""
+    error: str = ""
+    checked: bool = False  # a code was given in the address and looked up
+    status: str = ""  # valid, revoked or unknown
+    shown_code: str = ""
+    student: str = ""
+    course: str = ""
+    instructor: str = ""
+    issued: str = ""
+    revoked_on: str = ""
+    reason: str = ""
+
+    @rx.event
+    def load(self) -> None:
+        path = self.router.url.path.rstrip("/")
+        raw = path.rsplit("/", 1)[-1] if path.count("/") >= 2 else ""
+        self.checked, self.error = bool(raw), ""
+        if not raw:
+            self.typed_code = ""
+            return
+        with session_scope() as session:
+            self._actor(session)  # keeps the navbar true for a logged-in visitor
+            result = certificates.verify(session, raw)
+        self.status = result.status.value
+        self.typed_code = result.code or raw[:32]
+        self.shown_code, self.student = result.code, result.student_name
+        self.course = result.course_title
+        self.instructor, self.reason = result.instructor_name, result.revoked_reason
+        self.issued = as_utc(result.issued_at).strftime(DATE_FORMAT) if result.issued_at else ""
+        self.revoked_on = (as_utc(result.revoked_at).strftime(DATE_FORMAT)
+                           if result.status is VerificationStatus.REVOKED else "")
+
+    @rx.event
+    def set_typed_code(self, value: str) -> None:
+        self.typed_code = value[:64] if isinstance(value, str) else ""
+
+    @rx.event
+    def check(self, _form: dict | None = None):  # noqa: ANN201
+        if not self.typed_code.strip():
+            self.error = "Enter the code printed under the certificate's QR code"
+            return None
+        self.error = ""
+        code = certificates.normalize_code(self.typed_code)
+        shown = certificates.display_code(code) if code else "".join(
+            c for c in self.typed_code if c.isalnum() or c == "-")[:32] or "unknown"
+        return rx.redirect(f"/verify/{shown}")

@@ -1,0 +1,25 @@
+"""Drawing a certificate's PDF, then telling its learner: safe to run twice, and retried on a
+full or failing disk."""
+
+from __future__ import annotations
+
+from academy_app.db import session_scope
+from academy_app.infra.pdf import render_certificate
+from academy_app.infra.storage import write_atomically
+from academy_app.services import certificates
+from tasks.celery_app import app
+
+
+@app.task(name="tasks.certificates.draw_certificate", autoretry_for=(OSError,), max_retries=5,
+          retry_backoff=10, retry_backoff_max=600, retry_jitter=True)
+def draw_certificate(certificate_id: int) -> str:
+    with session_scope() as session:
+        found = certificates.text_for(session, certificate_id)
+    if found is None:
+        return "gone"  # deleted with its learner or course before the task ran
+    code, text = found
+    # Drawn again even when a run before this one got as far: the same bytes, written whole.
+    write_atomically(certificates.pdf_path(code), render_certificate(text))
+    with session_scope() as session:
+        told = certificates.mark_ready(session, certificate_id)
+    return "drawn" if told else "drawn again"

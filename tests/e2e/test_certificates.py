@@ -1,0 +1,77 @@
+"""Certificates in the browser: earned by finishing a course, downloaded, verified by a stranger,
+revoked by an admin, and the verification page saying so."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.test_student_journey import complete_every_lesson, log_in, sign_up
+
+pytestmark = pytest.mark.e2e
+
+
+def test_earn_download_verify_and_revoke_a_certificate(open_page):
+    learner = open_page()
+    sign_up(learner, "Zoë Ångström")
+    expect(learner).to_have_url(re.compile(r"/dashboard/?$"))
+    learner.goto("/courses/python-foundations")
+    learner.get_by_role("button", name="Enroll").click()
+    learner.get_by_role("link", name="Continue learning").click()
+    complete_every_lesson(learner)
+
+    learner.goto("/dashboard")
+    learner.get_by_role("link", name="My certificates").click()
+    card = learner.get_by_role("heading", name="Python Foundations", level=2)
+    expect(card).to_be_visible()
+    expect(learner.get_by_text("Valid", exact=True)).to_be_visible()
+    with learner.expect_download() as download_info:
+        learner.get_by_role("link", name="Download the certificate for Python Foundations").click()
+    download = download_info.value
+    assert re.fullmatch(r"certificate-python-foundations-[0-9A-Z-]{19}\.pdf",
+                        download.suggested_filename)
+    with open(download.path(), "rb") as pdf:
+        assert pdf.read(5) == b"%PDF-"
+    code = download.suggested_filename.removesuffix(".pdf")[-19:]
+
+    stranger = open_page()  # not logged in
+    stranger.goto(f"/verify/{code.lower()}")
+    expect(stranger.get_by_role("status").filter(has_text="This certificate is valid.")).to_be_visible()
+    expect(stranger.get_by_text("Zoë Ångström")).to_be_visible()
+    expect(stranger.get_by_text("Iris Instructor")).to_be_visible()
+    stranger.goto("/verify")
+    stranger.get_by_role("button", name="Check").click()
+    expect(stranger.get_by_role("alert")).to_have_text(
+        "Enter the code printed under the certificate's QR code")
+    stranger.get_by_label("Certificate code").fill("ABCD-2345-EFGH-6789")
+    stranger.get_by_role("button", name="Check").click()
+    expect(stranger).to_have_url(re.compile(r"/verify/ABCD-2345-EFGH-6789/?$"))
+    expect(stranger.get_by_text("No certificate has this code")).to_be_visible()
+    assert stranger.request.get(f"/downloads/certificates/{code}.pdf").status == 401
+
+    admin = open_page()
+    admin.goto("/login")
+    log_in(admin, "admin@academy.test")
+    expect(admin).to_have_url(re.compile(r"/dashboard/?$"))
+    admin.goto("/admin/certificates")
+    admin.get_by_role("searchbox", name="Search certificates").fill("Ångström")
+    expect(admin.get_by_role("row")).to_have_count(2)  # the header and Zoë's
+    admin.get_by_role("button", name="Revoke the certificate of Zoë Ångström").click()
+    dialog = admin.get_by_role("dialog", name="Revoke certificate")
+    dialog.get_by_role("button", name="Revoke certificate").click()
+    expect(dialog.get_by_role("alert")).to_have_text(
+        "Say why it is revoked: the verification page shows it")
+    dialog.get_by_label("Reason").fill("Issued in error")
+    dialog.get_by_role("button", name="Revoke certificate").click()
+    expect(dialog).to_be_hidden()
+    expect(admin.get_by_text("Issued in error")).to_be_visible()
+    expect(admin.get_by_role("button", name="Reinstate the certificate of Zoë Ångström")
+           ).to_be_visible()
+
+    stranger.goto(f"/verify/{code}")
+    expect(stranger.get_by_role("status").filter(has_text="This certificate was revoked on")
+           ).to_contain_text("Issued in error")
+    expect(learner.get_by_text("Revoked", exact=True)).to_be_visible()  # live, no reload
+    expect(learner.get_by_role("link", name=re.compile("^Download the certificate"))).to_have_count(0)

@@ -1,0 +1,72 @@
+"""Real Celery workers and a real SMTP server (aiosmtpd) for the integration tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from academy_app.settings import PROJECT_ROOT
+from tests.appserver import VENV_BIN, free_port
+
+
+class Inbox:
+    """What the SMTP server received, as raw messages."""
+
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.messages.append(envelope.content)
+        return "250 Message accepted for delivery"
+
+
+@contextmanager
+def smtp_server() -> Iterator[tuple[Inbox, int]]:
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
+def worker_environment(database: str, broker: str, smtp_port: int, **more: str) -> dict[str, str]:
+    return {**os.environ, "PATH": f"{VENV_BIN}:{os.environ['PATH']}", "REFLEX_DB_URL": database,
+            "CELERY_BROKER_URL": broker, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port),
+            "SMTP_STARTTLS": "false", "ACADEMY_MAIL_RETRY_SECONDS": "0.2", **more}
+
+
+@contextmanager
+def worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
+    """`celery -A tasks worker` in its own process group, once it says it is ready."""
+    with log.open("a") as out:
+        process = subprocess.Popen(
+            [str(VENV_BIN / "celery"), "-A", "tasks", "worker", "--pool=solo", "--loglevel=INFO",
+             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_until(lambda: "ready" in log.read_text() or process.poll() is not None, timeout=60)
+        if process.poll() is not None:
+            pytest.fail(f"the worker did not start:\n{log.read_text()[-3000:]}")
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=20)
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail("timed out")
+        time.sleep(0.1)
