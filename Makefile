@@ -64,6 +64,7 @@ test: install-dev services lint
 # Benchmarks print tables; `python -m bench.<name> --update-docs` also writes docs/benchmarks.md.
 bench: install-dev services
 	$(PY) -m bench.realtime
+	$(PY) -m bench.certificates
 
 # Background work. Without a broker the web process runs tasks itself, so these are for production.
 worker: migrate broker-set
