@@ -15,8 +15,8 @@ from academy_app.admin.jobs import JobsState, jobs_page
 from academy_app.admin.payments import PaymentQueueState, payments_page
 from academy_app.admin.reports import AnalyticsState, LearnersState, analytics_page, learners_page
 from academy_app.admin.users import AuditLogState, UserAdminState, audit_page, users_page
-from academy_app.api import files
 from academy_app.api.limits import limit_upload_size
+from academy_app.api.routes import routes
 from academy_app.pages.account import login_page, signup_page
 from academy_app.pages.catalog import catalog_page
 from academy_app.pages.certificates import certificates_page, verify_page
@@ -25,6 +25,7 @@ from academy_app.pages.dashboard import dashboard_page
 from academy_app.pages.errors import not_found_page
 from academy_app.pages.home import home_page
 from academy_app.pages.learn import learn_page
+from academy_app.pages.reminders import unsubscribe_page
 from academy_app.settings import get_settings
 from academy_app.state.account import AccountFormState
 from academy_app.state.auth import AuthState
@@ -36,6 +37,7 @@ from academy_app.state.dashboard import DashboardState
 from academy_app.state.learn import LearnState
 from academy_app.state.live import reloads_live, run_listener
 from academy_app.state.notifications import NotificationState
+from academy_app.state.reminders import ReminderLinkState
 
 log = logging.getLogger("academy")
 
@@ -46,7 +48,7 @@ else:
     log.warning("Academy: embedded mode (no REFLEX_REDIS_URL): state on local disk, one worker.")
 
 app = rx.App(
-    api_transformer=[files.routes, limit_upload_size],
+    api_transformer=[routes, limit_upload_size],
     stylesheets=["/styles.css"],
     head_components=[rx.el.meta(name="description",
                                 content="Academy: practical online courses, learned at your pace.")],
@@ -75,6 +77,8 @@ add_page(dashboard_page, "/dashboard", "My learning · Academy", DashboardState.
 add_page(certificates_page, "/certificates", "My certificates · Academy", CertificatesState.load)
 add_page(verify_page, "/verify", "Verify a certificate · Academy", VerifyState.load)
 add_page(verify_page, "/verify/[code]", "Verify a certificate · Academy", VerifyState.load)
+add_page(unsubscribe_page, "/unsubscribe/[token]", "Reminder emails · Academy",
+         ReminderLinkState.load)
 add_page(signup_page, "/signup", "Sign up · Academy", AccountFormState.open_form)
 add_page(login_page, "/login", "Log in · Academy", AccountFormState.open_form)
 add_page(courses_page, "/admin/courses", "Courses · Workspace · Academy", CourseListState.load)

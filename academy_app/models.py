@@ -71,6 +71,8 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=255)
     role: Role = Field(default=Role.STUDENT, sa_type=_enum(Role))
     is_active: bool = Field(default=True)
+    # Reminder emails when they stop learning; off by the signed link in every reminder.
+    email_reminders: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
     created_at: datetime = Field(default_factory=utcnow, **_timestamp())
     updated_at: datetime = Field(default_factory=utcnow, **_timestamp())
 

@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     mail_retry_seconds: float = Field(
         default=30, gt=0,
         description="First retry delay of a failed email; doubles on each attempt (with jitter).")
+    secret_key: str | None = Field(
+        default=None,
+        description="Signs links that act without a login (unsubscribe). Required in production; "
+                    "development makes one in var/secret_key.",
+    )
     outbox_dir: Path = Field(default=PROJECT_ROOT / "var" / "outbox",
                              description="Where emails go as .eml files when SMTP_HOST is unset.")
 

@@ -51,6 +51,9 @@ def make_app() -> Celery:
                                          "schedule": timedelta(minutes=5)},
             "issue-missing-certificates": {"task": "tasks.maintenance.issue_missing_certificates",
                                            "schedule": crontab(hour=3, minute=41)},
+            # Once a day at a civil hour (UTC); a learner is reminded once per quiet spell.
+            "inactivity-reminders": {"task": "tasks.maintenance.send_inactivity_reminders",
+                                     "schedule": crontab(hour=16, minute=5)},
         },
     )
     if broker is None:

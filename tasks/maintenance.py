@@ -1,12 +1,12 @@
-"""Scheduled housekeeping (celery beat): expired login sessions, and emails and certificates whose
-task was lost."""
+"""Scheduled work (celery beat): reminders to quiet learners; housekeeping of expired login
+sessions, and of emails and certificates whose task was lost."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from academy_app.db import session_scope
-from academy_app.services import accounts, certificates, emails
+from academy_app.services import accounts, certificates, emails, reminders
 from tasks.celery_app import app
 
 STUCK_AFTER = timedelta(minutes=10)
@@ -39,3 +39,9 @@ def redraw_lost_certificates() -> int:
 def issue_missing_certificates() -> int:
     with session_scope() as session:
         return certificates.issue_missing(session)
+
+
+@app.task(name="tasks.maintenance.send_inactivity_reminders")
+def send_inactivity_reminders() -> int:
+    with session_scope() as session:
+        return len(reminders.queue_inactivity_reminders(session))

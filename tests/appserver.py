@@ -46,6 +46,9 @@ def _answers(url: str) -> bool:
         return False
 
 
+TEST_SECRET_KEY = "test-signing-key"
+
+
 @contextmanager
 def running_app(workdir: Path, *, redis_url: str | None = None, backend_only: bool = False,
                 database_url: str | None = None,
@@ -67,6 +70,7 @@ def running_app(workdir: Path, *, redis_url: str | None = None, backend_only: bo
         # Receipts and emails of a test app stay in its own folder, never in the project's var/.
         "ACADEMY_MEDIA_ROOT": str(workdir / "media"),
         "ACADEMY_OUTBOX_DIR": str(workdir / "outbox"),
+        "ACADEMY_SECRET_KEY": TEST_SECRET_KEY,  # the tests sign links the app accepts
     }
     env.pop("REFLEX_REDIS_URL", None)
     env.update(extra_env or {})

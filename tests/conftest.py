@@ -23,6 +23,7 @@ from academy_app.models import Role, User
 from academy_app.settings import PROJECT_ROOT, get_settings
 from alembic import command
 from tasks import celery_app
+from tests.appserver import TEST_SECRET_KEY
 from tests.factories import make_user
 
 PG_SERVER_URL = os.environ.get("ACADEMY_TEST_PG_URL",
@@ -110,6 +111,7 @@ def outbox(tmp_path, monkeypatch: pytest.MonkeyPatch):
     returns."""
     monkeypatch.setattr(get_settings(), "outbox_dir", tmp_path / "outbox")
     monkeypatch.setattr(get_settings(), "media_root", tmp_path / "media")
+    monkeypatch.setattr(get_settings(), "secret_key", TEST_SECRET_KEY)
     monkeypatch.setattr(celery_app, "run_inline", True)
     return tmp_path / "outbox"
 

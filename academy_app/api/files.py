@@ -6,10 +6,8 @@ through here: the session cookie names the user, and the payments service decide
 
 from __future__ import annotations
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
-from starlette.routing import Route
 
 from academy_app.db import session_scope
 from academy_app.services import accounts, certificates, payments
@@ -51,8 +49,3 @@ async def certificate_pdf(request: Request) -> Response:
     return FileResponse(path, media_type="application/pdf", filename=filename, headers={
         "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
 
-
-routes = Starlette(routes=[
-    Route("/receipts/{payment_id:int}", receipt, methods=["GET"]),
-    Route("/downloads/certificates/{code}.pdf", certificate_pdf, methods=["GET"]),
-])

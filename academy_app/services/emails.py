@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy import or_
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from academy_app.db import after_commit
@@ -38,10 +39,19 @@ def queue_for(session: Session, notifications: Sequence[Notification]) -> list[i
                "context": json.dumps({"name": users[n.user_id].full_name, "title": n.title,
                                       "body": n.body, "link": n.link})}
               for n in emailed if n.user_id in users]
+    return queue_once(session, values)
+
+
+def queue_once(session: Session, values: list[dict]) -> list[int]:
+    """Write email rows, skipping any whose dedupe key exists already, and queue the new ones'
+    sending after commit. Returns the new rows' ids."""
     if not values:
         return []
-    ids = list(session.scalars(sa.insert(EmailLog).returning(EmailLog.id), values))
-    after_commit(session, lambda: send_later(ids))
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    ids = list(session.scalars(insert(EmailLog).on_conflict_do_nothing(
+        index_elements=["dedupe_key"]).returning(EmailLog.id), values))
+    if ids:
+        after_commit(session, lambda: send_later(ids))
     return ids
 
 

@@ -24,7 +24,7 @@ def violations(page: Page) -> list[str]:
 
 @pytest.mark.parametrize("path", ["/", "/courses", "/courses/python-foundations", "/login",
                                   "/signup", "/courses/no-such-course", "/verify",
-                                  "/verify/ABCD-2345-EFGH-6789"])
+                                  "/verify/ABCD-2345-EFGH-6789", "/unsubscribe/forged.token"])
 def test_public_pages_have_no_wcag_violations(page: Page, path: str):
     page.goto(path)
     assert violations(page) == []

@@ -1,0 +1,15 @@
+"""The HTTP routes Academy serves beside Reflex's pages (mounted with Reflex's api_transformer)."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from academy_app.api.files import certificate_pdf, receipt
+from academy_app.api.unsubscribe import one_click_unsubscribe
+
+routes = Starlette(routes=[
+    Route("/receipts/{payment_id:int}", receipt, methods=["GET"]),
+    Route("/downloads/certificates/{code}.pdf", certificate_pdf, methods=["GET"]),
+    Route("/email/unsubscribe/{token}", one_click_unsubscribe, methods=["POST"]),
+])
