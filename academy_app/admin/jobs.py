@@ -34,6 +34,7 @@ class JobsState(StaffState):
     queued: int = 0
     failed: int = 0
     sent_last_day: int = 0
+    certificates_drawing: int = 0
     status_filter: str = "all"
     loading: bool = True
 
@@ -48,6 +49,7 @@ class JobsState(StaffState):
         self.waiting = (str(data.waiting) if data.waiting is not None else
                         "In-process" if data.broker_answers else "Not answering")
         self.queued, self.failed, self.sent_last_day = data.queued, data.failed, data.sent_last_day
+        self.certificates_drawing = data.certificates_drawing
         self.rows = [EmailLine(id=r.id, kind=r.kind, recipient=r.to_address, subject=r.subject,
                                status=r.status, attempts=r.attempts, error=r.last_error[:300],
                                when=as_utc(r.sent_at or r.created_at).strftime("%d %b, %H:%M UTC"))
@@ -91,12 +93,14 @@ def email_line(line: EmailLine) -> rx.Component:
 def jobs_page() -> rx.Component:
     return admin_page(
         "Jobs",
-        "Background work: emails waiting, sent and failed. A failed email can be sent again.",
+        "Background work: emails waiting, sent and failed, and certificates being drawn. A failed "
+        "email can be sent again.",
         rx.grid(stat_card("Waiting in the queue", JobsState.waiting),
                 stat_card("Queued emails", JobsState.queued),
                 stat_card("Failed emails", JobsState.failed),
                 stat_card("Sent in the last 24 h", JobsState.sent_last_day),
-                columns=rx.breakpoints(initial="1", sm="2", md="4"), spacing="4", width="100%"),
+                stat_card("Certificates being drawn", JobsState.certificates_drawing),
+                columns=rx.breakpoints(initial="1", sm="2", lg="5"), spacing="4", width="100%"),
         rx.select.root(
             rx.select.trigger(aria_label="Show emails"),
             rx.select.content(rx.select.item("All emails", value="all"),

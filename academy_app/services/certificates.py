@@ -266,6 +266,12 @@ def undrawn(session: Session, older_than: timedelta) -> list[int]:
         .order_by(col(Certificate.id)).limit(SWEEP_BATCH)))
 
 
+def drawing_count(session: Session) -> int:
+    """Certificates issued whose PDF is not drawn yet (the jobs page shows it)."""
+    return session.exec(select(sa.func.count()).select_from(Certificate)
+                        .where(col(Certificate.file_ready_at).is_(None))).one()
+
+
 def issue_missing(session: Session) -> int:
     """Issue the certificates of completed enrollments that have none (completed before
     certificates existed, or a failed transaction's retry): the nightly sweep calls this."""

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, func, select, update
 from academy_app.db import after_commit
 from academy_app.infra import broker
 from academy_app.models import EmailLog, EmailStatus, User, utcnow
-from academy_app.services import audit, emails
+from academy_app.services import audit, certificates, emails
 from academy_app.services.errors import Conflict, NotFound
 from academy_app.services.permissions import require_admin
 
@@ -37,6 +37,7 @@ class JobsOverview:
     queued: int
     failed: int
     sent_last_day: int
+    certificates_drawing: int  # issued, PDF not drawn yet
     recent: list[EmailRun]
 
 
@@ -54,6 +55,7 @@ def overview(session: Session, actor: User | None, status: EmailStatus | None = 
     return JobsOverview(
         waiting=waiting, broker_answers=answers, queued=counts.get(EmailStatus.QUEUED, 0),
         failed=counts.get(EmailStatus.FAILED, 0), sent_last_day=sent_last_day,
+        certificates_drawing=certificates.drawing_count(session),
         recent=[EmailRun(id=e.id, kind=e.kind, to_address=e.to_address, subject=e.subject,
                          status=e.status.value, attempts=e.attempts, last_error=e.last_error,
                          created_at=e.created_at, sent_at=e.sent_at)

@@ -222,6 +222,7 @@ def test_the_sweeper_finds_lost_draws_and_completions_without_a_certificate(db, 
     db.add(certificate)
     db.commit()
     assert certificates.undrawn(db, timedelta(minutes=10)) == [certificate.id]
+    assert certificates.drawing_count(db) == 1
     assert certificates.undrawn(db, timedelta(minutes=20)) == []
 
 

@@ -34,7 +34,8 @@ def failed_email(db, student) -> EmailLog:
 def test_admins_see_counts_and_recent_emails_others_are_refused(db, admin, student, instructor):
     failed_email(db, student)
     data = jobs.overview(db, admin)
-    assert (data.waiting, data.queued, data.failed, data.sent_last_day) == (None, 0, 1, 0)
+    assert (data.waiting, data.queued, data.failed, data.sent_last_day,
+            data.certificates_drawing) == (None, 0, 1, 0, 0)
     assert data.broker_answers
     assert [r.subject for r in data.recent] == ["Lost in transit"]
     assert jobs.overview(db, admin, EmailStatus.SENT).recent == []
