@@ -11,7 +11,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -95,6 +95,13 @@ class Settings(BaseSettings):
     )
     outbox_dir: Path = Field(default=PROJECT_ROOT / "var" / "outbox",
                              description="Where emails go as .eml files when SMTP_HOST is unset.")
+
+    @model_validator(mode="after")
+    def _production_is_complete(self) -> Settings:
+        # Fail at start, not at the first signed link a learner clicks.
+        if self.env is Environment.PRODUCTION and not self.secret_key:
+            raise ValueError("ACADEMY_SECRET_KEY must be set when ACADEMY_ENV=production")
+        return self
 
     @property
     def task_broker_url(self) -> str | None:

@@ -6,10 +6,13 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from academy_app.api.files import certificate_pdf, receipt
+from academy_app.api.health import healthz, readyz
 from academy_app.api.unsubscribe import one_click_unsubscribe
 
 routes = Starlette(routes=[
     Route("/receipts/{payment_id:int}", receipt, methods=["GET"]),
     Route("/downloads/certificates/{code}.pdf", certificate_pdf, methods=["GET"]),
     Route("/email/unsubscribe/{token}", one_click_unsubscribe, methods=["POST"]),
+    Route("/healthz", healthz, methods=["GET"]),
+    Route("/readyz", readyz, methods=["GET"]),
 ])

@@ -11,6 +11,7 @@ from academy_app import demo
 from academy_app.db import make_engine
 from academy_app.models import Category, Course, Lesson, LessonKind, Role, User
 from academy_app.services import accounts
+from academy_app.settings import Settings
 from tests.conftest import run_migrations
 
 
@@ -57,9 +58,17 @@ def test_demo_data_loads_once_with_every_role_and_both_kinds_of_course(engine):
 
 def test_demo_data_is_refused_in_production(monkeypatch):
     monkeypatch.setenv("ACADEMY_ENV", "production")
+    monkeypatch.setenv("ACADEMY_SECRET_KEY", "a-production-secret")
     demo.get_settings.cache_clear()
     try:
         assert demo.main([]) == 1
         assert demo.main(["--unless-production"]) == 0
     finally:
         demo.get_settings.cache_clear()
+
+
+def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
+    monkeypatch.setenv("ACADEMY_ENV", "production")
+    monkeypatch.delenv("ACADEMY_SECRET_KEY", raising=False)
+    with pytest.raises(ValueError, match="ACADEMY_SECRET_KEY"):
+        Settings()
