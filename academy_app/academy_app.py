@@ -17,6 +17,7 @@ from academy_app.admin.reports import AnalyticsState, LearnersState, analytics_p
 from academy_app.admin.users import AuditLogState, UserAdminState, audit_page, users_page
 from academy_app.api.limits import limit_upload_size
 from academy_app.api.routes import routes
+from academy_app.infra.security_headers import security_headers
 from academy_app.pages.account import login_page, signup_page
 from academy_app.pages.catalog import catalog_page
 from academy_app.pages.certificates import certificates_page, verify_page
@@ -48,7 +49,7 @@ else:
     log.warning("Academy: embedded mode (no REFLEX_REDIS_URL): state on local disk, one worker.")
 
 app = rx.App(
-    api_transformer=[routes, limit_upload_size],
+    api_transformer=[routes, limit_upload_size, security_headers],
     stylesheets=["/styles.css"],
     head_components=[rx.el.meta(name="description",
                                 content="Academy: practical online courses, learned at your pace.")],
