@@ -18,8 +18,8 @@ def draw_certificate(certificate_id: int) -> str:
     if found is None:
         return "gone"  # deleted with its learner or course before the task ran
     code, text = found
-    # Drawn again even when a run before this one got as far: the same bytes, written whole.
+    # Drawn again even when a run before this one got as far: the same certificate, written whole.
     write_atomically(certificates.pdf_path(code), render_certificate(text))
     with session_scope() as session:
-        told = certificates.mark_ready(session, certificate_id)
-    return "drawn" if told else "drawn again"
+        first = certificates.mark_ready(session, certificate_id)
+    return "drawn" if first else "drawn again"

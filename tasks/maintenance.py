@@ -37,8 +37,13 @@ def redraw_lost_certificates() -> int:
 
 @app.task(name="tasks.maintenance.issue_missing_certificates")
 def issue_missing_certificates() -> int:
-    with session_scope() as session:
-        return certificates.issue_missing(session)
+    issued = 0
+    while True:  # one transaction per batch: a large backlog is worked through in one night
+        with session_scope() as session:
+            batch = certificates.issue_missing(session)
+        issued += batch
+        if batch == 0:
+            return issued
 
 
 @app.task(name="tasks.maintenance.send_inactivity_reminders")

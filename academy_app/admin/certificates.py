@@ -64,6 +64,8 @@ class CertificateAdminState(StaffState):
 
     @rx.event
     def confirm_revoke(self):  # noqa: ANN201
+        if not self.revoke_id:
+            return None  # a second click after the dialog closed
         try:
             with session_scope() as session:
                 certificates.revoke(session, self._actor(session), self.revoke_id,
@@ -117,14 +119,14 @@ def certificate_row(line: CertificateLine) -> rx.Component:
 def revoke_dialog() -> rx.Component:
     return reason_dialog(
         "Revoke certificate",
-        CertificateAdminState.revoke_name + ". The verification page will show it as revoked, "
-        "with your reason, and the learner is told.",
+        CertificateAdminState.revoke_name + ". The verification page will show it as revoked. "
+        "The learner is told, with your reason; the public page does not show the reason.",
         "revoke-reason", open_=CertificateAdminState.revoke_id > 0,
         reason=CertificateAdminState.revoke_reason, error=CertificateAdminState.revoke_error,
         on_reason=CertificateAdminState.set_revoke_reason,
         on_cancel=CertificateAdminState.cancel_revoke, confirm_label="Revoke certificate",
         on_confirm=CertificateAdminState.confirm_revoke,
-        placeholder="e.g. Issued in error: the final assessment was not passed")
+        placeholder="e.g. Issued in error")
 
 
 def certificates_admin_page() -> rx.Component:

@@ -39,11 +39,14 @@ def sign(purpose: str, value: str) -> str:
 def unsign(purpose: str, token: str) -> str | None:
     """The value a token was signed with for this purpose, or None for anything else."""
     value, _, signature = str(token or "")[:200].rpartition(".")
-    if not value or not hmac.compare_digest(signature, _signature(purpose, value)):
+    # Compared as bytes: a crafted token may hold any character, and compare_digest takes str
+    # arguments only when they are ASCII.
+    if not value or not hmac.compare_digest(signature.encode(), _signature(purpose, value).encode()):
         return None
     return value
 
 
 def _signature(purpose: str, value: str) -> str:
-    digest = hmac.new(_key(), f"{purpose}:{value}".encode(), hashlib.sha256).digest()
+    # The purpose is length-prefixed, so no purpose and value can pass for another pair.
+    digest = hmac.new(_key(), f"{len(purpose)}:{purpose}:{value}".encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")

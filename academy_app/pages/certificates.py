@@ -106,8 +106,9 @@ def verification_result() -> rx.Component:
                        size="2", role="status", width="100%"),
             _details(), spacing="4", width="100%"))),
         ("revoked", rx.card(rx.vstack(
-            rx.callout("This certificate was revoked on " + VerifyState.revoked_on + ": "
-                       + VerifyState.reason, icon="ban", color_scheme="red", size="2",
+            rx.callout("This certificate was revoked on " + VerifyState.revoked_on
+                       + ". It no longer certifies this course.", icon="ban", color_scheme="red",
+                       size="2",
                        role="status", width="100%"),
             _details(), spacing="4", width="100%"))),
         rx.callout("No certificate has this code. Check it for typos: it is printed under the "

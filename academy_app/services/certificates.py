@@ -22,7 +22,8 @@ from sqlmodel import Session, col, select
 
 from academy_app.db import after_commit
 from academy_app.infra import bus
-from academy_app.infra.pdf import CertificateText
+from academy_app.infra.pdf import CertificateText, render_certificate
+from academy_app.infra.storage import write_atomically
 from academy_app.models import (
     Certificate,
     Course,
@@ -46,6 +47,7 @@ CODE_LENGTH = 16
 MAX_REASON = 500
 MAX_ROWS = 200
 SWEEP_BATCH = 200
+GIVE_UP_AFTER = timedelta(days=1)
 
 
 class VerificationStatus(StrEnum):
@@ -62,8 +64,7 @@ class Verification:
     course_title: str = ""
     instructor_name: str = ""
     issued_at: datetime | None = None
-    revoked_at: datetime | None = None
-    revoked_reason: str = ""
+    revoked_at: datetime | None = None  # the reason stays private: the learner and admins see it
 
 
 @dataclass(frozen=True)
@@ -149,14 +150,16 @@ def text_for(session: Session, certificate_id: int) -> tuple[str, CertificateTex
 
 
 def mark_ready(session: Session, certificate_id: int) -> bool:
-    """Record that the PDF is on disk and tell the learner: once, whoever gets here first."""
+    """Record that the PDF is on disk and tell the learner (unless it was revoked meanwhile): once,
+    whoever gets here first. True for that first one."""
     ready = session.execute(
         sa.update(Certificate).where(col(Certificate.id) == certificate_id,
                                      col(Certificate.file_ready_at).is_(None))
         .values(file_ready_at=utcnow())).rowcount == 1
-    if ready:
-        certificate = session.get(Certificate, certificate_id)
+    certificate = session.get(Certificate, certificate_id) if ready else None
+    if certificate is not None:
         bus.refresh(session, certificate.user_id)  # an open certificates page shows it ready
+    if certificate is not None and certificate.revoked_at is None:  # revoked before it was drawn
         notify(session, certificate.user_id, "certificate.issued",
                f"Your certificate for {certificate.course_title} is ready",
                "Download it as a PDF, or share its verification link with anyone.",
@@ -181,8 +184,11 @@ def download(session: Session, actor: User | None, raw_code: str) -> tuple[Path,
     if certificate.revoked_at is not None:
         raise Conflict("This certificate was revoked")
     path = pdf_path(certificate.code)
-    if certificate.file_ready_at is None or not path.exists():
+    if certificate.file_ready_at is None:
         raise Conflict("This certificate is still being drawn: try again in a minute")
+    if not path.exists():  # drawn by a worker on another host without shared media: draw it here
+        _, text = text_for(session, certificate.id)
+        write_atomically(path, render_certificate(text))
     slug = re.sub(r"[^a-z0-9]+", "-", certificate.course_title.lower()).strip("-")[:60] or "course"
     return path, f"certificate-{slug}-{display_code(certificate.code)}.pdf"
 
@@ -198,8 +204,7 @@ def verify(session: Session, raw_code: str) -> Verification:
         status=VerificationStatus.REVOKED if revoked else VerificationStatus.VALID,
         code=display_code(certificate.code), student_name=certificate.student_name,
         course_title=certificate.course_title, instructor_name=certificate.instructor_name,
-        issued_at=certificate.issued_at, revoked_at=certificate.revoked_at,
-        revoked_reason=certificate.revoked_reason)
+        issued_at=certificate.issued_at, revoked_at=certificate.revoked_at)
 
 
 def search(session: Session, actor: User | None, text: str = "",
@@ -259,10 +264,14 @@ def reinstate(session: Session, actor: User | None, certificate_id: int) -> Cert
 
 def undrawn(session: Session, older_than: timedelta) -> list[int]:
     """Certificates still without a PDF long after they were issued: their task was lost (the
-    broker was down at commit, say). Drawing is idempotent, so queueing them again is safe."""
+    broker was down at commit, say). Drawing is idempotent, so queueing them again is safe. After
+    `GIVE_UP_AFTER` they are left alone (a draw that fails every time is not retried forever);
+    the jobs page still counts them."""
+    now = utcnow()
     return list(session.exec(
         select(Certificate.id).where(col(Certificate.file_ready_at).is_(None),
-                                     Certificate.issued_at <= utcnow() - older_than)
+                                     Certificate.issued_at <= now - older_than,
+                                     Certificate.issued_at > now - GIVE_UP_AFTER)
         .order_by(col(Certificate.id)).limit(SWEEP_BATCH)))
 
 
@@ -273,8 +282,8 @@ def drawing_count(session: Session) -> int:
 
 
 def issue_missing(session: Session) -> int:
-    """Issue the certificates of completed enrollments that have none (completed before
-    certificates existed, or a failed transaction's retry): the nightly sweep calls this."""
+    """Issue up to SWEEP_BATCH certificates of completed enrollments that have none (completed
+    before certificates existed): the nightly sweep calls this until it returns 0."""
     enrollments = session.exec(
         select(Enrollment).outerjoin(Certificate, sa.and_(
             col(Certificate.user_id) == Enrollment.user_id,

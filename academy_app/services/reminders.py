@@ -20,20 +20,24 @@ from academy_app.services import emails
 from academy_app.services.errors import NotFound
 
 INACTIVE_AFTER = timedelta(days=7)
+# Spells that began longer ago are let be: the first run after this feature ships, or after a long
+# outage of the scheduler, must not email everyone who ever drifted away.
+FORGET_AFTER = timedelta(days=30)
 BATCH = 500
 UNSUBSCRIBE = "unsubscribe-reminders"  # the purpose a link's signature is bound to
 
 
 def queue_inactivity_reminders(session: Session, now: datetime | None = None) -> list[int]:
     """Queue the reminders due now; the ids of the emails written (none twice for one spell)."""
-    cutoff = (now or utcnow()) - INACTIVE_AFTER
+    now = now or utcnow()
     written: list[int] = []
     after = 0
-    while batch := _quiet_learners(session, cutoff, after):
+    while batch := _quiet_learners(session, now - INACTIVE_AFTER, now - FORGET_AFTER, after):
         resume = _course_to_resume(session, [user_id for user_id, *_ in batch])
         written += emails.queue_once(session, [
             _reminder(user_id, address, name, since, *resume[user_id])
-            for user_id, address, name, since in batch])
+            for user_id, address, name, since in batch
+            if user_id in resume])  # finished or left the course since the first query: no email
         after = batch[-1][0]
     return written
 
@@ -59,8 +63,10 @@ def set_reminders(session: Session, token: str, enabled: bool) -> User:
     return user
 
 
-def _quiet_learners(session: Session, cutoff: datetime, after: int) -> list[tuple]:
-    """Learners (by id, from `after` on) with an unfinished course and no activity since cutoff."""
+def _quiet_learners(session: Session, cutoff: datetime, forgotten: datetime,
+                    after: int) -> list[tuple]:
+    """Learners (by id, from `after` on) with an unfinished course, no activity since `cutoff`,
+    and some since `forgotten`."""
     last_activity = func.max(Enrollment.updated_at)
     unfinished = func.sum(sa.case((Enrollment.status == EnrollmentStatus.ACTIVE, 1), else_=0))
     return list(session.exec(
@@ -70,7 +76,7 @@ def _quiet_learners(session: Session, cutoff: datetime, after: int) -> list[tupl
                col(User.email_reminders).is_(True),
                col(Enrollment.status).in_([EnrollmentStatus.ACTIVE, EnrollmentStatus.COMPLETED]))
         .group_by(col(User.id), col(User.email), col(User.full_name))
-        .having(last_activity <= cutoff, unfinished > 0)
+        .having(last_activity <= cutoff, last_activity > forgotten, unfinished > 0)
         .order_by(col(User.id)).limit(BATCH)))
 
 

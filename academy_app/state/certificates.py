@@ -68,7 +68,6 @@ class VerifyState(AuthState):
     instructor: str = ""
     issued: str = ""
     revoked_on: str = ""
-    reason: str = ""
 
     @rx.event
     def load(self) -> None:
@@ -85,7 +84,7 @@ class VerifyState(AuthState):
         self.typed_code = result.code or raw[:32]
         self.shown_code, self.student = result.code, result.student_name
         self.course = result.course_title
-        self.instructor, self.reason = result.instructor_name, result.revoked_reason
+        self.instructor = result.instructor_name
         self.issued = as_utc(result.issued_at).strftime(DATE_FORMAT) if result.issued_at else ""
         self.revoked_on = (as_utc(result.revoked_at).strftime(DATE_FORMAT)
                            if result.status is VerificationStatus.REVOKED else "")

@@ -19,6 +19,7 @@ class ReminderLinkState(AuthState):
 
     @rx.event
     def load(self) -> None:
+        self.loading = True
         self._token = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
         with session_scope() as session:
             self._actor(session)  # keeps the navbar true for a logged-in visitor
@@ -27,7 +28,8 @@ class ReminderLinkState(AuthState):
             except NotFound:
                 self.valid, self.loading = False, False
                 return
-            self.valid, self.email, self.enabled = True, user.email, user.email_reminders
+            self.valid, self.email = True, _masked(user.email)
+            self.enabled = user.email_reminders
         self.loading = False
 
     @rx.event
@@ -41,3 +43,11 @@ class ReminderLinkState(AuthState):
             return None
         return rx.toast.success("Reminder emails are back on" if self.enabled
                                 else "Done: no more reminder emails")
+
+
+def _masked(address: str) -> str:
+    """Enough of the address to recognise one's own, not enough to learn someone else's from a
+    forwarded email: s•••••2@academy.test."""
+    local, _, domain = address.partition("@")
+    hidden = local[0] + "•" * max(len(local) - 2, 1) + local[-1] if len(local) > 2 else local[0] + "•"
+    return f"{hidden}@{domain}"

@@ -52,4 +52,4 @@ def test_readyz_names_the_dependency_that_does_not_answer(client, monkeypatch):
     body = response.json()
     assert body["status"] == "not ready"
     assert body["checks"]["database"]["ok"] and body["checks"]["broker"]["ok"]
-    assert body["checks"]["redis"]["ok"] is False and "Error" in body["checks"]["redis"]["error"]
+    assert body["checks"]["redis"] == {"ok": False}  # the reason is logged, not shown

@@ -85,6 +85,14 @@ def test_only_quiet_active_learners_with_an_unfinished_course_and_reminders_on(d
     assert reminded(db) == [quiet.id]
 
 
+def test_learners_gone_for_over_a_month_are_let_be(db, course):
+    enrolled(db, course, days_quiet=31)
+    recent = enrolled(db, course, days_quiet=29)
+    reminders.queue_inactivity_reminders(db)
+    db.commit()
+    assert reminded(db) == [recent.id]
+
+
 def test_every_quiet_learner_is_reached_however_many_batches(db, course, monkeypatch):
     monkeypatch.setattr(reminders, "BATCH", 2)
     learners = [enrolled(db, course, days_quiet=9) for _ in range(5)]
@@ -98,7 +106,8 @@ def test_the_unsubscribe_link_is_signed_for_one_learner_and_one_purpose(db, stud
     assert reminders.user_for_token(db, token).id == student.id
     value, _, signature = token.rpartition(".")
     for forged in ("", "garbage", f"{student.id + 1}.{signature}", f"{value}.{signature[:-1]}x",
-                   signing.sign("another-purpose", str(student.id)), "x" * 5000):
+                   signing.sign("another-purpose", str(student.id)), "x" * 5000,
+                   f"{student.id}.é", "é.é", f"{student.id}.{signature}\x00"):
         with pytest.raises(NotFound):
             reminders.user_for_token(db, forged)
     assert reminders.set_reminders(db, token, enabled=False).email_reminders is False
