@@ -8,8 +8,10 @@ test that cannot reach it fails, it never skips.
 from __future__ import annotations
 
 import os
+import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
 
 import pytest
 import sqlalchemy as sa
@@ -18,7 +20,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, SQLModel
 
 from academy_app import db as academy_db
-from academy_app.db import make_engine
+from academy_app.db import make_engine, session_scope
 from academy_app.models import Role, User
 from academy_app.settings import PROJECT_ROOT, get_settings
 from alembic import command
@@ -102,6 +104,48 @@ def db(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Session]:
     monkeypatch.setattr(academy_db, "get_engine", lambda: engine)
     with Session(engine, expire_on_commit=False) as session:
         yield session
+
+
+# Transaction bookkeeping, not queries: SQLite's BEGIN IMMEDIATE and PRAGMAs (db.make_engine), the
+# savepoints of begin_nested(), and commit/rollback. (psycopg2 begins and commits without a statement,
+# so counting these would only make the two databases disagree.)
+_NOT_A_QUERY = re.compile(r"\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|PRAGMA)\b", re.IGNORECASE)
+
+
+class Statement(NamedTuple):
+    sql: str
+    parameters: Any  # as handed to the driver, so the statement can be run again (under EXPLAIN)
+
+
+StatementRecorder = Callable[[Callable[[Session], object]], list[Statement]]
+
+
+@pytest.fixture
+def sql_statements(engine: Engine) -> StatementRecorder:
+    """Run an action the way a page event does (a fresh session, committed at the end) and return
+    the SQL statements it sent to the database, transaction bookkeeping left out (_NOT_A_QUERY).
+
+    A fresh session matters: the test's own ``db`` session remembers the rows it made, and a lookup
+    it answers from memory would hide a query that a real page load pays for. On SQLite, commit the
+    ``db`` session first: its open transaction holds the write lock this session's BEGIN waits for.
+    """
+    def run(action: Callable[[Session], object]) -> list[Statement]:
+        statements: list[Statement] = []
+
+        def record(_connection: sa.Connection, _cursor: Any, sql: str, parameters: Any,
+                   *_rest: Any) -> None:
+            if not _NOT_A_QUERY.match(sql):
+                statements.append(Statement(sql, parameters))
+
+        sa.event.listen(engine, "before_cursor_execute", record)
+        try:
+            with session_scope(engine) as session:
+                action(session)
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", record)
+        return statements
+
+    return run
 
 
 @pytest.fixture(autouse=True)

@@ -16,6 +16,7 @@ from academy_app.models import (
     Enrollment,
     EnrollmentStatus,
     Lesson,
+    LessonProgress,
     Module,
     Role,
     User,
@@ -115,6 +116,10 @@ class CourseOutline:
     category: str
     instructor: str
     modules: list[ModuleOutline]
+    # The viewer's enrollment (any status) and the lessons they completed, read in the outline's
+    # own two statements: the course and lesson pages need no query of their own for them.
+    enrollment: Enrollment | None = None
+    completed: frozenset[int] = frozenset()
 
     @property
     def lessons(self) -> list[LessonRef]:
@@ -126,7 +131,8 @@ def list_categories(session: Session) -> list[Category]:
 
 
 def search_courses(session: Session, query: CatalogQuery) -> CatalogPage:
-    """One page of published courses matching the query: two statements whatever the page size."""
+    """One page of published courses matching the query, and how many match in all: one statement
+    whatever the page size (two more only for a page past the last)."""
     filters = [col(Course.is_published).is_(True)]
     if query.text:
         pattern = "%" + escape_like(query.text) + "%"
@@ -144,46 +150,68 @@ def search_courses(session: Session, query: CatalogQuery) -> CatalogPage:
     elif query.price is PriceFilter.PAID:
         filters.append(Course.price_cents > 0)
 
-    total = session.exec(select(func.count()).select_from(Course).where(*filters)).one()
+    items, total = _course_cards(session, filters, query.sort, limit=query.per_page,
+                                 offset=(query.page - 1) * query.per_page)
+    if not items and query.page > 1:
+        # Past the last page (a stale link, or courses unpublished meanwhile): the page's statement
+        # counted nothing, so count apart, and show the last page as before.
+        total = session.exec(select(func.count()).select_from(Course).where(*filters)).one()
+        last = max(1, math.ceil(total / query.per_page))
+        items, _ = _course_cards(session, filters, query.sort, limit=query.per_page,
+                                 offset=(last - 1) * query.per_page)
     pages = max(1, math.ceil(total / query.per_page))
-    page = min(query.page, pages)
-    items = _course_cards(session, filters, query.sort, limit=query.per_page,
-                          offset=(page - 1) * query.per_page)
-    return CatalogPage(items=items, total=total, page=page, pages=pages)
+    return CatalogPage(items=items, total=total, page=min(query.page, pages), pages=pages)
 
 
 def featured_courses(session: Session, limit: int = 3) -> list[CourseCard]:
-    return _course_cards(session, [col(Course.is_published).is_(True)], CatalogSort.POPULAR,
-                         limit=limit, offset=0)
+    cards, _ = _course_cards(session, [col(Course.is_published).is_(True)], CatalogSort.POPULAR,
+                             limit=limit, offset=0)
+    return cards
 
 
 def course_outline(session: Session, slug: str, viewer: User | None) -> CourseOutline:
-    """A course with its modules and lessons in order. Drafts are visible to their staff only."""
+    """A course with its modules and lessons in order, and the viewer's enrollment and progress in
+    it: two statements however long the course. Drafts are visible to their staff only."""
     row = session.exec(
-        select(Course, Category.name, User.full_name)
+        select(Course, Category.name, User.full_name, Enrollment)
         .join(User, col(User.id) == Course.instructor_id)
         .outerjoin(Category, col(Category.id) == Course.category_id)
+        .outerjoin(Enrollment, sa.and_(col(Enrollment.course_id) == Course.id,
+                                       _is_viewer(col(Enrollment.user_id), viewer)))
         .where(Course.slug == (slug or "")[:120])
     ).first()
     if row is None:
         raise NotFound("course", slug)
-    course, category, instructor = row
+    course, category, instructor, enrollment = row
     if not course.is_published and not is_course_staff(viewer, course):
         raise NotFound("course", slug)
+    # Lesson columns, not Lesson rows: the outline never needs the bodies, which can be long.
     rows = session.exec(
-        select(Module, Lesson)
+        select(Module.id, Module.title, Lesson.id, Lesson.title, Lesson.kind,
+               Lesson.duration_minutes, col(LessonProgress.id).is_not(None))
         .outerjoin(Lesson, col(Lesson.module_id) == Module.id)
+        .outerjoin(LessonProgress, sa.and_(col(LessonProgress.lesson_id) == Lesson.id,
+                                           _is_viewer(col(LessonProgress.user_id), viewer)))
         .where(Module.course_id == course.id)
         .order_by(col(Module.position), col(Module.id), col(Lesson.position), col(Lesson.id))
     ).all()
     modules: dict[int, ModuleOutline] = {}
-    for module, lesson in rows:
-        outline = modules.setdefault(module.id, ModuleOutline(id=module.id, title=module.title))
-        if lesson is not None:
-            outline.lessons.append(LessonRef(id=lesson.id, title=lesson.title, kind=lesson.kind.value,
-                                             duration_minutes=lesson.duration_minutes))
+    completed: set[int] = set()
+    for module_id, module_title, lesson_id, title, kind, minutes, done in rows:
+        outline = modules.setdefault(module_id, ModuleOutline(id=module_id, title=module_title))
+        if lesson_id is not None:
+            outline.lessons.append(LessonRef(id=lesson_id, title=title, kind=kind.value,
+                                             duration_minutes=minutes))
+        if done:
+            completed.add(lesson_id)
     return CourseOutline(course=course, category=category or "", instructor=instructor,
-                         modules=list(modules.values()))
+                         modules=list(modules.values()), enrollment=enrollment,
+                         completed=frozenset(completed))
+
+
+def _is_viewer(user_id: sa.ColumnElement[int], viewer: User | None) -> sa.ColumnElement[bool]:
+    """Join condition for the viewer's own rows; a visitor has none."""
+    return user_id == viewer.id if viewer is not None else sa.false()
 
 
 def is_course_staff(user: User | None, course: Course) -> bool:
@@ -191,7 +219,9 @@ def is_course_staff(user: User | None, course: Course) -> bool:
 
 
 def _course_cards(session: Session, filters: list, sort: CatalogSort, *, limit: int,
-                  offset: int) -> list[CourseCard]:
+                  offset: int) -> tuple[list[CourseCard], int]:
+    """A page of cards and the number of courses matching `filters` in all (0 when the page is
+    empty). The window count is taken before LIMIT and OFFSET: no separate COUNT statement."""
     lesson_stats = (
         select(Module.course_id.label("course_id"),
                func.count(Lesson.id).label("lessons"),
@@ -217,7 +247,7 @@ def _course_cards(session: Session, filters: list, sort: CatalogSort, *, limit: 
     statement = (
         select(Course, Category.name, User.full_name,
                func.coalesce(lesson_stats.c.lessons, 0), func.coalesce(lesson_stats.c.minutes, 0),
-               learners)
+               learners, func.count().over())
         .join(User, col(User.id) == Course.instructor_id)
         .outerjoin(Category, col(Category.id) == Course.category_id)
         .outerjoin(lesson_stats, lesson_stats.c.course_id == Course.id)
@@ -227,14 +257,16 @@ def _course_cards(session: Session, filters: list, sort: CatalogSort, *, limit: 
         .limit(limit)
         .offset(offset)
     )
-    return [
+    rows = session.exec(statement).all()
+    cards = [
         CourseCard(id=course.id, slug=course.slug, title=course.title, subtitle=course.subtitle,
                    level=course.level.value, category=category or "", price_cents=course.price_cents,
                    currency=course.currency, instructor=instructor,
                    cover_image_url=course.cover_image_url, lesson_count=int(lessons),
                    duration_minutes=int(minutes), learners=int(count))
-        for course, category, instructor, lessons, minutes, count in session.exec(statement)
+        for course, category, instructor, lessons, minutes, count, _total in rows
     ]
+    return cards, int(rows[0][-1]) if rows else 0
 
 
 def escape_like(text: str) -> str:

@@ -53,10 +53,11 @@ def enroll_free(session: Session, actor: User | None, course_id: int) -> Enrollm
     return enrollment
 
 
-def require_learning_access(session: Session, actor: User | None, course: Course) -> Enrollment | None:
-    """The enrollment that lets the actor open lessons; course staff may preview without one."""
+def require_learning_access(actor: User | None, course: Course,
+                            enrollment: Enrollment | None) -> Enrollment | None:
+    """The enrollment (the actor's in this course, as already read) that lets the actor open
+    lessons; course staff may preview without one."""
     user = require_user(actor)
-    enrollment = enrollment_for(session, user.id, course.id)
     if enrollment is not None and enrollment.status in LEARNING_STATUSES:
         return enrollment
     if is_course_staff(user, course):

@@ -11,7 +11,7 @@ from academy_app.models import Lesson, User
 from academy_app.services.catalog import CourseOutline, course_outline
 from academy_app.services.enrollment import require_learning_access
 from academy_app.services.errors import NotFound
-from academy_app.services.progress import CourseProgress, progress_for
+from academy_app.services.progress import CourseProgress, outline_progress
 
 
 @dataclass(frozen=True)
@@ -26,9 +26,13 @@ class LessonView:
 
 
 def open_lesson(session: Session, actor: User | None, slug: str, lesson_id: int) -> LessonView:
-    """Raises NotAuthenticated, NotFound (course or lesson) or PermissionDenied (not enrolled)."""
+    """Raises NotAuthenticated, NotFound (course or lesson) or PermissionDenied (not enrolled).
+
+    Three statements however long the course: the outline (which brings the actor's enrollment
+    and completed lessons along) and the lesson itself.
+    """
     outline = course_outline(session, slug, actor)
-    enrollment = require_learning_access(session, actor, outline.course)
+    enrollment = require_learning_access(actor, outline.course, outline.enrollment)
     order = [lesson.id for lesson in outline.lessons]
     if lesson_id not in order:
         raise NotFound("lesson", lesson_id)
@@ -36,7 +40,7 @@ def open_lesson(session: Session, actor: User | None, slug: str, lesson_id: int)
     if lesson is None:
         raise NotFound("lesson", lesson_id)
     index = order.index(lesson_id)
-    progress = (progress_for(session, actor.id, outline.course.id) if enrollment is not None
+    progress = (outline_progress(outline) if enrollment is not None
                 else CourseProgress(lesson_ids=tuple(order), completed=frozenset()))
     return LessonView(
         outline=outline,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
@@ -21,6 +22,7 @@ from academy_app.models import (
 )
 from academy_app.services import certificates
 from academy_app.services.accounts import require_user
+from academy_app.services.catalog import CourseOutline
 from academy_app.services.enrollment import LEARNING_STATUSES
 from academy_app.services.errors import NotFound, PermissionDenied
 
@@ -67,10 +69,17 @@ class DashboardEntry:
     resume_lesson_id: int | None  # next lesson, or the first one once everything is done
 
 
+_NO_LESSONS = CourseProgress(lesson_ids=(), completed=frozenset())
+
+
+def outline_progress(outline: CourseOutline) -> CourseProgress:
+    """The outline viewer's progress, from what the outline already read: no statement."""
+    return CourseProgress(lesson_ids=tuple(lesson.id for lesson in outline.lessons),
+                          completed=outline.completed)
+
+
 def progress_for(session: Session, user_id: int, course_id: int) -> CourseProgress:
-    lesson_ids = tuple(_ordered_lesson_ids(session, [course_id]).get(course_id, []))
-    completed = _completed_lesson_ids(session, user_id, lesson_ids)
-    return CourseProgress(lesson_ids=lesson_ids, completed=frozenset(completed))
+    return _progress_by_course(session, user_id, [course_id]).get(course_id, _NO_LESSONS)
 
 
 def set_lesson_completion(session: Session, actor: User | None, lesson_id: int,
@@ -122,7 +131,7 @@ def set_lesson_completion(session: Session, actor: User | None, lesson_id: int,
 
 
 def dashboard(session: Session, actor: User | None) -> list[DashboardEntry]:
-    """The learner's courses with progress: three statements however many courses they have."""
+    """The learner's courses with progress: two statements however many courses they have."""
     user = require_user(actor)
     rows = session.exec(
         select(Enrollment, Course, User.full_name)
@@ -131,13 +140,11 @@ def dashboard(session: Session, actor: User | None) -> list[DashboardEntry]:
         .where(Enrollment.user_id == user.id, Enrollment.status != EnrollmentStatus.CANCELLED)
         .order_by(col(Enrollment.updated_at).desc(), col(Enrollment.id).desc())
     ).all()
-    lessons_by_course = _ordered_lesson_ids(session, [course.id for _, course, _ in rows])
-    completed = _completed_lesson_ids(
-        session, user.id, [lid for ids in lessons_by_course.values() for lid in ids])
+    by_course = _progress_by_course(session, user.id, [course.id for _, course, _ in rows])
     entries = []
     for enrollment, course, instructor in rows:
-        ids = tuple(lessons_by_course.get(course.id, []))
-        progress = CourseProgress(lesson_ids=ids, completed=frozenset(completed.intersection(ids)))
+        progress = by_course.get(course.id, _NO_LESSONS)
+        ids = progress.lesson_ids
         entries.append(DashboardEntry(
             course_id=course.id, slug=course.slug, title=course.title, subtitle=course.subtitle,
             instructor=instructor, cover_image_url=course.cover_image_url,
@@ -148,25 +155,27 @@ def dashboard(session: Session, actor: User | None) -> list[DashboardEntry]:
     return entries
 
 
-def _ordered_lesson_ids(session: Session, course_ids: list[int]) -> dict[int, list[int]]:
+def _progress_by_course(session: Session, user_id: int,
+                        course_ids: list[int]) -> dict[int, CourseProgress]:
+    """Each course's lessons in learning order, each flagged done or not for the user: one
+    statement (the progress rows are outer-joined, not looked up by a list of every lesson id).
+    Courses without lessons are left out."""
     if not course_ids:
         return {}
-    result: dict[int, list[int]] = defaultdict(list)
-    for course_id, lesson_id in session.exec(
-        select(Module.course_id, Lesson.id)
+    lesson_ids: dict[int, list[int]] = defaultdict(list)
+    completed: dict[int, set[int]] = defaultdict(set)
+    for course_id, lesson_id, done in session.exec(
+        select(Module.course_id, Lesson.id, col(LessonProgress.id).is_not(None))
         .join(Lesson, col(Lesson.module_id) == Module.id)
+        .outerjoin(LessonProgress, sa.and_(col(LessonProgress.lesson_id) == Lesson.id,
+                                           col(LessonProgress.user_id) == user_id))
         .where(col(Module.course_id).in_(course_ids))
         .order_by(col(Module.course_id), col(Module.position), col(Module.id),
                   col(Lesson.position), col(Lesson.id))
     ):
-        result[course_id].append(lesson_id)
-    return result
-
-
-def _completed_lesson_ids(session: Session, user_id: int, lesson_ids) -> set[int]:  # noqa: ANN001
-    if not lesson_ids:
-        return set()
-    return set(session.exec(
-        select(LessonProgress.lesson_id).where(
-            LessonProgress.user_id == user_id, col(LessonProgress.lesson_id).in_(list(lesson_ids)))
-    ))
+        lesson_ids[course_id].append(lesson_id)
+        if done:
+            completed[course_id].add(lesson_id)
+    return {course_id: CourseProgress(lesson_ids=tuple(ids),
+                                      completed=frozenset(completed[course_id]))
+            for course_id, ids in lesson_ids.items()}

@@ -49,9 +49,9 @@ class CourseState(AuthState):
                 self.not_found, self.loading, self.slug = True, False, slug
                 return
             course = outline.course
-            mine = (enrollment.enrollment_for(session, viewer.id, course.id) if viewer else None)
+            mine = outline.enrollment  # read with the outline: no statement of its own
             enrolled = mine is not None and mine.status in enrollment.LEARNING_STATUSES
-            state = progress.progress_for(session, viewer.id, course.id) if enrolled else None
+            state = progress.outline_progress(outline) if enrolled else None
             payment = (payments.latest_payment(session, viewer.id, course.id)
                        if viewer and not course.is_free else None)
         lessons = outline.lessons
