@@ -54,6 +54,9 @@ class Settings(BaseSettings):
         description="More origins allowed to open the WebSocket (JSON list).",
     )
     session_days: int = Field(default=14, ge=1, description="How long a login lasts.")
+    login_attempts_per_minute: int = Field(
+        default=5, ge=1,
+        description="Log-in attempts allowed per minute from one IP address, and for one account.")
     payment_instructions: str = Field(
         default="Pay by bank transfer to Academy Ltd, IBAN GB00 DEMO 0000 0000 0000 00, then enter "
                 "the transfer reference below.",

@@ -71,6 +71,8 @@ def running_app(workdir: Path, *, redis_url: str | None = None, backend_only: bo
         "ACADEMY_MEDIA_ROOT": str(workdir / "media"),
         "ACADEMY_OUTBOX_DIR": str(workdir / "outbox"),
         "ACADEMY_SECRET_KEY": TEST_SECRET_KEY,  # the tests sign links the app accepts
+        # Every browser test logs in from 127.0.0.1; the limit itself is tested on its own.
+        "ACADEMY_LOGIN_ATTEMPTS_PER_MINUTE": "1000",
     }
     env.pop("REFLEX_REDIS_URL", None)
     env.update(extra_env or {})

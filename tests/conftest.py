@@ -21,6 +21,7 @@ from sqlmodel import Session, SQLModel
 
 from academy_app import db as academy_db
 from academy_app.db import make_engine, session_scope
+from academy_app.infra import ratelimit
 from academy_app.models import Role, User
 from academy_app.settings import PROJECT_ROOT, get_settings
 from alembic import command
@@ -156,6 +157,7 @@ def outbox(tmp_path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(get_settings(), "outbox_dir", tmp_path / "outbox")
     monkeypatch.setattr(get_settings(), "media_root", tmp_path / "media")
     monkeypatch.setattr(get_settings(), "secret_key", TEST_SECRET_KEY)
+    ratelimit.limiter.cache_clear()  # each test counts its own log-in attempts
     monkeypatch.setattr(celery_app, "run_inline", True)
     return tmp_path / "outbox"
 

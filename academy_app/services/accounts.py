@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -12,11 +13,19 @@ from passlib.context import CryptContext
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
+from academy_app.infra.ratelimit import limiter
 from academy_app.models import LoginSession, Role, User, as_utc, utcnow
-from academy_app.services.errors import AuthenticationFailed, Invalid, NotAuthenticated
+from academy_app.services.errors import (
+    AuthenticationFailed,
+    Invalid,
+    NotAuthenticated,
+    TooManyAttempts,
+)
 from academy_app.settings import get_settings
 
 MIN_PASSWORD_LENGTH = 10
+LOCKOUT_FAILURES = 10  # failed log-ins within LOCKOUT_SECONDS that lock the account ...
+LOCKOUT_SECONDS = 15 * 60  # ... for this long
 # Argon2 cost grows with input only mildly, but an unbounded password is still a free DoS lever.
 MAX_PASSWORD_LENGTH = 256
 MAX_NAME_LENGTH = 120
@@ -96,24 +105,58 @@ def register(session: Session, form: SignupForm, role: Role = Role.STUDENT) -> U
     return user
 
 
-def authenticate(session: Session, email: str, password: str) -> User:
-    """Return the active user with these credentials, or raise one generic ``AuthenticationFailed``."""
+def authenticate(session: Session, email: str, password: str, client_ip: str = "") -> User:
+    """Return the active user with these credentials, or raise one generic ``AuthenticationFailed``.
+
+    Rate-limited before any password is checked: `login_attempts_per_minute` attempts per minute
+    from one IP and for one account, and an account (known or not: the answer must not tell) is
+    locked for 15 minutes after 10 failures within 15 minutes. Raises ``TooManyAttempts``.
+    """
     try:
         normalized = normalize_email(email)
     except Invalid:
         normalized = ""
+    account = normalized or str(email or "")[:254].strip().lower()
+    _check_login_limits(account, client_ip)
     user = _user_by_email(session, normalized) if normalized else None
     password = (password or "")[:MAX_PASSWORD_LENGTH]
     if user is None:
         _passwords.verify(password, _DUMMY_HASH)
+        _count_failure(account)
         raise AuthenticationFailed()
     valid, new_hash = _passwords.verify_and_update(password, user.password_hash)
     if not valid or not user.is_active:
+        _count_failure(account)
         raise AuthenticationFailed()
+    limiter().reset(f"login:failures:{account}")
     if new_hash:
         user.password_hash = new_hash
         session.add(user)
     return user
+
+
+def _check_login_limits(account: str, client_ip: str) -> None:
+    guard = limiter()
+    locked = guard.check(f"login:locked:{account}", 1, LOCKOUT_SECONDS)
+    if not locked.allowed:
+        minutes = max(1, math.ceil(locked.retry_after / 60))
+        raise TooManyAttempts(f"Too many failed log-ins: this account is locked for {minutes} more "
+                              f"minute{'s' if minutes > 1 else ''}", locked.retry_after)
+    per_minute = get_settings().login_attempts_per_minute
+    for key in (f"login:ip:{client_ip}", f"login:account:{account}"):
+        decision = guard.hit(key, per_minute, 60)
+        if not decision.allowed:
+            seconds = max(1, math.ceil(decision.retry_after))
+            raise TooManyAttempts(f"Too many log-in attempts: try again in {seconds} seconds",
+                                  decision.retry_after)
+
+
+def _count_failure(account: str) -> None:
+    guard = limiter()
+    guard.hit(f"login:failures:{account}", LOCKOUT_FAILURES, LOCKOUT_SECONDS)
+    if not guard.check(f"login:failures:{account}", LOCKOUT_FAILURES, LOCKOUT_SECONDS).allowed:
+        guard.hit(f"login:locked:{account}", 1, LOCKOUT_SECONDS)  # the tenth: locked from now
+        guard.reset(f"login:failures:{account}")
 
 
 def start_session(session: Session, user: User) -> str:

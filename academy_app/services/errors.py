@@ -39,6 +39,14 @@ class Invalid(ServiceError):
         self.errors = errors
 
 
+class TooManyAttempts(ServiceError):
+    """A rate limit said no: try again after `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class AuthenticationFailed(ServiceError):
     """One generic message whether the email is unknown or the password wrong."""
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 import reflex as rx
 
 from academy_app.db import session_scope
 from academy_app.services import accounts
-from academy_app.services.errors import AuthenticationFailed, Invalid
+from academy_app.services.errors import AuthenticationFailed, Invalid, TooManyAttempts
 from academy_app.state.auth import AuthState, safe_next_path
+
+log = logging.getLogger(__name__)
 
 
 def _field(form_data: object, name: str, limit: int = 512) -> str:
@@ -70,10 +74,13 @@ class AccountFormState(AuthState):
             return None
         try:
             with session_scope() as session:
-                user = accounts.authenticate(session, email, password)
+                user = accounts.authenticate(session, email, password,
+                                             self.router.session.client_ip)
                 self.session_token = accounts.start_session(session, user)
                 self._show_user(user)
-        except AuthenticationFailed as exc:
+        except (AuthenticationFailed, TooManyAttempts) as exc:
+            if isinstance(exc, TooManyAttempts):
+                log.warning("login refused by rate limit from %s", self.router.session.client_ip)
             self.form_error = exc.message
             return None
         return self._fresh_start(self._next_path())
