@@ -252,7 +252,11 @@ class Notification(SQLModel, table=True):
     """Stored before anything is pushed, so a learner who was offline catches up from here."""
 
     __tablename__ = "notifications"
-    __table_args__ = (sa.Index("ix_notifications_user_unread", "user_id", "read_at"),)
+    __table_args__ = (
+        sa.Index("ix_notifications_user_unread", "user_id", "read_at"),
+        # The bell's newest ids on every page load: read in index order, no sort.
+        sa.Index("ix_notifications_user_newest", "user_id", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="users.id", ondelete="CASCADE")

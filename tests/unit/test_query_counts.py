@@ -172,6 +172,8 @@ HOT_LOOKUPS: dict[str, tuple[str, Callable[[Session, Learner], object]]] = {
             session, _user(session, me), me.course_slug, me.lesson_id)),
     "unread notifications by user": (
         "notifications", lambda session, me: notifications.unread_count(session, _user(session, me))),
+    "newest notification ids by user": (
+        "notifications", lambda session, me: notifications.recent_ids(session, _user(session, me))),
     "published courses by creation date": (
         "courses", lambda session, _me: catalog.search_courses(
             session, catalog.CatalogQuery.parse(sort=catalog.CatalogSort.NEWEST))),
