@@ -82,12 +82,9 @@ class CertificateAdminState(StaffState):
 
     @rx.event
     def reinstate(self, certificate_id: int):  # noqa: ANN201
-        try:
-            with session_scope() as session:
-                certificates.reinstate(session, self._actor(session), as_id(certificate_id))
-        except ServiceError as exc:
-            return [self._refuse("reinstate_certificate", exc), CertificateAdminState.load]
-        return [rx.toast.success("Certificate reinstated"), CertificateAdminState.load]
+        return self._act("reinstate_certificate", lambda session, actor: certificates.reinstate(
+            session, actor, as_id(certificate_id)), "Certificate reinstated",
+            CertificateAdminState.load)
 
 
 def certificate_row(line: CertificateLine) -> rx.Component:

@@ -293,16 +293,8 @@ class CourseEditorState(StaffState):
         return None
 
     def _change(self, name: str, action, success: str = ""):  # noqa: ANN001
-        """Run one authoring action; refuse and log what the service refuses."""
-        try:
-            with session_scope() as session:
-                action(session, self._actor(session))
-        except Invalid as exc:
-            return rx.toast.error(exc.message)
-        except ServiceError as exc:
-            return self._refuse(name, exc)
-        events = [CourseEditorState.reload_outline]
-        return [rx.toast.success(success), *events] if success else events
+        """One authoring action, then the outline as it now is."""
+        return self._act(name, action, success, CourseEditorState.reload_outline)
 
 
 def _field(label: str, name: str, control: rx.Component, hint: str = "") -> rx.Component:

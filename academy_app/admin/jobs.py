@@ -11,7 +11,6 @@ from academy_app.components.layout import empty_state, stat_card
 from academy_app.db import session_scope
 from academy_app.models import EmailStatus, as_utc
 from academy_app.services import jobs
-from academy_app.services.errors import ServiceError
 
 STATUS_COLORS = {"queued": "amber", "sent": "green", "failed": "red"}
 
@@ -64,12 +63,8 @@ class JobsState(StaffState):
 
     @rx.event
     def retry(self, email_id: int):  # noqa: ANN201
-        try:
-            with session_scope() as session:
-                jobs.retry_email(session, self._actor(session), as_id(email_id))
-        except ServiceError as exc:
-            return [self._refuse("retry_email", exc), JobsState.load]
-        return [rx.toast.success("Queued again"), JobsState.load]
+        return self._act("retry_email", lambda session, actor: jobs.retry_email(
+            session, actor, as_id(email_id)), "Queued again", JobsState.load)
 
 
 def email_line(line: EmailLine) -> rx.Component:
@@ -99,7 +94,7 @@ def jobs_page() -> rx.Component:
                 stat_card("Queued emails", JobsState.queued),
                 stat_card("Failed emails", JobsState.failed),
                 stat_card("Sent in the last 24 h", JobsState.sent_last_day),
-                stat_card("Certificates being drawn", JobsState.certificates_drawing),
+                stat_card("Certificates pending", JobsState.certificates_drawing),
                 columns=rx.breakpoints(initial="1", sm="2", lg="5"), spacing="4", width="100%"),
         rx.select.root(
             rx.select.trigger(aria_label="Show emails"),

@@ -76,13 +76,9 @@ class PaymentQueueState(StaffState):
 
     @rx.event
     def approve(self, payment_id: int):  # noqa: ANN201
-        try:
-            with session_scope() as session:
-                payments.approve_payment(session, self._actor(session), as_id(payment_id))
-        except ServiceError as exc:
-            return [self._refuse("approve", exc), PaymentQueueState.load]
-        return [rx.toast.success("Payment approved: the learner can start now"),
-                PaymentQueueState.load]
+        return self._act("approve", lambda session, actor: payments.approve_payment(
+            session, actor, as_id(payment_id)), "Payment approved: the learner can start now",
+            PaymentQueueState.load)
 
     @rx.event
     def open_reject(self, payment_id: int) -> None:

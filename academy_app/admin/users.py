@@ -11,7 +11,6 @@ from academy_app.components.layout import empty_state
 from academy_app.db import session_scope
 from academy_app.models import Role, as_utc
 from academy_app.services import users
-from academy_app.services.errors import ServiceError
 
 ROLES = [("student", "Student"), ("instructor", "Instructor"), ("admin", "Admin")]
 
@@ -72,22 +71,16 @@ class UserAdminState(StaffState):
 
     @rx.event
     def change_role(self, user_id: int, role: str):  # noqa: ANN201
-        return self._admin_action("change_role", lambda s, a: users.change_role(
-            s, a, as_id(user_id), role if isinstance(role, str) else ""), "Role changed")
+        return self._act("change_role", lambda s, a: users.change_role(
+            s, a, as_id(user_id), role if isinstance(role, str) else ""), "Role changed",
+            UserAdminState.load)
 
     @rx.event
     def set_active(self, user_id: int, active: bool):  # noqa: ANN201
-        return self._admin_action("set_active", lambda s, a: users.set_active(
+        return self._act("set_active", lambda s, a: users.set_active(
             s, a, as_id(user_id), active is True),
-            "Account reactivated" if active is True else "Account deactivated and logged out")
-
-    def _admin_action(self, name: str, action, success: str):  # noqa: ANN001
-        try:
-            with session_scope() as session:
-                action(session, self._actor(session))
-        except ServiceError as exc:
-            return [self._refuse(name, exc), UserAdminState.load]
-        return [rx.toast.success(success), UserAdminState.load]
+            "Account reactivated" if active is True else "Account deactivated and logged out",
+            UserAdminState.load)
 
 
 class AuditLogState(StaffState):
