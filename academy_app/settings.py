@@ -40,6 +40,17 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("REFLEX_REDIS_URL", "ACADEMY_REDIS_URL"),
         description="Redis for Reflex state (and later cache and bus). Unset: embedded, no Redis.",
     )
+    cache_url: str | None = Field(
+        default=None,
+        description="Redis for the read cache, if not the Reflex one. Unset: REFLEX_REDIS_URL; with "
+                    "neither, an in-process cache (embedded mode).",
+    )
+    cache_enabled: bool = Field(
+        default=True,
+        description="false sends every read to the database (to measure, or to rule the cache out).",
+    )
+    cache_ttl_seconds: int = Field(default=300, ge=1,
+                                   description="How long a cached read lives at most.")
     port: int = Field(
         default=3000,
         validation_alias=AliasChoices("PORT", "ACADEMY_PORT"),

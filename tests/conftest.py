@@ -11,7 +11,7 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import pytest
 import sqlalchemy as sa
@@ -21,7 +21,7 @@ from sqlmodel import Session, SQLModel
 
 from academy_app import db as academy_db
 from academy_app.db import make_engine, session_scope
-from academy_app.infra import ratelimit
+from academy_app.infra import cache, ratelimit
 from academy_app.models import Role, User
 from academy_app.settings import PROJECT_ROOT, get_settings
 from alembic import command
@@ -118,7 +118,9 @@ class Statement(NamedTuple):
     parameters: Any  # as handed to the driver, so the statement can be run again (under EXPLAIN)
 
 
-StatementRecorder = Callable[[Callable[[Session], object]], list[Statement]]
+class StatementRecorder(Protocol):
+    def __call__(self, action: Callable[[Session], object], *,
+                 warm: bool = False) -> list[Statement]: ...
 
 
 @pytest.fixture
@@ -129,9 +131,14 @@ def sql_statements(engine: Engine) -> StatementRecorder:
     A fresh session matters: the test's own ``db`` session remembers the rows it made, and a lookup
     it answers from memory would hide a query that a real page load pays for. On SQLite, commit the
     ``db`` session first: its open transaction holds the write lock this session's BEGIN waits for.
+
+    The read cache is emptied first, so what is counted is a cold load (``warm=True`` keeps it:
+    what a page load costs once its reads are cached).
     """
-    def run(action: Callable[[Session], object]) -> list[Statement]:
+    def run(action: Callable[[Session], object], *, warm: bool = False) -> list[Statement]:
         statements: list[Statement] = []
+        if not warm:
+            cache.cache().clear()
 
         def record(_connection: sa.Connection, _cursor: Any, sql: str, parameters: Any,
                    *_rest: Any) -> None:
@@ -158,6 +165,7 @@ def outbox(tmp_path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(get_settings(), "media_root", tmp_path / "media")
     monkeypatch.setattr(get_settings(), "secret_key", TEST_SECRET_KEY)
     ratelimit.limiter.cache_clear()  # each test counts its own log-in attempts
+    cache.use(None)  # and reads through its own (in-process) cache
     monkeypatch.setattr(celery_app, "run_inline", True)
     return tmp_path / "outbox"
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
+from academy_app.infra.cache import Entry, cache, key_of
 from academy_app.models import (
     Category,
     Course,
@@ -16,12 +18,18 @@ from academy_app.models import (
     Enrollment,
     EnrollmentStatus,
     Lesson,
-    LessonProgress,
     Module,
     Role,
     User,
 )
+from academy_app.services.cache_scopes import CATALOG, course_scope, slug_scope
 from academy_app.services.errors import NotFound
+from academy_app.services.learner_records import (
+    LearnerRecord,
+    Membership,
+    learner_entry,
+    load_learner_record,
+)
 
 MAX_SEARCH_LENGTH = 100
 MAX_PER_PAGE = 48
@@ -116,9 +124,9 @@ class CourseOutline:
     category: str
     instructor: str
     modules: list[ModuleOutline]
-    # The viewer's enrollment (any status) and the lessons they completed, read in the outline's
-    # own two statements: the course and lesson pages need no query of their own for them.
-    enrollment: Enrollment | None = None
+    # The viewer's enrollment (any status) and the lessons they completed, from their learner
+    # record: the course and lesson pages need no query of their own for them.
+    enrollment: Membership | None = None
     completed: frozenset[int] = frozenset()
 
     @property
@@ -131,8 +139,14 @@ def list_categories(session: Session) -> list[Category]:
 
 
 def search_courses(session: Session, query: CatalogQuery) -> CatalogPage:
-    """One page of published courses matching the query, and how many match in all: one statement
-    whatever the page size (two more only for a page past the last)."""
+    """One page of published courses matching the query, and how many match in all."""
+    return cache().get(session, Entry(CATALOG, key_of("search", query)),
+                       lambda: _search_courses(session, query))
+
+
+def _search_courses(session: Session, query: CatalogQuery) -> CatalogPage:
+    """From the database: one statement whatever the page size (two more only for a page past
+    the last)."""
     filters = [col(Course.is_published).is_(True)]
     if query.text:
         pattern = "%" + escape_like(query.text) + "%"
@@ -164,54 +178,84 @@ def search_courses(session: Session, query: CatalogQuery) -> CatalogPage:
 
 
 def featured_courses(session: Session, limit: int = 3) -> list[CourseCard]:
-    cards, _ = _course_cards(session, [col(Course.is_published).is_(True)], CatalogSort.POPULAR,
-                             limit=limit, offset=0)
-    return cards
+    def load() -> list[CourseCard]:
+        cards, _ = _course_cards(session, [col(Course.is_published).is_(True)],
+                                 CatalogSort.POPULAR, limit=limit, offset=0)
+        return cards
+
+    return cache().get(session, Entry(CATALOG, key_of("featured", limit)), load)
 
 
 def course_outline(session: Session, slug: str, viewer: User | None) -> CourseOutline:
     """A course with its modules and lessons in order, and the viewer's enrollment and progress in
-    it: two statements however long the course. Drafts are visible to their staff only."""
-    row = session.exec(
-        select(Course, Category.name, User.full_name, Enrollment)
-        .join(User, col(User.id) == Course.instructor_id)
-        .outerjoin(Category, col(Category.id) == Course.category_id)
-        .outerjoin(Enrollment, sa.and_(col(Enrollment.course_id) == Course.id,
-                                       _is_viewer(col(Enrollment.user_id), viewer)))
-        .where(Course.slug == (slug or "")[:120])
-    ).first()
-    if row is None:
+    it. Drafts are visible to their staff only.
+
+    Cached as two values read in one round trip: the outline (shared by every viewer) and the
+    viewer's learner record. On misses: one statement for each, however long the course."""
+    slug = (slug or "")[:120]
+    outline_entry = Entry(slug_scope(slug), "outline")
+    loaders: dict[Entry, Callable[[], object]] = {
+        outline_entry: lambda: next(iter(_load_outlines(session, Course.slug == slug)), None)}
+    if viewer is not None:
+        loaders[learner_entry(viewer.id)] = lambda: load_learner_record(session, viewer.id)
+    values = cache().get_each(session, loaders)
+    outline = values.get(outline_entry)
+    if not isinstance(outline, CourseOutline):
         raise NotFound("course", slug)
-    course, category, instructor, enrollment = row
-    if not course.is_published and not is_course_staff(viewer, course):
+    if not outline.course.is_published and not is_course_staff(viewer, outline.course):
         raise NotFound("course", slug)
+    if viewer is None:
+        return outline
+    record = values[learner_entry(viewer.id)]
+    assert isinstance(record, LearnerRecord)
+    course_id = outline.course.id
+    return replace(outline, enrollment=record.membership(course_id),
+                   completed=record.completed_in(course_id, [ls.id for ls in outline.lessons]))
+
+
+def outlines_by_id(session: Session, course_ids: list[int]) -> dict[int, CourseOutline]:
+    """Outlines of several courses (without viewer data) in one round trip; one statement for
+    all the missing ones together. Courses that no longer exist are left out."""
+    entries = {Entry(course_scope(course_id), "outline"): course_id for course_id in course_ids}
+
+    def load(missing: list[Entry]) -> dict[Entry, CourseOutline]:
+        loaded = _load_outlines(session, col(Course.id).in_([entries[e] for e in missing]))
+        by_id = {outline.course.id: outline for outline in loaded}
+        return {entry: by_id[entries[entry]] for entry in missing if entries[entry] in by_id}
+
+    return {entries[entry]: outline
+            for entry, outline in cache().get_many(session, list(entries), load).items()}
+
+
+def _load_outlines(session: Session, where: sa.ColumnElement[bool]) -> list[CourseOutline]:
+    """Outlines of the courses matching `where`, from the database in one statement: a row per
+    lesson, the course's columns repeated on each (the session keeps one Course per id). A lesson
+    page then costs four statements cold: its user, this, the learner's record and the lesson."""
+    outlines: dict[int, tuple[Course, str, str, dict[int, ModuleOutline]]] = {}
     # Lesson columns, not Lesson rows: the outline never needs the bodies, which can be long.
-    rows = session.exec(
-        select(Module.id, Module.title, Lesson.id, Lesson.title, Lesson.kind,
-               Lesson.duration_minutes, col(LessonProgress.id).is_not(None))
-        .outerjoin(Lesson, col(Lesson.module_id) == Module.id)
-        .outerjoin(LessonProgress, sa.and_(col(LessonProgress.lesson_id) == Lesson.id,
-                                           _is_viewer(col(LessonProgress.user_id), viewer)))
-        .where(Module.course_id == course.id)
-        .order_by(col(Module.position), col(Module.id), col(Lesson.position), col(Lesson.id))
-    ).all()
-    modules: dict[int, ModuleOutline] = {}
-    completed: set[int] = set()
-    for module_id, module_title, lesson_id, title, kind, minutes, done in rows:
-        outline = modules.setdefault(module_id, ModuleOutline(id=module_id, title=module_title))
+    for course, category, instructor, module_id, module_title, lesson_id, title, kind, minutes in (
+        session.exec(
+            select(Course, Category.name, User.full_name, Module.id, Module.title, Lesson.id,
+                   Lesson.title, Lesson.kind, Lesson.duration_minutes)
+            .join(User, col(User.id) == Course.instructor_id)
+            .outerjoin(Category, col(Category.id) == Course.category_id)
+            .outerjoin(Module, col(Module.course_id) == Course.id)
+            .outerjoin(Lesson, col(Lesson.module_id) == Module.id)
+            .where(where)
+            .order_by(col(Course.id), col(Module.position), col(Module.id), col(Lesson.position),
+                      col(Lesson.id))
+        )
+    ):
+        modules = outlines.setdefault(course.id, (course, category or "", instructor, {}))[3]
+        if module_id is None:
+            continue  # a course without modules yet
+        module = modules.setdefault(module_id, ModuleOutline(id=module_id, title=module_title))
         if lesson_id is not None:
-            outline.lessons.append(LessonRef(id=lesson_id, title=title, kind=kind.value,
-                                             duration_minutes=minutes))
-        if done:
-            completed.add(lesson_id)
-    return CourseOutline(course=course, category=category or "", instructor=instructor,
-                         modules=list(modules.values()), enrollment=enrollment,
-                         completed=frozenset(completed))
-
-
-def _is_viewer(user_id: sa.ColumnElement[int], viewer: User | None) -> sa.ColumnElement[bool]:
-    """Join condition for the viewer's own rows; a visitor has none."""
-    return user_id == viewer.id if viewer is not None else sa.false()
+            module.lessons.append(LessonRef(id=lesson_id, title=title, kind=kind.value,
+                                            duration_minutes=minutes))
+    return [CourseOutline(course=course, category=category, instructor=instructor,
+                          modules=list(modules.values()))
+            for course, category, instructor, modules in outlines.values()]
 
 
 def is_course_staff(user: User | None, course: Course) -> bool:

@@ -10,6 +10,7 @@ from academy_app.models import Course, Enrollment, EnrollmentStatus, User, utcno
 from academy_app.services.accounts import require_user
 from academy_app.services.catalog import is_course_staff
 from academy_app.services.errors import Conflict, NotFound, PermissionDenied
+from academy_app.services.learner_records import Membership
 from academy_app.services.notifications import notify
 
 LEARNING_STATUSES = (EnrollmentStatus.ACTIVE, EnrollmentStatus.COMPLETED)
@@ -54,7 +55,7 @@ def enroll_free(session: Session, actor: User | None, course_id: int) -> Enrollm
 
 
 def require_learning_access(actor: User | None, course: Course,
-                            enrollment: Enrollment | None) -> Enrollment | None:
+                            enrollment: Membership | None) -> Membership | None:
     """The enrollment (the actor's in this course, as already read) that lets the actor open
     lessons; course staff may preview without one."""
     user = require_user(actor)

@@ -11,7 +11,6 @@ from sqlmodel import Session, col, delete, select
 
 from academy_app.infra import bus
 from academy_app.models import (
-    Course,
     Enrollment,
     EnrollmentStatus,
     Lesson,
@@ -20,11 +19,12 @@ from academy_app.models import (
     User,
     utcnow,
 )
-from academy_app.services import certificates
+from academy_app.services import cache_scopes, certificates
 from academy_app.services.accounts import require_user
-from academy_app.services.catalog import CourseOutline
+from academy_app.services.catalog import CourseOutline, outlines_by_id
 from academy_app.services.enrollment import LEARNING_STATUSES
 from academy_app.services.errors import NotFound, PermissionDenied
+from academy_app.services.learner_records import learner_record
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,7 @@ def set_lesson_completion(session: Session, actor: User | None, lesson_id: int,
     else:
         session.exec(delete(LessonProgress).where(
             col(LessonProgress.user_id) == user.id, col(LessonProgress.lesson_id) == lesson_id))
+        cache_scopes.changed(session, [cache_scopes.learner_scope(user.id)])  # the ORM did not see it
 
     progress = progress_for(session, user.id, course_id)
     now = utcnow()
@@ -131,24 +132,28 @@ def set_lesson_completion(session: Session, actor: User | None, lesson_id: int,
 
 
 def dashboard(session: Session, actor: User | None) -> list[DashboardEntry]:
-    """The learner's courses with progress: two statements however many courses they have."""
+    """The learner's courses with progress, most recently active first: two cache round trips
+    (their record, then the outlines of its courses); on misses, two statements however many
+    courses they have."""
     user = require_user(actor)
-    rows = session.exec(
-        select(Enrollment, Course, User.full_name)
-        .join(Course, col(Course.id) == Enrollment.course_id)
-        .join(User, col(User.id) == Course.instructor_id)
-        .where(Enrollment.user_id == user.id, Enrollment.status != EnrollmentStatus.CANCELLED)
-        .order_by(col(Enrollment.updated_at).desc(), col(Enrollment.id).desc())
-    ).all()
-    by_course = _progress_by_course(session, user.id, [course.id for _, course, _ in rows])
+    record = learner_record(session, user.id)
+    memberships = sorted((m for m in record.memberships.values()
+                          if m.status is not EnrollmentStatus.CANCELLED),
+                         key=lambda m: (m.updated_at, m.id), reverse=True)
+    outlines = outlines_by_id(session, [m.course_id for m in memberships])
     entries = []
-    for enrollment, course, instructor in rows:
-        progress = by_course.get(course.id, _NO_LESSONS)
-        ids = progress.lesson_ids
+    for membership in memberships:
+        outline = outlines.get(membership.course_id)
+        if outline is None:
+            continue  # the course was deleted since the record was read
+        course = outline.course
+        ids = tuple(lesson.id for lesson in outline.lessons)
+        progress = CourseProgress(lesson_ids=ids,
+                                  completed=record.completed_in(course.id, ids))
         entries.append(DashboardEntry(
             course_id=course.id, slug=course.slug, title=course.title, subtitle=course.subtitle,
-            instructor=instructor, cover_image_url=course.cover_image_url,
-            status=enrollment.status.value, percent=progress.percent, done=progress.done,
+            instructor=outline.instructor, cover_image_url=course.cover_image_url,
+            status=membership.status.value, percent=progress.percent, done=progress.done,
             total=progress.total,
             resume_lesson_id=progress.next_lesson_id or (ids[0] if ids else None),
         ))

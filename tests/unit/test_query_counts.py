@@ -132,6 +132,34 @@ def test_lesson_page_stays_within_four_statements_for_1_or_30_lessons(
     assert len(one) == len(thirty) <= 4, (one, thirty)
 
 
+def test_once_cached_a_page_load_asks_the_database_only_what_is_not_cached(
+        db: Session, sql_statements: StatementRecorder, instructor: User, student: User) -> None:
+    """Warm: the dashboard and the catalog need only the token's user (and the catalog its
+    category list); a lesson page the user and the lesson's body."""
+    token = start_session(db, student)
+    course = make_course(db, instructor, lessons_per_module=(2, 3))
+    enroll_with_progress(db, student, course)
+    lesson_id = catalog.course_outline(db, course.slug, student).lessons[0].id
+    db.commit()
+
+    def dashboard(session: Session) -> None:
+        assert progress.dashboard(session, accounts.user_for_token(session, token))
+
+    def catalog_page(session: Session) -> None:
+        accounts.user_for_token(session, token)
+        catalog.list_categories(session)
+        assert catalog.search_courses(session, catalog.CatalogQuery.parse()).total == 1
+
+    def lesson_page(session: Session) -> None:
+        lessons.open_lesson(session, accounts.user_for_token(session, token), course.slug,
+                            lesson_id)
+
+    for load, warm_statements in ((dashboard, 1), (catalog_page, 2), (lesson_page, 2)):
+        cold = sql_statements(load)
+        warm = sql_statements(load, warm=True)
+        assert len(warm) == warm_statements < len(cold), (load.__name__, cold, warm)
+
+
 @dataclass(frozen=True)
 class Learner:
     token: str
