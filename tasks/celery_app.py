@@ -51,6 +51,8 @@ def make_app() -> Celery:
                                          "schedule": timedelta(minutes=5)},
             "issue-missing-certificates": {"task": "tasks.maintenance.issue_missing_certificates",
                                            "schedule": crontab(hour=3, minute=41)},
+            "check-cached-progress": {"task": "tasks.maintenance.check_cached_progress",
+                                      "schedule": crontab(hour=3, minute=53)},
             # Once a day at a civil hour (UTC); a learner is reminded once per quiet spell.
             "inactivity-reminders": {"task": "tasks.maintenance.send_inactivity_reminders",
                                      "schedule": crontab(hour=16, minute=5)},

@@ -1,12 +1,14 @@
 """Scheduled work (celery beat): reminders to quiet learners; housekeeping of expired login
-sessions, and of emails and certificates whose task was lost."""
+sessions, and of emails and certificates whose task was lost; a check that the read cache agrees
+with the database."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from academy_app.db import session_scope
-from academy_app.services import accounts, certificates, emails, reminders
+from academy_app.models import utcnow
+from academy_app.services import accounts, certificates, emails, learner_records, reminders
 from tasks.celery_app import app
 
 STUCK_AFTER = timedelta(minutes=10)
@@ -50,3 +52,10 @@ def issue_missing_certificates() -> int:
 def send_inactivity_reminders() -> int:
     with session_scope() as session:
         return len(reminders.queue_inactivity_reminders(session))
+
+
+@app.task(name="tasks.maintenance.check_cached_progress")
+def check_cached_progress() -> int:
+    """Nightly: the cached records of the last day's active learners against the database."""
+    with session_scope() as session:
+        return learner_records.check_cached_records(session, utcnow() - timedelta(days=1)).stale

@@ -319,6 +319,13 @@ class Cache:
                     self._write(entry, version, encode(loaded[entry]))
         return values
 
+    def peek(self, entries: Sequence[Entry]) -> dict[Entry, Found]:
+        """What is cached for `entries` now (misses left out), loading and counting nothing: for
+        checks that compare the cache with the database."""
+        found = self._read(entries) if entries else None
+        return {entry: hit for entry, hit in zip(entries, found or [], strict=False)
+                if hit.payload is not None}
+
     def invalidate_after_commit(self, session: OrmSession, scopes: Iterable[str]) -> None:
         """Mark `scopes` changed by this session's transaction: read from the database by this
         session from now on, and invalidated for everyone once (and only if) it commits."""

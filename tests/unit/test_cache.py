@@ -13,14 +13,16 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import redis
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from academy_app.db import session_scope
 from academy_app.infra import cache
 from academy_app.infra.cache import Cache, Entry, MemoryStore, RedisStore
-from academy_app.models import Course, Role, User
+from academy_app.models import Course, LessonProgress, Role, User, utcnow
 from academy_app.services import authoring, catalog, enrollment, progress
+from tasks.maintenance import check_cached_progress
 from tests.factories import make_category, make_course, make_user
 
 CACHE_REDIS = "redis://127.0.0.1:6379/4"
@@ -221,3 +223,24 @@ def test_without_a_cache_every_read_goes_to_the_database(engine: Engine, db: Ses
     for _ in range(2):
         assert len(progress.dashboard(db, student)) == 1
     assert (off.stats().hits, off.stats().misses, off.stats().bypassed) == (0, 0, 4)
+
+
+def test_the_nightly_check_finds_and_drops_a_record_changed_behind_the_caches_back(
+        shared_cache: Cache, engine: Engine, db: Session, student: User, instructor: User, caplog):
+    course = make_course(db, instructor, lessons_per_module=(2,))
+    enrollment.enroll_free(db, student, course.id)
+    first, second = [ls.id for ls in catalog.course_outline(db, course.slug, student).lessons]
+    progress.set_lesson_completion(db, student, first, True)
+    db.commit()
+    assert [entry.done for entry in progress.dashboard(db, student)] == [1]  # now cached
+    db.commit()
+    assert check_cached_progress() == 0  # the invalidation rules kept it true
+
+    with engine.begin() as connection:  # a write no service made: the flush hook never saw it
+        connection.execute(sa.insert(LessonProgress).values(
+            user_id=student.id, lesson_id=second, completed_at=utcnow()))
+    assert [entry.done for entry in progress.dashboard(db, student)] == [1]  # stale
+    db.commit()
+    assert check_cached_progress() == 1
+    assert "were stale" in caplog.text
+    assert [entry.done for entry in progress.dashboard(db, student)] == [2]
