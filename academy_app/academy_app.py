@@ -18,7 +18,12 @@ from academy_app.admin.users import AuditLogState, UserAdminState, audit_page, u
 from academy_app.api.limits import limit_upload_size
 from academy_app.api.routes import routes
 from academy_app.infra.security_headers import security_headers
-from academy_app.pages.account import login_page, signup_page
+from academy_app.pages.account import (
+    forgot_password_page,
+    login_page,
+    reset_password_page,
+    signup_page,
+)
 from academy_app.pages.catalog import catalog_page
 from academy_app.pages.certificates import certificates_page, verify_page
 from academy_app.pages.course import course_page
@@ -26,9 +31,10 @@ from academy_app.pages.dashboard import dashboard_page
 from academy_app.pages.errors import not_found_page
 from academy_app.pages.home import home_page
 from academy_app.pages.learn import learn_page
+from academy_app.pages.my_account import account_page
 from academy_app.pages.reminders import unsubscribe_page
 from academy_app.settings import get_settings
-from academy_app.state.account import AccountFormState
+from academy_app.state.account import AccountFormState, MyAccountState, PasswordFormState
 from academy_app.state.auth import AuthState
 from academy_app.state.catalog import CatalogState, HomeState
 from academy_app.state.certificates import CertificatesState, VerifyState
@@ -82,6 +88,11 @@ add_page(unsubscribe_page, "/unsubscribe/[token]", "Reminder emails · Academy",
          ReminderLinkState.load)
 add_page(signup_page, "/signup", "Sign up · Academy", AccountFormState.open_form)
 add_page(login_page, "/login", "Log in · Academy", AccountFormState.open_form)
+add_page(forgot_password_page, "/password/forgot", "Forgot password · Academy",
+         PasswordFormState.open_forgot)
+add_page(reset_password_page, "/password/reset/[token]", "Choose a new password · Academy",
+         PasswordFormState.open_reset)
+add_page(account_page, "/account", "Your account · Academy", MyAccountState.load)
 add_page(courses_page, "/admin/courses", "Courses · Workspace · Academy", CourseListState.load)
 add_page(course_editor_page, "/admin/courses/[course_id]", "Course editor · Workspace · Academy",
          CourseEditorState.load, BroadcastState.load)

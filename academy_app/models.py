@@ -86,7 +86,25 @@ class LoginSession(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True, index=True)
     user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
     created_at: datetime = Field(default_factory=utcnow, **_timestamp())
+    expires_at: datetime = Field(**_timestamp(index=True))  # the absolute timeout
+    # The idle timeout counts from here. Moved forward at most once per few minutes
+    # (accounts.LAST_SEEN_RESOLUTION), so an event does not write the database every time.
+    last_seen_at: datetime = Field(default_factory=utcnow, **_timestamp())
+
+
+class PasswordReset(SQLModel, table=True):
+    """A password-reset link. The email carries a random 256-bit token; only its SHA-256 is stored.
+    Used once (a conditional UPDATE sets `used_at`), valid for an hour, and a newer request for the
+    same account deletes the older unused ones."""
+
+    __tablename__ = "password_resets"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    created_at: datetime = Field(default_factory=utcnow, **_timestamp())
     expires_at: datetime = Field(**_timestamp(index=True))
+    used_at: datetime | None = Field(default=None, **_timestamp(nullable=True))
 
 
 class Category(SQLModel, table=True):

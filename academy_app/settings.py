@@ -64,10 +64,24 @@ class Settings(BaseSettings):
         default_factory=list,
         description="More origins allowed to open the WebSocket (JSON list).",
     )
-    session_days: int = Field(default=14, ge=1, description="How long a login lasts.")
+    session_days: int = Field(default=14, ge=1,
+                              description="How long a login lasts at most (the absolute timeout).")
+    session_idle_minutes: int = Field(
+        default=3 * 24 * 60, ge=10,
+        description="A login unused for this long ends (the idle timeout). Three days: someone who "
+                    "studies every other day stays logged in up to session_days, while a session "
+                    "left behind on a shared or lost computer ends after a long weekend.")
     login_attempts_per_minute: int = Field(
         default=5, ge=1,
         description="Log-in attempts allowed per minute from one IP address, and for one account.")
+    signups_per_hour: int = Field(
+        default=10, ge=1,
+        description="Sign-up attempts allowed per hour from one IP address (every attempt counts, "
+                    "so the 'email already taken' answer cannot be used to test many addresses).")
+    password_resets_per_hour: int = Field(
+        default=5, ge=1,
+        description="Password-reset emails that may be asked for per hour from one IP address, and "
+                    "for one email address (known or not: the answer must not tell).")
     payment_instructions: str = Field(
         default="Pay by bank transfer to Academy Ltd, IBAN GB00 DEMO 0000 0000 0000 00, then enter "
                 "the transfer reference below.",

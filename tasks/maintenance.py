@@ -16,7 +16,9 @@ STUCK_AFTER = timedelta(minutes=10)
 
 @app.task(name="tasks.maintenance.purge_expired_sessions")
 def purge_expired_sessions() -> int:
+    """Login sessions past their absolute or idle timeout, and used or expired reset links."""
     with session_scope() as session:
+        accounts.purge_expired_resets(session)
         return accounts.purge_expired_sessions(session)
 
 

@@ -31,6 +31,11 @@ class RunningApp:
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")
 
+    @property
+    def outbox(self) -> Path:
+        """Where the app writes its emails as .eml files (it has no SMTP server)."""
+        return self.log.parent / "outbox"
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -71,8 +76,11 @@ def running_app(workdir: Path, *, redis_url: str | None = None, backend_only: bo
         "ACADEMY_MEDIA_ROOT": str(workdir / "media"),
         "ACADEMY_OUTBOX_DIR": str(workdir / "outbox"),
         "ACADEMY_SECRET_KEY": TEST_SECRET_KEY,  # the tests sign links the app accepts
-        # Every browser test logs in from 127.0.0.1; the limit itself is tested on its own.
+        # Every browser test logs in (signs up, asks for a reset link) from 127.0.0.1; the limits
+        # themselves are tested on their own.
         "ACADEMY_LOGIN_ATTEMPTS_PER_MINUTE": "1000",
+        "ACADEMY_SIGNUPS_PER_HOUR": "1000",
+        "ACADEMY_PASSWORD_RESETS_PER_HOUR": "1000",
     }
     env.pop("REFLEX_REDIS_URL", None)
     env.update(extra_env or {})

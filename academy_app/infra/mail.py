@@ -16,6 +16,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from academy_app.infra import signing
 from academy_app.infra.storage import write_atomically
 from academy_app.models import EmailLog
 from academy_app.settings import get_settings
@@ -35,9 +36,12 @@ def build_message(email: EmailLog) -> EmailMessage:
     settings = get_settings()
     context = json.loads(email.context)
     link = context.get("link") or ""
+    if secret := context.get("link_secret"):  # a token kept nowhere, made again now (signing.derive)
+        link += signing.derive(secret["purpose"], secret["value"])
     token = context.get("unsubscribe_token", "")
     values = {"name": context.get("name", ""), "title": context.get("title", email.subject),
               "body": context.get("body", ""), "site_url": settings.site_url,
+              "action": context.get("action", ""),
               "url": settings.site_url + link if link.startswith("/") else "",
               "unsubscribe_url": f"{settings.site_url}/unsubscribe/{token}" if token else ""}
     message = EmailMessage()

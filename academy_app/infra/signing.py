@@ -46,6 +46,18 @@ def unsign(purpose: str, token: str) -> str | None:
     return value
 
 
+def derive(purpose: str, value: str) -> str:
+    """A 256-bit secret (URL-safe) that only this app can compute from `value`, for this purpose.
+
+    For a link whose token must not be kept anywhere: the password-reset email stores a random
+    value in the email log, the database keeps only a SHA-256 of the token, and the token is made
+    from the value again when the email is rendered. The database alone gives no usable link.
+    """
+    digest = hmac.new(_key(), f"derive:{len(purpose)}:{purpose}:{value}".encode(),
+                      hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
 def _signature(purpose: str, value: str) -> str:
     # The purpose is length-prefixed, so no purpose and value can pass for another pair.
     digest = hmac.new(_key(), f"{len(purpose)}:{purpose}:{value}".encode(), hashlib.sha256).digest()

@@ -1,4 +1,4 @@
 """Business rules, one module per domain. Every function takes a DB session and the acting user."""
 
 # The flush hook that keeps cached reads truthful must be listening before any service writes.
-from academy_app.services import cache_scopes as _cache_scopes  # noqa: E402, F401
+from academy_app.services import cache_scopes as _cache_scopes  # noqa: F401

@@ -1,24 +1,29 @@
-"""Accounts: sign-up, log-in, and server-side login sessions."""
+"""Accounts: sign-up, log-in, server-side login sessions, and password reset by email."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from passlib.context import CryptContext
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, delete, func, or_, select, update
 
+from academy_app.infra import signing
+from academy_app.infra.common_passwords import is_common
 from academy_app.infra.ratelimit import limiter
-from academy_app.models import LoginSession, Role, User, as_utc, utcnow
+from academy_app.models import LoginSession, PasswordReset, Role, User, as_utc, utcnow
+from academy_app.services import emails
 from academy_app.services.errors import (
     AuthenticationFailed,
     Invalid,
     NotAuthenticated,
+    NotFound,
     TooManyAttempts,
 )
 from academy_app.settings import get_settings
@@ -29,6 +34,12 @@ LOCKOUT_SECONDS = 15 * 60  # ... for this long
 # Argon2 cost grows with input only mildly, but an unbounded password is still a free DoS lever.
 MAX_PASSWORD_LENGTH = 256
 MAX_NAME_LENGTH = 120
+# A login's last_seen_at moves forward at most this often: the idle timeout is that precise, and an
+# event writes the database once per few minutes at most, not every time.
+LAST_SEEN_RESOLUTION = timedelta(minutes=5)
+RESET_LINK_LIFETIME = timedelta(hours=1)
+RESET_PATH = "/password/reset/"
+RESET_PURPOSE = "password-reset"  # what the link's token is derived for (infra/signing.derive)
 
 # argon2id at the OWASP baseline (19 MiB, t=2, p=1): about 20 ms here, so a log-in stays snappy while
 # an offline guess still costs memory. Hashes made with other parameters are upgraded at next log-in.
@@ -71,11 +82,21 @@ def password_problem(password: str, email: str) -> str | None:
         return f"Use at most {MAX_PASSWORD_LENGTH} characters"
     if email and password.strip().lower() == email.strip().lower():
         return "Your password must not be your email address"
+    if is_common(password):
+        return "This is one of the most common passwords: choose one that is harder to guess"
     return None
 
 
-def register(session: Session, form: SignupForm, role: Role = Role.STUDENT) -> User:
-    """Create an account. Every problem is reported at once, by field; nothing is saved on error."""
+def register(session: Session, form: SignupForm, role: Role = Role.STUDENT,
+             client_ip: str | None = None) -> User:
+    """Create an account. Every problem is reported at once, by field; nothing is saved on error.
+
+    With `client_ip` (a sign-up from the web), every attempt counts against `signups_per_hour` for
+    that address first: otherwise the "already exists" answer would test addresses by the thousand.
+    """
+    if client_ip is not None:
+        _hourly_limit(f"signup:ip:{client_ip}", get_settings().signups_per_hour,
+                      "Too many sign-ups from your network")
     errors: dict[str, str] = {}
     full_name = " ".join((form.full_name or "").split())
     if not full_name:
@@ -119,9 +140,10 @@ def authenticate(session: Session, email: str, password: str, client_ip: str = "
     account = normalized or str(email or "")[:254].strip().lower()
     _check_login_limits(account, client_ip)
     user = _user_by_email(session, normalized) if normalized else None
-    password = (password or "")[:MAX_PASSWORD_LENGTH]
-    if user is None:
-        _passwords.verify(password, _DUMMY_HASH)
+    password = password or ""
+    if user is None or len(password) > MAX_PASSWORD_LENGTH:
+        # Never truncated: a password longer than any account can have fails, in the same time.
+        _passwords.verify(password[:MAX_PASSWORD_LENGTH], _DUMMY_HASH)
         _count_failure(account)
         raise AuthenticationFailed()
     valid, new_hash = _passwords.verify_and_update(password, user.password_hash)
@@ -159,8 +181,21 @@ def _count_failure(account: str) -> None:
         guard.reset(f"login:failures:{account}")
 
 
-def start_session(session: Session, user: User) -> str:
-    """Open a login session and return the token for the browser (only its hash is stored)."""
+def _hourly_limit(key: str, limit: int, refusal: str) -> None:
+    decision = limiter().hit(key, limit, 3600)
+    if not decision.allowed:
+        minutes = max(1, math.ceil(decision.retry_after / 60))
+        raise TooManyAttempts(f"{refusal}: try again in {minutes} minute{'s' if minutes > 1 else ''}",
+                              decision.retry_after)
+
+
+def start_session(session: Session, user: User, replacing: str | None = None) -> str:
+    """Open a login session and return the token for the browser (only its hash is stored).
+
+    A log-in always gets a new token, and `replacing` (whatever token the browser held before)
+    ends: a token planted in the browser beforehand never becomes a logged-in one.
+    """
+    end_session(session, replacing)
     token = secrets.token_urlsafe(32)
     session.add(
         LoginSession(
@@ -173,7 +208,8 @@ def start_session(session: Session, user: User) -> str:
 
 
 def user_for_token(session: Session, token: str | None) -> User | None:
-    """The active user a browser token belongs to, or None if it is unknown, expired or disabled."""
+    """The active user a browser token belongs to, or None if it is unknown, expired (past
+    `session_days`, or unused for `session_idle_minutes`) or disabled."""
     if not token or len(token) > 128:
         return None
     row = session.exec(
@@ -184,8 +220,16 @@ def user_for_token(session: Session, token: str | None) -> User | None:
     if row is None:
         return None
     login, user = row
-    if as_utc(login.expires_at) <= utcnow() or not user.is_active:
+    now = utcnow()
+    seen = as_utc(login.last_seen_at)
+    if as_utc(login.expires_at) <= now or seen <= _idle_cutoff(now) or not user.is_active:
         return None
+    if seen <= now - LAST_SEEN_RESOLUTION:  # at most one write per login every few minutes
+        session.execute(update(LoginSession)
+                        .where(col(LoginSession.id) == login.id,
+                               col(LoginSession.last_seen_at) <= now - LAST_SEEN_RESOLUTION)
+                        .values(last_seen_at=now)
+                        .execution_options(synchronize_session=False))
     return user
 
 
@@ -200,9 +244,120 @@ def end_session(session: Session, token: str | None) -> None:
         session.exec(delete(LoginSession).where(col(LoginSession.token_hash) == _hash_token(token)))
 
 
+def end_all_sessions(session: Session, user: User) -> int:
+    """Log the user out everywhere, this browser included; returns how many logins ended."""
+    return session.exec(delete(LoginSession).where(col(LoginSession.user_id) == user.id)).rowcount
+
+
+def active_session_count(session: Session, user: User) -> int:
+    """The user's logins still in force (browsers and devices logged in)."""
+    now = utcnow()
+    return session.exec(select(func.count()).select_from(LoginSession).where(
+        col(LoginSession.user_id) == user.id, col(LoginSession.expires_at) > now,
+        col(LoginSession.last_seen_at) > _idle_cutoff(now))).one()
+
+
 def purge_expired_sessions(session: Session) -> int:
-    """Delete login sessions past their expiry (a scheduled job); returns how many."""
-    return session.exec(delete(LoginSession).where(col(LoginSession.expires_at) <= utcnow())).rowcount
+    """Delete login sessions past their expiry or idle timeout (a scheduled job); returns how many."""
+    now = utcnow()
+    return session.exec(delete(LoginSession).where(or_(
+        col(LoginSession.expires_at) <= now, col(LoginSession.last_seen_at) <= _idle_cutoff(now),
+    ))).rowcount
+
+
+def _idle_cutoff(now: datetime) -> datetime:
+    return now - timedelta(minutes=get_settings().session_idle_minutes)
+
+
+def request_password_reset(session: Session, email: str, client_ip: str = "") -> None:
+    """Email a reset link to the account with this address, if there is an active one.
+
+    The caller answers the same whether or not there is: nothing here tells. Limited to
+    `password_resets_per_hour` per client IP and per address (known or not); raises
+    ``TooManyAttempts``, and ``Invalid`` for a malformed address. A new link supersedes the
+    account's earlier ones.
+    """
+    address = normalize_email(email)
+    limit = get_settings().password_resets_per_hour
+    _hourly_limit(f"reset:ip:{client_ip}", limit, "Too many password reset requests")
+    _hourly_limit(f"reset:account:{address}", limit, "Too many password reset requests")
+    # The row lock (on SQLite, the write lock every transaction takes) makes two requests for one
+    # account take turns, so the later one always finds, and removes, the earlier one's link.
+    user = session.exec(select(User).where(User.email == address).with_for_update()).first()
+    if user is None or not user.is_active:
+        return
+    session.exec(delete(PasswordReset).where(col(PasswordReset.user_id) == user.id))
+    # The token itself is stored nowhere: the email log keeps `value`, the table keeps a SHA-256 of
+    # the token, and only this app (with ACADEMY_SECRET_KEY) turns one into the other.
+    value = secrets.token_urlsafe(32)
+    session.add(PasswordReset(token_hash=_hash_token(signing.derive(RESET_PURPOSE, value)),
+                              user_id=user.id, expires_at=utcnow() + RESET_LINK_LIFETIME))
+    minutes = int(RESET_LINK_LIFETIME.total_seconds() // 60)
+    emails.queue_once(session, [{
+        "kind": "password.reset", "user_id": user.id, "to_address": user.email,
+        "dedupe_key": f"password.reset:request:{secrets.token_hex(8)}",
+        "subject": "Reset your Academy password",
+        "context": json.dumps({
+            "name": user.full_name, "title": "Reset your password",
+            "body": "Someone, hopefully you, asked to reset the password of your Academy account. "
+                    f"The link below works once, for {minutes} minutes.\n\nIf it was not you, "
+                    "ignore this email: your password stays as it is.",
+            "link": RESET_PATH, "link_secret": {"purpose": RESET_PURPOSE, "value": value},
+            "action": "Choose a new password"})}])
+
+
+def check_reset_link(session: Session, token: str) -> User:
+    """The account a reset link is for, while the link is unused and unexpired; else ``NotFound``."""
+    return _open_reset(session, token)[1]
+
+
+def reset_password(session: Session, token: str, new_password: str) -> User:
+    """Set a new password through a reset link, and end every login of the account.
+
+    The password is checked first (``Invalid``: the link stays usable). The link is then used up by
+    one conditional UPDATE, so of two submits racing with it exactly one changes the password; the
+    other gets ``NotFound``, as an expired or unknown link does.
+    """
+    reset, user = _open_reset(session, token)
+    if problem := password_problem(new_password or "", user.email):
+        raise Invalid({"password": problem})
+    password_hash = hash_password(new_password)  # before the UPDATE: its row lock is held briefly
+    now = utcnow()
+    used = session.execute(update(PasswordReset).where(
+        col(PasswordReset.id) == reset.id, col(PasswordReset.used_at).is_(None),
+        col(PasswordReset.expires_at) > now).values(used_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    if used != 1:
+        raise NotFound("link")
+    user.password_hash, user.updated_at = password_hash, now
+    session.add(user)
+    end_all_sessions(session, user)
+    for key in (f"login:failures:{user.email}", f"login:locked:{user.email}"):
+        limiter().reset(key)  # whoever locked the account out cannot keep its owner out now
+    return user
+
+
+def purge_expired_resets(session: Session) -> int:
+    """Delete used and expired reset links (a scheduled job); returns how many."""
+    return session.exec(delete(PasswordReset).where(or_(
+        col(PasswordReset.expires_at) <= utcnow(), col(PasswordReset.used_at).is_not(None),
+    ))).rowcount
+
+
+def _open_reset(session: Session, token: str) -> tuple[PasswordReset, User]:
+    if not token or not isinstance(token, str) or len(token) > 128:
+        raise NotFound("link")
+    row = session.exec(
+        select(PasswordReset, User)
+        .join(User, col(User.id) == PasswordReset.user_id)
+        .where(PasswordReset.token_hash == _hash_token(token))
+    ).first()
+    if row is None:
+        raise NotFound("link")
+    reset, user = row
+    if reset.used_at is not None or as_utc(reset.expires_at) <= utcnow() or not user.is_active:
+        raise NotFound("link")
+    return reset, user
 
 
 def _user_by_email(session: Session, email: str) -> User | None:

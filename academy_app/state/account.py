@@ -1,4 +1,4 @@
-"""Sign-up and log-in forms."""
+"""Sign-up, log-in and password-reset forms, and the account page (log out everywhere)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,19 @@ import logging
 import reflex as rx
 
 from academy_app.db import session_scope
+from academy_app.infra.presence import presence
 from academy_app.services import accounts
-from academy_app.services.errors import AuthenticationFailed, Invalid, TooManyAttempts
-from academy_app.state.auth import AuthState, safe_next_path
+from academy_app.services.errors import AuthenticationFailed, Invalid, NotFound, TooManyAttempts
+from academy_app.state.auth import SESSION_COOKIE, AuthState, safe_next_path
 
 log = logging.getLogger(__name__)
+
+# What the log-in page says when another page sends the visitor there (`/login?notice=<key>`).
+NOTICES = {
+    "password-changed": "Your password is changed, and every device that was logged in is logged "
+                        "out. Log in with your new password.",
+    "logged-out-everywhere": "You are logged out on every device and browser.",
+}
 
 
 def _field(form_data: object, name: str, limit: int = 512) -> str:
@@ -23,6 +31,7 @@ def _field(form_data: object, name: str, limit: int = 512) -> str:
 class AccountFormState(AuthState):
     errors: dict[str, str] = {}
     form_error: str = ""
+    notice: str = ""
     submitting: bool = False
 
     def _next_path(self) -> str:
@@ -33,6 +42,7 @@ class AccountFormState(AuthState):
         """on_load: a logged-in visitor has nothing to do here."""
         self.errors = {}
         self.form_error = ""
+        self.notice = NOTICES.get(self.router.url.query_parameters.get("notice", ""), "")
         self.submitting = False
         with session_scope() as session:
             if self._actor(session) is not None:
@@ -54,12 +64,17 @@ class AccountFormState(AuthState):
             with session_scope() as session:
                 if self._actor(session) is not None:  # a double-submit's second request
                     return rx.redirect(self._next_path())
-                user = accounts.register(session, form)
+                user = accounts.register(session, form, client_ip=self.router.session.client_ip)
                 session.flush()
-                self.session_token = accounts.start_session(session, user)
+                self.session_token = accounts.start_session(session, user,
+                                                            replacing=self.session_token)
                 self._show_user(user)
         except Invalid as exc:
             self.errors = exc.errors
+            return None
+        except TooManyAttempts as exc:
+            log.warning("sign-up refused by rate limit from %s", self.router.session.client_ip)
+            self.form_error = exc.message
             return None
         return self._fresh_start(self._next_path())
 
@@ -76,7 +91,9 @@ class AccountFormState(AuthState):
             with session_scope() as session:
                 user = accounts.authenticate(session, email, password,
                                              self.router.session.client_ip)
-                self.session_token = accounts.start_session(session, user)
+                # A new token at every log-in; the one the browser had (if any) ends.
+                self.session_token = accounts.start_session(session, user,
+                                                            replacing=self.session_token)
                 self._show_user(user)
         except (AuthenticationFailed, TooManyAttempts) as exc:
             if isinstance(exc, TooManyAttempts):
@@ -84,3 +101,113 @@ class AccountFormState(AuthState):
             self.form_error = exc.message
             return None
         return self._fresh_start(self._next_path())
+
+
+class PasswordFormState(AccountFormState):
+    """/password/forgot asks for a link by email; /password/reset/<token> sets a new password."""
+
+    sent_to: str = ""  # the address the "check your inbox" answer names, once asked
+    link_checked: bool = False
+    link_valid: bool = False
+    _token: str = ""  # from the address; never sent back to the browser
+
+    def _clear(self) -> None:
+        self.errors, self.form_error, self.notice = {}, "", ""
+
+    @rx.event
+    def open_forgot(self) -> None:
+        self._clear()
+        self.sent_to = ""
+        with session_scope() as session:
+            self._actor(session)  # keeps the navbar true
+
+    @rx.event
+    def request_link(self, form_data: dict) -> None:
+        self._clear()
+        email = _field(form_data, "email", 320)
+        try:
+            with session_scope() as session:
+                accounts.request_password_reset(session, email, self.router.session.client_ip)
+        except Invalid as exc:
+            self.errors = exc.errors
+            return
+        except TooManyAttempts as exc:
+            log.warning("password reset refused by rate limit from %s",
+                        self.router.session.client_ip)
+            self.form_error = exc.message
+            return
+        # The same answer whether or not the address has an account.
+        self.sent_to = email.strip()
+
+    @rx.event
+    def open_reset(self) -> None:
+        """on_load: a link is checked, never used, by opening it (mail scanners open links too)."""
+        self._clear()
+        self.link_checked = False
+        self._token = self.router.url.path.rstrip("/").rsplit("/", 1)[-1][:200]
+        with session_scope() as session:
+            self._actor(session)
+            try:
+                accounts.check_reset_link(session, self._token)
+                self.link_valid = True
+            except NotFound:
+                self.link_valid = False
+        self.link_checked = True
+
+    @rx.event
+    def set_new_password(self, form_data: dict):  # noqa: ANN201
+        self._clear()
+        try:
+            with session_scope() as session:
+                accounts.reset_password(session, self._token, _field(form_data, "password", 1024))
+        except Invalid as exc:
+            self.errors = exc.errors
+            return None
+        except NotFound:  # used meanwhile (another tab, a double click) or expired
+            self.link_valid = False
+            return None
+        # Every login of the account ended, this browser's too: log in again with the new password.
+        presence.forget(self.router.session.client_token)
+        self.session_token = ""
+        self._show_user(None)
+        return [rx.remove_cookie(SESSION_COOKIE, {"path": "/"}),
+                self._fresh_start("/login?notice=password-changed")]
+
+
+class MyAccountState(AuthState):
+    """/account: who is logged in, on how many browsers, and "Log out everywhere"."""
+
+    loading: bool = True
+    email: str = ""
+    login_count: int = 0
+
+    @rx.var
+    def logins_label(self) -> str:
+        if self.login_count <= 1:
+            return "You are logged in on this browser only."
+        return f"You are logged in on {self.login_count} browsers or devices, this one included."
+
+    @rx.event
+    def load(self):  # noqa: ANN201
+        with session_scope() as session:
+            user = self._actor(session)
+            if user is None:
+                return self._login_redirect()
+            self.email = user.email
+            self.login_count = accounts.active_session_count(session, user)
+        self.loading = False
+        return None
+
+    @rx.event
+    def logout_everywhere(self):  # noqa: ANN201
+        with session_scope() as session:
+            user = self._actor(session)
+            if user is None:
+                return self._login_redirect()
+            ended = accounts.end_all_sessions(session, user)
+        log.info("user %s logged out everywhere (%s logins)", user.id, ended)
+        presence.forget(self.router.session.client_token)
+        self.session_token = ""
+        self._show_user(None)
+        return [rx.remove_cookie(SESSION_COOKIE, {"path": "/"}),
+                self._fresh_start("/login?notice=logged-out-everywhere")]
