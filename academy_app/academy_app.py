@@ -17,6 +17,7 @@ from academy_app.admin.reports import AnalyticsState, LearnersState, analytics_p
 from academy_app.admin.users import AuditLogState, UserAdminState, audit_page, users_page
 from academy_app.api.limits import limit_upload_size
 from academy_app.api.routes import routes
+from academy_app.infra.outages import handle_backend_exception
 from academy_app.infra.security_headers import security_headers
 from academy_app.pages.account import (
     forgot_password_page,
@@ -55,6 +56,7 @@ else:
     log.warning("Academy: embedded mode (no REFLEX_REDIS_URL): state on local disk, one worker.")
 
 app = rx.App(
+    backend_exception_handler=handle_backend_exception,
     api_transformer=[routes, limit_upload_size, security_headers],
     stylesheets=["/styles.css"],
     head_components=[rx.el.meta(name="description",

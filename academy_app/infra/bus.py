@@ -29,6 +29,7 @@ import redis.asyncio as aioredis
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, SessionTransaction
 
+from academy_app.infra.outages import log_throttled
 from academy_app.models import Notification, as_utc
 from academy_app.settings import get_settings
 
@@ -142,7 +143,8 @@ def publish(signal: Signal) -> None:
     try:
         _redis_client(url).publish(CHANNEL, signal.to_json())
     except redis.RedisError as exc:
-        _warn_throttled(f"live updates not published (Redis: {exc}); tabs catch up on their next load")
+        log_throttled("live-updates", "live updates not published (Redis: %s); tabs catch up on "
+                      "their next load", exc)
 
 
 async def listen() -> AsyncIterator[Signal]:
@@ -174,7 +176,7 @@ async def listen() -> AsyncIterator[Signal]:
                 except (ValueError, KeyError, TypeError):
                     log.warning("live updates: ignored a malformed signal")
         except (redis.RedisError, OSError) as exc:
-            _warn_throttled(f"live updates: Redis listener lost ({exc}); retrying")
+            log_throttled("live-updates", "live updates: Redis listener lost (%s); retrying", exc)
             await asyncio.sleep(_RETRY_SECONDS[min(attempt, len(_RETRY_SECONDS) - 1)])
             attempt += 1
         finally:
@@ -217,13 +219,3 @@ class _LocalBus:
 
 
 _local = _LocalBus()
-_last_warning = 0.0
-
-
-def _warn_throttled(message: str) -> None:
-    """One line a minute while something stays broken, not one per event."""
-    global _last_warning
-    now = time.monotonic()
-    if now - _last_warning >= 60:
-        _last_warning = now
-        log.warning(message)

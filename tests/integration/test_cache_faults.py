@@ -8,8 +8,6 @@ point the cache at a Redis of its own, so it can be stopped and paused without t
 from __future__ import annotations
 
 import logging
-import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 
@@ -23,37 +21,8 @@ from academy_app.infra import cache
 from academy_app.infra.cache import Cache, RedisStore
 from academy_app.models import User
 from academy_app.services import catalog, enrollment, progress
-from tests.appserver import free_port
+from tests.appserver import RedisServer
 from tests.factories import make_course
-from tests.integration.workers import wait_until
-
-
-class RedisServer:
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            pytest.fail("redis-server is not installed (Debian package redis-server)")
-        self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(self._answers, timeout=10)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
-
-    def _answers(self) -> bool:
-        try:
-            return bool(redis.Redis.from_url(self.url, socket_timeout=0.5).ping())
-        except redis.RedisError:
-            return False
 
 
 @pytest.fixture
