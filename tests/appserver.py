@@ -154,3 +154,41 @@ class RedisServer:
             return bool(redis.Redis.from_url(self.url, socket_timeout=0.5).ping())
         except redis.RedisError:
             return False
+
+
+class PostgresCluster:
+    """A PostgreSQL server of a test's own (initdb in a temporary folder, a free port, trust auth),
+    to stop and start at will without touching the shared one."""
+
+    def __init__(self, folder: Path) -> None:
+        bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+        if not bins:
+            pytest.fail("PostgreSQL server binaries not found under /usr/lib/postgresql")
+        self.bin = bins[-1].parent
+        self.folder = folder
+        self.data = folder / "data"
+        self.port = free_port()
+        self.url = f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/postgres"
+        folder.mkdir(parents=True, exist_ok=True)
+        self._as_owner("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres",
+                       "--no-sync")
+
+    def start(self) -> None:
+        self._as_owner("pg_ctl", "-D", str(self.data), "-l", str(self.folder / "server.log"), "-w",
+                       "-o", f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1",
+                       "start")
+
+    def stop(self, mode: str = "immediate") -> None:
+        """`immediate` is a crash as far as clients can tell: no goodbye to any connection."""
+        self._as_owner("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def _as_owner(self, program: str, *args: str) -> None:
+        # PostgreSQL refuses to run as root: the tests do (in CI's container), so run it as the
+        # Debian package's postgres user, who then owns the folder.
+        command = [str(self.bin / program), *args]
+        if os.geteuid() == 0:
+            subprocess.run(["chown", "-R", "postgres:postgres", str(self.folder)], check=True)
+            command = ["runuser", "-u", "postgres", "--", *command]
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            pytest.fail(f"{program} failed: {result.stdout}{result.stderr}")

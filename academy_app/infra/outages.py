@@ -1,10 +1,16 @@
 """While a backing service is down: say so to the user once per event, and to the log once a minute.
 
-With Redis as Reflex's state manager and Redis down, every event fails before any handler runs
-(the tab's state cannot be read); Reflex's default answer is a traceback in the log per event and
-a generic "An error occurred" in the browser. Academy's backend exception handler tells the user
-the page is reconnecting and that nothing they saved is lost (saved data lives in the database),
-and logs one line a minute while the outage lasts. Every other error keeps Reflex's handling.
+Reflex's default answer to an event that fails is a traceback in the log per event and a generic
+"An error occurred" in the browser. Academy's backend exception handler tells the user what happened
+to what they just did, and logs one line a minute while an outage lasts:
+
+- Redis, as Reflex's state manager, down: every event fails before any handler runs (the tab's
+  state cannot be read). The page is reconnecting; nothing they saved is lost (saved data lives in
+  the database).
+- The database down: the handler's transaction failed and was rolled back, so what they just did
+  was not saved and they should try again; the connection pool reconnects when it answers again.
+
+Every other error keeps Reflex's handling.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import threading
 import time
 
 import redis
+import sqlalchemy as sa
 from reflex.app import default_backend_exception_handler
 from reflex_base.event import EventSpec
 
@@ -22,6 +29,9 @@ ONE_LINE_EVERY_SECONDS = 60.0
 RECONNECTING_TITLE = "Reconnecting…"
 RECONNECTING_TEXT = ("The server lost its session store for a moment. Nothing you saved is lost; "
                      "try again in a few seconds.")
+NOT_SAVED_TITLE = "Not saved"
+NOT_SAVED_TEXT = ("The database is not answering, so what you just did was not saved. "
+                  "Try again in a moment.")
 
 _last_logged: dict[str, float] = {}
 _lock = threading.Lock()
@@ -40,25 +50,33 @@ def log_throttled(key: str, message: str, *args: object, level: int = logging.WA
     return True
 
 
-def is_storage_outage(exc: BaseException) -> bool:
-    """A Redis connection failure, raised directly or as the cause of another error."""
+def outage_of(exc: BaseException) -> str | None:
+    """"state store" or "database" when `exc` (or what caused it) is that service not answering."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
-        if isinstance(current, redis.ConnectionError | redis.TimeoutError | ConnectionError):
-            return True
+        if isinstance(current, redis.ConnectionError | redis.TimeoutError):
+            return "state store"
+        if isinstance(current, sa.exc.OperationalError) or (
+                isinstance(current, sa.exc.DBAPIError) and current.connection_invalidated):
+            return "database"
         seen.add(id(current))
         current = current.__cause__ or current.__context__
-    return False
+    return None
 
 
 def handle_backend_exception(exception: Exception) -> EventSpec | None:
     # Reflex checks this signature (the argument's name, its type, the return type) at start.
-    if not is_storage_outage(exception):
+    outage = outage_of(exception)
+    if outage is None:
         return default_backend_exception_handler(exception)
-    log_throttled("state-store", "Reflex state store unreachable (%s: %s); events fail until it "
-                  "answers again", type(exception).__name__, exception, level=logging.ERROR)
+    log_throttled(outage, "%s unreachable (%s: %s); events fail until it answers again",
+                  outage.capitalize(), type(exception).__name__, str(exception).split("\n")[0],
+                  level=logging.ERROR)
     from reflex_components_sonner.toast import toast
 
+    if outage == "database":
+        return toast(NOT_SAVED_TITLE, level="error", description=NOT_SAVED_TEXT, id="not-saved",
+                     position="top-center")
     return toast(RECONNECTING_TITLE, level="warning", description=RECONNECTING_TEXT,
                  id="reconnecting", position="top-center")

@@ -15,7 +15,7 @@ from tests.appserver import RedisServer, RunningApp, running_app
 from tests.e2e.test_student_journey import DEMO_PASSWORD, log_in
 
 pytestmark = pytest.mark.e2e
-OUTAGE_LINE = "Reflex state store unreachable"
+OUTAGE_LINE = "State store unreachable"
 
 
 @pytest.fixture(scope="module")
