@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+import socketio
 from sqlmodel import Session, select
 
 from academy_app.admin.certificates import CertificateAdminState
@@ -348,3 +349,16 @@ def test_crafted_certificate_revocations_from_non_admins_are_refused(backend, em
     assert rows(backend, f"SELECT revoked_reason FROM certificates WHERE id = {revoked}") == "Fraud"
     log = backend.log_text()
     assert "refused revoke_certificate" in log and "refused reinstate_certificate" in log
+
+
+def test_a_websocket_from_a_foreign_origin_is_refused(backend: RunningApp):
+    """A page on another site cannot open Academy's socket with the visitor's cookies."""
+    async def scenario() -> None:
+        foreign = ReflexTab(backend.url, origin="https://evil.example")
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await foreign.connect()
+        own = ReflexTab(backend.url)
+        await own.connect()
+        await own.close()
+
+    run(scenario())
