@@ -68,8 +68,9 @@ class CatalogQuery:
         except (TypeError, ValueError):
             page_number = 1
         return cls(
-            text=" ".join(str(text or "").split())[:MAX_SEARCH_LENGTH],
-            category=str(category or "")[:80],
+            # NUL is no character anyone searches for, and PostgreSQL refuses it in a query.
+            text=" ".join(str(text or "").replace("\x00", "").split())[:MAX_SEARCH_LENGTH],
+            category=str(category or "").replace("\x00", "")[:80],
             level=CourseLevel(level) if level in CourseLevel._value2member_map_ else None,
             price=PriceFilter(price) if price in PriceFilter._value2member_map_ else PriceFilter.ALL,
             sort=CatalogSort(sort) if sort in CatalogSort._value2member_map_ else CatalogSort.POPULAR,

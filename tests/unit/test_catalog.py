@@ -87,6 +87,12 @@ def test_query_parsing_tolerates_hostile_input():
     assert query.per_page == catalog.MAX_PER_PAGE
 
 
+def test_a_search_with_nul_characters_finds_what_the_rest_of_it_names(db, shelf):
+    """PostgreSQL refuses NUL in a query: a crafted search must not turn into a server error."""
+    page = catalog.search_courses(db, CatalogQuery.parse(text="s\x00ql", category="da\x00ta"))
+    assert [card.slug for card in page.items] == ["sql"]
+
+
 def test_outline_lists_modules_and_lessons_in_position_order(db, shelf):
     outline = catalog.course_outline(db, "sql", viewer=None)
     assert [m.title for m in outline.modules] == ["Module 1", "Module 2"]
