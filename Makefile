@@ -65,6 +65,7 @@ test: install-dev services lint
 bench: install-dev services
 	$(PY) -m bench.realtime
 	$(PY) -m bench.certificates
+	$(PY) -m bench.learning
 
 # Background work. Without a broker the web process runs tasks itself, so these are for production.
 worker: migrate broker-set

@@ -25,74 +25,27 @@ import itertools
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import redis
 import sqlalchemy as sa
 
+from bench.common import ROOT, bare_reflex, percentiles, throwaway_database
 from bench.report import update_docs
 
-ROOT = Path(__file__).resolve().parent.parent
 REDIS_ACADEMY = "redis://127.0.0.1:6379/9"
 REDIS_BARE = "redis://127.0.0.1:6379/10"
-PG_SERVER = os.environ.get("ACADEMY_BENCH_PG_URL",
-                           "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 CLIENT_COUNTS = (1, 100, 500)
 SAMPLES = 500
 BROADCASTS = 5
 # Reflex's Redis state manager as it comes, and with REFLEX_OPLOCK_ENABLED (each worker keeps an
 # uncontended tab's lock and state in memory), which the production checklist recommends.
 MODES = {"Redis": "false", "Redis + oplock": "true"}
-
-
-@contextmanager
-def throwaway_database() -> Iterator[str]:
-    admin = sa.create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-    name = f"academy_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.engine.make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@contextmanager
-def bare_reflex(workdir: Path) -> Iterator[str]:
-    from tests.appserver import VENV_BIN, _answers, _stop, free_port
-
-    port = free_port()
-    env = {**os.environ, "PATH": f"{VENV_BIN}:{os.environ['PATH']}", "REFLEX_REDIS_URL": REDIS_BARE,
-           "GRANIAN_WORKERS": "1", "REFLEX_USE_NPM": "1", "REFLEX_TELEMETRY_ENABLED": "false",
-           "REFLEX_CHECK_LATEST_VERSION": "0"}
-    log = (workdir / "bare.log").open("w")
-    process = subprocess.Popen([str(VENV_BIN / "reflex"), "run", "--env", "prod", "--backend-only",
-                                "--backend-port", str(port)], cwd=ROOT / "bench" / "bare_push",
-                               env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://localhost:{port}"
-    try:
-        deadline = time.monotonic() + 300
-        while not _answers(f"{url}/ping"):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"bare Reflex did not start; see {workdir / 'bare.log'}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        _stop(process)
-
-
-def percentiles(values: list[float]) -> tuple[float, float, float]:
-    cuts = statistics.quantiles(values, n=100, method="inclusive")
-    return cuts[49], cuts[94], cuts[98]
 
 
 def has_var(name: str, check: Callable[[object], bool] = lambda _: True):  # noqa: ANN201
@@ -295,8 +248,9 @@ def main() -> None:
             get_engine.cache_clear()
             print(f"{mode}: Academy (PostgreSQL) and bare Reflex, one backend worker each…",
                   flush=True)
-            with running_app(Path(tmp), redis_url=REDIS_ACADEMY, backend_only=True,
-                             database_url=database_url) as app, bare_reflex(Path(tmp)) as bare_url:
+            with (running_app(Path(tmp), redis_url=REDIS_ACADEMY, backend_only=True,
+                              database_url=database_url) as app,
+                  bare_reflex(Path(tmp), REDIS_BARE) as bare_url):
                 academy, bare = asyncio.run(measure(Academy(app.url), Bare(bare_url)))
             get_engine().dispose()
         results[mode] = (academy, bare)

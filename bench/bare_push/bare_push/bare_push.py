@@ -1,5 +1,9 @@
-"""One state var, set from a Redis pub/sub listener through `app.modify_state`: the least any Reflex
-app must do to push an update to a connected tab. bench/realtime.py measures it beside Academy."""
+"""The least any Reflex app must do, as a floor for Academy's figures.
+
+- Push: one state var, set from a Redis pub/sub listener through `app.modify_state`, to a connected
+  tab (bench/realtime.py measures it beside Academy's bus).
+- Event: a counter whose handler only adds one (bench/learning.py measures it beside Academy's
+  "mark as complete"): the state manager's lock, load, save and the delta, and nothing else."""
 
 from __future__ import annotations
 
@@ -17,8 +21,17 @@ class PushState(rx.State):
     value: int = 0
 
 
+class CounterState(rx.State):
+    count: int = 0
+
+    @rx.event
+    def increment(self) -> None:
+        self.count += 1
+
+
 def index() -> rx.Component:
-    return rx.text(PushState.value)
+    return rx.vstack(rx.text(PushState.value),
+                     rx.button(CounterState.count, on_click=CounterState.increment))
 
 
 app = rx.App()
