@@ -6,9 +6,9 @@ import logging
 
 import reflex as rx
 
+from academy_app.admin import coupons, kit, study_groups  # noqa: F401  (kit pages register on import)
 from academy_app.admin.broadcast import BroadcastState
 from academy_app.admin.certificates import CertificateAdminState, certificates_admin_page
-from academy_app.admin.coupons import CouponState, coupons_page
 from academy_app.admin.course_editor import CourseEditorState, course_editor_page
 from academy_app.admin.courses import CourseListState, courses_page
 from academy_app.admin.jobs import JobsState, jobs_page
@@ -16,9 +16,15 @@ from academy_app.admin.payments import PaymentQueueState, payments_page
 from academy_app.admin.reports import AnalyticsState, LearnersState, analytics_page, learners_page
 from academy_app.admin.users import AuditLogState, UserAdminState, audit_page, users_page
 from academy_app.api.limits import limit_upload_size
+from academy_app.api.metrics import refresh_metrics
 from academy_app.api.routes import routes
+from academy_app.api.v1.app import rest_api
+from academy_app.infra.crafted_events import CraftedEventGuard
+from academy_app.infra.logging import configure_logging, request_ids
+from academy_app.infra.metrics import EventObserver, http_metrics
 from academy_app.infra.outages import handle_backend_exception
 from academy_app.infra.security_headers import security_headers
+from academy_app.infra.sentry import init_sentry
 from academy_app.pages.account import (
     forgot_password_page,
     login_page,
@@ -34,6 +40,7 @@ from academy_app.pages.home import home_page
 from academy_app.pages.learn import learn_page
 from academy_app.pages.my_account import account_page
 from academy_app.pages.reminders import unsubscribe_page
+from academy_app.pages.study_groups import study_groups_page
 from academy_app.settings import get_settings
 from academy_app.state.account import AccountFormState, MyAccountState, PasswordFormState
 from academy_app.state.auth import AuthState
@@ -46,10 +53,13 @@ from academy_app.state.learn import LearnState
 from academy_app.state.live import reloads_live, run_listener
 from academy_app.state.notifications import NotificationState
 from academy_app.state.reminders import ReminderLinkState
+from academy_app.state.study_groups import LearnerGroupsState
 
 log = logging.getLogger("academy")
 
 settings = get_settings()
+configure_logging(settings)
+init_sentry(settings)
 if settings.redis_url:
     log.warning("Academy: Redis at %s holds Reflex state.", settings.redis_url.split("@")[-1])
 else:
@@ -57,12 +67,17 @@ else:
 
 app = rx.App(
     backend_exception_handler=handle_backend_exception,
-    api_transformer=[routes, limit_upload_size, security_headers],
+    # In order, each wrapping the last: security_headers is outermost, so it covers /api/v1 too.
+    api_transformer=[routes, rest_api, limit_upload_size, http_metrics, request_ids,
+                     security_headers],
     stylesheets=["/styles.css"],
     head_components=[rx.el.meta(name="description",
                                 content="Academy: practical online courses, learned at your pace.")],
 )
 app.register_lifespan_task(run_listener)
+app.register_lifespan_task(refresh_metrics)
+app.add_middleware(EventObserver(), index=0)  # request id and latency of every WebSocket event
+app.add_middleware(CraftedEventGuard())  # crafted events: dropped or cleaned, never a traceback
 
 
 def add_page(component, route: str, title: str, *on_load) -> None:  # noqa: ANN001
@@ -95,6 +110,7 @@ add_page(forgot_password_page, "/password/forgot", "Forgot password · Academy",
 add_page(reset_password_page, "/password/reset/[token]", "Choose a new password · Academy",
          PasswordFormState.open_reset)
 add_page(account_page, "/account", "Your account · Academy", MyAccountState.load)
+add_page(study_groups_page, "/study-groups", "Study groups · Academy", LearnerGroupsState.load)
 add_page(courses_page, "/admin/courses", "Courses · Workspace · Academy", CourseListState.load)
 add_page(course_editor_page, "/admin/courses/[course_id]", "Course editor · Workspace · Academy",
          CourseEditorState.load, BroadcastState.load)
@@ -103,11 +119,12 @@ add_page(learners_page, "/admin/courses/[course_id]/learners", "Learners · Work
 add_page(analytics_page, "/admin/courses/[course_id]/analytics",
          "Course analytics · Workspace · Academy", AnalyticsState.load)
 add_page(analytics_page, "/admin/analytics", "Analytics · Workspace · Academy", AnalyticsState.load)
-add_page(coupons_page, "/admin/coupons", "Coupons · Workspace · Academy", CouponState.load)
 add_page(payments_page, "/admin/payments", "Payments · Workspace · Academy", PaymentQueueState.load)
 add_page(users_page, "/admin/users", "Users · Workspace · Academy", UserAdminState.load)
 add_page(certificates_admin_page, "/admin/certificates", "Certificates · Workspace · Academy",
          CertificateAdminState.load)
 add_page(audit_page, "/admin/audit", "Audit log · Workspace · Academy", AuditLogState.load)
 add_page(jobs_page, "/admin/jobs", "Jobs · Workspace · Academy", JobsState.load)
+for kit_page in kit.registered():  # pages declared with the admin kit (admin/kit, docs/extending.md)
+    add_page(kit_page.page, kit_page.route, kit_page.title, kit_page.state.load)
 add_page(not_found_page, "404", "Page not found · Academy", AuthState.load_user)

@@ -22,6 +22,7 @@ from academy_app.models import (
     LessonKind,
     Module,
     Role,
+    StudyGroup,
     User,
 )
 from academy_app.services.accounts import SignupForm, register
@@ -41,6 +42,12 @@ DEMO_VIDEO_URL = "https://interactive-examples.mdn.mozilla.net/media/cc0-videos/
 # (code, kind, value, max uses): try them on any paid course.
 COUPONS = [("HALFPRICE", DiscountKind.PERCENT, 50, 100), ("FREEPASS", DiscountKind.PERCENT, 100, 20)]
 CATEGORIES = [("Programming", "programming"), ("Data", "data"), ("Design", "design")]
+# (course slug, name, seats, description): the workspace's Study groups page (admin kit example).
+STUDY_GROUPS = [
+    ("python-foundations", "Python Circle", 12, "Tuesday evenings: one exercise, solved together."),
+    ("python-foundations", "Weekend Pythonistas", 8, "Saturday mornings, for those who work."),
+    ("sql-for-analysts", "SQL Study Hall", 20, "Bring a query that puzzles you."),
+]
 
 
 @dataclass(frozen=True)
@@ -165,6 +172,14 @@ def load_demo_data(session: Session) -> bool:
     for code, kind, value, max_uses in COUPONS:
         if session.exec(select(Coupon.id).where(Coupon.code == code)).first() is None:
             session.add(Coupon(code=code, kind=kind, value=value, max_uses=max_uses))
+            added = True
+    session.flush()
+    for slug, name, capacity, description in STUDY_GROUPS:
+        course_id = session.exec(select(Course.id).where(Course.slug == slug)).first()
+        if course_id is not None and session.exec(select(StudyGroup.id).where(
+                StudyGroup.name == name)).first() is None:
+            session.add(StudyGroup(name=name, course_id=course_id, capacity=capacity,
+                                   description=description, created_by_id=instructor.id))
             added = True
     return added
 

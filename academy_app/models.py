@@ -358,3 +358,33 @@ class Certificate(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, **_timestamp(nullable=True))
     revoked_reason: str = Field(default="", sa_type=sa.Text)
     revoked_by: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+
+
+class StudyGroup(SQLModel, table=True):
+    """Learners of one course who meet to study together. The course's instructor (or an admin)
+    runs it; the workspace page is declared with the admin kit (admin/study_groups.py).
+
+    Titles and descriptions of the fields are what the kit's form shows as labels and hints."""
+
+    __tablename__ = "study_groups"
+    __table_args__ = (
+        sa.CheckConstraint("capacity >= 2 AND capacity <= 500", name="ck_study_groups_capacity"),
+        # The list's default order (by name) and its course filter, both read in index order.
+        sa.Index("ix_study_groups_name_id", "name", "id"),
+        sa.Index("ix_study_groups_course_name_id", "course_id", "name", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80, title="Name")
+    description: str = Field(default="", max_length=2000, sa_type=sa.Text, title="Description",
+                             description="What the group works on, and how often it meets")
+    course_id: int = Field(foreign_key="courses.id", ondelete="CASCADE", title="Course")
+    capacity: int = Field(default=12, ge=2, le=500, title="Seats",
+                          description="How many learners can join, from 2 to 500")
+    meeting_url: str = Field(default="", max_length=500, title="Meeting link",
+                             description="An https:// link to the video call; may stay empty")
+    is_open: bool = Field(default=True, title="Open to join")
+    created_by_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL",
+                                      title="Created by")
+    created_at: datetime = Field(default_factory=utcnow, **_timestamp())
+    updated_at: datetime = Field(default_factory=utcnow, **_timestamp())

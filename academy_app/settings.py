@@ -10,6 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -82,6 +83,14 @@ class Settings(BaseSettings):
         default=5, ge=1,
         description="Password-reset emails that may be asked for per hour from one IP address, and "
                     "for one email address (known or not: the answer must not tell).")
+    api_anonymous_per_hour: int = Field(
+        default=100, ge=1,
+        description="REST API requests allowed per hour from one IP address without a valid access "
+                    "token (counted in Redis when configured, so across all processes).")
+    api_authenticated_per_hour: int = Field(
+        default=1000, ge=1,
+        description="REST API requests allowed per hour for one user with a valid access token, "
+                    "from whatever address.")
     payment_instructions: str = Field(
         default="Pay by bank transfer to Academy Ltd, IBAN GB00 DEMO 0000 0000 0000 00, then enter "
                 "the transfer reference below.",
@@ -118,17 +127,34 @@ class Settings(BaseSettings):
         description="First retry delay of a failed email; doubles on each attempt (with jitter).")
     secret_key: str | None = Field(
         default=None,
-        description="Signs links that act without a login (unsubscribe). Required in production; "
-                    "development makes one in var/secret_key.",
+        description="Signs links that act without a login (unsubscribe) and, under a key derived "
+                    "from it, the REST API's tokens. Required in production; development makes one "
+                    "in var/secret_key.",
     )
     outbox_dir: Path = Field(default=PROJECT_ROOT / "var" / "outbox",
                              description="Where emails go as .eml files when SMTP_HOST is unset.")
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto",
+        description="json: one JSON object per line; text: for a terminal; auto: json in production.")
+    log_level: str = Field(default="INFO", description="Level of the root logger (DEBUG, INFO, …).")
+    sentry_dsn: str | None = Field(
+        default=None, validation_alias=AliasChoices("SENTRY_DSN", "ACADEMY_SENTRY_DSN"),
+        description="Report errors to Sentry. Unset: Sentry is not initialised at all.")
+    sentry_release: str | None = Field(
+        default=None, validation_alias=AliasChoices("SENTRY_RELEASE", "ACADEMY_SENTRY_RELEASE"),
+        description="The release errors are tagged with. Unset: academy@<git sha>, else the version.")
+    metrics_token: str | None = Field(
+        default=None,
+        description="Bearer token /metrics asks for. Unset: /metrics answers only loopback and "
+                    "private-network addresses, and no request that came through a proxy.")
 
     @model_validator(mode="after")
     def _production_is_complete(self) -> Settings:
         # Fail at start, not at the first signed link a learner clicks.
         if self.env is Environment.PRODUCTION and not self.secret_key:
             raise ValueError("ACADEMY_SECRET_KEY must be set when ACADEMY_ENV=production")
+        if self.env is Environment.PRODUCTION and "*" in self.extra_origins:
+            raise ValueError("ACADEMY_EXTRA_ORIGINS must name origins, not '*', in production")
         return self
 
     @property

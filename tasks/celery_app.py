@@ -14,7 +14,10 @@ from datetime import timedelta
 
 from celery import Celery, Task
 from celery.schedules import crontab
+from celery.signals import setup_logging
 
+from academy_app.infra.logging import configure_logging
+from academy_app.infra.sentry import init_sentry
 from academy_app.settings import get_settings
 
 log = logging.getLogger("academy.tasks")
@@ -65,6 +68,14 @@ def make_app() -> Celery:
 
 
 app = make_app()
+init_sentry()  # with SENTRY_DSN: task failures reported, tagged with the task id
+
+
+@setup_logging.connect
+def _log_like_the_app(loglevel: int | str | None = None, **_: object) -> None:
+    """The worker and beat log through Academy's handler (JSON in production), each line of a
+    task with its task id; Celery then leaves logging alone."""
+    configure_logging(level=loglevel)
 
 # Without a broker, queued tasks run on one thread of this process, in order: the request that
 # queued them (a broadcast to 500 learners queues 500 emails) answers at once instead of waiting.

@@ -83,6 +83,8 @@ def running_app(workdir: Path, *, redis_url: str | None = None, backend_only: bo
         "ACADEMY_LOGIN_ATTEMPTS_PER_MINUTE": "1000",
         "ACADEMY_SIGNUPS_PER_HOUR": "1000",
         "ACADEMY_PASSWORD_RESETS_PER_HOUR": "1000",
+        "ACADEMY_API_ANONYMOUS_PER_HOUR": "100000",
+        "ACADEMY_API_AUTHENTICATED_PER_HOUR": "100000",
     }
     env.pop("REFLEX_REDIS_URL", None)
     env.update(extra_env or {})
@@ -108,6 +110,24 @@ def running_app(workdir: Path, *, redis_url: str | None = None, backend_only: bo
         yield RunningApp(url=url, database_url=database_url, log=log)
     finally:
         _stop(process)
+
+
+@contextmanager
+def two_backends(tmp_path_factory: pytest.TempPathFactory, database_url: str, redis_url: str,
+                 extra_env: dict[str, str]) -> Iterator[tuple[RunningApp, RunningApp]]:
+    """Two backend workers (`reflex run --backend-only`) on one database and one Redis, emptied
+    before and after: where a limit is shown to hold across processes."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        client.flushdb()
+    except redis.ConnectionError as exc:
+        pytest.fail(f"Redis is not reachable at {redis_url}: {exc}. Run `make services`.")
+    options = {"redis_url": redis_url, "backend_only": True, "database_url": database_url,
+               "extra_env": extra_env}
+    with running_app(tmp_path_factory.mktemp("a"), **options) as a, \
+            running_app(tmp_path_factory.mktemp("b"), **options) as b:
+        yield a, b
+    client.flushdb()
 
 
 def _stop(process: subprocess.Popen) -> None:

@@ -46,7 +46,7 @@ class CertificateAdminState(StaffState):
 
     @rx.event
     def set_status_filter(self, value: str):  # noqa: ANN201
-        self.status_filter = value if value in dict(STATUS_FILTERS) else "all"
+        self.status_filter = value if isinstance(value, str) and value in dict(STATUS_FILTERS) else "all"
         return CertificateAdminState.load
 
     @rx.event

@@ -21,6 +21,7 @@ WORKSPACE_PAGES = [
     ("Courses", "/admin/courses", "book-open"),
     ("Payments", "/admin/payments", "wallet"),
     ("Coupons", "/admin/coupons", "ticket-percent"),
+    ("Study groups", "/admin/study-groups", "users-round"),
     ("Analytics", "/admin/analytics", "chart-column"),
 ]
 ADMIN_PAGES = [

@@ -70,7 +70,7 @@ class PaymentQueueState(StaffState):
 
     @rx.event
     def set_status_filter(self, value: str):  # noqa: ANN201
-        if value in dict(STATUS_FILTERS):
+        if isinstance(value, str) and value in dict(STATUS_FILTERS):
             self.status_filter = value
         return PaymentQueueState.load
 

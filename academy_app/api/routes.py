@@ -7,6 +7,7 @@ from starlette.routing import Route
 
 from academy_app.api.files import certificate_pdf, receipt
 from academy_app.api.health import healthz, readyz
+from academy_app.api.metrics import metrics_endpoint
 from academy_app.api.unsubscribe import one_click_unsubscribe
 
 routes = Starlette(routes=[
@@ -15,4 +16,5 @@ routes = Starlette(routes=[
     Route("/email/unsubscribe/{token}", one_click_unsubscribe, methods=["POST"]),
     Route("/healthz", healthz, methods=["GET"]),
     Route("/readyz", readyz, methods=["GET"]),
+    Route("/metrics", metrics_endpoint, methods=["GET"]),
 ])

@@ -91,6 +91,7 @@ def navbar() -> rx.Component:
                 rx.hstack(
                     _nav_link("Courses", "/courses"),
                     rx.cond(AuthState.is_authenticated, _nav_link("My learning", "/dashboard")),
+                    rx.cond(AuthState.is_authenticated, _nav_link("Study groups", "/study-groups")),
                     rx.cond(AuthState.is_staff, _nav_link("Workspace", "/admin/courses")),
                     spacing="4",
                 ),

@@ -58,6 +58,8 @@ class LiveNotification:
 class Signal:
     notifications: tuple[LiveNotification, ...] = ()
     refresh_users: tuple[int, ...] = ()  # users whose open page should reload its data
+    # Admin-kit resources whose rows changed: every open list of them reloads, whoever holds it.
+    resources: tuple[str, ...] = ()
     # The tab whose event caused the change: it has already shown the result and its own toast.
     origin_token: str = ""
     sent_at: float = field(default_factory=time.time)  # for latency figures
@@ -74,6 +76,7 @@ class Signal:
         data = json.loads(raw)
         return cls(notifications=tuple(LiveNotification(**n) for n in data["notifications"]),
                    refresh_users=tuple(int(u) for u in data["refresh_users"]),
+                   resources=tuple(str(r) for r in data.get("resources", ())),
                    origin_token=str(data["origin_token"]), sent_at=float(data["sent_at"]))
 
 
@@ -89,13 +92,19 @@ def refresh(session: Session, user_id: int) -> None:
     _pending(session)["refresh_users"].add(user_id)
 
 
+def changed(session: Session, resource: str) -> None:
+    """Once committed, reload every open list of this admin-kit resource (admin/kit)."""
+    _pending(session)["resources"].add(resource)
+
+
 def origin(session: Session, token: str) -> None:
     """Name the tab (Reflex client token) whose event runs this transaction."""
     session.info["academy_live_origin"] = token
 
 
 def _pending(session: Session) -> dict:
-    return session.info.setdefault(_PENDING, {"rows": [], "refresh_users": set()})
+    return session.info.setdefault(_PENDING, {"rows": [], "refresh_users": set(),
+                                              "resources": set()})
 
 
 @sa.event.listens_for(Session, "before_commit")
@@ -104,7 +113,7 @@ def _seal_pending(session: Session) -> None:
     # into plain values now.
     pending = session.info.get(_PENDING)
     if session.in_nested_transaction() or not pending or not (
-            pending["rows"] or pending["refresh_users"]):
+            pending["rows"] or pending["refresh_users"] or pending["resources"]):
         return  # nothing recorded, or only a savepoint is committing: the transaction goes on
     if pending["rows"]:
         session.flush()
@@ -114,6 +123,7 @@ def _seal_pending(session: Session) -> None:
             link=row.link, created_at=as_utc(row.created_at).isoformat())
             for row in pending["rows"]),
         refresh_users=tuple(sorted(pending["refresh_users"])),
+        resources=tuple(sorted(pending["resources"])),
         origin_token=session.info.get("academy_live_origin", ""))
 
 

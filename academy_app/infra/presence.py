@@ -47,3 +47,46 @@ class Presence:
 
 
 presence = Presence()
+
+
+class Watchers:
+    """Which tabs in this worker have a list of which admin-kit resource open, and the state class
+    whose `refresh` reloads it (set by the list's load; see admin/kit and state/live.py).
+
+    A tab watches one list at a time: opening another forgets the first, and a tab found on
+    another page when a change arrives is forgotten then.
+    """
+
+    def __init__(self) -> None:
+        self._by_resource: dict[str, dict[str, tuple[type, str]]] = {}
+        self._resource_by_token: dict[str, str] = {}
+
+    def watch(self, resource: str, token: str, state_cls: type, path: str) -> None:
+        if not token:
+            return
+        self.forget(token)
+        self._by_resource.setdefault(resource, {})[token] = (state_cls, path)
+        self._resource_by_token[token] = resource
+
+    def forget(self, token: str) -> None:
+        resource = self._resource_by_token.pop(token, None)
+        if resource is not None:
+            tabs = self._by_resource.get(resource, {})
+            tabs.pop(token, None)
+            if not tabs:
+                self._by_resource.pop(resource, None)
+
+    def tabs_of(self, resource: str) -> list[tuple[str, type, str]]:
+        """(token, state class, path of the list) of every tab watching the resource."""
+        return [(token, cls, path) for token, (cls, path) in
+                self._by_resource.get(resource, {}).items()]
+
+    def prune(self, is_connected_here: Callable[[str], bool]) -> None:
+        for token in [t for t in self._resource_by_token if not is_connected_here(t)]:
+            self.forget(token)
+
+    def __len__(self) -> int:
+        return len(self._resource_by_token)
+
+
+watchers = Watchers()

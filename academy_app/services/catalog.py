@@ -33,6 +33,8 @@ from academy_app.services.learner_records import (
 
 MAX_SEARCH_LENGTH = 100
 MAX_PER_PAGE = 48
+# Far past any real catalog (a page past the last shows the last), and its offset fits a bigint.
+MAX_PAGE = 100_000
 
 
 class PriceFilter(StrEnum):
@@ -64,8 +66,8 @@ class CatalogQuery:
               sort: str = "", page: int | str = 1, per_page: int = 12) -> CatalogQuery:
         """Build a query from untrusted strings: unknown values fall back to defaults."""
         try:
-            page_number = max(1, int(page))
-        except (TypeError, ValueError):
+            page_number = min(max(1, int(page)), MAX_PAGE)
+        except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
             page_number = 1
         return cls(
             # NUL is no character anyone searches for, and PostgreSQL refuses it in a query.
@@ -194,6 +196,8 @@ def course_outline(session: Session, slug: str, viewer: User | None) -> CourseOu
     Cached as two values read in one round trip: the outline (shared by every viewer) and the
     viewer's learner record. On misses: one statement for each, however long the course."""
     slug = (slug or "")[:120]
+    if "\x00" in slug:  # no slug holds a NUL (it comes from an address), and PostgreSQL refuses one
+        raise NotFound("course", slug.replace("\x00", ""))
     outline_entry = Entry(slug_scope(slug), "outline")
     loaders: dict[Entry, Callable[[], object]] = {
         outline_entry: lambda: next(iter(_load_outlines(session, Course.slug == slug)), None)}

@@ -113,3 +113,25 @@ def create_coupon(session: Session, actor: User | None, form: CouponForm) -> Cou
     audit.record(session, staff, "coupon.create", coupon, after=audit.snapshot(coupon, *COUPON_FIELDS))
     return coupon
 
+
+
+ALL_COURSES = "all"  # the course select's value for "every course" (a select item cannot be empty)
+
+
+def course_choices(session: Session, actor: User | None) -> list[tuple[str, str]]:
+    """What a coupon may be for, as (value, label): the actor's own courses, and for an admin
+    every course and "All courses" first."""
+    staff = require_staff(actor)
+    statement = select(Course.id, Course.title).order_by(col(Course.title))
+    if staff.role is not Role.ADMIN:
+        statement = statement.where(Course.instructor_id == staff.id)
+    courses = [(str(course_id), title) for course_id, title in session.exec(statement)]
+    return [(ALL_COURSES, "All courses"), *courses] if staff.role is Role.ADMIN else courses
+
+
+def create_from_form(session: Session, actor: User | None, values: dict[str, str]) -> Coupon:
+    """`create_coupon` from the workspace form's text values (the admin kit's create hook)."""
+    fields = {name: str(values.get(name, "")) for name in CouponForm.__dataclass_fields__}
+    if fields["course"] == ALL_COURSES:
+        fields["course"] = ""
+    return create_coupon(session, actor, CouponForm(**fields))

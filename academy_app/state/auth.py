@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from academy_app.db import session_scope
 from academy_app.infra import bus
+from academy_app.infra.logging import bind_user
 from academy_app.infra.presence import presence
 from academy_app.models import User
 from academy_app.services import accounts
@@ -64,6 +65,7 @@ class AuthState(rx.State):
         """The user behind this tab's token, looked up now (never cached across events)."""
         user = accounts.user_for_token(session, self.session_token)
         self._show_user(user)
+        bind_user(user.id if user else None)  # the event's log lines (and error reports) say whose
         token = self.router.session.client_token
         bus.origin(session, token)  # live updates skip this tab: the handler answers it itself
         if user is not None:  # this tab now hears the user's live updates (state/live.py)
@@ -73,9 +75,11 @@ class AuthState(rx.State):
         return user
 
     def _show_user(self, user: User | None) -> None:
-        self.user_name = user.full_name if user else ""
-        self.user_role = user.role.value if user else ""
-        self._user_id = user.id if user else 0
+        # Assigned only when changed: an assignment marks the state dirty, and every event would
+        # otherwise send the navbar's vars again (and, without oplock, write the state to Redis).
+        name, role, user_id = (user.full_name, user.role.value, user.id) if user else ("", "", 0)
+        if (self.user_name, self.user_role, self._user_id) != (name, role, user_id):
+            self.user_name, self.user_role, self._user_id = name, role, user_id
 
     def _login_redirect(self) -> rx.event.EventSpec:
         """Send a logged-out visitor to the login page, and back here afterwards."""

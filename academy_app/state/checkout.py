@@ -82,7 +82,9 @@ class CheckoutState(CourseState):
     async def submit_payment(self, files: list[rx.UploadFile]):  # noqa: ANN201
         """Upload handler: the receipt (if any) arrives with the click on "Submit payment"."""
         receipt = None
-        if files:
+        # Only the upload endpoint brings files; the same handler named over the WebSocket brings
+        # whatever the client sent, which is no receipt.
+        if isinstance(files, list) and files and isinstance(files[0], rx.UploadFile):
             # Read one byte past the limit: enough to know it is too big without reading it all.
             data = await files[0].read(MAX_RECEIPT_BYTES + 1)
             receipt = payments.Receipt(data=data, filename=files[0].name or "")

@@ -22,7 +22,7 @@ from reflex.event import Event, EventHandler, EventSpec
 from reflex.state import BaseState, StateUpdate
 
 from academy_app.infra import bus
-from academy_app.infra.presence import presence
+from academy_app.infra.presence import presence, watchers
 from academy_app.settings import get_settings
 from academy_app.state.notifications import NotificationState
 
@@ -56,6 +56,7 @@ async def run_listener(app: rx.App) -> None:
         task.add_done_callback(_finished(running))
         if time.monotonic() - last_prune > PRUNE_EVERY_SECONDS:
             presence.prune(lambda token: is_connected_here(app, token))
+            watchers.prune(lambda token: is_connected_here(app, token))
             last_prune = time.monotonic()
             log.info("live updates: %d tabs connected to this worker, %d of them logged in",
                      connected_clients(app), len(presence))
@@ -72,8 +73,9 @@ async def deliver(app: rx.App, signal: bus.Signal) -> int:
         for token in presence.tokens_of(user_id):
             if is_connected_here(app, token):
                 origin = token == signal.origin_token
-                tabs.append((token, user_id, notifications.get(user_id, []),
-                             user_id in refresh and not origin, not origin))
+                notes, refresh_page = notifications.get(user_id, []), user_id in refresh and not origin
+                if notes or refresh_page:  # else (the tab that made a change) nothing to do: no lock
+                    tabs.append((token, user_id, notes, refresh_page, not origin))
             else:  # gone, or moved to another worker, which remembers it on its first event
                 presence.forget(token)
     limit = asyncio.Semaphore(MAX_TABS_AT_ONCE)
@@ -82,8 +84,20 @@ async def deliver(app: rx.App, signal: bus.Signal) -> int:
         async with limit:
             await _update_tab(app, *tab)
 
-    await asyncio.gather(*(update(tab) for tab in tabs))
-    return len(tabs)
+    lists = []
+    for resource in signal.resources:
+        for token, state_cls, path in watchers.tabs_of(resource):
+            if not is_connected_here(app, token):
+                watchers.forget(token)
+            elif token != signal.origin_token:  # the tab that made the change reloads itself
+                lists.append((token, state_cls, path))
+
+    async def reload(tab: tuple[str, type[BaseState], str]) -> None:
+        async with limit:
+            await _reload_list(app, *tab)
+
+    await asyncio.gather(*(update(tab) for tab in tabs), *(reload(tab) for tab in lists))
+    return len(tabs) + len(lists)
 
 
 async def _update_tab(app: rx.App, token: str, user_id: int, notes: list[bus.LiveNotification],
@@ -94,7 +108,7 @@ async def _update_tab(app: rx.App, token: str, user_id: int, notes: list[bus.Liv
             if bell._user_id != user_id:  # the tab changed hands since it was remembered
                 presence.forget(token)
                 return
-            fresh = [note for note in notes if bell.receive_live(note)]
+            fresh = [note for note in notes if bell._receive_live(note)]
             if refresh_page:
                 await _rerun_page_load(app, root)
         if fresh and toast:
@@ -102,6 +116,19 @@ async def _update_tab(app: rx.App, token: str, user_id: int, notes: list[bus.Liv
             await app.event_namespace.emit_update(StateUpdate(events=events), token)
     except Exception:  # one broken tab must not stop the others; the DB still has everything
         log.exception("live updates: could not update a tab")
+
+
+async def _reload_list(app: rx.App, token: str, state_cls: type[BaseState], path: str) -> None:
+    """Reload an open admin-kit list (its `refresh`: rows only, never the form or a dialog)."""
+    try:
+        async with app.modify_state(rx.BaseStateToken(ident=token, cls=state_cls)) as root:
+            if root.router.url.path.rstrip("/") != path.rstrip("/"):
+                watchers.forget(token)  # the tab went to another page since
+                return
+            state = await root.get_state(state_cls)
+            state_cls.event_handlers["refresh"].fn(state)  # what it returns is for a click
+    except Exception:  # one broken tab must not stop the others
+        log.exception("live updates: could not reload a list")
 
 
 @lru_cache(maxsize=256)

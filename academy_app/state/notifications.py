@@ -70,8 +70,9 @@ class NotificationState(AuthState):
             :KNOWN_IDS]
         self.list_loaded = True
 
-    def receive_live(self, note: LiveNotification) -> bool:
-        """Add a notification pushed by the bus; False when this tab already has it."""
+    def _receive_live(self, note: LiveNotification) -> bool:
+        """Add a notification pushed by the bus; False when this tab already has it. Private, so
+        it is not an event handler: a client cannot push itself a notification."""
         if note.user_id != self._user_id or note.id in self._known_ids:
             return False
         self._known_ids = [note.id, *self._known_ids][:KNOWN_IDS]

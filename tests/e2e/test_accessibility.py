@@ -55,7 +55,8 @@ def test_learner_pages_have_no_wcag_violations(page: Page):
 
 @pytest.mark.parametrize("path", ["/admin/courses", "/admin/payments", "/admin/coupons",
                                   "/admin/users", "/admin/audit", "/admin/jobs",
-                                  "/admin/certificates",                                  "/admin/courses/1"])
+                                  "/admin/certificates", "/admin/study-groups",
+                                  "/admin/courses/1"])
 def test_workspace_pages_have_no_wcag_violations(page: Page, path: str):
     page.goto("/login")
     log_in(page, "admin@academy.test")

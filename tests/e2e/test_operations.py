@@ -1,9 +1,16 @@
-"""The probes a load balancer uses, on the app's one port."""
+"""What operations reads on the app's one port: the probes, the headers, the metrics."""
 
 from __future__ import annotations
 
+import re
+import time
+from collections.abc import Callable
+
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
+from prometheus_client.parser import text_string_to_metric_families
+
+from academy_app.demo import DEMO_PASSWORD
 
 pytestmark = pytest.mark.e2e
 
@@ -30,3 +37,43 @@ def test_every_response_carries_the_security_headers_and_pages_break_none_of_the
     page.goto("/login")
     page.get_by_role("button", name="Log in").wait_for()
     assert violations == []
+
+
+def scrape(page: Page) -> dict[tuple[str, tuple], float]:
+    response = page.request.get("/metrics")
+    assert response.status == 200, response.text()
+    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(response.text())
+            for sample in family.samples}
+
+
+def wait_for_metric(page: Page, name: str, ok: Callable[[float], bool], **labels: str) -> float:
+    key, deadline = (name, tuple(sorted(labels.items()))), time.monotonic() + 15
+    while True:
+        found = scrape(page).get(key, 0.0)
+        if ok(found) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.25)
+
+
+def test_metrics_show_open_tabs_event_latency_and_pages_by_route(open_page):
+    learner = open_page()
+    learner.goto("/login")
+    learner.get_by_role("button", name="Log in").wait_for()
+    assert wait_for_metric(learner, "academy_websocket_clients", lambda n: n > 0) > 0
+
+    count = "academy_event_handler_duration_seconds_count"
+    before = scrape(learner).get((count, (("handler", "AccountFormState.login"),)), 0.0)
+    learner.get_by_label("Email").fill("student@academy.test")
+    learner.get_by_label("Password").fill(DEMO_PASSWORD)
+    learner.get_by_role("button", name="Log in").click()
+    expect(learner).to_have_url(re.compile(r"/dashboard/?$"))
+    assert wait_for_metric(learner, count, lambda n: n > before,
+                           handler="AccountFormState.login") == before + 1
+    assert scrape(learner)[("academy_event_handler_duration_seconds_sum",
+                            (("handler", "AccountFormState.login"),))] > 0
+
+    course = learner.request.get("/courses/python-foundations")
+    assert re.fullmatch(r"[0-9a-f]{16}", course.headers["x-request-id"])
+    assert scrape(learner).get(("academy_http_responses_total",
+                                (("route", "/courses/[slug]"), ("status", "2xx")))) >= 1

@@ -21,6 +21,7 @@ from academy_app.admin.certificates import CertificateAdminState
 from academy_app.admin.course_editor import CourseEditorState
 from academy_app.admin.jobs import JobsState
 from academy_app.admin.payments import PaymentQueueState
+from academy_app.admin.study_groups import study_groups
 from academy_app.admin.users import UserAdminState
 from academy_app.db import make_engine
 from academy_app.demo import DEMO_PASSWORD
@@ -31,7 +32,7 @@ from academy_app.state.catalog import CatalogState
 from academy_app.state.course import CourseState
 from academy_app.state.learn import LearnState
 from tests.appserver import RunningApp, running_app
-from tests.wsclient import ReflexTab, handler_name, run
+from tests.wsclient import ReflexTab, handler_name, iter_vars, run
 
 REDIS_URL = "redis://127.0.0.1:6379/13"
 
@@ -362,3 +363,86 @@ def test_a_websocket_from_a_foreign_origin_is_refused(backend: RunningApp):
         await own.close()
 
     run(scenario())
+
+
+# --- an admin-kit page: the kit's service checks the row's owner, whatever the client sends ------
+
+STUDY_GROUPS = study_groups.state  # the admin kit's state of /admin/study-groups
+
+
+def kit_event(name: str) -> str:
+    return handler_name(STUDY_GROUPS, name)
+
+
+def table(app: RunningApp, sql: str) -> list[tuple]:
+    with sqlite3.connect(app.database_url.removeprefix("sqlite:///")) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def listed(replies: list[dict]) -> list[str]:
+    """The labels of the rows the study-group list last showed (this state's `rows` only)."""
+    found = [value for message in replies for path, key, value in iter_vars(message)
+             if path == STUDY_GROUPS.get_full_name() and key == "rows"]
+    assert found, "the list was not loaded"
+    return [row["label"] for row in found[-1]]
+
+
+def test_crafted_kit_events_against_another_instructors_group_are_refused_and_logged(
+        backend, other_instructor):
+    [(group_id, course_id)] = table(backend, "SELECT id, course_id FROM study_groups "
+                                             "WHERE name = 'Python Circle'")
+    before = table(backend, "SELECT * FROM study_groups ORDER BY id")
+    log_start = len(backend.log_text())
+
+    async def scenario() -> tuple[list[dict], list[dict]]:
+        tab = await logged_in_tab(backend, other_instructor)
+        opened = await tab.open("/admin/study-groups")
+        replies = []
+        for handler, payload in [
+            ("open_edit", {"row_id": group_id}),
+            ("set_field", {"name": "name", "value": "Hijacked"}),
+            ("save", {}),  # the form was never opened for that row: at most a create, refused
+            ("ask_delete", {"row_id": group_id}),
+            ("confirm_delete", {}),
+            ("run_action", {"name": "close", "row_id": group_id}),
+            ("open_create", {}),  # a new group, in the other instructor's course
+            ("set_field", {"name": "name", "value": "Squatters"}),
+            ("set_field", {"name": "course_id", "value": str(course_id)}),
+            ("set_field", {"name": "created_by_id", "value": "1"}),
+            ("save", {}),
+            ("set_filter", {"name": "course_id", "value": str(course_id)}),
+            ("sort_by", {"name": "created_by_id"}),
+            ("open_edit", {"row_id": "1 OR 1=1"}),
+            ("run_action", {"name": "__init__", "row_id": group_id}),
+        ]:
+            replies += await tab.send(kit_event(handler), payload, expect_reply=False)
+        await tab.close()
+        return opened, replies
+
+    opened, replies = run(scenario())
+    assert listed(opened) == []  # the list shows none of the other instructor's groups
+    assert "You can only manage your own courses" in str(replies)
+    assert table(backend, "SELECT * FROM study_groups ORDER BY id") == before
+    assert table(backend, "SELECT count(*) FROM audit_log WHERE action LIKE 'study_group.%'") == [(0,)]
+    log = backend.log_text()[log_start:]
+    for refused in ("study_group.open_edit", "study_group.create", "study_group.ask_delete",
+                    "study_group.close"):
+        assert f"refused {refused}" in log
+    assert "Traceback" not in log
+
+
+def test_the_groups_own_instructor_can_close_it_over_the_websocket(backend):
+    [(group_id,)] = table(backend, "SELECT id FROM study_groups WHERE name = 'SQL Study Hall'")
+
+    async def scenario() -> list[dict]:
+        tab = await logged_in_tab(backend, "instructor@academy.test")
+        opened = await tab.open("/admin/study-groups")
+        await tab.send(kit_event("run_action"), {"name": "close", "row_id": group_id})
+        await tab.close()
+        return opened
+
+    opened = run(scenario())
+    assert set(listed(opened)) == {"Python Circle", "Weekend Pythonistas", "SQL Study Hall"}
+    assert table(backend, f"SELECT is_open FROM study_groups WHERE id = {group_id}") == [(0,)]
+    assert table(backend, "SELECT action FROM audit_log WHERE action LIKE 'study_group.%'") == [
+        ("study_group.close",)]

@@ -6,11 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-import redis
 
 from academy_app.demo import DEMO_PASSWORD
 from academy_app.state.account import AccountFormState
-from tests.appserver import RunningApp, running_app
+from tests.appserver import RunningApp, two_backends
 from tests.wsclient import ReflexTab, handler_name, run
 
 REDIS_URL = "redis://127.0.0.1:6379/11"
@@ -20,18 +19,9 @@ PER_MINUTE = 5  # the production default, which the other server tests raise
 @pytest.fixture(scope="module")
 def two_workers(tmp_path_factory: pytest.TempPathFactory,
                 postgres) -> Iterator[tuple[RunningApp, RunningApp]]:
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.flushdb()
-    except redis.ConnectionError as exc:
-        pytest.fail(f"Redis is not reachable at {REDIS_URL}: {exc}. Run `make services`.")
-    options = {"redis_url": REDIS_URL, "backend_only": True,
-               "database_url": postgres.create_database(),
-               "extra_env": {"ACADEMY_LOGIN_ATTEMPTS_PER_MINUTE": str(PER_MINUTE)}}
-    with running_app(tmp_path_factory.mktemp("a"), **options) as a, \
-            running_app(tmp_path_factory.mktemp("b"), **options) as b:
-        yield a, b
-    client.flushdb()
+    with two_backends(tmp_path_factory, postgres.create_database(), REDIS_URL,
+                      {"ACADEMY_LOGIN_ATTEMPTS_PER_MINUTE": str(PER_MINUTE)}) as workers:
+        yield workers
 
 
 async def attempt(app: RunningApp, email: str, password: str) -> str:

@@ -1,0 +1,382 @@
+"""What one workspace page of one table shows and allows: the declaration, and what it derives.
+
+A `Resource` names a SQLModel table and says which columns the list shows, what the search looks
+in, which fields filter and which the form edits, who may do what (`Access`), which rows a
+non-admin may touch (`Ownership`), and the row actions. Everything else comes from the model:
+labels and hints from each field's `title` and `description`, the kind of input from its type
+(enum and foreign key: a select; bool: a checkbox; long text: a text area), and the checks from its
+constraints (`max_length`, `ge`/`le`, required, unique).
+
+Plain Python, no Reflex: the kit's service (`service.py`) reads it, and so do its state and page.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import types
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cached_property
+from typing import Any
+
+import annotated_types
+import sqlalchemy as sa
+from pydantic import TypeAdapter
+from sqlmodel import Session, SQLModel, col, select
+
+from academy_app.models import Course, Role, User
+
+STAFF = (Role.INSTRUCTOR, Role.ADMIN)
+ADMINS = (Role.ADMIN,)
+LABEL_ATTRIBUTES = ("title", "name", "full_name", "code", "email")  # what names a row in a select
+Choices = Sequence[tuple[str, str]] | Callable[[Session, User], Sequence[tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of the list. `format` turns the row into the cell's text (derived columns)."""
+
+    name: str
+    label: str = ""
+    format: Callable[[Any], str] | None = None
+    empty: str = "—"  # what a NULL shows (a NULL foreign key: e.g. "All courses")
+
+
+@dataclass(frozen=True)
+class Input:
+    """A field of the form. Only `name` is needed for a model field; the rest overrides what the
+    model says. A field that is not the model's (a custom `create` hook reads it) needs `kind`."""
+
+    name: str
+    label: str = ""
+    kind: str = ""  # text | textarea | number | select | checkbox | date
+    choices: Choices | None = None  # (value, label) pairs, or a function of (session, actor)
+    placeholder: str = ""
+    hint: str = ""
+    default: str | None = None
+    check: Callable[[Any], str | None] | None = None  # the parsed value -> an error, or None
+    show_if: Mapping[str, str] = field(default_factory=dict)  # shown while these fields equal these
+    inputmode: str = ""
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button on each row (e.g. "Close"). `run(session, actor, row)` changes the row; the kit
+    has already checked that the actor may edit it, and audits and announces the change."""
+
+    name: str
+    label: str
+    run: Callable[[Session, User, Any], object]
+    when: Mapping[str, Any] = field(default_factory=dict)  # offered on rows whose fields equal these
+    done: str = ""  # the toast; default "<Label>: done"
+
+    def applies_to(self, row: Any) -> bool:
+        return all(getattr(row, name) == value for name, value in self.when.items())
+
+
+def set_values(**values: Any) -> Callable[[Session, User, Any], None]:
+    """An action that sets fields, e.g. ``set_values(is_open=False)``."""
+    def run(_session: Session, _actor: User, row: Any) -> None:
+        for name, value in values.items():
+            setattr(row, name, value)
+    return run
+
+
+@dataclass(frozen=True)
+class Access:
+    """Which roles may list, create, edit (and run actions on) and delete rows."""
+
+    view: tuple[Role, ...] = STAFF
+    create: tuple[Role, ...] = STAFF
+    edit: tuple[Role, ...] = STAFF
+    delete: tuple[Role, ...] = STAFF
+
+    def allows(self, actor: User, operation: str) -> bool:
+        return actor.role in getattr(self, operation)
+
+
+class Ownership:
+    """Which rows a non-admin may see and change. Admins may touch every row."""
+
+    field: str = ""
+    message: str = "You can only manage your own rows"
+
+    def scope(self, statement: Any, model: type[SQLModel], actor: User) -> Any:
+        """`statement` narrowed to the rows `actor` owns."""
+        raise NotImplementedError
+
+    def owns(self, session: Session, actor: User, row: Any) -> bool:
+        raise NotImplementedError
+
+    def scope_choices(self, statement: Any, target: type[SQLModel], actor: User) -> Any:
+        """The choices of the ownership field's select, narrowed to what `actor` may pick."""
+        return statement
+
+
+class ViaCourse(Ownership):
+    """Rows belong to the instructor who teaches their course (the `field` foreign key)."""
+
+    message = "You can only manage your own courses"
+
+    def __init__(self, field: str = "course_id") -> None:
+        self.field = field
+
+    def scope(self, statement: Any, model: type[SQLModel], actor: User) -> Any:
+        own_courses = select(Course.id).where(Course.instructor_id == actor.id)
+        return statement.where(col(getattr(model, self.field)).in_(own_courses))
+
+    def owns(self, session: Session, actor: User, row: Any) -> bool:
+        course = session.get(Course, getattr(row, self.field))
+        return course is not None and course.instructor_id == actor.id
+
+    def scope_choices(self, statement: Any, target: type[SQLModel], actor: User) -> Any:
+        return statement.where(Course.instructor_id == actor.id)
+
+
+class ByUser(Ownership):
+    """Rows belong to the user their `field` names (e.g. the one who created them)."""
+
+    message = "You can only manage what you created"
+
+    def __init__(self, field: str = "created_by_id") -> None:
+        self.field = field
+
+    def scope(self, statement: Any, model: type[SQLModel], actor: User) -> Any:
+        return statement.where(col(getattr(model, self.field)) == actor.id)
+
+    def owns(self, session: Session, actor: User, row: Any) -> bool:
+        return getattr(row, self.field) == actor.id
+
+    def scope_choices(self, statement: Any, target: type[SQLModel], actor: User) -> Any:
+        return statement.where(col(target.id) == actor.id)
+
+
+def via_course(field: str = "course_id") -> Ownership:
+    return ViaCourse(field)
+
+
+def by_user(field: str = "created_by_id") -> Ownership:
+    return ByUser(field)
+
+
+def https_link(value: object) -> str | None:
+    """A check for link fields: empty, or an https:// address without spaces."""
+    if value and not re.fullmatch(r"https://[^\s\"'<>]+\.[^\s\"'<>]+", str(value)):
+        return "Enter a link that starts with https://"
+    return None
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One form field, as the kit understands it once the model and the declaration are read."""
+
+    name: str
+    label: str
+    kind: str
+    hint: str = ""
+    placeholder: str = ""
+    required: bool = False
+    default: str = ""  # as the form holds it: text
+    python_type: Any = str
+    nullable: bool = False
+    max_length: int | None = None
+    adapter: TypeAdapter | None = None  # the field's type with its constraints, for checking
+    target: type[SQLModel] | None = None  # a foreign key's table
+    enum_type: type[enum.Enum] | None = None
+    unique: bool = False
+    choices: Choices | None = None
+    check: Callable[[Any], str | None] | None = None
+    show_if: Mapping[str, str] = field(default_factory=dict)
+    inputmode: str = ""
+    on_model: bool = True
+
+
+def singular_of(plural: str) -> str:
+    """"study groups" -> "study group", "categories" -> "category" (say `singular=` otherwise)."""
+    return plural[:-3] + "y" if plural.endswith("ies") else plural.removesuffix("s")
+
+
+def humanize(name: str) -> str:
+    name = name.removesuffix("_id").removesuffix("_at").replace("_", " ").strip()
+    return name[:1].upper() + name[1:]
+
+
+def label_attribute(model: type[SQLModel]) -> str:
+    return next((name for name in LABEL_ATTRIBUTES if name in model.model_fields), "id")
+
+
+def model_for_table(table: str) -> type[SQLModel] | None:
+    for mapper in SQLModel._sa_registry.mappers:
+        if getattr(mapper.class_, "__tablename__", None) == table:
+            return mapper.class_
+    return None
+
+
+def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(members) == 1:
+            return members[0], True
+    return annotation, False
+
+
+def _constraints(metadata: list[Any]) -> list[Any]:
+    """The pydantic/annotated-types constraints of a field (SQLModel's column options left out)."""
+    return [m for m in metadata if isinstance(m, annotated_types.BaseMetadata)]
+
+
+class Resource:
+    """The declaration of one workspace page: see the module docstring and docs/extending.md."""
+
+    def __init__(self, model: type[SQLModel], title: str, *, route: str,
+                 columns: Sequence[str | Column], sort: str = "-id",
+                 search: Sequence[str] = (), filters: Sequence[str] = (),
+                 form: Sequence[str | Input] = (), owner: Ownership | None = None,
+                 access: Access = Access(), actions: Sequence[Action] = (),
+                 subtitle: str = "", singular: str = "", per_page: int = 25,
+                 create: Callable[[Session, User | None, dict[str, str]], Any] | None = None,
+                 editable: bool = True, deletable: bool = True, inline_create: bool = False,
+                 empty: tuple[str, str, str] = ("inbox", "Nothing here yet", "")) -> None:
+        self.model = model
+        self.title = title
+        self.route = route
+        self.subtitle = subtitle
+        self.singular = singular or singular_of(title.lower())
+        table = model.__tablename__
+        self.name = singular_of(table) if isinstance(table, str) else model.__name__.lower()
+        self.columns = [c if isinstance(c, Column) else Column(c) for c in columns]
+        self.sort = sort
+        self.search = tuple(search)
+        self.filters = tuple(filters)
+        self.inputs = [i if isinstance(i, Input) else Input(i) for i in form]
+        self.owner = owner
+        self.access = access
+        self.actions = list(actions)
+        self.per_page = per_page
+        self.create_hook = create
+        self.editable = editable and create is None  # a custom hook owns its rules: create only
+        self.deletable = deletable
+        self.inline_create = inline_create
+        self.empty = empty
+        self._check()
+
+    # --- what the model says ----------------------------------------------------------------
+
+    @property
+    def table(self) -> sa.Table:
+        return self.model.__table__
+
+    @cached_property
+    def fields(self) -> dict[str, FieldSpec]:
+        return {i.name: self._field_spec(i) for i in self.inputs}
+
+    def column(self, name: str) -> sa.Column:
+        return self.table.c[name]
+
+    def target_of(self, name: str) -> type[SQLModel] | None:
+        """The table a foreign-key column points at."""
+        if name not in self.table.c:
+            return None
+        keys = list(self.table.c[name].foreign_keys)
+        return model_for_table(keys[0].column.table.name) if keys else None
+
+    def label_of(self, name: str) -> str:
+        info = self.model.model_fields.get(name)
+        return (info.title if info is not None and info.title else None) or humanize(name)
+
+    @property
+    def sortable(self) -> list[str]:
+        """Columns the list may be ordered by (its headers become buttons): NOT NULL, not foreign
+        keys, so a keyset (value, id) pages through them without gaps, and leading an index, so
+        the 2,000th page of 100,000 rows is read in index order like the first. The declared
+        `sort` is always allowed; give it an index too when the table will be large."""
+        keys = [*self.table.indexes, *(c for c in self.table.constraints
+                                       if isinstance(c, sa.UniqueConstraint))]
+        indexed = {"id"} | {next(iter(key.columns)).name for key in keys if key.columns}
+        return [c.name for c in self.columns if c.format is None and c.name in indexed
+                and self._keyset_safe(c.name)]
+
+    def _keyset_safe(self, name: str) -> bool:
+        return name in self.table.c and not self.table.c[name].nullable and \
+            not self.table.c[name].foreign_keys
+
+    @property
+    def label_field(self) -> str:
+        """The field that names a row in buttons and dialogs ("Edit Python Circle")."""
+        return label_attribute(self.model) if label_attribute(self.model) != "id" else \
+            self.columns[0].name
+
+    def blank_form(self) -> dict[str, str]:
+        return {name: spec.default for name, spec in self.fields.items()}
+
+    def _field_spec(self, given: Input) -> FieldSpec:
+        info = self.model.model_fields.get(given.name)
+        if info is None:  # a form-only field (a custom create hook reads it)
+            return FieldSpec(name=given.name, label=given.label or humanize(given.name),
+                             kind=given.kind or ("select" if given.choices else "text"),
+                             hint=given.hint, placeholder=given.placeholder,
+                             default=given.default or "", choices=given.choices,
+                             check=given.check, show_if=given.show_if, inputmode=given.inputmode,
+                             on_model=False)
+        python_type, optional = _unwrap_optional(info.annotation)
+        column = self.table.c[given.name]
+        constraints = _constraints(info.metadata)
+        max_length = next((m.max_length for m in constraints
+                           if isinstance(m, annotated_types.MaxLen)), None)
+        target = self.target_of(given.name)
+        enum_type = python_type if isinstance(python_type, type) and issubclass(
+            python_type, enum.Enum) else None
+        if given.kind:
+            kind = given.kind
+        elif target is not None or enum_type is not None or given.choices:
+            kind = "select"
+        elif python_type is bool:
+            kind = "checkbox"
+        elif python_type in (int, float):
+            kind = "number"
+        elif python_type in (date, datetime):
+            kind = "date"
+        elif isinstance(column.type, sa.Text):  # unbounded text; a bounded str is one line
+            kind = "textarea"
+        else:
+            kind = "text"
+        default = info.get_default(call_default_factory=False) if not info.is_required() else None
+        if isinstance(default, enum.Enum):
+            default = default.value
+        if isinstance(default, bool):
+            default = "true" if default else "false"
+        return FieldSpec(
+            name=given.name, label=given.label or self.label_of(given.name), kind=kind,
+            hint=given.hint or info.description or "", placeholder=given.placeholder,
+            required=info.is_required() and python_type is not bool,
+            default=given.default if given.default is not None else
+            ("" if default is None else str(default)),
+            python_type=python_type, nullable=optional or bool(column.nullable),
+            max_length=max_length,
+            adapter=TypeAdapter(typing.Annotated[python_type, *constraints]) if constraints
+            else TypeAdapter(python_type),
+            target=target, enum_type=enum_type, unique=bool(column.unique),
+            choices=given.choices, check=given.check, show_if=given.show_if,
+            inputmode=given.inputmode or ("decimal" if python_type is float else
+                                          "numeric" if python_type is int else ""))
+
+    def _check(self) -> None:
+        """Refuse a declaration that names what the model does not have, at import time."""
+        names = set(self.model.model_fields)
+        for column in self.columns:
+            if column.name not in names and column.format is None:
+                raise ValueError(f"{self.title}: no field {column.name!r} on {self.model.__name__}")
+        for name in (*self.search, *self.filters, self.sort.removeprefix("-")):
+            if name not in names:
+                raise ValueError(f"{self.title}: no field {name!r} on {self.model.__name__}")
+        if not self._keyset_safe(self.sort.removeprefix("-")):
+            raise ValueError(f"{self.title}: sort by a NOT NULL column that is not a foreign key")
+        for given in self.inputs:
+            if given.name not in names and self.create_hook is None:
+                raise ValueError(f"{self.title}: form field {given.name!r} is not on the model; "
+                                 "only a custom create hook can read it")
+        if self.owner is not None and self.owner.field not in names:
+            raise ValueError(f"{self.title}: ownership field {self.owner.field!r} not on the model")

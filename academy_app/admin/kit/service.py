@@ -1,0 +1,486 @@
+"""The admin kit's service: list, read, create, change, delete and act on the rows of a declared
+table, as one actor.
+
+Plain functions of (session, actor, resource, …), like every service: each one checks the actor's
+role for the operation (`Access`) and, for a non-admin, that the row is theirs (`Ownership`), before
+it reads or writes anything, whatever the browser sent. Every change is written to the audit log in
+the same transaction and, once committed, announced on the live bus so that open lists of the
+resource reload (`bus.changed`). Lists page by keyset — (sort value, id) after the last row shown —
+so the 4,000th page costs what the first does.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, func, select
+
+from academy_app.admin.kit.resource import ADMINS, STAFF, Action, FieldSpec, Resource, label_attribute
+from academy_app.infra import bus
+from academy_app.models import Role, User, utcnow
+from academy_app.services import audit
+from academy_app.services.accounts import require_user
+from academy_app.services.errors import Conflict, Invalid, NotFound, PermissionDenied
+from academy_app.text import whole_number
+
+COUNT_CAP = 10_000  # a list counts its rows up to here, then says "10,000+"
+MAX_CHOICES = 1_000  # options a select offers at most
+MAX_TEXT = 5_000  # what is read of any one submitted value
+_NOT_AUDITED = {"created_at", "updated_at"}
+_INT = re.compile(r"-?[0-9]{1,15}")
+_DECIMAL = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,6})?")
+MESSAGES = {
+    "string_too_long": "Use at most {max_length} characters",
+    "string_too_short": "Use at least {min_length} characters",
+    "greater_than_equal": "Enter {ge} or more",
+    "less_than_equal": "Enter {le} or less",
+    "greater_than": "Enter more than {gt}",
+    "less_than": "Enter less than {lt}",
+}
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    search: str = ""
+    filters: Mapping[str, str] = field(default_factory=dict)
+    sort: str = ""  # a column name, "-" first for descending; "" = the declared order
+    after: str = ""  # the cursor of the row the page starts after (ListPage.next_cursor)
+
+
+@dataclass(frozen=True)
+class RowRights:
+    edit: bool
+    delete: bool
+    actions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ListPage:
+    rows: list[Any]
+    total: int  # at most COUNT_CAP + 1
+    next_cursor: str  # "" on the last page
+    labels: dict[str, dict[int, str]]  # foreign-key column -> id -> the label it shows
+    rights: dict[int, RowRights]
+    sort: str  # the order applied
+
+
+def plain_text(value: object, limit: int = MAX_TEXT) -> str:
+    """Submitted text as the database can take it: NUL (PostgreSQL refuses it) and lone
+    surrogates (no encoding has them) dropped, at most `limit` characters."""
+    text = value if isinstance(value, str) else "" if value is None else str(value)
+    return text[:limit].replace("\x00", "").encode("utf-8", "ignore").decode("utf-8")
+
+
+# --- who may do what ---------------------------------------------------------------------------
+
+def may(actor: User | None, resource: Resource, operation: str) -> bool:
+    return actor is not None and resource.access.allows(actor, operation)
+
+
+def require(actor: User | None, resource: Resource, operation: str) -> User:
+    user = require_user(actor)
+    if not resource.access.allows(user, operation):
+        roles = getattr(resource.access, operation)
+        raise PermissionDenied("Only admins can do this" if roles == ADMINS else
+                               "Only instructors and admins can do this" if roles == STAFF else
+                               "You are not allowed to do this")
+    return user
+
+
+def _is_admin(user: User) -> bool:
+    return user.role is Role.ADMIN
+
+
+def _require_owner(session: Session, user: User, resource: Resource, row: Any) -> None:
+    if resource.owner is not None and not _is_admin(user) and \
+            not resource.owner.owns(session, user, row):
+        raise PermissionDenied(resource.owner.message)
+
+
+def get_record(session: Session, actor: User | None, resource: Resource, row_id: int,
+               operation: str = "edit") -> Any:
+    """The row, if `actor` may do `operation` to it; NotFound or PermissionDenied otherwise."""
+    user = require(actor, resource, operation)
+    row = session.get(resource.model, row_id) if isinstance(row_id, int) and row_id > 0 else None
+    if row is None:
+        raise NotFound(resource.singular, row_id)
+    _require_owner(session, user, resource, row)
+    return row
+
+
+def row_label(session: Session, actor: User | None, resource: Resource, row_id: int,
+              operation: str = "edit") -> str:
+    """What names the row in a confirmation ("Python Circle"), if `actor` may do `operation`."""
+    return str(getattr(get_record(session, actor, resource, row_id, operation),
+                       resource.label_field))
+
+
+def rights(actor: User, resource: Resource, row: Any) -> RowRights:
+    """What the list offers on a row it shows (rows a non-admin does not own are not shown)."""
+    edit = may(actor, resource, "edit")
+    return RowRights(edit=edit and resource.editable,
+                     delete=may(actor, resource, "delete") and resource.deletable,
+                     actions=tuple(a.name for a in resource.actions if edit and a.applies_to(row)))
+
+
+# --- lists -------------------------------------------------------------------------------------
+
+def list_records(session: Session, actor: User | None, resource: Resource,
+                 query: ListQuery = ListQuery()) -> ListPage:
+    user = require(actor, resource, "view")
+    model, id_column = resource.model, col(resource.model.id)
+    conditions = _search(resource, query.search) + _filters(resource, query.filters)
+    rows_statement = select(model).where(*conditions)
+    ids_statement = select(id_column).where(*conditions)
+    if resource.owner is not None and not _is_admin(user):
+        rows_statement = resource.owner.scope(rows_statement, model, user)
+        ids_statement = resource.owner.scope(ids_statement, model, user)
+    sort = query.sort if query.sort and query.sort.removeprefix("-") in (
+        *resource.sortable, resource.sort.removeprefix("-")) else resource.sort
+    descending, sort_column = sort.startswith("-"), resource.column(sort.removeprefix("-"))
+    after = _decode_cursor(query.after, sort_column)
+    if after is not None:
+        key = sa.tuple_(sort_column, id_column)
+        bound = sa.tuple_(sa.literal(after[0], sort_column.type), sa.literal(after[1]))
+        rows_statement = rows_statement.where(key < bound if descending else key > bound)
+    order = (sort_column.desc(), id_column.desc()) if descending else \
+        (sort_column.asc(), id_column.asc())
+    rows = list(session.exec(rows_statement.order_by(*order).limit(resource.per_page + 1)))
+    more = len(rows) > resource.per_page
+    rows = rows[:resource.per_page]
+    # A first page that is not full has counted itself: a search matching a few rows scans the
+    # table once, not twice.
+    total = len(rows) if after is None and not more else session.exec(select(func.count())
+        .select_from(ids_statement.limit(COUNT_CAP + 1).subquery())).one()
+    next_cursor = _encode_cursor(getattr(rows[-1], sort_column.name), rows[-1].id) \
+        if more else ""
+    return ListPage(rows=rows, total=total, next_cursor=next_cursor,
+                    labels=_foreign_labels(session, resource, rows),
+                    rights={row.id: rights(user, resource, row) for row in rows}, sort=sort)
+
+
+def _search(resource: Resource, text: str) -> list[Any]:
+    text = plain_text(text, 100).strip()
+    if not text or not resource.search:
+        return []
+    pattern = "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
+    return [sa.or_(*(col(getattr(resource.model, name)).ilike(pattern, escape="\\")
+                     for name in resource.search))]
+
+
+def _filters(resource: Resource, values: Mapping[str, str]) -> list[Any]:
+    """Equality on each declared filter with a value it can hold; anything else is no filter."""
+    conditions = []
+    for name in resource.filters:
+        raw = values.get(name, "") if isinstance(values, Mapping) else ""
+        value = _filter_value(resource, name, plain_text(raw, 200) if isinstance(raw, str) else "")
+        if value is not None:
+            conditions.append(col(getattr(resource.model, name)) == value)
+    return conditions
+
+
+def _filter_value(resource: Resource, name: str, raw: str) -> Any:
+    if raw in ("", "all"):
+        return None
+    python_type = resource.table.c[name].type.python_type
+    if python_type is bool:
+        return {"true": True, "false": False}.get(raw)
+    if python_type is int:
+        return whole_number(raw) or None
+    enum_type = getattr(resource.table.c[name].type, "enum_class", None)
+    if enum_type is not None:
+        return enum_type(raw) if raw in {m.value for m in enum_type} else None
+    return raw
+
+
+def _encode_cursor(value: Any, row_id: int) -> str:
+    if isinstance(value, datetime | date):
+        value = value.isoformat()
+    elif isinstance(value, enum.Enum):
+        value = value.value
+    return base64.urlsafe_b64encode(json.dumps([value, row_id]).encode()).decode()
+
+
+def _decode_cursor(cursor: str, column: sa.Column) -> tuple[Any, int] | None:
+    """(sort value, id) of the row a page starts after; None for the first page or a bad cursor."""
+    if not cursor or not isinstance(cursor, str):
+        return None
+    try:
+        value, row_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        python_type = column.type.python_type
+        if python_type is datetime:
+            value = datetime.fromisoformat(value)
+        elif python_type is date:
+            value = date.fromisoformat(value)
+        elif not isinstance(value, python_type) and not hasattr(column.type, "enum_class"):
+            return None
+        if not isinstance(row_id, int):
+            return None
+    except (ValueError, TypeError, json.JSONDecodeError, NotImplementedError):
+        return None
+    return value, row_id
+
+
+def _foreign_labels(session: Session, resource: Resource,
+                    rows: list[Any]) -> dict[str, dict[int, str]]:
+    """What each foreign-key column shows (a course's title, say): one query per column."""
+    labels: dict[str, dict[int, str]] = {}
+    for column in resource.columns:
+        target = resource.target_of(column.name)
+        if target is None or column.format is not None:
+            continue
+        ids = {getattr(row, column.name) for row in rows} - {None}
+        label = col(getattr(target, label_attribute(target)))
+        labels[column.name] = {row_id: str(text) for row_id, text in session.exec(
+            select(col(target.id), label).where(col(target.id).in_(ids)))} if ids else {}
+    return labels
+
+
+def choices(session: Session, actor: User | None, resource: Resource
+            ) -> dict[str, list[tuple[str, str]]]:
+    """The options of every select the page shows (filters and form), as `actor` may pick them:
+    an instructor's course select lists their own courses only."""
+    user = require(actor, resource, "view")
+    options: dict[str, list[tuple[str, str]]] = {}
+    for name in dict.fromkeys((*resource.filters, *resource.fields)):
+        spec = resource.fields.get(name)
+        if spec is not None and spec.choices is not None:
+            given = spec.choices
+            options[name] = [(str(v), str(t)) for v, t in
+                             (given(session, user) if callable(given) else given)]
+        elif (target := resource.target_of(name)) is not None:
+            label = col(getattr(target, label_attribute(target)))
+            statement = select(col(target.id), label).order_by(label).limit(MAX_CHOICES)
+            if resource.owner is not None and resource.owner.field == name and not _is_admin(user):
+                statement = resource.owner.scope_choices(statement, target, user)
+            options[name] = [(str(i), str(t)) for i, t in session.exec(statement)]
+        elif name not in resource.table.c:
+            continue
+        elif (enum_type := getattr(resource.table.c[name].type, "enum_class", None)) is not None:
+            options[name] = [(m.value, m.value.replace("_", " ").capitalize()) for m in enum_type]
+        elif resource.table.c[name].type.python_type is bool:
+            options[name] = [("true", "Yes"), ("false", "No")]
+    return options
+
+
+# --- the form ----------------------------------------------------------------------------------
+
+def form_values(session: Session, actor: User | None, resource: Resource,
+                row_id: int) -> dict[str, str]:
+    """The edit form of a row, as text, if `actor` may edit it."""
+    row = get_record(session, actor, resource, row_id, "edit")
+    return {name: _as_text(getattr(row, name)) for name in resource.fields}
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, datetime | date):
+        return value.date().isoformat() if isinstance(value, datetime) else value.isoformat()
+    return str(value)
+
+
+def clean(session: Session, resource: Resource, values: Mapping[str, Any],
+          row: Any = None) -> dict[str, Any]:
+    """The submitted form, checked field by field against the model (SQLModel tables do not
+    validate on construction): typed values, or Invalid with one message per field."""
+    cleaned: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name, spec in resource.fields.items():
+        try:
+            cleaned[name] = _clean_field(session, resource, spec, values.get(name, spec.default),
+                                         row)
+        except _FieldError as exc:
+            errors[name] = exc.message
+    if errors:
+        raise Invalid(errors)
+    return cleaned
+
+
+class _FieldError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _clean_field(session: Session, resource: Resource, spec: FieldSpec, raw: Any,
+                 row: Any) -> Any:
+    if spec.kind == "checkbox":
+        return raw is True or raw == "true"
+    text = plain_text(raw).strip()
+    if not text:
+        if spec.required:
+            raise _FieldError(f"{'Choose' if spec.kind == 'select' else 'Enter'} the "
+                              f"{spec.label.lower()}")
+        if spec.nullable:
+            return None
+        info = resource.model.model_fields[spec.name]
+        return info.get_default(call_default_factory=True)
+    value = _parse(session, spec, text)
+    if spec.adapter is not None:
+        try:
+            value = spec.adapter.validate_python(value)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            raise _FieldError(MESSAGES.get(error["type"], error["msg"]).format(
+                **error.get("ctx", {}))) from None
+    if spec.check is not None and (message := spec.check(value)):
+        raise _FieldError(message)
+    if spec.unique:
+        column = col(getattr(resource.model, spec.name))
+        taken = select(col(resource.model.id)).where(column == value)
+        if row is not None and row.id is not None:
+            taken = taken.where(col(resource.model.id) != row.id)
+        if session.exec(taken.limit(1)).first() is not None:
+            raise _FieldError(f"This {spec.label.lower()} is already taken")
+    return value
+
+
+def _parse(session: Session, spec: FieldSpec, text: str) -> Any:
+    if spec.target is not None:
+        target_id = whole_number(text)
+        if not target_id or session.get(spec.target, target_id) is None:
+            raise _FieldError(f"Choose a {spec.label.lower()} from the list")
+        return target_id
+    if spec.enum_type is not None:
+        if text not in {m.value for m in spec.enum_type}:
+            raise _FieldError("Choose one of the options")
+        return spec.enum_type(text)
+    if spec.python_type is int:
+        if not _INT.fullmatch(text):
+            raise _FieldError("Enter a whole number, like 12")
+        return int(text)
+    if spec.python_type is float:
+        if not _DECIMAL.fullmatch(text):
+            raise _FieldError("Enter a number, like 9.5")
+        return float(text)
+    if spec.python_type in (date, datetime):
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            raise _FieldError("Enter a date like 2026-12-31") from None
+        return datetime.combine(day, time.min, tzinfo=UTC) if spec.python_type is datetime \
+            else day
+    return text
+
+
+# --- changes -----------------------------------------------------------------------------------
+
+def _columns(resource: Resource) -> list[str]:
+    return [c.name for c in resource.table.columns if c.name not in _NOT_AUDITED]
+
+
+def create_record(session: Session, actor: User | None, resource: Resource,
+                  values: Mapping[str, Any]) -> Any:
+    user = require(actor, resource, "create")
+    if resource.create_hook is not None:  # a domain service: it checks, writes and audits itself
+        submitted = {name: plain_text(values.get(name, spec.default))
+                     for name, spec in resource.fields.items()}
+        row = resource.create_hook(session, user, submitted)
+        bus.changed(session, resource.name)
+        return row
+    row = resource.model(**clean(session, resource, values))
+    if "created_by_id" in resource.model.model_fields:
+        row.created_by_id = user.id
+    _require_owner(session, user, resource, row)
+    _flush(session, resource, row, add=True)
+    audit.record(session, user, f"{resource.name}.create", row,
+                 after=audit.snapshot(row, *_columns(resource)))
+    bus.changed(session, resource.name)
+    return row
+
+
+def update_record(session: Session, actor: User | None, resource: Resource, row_id: int,
+                  values: Mapping[str, Any]) -> Any:
+    if not resource.editable:
+        raise PermissionDenied(f"A {resource.singular} cannot be changed here")
+    row = get_record(session, actor, resource, row_id, "edit")
+    user = require_user(actor)
+    cleaned = clean(session, resource, values, row)
+    return _change(session, user, resource, row, f"{resource.name}.update",
+                   lambda: [setattr(row, name, value) for name, value in cleaned.items()])
+
+
+def run_action(session: Session, actor: User | None, resource: Resource, action_name: str,
+               row_id: int) -> tuple[Any, Action]:
+    action = next((a for a in resource.actions if a.name == action_name), None)
+    if action is None:
+        raise NotFound("action", action_name)
+    row = get_record(session, actor, resource, row_id, "edit")
+    if not action.applies_to(row):
+        raise Conflict(f"{action.label} does not apply to this {resource.singular} any more")
+    user = require_user(actor)
+    _change(session, user, resource, row, f"{resource.name}.{action.name}",
+            lambda: action.run(session, user, row))
+    return row, action
+
+
+def _change(session: Session, user: User, resource: Resource, row: Any, name: str,
+            apply: Any) -> Any:
+    """Apply a change to a row the actor may edit: still theirs afterwards, audited with what it
+    changed, announced. A change that changes nothing writes nothing."""
+    fields = _columns(resource)
+    before = audit.snapshot(row, *fields)
+    apply()
+    after = audit.snapshot(row, *fields)
+    changed = [f for f in fields if before[f] != after[f]]
+    if not changed:
+        return row
+    _require_owner(session, user, resource, row)  # e.g. moved to another instructor's course
+    if "updated_at" in resource.model.model_fields:
+        row.updated_at = utcnow()
+    _flush(session, resource, row)
+    audit.record(session, user, name, row, before={f: before[f] for f in changed},
+                 after={f: after[f] for f in changed})
+    bus.changed(session, resource.name)
+    return row
+
+
+def delete_record(session: Session, actor: User | None, resource: Resource,
+                  row_id: int) -> dict[str, Any]:
+    if not resource.deletable:
+        raise PermissionDenied(f"A {resource.singular} cannot be deleted here")
+    row = get_record(session, actor, resource, row_id, "delete")
+    user = require_user(actor)
+    before = audit.snapshot(row, "id", *_columns(resource))
+    try:
+        with session.begin_nested():
+            session.delete(row)
+            session.flush()
+    except IntegrityError:
+        raise Conflict(f"This {resource.singular} is still in use and cannot be deleted") \
+            from None
+    audit.record(session, user, f"{resource.name}.delete", row, before=before)
+    bus.changed(session, resource.name)
+    return before
+
+
+def _flush(session: Session, resource: Resource, row: Any, *, add: bool = False) -> None:
+    """Write the row now, so a unique value taken a moment ago by someone else is a message on
+    its field, not an error page."""
+    try:
+        with session.begin_nested():
+            if add:
+                session.add(row)
+            session.flush()
+    except IntegrityError:
+        unique = [name for name, spec in resource.fields.items() if spec.unique]
+        if unique:
+            raise Invalid({name: f"This {resource.fields[name].label.lower()} is already taken"
+                           for name in unique}) from None
+        raise Conflict(f"This {resource.singular} could not be saved: it conflicts with "
+                       "another row") from None

@@ -1,0 +1,200 @@
+"""What the REST API reads and answers, as pydantic models: the OpenAPI document is made from them.
+
+Each response model is built from what a service returns (a catalog card, an outline, a progress
+summary), never from a table row, so no column reaches a client unless it is named here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from academy_app.models import CourseLevel, EnrollmentStatus, LessonKind
+from academy_app.services.catalog import CourseOutline
+from academy_app.services.progress import CourseProgress, DashboardEntry
+
+
+class Problem(BaseModel):
+    """An error, as RFC 9457 describes it (served as application/problem+json)."""
+
+    title: str = Field(description="The HTTP status in words, e.g. 'Not Found'.")
+    status: int = Field(description="The HTTP status code.")
+    detail: str = Field(description="What went wrong, in words that may be shown to a user.")
+    errors: dict[str, str] | None = Field(
+        default=None, description="For invalid input: a message per field ('body.email', 'query.page').")
+
+
+class TokenRequest(BaseModel):
+    email: str = Field(max_length=320, examples=["student@academy.test"])
+    password: str = Field(max_length=1024)
+
+
+class RefreshRequest(BaseModel):
+    refresh_token: str = Field(max_length=2048)
+
+
+class TokenPair(BaseModel):
+    access_token: str = Field(description="Send as `Authorization: Bearer <token>`.")
+    refresh_token: str = Field(description="Single use: POST it to /auth/refresh for a new pair.")
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Seconds until the access token expires.")
+    refresh_expires_in: int = Field(
+        description="Seconds until this login ends at the latest (sooner if unused for "
+                    "ACADEMY_SESSION_IDLE_MINUTES).")
+
+
+class CourseSummary(BaseModel):
+    """A catalog card (`catalog.CourseCard`), field for field: `CourseSummary.model_validate(card)`."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    slug: str
+    title: str
+    subtitle: str
+    level: CourseLevel
+    category: str
+    price_cents: int
+    currency: str
+    instructor: str
+    cover_image_url: str
+    lesson_count: int
+    duration_minutes: int
+    learners: int
+
+
+class CoursePage(BaseModel):
+    items: list[CourseSummary]
+    total: int = Field(description="Courses matching the query, on every page.")
+    page: int
+    pages: int
+    per_page: int
+
+
+class LessonOut(BaseModel):
+    id: int
+    title: str
+    kind: LessonKind
+    duration_minutes: int
+
+
+class ModuleOut(BaseModel):
+    id: int
+    title: str
+    lessons: list[LessonOut]
+
+
+class CourseDetail(BaseModel):
+    slug: str
+    title: str
+    subtitle: str
+    description: str = Field(description="Markdown, as the author wrote it.")
+    description_html: str = Field(description="The description rendered and sanitised, as the site "
+                                              "shows it.")
+    level: CourseLevel
+    category: str
+    instructor: str
+    price_cents: int
+    currency: str
+    cover_image_url: str
+    is_published: bool = Field(description="False only for drafts, which only their staff see.")
+    modules: list[ModuleOut]
+    enrollment_status: EnrollmentStatus | None = Field(
+        description="The caller's enrollment; null when anonymous or not enrolled.")
+
+    @classmethod
+    def of(cls, outline: CourseOutline, description_html: str) -> CourseDetail:
+        course = outline.course
+        return cls(
+            slug=course.slug, title=course.title, subtitle=course.subtitle,
+            description=course.description, description_html=description_html, level=course.level,
+            category=outline.category, instructor=outline.instructor,
+            price_cents=course.price_cents, currency=course.currency,
+            cover_image_url=course.cover_image_url, is_published=course.is_published,
+            modules=[ModuleOut(id=module.id, title=module.title, lessons=[
+                LessonOut(id=lesson.id, title=lesson.title, kind=LessonKind(lesson.kind),
+                          duration_minutes=lesson.duration_minutes)
+                for lesson in module.lessons]) for module in outline.modules],
+            enrollment_status=outline.enrollment.status if outline.enrollment else None)
+
+
+class EnrollmentOut(BaseModel):
+    course_slug: str
+    course_title: str
+    subtitle: str
+    instructor: str
+    cover_image_url: str
+    status: EnrollmentStatus
+    percent: int
+    done: int
+    total: int
+    resume_lesson_id: int | None = Field(
+        description="The next lesson to learn, or the first once all are done.")
+
+    @classmethod
+    def of(cls, entry: DashboardEntry) -> EnrollmentOut:
+        return cls(course_slug=entry.slug, course_title=entry.title, subtitle=entry.subtitle,
+                   instructor=entry.instructor, cover_image_url=entry.cover_image_url,
+                   status=EnrollmentStatus(entry.status), percent=entry.percent, done=entry.done,
+                   total=entry.total, resume_lesson_id=entry.resume_lesson_id)
+
+
+class ProgressSummary(BaseModel):
+    percent: int
+    done: int
+    total: int
+    is_complete: bool
+    completed_lesson_ids: list[int] = Field(description="In course order.")
+    next_lesson_id: int | None = Field(description="The first lesson not completed yet.")
+
+    @classmethod
+    def of(cls, progress: CourseProgress) -> ProgressSummary:
+        return cls(percent=progress.percent, done=progress.done, total=progress.total,
+                   is_complete=progress.is_complete,
+                   completed_lesson_ids=[lid for lid in progress.lesson_ids
+                                         if lid in progress.completed],
+                   next_lesson_id=progress.next_lesson_id)
+
+
+class CourseProgressOut(ProgressSummary):
+    course_slug: str
+    enrollment_status: EnrollmentStatus | None = Field(
+        description="Null when not enrolled (progress is then empty).")
+
+
+class LessonCompletion(BaseModel):
+    lesson_id: int
+    completed: bool
+    course: ProgressSummary = Field(description="The progress of the lesson's course afterwards.")
+
+
+class NotificationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # from a Notification row: these fields only
+
+    id: int
+    kind: str
+    title: str
+    body: str
+    link: str = Field(description="A path on the site, or empty.")
+    created_at: datetime
+    read_at: datetime | None
+
+
+class NotificationList(BaseModel):
+    unread: int
+    items: list[NotificationOut] = Field(description="The newest first, read or not.")
+
+
+class MarkedRead(BaseModel):
+    marked: int = Field(description="How many notifications were unread until now.")
+
+
+class CertificateOut(BaseModel):
+    status: Literal["valid", "revoked"]
+    code: str = Field(examples=["7K3D-9QXM-2B8F-TR4W"])
+    student_name: str
+    course_title: str
+    instructor_name: str
+    issued_at: datetime
+    revoked_at: datetime | None = Field(description="Set when revoked (the reason stays private).")

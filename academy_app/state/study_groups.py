@@ -1,0 +1,37 @@
+"""The learner's study groups page: who is calling, then one service call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import reflex as rx
+
+from academy_app.db import session_scope
+from academy_app.services import study_groups
+from academy_app.state.auth import AuthState
+
+
+@dataclass
+class StudyGroupLine:
+    name: str = ""
+    course: str = ""
+    description: str = ""
+    seats: str = ""
+    meeting_url: str = ""
+
+
+class LearnerGroupsState(AuthState):
+    rows: list[StudyGroupLine] = []
+    loading: bool = True
+
+    @rx.event
+    def load(self):  # noqa: ANN201
+        with session_scope() as session:
+            actor = self._actor(session)
+            if actor is None:
+                return self._login_redirect()
+            self.rows = [StudyGroupLine(name=g.name, course=g.course, description=g.description,
+                                        seats=f"{g.capacity} seats", meeting_url=g.meeting_url)
+                         for g in study_groups.for_learner(session, actor)]
+        self.loading = False
+        return None

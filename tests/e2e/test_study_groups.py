@@ -1,0 +1,146 @@
+"""The Study group page, built from a dozen declarative lines with the admin kit, used as an admin
+would: search, filter, create (a mistake first), edit, close, delete with a confirmation, while a
+second admin's open list follows along without a reload. And the learner's side of study groups
+(the first walkthrough of docs/extending.md)."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.test_accessibility import violations
+from tests.e2e.test_payments import LIVE_MS, logged_in
+from tests.e2e.test_student_journey import sign_up
+
+pytestmark = pytest.mark.e2e
+
+
+def second_admin(open_page, app_server) -> Page:
+    page = open_page()
+    email = sign_up(page, "Second Admin")
+    expect(page).to_have_url(re.compile(r"/dashboard/?$"))
+    with sqlite3.connect(app_server.database_url.removeprefix("sqlite:///")) as connection:
+        connection.execute("UPDATE users SET role = 'admin' WHERE email = ?", (email,))
+    return page
+
+
+def choose(page: Page, combobox, option: str) -> None:
+    combobox.click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_study_groups_list_form_delete_and_a_second_admins_list_follows_live(open_page,
+                                                                              app_server):
+    watcher = second_admin(open_page, app_server)
+    watcher.goto("/admin/study-groups")
+    expect(watcher.get_by_role("rowheader", name="Python Circle")).to_be_visible()
+
+    admin = logged_in(open_page, "admin@academy.test")
+    admin.get_by_role("link", name="Workspace").click()
+    admin.get_by_role("navigation", name="Workspace").get_by_role("link",
+                                                                  name="Study groups").click()
+    expect(admin.get_by_role("heading", name="Study groups", level=1)).to_be_visible()
+    expect(admin.get_by_role("rowheader", name="Python Circle")).to_be_visible()
+
+    search = admin.get_by_role("searchbox", name="Search study groups")
+    search.fill("WEEKEND")
+    expect(admin.get_by_role("row")).to_have_count(2)  # the header and the one match
+    expect(admin.get_by_role("rowheader", name="Weekend Pythonistas")).to_be_visible()
+    search.fill("")
+    expect(admin.get_by_role("rowheader", name="Python Circle")).to_be_visible()
+    course_filter = admin.get_by_role("combobox", name="Filter by course")
+    choose(admin, course_filter, "Course: SQL for Analysts")
+    expect(admin.get_by_role("row")).to_have_count(2)
+    expect(admin.get_by_role("rowheader", name="SQL Study Hall")).to_be_visible()
+    choose(admin, course_filter, "Course: all")
+    expect(admin.get_by_role("rowheader", name="Python Circle")).to_be_visible()
+
+    admin.get_by_role("button", name="New study group").click()
+    dialog = admin.get_by_role("dialog", name="New study group")
+    dialog.get_by_label("Name").fill("Data Night")
+    dialog.get_by_label("Seats").fill("1")
+    dialog.get_by_label("Meeting link").fill("http://meet.example/data")
+    dialog.get_by_role("button", name="Create study group").click()
+    expect(dialog.get_by_role("alert").filter(has_text="Choose the course")).to_be_visible()
+    expect(dialog.get_by_role("alert").filter(has_text="Enter 2 or more")).to_be_visible()
+    expect(dialog.get_by_role("alert").filter(has_text="starts with https://")).to_be_visible()
+    choose(admin, dialog.get_by_role("combobox", name="Course"), "SQL for Analysts")
+    dialog.get_by_label("Seats").fill("15")
+    dialog.get_by_label("Meeting link").fill("https://meet.example/data")
+    dialog.get_by_role("button", name="Create study group").click()
+    expect(dialog).to_be_hidden()
+    created = admin.get_by_role("row").filter(has_text="Data Night")
+    expect(created).to_contain_text("SQL for Analysts")
+    expect(created).to_contain_text("15")
+    # The other admin's open list shows the new group: no reload, no click.
+    expect(watcher.get_by_role("rowheader", name="Data Night")).to_be_visible(timeout=LIVE_MS)
+
+    admin.get_by_role("button", name="Edit Data Night").click()
+    dialog = admin.get_by_role("dialog", name="Edit study group")
+    expect(dialog.get_by_label("Seats")).to_have_value("15")
+    dialog.get_by_label("Name").fill("Data Nights")
+    dialog.get_by_role("button", name="Save changes").click()
+    expect(dialog).to_be_hidden()
+    expect(admin.get_by_role("rowheader", name="Data Nights")).to_be_visible()
+    expect(watcher.get_by_role("rowheader", name="Data Nights")).to_be_visible(timeout=LIVE_MS)
+
+    admin.get_by_role("button", name="Close Data Nights").click()
+    expect(admin.get_by_role("button", name="Reopen Data Nights")).to_be_visible()
+    expect(watcher.get_by_role("row").filter(has_text="Data Nights")).to_contain_text(
+        "No", timeout=LIVE_MS)
+
+    admin.get_by_role("button", name="Delete Data Nights").click()
+    confirm = admin.get_by_role("alertdialog", name="Delete study group")
+    expect(confirm).to_contain_text("“Data Nights” will be deleted")
+    confirm.get_by_role("button", name="Cancel").click()
+    expect(confirm).to_be_hidden()
+    expect(admin.get_by_role("rowheader", name="Data Nights")).to_be_visible()
+    admin.get_by_role("button", name="Delete Data Nights").click()
+    confirm.get_by_role("button", name="Delete").click()
+    expect(admin.get_by_role("rowheader", name="Data Nights")).to_have_count(0)
+    expect(watcher.get_by_role("rowheader", name="Data Nights")).to_have_count(0, timeout=LIVE_MS)
+
+    admin.get_by_role("navigation", name="Workspace").get_by_role("link", name="Audit log").click()
+    for action in ("study_group.create", "study_group.update", "study_group.close",
+                   "study_group.delete"):
+        expect(admin.get_by_role("row").filter(has_text=action).first).to_contain_text("Ada Admin")
+
+
+def test_an_instructor_sees_and_offers_only_the_courses_they_teach(open_page, app_server):
+    with sqlite3.connect(app_server.database_url.removeprefix("sqlite:///")) as connection:
+        connection.execute(
+            "INSERT INTO users (email, full_name, password_hash, role, is_active, email_reminders, "
+            "created_at, updated_at) SELECT 'owner-2@example.com', 'Second Owner', password_hash, "
+            "'instructor', 1, 1, created_at, updated_at FROM users "
+            "WHERE email = 'instructor@academy.test'")
+        connection.execute(
+            "INSERT INTO courses (slug, title, subtitle, description, level, price_cents, "
+            "currency, is_published, instructor_id, cover_image_url, created_at, updated_at) "
+            "SELECT 'second-owners-course', 'Second Owner''s Course', '', '', 'beginner', 0, "
+            "'USD', 1, id, '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM users "
+            "WHERE email = 'owner-2@example.com'")
+    owner = logged_in(open_page, "owner-2@example.com")
+    owner.goto("/admin/study-groups")
+    expect(owner.get_by_text("No study groups yet")).to_be_visible()
+    owner.get_by_role("button", name="New study group").click()
+    owner.get_by_role("dialog", name="New study group").get_by_role(
+        "combobox", name="Course").click()
+    expect(owner.get_by_role("option")).to_have_count(1)
+    expect(owner.get_by_role("option")).to_have_text("Second Owner's Course")
+
+
+def test_a_learner_finds_the_study_groups_of_their_course(page: Page):
+    sign_up(page, "Group Learner")
+    expect(page).to_have_url(re.compile(r"/dashboard/?$"))
+    page.get_by_role("link", name="Study groups").click()
+    expect(page.get_by_text("No study groups yet")).to_be_visible()
+    page.goto("/courses/python-foundations")
+    page.get_by_role("button", name="Enroll").click()
+    expect(page.get_by_role("link", name="Continue learning")).to_be_visible()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Study groups").click()
+    expect(page.get_by_role("heading", name="Python Circle", level=2)).to_be_visible()
+    expect(page.get_by_role("heading", name="SQL Study Hall")).to_have_count(0)  # not their course
+    assert violations(page) == []
