@@ -16,9 +16,12 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
-    """What `make run` serves: prod mode, embedded state, a fresh database with demo data."""
+    """What `make run` serves: prod mode, embedded state, a fresh database with demo data.
+
+    Stopped once the e2e tests are done: a second app with a frontend (tests/faults) builds it
+    into the same .web folder, which would pull the pages from under this one."""
     with running_app(tmp_path_factory.mktemp("app")) as app:
         yield app
 

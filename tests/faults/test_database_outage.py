@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.appserver import PostgresCluster, RunningApp, running_app
-from tests.e2e.test_redis_outage import open_a_lesson
+from tests.faults.test_redis_outage import open_a_lesson
 
 pytestmark = pytest.mark.e2e
 OUTAGE_LINE = "Database unreachable"
