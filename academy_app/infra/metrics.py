@@ -51,6 +51,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from academy_app.infra import logging as log_context
 from academy_app.infra import sentry
 from academy_app.infra.cache import cache
+from academy_app.infra.outages import outage_of
 
 log = logging.getLogger("academy.events")
 
@@ -140,6 +141,8 @@ def _event_done(handler: str, started: float, task: asyncio.Task) -> None:
     if task.cancelled() or (exc := task.exception()) is None:
         return
     EVENT_ERRORS.labels(handler).inc()
+    if outage_of(exc) is not None:
+        return  # Redis or the database down: infra/outages.py logs one line a minute, no traceback
     # One traceback per handler and error a minute: an outage must not write (or report) one per
     # click. The counter above still counts every one.
     key, now = (handler, f"{type(exc).__name__}: {exc}"[:200]), time.monotonic()

@@ -26,8 +26,10 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]
         yield app
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    """One Chromium per test package, closed when the package is done: Playwright's sync API keeps
+    an event loop running in this thread while it lives, and later tests use asyncio.run()."""
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"Chromium not found at {CHROMIUM}: run `make services` (apt-get install chromium)")
     with sync_playwright() as playwright:
