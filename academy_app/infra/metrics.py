@@ -51,7 +51,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from academy_app.infra import logging as log_context
 from academy_app.infra import sentry
 from academy_app.infra.cache import cache
-from academy_app.infra.outages import outage_of
+from academy_app.infra.outages import log_throttled, outage_of
 
 log = logging.getLogger("academy.events")
 
@@ -133,9 +133,6 @@ def handler_label(event_name: str) -> str:
     return _handlers(_handler_name(event_name))
 
 
-_logged_errors: dict[tuple[str, str], float] = {}
-
-
 def _event_done(handler: str, started: float, task: asyncio.Task) -> None:
     EVENT_SECONDS.labels(handler).observe(time.perf_counter() - started)
     if task.cancelled() or (exc := task.exception()) is None:
@@ -143,16 +140,13 @@ def _event_done(handler: str, started: float, task: asyncio.Task) -> None:
     EVENT_ERRORS.labels(handler).inc()
     if outage_of(exc) is not None:
         return  # Redis or the database down: infra/outages.py logs one line a minute, no traceback
-    # One traceback per handler and error a minute: an outage must not write (or report) one per
-    # click. The counter above still counts every one.
-    key, now = (handler, f"{type(exc).__name__}: {exc}"[:200]), time.monotonic()
-    if now - _logged_errors.get(key, -SAME_ERROR_LOGGED_EVERY_SECONDS) < SAME_ERROR_LOGGED_EVERY_SECONDS:
-        return
-    if len(_logged_errors) > 1000:
-        _logged_errors.clear()
-    _logged_errors[key] = now
-    sentry.reported(exc)
-    log.error("event handler %s failed: %s: %s", handler, type(exc).__name__, exc, exc_info=exc)
+    # One traceback per handler and error a minute: a repeating failure must not write (or report)
+    # one per click. The counter above still counts every one.
+    sentry.reported(exc)  # our line (when it is logged) is the report: Sentry drops Reflex's copy
+    log_throttled(f"event:{handler}:{type(exc).__name__}: {exc}"[:250],
+                  "event handler %s failed: %s: %s", handler, type(exc).__name__, exc,
+                  level=logging.ERROR, every=SAME_ERROR_LOGGED_EVERY_SECONDS, logger=log,
+                  exc_info=exc)
 
 
 # --- HTTP ---------------------------------------------------------------------------------------

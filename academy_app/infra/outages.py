@@ -33,20 +33,24 @@ NOT_SAVED_TITLE = "Not saved"
 NOT_SAVED_TEXT = ("The database is not answering, so what you just did was not saved. "
                   "Try again in a moment.")
 
+MAX_KEYS = 1000
 _last_logged: dict[str, float] = {}
 _lock = threading.Lock()
 
 
 def log_throttled(key: str, message: str, *args: object, level: int = logging.WARNING,
-                  every: float = ONE_LINE_EVERY_SECONDS) -> bool:
+                  every: float = ONE_LINE_EVERY_SECONDS, logger: logging.Logger = log,
+                  exc_info: BaseException | None = None) -> bool:
     """Log `message` at most once per `every` seconds for `key`: one line a minute while something
     stays broken, not one per event. Returns whether it logged."""
     now = time.monotonic()
     with _lock:
         if now - _last_logged.get(key, -every) < every:
             return False
+        if len(_last_logged) > MAX_KEYS:  # keys may carry error texts: keep the memory bounded
+            _last_logged.clear()
         _last_logged[key] = now
-    log.log(level, message, *args)
+    logger.log(level, message, *args, exc_info=exc_info)
     return True
 
 

@@ -221,10 +221,9 @@ def user_for_token(session: Session, token: str | None) -> User | None:
         return None
     login, user = row
     now = utcnow()
-    seen = as_utc(login.last_seen_at)
-    if as_utc(login.expires_at) <= now or seen <= _idle_cutoff(now) or not user.is_active:
+    if not login_in_force(login, user, now):
         return None
-    if seen <= now - LAST_SEEN_RESOLUTION:  # at most one write per login every few minutes
+    if as_utc(login.last_seen_at) <= now - LAST_SEEN_RESOLUTION:  # one write every few minutes
         session.execute(update(LoginSession)
                         .where(col(LoginSession.id) == login.id,
                                col(LoginSession.last_seen_at) <= now - LAST_SEEN_RESOLUTION)
@@ -263,6 +262,14 @@ def purge_expired_sessions(session: Session) -> int:
     return session.exec(delete(LoginSession).where(or_(
         col(LoginSession.expires_at) <= now, col(LoginSession.last_seen_at) <= _idle_cutoff(now),
     ))).rowcount
+
+
+def login_in_force(login: LoginSession, user: User, now: datetime | None = None) -> bool:
+    """A login (browser or REST API) still counts: its user is active, and it is within both the
+    absolute (`session_days`) and the idle (`session_idle_minutes`) timeout."""
+    now = now or utcnow()
+    return (user.is_active and as_utc(login.expires_at) > now
+            and as_utc(login.last_seen_at) > _idle_cutoff(now))
 
 
 def _idle_cutoff(now: datetime) -> datetime:

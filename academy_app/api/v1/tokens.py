@@ -80,7 +80,7 @@ def refresh(session: Session, refresh_token: str) -> IssuedTokens:
     if login is None or int(as_utc(login.expires_at).timestamp()) != claims["exp"]:
         # Ended, or (SQLite reuses the ids of deleted rows) another login of the same user.
         raise InvalidToken()
-    if not _in_force(login, user):
+    if not accounts.login_in_force(login, user):
         raise InvalidToken()
     jti = secrets.token_urlsafe(32)
     rotated = session.execute(
@@ -110,7 +110,7 @@ def log_out(session: Session, refresh_token: str) -> None:
 def user_for_access_token(session: Session, token: str) -> User:
     """The user of a valid access token whose login is still in force, or InvalidToken."""
     login, user = _login_of(session, _decode(token, ACCESS))
-    if login is None or not _in_force(login, user):
+    if login is None or not accounts.login_in_force(login, user):
         raise InvalidToken()
     return user
 
@@ -153,13 +153,6 @@ def _login_of(session: Session, claims: dict[str, Any]) -> tuple[LoginSession | 
         select(LoginSession, User).join(User, col(User.id) == LoginSession.user_id)
         .where(LoginSession.id == claims["sid"], User.id == int(claims["sub"]))).first()
     return (row[0], row[1]) if row else (None, None)
-
-
-def _in_force(login: LoginSession, user: User) -> bool:
-    now = utcnow()
-    idle_since = now - timedelta(minutes=get_settings().session_idle_minutes)
-    return (user.is_active and as_utc(login.expires_at) > now
-            and as_utc(login.last_seen_at) > idle_since)
 
 
 def _stored(jti: str) -> str:
