@@ -38,17 +38,21 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
+def new_context(browser: Browser, base_url: str) -> BrowserContext:
+    """A person's own browser (cookies, storage) on the app at `base_url`, desktop-sized."""
+    context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    return context
+
+
 @pytest.fixture
 def open_page(browser: Browser, app_server: RunningApp) -> Iterator[Callable[[], Page]]:
     """Opens pages in separate browser contexts: one per person in a test (own cookies)."""
     contexts: list[BrowserContext] = []
 
     def new_page() -> Page:
-        context = browser.new_context(base_url=app_server.url,
-                                      viewport={"width": 1280, "height": 900})
-        context.set_default_timeout(15_000)
-        contexts.append(context)
-        return context.new_page()
+        contexts.append(new_context(browser, app_server.url))
+        return contexts[-1].new_page()
 
     yield new_page
     for context in contexts:

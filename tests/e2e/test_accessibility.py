@@ -8,7 +8,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_student_journey import log_in
+from tests.e2e.test_student_journey import continue_course, log_in
 
 pytestmark = pytest.mark.e2e
 WCAG = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
@@ -36,13 +36,7 @@ def test_learner_pages_have_no_wcag_violations(page: Page):
     log_in(page, "student@academy.test")
     expect(page).to_have_url(re.compile(r"/dashboard/?$"))
     assert violations(page) == []
-    page.goto("/courses/design-systems-101")
-    enroll = page.get_by_role("button", name="Enroll")
-    continue_learning = page.get_by_role("link", name="Continue learning")
-    expect(enroll.or_(continue_learning)).to_be_visible()
-    if enroll.is_visible():
-        enroll.click()
-    continue_learning.click()
+    continue_course(page, "/courses/design-systems-101")
     expect(page.get_by_role("button", name="Mark as complete")).to_be_visible()
     assert violations(page) == []
     page.goto("/certificates")

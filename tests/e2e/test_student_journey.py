@@ -20,6 +20,17 @@ def log_in(page: Page, email: str, password: str = DEMO_PASSWORD) -> None:
     page.get_by_role("button", name="Log in").click()
 
 
+def continue_course(page: Page, course_path: str) -> None:
+    """From a course page to its next lesson: enroll first if not enrolled yet (a free course)."""
+    page.goto(course_path)
+    enroll = page.get_by_role("button", name="Enroll")
+    continue_learning = page.get_by_role("link", name="Continue learning")
+    expect(enroll.or_(continue_learning)).to_be_visible()
+    if enroll.is_visible():
+        enroll.click()
+    continue_learning.click()
+
+
 def sign_up(page: Page, name: str) -> str:
     email = f"learner-{uuid.uuid4().hex[:8]}@example.com"
     page.goto("/signup")

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.appserver import PostgresCluster, RunningApp, running_app
 from tests.faults.test_redis_outage import open_a_lesson
@@ -33,24 +33,15 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
 
 
 @pytest.fixture(scope="module")
-def app_on_postgres(tmp_path_factory: pytest.TempPathFactory,
+def fault_app(tmp_path_factory: pytest.TempPathFactory,
                     postgres_cluster: PostgresCluster) -> Iterator[RunningApp]:
     with running_app(tmp_path_factory.mktemp("pg-app"),
                      database_url=postgres_cluster.url) as app:
         yield app
 
 
-@pytest.fixture
-def learner_page(browser: Browser, app_on_postgres: RunningApp) -> Iterator[Page]:
-    context = browser.new_context(base_url=app_on_postgres.url,
-                                  viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    yield context.new_page()
-    context.close()
-
-
 def test_a_database_crash_fails_cleanly_loses_no_saved_lesson_and_recovers(
-        learner_page: Page, postgres_cluster: PostgresCluster, app_on_postgres: RunningApp) -> None:
+        learner_page: Page, postgres_cluster: PostgresCluster, fault_app: RunningApp) -> None:
     page = learner_page
     open_a_lesson(page)
     page.get_by_role("button", name="Mark as complete").click()
@@ -58,7 +49,7 @@ def test_a_database_crash_fails_cleanly_loses_no_saved_lesson_and_recovers(
     page.get_by_role("button", name="Next lesson").click()
     expect(page.get_by_role("button", name="Mark as complete")).to_be_visible()
     second_lesson = page.url
-    log_before = app_on_postgres.log.read_text()
+    log_before = fault_app.log.read_text()
 
     postgres_cluster.stop("immediate")  # a crash: the pool's connections die with it
     for _ in range(3):
@@ -67,7 +58,7 @@ def test_a_database_crash_fails_cleanly_loses_no_saved_lesson_and_recovers(
     expect(page.get_by_text("Not saved").first).to_be_visible()
     expect(page.get_by_text("what you just did was not saved").first).to_be_visible()
     assert page.request.get("/readyz").status == 503
-    during = app_on_postgres.log.read_text()[len(log_before):]
+    during = fault_app.log.read_text()[len(log_before):]
     assert during.count(OUTAGE_LINE) == 1, during[-3000:]
     assert "Traceback" not in during, during[-3000:]
 

@@ -9,10 +9,10 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.appserver import RedisServer, RunningApp, running_app
-from tests.e2e.test_student_journey import DEMO_PASSWORD, log_in
+from tests.e2e.test_student_journey import DEMO_PASSWORD, continue_course, log_in
 
 pytestmark = pytest.mark.e2e
 OUTAGE_LINE = "State store unreachable"
@@ -27,42 +27,28 @@ def redis_server() -> Iterator[RedisServer]:
 
 
 @pytest.fixture(scope="module")
-def app_on_redis(tmp_path_factory: pytest.TempPathFactory,
+def fault_app(tmp_path_factory: pytest.TempPathFactory,
                  redis_server: RedisServer) -> Iterator[RunningApp]:
     with running_app(tmp_path_factory.mktemp("redis-app"), redis_url=redis_server.url) as app:
         yield app
-
-
-@pytest.fixture
-def learner_page(browser: Browser, app_on_redis: RunningApp) -> Iterator[Page]:
-    context = browser.new_context(base_url=app_on_redis.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    yield context.new_page()
-    context.close()
 
 
 def open_a_lesson(page: Page) -> None:
     page.goto("/login")
     log_in(page, "student@academy.test", DEMO_PASSWORD)
     expect(page).to_have_url(re.compile(r"/dashboard/?$"))
-    page.goto("/courses/design-systems-101")
-    enroll = page.get_by_role("button", name="Enroll")
-    continue_learning = page.get_by_role("link", name="Continue learning")
-    expect(enroll.or_(continue_learning)).to_be_visible()
-    if enroll.is_visible():
-        enroll.click()
-    continue_learning.click()
+    continue_course(page, "/courses/design-systems-101")
 
 
 def test_a_redis_outage_shows_reconnecting_loses_nothing_and_recovers(
-        learner_page: Page, redis_server: RedisServer, app_on_redis: RunningApp) -> None:
+        learner_page: Page, redis_server: RedisServer, fault_app: RunningApp) -> None:
     page = learner_page
     open_a_lesson(page)
     page.get_by_role("button", name="Mark as complete").click()
     undo = page.get_by_role("button", name="Mark as not complete")
     expect(undo).to_be_visible()  # saved in the database
     lesson_url = page.url
-    log_before = app_on_redis.log.read_text()
+    log_before = fault_app.log.read_text()
 
     redis_server.stop()
     for _ in range(4):  # every click is an event that cannot reach its state
@@ -70,7 +56,7 @@ def test_a_redis_outage_shows_reconnecting_loses_nothing_and_recovers(
         page.wait_for_timeout(300)
     expect(page.get_by_text("Reconnecting…").first).to_be_visible()
     expect(page.get_by_text("Nothing you saved is lost").first).to_be_visible()
-    during = app_on_redis.log.read_text()[len(log_before):]
+    during = fault_app.log.read_text()[len(log_before):]
     assert during.count(OUTAGE_LINE) == 1, during[-3000:]
     assert "Traceback" not in during, during[-3000:]
 
