@@ -13,7 +13,7 @@ from academy_app.state.rows import LessonRow, ModuleRow
 def sidebar_lesson(lesson: LessonRow) -> rx.Component:
     return rx.link(
         rx.hstack(
-            rx.cond(lesson.done,
+            rx.cond(LearnState.completed_ids.contains(lesson.id),
                     rx.icon("circle-check", size=18, color=rx.color("green", 10),
                             aria_label="Completed"),
                     rx.icon("circle", size=18, color=rx.color("gray", 8),

@@ -7,8 +7,11 @@ sessions and deactivated accounts, and the services check permission again.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from collections.abc import Callable
+from typing import TypeVar
 from urllib.parse import quote
 
 import reflex as rx
@@ -26,6 +29,7 @@ from academy_app.settings import get_settings
 log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "academy_session"
+T = TypeVar("T")
 
 
 def safe_next_path(candidate: str | None, default: str = "/dashboard") -> str:
@@ -33,6 +37,15 @@ def safe_next_path(candidate: str | None, default: str = "/dashboard") -> str:
     if not candidate or not candidate.startswith("/") or candidate.startswith(("//", "/\\")):
         return default
     return candidate[:512]
+
+
+def _caller(session: Session, session_token: str, client_token: str) -> User | None:
+    """The user an event comes from, and the tab it comes from named on the transaction: live
+    updates skip that tab, since the handler answers it itself."""
+    user = accounts.user_for_token(session, session_token)
+    bind_user(user.id if user else None)  # this transaction's log lines say whose
+    bus.origin(session, client_token)
+    return user
 
 
 class AuthState(rx.State):
@@ -63,16 +76,39 @@ class AuthState(rx.State):
 
     def _actor(self, session: Session) -> User | None:
         """The user behind this tab's token, looked up now (never cached across events)."""
-        user = accounts.user_for_token(session, self.session_token)
+        user = _caller(session, self.session_token, self.router.session.client_token)
+        self._seen(user)
+        return user
+
+    async def _as_actor_in_thread(
+            self, work: Callable[[Session, User], T]) -> tuple[User | None, T | None]:
+        """`work(session, actor)` in one transaction in a worker thread, for a handler whose time
+        is mostly waiting on the database: meanwhile this worker's event loop serves other tabs
+        (a synchronous handler would stall them all). `work` is not run for a visitor without a
+        login (the result is None); the state itself is only touched back on the event loop."""
+        token, client_token = self.session_token, self.router.session.client_token
+        caller: list[User | None] = [None]
+
+        def run() -> T | None:
+            with session_scope() as session:
+                caller[0] = _caller(session, token, client_token)
+                return None if caller[0] is None else work(session, caller[0])
+
+        try:
+            return caller[0], await asyncio.to_thread(run)
+        finally:
+            self._seen(caller[0])
+
+    def _seen(self, user: User | None) -> None:
+        """What the tab keeps of the caller of its event: the navbar, the log lines' user (and
+        error reports'), and the live updates it hears (state/live.py)."""
         self._show_user(user)
-        bind_user(user.id if user else None)  # the event's log lines (and error reports) say whose
+        bind_user(user.id if user else None)
         token = self.router.session.client_token
-        bus.origin(session, token)  # live updates skip this tab: the handler answers it itself
-        if user is not None:  # this tab now hears the user's live updates (state/live.py)
+        if user is not None:
             presence.remember(user.id, token)
         else:
             presence.forget(token)
-        return user
 
     def _show_user(self, user: User | None) -> None:
         # Assigned only when changed: an assignment marks the state dirty, and every event would

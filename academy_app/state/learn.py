@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import reflex as rx
 
 from academy_app.db import session_scope
@@ -23,6 +21,7 @@ class LearnState(AuthState):
     body_html: str = ""
     video_url: str = ""
     modules: list[ModuleRow] = []
+    completed_ids: list[int] = []
     percent: int = 0
     done: int = 0
     total: int = 0
@@ -64,32 +63,32 @@ class LearnState(AuthState):
         base = f"/learn/{self.course_slug}/"
         self.previous_href = f"{base}{view.previous_id}" if view.previous_id else ""
         self.next_href = f"{base}{view.next_id}" if view.next_id else ""
-        self.modules = module_rows(view.outline, view.progress.completed, self._lesson_id)
+        self.modules = module_rows(view.outline, current_id=self._lesson_id)
         self._show_progress(view.progress)
         self.loading = False
 
     def _show_progress(self, state: progress.CourseProgress) -> None:
-        self.modules = [
-            ModuleRow(title=module.title, lessons=[
-                dataclasses.replace(lesson, done=lesson.id in state.completed)
-                for lesson in module.lessons or []])
-            for module in self.modules
-        ]
+        # The syllabus itself stays as loaded; only which lessons are done changes (a short list
+        # in the delta, not every lesson's row again).
+        completed = sorted(state.completed)
+        if completed != self.completed_ids:
+            self.completed_ids = completed
         self.percent, self.done, self.total = state.percent, state.done, state.total
         self.is_completed = self._lesson_id in state.completed
 
     @rx.event
-    def set_completed(self, completed: bool):  # noqa: ANN201
+    async def set_completed(self, completed: bool):  # noqa: ANN201
         if not isinstance(completed, bool) or not self._lesson_id:
             return None
+        lesson_id = self._lesson_id
         try:
-            with session_scope() as session:
-                actor = self._actor(session)
-                if actor is None:
-                    return self._login_redirect()
-                state = progress.set_lesson_completion(session, actor, self._lesson_id, completed)
+            actor, state = await self._as_actor_in_thread(
+                lambda session, actor: progress.set_lesson_completion(
+                    session, actor, lesson_id, completed))
         except ServiceError as exc:
             return self._refuse("set_completed", exc)
+        if actor is None or state is None:
+            return self._login_redirect()
         self._show_progress(state)
         if completed and self.course_complete:
             return rx.toast.success(f"You completed {self.course_title}. Congratulations!")

@@ -132,6 +132,32 @@ def test_lesson_page_stays_within_four_statements_for_1_or_30_lessons(
     assert len(one) == len(thirty) <= 4, (one, thirty)
 
 
+def test_mark_as_complete_stays_within_five_statements_for_1_or_30_lessons(
+        db: Session, sql_statements: StatementRecorder, instructor: User, student: User) -> None:
+    """Counted: the token's user and ``progress.set_lesson_completion`` (the enrollment locked
+    through the lesson, the progress row, the learner's rows in the course, the enrollment):
+    LearnState.set_completed, the platform's busiest write, both ways, the outline cached."""
+    token = start_session(db, student)
+    small = make_course(db, instructor, lessons_per_module=(1, 2))  # never the last lesson left
+    large = make_course(db, instructor, lessons_per_module=(5,) * 6)
+
+    def toggle(course: Course) -> list[list[Statement]]:
+        enroll_with_progress(db, student, course)
+        last = catalog.course_outline(db, course.slug, student).lessons[-1].id
+        db.commit()
+        counts = []
+        for completed in (True, True, False):  # the second "complete" changes nothing
+            def mark(session: Session, completed: bool = completed) -> None:
+                state = progress.set_lesson_completion(
+                    session, accounts.user_for_token(session, token), last, completed)
+                assert (last in state.completed) is completed
+            counts.append(sql_statements(mark, warm=True))
+        return counts
+
+    for statements in (*toggle(small), *toggle(large)):
+        assert len(statements) <= 5, statements
+
+
 def test_once_cached_a_page_load_asks_the_database_only_what_is_not_cached(
         db: Session, sql_statements: StatementRecorder, instructor: User, student: User) -> None:
     """Warm: the dashboard and the catalog need only the token's user (and the catalog its
