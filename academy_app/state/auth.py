@@ -95,9 +95,10 @@ class AuthState(rx.State):
                 return None if caller[0] is None else work(session, caller[0])
 
         try:
-            return caller[0], await asyncio.to_thread(run)
+            result = await asyncio.to_thread(run)
         finally:
             self._seen(caller[0])
+        return caller[0], result
 
     def _seen(self, user: User | None) -> None:
         """What the tab keeps of the caller of its event: the navbar, the log lines' user (and
