@@ -54,14 +54,17 @@ def migrate(database_url: str) -> None:
 
 
 @contextmanager
-def bare_reflex(workdir: Path, redis_url: str) -> Iterator[str]:
-    """The bare Reflex app (bench/bare_push) as one backend worker on `redis_url`; yields its URL.
-    REFLEX_OPLOCK_ENABLED and the open-file limit are inherited from this process."""
+def bare_reflex(workdir: Path, redis_url: str, *, database_url: str = "",
+                workers: int = 1) -> Iterator[str]:
+    """The bare Reflex app (bench/bare_push) as `workers` backend workers on `redis_url` (and
+    `database_url` for its row-writing handler); yields its URL. REFLEX_OPLOCK_ENABLED and the
+    open-file limit are inherited from this process."""
     from tests.appserver import VENV_BIN, _answers, _stop, free_port
 
     port = free_port()
     env = {**os.environ, "PATH": f"{VENV_BIN}:{os.environ['PATH']}", "REFLEX_REDIS_URL": redis_url,
-           "GRANIAN_WORKERS": "1", "REFLEX_USE_NPM": "1", "REFLEX_TELEMETRY_ENABLED": "false",
+           "BARE_DATABASE_URL": database_url, "GRANIAN_WORKERS": str(workers),
+           "REFLEX_USE_NPM": "1", "REFLEX_TELEMETRY_ENABLED": "false",
            "REFLEX_CHECK_LATEST_VERSION": "0"}
     log = (workdir / "bare.log").open("w")
     process = subprocess.Popen([str(VENV_BIN / "reflex"), "run", "--env", "prod", "--backend-only",

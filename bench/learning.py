@@ -7,7 +7,8 @@ A throwaway PostgreSQL database is migrated and filled in bulk with a realistic 
 users, 200 published courses of 25 lessons, about 60,000 enrollments and 200,000 lesson-progress
 rows that agree with them. Academy then runs as one backend worker (`reflex run --env prod
 --backend-only`, GRANIAN_WORKERS=1) with Reflex's Redis state manager, once as it comes and once with
-REFLEX_OPLOCK_ENABLED, beside a bare Reflex counter app (`bench/bare_push/`) on the same state manager.
+REFLEX_OPLOCK_ENABLED, and then with oplock and as many workers as the machine has cores, each time
+beside the bare Reflex app (`bench/bare_push/`) on the same state manager and as many workers.
 The clients speak Reflex's WebSocket protocol (tests/wsclient.py), all from this one process.
 
 - Round trip: each client is a different learner, logged in through the login form's handler, on
@@ -17,9 +18,10 @@ The clients speak Reflex's WebSocket protocol (tests/wsclient.py), all from this
   the last answer came, and the time is counted from the moment the event was due, so a slow server
   cannot hide behind clients that wait for it.
 - Saturation: every client sends its next event as soon as the last one is answered; events per
-  second for Academy, then for the bare counter, in the same run.
-- Capacity: learners' tabs hydrated on /dashboard are added in steps; the worker's resident memory
-  (and Redis's) before and after gives the memory each client costs.
+  second for Academy, then for the bare app's counter (the issue's floor) and for its handler that
+  writes one row to PostgreSQL (a fairer floor for a handler that saves something), in the same run.
+- Capacity (one worker): learners' tabs hydrated on /dashboard are added in steps; the worker's
+  resident memory (and Redis's) before and after gives the memory each client costs.
 
 - Reads (bench/cache_reads.py, in this process against the same database, the cache in Redis):
   the dashboard's data load with the cache cold, warm and off, and the cache's hit ratio over a
@@ -74,8 +76,24 @@ from tests.wsclient import ReflexTab, handler_name, iter_vars
 # Database numbers no test uses, so a benchmark never flushes a running test's state.
 REDIS_ACADEMY = "redis://127.0.0.1:6379/3"
 REDIS_BARE = "redis://127.0.0.1:6379/2"
-# Reflex's Redis state manager as it comes, and with REFLEX_OPLOCK_ENABLED (the production setting).
-MODES = {"Redis": "false", "Redis + oplock": "true"}
+
+
+@dataclass(frozen=True)
+class Mode:
+    """How both apps run: Reflex's Redis state manager as it comes or with REFLEX_OPLOCK_ENABLED
+    (the production setting), and how many backend workers each has."""
+
+    name: str
+    oplock: bool
+    workers: int = 1
+
+
+CORES = os.cpu_count() or 1
+# One worker measures what a worker does (and holds); as many workers as cores is how production
+# runs on this machine (Reflex itself would start more).
+MODES = (Mode("Redis", oplock=False), Mode("Redis + oplock", oplock=True),
+         *([Mode(f"Redis + oplock, {CORES} workers", oplock=True, workers=CORES)]
+           if CORES > 1 else []))
 PASSWORD = "bench-password-123"
 ROUND_TRIP_TARGET_MS = 50.0  # p95 of "mark as complete" at every client count
 RATIO_TARGET = 0.5  # Academy's saturation throughput as a share of the bare counter's
@@ -497,15 +515,26 @@ async def academy_learner(url: str, seat: Seat) -> RoundTripClient:
                            bool(ReflexTab.var(replies, "is_completed")))
 
 
-async def bare_client(url: str) -> RoundTripClient:
+@dataclass(frozen=True)
+class BareTab:
+    counter: RoundTripClient  # sends the handler that adds one
+    writer: RoundTripClient  # sends the handler that writes a row
+
+
+async def bare_tab(url: str) -> BareTab:
     tab = ReflexTab(url)
     await tab.connect()
     replies = await tab.open("/")
-    # The counter's state path is whatever the server calls it: read it off the hydrate delta,
-    # rather than importing the bare app (and a second rx.App) into this process.
-    path = next(path for message in replies for path, changes in (message.get("delta") or {}).items()
-                if "count_rx_state_" in changes)
-    return RoundTripClient(tab, f"{path}.increment", "count", None)
+
+    def client(var: str, handler: str) -> RoundTripClient:
+        # A state's path is whatever the server calls it: read it off the hydrate delta, rather
+        # than importing the bare app (and a second rx.App) into this process.
+        path = next(path for message in replies
+                    for path, changes in (message.get("delta") or {}).items()
+                    if f"{var}_rx_state_" in changes)
+        return RoundTripClient(tab, f"{path}.{handler}", var, None)
+
+    return BareTab(client("count", "increment"), client("rows", "record"))
 
 
 def connected(results: list, what: str) -> list:
@@ -524,12 +553,12 @@ class Latency:
     values: list[float] = field(default_factory=list)  # ms
     lost: int = 0
     errors: int = 0
-    worker_cpu: float = 0.0  # share of a core the worker used during the level
+    worker_cpu: float = 0.0  # share of a core the worker(s) used during the level
     machine_cpu: float = 0.0  # ... and the whole machine (all cores): was anything else running?
 
 
 async def open_loop(clients: list[RoundTripClient], seconds: float, rng: random.Random,
-                    worker: int) -> Latency:
+                    workers: list[int]) -> Latency:
     """Every client sends one event per second at Poisson moments for `seconds`; each event's time
     runs from the moment it was due to its answer, queueing on either side included."""
     result = Latency(len(clients))
@@ -567,13 +596,17 @@ async def open_loop(clients: list[RoundTripClient], seconds: float, rng: random.
 
     errors_before = sum(c.errors for c in clients)
     began = time.perf_counter()
-    worker_before, machine_before = cpu_seconds(worker), machine_busy_seconds()
+    worker_before, machine_before = cpu_total(workers), machine_busy_seconds()
     await asyncio.gather(*(one(client) for client in clients))
     took = time.perf_counter() - began
-    result.worker_cpu = (cpu_seconds(worker) - worker_before) / took
+    result.worker_cpu = (cpu_total(workers) - worker_before) / took
     result.machine_cpu = (machine_busy_seconds() - machine_before) / took
     result.errors = sum(c.errors for c in clients) - errors_before
     return result
+
+
+def cpu_total(pids: list[int]) -> float:
+    return sum(cpu_seconds_all(pids).values())
 
 
 def cpu_used(processes: dict[str, list[int]], before: dict[str, dict[int, float]] | None = None,
@@ -705,7 +738,8 @@ class ModeResult:
     latency: list[Latency]
     academy: Throughput
     bare: Throughput
-    capacity: Capacity
+    bare_writes: Throughput
+    capacity: Capacity | None  # measured with one worker only
 
 
 def worker_pid(url: str) -> int:
@@ -717,19 +751,25 @@ def worker_pid(url: str) -> int:
     return max(pids, key=open_sockets)
 
 
+def workers_of(url: str) -> list[int]:
+    """The processes serving `url` (Granian's main process, whose CPU is next to none, and its
+    workers): the CPU of them all is the server's."""
+    return serving_pids(urlsplit(url).port or 80)
+
+
 async def measure_mode(academy_url: str, bare_url: str, database_url: str, data: DataSet,
-                       plan: Plan) -> ModeResult:
-    """One state-manager mode, both apps running: round trips, saturation, then capacity (last,
-    because it fills the worker with a thousand tabs)."""
+                       plan: Plan, mode: Mode) -> ModeResult:
+    """One mode, both apps running: round trips, saturation, then (with one worker) capacity
+    (last, because it fills the worker with a thousand tabs)."""
     rng = random.Random(7)
     count = max(*plan.levels, plan.saturation_clients)
     began = time.perf_counter()
     learners = connected(await in_batches(data.seats[:count], partial(academy_learner, academy_url),
                                           batch=20), "learners")
     await settle(learners)  # the pages' other on_load answers (the bell) must not pass for replies
-    worker = worker_pid(academy_url)
+    worker, workers = worker_pid(academy_url), workers_of(academy_url)
     print(f"  {count} learners logged in and on a lesson in {time.perf_counter() - began:.1f} s "
-          f"(worker pid {worker})", flush=True)
+          f"(serving pids {workers})", flush=True)
 
     async def warm_up(client: RoundTripClient) -> None:
         await client.fire()
@@ -739,7 +779,7 @@ async def measure_mode(academy_url: str, bare_url: str, database_url: str, data:
 
     latency = []
     for level in plan.levels:
-        result = await open_loop(learners[:level], plan.level_seconds, rng, worker)
+        result = await open_loop(learners[:level], plan.level_seconds, rng, workers)
         await settle(learners[:level])
         latency.append(result)
         p50, p95, p99 = percentiles(result.values)
@@ -748,15 +788,21 @@ async def measure_mode(academy_url: str, bare_url: str, database_url: str, data:
               f"{result.errors} wrong); CPU (% of a core): worker {100 * result.worker_cpu:.0f} %, "
               f"whole machine {100 * result.machine_cpu:.0f} %", flush=True)
 
-    bare = connected(await in_batches([bare_url] * plan.saturation_clients, bare_client),
-                     "bare clients")
+    bare_tabs = connected(await in_batches([bare_url] * plan.saturation_clients, bare_tab),
+                          "bare clients")
+    bare = [tab.counter for tab in bare_tabs]
     await settle(bare)
-    bare_worker = worker_pid(bare_url)
     saturated = []
-    servers = {"PostgreSQL": database_backends(database_url), "Redis": pids_named("redis-server")}
-    for side, clients, pid in (("Academy mark complete", learners, worker),
-                               ("bare counter", bare, bare_worker)):
-        processes = {"worker": [pid], "clients": [os.getpid()], **servers}
+    for side, clients, pids in (("Academy mark complete", learners, workers),
+                                ("bare counter", bare, workers_of(bare_url)),
+                                ("bare row writer", [tab.writer for tab in bare_tabs],
+                                 workers_of(bare_url))):
+        # One event each first: the bare writer opens its database connections, whose server
+        # processes are then among those whose CPU is taken.
+        connected(await in_batches(clients, RoundTripClient.fire, batch=50), f"{side} warm-up")
+        await settle(clients)
+        processes = {"worker": pids, "clients": [os.getpid()],
+                     "PostgreSQL": database_backends(database_url), "Redis": pids_named("redis-server")}
         result = await closed_loop(clients[:plan.saturation_clients], plan.saturation_seconds,
                                    processes)
         await settle(clients)
@@ -771,6 +817,8 @@ async def measure_mode(academy_url: str, bare_url: str, database_url: str, data:
         print(f"  WARNING: {sum(client.errors for client in wrong)} answers did not carry the "
               f"expected value; the first: {str(wrong[0].first_error)[:600]}", flush=True)
     await in_batches([client.tab for client in learners + bare], ReflexTab.close, batch=100)
+    if mode.workers > 1:
+        return ModeResult(latency, *saturated, capacity=None)
 
     print(f"  capacity: learners on /dashboard, in steps of {plan.capacity_steps}", flush=True)
     held = await capacity(academy_url, data.sessions, plan.capacity_steps, worker)
@@ -778,7 +826,7 @@ async def measure_mode(academy_url: str, bare_url: str, database_url: str, data:
           f"{held.redis_kib:.0f} KiB in Redis; while connecting the worker used "
           f"{100 * held.server_cpu:.0f} % and the clients {100 * held.client_cpu:.0f} % of a core",
           flush=True)
-    return ModeResult(latency, saturated[0], saturated[1], held)
+    return ModeResult(latency, *saturated, capacity=held)
 
 
 # --- Further measurements and the table --------------------------------------------------------
@@ -852,7 +900,17 @@ def mode_rows(mode: str, result: ModeResult, plan: Plan) -> list[Row]:
                     f"{result.academy.per_second:.0f} / {result.bare.per_second:.0f} "
                     f"= {100 * ratio:.0f} % ({per_event[0]:.1f} / {per_event[1]:.2f} ms)",
                     f"≥ {100 * RATIO_TARGET:.0f} % of bare", ratio >= RATIO_TARGET))
+    writes = result.bare_writes
+    rows.append(Row("saturation as above: events/s of a bare Reflex handler that writes one row "
+                    "to PostgreSQL, a fairer floor (worker CPU per event)", mode,
+                    str(plan.saturation_clients),
+                    f"{writes.per_second:.0f}: Academy's mark as complete = "
+                    f"{100 * result.academy.per_second / writes.per_second:.0f} % of it "
+                    f"({1000 * writes.cpu['worker'] / max(writes.events, 1):.2f} ms)",
+                    "— (to read the row above)", None))
     held = result.capacity
+    if held is None:
+        return rows
     rows.append(Row("clients held by one worker, hydrated on /dashboard; memory per client "
                     "(worker RSS, Redis)", mode, f"up to {plan.capacity_steps[-1]}",
                     f"{held.held} held ({held.failed} failed); {held.worker_kib:.0f} KiB + "
@@ -904,18 +962,23 @@ def main() -> None:
 
         get_settings.cache_clear()
         get_engine.cache_clear()
-        for mode, oplock in MODES.items():
+        for mode in MODES:
             for url in (REDIS_ACADEMY, REDIS_BARE):
                 redis.Redis.from_url(url).flushdb()
-            os.environ["REFLEX_OPLOCK_ENABLED"] = oplock  # read by both backends at start
-            print(f"{mode}: Academy and bare Reflex, one backend worker each…", flush=True)
+            # read by both backends at start
+            os.environ["REFLEX_OPLOCK_ENABLED"] = "true" if mode.oplock else "false"
+            print(f"{mode.name}: Academy and bare Reflex, {mode.workers} backend worker(s) each…",
+                  flush=True)
             with (tempfile.TemporaryDirectory() as tmp,
                   running_app(Path(tmp), redis_url=REDIS_ACADEMY, backend_only=True,
                               database_url=database_url,
-                              extra_env={"ACADEMY_LOGIN_ATTEMPTS_PER_MINUTE": "100000"}) as app,
-                  bare_reflex(Path(tmp), REDIS_BARE) as bare_url):
-                result = asyncio.run(measure_mode(app.url, bare_url, database_url, data, plan))
-            rows += mode_rows(mode, result, plan)
+                              extra_env={"ACADEMY_LOGIN_ATTEMPTS_PER_MINUTE": "100000",
+                                         "GRANIAN_WORKERS": str(mode.workers)}) as app,
+                  bare_reflex(Path(tmp), REDIS_BARE, database_url=database_url,
+                              workers=mode.workers) as bare_url):
+                result = asyncio.run(measure_mode(app.url, bare_url, database_url, data, plan,
+                                                  mode))
+            rows += mode_rows(mode.name, result, plan)
         for extra in EXTRA_MEASUREMENTS:
             rows += extra.run(database_url) or [Row(extra.measure, "—", "—", "not measured yet",
                                                     extra.target, None)]

@@ -3,18 +3,25 @@
 - Push: one state var, set from a Redis pub/sub listener through `app.modify_state`, to a connected
   tab (bench/realtime.py measures it beside Academy's bus).
 - Event: a counter whose handler only adds one (bench/learning.py measures it beside Academy's
-  "mark as complete"): the state manager's lock, load, save and the delta, and nothing else."""
+  "mark as complete"): the state manager's lock, load, save and the delta, and nothing else.
+- Write: a handler that inserts one row into PostgreSQL in its own transaction (BARE_DATABASE_URL)
+  and counts it: the least any handler that saves something must do, as a fairer floor for
+  "mark as complete" than the counter."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+from functools import cache
 
 import redis.asyncio as aioredis
 import reflex as rx
+import sqlalchemy as sa
 
 CHANNEL = "bare:push"
+ROWS = sa.Table("bare_rows", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
+                sa.Column("tab", sa.String(64), nullable=False))
 
 
 class PushState(rx.State):
@@ -29,9 +36,27 @@ class CounterState(rx.State):
         self.count += 1
 
 
+@cache
+def engine() -> sa.Engine:
+    created = sa.create_engine(os.environ["BARE_DATABASE_URL"], pool_size=10, max_overflow=20)
+    ROWS.create(created, checkfirst=True)
+    return created
+
+
+class RowState(rx.State):
+    rows: int = 0
+
+    @rx.event
+    def record(self) -> None:
+        with engine().begin() as connection:
+            connection.execute(ROWS.insert().values(tab=self.router.session.client_token))
+        self.rows += 1
+
+
 def index() -> rx.Component:
     return rx.vstack(rx.text(PushState.value),
-                     rx.button(CounterState.count, on_click=CounterState.increment))
+                     rx.button(CounterState.count, on_click=CounterState.increment),
+                     rx.button(RowState.rows, on_click=RowState.record))
 
 
 app = rx.App()
