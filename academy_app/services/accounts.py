@@ -9,6 +9,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from passlib.context import CryptContext
 from sqlalchemy.exc import IntegrityError
@@ -207,16 +208,17 @@ def start_session(session: Session, user: User, replacing: str | None = None) ->
     return token
 
 
+# Every event of every tab runs this lookup: built once, not per event (see services/progress.py).
+_LOGIN_BY_TOKEN = select(LoginSession, User).join(User, col(User.id) == LoginSession.user_id) \
+    .where(LoginSession.token_hash == sa.bindparam("token_hash"))
+
+
 def user_for_token(session: Session, token: str | None) -> User | None:
     """The active user a browser token belongs to, or None if it is unknown, expired (past
     `session_days`, or unused for `session_idle_minutes`) or disabled."""
     if not token or len(token) > 128:
         return None
-    row = session.exec(
-        select(LoginSession, User)
-        .join(User, col(User.id) == LoginSession.user_id)
-        .where(LoginSession.token_hash == _hash_token(token))
-    ).first()
+    row = session.exec(_LOGIN_BY_TOKEN, params={"token_hash": _hash_token(token)}).first()
     if row is None:
         return None
     login, user = row

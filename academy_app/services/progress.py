@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -47,6 +48,12 @@ class CourseProgress:
     def is_complete(self) -> bool:
         return self.total > 0 and self.done == self.total
 
+    @classmethod
+    def of(cls, rows: Sequence[tuple[int, bool]]) -> CourseProgress:
+        """From (lesson id, done) pairs in learning order."""
+        return cls(lesson_ids=tuple(lesson_id for lesson_id, _ in rows),
+                   completed=frozenset(lesson_id for lesson_id, done in rows if done))
+
     @property
     def next_lesson_id(self) -> int | None:
         """The first lesson not yet completed, in course order."""
@@ -75,6 +82,34 @@ def outline_progress(outline: CourseOutline) -> CourseProgress:
                           completed=outline.completed)
 
 
+# The statements of the platform's busiest write, built once: building a statement and its cache
+# key anew for every call was about a tenth of a worker's CPU per "mark as complete".
+_LOCK_ENROLLMENT = (
+    select(Enrollment.id, Enrollment.status, Enrollment.course_id)
+    .join(Module, col(Module.course_id) == Enrollment.course_id)
+    .join(Lesson, col(Lesson.module_id) == Module.id)
+    .where(Lesson.id == sa.bindparam("lesson_id"), Enrollment.user_id == sa.bindparam("user_id"))
+    .with_for_update(of=Enrollment))
+_MARK_DONE = {  # the unique key keeps exactly one row; a second "complete" inserts nothing
+    dialect.dialect.name: dialect.insert(LessonProgress).values(
+        user_id=sa.bindparam("user_id"), lesson_id=sa.bindparam("lesson_id"),
+        completed_at=sa.bindparam("now")).on_conflict_do_nothing(
+            index_elements=["user_id", "lesson_id"])
+    for dialect in (postgresql, sqlite)}
+_MARK_UNDONE = delete(LessonProgress).where(
+    col(LessonProgress.user_id) == sa.bindparam("user_id"),
+    col(LessonProgress.lesson_id) == sa.bindparam("lesson_id"))
+_COURSE_PROGRESS = (  # the progress rows outer-joined through the unique key's index
+    select(Lesson.id, col(LessonProgress.id).is_not(None))
+    .join(Module, col(Module.id) == Lesson.module_id)
+    .outerjoin(LessonProgress, sa.and_(col(LessonProgress.lesson_id) == Lesson.id,
+                                       col(LessonProgress.user_id) == sa.bindparam("user_id")))
+    .where(Module.course_id == sa.bindparam("course_id"))
+    .order_by(col(Module.position), col(Module.id), col(Lesson.position), col(Lesson.id)))
+_TOUCH_ENROLLMENT = update(Enrollment).where(col(Enrollment.id) == sa.bindparam("enrollment_id")) \
+    .values(updated_at=sa.bindparam("now"))
+
+
 def set_lesson_completion(session: Session, actor: User | None, lesson_id: int,
                           completed: bool) -> CourseProgress:
     """Mark a lesson complete or not; keep the enrollment's completed status in step.
@@ -87,36 +122,23 @@ def set_lesson_completion(session: Session, actor: User | None, lesson_id: int,
     last activity. Only finishing (or un-finishing) the course loads the enrollment as an object.
     """
     user = require_user(actor)
+    now = utcnow()
     # Plain statements on the session's connection: the ORM's entity machinery is most of what a
     # statement costs in Python, and none of these needs it.
     connection = session.connection()
-    found = connection.execute(
-        select(Enrollment.id, Enrollment.status, Enrollment.course_id)
-        .join(Module, col(Module.course_id) == Enrollment.course_id)
-        .join(Lesson, col(Lesson.module_id) == Module.id)
-        .where(Lesson.id == lesson_id, Enrollment.user_id == user.id)
-        .with_for_update(of=Enrollment)
-    ).first()
+    found = connection.execute(_LOCK_ENROLLMENT, {"lesson_id": lesson_id, "user_id": user.id}).first()
     if found is None or found.status not in LEARNING_STATUSES:
         if session.get(Lesson, lesson_id) is None:
             raise NotFound("lesson", lesson_id)
         raise PermissionDenied("Enroll in this course to track your progress")
 
-    if completed:
-        # The unique key keeps exactly one row; a second "complete" inserts nothing.
-        insert = postgresql.insert if connection.dialect.name == "postgresql" else \
-            sqlite.insert
-        connection.execute(insert(LessonProgress)
-                        .values(user_id=user.id, lesson_id=lesson_id, completed_at=utcnow())
-                        .on_conflict_do_nothing(index_elements=["user_id", "lesson_id"]))
-    else:
-        connection.execute(delete(LessonProgress).where(
-            col(LessonProgress.user_id) == user.id, col(LessonProgress.lesson_id) == lesson_id))
+    mark = _MARK_DONE[connection.dialect.name] if completed else _MARK_UNDONE
+    connection.execute(mark, {"user_id": user.id, "lesson_id": lesson_id, "now": now})
     # Written past the ORM, so its flush hook does not see it: the learner's record is stale.
     cache_scopes.changed(session, [cache_scopes.learner_scope(user.id)])
 
-    progress = _course_progress(connection, user.id, found.course_id)
-    now = utcnow()
+    rows = connection.execute(_COURSE_PROGRESS, {"user_id": user.id, "course_id": found.course_id})
+    progress = CourseProgress.of(rows.all())
     finished = progress.is_complete and found.status is EnrollmentStatus.ACTIVE
     if finished or (not progress.is_complete and found.status is EnrollmentStatus.COMPLETED):
         enrollment = session.get_one(Enrollment, found.id)
@@ -126,26 +148,10 @@ def set_lesson_completion(session: Session, actor: User | None, lesson_id: int,
         session.add(enrollment)
         if finished:
             certificates.issue(session, enrollment)  # kept if a lesson is later marked undone
-    else:
-        connection.execute(update(Enrollment).where(col(Enrollment.id) == found.id)
-                        .values(updated_at=now))  # doubles as "last activity"
+    else:  # updated_at doubles as "last activity"
+        connection.execute(_TOUCH_ENROLLMENT, {"enrollment_id": found.id, "now": now})
     bus.refresh(session, user.id)  # the learner's other tabs show the new progress
     return progress
-
-
-def _course_progress(connection: sa.Connection, user_id: int, course_id: int) -> CourseProgress:
-    """The course's lessons in learning order, each flagged done or not for the learner: one
-    statement (the progress rows outer-joined by the unique key's index)."""
-    rows = connection.execute(
-        select(Lesson.id, col(LessonProgress.id).is_not(None))
-        .join(Module, col(Module.id) == Lesson.module_id)
-        .outerjoin(LessonProgress, sa.and_(col(LessonProgress.lesson_id) == Lesson.id,
-                                           col(LessonProgress.user_id) == user_id))
-        .where(Module.course_id == course_id)
-        .order_by(col(Module.position), col(Module.id), col(Lesson.position), col(Lesson.id))
-    ).all()
-    return CourseProgress(lesson_ids=tuple(lesson_id for lesson_id, _ in rows),
-                          completed=frozenset(lesson_id for lesson_id, done in rows if done))
 
 
 def dashboard(session: Session, actor: User | None) -> list[DashboardEntry]:
