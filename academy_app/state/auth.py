@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 from urllib.parse import quote
 
 import reflex as rx
@@ -39,7 +39,20 @@ def safe_next_path(candidate: str | None, default: str = "/dashboard") -> str:
     return candidate[:512]
 
 
-def _caller(session: Session, session_token: str, client_token: str) -> User | None:
+class Caller(NamedTuple):
+    """Who sent an event, as plain values: they outlive the event's transaction (a rollback
+    expires the ORM object, and a worker thread's session is closed by the time the tab uses it)."""
+
+    id: int
+    name: str
+    role: str
+
+    @classmethod
+    def of(cls, user: User | None) -> Caller | None:
+        return cls(user.id, user.full_name, user.role.value) if user is not None else None
+
+
+def _event_user(session: Session, session_token: str, client_token: str) -> User | None:
     """The user an event comes from, and the tab it comes from named on the transaction: live
     updates skip that tab, since the handler answers it itself."""
     user = accounts.user_for_token(session, session_token)
@@ -76,23 +89,24 @@ class AuthState(rx.State):
 
     def _actor(self, session: Session) -> User | None:
         """The user behind this tab's token, looked up now (never cached across events)."""
-        user = _caller(session, self.session_token, self.router.session.client_token)
-        self._seen(user)
+        user = _event_user(session, self.session_token, self.router.session.client_token)
+        self._seen(Caller.of(user))
         return user
 
     async def _as_actor_in_thread(
-            self, work: Callable[[Session, User], T]) -> tuple[User | None, T | None]:
+            self, work: Callable[[Session, User], T]) -> tuple[Caller | None, T | None]:
         """`work(session, actor)` in one transaction in a worker thread, for a handler whose time
         is mostly waiting on the database: meanwhile this worker's event loop serves other tabs
         (a synchronous handler would stall them all). `work` is not run for a visitor without a
         login (the result is None); the state itself is only touched back on the event loop."""
         token, client_token = self.session_token, self.router.session.client_token
-        caller: list[User | None] = [None]
+        caller: list[Caller | None] = [None]
 
         def run() -> T | None:
             with session_scope() as session:
-                caller[0] = _caller(session, token, client_token)
-                return None if caller[0] is None else work(session, caller[0])
+                user = _event_user(session, token, client_token)
+                caller[0] = Caller.of(user)
+                return None if user is None else work(session, user)
 
         try:
             result = await asyncio.to_thread(run)
@@ -100,23 +114,26 @@ class AuthState(rx.State):
             self._seen(caller[0])
         return caller[0], result
 
-    def _seen(self, user: User | None) -> None:
+    def _seen(self, caller: Caller | None) -> None:
         """What the tab keeps of the caller of its event: the navbar, the log lines' user (and
         error reports'), and the live updates it hears (state/live.py)."""
-        self._show_user(user)
-        bind_user(user.id if user else None)
+        self._show_caller(caller)
+        bind_user(caller.id if caller else None)
         token = self.router.session.client_token
-        if user is not None:
-            presence.remember(user.id, token)
+        if caller is not None:
+            presence.remember(caller.id, token)
         else:
             presence.forget(token)
 
     def _show_user(self, user: User | None) -> None:
+        self._show_caller(Caller.of(user))
+
+    def _show_caller(self, caller: Caller | None) -> None:
         # Assigned only when changed: an assignment marks the state dirty, and every event would
         # otherwise send the navbar's vars again (and, without oplock, write the state to Redis).
-        name, role, user_id = (user.full_name, user.role.value, user.id) if user else ("", "", 0)
-        if (self.user_name, self.user_role, self._user_id) != (name, role, user_id):
-            self.user_name, self.user_role, self._user_id = name, role, user_id
+        shown = (caller.name, caller.role, caller.id) if caller else ("", "", 0)
+        if (self.user_name, self.user_role, self._user_id) != shown:
+            self.user_name, self.user_role, self._user_id = shown
 
     def _login_redirect(self) -> rx.event.EventSpec:
         """Send a logged-out visitor to the login page, and back here afterwards."""
