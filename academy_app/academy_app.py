@@ -6,15 +6,13 @@ import logging
 
 import reflex as rx
 
-from academy_app.admin import coupons, kit, study_groups  # noqa: F401  (kit pages register on import)
+# Kit pages register on import (admin/kit, docs/extending.md).
+from academy_app.admin import certificates, coupons, courses, kit, payments, study_groups, users  # noqa: F401
+from academy_app.admin.audit import AuditLogState, audit_page
 from academy_app.admin.broadcast import BroadcastState
-from academy_app.admin.certificates import CertificateAdminState, certificates_admin_page
 from academy_app.admin.course_editor import CourseEditorState, course_editor_page
-from academy_app.admin.courses import CourseListState, courses_page
 from academy_app.admin.jobs import JobsState, jobs_page
-from academy_app.admin.payments import PaymentQueueState, payments_page
 from academy_app.admin.reports import AnalyticsState, LearnersState, analytics_page, learners_page
-from academy_app.admin.users import AuditLogState, UserAdminState, audit_page, users_page
 from academy_app.api.limits import limit_upload_size
 from academy_app.api.metrics import refresh_metrics
 from academy_app.api.routes import routes
@@ -111,7 +109,6 @@ add_page(reset_password_page, "/password/reset/[token]", "Choose a new password 
          PasswordFormState.open_reset)
 add_page(account_page, "/account", "Your account · Academy", MyAccountState.load)
 add_page(study_groups_page, "/study-groups", "Study groups · Academy", LearnerGroupsState.load)
-add_page(courses_page, "/admin/courses", "Courses · Workspace · Academy", CourseListState.load)
 add_page(course_editor_page, "/admin/courses/[course_id]", "Course editor · Workspace · Academy",
          CourseEditorState.load, BroadcastState.load)
 add_page(learners_page, "/admin/courses/[course_id]/learners", "Learners · Workspace · Academy",
@@ -119,10 +116,6 @@ add_page(learners_page, "/admin/courses/[course_id]/learners", "Learners · Work
 add_page(analytics_page, "/admin/courses/[course_id]/analytics",
          "Course analytics · Workspace · Academy", AnalyticsState.load)
 add_page(analytics_page, "/admin/analytics", "Analytics · Workspace · Academy", AnalyticsState.load)
-add_page(payments_page, "/admin/payments", "Payments · Workspace · Academy", PaymentQueueState.load)
-add_page(users_page, "/admin/users", "Users · Workspace · Academy", UserAdminState.load)
-add_page(certificates_admin_page, "/admin/certificates", "Certificates · Workspace · Academy",
-         CertificateAdminState.load)
 add_page(audit_page, "/admin/audit", "Audit log · Workspace · Academy", AuditLogState.load)
 add_page(jobs_page, "/admin/jobs", "Jobs · Workspace · Academy", JobsState.load)
 for kit_page in kit.registered():  # pages declared with the admin kit (admin/kit, docs/extending.md)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Literal
@@ -23,7 +24,6 @@ from academy_app.models import (
     Module,
     Payment,
     PaymentStatus,
-    Role,
     User,
     utcnow,
 )
@@ -62,20 +62,6 @@ class LessonForm:
     duration_minutes: str = "5"
 
 
-@dataclass(frozen=True)
-class StaffCourse:
-    id: int
-    title: str
-    slug: str
-    is_published: bool
-    price_cents: int
-    currency: str
-    instructor: str
-    lessons: int
-    learners: int
-    pending_payments: int
-
-
 def slugify(text: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode()
     return re.sub(r"[^a-zA-Z0-9]+", "-", ascii_text).strip("-").lower()[:120]
@@ -95,30 +81,26 @@ def parse_price(raw: str) -> int:
     return int(cents)
 
 
-def staff_courses(session: Session, actor: User | None) -> list[StaffCourse]:
-    """The actor's own courses (every course for an admin) with counts, in four statements."""
-    staff = require_staff(actor)
-    statement = (select(Course, User.full_name).join(User, col(User.id) == Course.instructor_id)
-                 .order_by(col(Course.updated_at).desc(), col(Course.id).desc()))
-    if staff.role is not Role.ADMIN:
-        statement = statement.where(Course.instructor_id == staff.id)
-    rows = session.exec(statement).all()
-    ids = [course.id for course, _ in rows]
-    lessons = _counts(session, select(Module.course_id, func.count(Lesson.id))
-                      .join(Lesson, col(Lesson.module_id) == Module.id)
-                      .where(col(Module.course_id).in_(ids)).group_by(col(Module.course_id)))
-    learners = _counts(session, select(Enrollment.course_id, func.count())
-                       .where(col(Enrollment.course_id).in_(ids))
-                       .group_by(col(Enrollment.course_id)))
-    pending = _counts(session, select(Payment.course_id, func.count())
-                      .where(col(Payment.course_id).in_(ids),
-                             Payment.status == PaymentStatus.PENDING)
-                      .group_by(col(Payment.course_id)))
-    return [StaffCourse(id=c.id, title=c.title, slug=c.slug, is_published=c.is_published,
-                        price_cents=c.price_cents, currency=c.currency, instructor=name,
-                        lessons=lessons.get(c.id, 0), learners=learners.get(c.id, 0),
-                        pending_payments=pending.get(c.id, 0))
-            for c, name in rows]
+# Counts for the workspace's list of courses (admin/courses.py): one query for a page of courses.
+
+def lesson_counts(session: Session, courses: Sequence[Course]) -> dict[int, int]:
+    return _counts(session, select(Module.course_id, func.count(Lesson.id))
+                   .join(Lesson, col(Lesson.module_id) == Module.id)
+                   .where(col(Module.course_id).in_([c.id for c in courses]))
+                   .group_by(col(Module.course_id)))
+
+
+def learner_counts(session: Session, courses: Sequence[Course]) -> dict[int, int]:
+    return _counts(session, select(Enrollment.course_id, func.count())
+                   .where(col(Enrollment.course_id).in_([c.id for c in courses]))
+                   .group_by(col(Enrollment.course_id)))
+
+
+def pending_payment_counts(session: Session, courses: Sequence[Course]) -> dict[int, int]:
+    return _counts(session, select(Payment.course_id, func.count())
+                   .where(col(Payment.course_id).in_([c.id for c in courses]),
+                          Payment.status == PaymentStatus.PENDING)
+                   .group_by(col(Payment.course_id)))
 
 
 def course_for_editing(session: Session, actor: User | None, course_id: int) -> Course:

@@ -36,7 +36,6 @@ from academy_app.models import (
 )
 from academy_app.services import audit
 from academy_app.services.accounts import require_user
-from academy_app.services.catalog import escape_like
 from academy_app.services.errors import Conflict, Invalid, NotFound
 from academy_app.services.notifications import notify
 from academy_app.services.permissions import require_admin
@@ -207,25 +206,17 @@ def verify(session: Session, raw_code: str) -> Verification:
         issued_at=certificate.issued_at, revoked_at=certificate.revoked_at)
 
 
-def search(session: Session, actor: User | None, text: str = "",
-           status: str = "all") -> list[CertificateRow]:
-    require_admin(actor)
-    statement = select(Certificate, User.email).join(User, col(User.id) == Certificate.user_id)
-    text = " ".join(str(text or "").split())[:100]
-    if text:
-        code = normalize_code(text)
-        pattern = f"%{escape_like(text)}%"
-        matches = [col(Certificate.student_name).ilike(pattern, escape="\\"),
-                   col(Certificate.course_title).ilike(pattern, escape="\\"),
-                   col(User.email).ilike(pattern, escape="\\")]
-        if code:
-            matches.append(col(Certificate.code) == code)
-        statement = statement.where(sa.or_(*matches))
-    if status == "valid":
-        statement = statement.where(col(Certificate.revoked_at).is_(None))
-    elif status == "revoked":
-        statement = statement.where(col(Certificate.revoked_at).is_not(None))
-    return _rows(session, statement)
+def code_matches(text: str) -> sa.ColumnElement[bool] | None:
+    """For the admin list's search: a typed code in any of its forms (dashes, case, O for 0)
+    finds its certificate; None when the text cannot be a code."""
+    code = normalize_code(text)
+    return col(Certificate.code) == code if code else None
+
+
+def status_is(status: str) -> sa.ColumnElement[bool]:
+    """For the admin list's filter: "revoked" certificates, or "valid" ones (not revoked)."""
+    revoked_at = col(Certificate.revoked_at)
+    return revoked_at.is_not(None) if status == "revoked" else revoked_at.is_(None)
 
 
 def revoke(session: Session, actor: User | None, certificate_id: int, reason: str) -> Certificate:

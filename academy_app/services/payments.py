@@ -7,8 +7,8 @@ PostgreSQL and SQLite alike, without relying on row locks.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -25,7 +25,6 @@ from academy_app.models import (
     EnrollmentStatus,
     Payment,
     PaymentStatus,
-    Role,
     User,
     as_utc,
     utcnow,
@@ -39,7 +38,6 @@ from academy_app.services.permissions import require_course_staff, require_staff
 
 MIN_REFERENCE, MAX_REFERENCE = 3, 120
 MIN_REASON, MAX_REASON = 3, 500
-MAX_QUEUE_ROWS = 200
 
 
 @dataclass(frozen=True)
@@ -58,27 +56,6 @@ class Quote:
     @property
     def total_cents(self) -> int:
         return self.price_cents - self.discount_cents
-
-
-@dataclass(frozen=True)
-class QueueItem:
-    id: int
-    learner: str
-    learner_email: str
-    course: str
-    course_slug: str
-    amount_cents: int
-    currency: str
-    reference: str
-    has_receipt: bool
-    receipt_type: str
-    status: str
-    reason: str
-    reviewer: str
-    created_at: datetime
-    # Other payments (not rejected) that give the same transfer reference: one transfer must not
-    # pay for two enrollments, so the reviewer sees the reuse before approving.
-    reference_reused: int = 0
 
 
 def normalize_code(code: str) -> str:
@@ -158,6 +135,7 @@ def submit_payment(session: Session, actor: User | None, course_id: int, *, refe
         session.add(payment)
     _set_enrollment(session, user.id, course.id,
                     EnrollmentStatus.PENDING_PAYMENT if total else EnrollmentStatus.ACTIVE)
+    bus.changed(session, "payment")  # open review lists (admin/payments.py) show it
     if total:
         notify(session, user.id, "payment.received", f"Payment received: {course.title}",
                f"Reference {payment.reference}. You will be enrolled as soon as it is approved.",
@@ -207,42 +185,24 @@ def latest_payment(session: Session, user_id: int, course_id: int) -> Payment | 
     ).first()
 
 
-def payment_queue(session: Session, actor: User | None,
-                  status: PaymentStatus | None = PaymentStatus.PENDING) -> list[QueueItem]:
-    """Payments the actor may review: an instructor's own courses, or every course for an admin."""
-    staff = require_staff(actor)
-    learner = sa.orm.aliased(User)
-    reviewer = sa.orm.aliased(User)
+def reused_references(session: Session, rows: Sequence[Payment]) -> dict[int, str]:
+    """For the review list: what it says of each payment whose transfer reference other payments
+    (not rejected) give too, case aside. One transfer must not pay for two enrollments, so the
+    reviewer sees the reuse before approving. One query for the page's rows."""
+    references = {p.reference.lower() for p in rows if p.reference}
     same_reference = sa.func.lower(col(Payment.reference))
-    reference_counts = (
-        select(same_reference.label("reference"), sa.func.count().label("n"))
-        .where(Payment.status != PaymentStatus.REJECTED, Payment.reference != "")
-        .group_by(same_reference).having(sa.func.count() > 1).subquery()
-    )
-    statement = (
-        select(Payment, learner.full_name, learner.email, Course.title, Course.slug,
-               reviewer.full_name, reference_counts.c.n)
-        .join(learner, learner.id == Payment.user_id)
-        .join(Course, col(Course.id) == Payment.course_id)
-        .outerjoin(reviewer, reviewer.id == Payment.reviewer_id)
-        .outerjoin(reference_counts, reference_counts.c.reference == same_reference)
-        .order_by(col(Payment.created_at).desc(), col(Payment.id).desc())
-        .limit(MAX_QUEUE_ROWS)
-    )
-    if status is not None:
-        statement = statement.where(Payment.status == status)
-    if staff.role is not Role.ADMIN:
-        statement = statement.where(Course.instructor_id == staff.id)
-    return [
-        QueueItem(id=p.id, learner=name, learner_email=email, course=title, course_slug=slug,
-                  amount_cents=p.amount_cents, currency=p.currency, reference=p.reference,
-                  has_receipt=bool(p.receipt_file), receipt_type=p.receipt_type,
-                  status=p.status.value, reason=p.reason, reviewer=reviewer_name or "",
-                  created_at=p.created_at,
-                  reference_reused=(uses - 1 if uses and p.status is not PaymentStatus.REJECTED
-                                    else uses or 0))
-        for p, name, email, title, slug, reviewer_name, uses in session.exec(statement)
-    ]
+    uses = dict(session.exec(
+        select(same_reference, sa.func.count())
+        .where(Payment.status != PaymentStatus.REJECTED, same_reference.in_(references))
+        .group_by(same_reference).having(sa.func.count() > 1)).all()) if references else {}
+    warnings = {}
+    for payment in rows:
+        others = uses.get(payment.reference.lower(), 0) - (
+            payment.status is not PaymentStatus.REJECTED)
+        if others > 0:
+            warnings[payment.id] = f"Same reference on {others} other payment" + \
+                ("s" if others > 1 else "")
+    return warnings
 
 
 def receipt_for(session: Session, actor: User | None, payment_id: int) -> tuple[Path, str]:

@@ -1,16 +1,14 @@
-"""Account administration (admins only): find users, change roles, deactivate; read the audit log."""
+"""Account administration (admins only): change roles, deactivate; read the audit log."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-import sqlalchemy as sa
 from sqlmodel import Session, col, delete, select
 
 from academy_app.models import AuditEntry, LoginSession, Role, User, utcnow
 from academy_app.services import audit
-from academy_app.services.catalog import escape_like
 from academy_app.services.errors import Conflict, Invalid, NotFound
 from academy_app.services.permissions import require_admin
 
@@ -27,20 +25,6 @@ class AuditRow:
     before: str
     after: str
     created_at: datetime
-
-
-def search_users(session: Session, actor: User | None, text: str = "",
-                 role: Role | None = None) -> list[User]:
-    require_admin(actor)
-    statement = select(User).order_by(col(User.created_at).desc(), col(User.id).desc()).limit(MAX_ROWS)
-    text = " ".join(str(text or "").split())[:100]
-    if text:
-        pattern = f"%{escape_like(text)}%"
-        statement = statement.where(sa.or_(col(User.email).ilike(pattern, escape="\\"),
-                                           col(User.full_name).ilike(pattern, escape="\\")))
-    if role is not None:
-        statement = statement.where(User.role == role)
-    return list(session.exec(statement))
 
 
 def change_role(session: Session, actor: User | None, user_id: int, role: str) -> User:

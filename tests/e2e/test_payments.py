@@ -103,8 +103,8 @@ def test_rejected_payment_shows_the_reason_and_the_learner_can_pay_again(open_pa
     dialog.get_by_label("Reason").fill("No transfer with this reference has arrived")
     dialog.get_by_role("button", name="Reject payment").click()
     expect(dialog).to_be_hidden()
-    instructor.get_by_role("combobox", name="Show payments").click()
-    instructor.get_by_role("option", name="Rejected").click()
+    instructor.get_by_role("combobox", name="Filter by status").click()
+    instructor.get_by_role("option", name="Status: Rejected").click()
     expect(instructor.get_by_text("No transfer with this reference has arrived")).to_be_visible()
 
     student.reload()

@@ -17,12 +17,13 @@ import redis
 import socketio
 from sqlmodel import Session, select
 
-from academy_app.admin.certificates import CertificateAdminState
+from academy_app.admin.certificates import certificate_page
 from academy_app.admin.course_editor import CourseEditorState
+from academy_app.admin.courses import course_page
 from academy_app.admin.jobs import JobsState
-from academy_app.admin.payments import PaymentQueueState
+from academy_app.admin.payments import payment_page
 from academy_app.admin.study_groups import study_groups
-from academy_app.admin.users import UserAdminState
+from academy_app.admin.users import user_page
 from academy_app.db import make_engine
 from academy_app.demo import DEMO_PASSWORD
 from academy_app.models import Course, Role
@@ -35,6 +36,8 @@ from tests.appserver import RunningApp, running_app
 from tests.wsclient import ReflexTab, handler_name, iter_vars, run
 
 REDIS_URL = "redis://127.0.0.1:6379/13"
+# The admin kit's states of /admin/payments, /admin/certificates and /admin/users.
+PAYMENTS, CERTIFICATES, USERS = payment_page.state, certificate_page.state, user_page.state
 
 
 @pytest.fixture(scope="module")
@@ -197,13 +200,13 @@ def test_crafted_admin_events_from_outsiders_are_refused_logged_and_change_nothi
     async def scenario() -> list[dict]:
         tab = await logged_in_tab(backend, email)
         tab.path = "/admin/payments"
-        replies = await tab.send(handler_name(PaymentQueueState, "approve"),
-                                 {"payment_id": pending_payment})
-        await tab.send(handler_name(PaymentQueueState, "open_reject"),
-                       {"payment_id": pending_payment}, expect_reply=False)
-        await tab.send(handler_name(PaymentQueueState, "set_reject_reason"),
-                       {"value": "crafted rejection"}, expect_reply=False)
-        replies += await tab.send(handler_name(PaymentQueueState, "confirm_reject"))
+        replies = await tab.send(handler_name(PAYMENTS, "run_action"),
+                                 {"name": "approve", "row_id": pending_payment})
+        replies += await tab.send(handler_name(PAYMENTS, "run_action"),
+                                  {"name": "reject", "row_id": pending_payment})
+        await tab.send(handler_name(PAYMENTS, "set_reason"), {"text": "crafted rejection"},
+                       expect_reply=False)
+        replies += await tab.send(handler_name(PAYMENTS, "confirm_reason"), expect_reply=False)
         await tab.close()
         return replies
 
@@ -214,17 +217,31 @@ def test_crafted_admin_events_from_outsiders_are_refused_logged_and_change_nothi
                          "AND status = 'pending'") == 1
     assert rows(backend, "SELECT count(*) FROM audit_log") == 0
     log = backend.log_text()
-    assert "refused approve" in log and "refused reject" in log
+    assert "refused payment.approve" in log and "refused payment.reject" in log
+
+
+def test_kit_lists_show_another_instructor_none_of_the_demo_instructors_rows(
+        backend, pending_payment, other_instructor):
+    async def scenario() -> dict[str, list[str]]:
+        tab = await logged_in_tab(backend, other_instructor)
+        shown = {path: listed(await tab.open(path), state) for path, state in (
+            ("/admin/courses", course_page.state), ("/admin/payments", PAYMENTS))}
+        await tab.close()
+        return shown
+
+    assert run(scenario()) == {"/admin/courses": [], "/admin/payments": []}
 
 
 def test_the_courses_instructor_can_approve_over_the_websocket(backend, pending_payment):
-    async def scenario() -> None:
+    async def scenario() -> list[dict]:
         tab = await logged_in_tab(backend, "instructor@academy.test")
-        await tab.open("/admin/payments")
-        await tab.send(handler_name(PaymentQueueState, "approve"), {"payment_id": pending_payment})
+        opened = await tab.open("/admin/payments")
+        await tab.send(handler_name(PAYMENTS, "run_action"),
+                       {"name": "approve", "row_id": pending_payment})
         await tab.close()
+        return opened
 
-    run(scenario())
+    assert "payment of Crafty Learner" in listed(run(scenario()), PAYMENTS)
     assert rows(backend, f"SELECT count(*) FROM payments WHERE id = {pending_payment} "
                          "AND status = 'approved'") == 1
 
@@ -288,17 +305,18 @@ def test_crafted_account_admin_events_from_non_admins_are_refused(backend, email
 
     async def scenario() -> None:
         tab = await logged_in_tab(backend, email)
-        await tab.send(handler_name(UserAdminState, "change_role"),
-                       {"user_id": caller_id, "role": "admin"})
-        await tab.send(handler_name(UserAdminState, "set_active"),
-                       {"user_id": victim_id, "active": False})
+        tab.path = "/admin/users"
+        await tab.send(handler_name(USERS, "choose"),
+                       {"name": "role", "row_id": caller_id, "value": "admin"})
+        await tab.send(handler_name(USERS, "run_action"),
+                       {"name": "deactivate", "row_id": victim_id})
         await tab.close()
 
     run(scenario())
     assert rows(backend, f"SELECT role = 'admin' FROM users WHERE id = {caller_id}") == 0
     assert rows(backend, f"SELECT is_active FROM users WHERE id = {victim_id}") == 1
     log = backend.log_text()
-    assert "refused change_role" in log and "refused set_active" in log
+    assert "refused user.role" in log and "refused user.deactivate" in log
 
 
 def test_a_crafted_retry_of_a_failed_email_from_a_non_admin_is_refused(backend):
@@ -336,20 +354,19 @@ def test_crafted_certificate_revocations_from_non_admins_are_refused(backend, em
     async def scenario() -> None:
         tab = await logged_in_tab(backend, email)
         tab.path = "/admin/certificates"
-        await tab.send(handler_name(CertificateAdminState, "open_revoke"),
-                       {"certificate_id": valid})
-        await tab.send(handler_name(CertificateAdminState, "set_revoke_reason"),
-                       {"value": "crafted"})
-        await tab.send(handler_name(CertificateAdminState, "confirm_revoke"), {})
-        await tab.send(handler_name(CertificateAdminState, "reinstate"),
-                       {"certificate_id": revoked})
+        await tab.send(handler_name(CERTIFICATES, "run_action"), {"name": "revoke", "row_id": valid})
+        await tab.send(handler_name(CERTIFICATES, "set_reason"), {"text": "crafted"},
+                       expect_reply=False)
+        await tab.send(handler_name(CERTIFICATES, "confirm_reason"), {}, expect_reply=False)
+        await tab.send(handler_name(CERTIFICATES, "run_action"),
+                       {"name": "reinstate", "row_id": revoked})
         await tab.close()
 
     run(scenario())
     assert rows(backend, f"SELECT revoked_at IS NULL FROM certificates WHERE id = {valid}") == 1
     assert rows(backend, f"SELECT revoked_reason FROM certificates WHERE id = {revoked}") == "Fraud"
     log = backend.log_text()
-    assert "refused revoke_certificate" in log and "refused reinstate_certificate" in log
+    assert "refused certificate.revoke" in log and "refused certificate.reinstate" in log
 
 
 def test_a_websocket_from_a_foreign_origin_is_refused(backend: RunningApp):
@@ -379,10 +396,10 @@ def table(app: RunningApp, sql: str) -> list[tuple]:
         return connection.execute(sql).fetchall()
 
 
-def listed(replies: list[dict]) -> list[str]:
-    """The labels of the rows the study-group list last showed (this state's `rows` only)."""
+def listed(replies: list[dict], state: type = STUDY_GROUPS) -> list[str]:
+    """The labels of the rows a kit list last showed (this state's `rows` only)."""
     found = [value for message in replies for path, key, value in iter_vars(message)
-             if path == STUDY_GROUPS.get_full_name() and key == "rows"]
+             if path == state.get_full_name() and key == "rows"]
     assert found, "the list was not loaded"
     return [row["label"] for row in found[-1]]
 

@@ -20,7 +20,7 @@ import redis
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from academy_app.admin.payments import PaymentQueueState
+from academy_app.admin.payments import payment_page
 from academy_app.db import make_engine
 from academy_app.demo import DEMO_PASSWORD
 from academy_app.models import Course, Lesson, Module, User
@@ -152,7 +152,8 @@ def test_an_approval_on_one_worker_unlocks_the_course_for_the_learner_on_the_oth
     async def scenario() -> list[dict]:
         learner = await tab_for(cluster.a, email, "/courses/web-apps-with-reflex")
         admin = await tab_for(cluster.b, "admin@academy.test", "/admin/payments", DEMO_PASSWORD)
-        await admin.send(handler_name(PaymentQueueState, "approve"), {"payment_id": payment_id})
+        await admin.send(handler_name(payment_page.state, "run_action"),
+                         {"name": "approve", "row_id": payment_id})
         pushed = await drain(learner, DEADLINE)
         await learner.close()
         await admin.close()

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from academy_app.admin import kit
 from academy_app.admin.coupons import coupon_page
 from academy_app.admin.kit import ADMINS, Access, Resource, service
 from academy_app.admin.kit.service import ListQuery
@@ -335,8 +336,32 @@ def test_cells_show_labels_of_foreign_keys_and_readable_values(db, instructor, c
     new_group(db, instructor, course)
     page = service.list_records(db, instructor, GROUPS)
     row = page.rows[0]
-    cells = [cell_text(GROUPS, row, c.name, page.labels) for c in GROUPS.columns]
+    cells = [cell_text(c, row, page.extra) for c in GROUPS.columns]
     assert cells[:4] == ["Python Circle", "Python Foundations", "12", "Yes"]
+
+
+@pytest.mark.parametrize("declaration", [
+    {"columns": ("course_id.no_such_field",)},
+    {"columns": ("name",), "search": ("created_by_id.nope",)},
+    {"columns": ("name",), "label": "group {nope}"},
+    {"columns": ("name",), "actions": (kit.Action("x", "X"),)},  # neither run nor service
+    {"columns": ("name",), "actions": (kit.Action("x", "X", service=print, choose="nope"),)},
+])
+def test_a_declaration_naming_what_the_model_lacks_is_refused_at_import(declaration):
+    with pytest.raises(ValueError):
+        Resource(StudyGroup, "Groups", route="/x", sort="name", **declaration)
+
+
+def test_related_columns_and_search_read_the_row_a_foreign_key_points_at(db, instructor, course):
+    group = new_group(db, instructor, course)
+    page = Resource(StudyGroup, "Groups", route="/x", sort="name", label="{name} of {course_id.title}",
+                    columns=(kit.Column("name", note="created_by_id.email"), "course_id.title"),
+                    search=("course_id.title",))
+    listed = service.list_records(db, instructor, page, ListQuery(search="foundations"))
+    assert [cell_text(c, group, listed.extra) for c in (*page.columns, page.columns[0].note_column)
+            ] == ["Python Circle", "Python Foundations", instructor.email]
+    assert listed.names == {group.id: "Python Circle of Python Foundations"}
+    assert service.list_records(db, instructor, page, ListQuery(search="circle")).rows == []
 
 
 # --- coupons on the kit: the domain service keeps its rules ------------------------------------
@@ -361,7 +386,7 @@ def test_coupons_through_the_kit_keep_their_rules_one_audit_entry_and_announce(
     assert [s.resources for s in published] == [("coupon",)]
     assert [c.code for c in service.list_records(db, instructor, page).rows] == ["MINE10"]
     listed = service.list_records(db, admin, page)
-    assert [[cell_text(page, c, col.name, listed.labels) for col in page.columns]
+    assert [[cell_text(col, c, listed.extra) for col in page.columns]
             for c in listed.rows] == [["SITEWIDE", "€5 off", "All courses", "Never", "0 / unlimited"],
                                       ["MINE10", "10%", "Python Foundations", "Never",
                                        "0 / unlimited"]]

@@ -5,12 +5,17 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
+from academy_app.admin.courses import course_page
+from academy_app.admin.kit import service as kit_service
+from academy_app.admin.kit.state import cell_text
 from academy_app.models import AuditEntry, Course, Lesson, LessonKind, Role
-from academy_app.services import authoring
+from academy_app.services import authoring, payments
 from academy_app.services.authoring import CourseForm, LessonForm
 from academy_app.services.catalog import course_outline
 from academy_app.services.errors import Conflict, Invalid, NotFound, PermissionDenied
 from tests.factories import make_category, make_course, make_user
+
+COURSES = course_page.resource
 
 
 def new_course(db, instructor, **fields) -> Course:
@@ -71,11 +76,26 @@ def test_students_cannot_author_and_instructors_only_touch_their_own(db, instruc
         with pytest.raises(PermissionDenied):
             authoring.set_published(db, outsider, course.id, True)
     authoring.update_course(db, admin, course.id, CourseForm(title="Renamed by admin"))
-    assert [c.title for c in authoring.staff_courses(db, other)] == []
-    assert [c.title for c in authoring.staff_courses(db, instructor)] == ["Renamed by admin"]
-    assert len(authoring.staff_courses(db, admin)) == 1
+    assert [c.title for c in kit_service.list_records(db, other, COURSES).rows] == []
+    assert [c.title for c in kit_service.list_records(db, instructor, COURSES).rows] == [
+        "Renamed by admin"]
+    assert len(kit_service.list_records(db, admin, COURSES).rows) == 1
     with pytest.raises(PermissionDenied):
-        authoring.staff_courses(db, student)
+        kit_service.list_records(db, student, COURSES)
+
+
+def test_the_workspace_list_counts_lessons_learners_and_waiting_payments(db, instructor):
+    paid = make_course(db, instructor, title="Paid", price_cents=900, lessons_per_module=(2, 1))
+    empty = make_course(db, instructor, title="Empty", lessons_per_module=())
+    learner = make_user(db)
+    payments.submit_payment(db, learner, paid.id, reference="BANK-1")
+    db.commit()
+    listed = kit_service.list_records(db, instructor, COURSES)
+    cells = {c.title: [cell_text(column, c, listed.extra) for column in COURSES.columns]
+             for c in listed.rows}
+    assert cells == {"Paid": ["Paid", "Published", "$9", "3", "1", "1 waiting", instructor.full_name],
+                     "Empty": ["Empty", "Published", "Free", "0", "0", "—", instructor.full_name]}
+    assert listed.rights[empty.id].actions == ()
 
 
 def test_publishing_needs_a_lesson(db, instructor):

@@ -11,6 +11,10 @@ import pytest
 import zxingcpp
 from sqlmodel import func, select
 
+from academy_app.admin.certificates import certificate_page
+from academy_app.admin.kit import service as kit_service
+from academy_app.admin.kit.service import ListQuery
+from academy_app.admin.kit.state import cell_text
 from academy_app.infra import pdf
 from academy_app.models import (
     AuditEntry,
@@ -28,6 +32,8 @@ from academy_app.services.certificates import VerificationStatus
 from academy_app.services.errors import Conflict, Invalid, NotAuthenticated, NotFound, PermissionDenied
 from tasks.certificates import draw_certificate
 from tests.factories import make_course, make_user, race
+
+CERTIFICATES = certificate_page.resource
 
 
 @pytest.fixture
@@ -216,16 +222,49 @@ def test_learners_see_their_own_certificates_and_admins_search_all(db, student, 
     complete(db, other, course)
     [mine] = certificates.for_learner(db, student)
     assert (mine.course_title, mine.ready, mine.revoked) == ("Data Science: From Zero", True, False)
-    assert [r.student_name for r in certificates.search(db, admin, "zoë")] == ["Zoë Ångström"]
-    assert [r.student_name for r in certificates.search(db, admin, mine.code.lower())] == [
-        student.full_name]
-    assert len(certificates.search(db, admin, "Data Science")) == 2
-    certificates.revoke(db, admin, mine.id, "Issued in error")
+
+    def found(text: str = "", status: str = "all") -> list[str]:
+        return [c.student_name for c in kit_service.list_records(db, admin, CERTIFICATES, ListQuery(
+            search=text, filters={"revoked_at": status})).rows]
+
+    assert found("zoë") == ["Zoë Ångström"]
+    assert found(mine.code.lower()) == found(mine.code.replace("-", " ")) == [student.full_name]
+    assert len(found("Data Science")) == 2
+    assert found(other.email.upper()) == ["Zoë Ångström"]  # the learner's email, from users
+    kit_service.run_action(db, admin, CERTIFICATES, "revoke", mine.id, "Issued in error")
     db.commit()
-    assert [r.id for r in certificates.search(db, admin, status="revoked")] == [mine.id]
-    assert len(certificates.search(db, admin, status="valid")) == 1
-    with pytest.raises(PermissionDenied):
-        certificates.search(db, student)
+    assert found(status="revoked") == [student.full_name]
+    assert found(status="valid") == ["Zoë Ångström"]
+    for outsider in (student, make_user(db, Role.INSTRUCTOR)):
+        with pytest.raises(PermissionDenied):
+            kit_service.list_records(db, outsider, CERTIFICATES)
+
+
+def test_the_admin_page_revokes_with_a_reason_and_reinstates_through_the_service(
+        db, student, admin, instructor, course):
+    complete(db, student, course)
+    certificate = certificate_of(db, student)
+    for outsider in (student, instructor):  # the course's own instructor, too: admins only
+        with pytest.raises(PermissionDenied):
+            kit_service.run_action(db, outsider, CERTIFICATES, "revoke", certificate.id, "Fraud")
+    with pytest.raises(Invalid) as refused:
+        kit_service.run_action(db, admin, CERTIFICATES, "revoke", certificate.id, "  ")
+    assert refused.value.errors["reason"] == "Say why it is revoked: the verification page shows it"
+    kit_service.run_action(db, admin, CERTIFICATES, "revoke", certificate.id, "Issued in error")
+    db.commit()
+    listed = kit_service.list_records(db, admin, CERTIFICATES)
+    assert listed.rights[certificate.id].actions == ("reinstate",)
+    assert listed.names[certificate.id] == f"the certificate of {student.full_name}"
+    status = CERTIFICATES.columns[-1]
+    assert (cell_text(status, certificate, listed.extra),
+            cell_text(status.note_column, certificate, listed.extra)) == ("Revoked",
+                                                                          "Issued in error")
+    kit_service.run_action(db, admin, CERTIFICATES, "reinstate", certificate.id)
+    db.commit()
+    assert db.exec(select(AuditEntry.action).order_by(AuditEntry.id)).all() == [
+        "certificate.revoke", "certificate.reinstate"]  # the service's entries, once each
+    assert [n.kind for n in db.exec(select(Notification).where(
+        Notification.kind == "certificate.revoked"))] == ["certificate.revoked"]
 
 
 def test_the_sweeper_finds_lost_draws_and_completions_without_a_certificate(db, student, course):

@@ -7,6 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, func, select
 
+from academy_app.admin.kit import service as kit_service
+from academy_app.admin.kit.service import ListQuery
+from academy_app.admin.kit.state import cell_text
+from academy_app.admin.payments import payment_page
 from academy_app.models import (
     AuditEntry,
     Coupon,
@@ -20,6 +24,7 @@ from academy_app.models import (
     PaymentStatus,
     Role,
     User,
+    as_utc,
     utcnow,
 )
 from academy_app.services import payments
@@ -29,6 +34,7 @@ from academy_app.services.payments import Receipt
 from academy_app.settings import get_settings
 from tests.factories import make_course, make_user, race
 
+PAYMENTS = payment_page.resource
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 PDF = b"%PDF-1.7\n" + b"\0" * 64
 
@@ -161,11 +167,14 @@ def test_only_the_courses_staff_can_review_its_payments(db, student, instructor,
             payments.approve_payment(db, outsider, payment.id)
         with pytest.raises(PermissionDenied):
             payments.reject_payment(db, outsider, payment.id, "Not my course")
+        for action, reason in (("approve", ""), ("reject", "Not my course")):
+            with pytest.raises(PermissionDenied):  # through the review page, too
+                kit_service.run_action(db, outsider, PAYMENTS, action, payment.id, reason)
     with pytest.raises(PermissionDenied):
-        payments.payment_queue(db, student)
-    assert payments.payment_queue(db, other_instructor) == []
-    assert [item.id for item in payments.payment_queue(db, instructor)] == [payment.id]
-    assert [item.id for item in payments.payment_queue(db, admin)] == [payment.id]
+        kit_service.list_records(db, student, PAYMENTS)
+    assert kit_service.list_records(db, other_instructor, PAYMENTS).rows == []
+    assert [p.id for p in kit_service.list_records(db, instructor, PAYMENTS).rows] == [payment.id]
+    assert [p.id for p in kit_service.list_records(db, admin, PAYMENTS).rows] == [payment.id]
     db.refresh(payment)
     assert payment.status is PaymentStatus.PENDING
 
@@ -299,6 +308,46 @@ def test_the_queue_flags_a_transfer_reference_given_for_several_payments(db, ins
     submit(db, first, course, reference="TRX-42")
     submit(db, second, course, reference="trx-42")
     submit(db, third, course, reference="TRX-43")
-    reused = {item.learner_email: item.reference_reused
-              for item in payments.payment_queue(db, instructor)}
-    assert reused == {first.email: 1, second.email: 1, third.email: 0}
+    rows = kit_service.list_records(db, instructor, PAYMENTS).rows
+    assert {p.user_id: payments.reused_references(db, rows).get(p.id) for p in rows} == {
+        first.id: "Same reference on 1 other payment",
+        second.id: "Same reference on 1 other payment", third.id: None}
+
+
+def test_the_review_list_shows_the_learner_and_course_and_finds_them(db, instructor, course):
+    learner = make_user(db, name="Grace Hopper", email="grace@navy.example")
+    payment = submit(db, learner, course, reference="TRX-1906")
+    submit(db, make_user(db, name="Alan Turing"), course, reference="TRX-1912")
+    listed = kit_service.list_records(db, instructor, PAYMENTS, ListQuery(search="navy.example"))
+    assert [p.id for p in listed.rows] == [payment.id]
+    assert [cell_text(c, payment, listed.extra) for c in PAYMENTS.columns[:5]] == [
+        "Grace Hopper", "Data Science", "$49", "TRX-1906",
+        as_utc(payment.created_at).strftime("%d %b %Y")]
+    assert cell_text(PAYMENTS.columns[0].note_column, payment, listed.extra) == \
+        "grace@navy.example"
+    assert listed.names == {payment.id: "payment of Grace Hopper"}
+    for text in ("data sci", "trx-19", "Turing"):
+        assert kit_service.list_records(db, instructor, PAYMENTS, ListQuery(search=text)).total
+    payments.approve_payment(db, instructor, payment.id)
+    db.commit()
+    status = {"status": "pending"}  # what the page starts with: the queue
+    assert kit_service.list_records(db, instructor, PAYMENTS, ListQuery(filters=status)).total == 1
+
+
+def test_the_review_page_decides_through_the_payment_service(db, student, instructor, course):
+    """Approve and reject on the page are the service's: its checks, one audit entry each, the
+    enrollment and the learner's notification; a reject without a reason is refused."""
+    approved, rejected = submit(db, student, course), submit(db, make_user(db), course)
+    kit_service.run_action(db, instructor, PAYMENTS, "approve", approved.id)
+    with pytest.raises(Invalid) as refused:
+        kit_service.run_action(db, instructor, PAYMENTS, "reject", rejected.id, " ")
+    assert "reason" in refused.value.errors
+    kit_service.run_action(db, instructor, PAYMENTS, "reject", rejected.id, "No such transfer")
+    db.commit()
+    assert enrollment_for(db, student.id, course.id).status is EnrollmentStatus.ACTIVE
+    db.refresh(rejected)
+    assert (rejected.status, rejected.reason) == (PaymentStatus.REJECTED, "No such transfer")
+    assert db.exec(select(AuditEntry.action).order_by(AuditEntry.id)).all() == [
+        "payment.approve", "payment.reject"]
+    with pytest.raises(Conflict):  # offered on pending payments only
+        kit_service.run_action(db, instructor, PAYMENTS, "reject", approved.id, "Changed my mind")

@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
+from academy_app.admin.kit import service as kit_service
+from academy_app.admin.kit.service import ListQuery
+from academy_app.admin.users import user_page
 from academy_app.models import AuditEntry, Role
 from academy_app.services import accounts, audit, users
 from academy_app.services.errors import (
@@ -16,6 +19,8 @@ from academy_app.services.errors import (
 )
 from tests.factories import PASSWORD, make_user
 
+USERS = user_page.resource
+
 
 @pytest.fixture
 def admin(db):
@@ -26,10 +31,13 @@ def admin(db):
 def test_only_admins_administer_accounts(db, admin, instructor, student, who):
     outsider = {"instructor": instructor, "student": student, "nobody": None}[who]
     refused = NotAuthenticated if outsider is None else PermissionDenied
-    for attempt in (lambda: users.search_users(db, outsider),
+    for attempt in (lambda: kit_service.list_records(db, outsider, USERS),
                     lambda: users.change_role(db, outsider, student.id, "admin"),
                     lambda: users.set_active(db, outsider, student.id, False),
-                    lambda: users.audit_log(db, outsider)):
+                    lambda: users.audit_log(db, outsider),
+                    # and through the page, whatever a crafted event names
+                    lambda: kit_service.run_action(db, outsider, USERS, "role", student.id, "admin"),
+                    lambda: kit_service.run_action(db, outsider, USERS, "deactivate", student.id)):
         with pytest.raises(refused):
             attempt()
     db.refresh(student)
@@ -38,11 +46,33 @@ def test_only_admins_administer_accounts(db, admin, instructor, student, who):
 
 def test_search_by_name_or_email_and_role(db, admin, instructor, student):
     make_user(db, email="zoe@example.com", name="Zoë Ångström")
+
+    def found(text: str = "", role: str = "all") -> list[int | str]:
+        query = ListQuery(search=text, filters={"role": role})
+        return [u.email for u in kit_service.list_records(db, admin, USERS, query).rows]
+
     # (SQLite folds case for ASCII only, so the non-ASCII letter is typed as stored.)
-    assert [u.email for u in users.search_users(db, admin, "ZOë")] == ["zoe@example.com"]
-    assert [u.email for u in users.search_users(db, admin, "zoe@")] == ["zoe@example.com"]
-    assert [u.id for u in users.search_users(db, admin, role=Role.INSTRUCTOR)] == [instructor.id]
-    assert users.search_users(db, admin, "%") == []
+    assert found("ZOë") == found("zoe@") == ["zoe@example.com"]
+    assert found(role="instructor") == [instructor.email]
+    assert found("%") == []
+
+
+def test_the_users_page_changes_roles_and_access_through_the_service(db, admin, student):
+    kit_service.run_action(db, admin, USERS, "role", student.id, "instructor")
+    kit_service.run_action(db, admin, USERS, "deactivate", student.id)
+    with pytest.raises(Conflict):  # offered on active accounts only
+        kit_service.run_action(db, admin, USERS, "deactivate", student.id)
+    with pytest.raises(Invalid):
+        kit_service.run_action(db, admin, USERS, "role", student.id, "superuser")
+    with pytest.raises(Conflict):  # never on oneself
+        kit_service.run_action(db, admin, USERS, "role", admin.id, "student")
+    db.commit()
+    db.refresh(student)
+    assert (student.role, student.is_active) == (Role.INSTRUCTOR, False)
+    assert db.exec(select(AuditEntry.action).order_by(AuditEntry.id)).all() == [
+        "user.role", "user.deactivate"]
+    listed = kit_service.list_records(db, admin, USERS)
+    assert listed.rights[student.id].actions == ("role", "reactivate")
 
 
 def test_role_changes_are_validated_and_audited(db, admin, student):

@@ -27,6 +27,7 @@ from academy_app.admin.kit.resource import (
     Access,
     Action,
     Column,
+    Filter,
     Input,
     Resource,
     by_user,
@@ -36,7 +37,7 @@ from academy_app.admin.kit.resource import (
 )
 from academy_app.admin.kit.state import state_for
 
-__all__ = ["ADMINS", "STAFF", "Access", "Action", "Column", "Input", "KitPage", "Resource",
+__all__ = ["ADMINS", "STAFF", "Access", "Action", "Column", "Filter", "Input", "KitPage", "Resource",
            "by_user", "https_link", "register", "registered", "set_values", "via_course"]
 
 

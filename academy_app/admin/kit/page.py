@@ -13,9 +13,9 @@ from collections.abc import Callable
 
 import reflex as rx
 
-from academy_app.admin.kit.resource import Column, FieldSpec, Resource
-from academy_app.admin.layout import admin_page, data_table
-from academy_app.components.layout import empty_state, labelled
+from academy_app.admin.kit.resource import Action, Column, FieldSpec, Resource
+from academy_app.admin.layout import admin_page, data_table, reason_dialog
+from academy_app.components.layout import empty_state, labelled, link_button
 
 
 def page_for(resource: Resource, state: type[rx.State]) -> Callable[[], rx.Component]:
@@ -35,6 +35,7 @@ def page_for(resource: Resource, state: type[rx.State]) -> Callable[[], rx.Compo
             pager(state),
             form_dialog(resource, state),
             delete_dialog(resource, state) if resource.deletable else rx.fragment(),
+            *[reason_dialog_of(resource, state, a) for a in resource.actions if a.reason],
         )
     page.__name__ = f"{resource.name}_admin_page"
     return page
@@ -48,8 +49,8 @@ def toolbar(resource: Resource, state: type[rx.State]) -> rx.Component:
             rx.input.slot(rx.icon("search", size=16)), value=state.query, on_change=state.search,
             type="search", placeholder=f"Search {what}", aria_label=f"Search {what}",
             width=["100%", "280px"]), debounce_timeout=250))
-    for name in resource.filters:
-        label = resource.label_of(name)
+    for name, declared in resource.filters.items():
+        label = declared.label or resource.label_of(name)
         controls.append(rx.select.root(
             rx.select.trigger(aria_label=f"Filter by {label.lower()}"),
             rx.select.content(
@@ -58,9 +59,13 @@ def toolbar(resource: Resource, state: type[rx.State]) -> rx.Component:
             value=state.filters[name],
             on_change=lambda value, name=name: state.set_filter(name, value),
         ))
-    if not resource.inline_create:
+    new = rx.hstack(rx.icon("plus", size=16), f"New {resource.singular}", spacing="2",
+                    align="center")
+    if resource.new_page:
+        controls += [rx.spacer(), rx.cond(state.can_create, link_button(new, resource.new_page))]
+    elif not resource.inline_create:
         controls += [rx.spacer(), rx.cond(state.can_create, rx.button(
-            rx.icon("plus", size=16), f"New {resource.singular}", on_click=state.open_create))]
+            new, on_click=state.open_create))]
     return rx.hstack(*controls, spacing="3", wrap="wrap", width="100%", align="center")
 
 
@@ -86,10 +91,49 @@ def has_row_buttons(resource: Resource) -> bool:
     return bool(resource.actions) or resource.editable or resource.deletable
 
 
+def action_control(state: type[rx.State], action: Action, row: rx.Var) -> rx.Component:
+    """A row action's button, or, for a choosing action, its select ("Role of Sam Student")."""
+    if action.choose:
+        control = rx.select.root(
+            rx.select.trigger(aria_label=action.label + " of " + row.label),
+            rx.select.content(rx.foreach(state.options[action.choose],
+                                         lambda o: rx.select.item(o[1], value=o[0]))),
+            value=row.chosen[action.name], size="1",
+            on_change=lambda value: state.choose(action.name, row.id, value))
+    else:
+        control = rx.button(action.label, size="1", variant="soft",
+                            color_scheme=action.color or None,
+                            aria_label=action.label + " " + row.label,
+                            on_click=state.run_action(action.name, row.id))
+    return rx.cond(row.actions.contains(action.name), control)
+
+
+def cell(column: Column, row: rx.Var, index: int) -> rx.Component:
+    """A cell: its text (a badge, a link), and the smaller line under it when declared."""
+    text = row.cells[index]
+    if column.render is not None:
+        return column.render(row, index)
+    if column.badge:
+        shown = rx.cond(text == column.empty, rx.text(text, color_scheme="gray"), rx.badge(
+            text, color_scheme=column.badge if isinstance(column.badge, str) else
+            rx.match(text, *column.badge.items(), "gray")))
+    else:
+        shown = rx.text(text, weight="medium" if index == 0 else None)
+    if column.link is not None:  # an empty cell links nowhere
+        shown = rx.cond((row.links[index] != "") & (text != column.empty),
+                        rx.link(shown, href=row.links[index]), shown)
+    note = column.note_column
+    if note is None:
+        return shown
+    text = row.notes[index]
+    under = rx.badge(text, color_scheme=note.badge, white_space="normal") if isinstance(
+        note.badge, str) and note.badge else rx.text(text, size="1", color_scheme="gray",
+                                                      max_width="320px")
+    return rx.vstack(shown, rx.cond(text != "", under), spacing="1")
+
+
 def table_row(resource: Resource, state: type[rx.State], row: rx.Var) -> rx.Component:
-    buttons = [rx.cond(row.actions.contains(action.name), rx.button(
-        action.label, size="1", variant="soft", aria_label=action.label + " " + row.label,
-        on_click=state.run_action(action.name, row.id))) for action in resource.actions]
+    buttons = [action_control(state, action, row) for action in resource.actions]
     if resource.editable:
         buttons.append(rx.cond(row.can_edit, rx.button(
             "Edit", size="1", variant="soft", aria_label="Edit " + row.label,
@@ -99,9 +143,10 @@ def table_row(resource: Resource, state: type[rx.State], row: rx.Var) -> rx.Comp
             "Delete", size="1", variant="soft", color_scheme="red",
             aria_label="Delete " + row.label, on_click=state.ask_delete(row.id))))
     return rx.table.row(
-        rx.table.row_header_cell(rx.text(row.cells[0], weight="medium")),
-        *[rx.table.cell(row.cells[index]) for index in range(1, len(resource.columns))],
-        *([rx.table.cell(rx.hstack(*buttons, spacing="2"))] if buttons else []),
+        rx.table.row_header_cell(cell(resource.columns[0], row, 0)),
+        *[rx.table.cell(cell(column, row, index))
+          for index, column in enumerate(resource.columns) if index],
+        *([rx.table.cell(rx.hstack(*buttons, spacing="2", wrap="wrap"))] if buttons else []),
         align="center",
     )
 
@@ -168,8 +213,8 @@ def inline_form(resource: Resource, state: type[rx.State]) -> rx.Component:
 
 
 def form_dialog(resource: Resource, state: type[rx.State]) -> rx.Component:
-    if resource.inline_create and not resource.editable:
-        return rx.fragment()  # the card above the list creates; nothing is edited
+    if (resource.inline_create or not resource.creatable) and not resource.editable:
+        return rx.fragment()  # the card above the list creates, or nothing does; nothing is edited
     editing = state.editing > 0
     return rx.dialog.root(
         rx.dialog.content(
@@ -212,3 +257,14 @@ def delete_dialog(resource: Resource, state: type[rx.State]) -> rx.Component:
         open=state.deleting > 0,
         on_open_change=lambda is_open: rx.cond(is_open, rx.noop(), state.cancel_delete()),
     )
+
+
+def reason_dialog_of(resource: Resource, state: type[rx.State], action: Action) -> rx.Component:
+    """The dialog of an action that asks for a reason ("Reject payment"): the affected person
+    reads the reason."""
+    title = f"{action.label} {resource.singular}"
+    return reason_dialog(
+        title, state.asking_label + ". " + action.reason, f"{resource.name}-{action.name}-reason",
+        open_=state.asking == action.name, reason=state.reason, error=state.reason_error,
+        on_reason=state.set_reason, on_cancel=state.cancel_reason, confirm_label=title,
+        on_confirm=state.confirm_reason, placeholder=action.placeholder)

@@ -2,7 +2,8 @@
 
 A `Resource` names a SQLModel table and says which columns the list shows, what the search looks
 in, which fields filter and which the form edits, who may do what (`Access`), which rows a
-non-admin may touch (`Ownership`), and the row actions. Everything else comes from the model:
+non-admin may touch (`Ownership`), and the row actions. A column or a search may name a field of
+the row a foreign key points at, as ``"user_id.email"``. Everything else comes from the model:
 labels and hints from each field's `title` and `description`, the kind of input from its type
 (enum and foreign key: a select; bool: a checkbox; long text: a text area), and the checks from its
 constraints (`max_length`, `ge`/`le`, required, unique).
@@ -17,7 +18,7 @@ import re
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import cached_property
 from typing import Any
@@ -30,6 +31,7 @@ from sqlmodel import Session, SQLModel, col, select
 from academy_app.models import Course, Role, User
 
 STAFF = (Role.INSTRUCTOR, Role.ADMIN)
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
 ADMINS = (Role.ADMIN,)
 LABEL_ATTRIBUTES = ("title", "name", "full_name", "code", "email")  # what names a row in a select
 Choices = Sequence[tuple[str, str]] | Callable[[Session, User], Sequence[tuple[str, str]]]
@@ -37,12 +39,48 @@ Choices = Sequence[tuple[str, str]] | Callable[[Session, User], Sequence[tuple[s
 
 @dataclass(frozen=True)
 class Column:
-    """A column of the list. `format` turns the row into the cell's text (derived columns)."""
+    """A column of the list: a field, ``"fk.field"`` (a field of the row the foreign key `fk`
+    points at, e.g. the learner's email), or a name of your own with `format` or `compute`."""
 
     name: str
     label: str = ""
-    format: Callable[[Any], str] | None = None
+    format: Callable[[Any], str] | None = None  # the row -> the cell's text
     empty: str = "—"  # what a NULL shows (a NULL foreign key: e.g. "All courses")
+    # A value per row from other tables, for the page's rows at once (counts, say): one query
+    # per page, not per row. `(session, rows) -> {row id: value}`.
+    compute: Callable[[Session, list[Any]], Mapping[int, Any]] | None = None
+    note: str | Column | None = None  # a second, smaller line under the cell (the email)
+    badge: str | Mapping[str, str] = ""  # a colour for every cell, or per cell text
+    link: Callable[[Any], str] | None = None  # the row -> where the cell links to ("" for none)
+    # A cell the kit cannot draw (the page layer's `(row, index) -> component`: row.cells[index],
+    # row.notes[index] and row.links[index] hold what the kit read).
+    render: Callable[[Any, int], Any] | None = None
+
+    @property
+    def related(self) -> tuple[str, str] | None:
+        """("user_id", "email") for "user_id.email"; None for anything else."""
+        fk, dot, name = self.name.partition(".")
+        return (fk, name) if dot and self.compute is None else None
+
+    @property
+    def note_column(self) -> Column | None:
+        """The note, as a column that shows nothing for NULL (no "—" under every cell)."""
+        if self.note is None:
+            return None
+        return Column(self.note, empty="") if isinstance(self.note, str) else \
+            replace(self.note, empty="")
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A select above the list. A foreign key, an enum or a bool offers its values; `choices`
+    and `where` (value -> SQL condition) make a filter of your own, e.g. valid or revoked."""
+
+    name: str
+    label: str = ""
+    default: str = "all"
+    choices: Sequence[tuple[str, str]] = ()
+    where: Callable[[str], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -64,16 +102,29 @@ class Input:
 
 @dataclass(frozen=True)
 class Action:
-    """A button on each row (e.g. "Close"). `run(session, actor, row)` changes the row; the kit
-    has already checked that the actor may edit it, and audits and announces the change."""
+    """A control on each row (e.g. "Close"), offered where `when` holds (field values, or a test
+    of the row), to those who may edit the row (the kit checks role and owner first).
+
+    Either `run(session, actor, row)` changes the row, and the kit audits and announces it; or
+    `service(session, actor, row_id, *argument)`, a domain service with its own rules and audit
+    entry (approve a payment), which the kit only announces. `reason` (the prompt) asks for a
+    reason first and passes it on; `choose` names an enum field: the control is a select of its
+    values, and the picked one is passed on (a user's role)."""
 
     name: str
     label: str
-    run: Callable[[Session, User, Any], object]
-    when: Mapping[str, Any] = field(default_factory=dict)  # offered on rows whose fields equal these
+    run: Callable[[Session, User, Any], object] | None = None
+    when: Mapping[str, Any] | Callable[[Any], bool] = field(default_factory=dict)
     done: str = ""  # the toast; default "<Label>: done"
+    service: Callable[..., object] | None = None
+    reason: str = ""
+    placeholder: str = ""  # of the reason's field
+    choose: str = ""
+    color: str = ""  # the button's colour scheme ("red" for what the affected person regrets)
 
     def applies_to(self, row: Any) -> bool:
+        if callable(self.when):
+            return bool(self.when(row))
         return all(getattr(row, name) == value for name, value in self.when.items())
 
 
@@ -233,12 +284,14 @@ class Resource:
 
     def __init__(self, model: type[SQLModel], title: str, *, route: str,
                  columns: Sequence[str | Column], sort: str = "-id",
-                 search: Sequence[str] = (), filters: Sequence[str] = (),
+                 search: Sequence[str | Callable[[str], Any]] = (),
+                 filters: Sequence[str | Filter] = (), label: str = "",
                  form: Sequence[str | Input] = (), owner: Ownership | None = None,
                  access: Access = Access(), actions: Sequence[Action] = (),
                  subtitle: str = "", singular: str = "", per_page: int = 25,
                  create: Callable[[Session, User | None, dict[str, str]], Any] | None = None,
                  editable: bool = True, deletable: bool = True, inline_create: bool = False,
+                 new_page: str = "",
                  empty: tuple[str, str, str] = ("inbox", "Nothing here yet", "")) -> None:
         self.model = model
         self.title = title
@@ -249,15 +302,20 @@ class Resource:
         self.name = singular_of(table) if isinstance(table, str) else model.__name__.lower()
         self.columns = [c if isinstance(c, Column) else Column(c) for c in columns]
         self.sort = sort
-        self.search = tuple(search)
-        self.filters = tuple(filters)
+        self.search = tuple(search)  # fields, "fk.field", or text -> a SQL condition (or None)
+        self.filters = {f.name: f for f in (f if isinstance(f, Filter) else Filter(f)
+                                            for f in filters)}
+        self._label = label
         self.inputs = [i if isinstance(i, Input) else Input(i) for i in form]
         self.owner = owner
         self.access = access
         self.actions = list(actions)
         self.per_page = per_page
         self.create_hook = create
-        self.editable = editable and create is None  # a custom hook owns its rules: create only
+        self.creatable = bool(self.inputs)  # no form: rows come from elsewhere (payments)
+        self.new_page = new_page  # where rows are made instead, e.g. the course editor
+        # A custom hook owns its rules: create only.
+        self.editable = editable and create is None and self.creatable
         self.deletable = deletable
         self.inline_create = inline_create
         self.empty = empty
@@ -285,7 +343,35 @@ class Resource:
 
     def label_of(self, name: str) -> str:
         info = self.model.model_fields.get(name)
-        return (info.title if info is not None and info.title else None) or humanize(name)
+        return (info.title if info is not None and info.title else None) or \
+            humanize(name.rpartition(".")[2])
+
+    def related_target(self, path: str) -> tuple[str, type[SQLModel], str] | None:
+        """(foreign key, its table, the field shown) for "fk.field", or for a bare foreign key
+        (it shows its row's label: a course's title); None for anything else."""
+        fk, dot, name = path.partition(".")
+        target = self.target_of(fk)
+        if target is None:
+            return None
+        return fk, target, name if dot else label_attribute(target)
+
+    @property
+    def shown(self) -> list[Column]:
+        """Every column the list reads: the declared ones and their notes."""
+        return [*self.columns, *(c.note_column for c in self.columns if c.note is not None)]
+
+    @property
+    def label_paths(self) -> list[str]:
+        return _PLACEHOLDER.findall(self.label_template)
+
+    @property
+    def label_template(self) -> str:
+        """What names a row in buttons and dialogs: "{name}", or e.g. "payment of
+        {user_id.full_name}" for "Approve payment of Sam Student"."""
+        return self._label or "{" + self.label_field + "}"
+
+    def row_label(self, values: Mapping[str, Any]) -> str:
+        return _PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), "")), self.label_template)
 
     @property
     def sortable(self) -> list[str]:
@@ -366,11 +452,19 @@ class Resource:
     def _check(self) -> None:
         """Refuse a declaration that names what the model does not have, at import time."""
         names = set(self.model.model_fields)
-        for column in self.columns:
-            if column.name not in names and column.format is None:
+
+        def known(path: str) -> bool:
+            if path in names:
+                return True
+            related = self.related_target(path) if "." in path else None
+            return related is not None and related[2] in related[1].model_fields
+
+        for column in self.shown:
+            if not known(column.name) and column.format is None and column.compute is None:
                 raise ValueError(f"{self.title}: no field {column.name!r} on {self.model.__name__}")
-        for name in (*self.search, *self.filters, self.sort.removeprefix("-")):
-            if name not in names:
+        paths = [s for s in self.search if isinstance(s, str)]
+        for name in (*paths, *self.filters, *self.label_paths, self.sort.removeprefix("-")):
+            if not known(name):
                 raise ValueError(f"{self.title}: no field {name!r} on {self.model.__name__}")
         if not self._keyset_safe(self.sort.removeprefix("-")):
             raise ValueError(f"{self.title}: sort by a NOT NULL column that is not a foreign key")
@@ -380,3 +474,8 @@ class Resource:
                                  "only a custom create hook can read it")
         if self.owner is not None and self.owner.field not in names:
             raise ValueError(f"{self.title}: ownership field {self.owner.field!r} not on the model")
+        for action in self.actions:
+            if (action.run is None) == (action.service is None):
+                raise ValueError(f"{self.title}: action {action.name!r} needs a run or a service")
+            if action.choose and action.choose not in self.table.c:
+                raise ValueError(f"{self.title}: action {action.name!r} chooses no field")

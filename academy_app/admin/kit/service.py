@@ -69,7 +69,10 @@ class ListPage:
     rows: list[Any]
     total: int  # at most COUNT_CAP + 1
     next_cursor: str  # "" on the last page
-    labels: dict[str, dict[int, str]]  # foreign-key column -> id -> the label it shows
+    # What the rows do not hold themselves, per column (a foreign key's label, "user_id.email",
+    # a computed count) and per row id.
+    extra: dict[str, dict[int, Any]]
+    names: dict[int, str]  # what names each row in buttons ("payment of Sam Student")
     rights: dict[int, RowRights]
     sort: str  # the order applied
 
@@ -121,8 +124,8 @@ def get_record(session: Session, actor: User | None, resource: Resource, row_id:
 def row_label(session: Session, actor: User | None, resource: Resource, row_id: int,
               operation: str = "edit") -> str:
     """What names the row in a confirmation ("Python Circle"), if `actor` may do `operation`."""
-    return str(getattr(get_record(session, actor, resource, row_id, operation),
-                       resource.label_field))
+    row = get_record(session, actor, resource, row_id, operation)
+    return _names(resource, [row], _related(session, resource, [row], resource.label_paths))[row.id]
 
 
 def rights(actor: User, resource: Resource, row: Any) -> RowRights:
@@ -164,26 +167,48 @@ def list_records(session: Session, actor: User | None, resource: Resource,
         .select_from(ids_statement.limit(COUNT_CAP + 1).subquery())).one()
     next_cursor = _encode_cursor(getattr(rows[-1], sort_column.name), rows[-1].id) \
         if more else ""
-    return ListPage(rows=rows, total=total, next_cursor=next_cursor,
-                    labels=_foreign_labels(session, resource, rows),
+    extra = _related(session, resource, rows, [c.name for c in resource.shown if c.format is None]
+                     + resource.label_paths)
+    extra |= {c.name: dict(c.compute(session, rows)) if rows else {}
+              for c in resource.shown if c.compute is not None}
+    return ListPage(rows=rows, total=total, next_cursor=next_cursor, extra=extra,
+                    names=_names(resource, rows, extra),
                     rights={row.id: rights(user, resource, row) for row in rows}, sort=sort)
 
 
 def _search(resource: Resource, text: str) -> list[Any]:
+    """Any of the search's fields containing the text; "fk.field" looks in the rows the foreign
+    key points at (`fk IN (SELECT id … WHERE field ILIKE …)`: the list's own query and its keyset
+    stay as they are); a function of the text adds its own condition."""
     text = plain_text(text, 100).strip()
     if not text or not resource.search:
         return []
     pattern = "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
-    return [sa.or_(*(col(getattr(resource.model, name)).ilike(pattern, escape="\\")
-                     for name in resource.search))]
+    matches = []
+    for given in resource.search:
+        if callable(given):
+            if (condition := given(text)) is not None:
+                matches.append(condition)
+        elif (related := resource.related_target(given) if "." in given else None) is not None:
+            fk, target, name = related
+            matches.append(col(getattr(resource.model, fk)).in_(select(col(target.id)).where(
+                col(getattr(target, name)).ilike(pattern, escape="\\"))))
+        else:
+            matches.append(col(getattr(resource.model, given)).ilike(pattern, escape="\\"))
+    return [sa.or_(*matches)] if matches else [sa.false()]
 
 
 def _filters(resource: Resource, values: Mapping[str, str]) -> list[Any]:
     """Equality on each declared filter with a value it can hold; anything else is no filter."""
     conditions = []
-    for name in resource.filters:
+    for name, declared in resource.filters.items():
         raw = values.get(name, "") if isinstance(values, Mapping) else ""
-        value = _filter_value(resource, name, plain_text(raw, 200) if isinstance(raw, str) else "")
+        raw = plain_text(raw, 200) if isinstance(raw, str) else ""
+        if declared.where is not None:
+            if raw in dict(declared.choices):
+                conditions.append(declared.where(raw))
+            continue
+        value = _filter_value(resource, name, raw)
         if value is not None:
             conditions.append(col(getattr(resource.model, name)) == value)
     return conditions
@@ -231,19 +256,33 @@ def _decode_cursor(cursor: str, column: sa.Column) -> tuple[Any, int] | None:
     return value, row_id
 
 
-def _foreign_labels(session: Session, resource: Resource,
-                    rows: list[Any]) -> dict[str, dict[int, str]]:
-    """What each foreign-key column shows (a course's title, say): one query per column."""
-    labels: dict[str, dict[int, str]] = {}
-    for column in resource.columns:
-        target = resource.target_of(column.name)
-        if target is None or column.format is not None:
-            continue
-        ids = {getattr(row, column.name) for row in rows} - {None}
-        label = col(getattr(target, label_attribute(target)))
-        labels[column.name] = {row_id: str(text) for row_id, text in session.exec(
-            select(col(target.id), label).where(col(target.id).in_(ids)))} if ids else {}
-    return labels
+def _related(session: Session, resource: Resource, rows: list[Any],
+             paths: list[str]) -> dict[str, dict[int, Any]]:
+    """What `paths` read in the rows foreign keys point at ("user_id.email", a bare foreign key:
+    its row's label), per row id: one query per foreign key, for the page's rows only."""
+    wanted: dict[str, dict[str, str]] = {}  # foreign key -> path -> the target's field
+    for path in dict.fromkeys(paths):
+        if (related := resource.related_target(path)) is not None:
+            wanted.setdefault(related[0], {})[path] = related[2]
+    extra: dict[str, dict[int, Any]] = {}
+    for fk, fields in wanted.items():
+        target = resource.target_of(fk)
+        ids = {getattr(row, fk) for row in rows} - {None}
+        names = list(dict.fromkeys(fields.values()))
+        found = {values[0]: dict(zip(names, values[1:], strict=True)) for values in session.exec(
+            select(col(target.id), *(col(getattr(target, n)) for n in names))
+            .where(col(target.id).in_(ids)))} if ids else {}
+        for path, name in fields.items():
+            extra[path] = {row.id: found[getattr(row, fk)][name] for row in rows
+                           if getattr(row, fk) in found}
+    return extra
+
+
+def _names(resource: Resource, rows: list[Any], extra: dict[str, dict[int, Any]]
+           ) -> dict[int, str]:
+    return {row.id: resource.row_label({path: extra[path].get(row.id, "") if path in extra
+                                        else getattr(row, path) for path in resource.label_paths})
+            for row in rows}
 
 
 def choices(session: Session, actor: User | None, resource: Resource
@@ -252,9 +291,13 @@ def choices(session: Session, actor: User | None, resource: Resource
     an instructor's course select lists their own courses only."""
     user = require(actor, resource, "view")
     options: dict[str, list[tuple[str, str]]] = {}
-    for name in dict.fromkeys((*resource.filters, *resource.fields)):
+    for name in dict.fromkeys((*resource.filters, *resource.fields,
+                               *(a.choose for a in resource.actions if a.choose))):
         spec = resource.fields.get(name)
-        if spec is not None and spec.choices is not None:
+        declared = resource.filters.get(name)
+        if declared is not None and declared.choices:
+            options[name] = [(str(v), str(t)) for v, t in declared.choices]
+        elif spec is not None and spec.choices is not None:
             given = spec.choices
             options[name] = [(str(v), str(t)) for v, t in
                              (given(session, user) if callable(given) else given)]
@@ -279,10 +322,10 @@ def form_values(session: Session, actor: User | None, resource: Resource,
                 row_id: int) -> dict[str, str]:
     """The edit form of a row, as text, if `actor` may edit it."""
     row = get_record(session, actor, resource, row_id, "edit")
-    return {name: _as_text(getattr(row, name)) for name in resource.fields}
+    return {name: as_text(getattr(row, name)) for name in resource.fields}
 
 
-def _as_text(value: Any) -> str:
+def as_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -387,6 +430,8 @@ def _columns(resource: Resource) -> list[str]:
 def create_record(session: Session, actor: User | None, resource: Resource,
                   values: Mapping[str, Any]) -> Any:
     user = require(actor, resource, "create")
+    if not resource.creatable:
+        raise PermissionDenied(f"A {resource.singular} cannot be created here")
     if resource.create_hook is not None:  # a domain service: it checks, writes and audits itself
         submitted = {name: plain_text(values.get(name, spec.default))
                      for name, spec in resource.fields.items()}
@@ -416,7 +461,9 @@ def update_record(session: Session, actor: User | None, resource: Resource, row_
 
 
 def run_action(session: Session, actor: User | None, resource: Resource, action_name: str,
-               row_id: int) -> tuple[Any, Action]:
+               row_id: int, argument: str = "") -> tuple[Any, Action]:
+    """Run a row action, if `actor` may edit the row and it applies to it. `argument` is the
+    reason of an action that asks for one, or the value a choosing action picked."""
     action = next((a for a in resource.actions if a.name == action_name), None)
     if action is None:
         raise NotFound("action", action_name)
@@ -424,8 +471,13 @@ def run_action(session: Session, actor: User | None, resource: Resource, action_
     if not action.applies_to(row):
         raise Conflict(f"{action.label} does not apply to this {resource.singular} any more")
     user = require_user(actor)
-    _change(session, user, resource, row, f"{resource.name}.{action.name}",
-            lambda: action.run(session, user, row))
+    if action.service is not None:  # a domain service: it checks, writes and audits itself
+        given = [plain_text(argument, 2_000)] if action.reason or action.choose else []
+        action.service(session, user, row.id, *given)
+        bus.changed(session, resource.name)
+    else:
+        _change(session, user, resource, row, f"{resource.name}.{action.name}",
+                lambda: action.run(session, user, row))
     return row, action
 
 

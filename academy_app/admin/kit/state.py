@@ -19,7 +19,7 @@ import reflex as rx
 from sqlmodel import Session
 
 from academy_app.admin.kit import service
-from academy_app.admin.kit.resource import ADMINS, Resource
+from academy_app.admin.kit.resource import ADMINS, Column, Resource
 from academy_app.admin.layout import StaffState, as_id
 from academy_app.db import session_scope
 from academy_app.infra.presence import watchers
@@ -36,20 +36,21 @@ class KitRow:
     id: int = 0
     label: str = ""
     cells: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # the smaller line under each cell, or ""
+    links: list[str] = field(default_factory=list)  # where each cell links to, or ""
+    chosen: dict[str, str] = field(default_factory=dict)  # choosing action -> the row's value
     can_edit: bool = False
     can_delete: bool = False
     actions: list[str] = field(default_factory=list)
 
 
-def cell_text(resource: Resource, row: Any, name: str, labels: dict[str, dict[int, str]]) -> str:
-    column = next(c for c in resource.columns if c.name == name)
+def cell_text(column: Column, row: Any, extra: dict[str, dict[int, Any]]) -> str:
+    """What a column shows for a row; `extra` is what the list read beside the rows."""
     if column.format is not None:
         return str(column.format(row))
-    value = getattr(row, name)
+    value = extra[column.name].get(row.id) if column.name in extra else getattr(row, column.name)
     if value is None:
         return column.empty
-    if name in labels:
-        return labels[name].get(value, column.empty)
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if isinstance(value, datetime):
@@ -77,6 +78,12 @@ class KitState(rx.State, mixin=True):
     editing: int = 0  # the row the form edits; 0 while it creates one
     deleting: int = 0  # the row the delete dialog asks about
     deleting_label: str = ""
+    # The action whose dialog asks for a reason, the row it is for, and the reason typed.
+    asking: str = ""
+    asking_row: int = 0
+    asking_label: str = ""
+    reason: str = ""
+    reason_error: str = ""
     # Keyset paging: where this page starts, and where the pages before it started.
     _cursor: str = ""
     _previous: list[str] = []
@@ -120,7 +127,7 @@ class KitState(rx.State, mixin=True):
 
     @rx.event
     def set_filter(self, name: str, value: str) -> None:
-        if name in self._resource.filters and isinstance(value, str):
+        if isinstance(name, str) and name in self._resource.filters and isinstance(value, str):
             self.filters = {**self.filters, name: service.plain_text(value, 40)}
             self._first_page()
 
@@ -165,10 +172,14 @@ class KitState(rx.State, mixin=True):
         except ServiceError:
             self.rows, self.loading = [], False
             return
-        names = [c.name for c in resource.columns]
+        notes = [c.note_column for c in resource.columns]
         self.rows = [KitRow(
-            id=row.id, label=str(getattr(row, resource.label_field)),
-            cells=[cell_text(resource, row, name, page.labels) for name in names],
+            id=row.id, label=page.names[row.id],
+            cells=[cell_text(c, row, page.extra) for c in resource.columns],
+            notes=[cell_text(n, row, page.extra) if n is not None else "" for n in notes],
+            links=[c.link(row) if c.link is not None else "" for c in resource.columns],
+            chosen={a.name: service.as_text(getattr(row, a.choose))
+                    for a in resource.actions if a.choose},
             can_edit=page.rights[row.id].edit, can_delete=page.rights[row.id].delete,
             actions=list(page.rights[row.id].actions)) for row in page.rows]
         self.sort = page.sort
@@ -177,9 +188,11 @@ class KitState(rx.State, mixin=True):
         total = f"{service.COUNT_CAP:,}+" if page.total > service.COUNT_CAP else f"{page.total:,}"
         self.summary = (f"{self._offset + 1:,}–{self._offset + len(page.rows):,} of {total}"
                         if page.rows else "")
-        self.can_create = service.may(actor, resource, "create")
+        self.can_create = bool(resource.creatable or resource.new_page) and \
+            service.may(actor, resource, "create")
         self.narrowed = bool(self.query.strip()) or any(
-            value not in ("", "all") for value in self.filters.values())
+            self.filters.get(name, declared.default) not in ("", declared.default)
+            for name, declared in resource.filters.items())
         self.loading = False
 
     def _read(self, operation: str, read: Callable[[Session, User | None], Any]
@@ -196,6 +209,8 @@ class KitState(rx.State, mixin=True):
 
     @rx.event
     def open_create(self) -> None:
+        if not self._resource.creatable:
+            return
         self.form, self.errors, self.editing = self._resource.blank_form(), {}, 0
         self.form_open, self._just_saved = True, False
 
@@ -283,12 +298,64 @@ class KitState(rx.State, mixin=True):
 
     @rx.event
     def run_action(self, name: str, row_id: int):  # noqa: ANN201
+        """Run a row action; one that asks for a reason opens its dialog instead (after checking
+        that the caller may act on the row at all)."""
         resource = self._resource
         action = next((a for a in resource.actions if a.name == name), None)
-        if action is None:
+        if action is None or action.choose:
             return None
-        return self._act(f"{resource.name}.{action.name}", lambda session, actor: service.run_action(
-            session, actor, resource, action.name, as_id(row_id)), action.done or
+        if action.reason:
+            label, refused = self._read(action.name, lambda session, actor: service.row_label(
+                session, actor, resource, as_id(row_id)))
+            if refused:
+                return refused
+            self.asking, self.asking_row = action.name, as_id(row_id)
+            self.asking_label = label[:1].upper() + label[1:]  # "Payment of Sam Student"
+            self.reason, self.reason_error = "", ""
+            return None
+        return self._run(action.name, as_id(row_id))
+
+    @rx.event
+    def choose(self, name: str, row_id: int, value: str):  # noqa: ANN201
+        """A choosing action (a select in the row) picked `value`."""
+        action = next((a for a in self._resource.actions if a.name == name and a.choose), None)
+        if action is None or not isinstance(value, str):
+            return None
+        return self._run(action.name, as_id(row_id), value)
+
+    @rx.event
+    def set_reason(self, text: str) -> None:
+        self.reason = service.plain_text(text, 2_000) if isinstance(text, str) else ""
+        self.reason_error = ""
+
+    @rx.event
+    def cancel_reason(self) -> None:
+        self.asking, self.asking_row, self.asking_label = "", 0, ""
+
+    @rx.event
+    def confirm_reason(self):  # noqa: ANN201
+        if not self.asking_row:
+            return None  # a second click after the dialog closed
+        try:
+            with session_scope() as session:
+                service.run_action(session, self._actor(session), self._resource, self.asking,
+                                   self.asking_row, self.reason)
+        except Invalid as exc:
+            self.reason_error = exc.errors.get("reason", exc.message)
+            return None
+        except ServiceError as exc:
+            name = self.asking
+            self.cancel_reason()
+            return [self._refuse(f"{self._resource.name}.{name}", exc), type(self).refresh]
+        action = next(a for a in self._resource.actions if a.name == self.asking)
+        self.cancel_reason()
+        return [rx.toast.success(action.done or f"{action.label}: done"), type(self).refresh]
+
+    def _run(self, name: str, row_id: int, argument: str = "") -> list:
+        resource = self._resource
+        action = next(a for a in resource.actions if a.name == name)
+        return self._act(f"{resource.name}.{name}", lambda session, actor: service.run_action(
+            session, actor, resource, name, row_id, argument), action.done or
             f"{action.label}: done", type(self).refresh)
 
 
@@ -303,8 +370,10 @@ def state_for(resource: Resource) -> type[StaffState]:
         "__module__": __name__, "__qualname__": name,
         "__annotations__": {"_resource": ClassVar[Resource]}, "_resource": resource,
         # Every field and filter has a value from the start: the inputs are controlled.
-        "form": resource.blank_form(), "filters": dict.fromkeys(resource.filters, "all"),
+        "form": resource.blank_form(),
+        "filters": {name: declared.default for name, declared in resource.filters.items()},
         "options": {name: [] for name, spec in resource.fields.items() if spec.kind == "select"}
-        | {name: [] for name in resource.filters}})
+        | {name: [] for name in resource.filters}
+        | {action.choose: [] for action in resource.actions if action.choose}})
     setattr(module, name, cls)
     return cls
