@@ -107,6 +107,19 @@ class ContextFilter(logging.Filter):
         return True
 
 
+MAX_MESSAGE_CHARS = 2000
+
+
+def bounded_message(record: logging.LogRecord) -> str:
+    """The record's message, cut at MAX_MESSAGE_CHARS: a log line may quote what a client sent
+    (Reflex's own warning about a payload that does not fit quotes all of it), and one crafted
+    event must not write megabytes of log. Tracebacks are not messages and are kept whole."""
+    message = record.getMessage()
+    if len(message) <= MAX_MESSAGE_CHARS:
+        return message
+    return f"{message[:MAX_MESSAGE_CHARS]}… ({len(message) - MAX_MESSAGE_CHARS} more characters)"
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request_id, user_id (always there,
     null when unknown), task_id and task in a Celery task, exception when there is one."""
@@ -116,7 +129,7 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": bounded_message(record),
             "request_id": getattr(record, "request_id", None),
             "user_id": getattr(record, "user_id", None),
         }
@@ -142,6 +155,10 @@ class TextFormatter(logging.Formatter):
             ("task", getattr(record, "task_id", None))) if value is not None]
         record.where = f" [{' '.join(where)}]" if where else ""
         return super().format(record)
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # logging.Formatter's name
+        record.message = bounded_message(record)
+        return super().formatMessage(record)
 
 
 class _StderrHandler(logging.StreamHandler):

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 from reflex.state import StateUpdate
 
+from academy_app.admin.layout import as_id
 from academy_app.infra import crafted_events
 from academy_app.infra.crafted_events import CraftedEventGuard, clean_text, fits
 
@@ -74,3 +75,12 @@ def test_the_guard_lets_a_fitting_payload_through_cleaned(monkeypatch):
     payload = {"payment_id": 1, "reason": "\x00"}
     assert _run_guard(monkeypatch, payload) is None
     assert payload == {"payment_id": 1, "reason": "\ufffd"}
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (7, 7), (2**31 - 1, 2**31 - 1), (2**31, 0), (2**63, 0), (0, 0), (-3, 0), (True, 0),
+    ("7", 0), (7.0, 0), (None, 0), ([7], 0),
+])
+def test_only_a_positive_int_that_fits_an_id_column_is_an_id(value, expected):
+    """What a handler acts on: anything else matches no row (never a database error)."""
+    assert as_id(value) == expected

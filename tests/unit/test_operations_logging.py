@@ -75,6 +75,20 @@ def test_development_logs_are_lines_for_a_person(root_logging, capsys):
     assert re.fullmatch(r"\S+ \S+ WARNING academy.test \[req=req-9 user=7\] slow page", line)
 
 
+@pytest.mark.parametrize("env", [Environment.PRODUCTION, Environment.DEVELOPMENT])
+def test_a_huge_message_is_cut_but_its_traceback_kept(root_logging, capsys, env):
+    """A log line that quotes a client's payload (Reflex warns with the whole value) stays short."""
+    configured(env=env)
+    try:
+        raise ValueError("kept whole " + "y" * 3000)
+    except ValueError:
+        log.exception("payload %s", "x" * 100_000)
+    err = capsys.readouterr().err
+    assert "payload " + "x" * 1992 + "… (98008 more characters)" in err
+    assert "x" * 1993 not in err
+    assert "kept whole " + "y" * 3000 in err
+
+
 def test_the_format_follows_the_environment_unless_chosen():
     settings = get_settings()
     assert wants_json(settings.model_copy(update={"env": Environment.PRODUCTION}))
