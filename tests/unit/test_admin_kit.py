@@ -410,3 +410,26 @@ def test_the_kits_service_and_declarations_do_not_depend_on_reflex(module):
     assert "reflex" not in imported
     assert not any(name.startswith(("academy_app.admin.kit.state", "academy_app.admin.kit.page",
                                     "academy_app.state")) for name in imported)
+
+
+def test_two_editors_of_one_row_keep_each_others_changes_or_are_told(db, instructor, course):
+    """Both open the form; the first saves the name. The second saves the capacity: the name
+    stays the first one's. The second then saves the name they still have: refused, named."""
+    group = new_group(db, instructor, course, capacity="10")
+    db.commit()
+    first = service.form_values(db, instructor, GROUPS, group.id)
+    second = dict(first)
+    service.update_record(db, instructor, GROUPS, group.id, {**first, "name": "Renamed"},
+                          opened=first)
+    db.commit()
+    service.update_record(db, instructor, GROUPS, group.id, {**second, "capacity": "16"},
+                          opened=second)
+    db.commit()
+    db.refresh(group)
+    assert (group.name, group.capacity) == ("Renamed", 16)
+    with pytest.raises(Conflict, match="Someone else changed Name"):
+        service.update_record(db, instructor, GROUPS, group.id, {**second, "name": "Mine"},
+                              opened=second)
+    db.rollback()
+    db.refresh(group)
+    assert group.name == "Renamed"

@@ -450,12 +450,27 @@ def create_record(session: Session, actor: User | None, resource: Resource,
 
 
 def update_record(session: Session, actor: User | None, resource: Resource, row_id: int,
-                  values: Mapping[str, Any]) -> Any:
+                  values: Mapping[str, Any], opened: Mapping[str, str] | None = None) -> Any:
+    """Save the edit form. With `opened` (the form as it was read when the editor opened it),
+    two people editing one row do not undo each other: only the fields this editor changed are
+    written, so another's change to a field they left alone stays; a field both changed, to
+    different values, is a Conflict naming it, and nothing is written."""
     if not resource.editable:
         raise PermissionDenied(f"A {resource.singular} cannot be changed here")
     row = get_record(session, actor, resource, row_id, "edit")
     user = require_user(actor)
     cleaned = clean(session, resource, values, row)
+    if opened is not None:
+        session.refresh(row, with_for_update=True)  # no other save between this check and ours
+        now = {name: as_text(getattr(row, name)) for name in resource.fields}
+        mine = {name for name in cleaned if as_text(cleaned[name]) != opened.get(name)}
+        both = [resource.fields[name].label for name in mine
+                if now[name] != opened.get(name) and now[name] != as_text(cleaned[name])]
+        if both:
+            raise Conflict(f"Someone else changed {', '.join(both)} of this {resource.singular} "
+                           "while you were editing it. Close the form and open it again to see "
+                           "their change.")
+        cleaned = {name: value for name, value in cleaned.items() if name in mine}
     return _change(session, user, resource, row, f"{resource.name}.update",
                    lambda: [setattr(row, name, value) for name, value in cleaned.items()])
 

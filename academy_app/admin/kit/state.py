@@ -92,6 +92,7 @@ class KitState(rx.State, mixin=True):
     # Set when the form was just saved: the second click of a double click finds the form reset
     # and must neither save again nor answer with "required" errors.
     _just_saved: bool = False
+    _opened: dict[str, str] = {}  # the edit form as read when it was opened
 
     _resource: ClassVar[Resource]
 
@@ -224,6 +225,7 @@ class KitState(rx.State, mixin=True):
         if refused:
             return refused
         self.form, self.errors, self.editing = values, {}, as_id(row_id)
+        self._opened = values  # what the save compares with, so it undoes no one else's change
         self.form_open, self._just_saved = True, False
         return None
 
@@ -254,7 +256,8 @@ class KitState(rx.State, mixin=True):
             with session_scope() as session:
                 actor = self._actor(session)
                 if editing:
-                    service.update_record(session, actor, resource, editing, values)
+                    service.update_record(session, actor, resource, editing, values,
+                                          opened=self._opened)
                 else:
                     service.create_record(session, actor, resource, values)
         except Invalid as exc:
