@@ -29,6 +29,8 @@ coupon_page = kit.register(
           kit.Input("expires_on", "Last valid day", kind="date"),
           kit.Input("max_uses", "Maximum uses", placeholder="Leave empty for no limit",
                     inputmode="numeric")),
+    actions=(kit.Action("end", "End now", coupons.end_now, when=coupons.is_running, color="red",
+                        done="Coupon ended: it no longer applies"),),
     owner=kit.via_course("course_id"), create=coupons.create_from_form, inline_create=True,
     deletable=False, empty=("ticket-percent", "No coupons yet",
                             "Create a code above and share it with your learners."),

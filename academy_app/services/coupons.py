@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from academy_app.models import Coupon, Course, DiscountKind, Role, User
+from academy_app.models import Coupon, Course, DiscountKind, Role, User, as_utc, utcnow
 from academy_app.services import audit
 from academy_app.services.authoring import CURRENCIES, course_for_editing, parse_price
 from academy_app.services.errors import Invalid
@@ -30,31 +30,6 @@ class CouponForm:
     course: str = ""  # course id as text; empty = every course (admins only)
     expires_on: str = ""  # YYYY-MM-DD, last valid day (UTC); empty = never
     max_uses: str = ""  # empty = unlimited
-
-
-@dataclass(frozen=True)
-class CouponRow:
-    id: int
-    code: str
-    kind: str
-    value: int
-    currency: str
-    course: str
-    expires_at: datetime | None
-    uses: int
-    max_uses: int | None
-
-
-def staff_coupons(session: Session, actor: User | None) -> list[CouponRow]:
-    staff = require_staff(actor)
-    statement = (select(Coupon, Course.title).outerjoin(Course, col(Course.id) == Coupon.course_id)
-                 .order_by(col(Coupon.created_at).desc()))
-    if staff.role is not Role.ADMIN:
-        statement = statement.where(Course.instructor_id == staff.id)
-    return [CouponRow(id=c.id, code=c.code, kind=c.kind.value, value=c.value,
-                      currency=c.currency, course=title or "All courses",
-                      expires_at=c.expires_at, uses=c.uses, max_uses=c.max_uses)
-            for c, title in session.exec(statement)]
 
 
 def create_coupon(session: Session, actor: User | None, form: CouponForm) -> Coupon:
@@ -135,3 +110,14 @@ def create_from_form(session: Session, actor: User | None, values: dict[str, str
     if fields["course"] == ALL_COURSES:
         fields["course"] = ""
     return create_coupon(session, actor, CouponForm(**fields))
+
+
+def is_running(coupon: Coupon) -> bool:
+    """Not past its last day (a coupon used up still runs: an instructor may raise its limit)."""
+    return coupon.expires_at is None or as_utc(coupon.expires_at) > utcnow()
+
+
+def end_now(_session: Session, _actor: User, coupon: Coupon) -> None:
+    """Stop a code at once (e.g. one shared where it should not be): it expires now. Learners
+    who already paid with it keep their price; the kit checks the actor owns the course."""
+    coupon.expires_at = utcnow()

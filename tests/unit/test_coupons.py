@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import pytest
 
+from academy_app.admin.coupons import coupon_page
+from academy_app.admin.kit import service as kit
 from academy_app.models import DiscountKind, Role, User
 from academy_app.services import coupons, payments
 from academy_app.services.coupons import CouponForm
-from academy_app.services.errors import Invalid, PermissionDenied
+from academy_app.services.errors import Conflict, Invalid, PermissionDenied
 from tests.factories import make_course, make_user, race
+
+
+def listed(db, actor: User) -> list[str]:
+    """The codes the workspace's coupon list shows `actor`."""
+    return [row.code for row in kit.list_records(db, actor, coupon_page.resource).rows]
 
 
 @pytest.fixture
@@ -24,7 +31,7 @@ def test_an_instructor_makes_a_coupon_for_their_course_and_it_works(db, instruct
     assert (coupon.code, coupon.kind, coupon.value, coupon.max_uses) == (
         "SPRING25", DiscountKind.PERCENT, 25, 10)
     assert payments.quote(db, course.id, "spring25").total_cents == 3750
-    assert [row.code for row in coupons.staff_coupons(db, instructor)] == ["SPRING25"]
+    assert listed(db, instructor) == ["SPRING25"]
 
 
 @pytest.mark.parametrize(("form", "field"), [
@@ -55,8 +62,7 @@ def test_only_admins_make_site_wide_coupons_and_nobody_touches_anothers_course(d
         coupons.create_coupon(db, student, CouponForm(code="MINE", value="10", course=str(course.id)))
     admin = make_user(db, Role.ADMIN)
     coupons.create_coupon(db, admin, CouponForm(code="ALLCOURSES", value="10"))
-    assert [row.course for row in coupons.staff_coupons(db, admin)] == ["All courses"]
-    assert coupons.staff_coupons(db, instructor) == []
+    assert listed(db, admin) == ["ALLCOURSES"] and listed(db, instructor) == []
 
 
 def test_a_fixed_amount_takes_its_courses_currency_or_a_chosen_one(db, instructor, course):
@@ -78,4 +84,19 @@ def test_two_admins_creating_the_same_code_at_once_get_one_coupon(engine, db):
         session, session.get(User, admin.id), CouponForm(code="RACE", value="10")))
     assert len(errors) == 5 and all(isinstance(e, Invalid) and "already exists" in
                                     e.errors.get("code", "") for e in errors), errors[:3]
-    assert [row.code for row in coupons.staff_coupons(db, admin)] == ["RACE"]
+    assert listed(db, admin) == ["RACE"]
+
+
+def test_ending_a_coupon_now_stops_it_for_the_next_learner(db, instructor, course):
+    coupons.create_coupon(db, instructor, CouponForm(code="LEAKED", value="50",
+                                                     course=str(course.id)))
+    db.commit()
+    coupon = kit.list_records(db, instructor, coupon_page.resource).rows[0]
+    with pytest.raises(PermissionDenied):
+        kit.run_action(db, make_user(db, Role.INSTRUCTOR), coupon_page.resource, "end", coupon.id)
+    kit.run_action(db, instructor, coupon_page.resource, "end", coupon.id)
+    db.commit()
+    with pytest.raises(Invalid, match="expired"):
+        payments.quote(db, course.id, "leaked")
+    with pytest.raises(Conflict):  # offered only while the code runs
+        kit.run_action(db, instructor, coupon_page.resource, "end", coupon.id)
