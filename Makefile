@@ -66,6 +66,7 @@ bench: install-dev services
 	$(PY) -m bench.realtime
 	$(PY) -m bench.certificates
 	$(PY) -m bench.learning
+	$(PY) -m bench.admin_kit
 
 # Background work. Without a broker the web process runs tasks itself, so these are for production.
 worker: migrate broker-set
