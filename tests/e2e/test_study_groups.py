@@ -109,6 +109,33 @@ def test_study_groups_list_form_delete_and_a_second_admins_list_follows_live(ope
         expect(admin.get_by_role("row").filter(has_text=action).first).to_contain_text("Ada Admin")
 
 
+def test_two_admins_editing_one_group_keep_each_others_changes_or_are_told(open_page,
+                                                                          app_server):
+    first, second = logged_in(open_page, "admin@academy.test"), second_admin(open_page, app_server)
+    dialogs = []
+    for page in (first, second):
+        page.goto("/admin/study-groups")
+        page.get_by_role("button", name="Edit SQL Study Hall").click()
+        dialogs.append(page.get_by_role("dialog", name="Edit study group"))
+    dialogs[0].get_by_label("Seats").fill("14")
+    dialogs[0].get_by_role("button", name="Save changes").click()
+    expect(dialogs[0]).to_be_hidden()
+    # The second admin's form still shows what they opened; saving another field keeps 14 seats.
+    dialogs[1].get_by_label("Description").fill("Bring a laptop.")
+    dialogs[1].get_by_role("button", name="Save changes").click()
+    expect(dialogs[1]).to_be_hidden()
+    row = second.get_by_role("row").filter(has_text="SQL Study Hall")
+    expect(row).to_contain_text("14")
+    second.get_by_role("button", name="Edit SQL Study Hall").click()
+    expect(dialogs[1].get_by_label("Description")).to_have_value("Bring a laptop.")
+    first.get_by_role("button", name="Edit SQL Study Hall").click()
+    for dialog, seats in zip(dialogs, ("16", "20"), strict=True):
+        dialog.get_by_label("Seats").fill(seats)
+        dialog.get_by_role("button", name="Save changes").click()
+    expect(second.get_by_text(re.compile(r"Someone else changed Seats"))).to_be_visible()
+    expect(row).to_contain_text("16")
+
+
 def test_an_instructor_sees_and_offers_only_the_courses_they_teach(open_page, app_server):
     with sqlite3.connect(app_server.database_url.removeprefix("sqlite:///")) as connection:
         connection.execute(

@@ -468,8 +468,8 @@ def update_record(session: Session, actor: User | None, resource: Resource, row_
                 if now[name] != opened.get(name) and now[name] != as_text(cleaned[name])]
         if both:
             raise Conflict(f"Someone else changed {', '.join(both)} of this {resource.singular} "
-                           "while you were editing it. Close the form and open it again to see "
-                           "their change.")
+                           "while you were editing it. Open it again to see their change, "
+                           "then make yours.")
         cleaned = {name: value for name, value in cleaned.items() if name in mine}
     return _change(session, user, resource, row, f"{resource.name}.update",
                    lambda: [setattr(row, name, value) for name, value in cleaned.items()])
