@@ -114,6 +114,16 @@ class AuthState(rx.State):
             self._seen(caller[0])
         return caller[0], result
 
+    def _read_as_user(self, read: Callable[[Session, User], T]
+                      ) -> tuple[T | None, rx.event.EventSpec | None]:
+        """`read(session, user)` for a page only logged-in users see: its result, or the
+        redirect that sends a visitor to log in (and back)."""
+        with session_scope() as session:
+            actor = self._actor(session)
+            if actor is None:
+                return None, self._login_redirect()
+            return read(session, actor), None
+
     def _seen(self, caller: Caller | None) -> None:
         """What the tab keeps of the caller of its event: the navbar, the log lines' user (and
         error reports'), and the live updates it hears (state/live.py)."""

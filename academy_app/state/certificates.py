@@ -45,12 +45,10 @@ class CertificatesState(AuthState):
 
     @rx.event
     def load(self):  # noqa: ANN201
-        with session_scope() as session:
-            actor = self._actor(session)
-            if actor is None:
-                return self._login_redirect()
-            self.rows = [CertificateLine.of(row)
-                         for row in certificates.for_learner(session, actor)]
+        rows, away = self._read_as_user(certificates.for_learner)
+        if away:
+            return away
+        self.rows = [CertificateLine.of(row) for row in rows or []]
         self.loading = False
         return None
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import reflex as rx
 
-from academy_app.db import session_scope
 from academy_app.services import progress
 from academy_app.state.auth import AuthState
 from academy_app.state.rows import DashboardRow
@@ -20,10 +19,9 @@ class DashboardState(AuthState):
 
     @rx.event
     def load(self):  # noqa: ANN201
-        with session_scope() as session:
-            actor = self._actor(session)
-            if actor is None:
-                return self._login_redirect()
-            self.courses = [DashboardRow.of(entry) for entry in progress.dashboard(session, actor)]
+        entries, away = self._read_as_user(progress.dashboard)
+        if away:
+            return away
+        self.courses = [DashboardRow.of(entry) for entry in entries or []]
         self.loading = False
         return None

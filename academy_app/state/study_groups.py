@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import reflex as rx
 
-from academy_app.db import session_scope
 from academy_app.services import study_groups
 from academy_app.state.auth import AuthState
 
@@ -26,12 +25,11 @@ class LearnerGroupsState(AuthState):
 
     @rx.event
     def load(self):  # noqa: ANN201
-        with session_scope() as session:
-            actor = self._actor(session)
-            if actor is None:
-                return self._login_redirect()
-            self.rows = [StudyGroupLine(name=g.name, course=g.course, description=g.description,
-                                        seats=f"{g.capacity} seats", meeting_url=g.meeting_url)
-                         for g in study_groups.for_learner(session, actor)]
+        groups, away = self._read_as_user(study_groups.for_learner)
+        if away:
+            return away
+        self.rows = [StudyGroupLine(name=g.name, course=g.course, description=g.description,
+                                    seats=f"{g.capacity} seats", meeting_url=g.meeting_url)
+                     for g in groups or []]
         self.loading = False
         return None
