@@ -23,6 +23,7 @@ from academy_app.infra.metrics import EventObserver, http_metrics
 from academy_app.infra.outages import handle_backend_exception
 from academy_app.infra.security_headers import security_headers
 from academy_app.infra.sentry import init_sentry
+from academy_app.infra.session_cookie import login_cookie_for_events
 from academy_app.pages.account import (
     forgot_password_page,
     login_page,
@@ -66,8 +67,9 @@ else:
 app = rx.App(
     backend_exception_handler=handle_backend_exception,
     # In order, each wrapping the last: security_headers is outermost, so it covers /api/v1 too.
-    api_transformer=[routes, rest_api, limit_upload_size, http_metrics, request_ids,
-                     security_headers],
+    # login_cookie_for_events keeps the raw login token out of what Reflex records of a handshake.
+    api_transformer=[routes, rest_api, limit_upload_size, login_cookie_for_events, http_metrics,
+                     request_ids, security_headers],
     stylesheets=["/styles.css"],
     head_components=[rx.el.meta(name="description",
                                 content="Academy: practical online courses, learned at your pace.")],

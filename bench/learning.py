@@ -71,7 +71,7 @@ from bench.common import (
     throwaway_database,
 )
 from bench.report import update_docs
-from tests.wsclient import ReflexTab, handler_name, iter_vars
+from tests.wsclient import ReflexTab, handler_name, handoff_ticket
 
 # Database numbers no test uses, so a benchmark never flushes a running test's state.
 REDIS_ACADEMY = "redis://127.0.0.1:6379/3"
@@ -390,12 +390,6 @@ def build_data_set(database_url: str, capacity_sessions: int, seats_wanted: int)
 
 # --- Clients -----------------------------------------------------------------------------------
 
-def session_cookie() -> str:
-    """The storage key under which a tab sends the login cookie with every hydrate."""
-    from academy_app.state.auth import AuthState
-    return f"{AuthState.get_full_name()}.session_token_rx_state_"
-
-
 @dataclass
 class RoundTripClient:
     """One tab that sends one handler and reads its answer. Reflex handles a tab's events one at a
@@ -493,21 +487,15 @@ async def academy_learner(url: str, seat: Seat) -> RoundTripClient:
     from academy_app.state.account import AccountFormState
     from academy_app.state.learn import LearnState
 
-    login = ReflexTab(url)
-    await login.connect()
-    await login.open("/login")
-    replies = await login.send(handler_name(AccountFormState, "login"),
-                               {"form_data": {"email": seat.email, "password": PASSWORD}},
-                               settle=0.2)
-    # A failed login never sends a token: this times out.
-    await wait_for_var(login, replies, lambda message: any(
-        key == "session_token" and value for _, key, value in iter_vars(message)))
-    await login.close()
-    cookie = session_cookie()
     tab = ReflexTab(url)
-    tab.storage[cookie] = next(value for message in replies for _, key, value in iter_vars(message)
-                               if key == "session_token" and value)
     await tab.connect()
+    await tab.open("/login")
+    replies = await tab.send(handler_name(AccountFormState, "login"),
+                             {"form_data": {"email": seat.email, "password": PASSWORD}},
+                             settle=0.2)
+    # A failed login never answers with a ticket: this times out.
+    await wait_for_var(tab, replies, lambda message: handoff_ticket([message]) is not None)
+    await tab.finish_login(replies)  # the login cookie, and a fresh tab (a new Reflex token)
     replies = await open_page(tab, f"/learn/{seat.course_slug}/{seat.lesson_id}", LearnState)
     if not ReflexTab.var(replies, "is_enrolled"):
         raise RuntimeError(f"{seat.email} is not enrolled in {seat.course_slug}")
@@ -692,12 +680,10 @@ async def capacity(url: str, sessions: list[str], steps: tuple[int, ...], worker
     first failed connection; the worker's memory is read after each step has settled."""
     from academy_app.state.dashboard import DashboardState
 
-    cookie = session_cookie()
     tabs: list[ReflexTab] = []
 
     async def one(index: int) -> ReflexTab:
-        tab = ReflexTab(url)
-        tab.storage[cookie] = sessions[index]
+        tab = ReflexTab(url, login_token=sessions[index])
         await tab.connect()
         if not ReflexTab.var(await open_page(tab, "/dashboard", DashboardState), "user_name"):
             raise RuntimeError("the dashboard did not know the learner")

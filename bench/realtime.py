@@ -77,11 +77,9 @@ class Academy:
         from academy_app.db import get_engine
         from academy_app.models import Course, Enrollment, EnrollmentStatus, Role, User
         from academy_app.services import accounts
-        from academy_app.state.auth import AuthState
 
         self.url, self.tabs, self.users = url, [], []
         self.write_ms: list[float] = []  # of each broadcast: writing and committing the rows
-        self.cookie = f"{AuthState.get_full_name()}.session_token_rx_state_"
         self.ids = itertools.count(10_000_000)
         with Session(get_engine(), expire_on_commit=False) as session:
             self.course = session.execute(sa.select(Course).where(
@@ -101,8 +99,7 @@ class Academy:
         from tests.wsclient import ReflexTab
 
         async def one(index: int) -> ReflexTab:
-            tab = ReflexTab(self.url)
-            tab.storage[self.cookie] = self.sessions[index]
+            tab = ReflexTab(self.url, login_token=self.sessions[index])
             await tab.connect()
             await tab.open("/dashboard")
             return tab

@@ -7,6 +7,9 @@ tests can prove that handlers validate what they get and re-check who is calling
 from __future__ import annotations
 
 import asyncio
+import json
+import re
+import urllib.request
 import uuid
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,9 +19,11 @@ import reflex as rx
 import socketio
 from reflex_base.utils.format import format_event_handler
 
+from academy_app.infra.session_cookie import SESSION_COOKIE, read_cookie
+
 HYDRATE_AND_LOAD = f"{rx.State.get_full_name()}.hydrate_and_load"
-# Browser storage (cookies) the tab keeps and sends back on every page load, as the browser does.
-CLIENT_STORAGE_VARS = ("session_token",)
+# The one-time ticket in a log-in's answer, which the page hands to /auth/session (state/auth.py).
+HANDOFF_TICKET = re.compile(r'"ticket": "([\w-]+)"')
 
 
 T = TypeVar("T")
@@ -41,21 +46,61 @@ def iter_vars(message: dict) -> Iterator[tuple[str, str, Any]]:
             yield state_path, key.removesuffix("_rx_state_"), value
 
 
+def handoff_ticket(replies: list[dict]) -> str | None:
+    """The ticket a successful log-in or sign-up answers with, or None (refused)."""
+    for message in replies:
+        for event in message.get("events") or []:
+            if event.get("name") == "_call_script":
+                found = HANDOFF_TICKET.search(str(event.get("payload", {}).get("javascript_code")))
+                if found:
+                    return found.group(1)
+    return None
+
+
+def browser_session(base_url: str, ticket: str, origin: str | None = None) -> str:
+    """What the page does with a log-in's ticket: POST it to /auth/session; the HttpOnly login
+    cookie it answers with."""
+    request = urllib.request.Request(
+        f"{base_url}/auth/session", method="POST", data=json.dumps({"ticket": ticket}).encode(),
+        headers={"Content-Type": "application/json", "Origin": origin or base_url})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return read_cookie(response.headers["set-cookie"], SESSION_COOKIE)
+
+
 class ReflexTab:
-    def __init__(self, base_url: str, origin: str | None = None) -> None:
+    def __init__(self, base_url: str, origin: str | None = None, login_token: str = "") -> None:
         self.base_url = base_url
         self.origin = origin or base_url
+        self.login_token = login_token  # the browser's login cookie, sent with the handshake
+        self.path = "/"
+        self._new_connection()
+
+    def _new_connection(self) -> None:
         self.token = str(uuid.uuid4())
         self.client = socketio.AsyncClient(reconnection=False)
         self.messages: asyncio.Queue[dict] = asyncio.Queue()
         self.client.on("event", self.messages.put_nowait, namespace="/_event")
-        self.path = "/"
-        self.storage: dict[str, Any] = {}
 
     async def connect(self) -> None:
+        headers = {"Origin": self.origin}
+        if self.login_token:
+            headers["Cookie"] = f"{SESSION_COOKIE}={self.login_token}"
         await self.client.connect(f"{self.base_url}?token={self.token}", transports=["websocket"],
                                   socketio_path="/_event", namespaces=["/_event"],
-                                  headers={"Origin": self.origin}, wait_timeout=10)
+                                  headers=headers, wait_timeout=10)
+
+    async def finish_login(self, replies: list[dict]) -> bool:
+        """Do what the page does with a log-in's answer: trade its ticket for the login cookie,
+        then load again as a new tab (a new Reflex token) with it. False if there is no ticket."""
+        ticket = handoff_ticket(replies)
+        if ticket is None:
+            return False
+        self.login_token = await asyncio.to_thread(browser_session, self.base_url, ticket,
+                                                   self.origin)
+        await self.client.disconnect()
+        self._new_connection()
+        await self.connect()
+        return True
 
     async def send(self, name: str, payload: dict | None = None, *, settle: float = 0.4,
                    timeout: float = 10.0, expect_reply: bool = True) -> list[dict]:
@@ -74,16 +119,12 @@ class ReflexTab:
                 replies.append(await asyncio.wait_for(self.messages.get(), settle))
             except TimeoutError:
                 break
-        for message in replies:
-            for state_path, key, value in iter_vars(message):
-                if key in CLIENT_STORAGE_VARS:
-                    self.storage[f"{state_path}.{key}_rx_state_"] = value
         return replies
 
     async def open(self, path: str) -> list[dict]:
-        """Load a page as the browser does: hydrate with the stored cookies, then its on_load."""
+        """Load a page as the browser does: hydrate, then its on_load."""
         self.path = path
-        return await self.send(HYDRATE_AND_LOAD, {"vars": dict(self.storage)})
+        return await self.send(HYDRATE_AND_LOAD, {"vars": {}})
 
     async def close(self) -> None:
         await self.client.disconnect()

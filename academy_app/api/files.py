@@ -10,9 +10,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 
 from academy_app.db import session_scope
+from academy_app.infra.session_cookie import SESSION_COOKIE
 from academy_app.services import accounts, certificates, payments
 from academy_app.services.errors import Conflict, NotAuthenticated, NotFound
-from academy_app.state.auth import SESSION_COOKIE
 
 
 async def receipt(request: Request) -> Response:

@@ -8,12 +8,15 @@ from starlette.routing import Route
 from academy_app.api.files import certificate_pdf, receipt
 from academy_app.api.health import healthz, readyz
 from academy_app.api.metrics import metrics_endpoint
+from academy_app.api.session import end_browser_session, start_browser_session
 from academy_app.api.unsubscribe import one_click_unsubscribe
 
 routes = Starlette(routes=[
     Route("/receipts/{payment_id:int}", receipt, methods=["GET"]),
     Route("/downloads/certificates/{code}.pdf", certificate_pdf, methods=["GET"]),
     Route("/email/unsubscribe/{token}", one_click_unsubscribe, methods=["POST"]),
+    Route("/auth/session", start_browser_session, methods=["POST"]),
+    Route("/auth/session", end_browser_session, methods=["DELETE"]),
     Route("/healthz", healthz, methods=["GET"]),
     Route("/readyz", readyz, methods=["GET"]),
     Route("/metrics", metrics_endpoint, methods=["GET"]),

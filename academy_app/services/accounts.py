@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import secrets
@@ -18,6 +17,7 @@ from sqlmodel import Session, col, delete, func, or_, select, update
 from academy_app.infra import signing
 from academy_app.infra.common_passwords import is_common
 from academy_app.infra.ratelimit import limiter
+from academy_app.infra.session_cookie import MAX_TOKEN_LENGTH, token_hash
 from academy_app.models import LoginSession, PasswordReset, Role, User, as_utc, utcnow
 from academy_app.services import emails
 from academy_app.services.errors import (
@@ -41,6 +41,10 @@ LAST_SEEN_RESOLUTION = timedelta(minutes=5)
 RESET_LINK_LIFETIME = timedelta(hours=1)
 RESET_PATH = "/password/reset/"
 RESET_PURPOSE = "password-reset"  # what the link's token is derived for (infra/signing.derive)
+# A log-in made over the WebSocket reaches the browser's HttpOnly cookie through a one-time ticket
+# that the browser hands to an HTTP endpoint (api/session.py) at once.
+HANDOFF_LIFETIME = timedelta(minutes=2)
+HANDOFF_PURPOSE = "login-handoff"
 
 # argon2id at the OWASP baseline (19 MiB, t=2, p=1): about 20 ms here, so a log-in stays snappy while
 # an offline guess still costs memory. Hashes made with other parameters are upgraded at next log-in.
@@ -198,14 +202,45 @@ def start_session(session: Session, user: User, replacing: str | None = None) ->
     """
     end_session(session, replacing)
     token = secrets.token_urlsafe(32)
-    session.add(
-        LoginSession(
-            token_hash=_hash_token(token),
-            user_id=user.id,
-            expires_at=utcnow() + timedelta(days=get_settings().session_days),
-        )
-    )
+    session.add(LoginSession(token_hash=token_hash(token), user_id=user.id,
+                             expires_at=utcnow() + timedelta(days=get_settings().session_days)))
     return token
+
+
+def start_handoff(session: Session, user: User) -> str:
+    """Open a login that is not usable yet, and return the one-time ticket that completes it.
+
+    A log-in answered over the WebSocket cannot set an HttpOnly cookie: the browser hands the
+    ticket to an HTTP endpoint, which calls `complete_handoff`. The pending row's hash is of a
+    value derived from the ticket with the app's secret key, so neither the ticket nor anything
+    stored is a token a browser could present; an unused row lapses after `HANDOFF_LIFETIME`.
+    """
+    ticket = secrets.token_urlsafe(32)
+    session.add(LoginSession(token_hash=_handoff_hash(ticket), user_id=user.id,
+                             expires_at=utcnow() + HANDOFF_LIFETIME))
+    return ticket
+
+
+def complete_handoff(session: Session, ticket: str, replacing: str | None = None) -> str:
+    """Turn a handoff ticket into the browser's login token, once; ``NotFound`` for a ticket that
+    is unknown, used or expired. The token the browser held before (`replacing`) ends."""
+    if not isinstance(ticket, str) or not 0 < len(ticket) <= MAX_TOKEN_LENGTH:
+        raise NotFound("log-in")
+    token, now = secrets.token_urlsafe(32), utcnow()
+    # One conditional UPDATE: of two requests racing with one ticket, exactly one gets a token.
+    completed = session.execute(update(LoginSession).where(
+        col(LoginSession.token_hash) == _handoff_hash(ticket), col(LoginSession.expires_at) > now,
+    ).values(token_hash=token_hash(token), created_at=now, last_seen_at=now,
+             expires_at=now + timedelta(days=get_settings().session_days))
+        .execution_options(synchronize_session=False)).rowcount
+    if completed != 1:
+        raise NotFound("log-in")
+    end_session(session, replacing)
+    return token
+
+
+def _handoff_hash(ticket: str) -> str:
+    return token_hash(signing.derive(HANDOFF_PURPOSE, ticket))
 
 
 # Every event of every tab runs this lookup: built once, not per event (see services/progress.py).
@@ -216,9 +251,17 @@ _LOGIN_BY_TOKEN = select(LoginSession, User).join(User, col(User.id) == LoginSes
 def user_for_token(session: Session, token: str | None) -> User | None:
     """The active user a browser token belongs to, or None if it is unknown, expired (past
     `session_days`, or unused for `session_idle_minutes`) or disabled."""
-    if not token or len(token) > 128:
+    if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
-    row = session.exec(_LOGIN_BY_TOKEN, params={"token_hash": _hash_token(token)}).first()
+    return user_for_login(session, token_hash(token))
+
+
+def user_for_login(session: Session, login_hash: str) -> User | None:
+    """`user_for_token` for a token known by its hash (what a tab's WebSocket handshake carries,
+    infra/session_cookie.py)."""
+    if not login_hash:
+        return None
+    row = session.exec(_LOGIN_BY_TOKEN, params={"token_hash": login_hash}).first()
     if row is None:
         return None
     login, user = row
@@ -242,7 +285,13 @@ def require_user(user: User | None) -> User:
 
 def end_session(session: Session, token: str | None) -> None:
     if token:
-        session.exec(delete(LoginSession).where(col(LoginSession.token_hash) == _hash_token(token)))
+        end_login(session, token_hash(token))
+
+
+def end_login(session: Session, login_hash: str) -> None:
+    """End the login with this token hash (log out), if there is one."""
+    if login_hash:
+        session.exec(delete(LoginSession).where(col(LoginSession.token_hash) == login_hash))
 
 
 def end_all_sessions(session: Session, user: User) -> int:
@@ -299,7 +348,7 @@ def request_password_reset(session: Session, email: str, client_ip: str = "") ->
     # The token itself is stored nowhere: the email log keeps `value`, the table keeps a SHA-256 of
     # the token, and only this app (with ACADEMY_SECRET_KEY) turns one into the other.
     value = secrets.token_urlsafe(32)
-    session.add(PasswordReset(token_hash=_hash_token(signing.derive(RESET_PURPOSE, value)),
+    session.add(PasswordReset(token_hash=token_hash(signing.derive(RESET_PURPOSE, value)),
                               user_id=user.id, expires_at=utcnow() + RESET_LINK_LIFETIME))
     minutes = int(RESET_LINK_LIFETIME.total_seconds() // 60)
     emails.queue_once(session, [{
@@ -359,7 +408,7 @@ def _open_reset(session: Session, token: str) -> tuple[PasswordReset, User]:
     row = session.exec(
         select(PasswordReset, User)
         .join(User, col(User.id) == PasswordReset.user_id)
-        .where(PasswordReset.token_hash == _hash_token(token))
+        .where(PasswordReset.token_hash == token_hash(token))
     ).first()
     if row is None:
         raise NotFound("link")
@@ -371,7 +420,3 @@ def _open_reset(session: Session, token: str) -> tuple[PasswordReset, User]:
 
 def _user_by_email(session: Session, email: str) -> User | None:
     return session.exec(select(User).where(User.email == email)).first()
-
-
-def _hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()

@@ -7,10 +7,9 @@ import logging
 import reflex as rx
 
 from academy_app.db import session_scope
-from academy_app.infra.presence import presence
 from academy_app.services import accounts
 from academy_app.services.errors import AuthenticationFailed, Invalid, NotFound, TooManyAttempts
-from academy_app.state.auth import SESSION_COOKIE, AuthState, safe_next_path
+from academy_app.state.auth import AuthState, safe_next_path
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +18,8 @@ NOTICES = {
     "password-changed": "Your password is changed, and every device that was logged in is logged "
                         "out. Log in with your new password.",
     "logged-out-everywhere": "You are logged out on every device and browser.",
+    "login-interrupted": "Your log-in did not finish (it waited too long, or the connection "
+                         "dropped). Please log in again.",
 }
 
 
@@ -32,7 +33,9 @@ class AccountFormState(AuthState):
     errors: dict[str, str] = {}
     form_error: str = ""
     notice: str = ""
-    submitting: bool = False
+    # Set once a log-in or sign-up succeeded: the page is on its way to reload, and a second
+    # submit (a double click) must not run the form again meanwhile.
+    _handed_over: bool = False
 
     def _next_path(self) -> str:
         return safe_next_path(self.router.url.query_parameters.get("next"))
@@ -43,7 +46,7 @@ class AccountFormState(AuthState):
         self.errors = {}
         self.form_error = ""
         self.notice = NOTICES.get(self.router.url.query_parameters.get("notice", ""), "")
-        self.submitting = False
+        self._handed_over = False
         with session_scope() as session:
             if self._actor(session) is not None:
                 return rx.redirect(self._next_path())
@@ -56,6 +59,8 @@ class AccountFormState(AuthState):
 
     @rx.event
     def signup(self, form_data: dict):  # noqa: ANN201
+        if self._handed_over:
+            return None
         self.errors, self.form_error = {}, ""
         form = accounts.SignupForm(full_name=_field(form_data, "full_name", 200),
                                    email=_field(form_data, "email", 320),
@@ -66,9 +71,7 @@ class AccountFormState(AuthState):
                     return rx.redirect(self._next_path())
                 user = accounts.register(session, form, client_ip=self.router.session.client_ip)
                 session.flush()
-                self.session_token = accounts.start_session(session, user,
-                                                            replacing=self.session_token)
-                self._show_user(user)
+                ticket = accounts.start_handoff(session, user)
         except Invalid as exc:
             self.errors = exc.errors
             return None
@@ -76,10 +79,13 @@ class AccountFormState(AuthState):
             log.warning("sign-up refused by rate limit from %s", self.router.session.client_ip)
             self.form_error = exc.message
             return None
-        return self._fresh_start(self._next_path())
+        self._handed_over = True
+        return self._switch_login(self._next_path(), ticket)
 
     @rx.event
     def login(self, form_data: dict):  # noqa: ANN201
+        if self._handed_over:
+            return None
         self.errors, self.form_error = {}, ""
         email = _field(form_data, "email", 320)
         password = _field(form_data, "password", 1024)
@@ -91,16 +97,16 @@ class AccountFormState(AuthState):
             with session_scope() as session:
                 user = accounts.authenticate(session, email, password,
                                              self.router.session.client_ip)
-                # A new token at every log-in; the one the browser had (if any) ends.
-                self.session_token = accounts.start_session(session, user,
-                                                            replacing=self.session_token)
-                self._show_user(user)
+                # A new token at every log-in, set by /auth/session, which ends the one the
+                # browser had (if any).
+                ticket = accounts.start_handoff(session, user)
         except (AuthenticationFailed, TooManyAttempts) as exc:
             if isinstance(exc, TooManyAttempts):
                 log.warning("login refused by rate limit from %s", self.router.session.client_ip)
             self.form_error = exc.message
             return None
-        return self._fresh_start(self._next_path())
+        self._handed_over = True
+        return self._switch_login(self._next_path(), ticket)
 
 
 class PasswordFormState(AccountFormState):
@@ -167,11 +173,7 @@ class PasswordFormState(AccountFormState):
             self.link_valid = False
             return None
         # Every login of the account ended, this browser's too: log in again with the new password.
-        presence.forget(self.router.session.client_token)
-        self.session_token = ""
-        self._show_user(None)
-        return [rx.remove_cookie(SESSION_COOKIE, {"path": "/"}),
-                self._fresh_start("/login?notice=password-changed")]
+        return self._switch_login("/login?notice=password-changed")
 
 
 class MyAccountState(AuthState):
@@ -206,8 +208,4 @@ class MyAccountState(AuthState):
                 return self._login_redirect()
             ended = accounts.end_all_sessions(session, user)
         log.info("user %s logged out everywhere (%s logins)", user.id, ended)
-        presence.forget(self.router.session.client_token)
-        self.session_token = ""
-        self._show_user(None)
-        return [rx.remove_cookie(SESSION_COOKIE, {"path": "/"}),
-                self._fresh_start("/login?notice=logged-out-everywhere")]
+        return self._switch_login("/login?notice=logged-out-everywhere")

@@ -1,8 +1,10 @@
 """The root of every page state: who is calling, re-checked against the database on every event.
 
-The browser holds only a random session token (a cookie). Nothing the client sends is trusted: each
-handler resolves the token to a user through ``accounts.user_for_token``, which also refuses expired
-sessions and deactivated accounts, and the services check permission again.
+The browser holds only a random login token, in an HttpOnly cookie that no script can read
+(infra/session_cookie.py). The tab's WebSocket handshake carries the token's hash, never the token.
+Nothing the client sends in an event is trusted: each handler resolves that hash to a user through
+``accounts.user_for_login``, which also refuses expired logins and deactivated accounts, and the
+services check permission again.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import json
 import logging
 from collections.abc import Callable
 from typing import NamedTuple, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urljoin, urlsplit
 
 import reflex as rx
 from sqlmodel import Session
@@ -21,22 +23,37 @@ from academy_app.db import session_scope
 from academy_app.infra import bus
 from academy_app.infra.logging import bind_user
 from academy_app.infra.presence import presence
+from academy_app.infra.session_cookie import login_hash
 from academy_app.models import User
 from academy_app.services import accounts
 from academy_app.services.errors import ServiceError
-from academy_app.settings import get_settings
 
 log = logging.getLogger(__name__)
 
-SESSION_COOKIE = "academy_session"
 T = TypeVar("T")
+# Stands for the site's own origin while a `next` address is resolved: whatever resolves elsewhere
+# leaves the site.
+_OWN_ORIGIN = "https://academy.invalid"
+# What a browser's URL parser drops or rewrites before it resolves an address (WHATWG URL): tabs
+# and newlines anywhere, and a backslash counts as a slash.
+_BROWSER_REWRITES = str.maketrans({"\t": None, "\n": None, "\r": None, "\\": "/"})
 
 
-def safe_next_path(candidate: str | None, default: str = "/dashboard") -> str:
-    """Only same-site paths: refuses ``//evil.example`` and ``https://…`` open redirects."""
-    if not candidate or not candidate.startswith("/") or candidate.startswith(("//", "/\\")):
+def safe_next_path(candidate: object, default: str = "/dashboard") -> str:
+    """Where to send the visitor after log-in: `candidate` only when a browser would resolve it to
+    a path on this site (``/%09/evil.example``, ``/\\evil.example`` and ``https://…`` do not)."""
+    if not isinstance(candidate, str) or len(candidate) > 512:
         return default
-    return candidate[:512]
+    # Read as a browser reads it: control characters and spaces trimmed at both ends.
+    seen = candidate.strip("".join(map(chr, range(33)))).translate(_BROWSER_REWRITES)
+    # Two slashes or more start another host for a browser (`///evil.example` too, unlike urllib).
+    if not seen.startswith("/") or seen.startswith("//"):
+        return default
+    target = urlsplit(urljoin(_OWN_ORIGIN + "/", seen))
+    if f"{target.scheme}://{target.netloc}" != _OWN_ORIGIN or target.path.startswith("//"):
+        return default
+    return target.path + (f"?{target.query}" if target.query else "") + (
+        f"#{target.fragment}" if target.fragment else "")
 
 
 class Caller(NamedTuple):
@@ -52,23 +69,17 @@ class Caller(NamedTuple):
         return cls(user.id, user.full_name, user.role.value) if user is not None else None
 
 
-def _event_user(session: Session, session_token: str, client_token: str) -> User | None:
-    """The user an event comes from, and the tab it comes from named on the transaction: live
-    updates skip that tab, since the handler answers it itself."""
-    user = accounts.user_for_token(session, session_token)
+def _event_user(session: Session, login: str, client_token: str) -> User | None:
+    """The user an event comes from (`login`: the hash its tab's handshake carries), and the tab
+    it comes from named on the transaction: live updates skip that tab, since the handler answers
+    it itself."""
+    user = accounts.user_for_login(session, login)
     bind_user(user.id if user else None)  # this transaction's log lines say whose
     bus.origin(session, client_token)
     return user
 
 
 class AuthState(rx.State):
-    session_token: str = rx.Cookie(
-        "",
-        name=SESSION_COOKIE,
-        same_site="lax",
-        max_age=get_settings().session_days * 24 * 3600,
-        secure=get_settings().is_production or None,
-    )
     # What the navbar shows. Display only: permission decisions never read these.
     user_name: str = ""
     user_role: str = ""
@@ -87,9 +98,13 @@ class AuthState(rx.State):
     def user_initials(self) -> str:
         return "".join(part[0] for part in self.user_name.split()[:2]).upper()
 
+    def _login(self) -> str:
+        """The hash of the login token the browser sent when this tab connected ('' for none)."""
+        return login_hash(self.router.headers.cookie)
+
     def _actor(self, session: Session) -> User | None:
-        """The user behind this tab's token, looked up now (never cached across events)."""
-        user = _event_user(session, self.session_token, self.router.session.client_token)
+        """The user behind this tab's login, looked up now (never cached across events)."""
+        user = _event_user(session, self._login(), self.router.session.client_token)
         self._seen(Caller.of(user))
         return user
 
@@ -99,12 +114,12 @@ class AuthState(rx.State):
         is mostly waiting on the database: meanwhile this worker's event loop serves other tabs
         (a synchronous handler would stall them all). `work` is not run for a visitor without a
         login (the result is None); the state itself is only touched back on the event loop."""
-        token, client_token = self.session_token, self.router.session.client_token
+        login, client_token = self._login(), self.router.session.client_token
         caller: list[Caller | None] = [None]
 
         def run() -> T | None:
             with session_scope() as session:
-                user = _event_user(session, token, client_token)
+                user = _event_user(session, login, client_token)
                 caller[0] = Caller.of(user)
                 return None if user is None else work(session, user)
 
@@ -154,7 +169,7 @@ class AuthState(rx.State):
 
     def _refuse(self, handler: str, error: ServiceError) -> rx.event.EventSpec:
         """Log a refused call (who, what, why) and tell the user in plain words."""
-        log.warning("refused %s for token %s…: %s", handler, self.session_token[:6], error.message)
+        log.warning("refused %s for login %s…: %s", handler, self._login()[:8], error.message)
         return rx.toast.error(error.message)
 
     @rx.event
@@ -166,19 +181,28 @@ class AuthState(rx.State):
     @rx.event
     def logout(self):  # noqa: ANN201
         with session_scope() as session:
-            accounts.end_session(session, self.session_token)
-        presence.forget(self.router.session.client_token)
-        self.session_token = ""
-        self._show_user(None)
-        # Forget this tab's Reflex token and reload: the next person at this browser starts from a
-        # fresh server-side state instead of the pages (and data) the last user had open.
-        return [rx.remove_cookie(SESSION_COOKIE, {"path": "/"}), self._fresh_start("/")]
+            accounts.end_login(session, self._login())
+        return self._switch_login("/")
 
-    @staticmethod
-    def _fresh_start(path: str) -> rx.event.EventSpec:
-        """Load `path` with a new Reflex token, so the tab starts from fresh server-side state.
+    def _switch_login(self, path: str, ticket: str = "") -> rx.event.EventSpec:
+        """The person at this browser changes (log in, sign up, log out): set the browser's login
+        cookie from a handoff ticket (accounts.start_handoff), or without one clear it, then load
+        `path` with a new Reflex token, so the tab starts from fresh server-side state: nothing the
+        last user had open (a workspace table, a payment form) stays in it.
 
-        Used whenever the person at the browser changes (log in, sign up, log out): nothing the
-        last user had open — a workspace table, a payment form — stays in the tab's state.
+        The cookie is HttpOnly, so only an HTTP answer can set or clear it (api/session.py). A
+        ticket that has expired meanwhile lands on the log-in page with a word why.
         """
-        return rx.call_script(f"window.sessionStorage.clear(); window.location.replace({json.dumps(path)})")
+        presence.forget(self.router.session.client_token)
+        self._show_user(None)
+        method, failed = ("POST", "/login?notice=login-interrupted") if ticket else ("DELETE", path)
+
+        def go(to: str) -> str:
+            return f"window.sessionStorage.clear(); window.location.replace({json.dumps(to)});"
+
+        return rx.call_script(
+            f"fetch('/auth/session', {{method: '{method}', credentials: 'same-origin', "
+            f"headers: {{'Content-Type': 'application/json'}}, "
+            f"body: JSON.stringify({json.dumps({'ticket': ticket} if ticket else {})})}})"
+            f".then(r => {{ if (!r.ok) throw r; }})"
+            f".then(() => {{ {go(path)} }}, () => {{ {go(failed)} }})")

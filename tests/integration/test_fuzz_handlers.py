@@ -60,7 +60,7 @@ from academy_app.state.account import AccountFormState
 from academy_app.state.certificates import VerifyState
 from tests.appserver import RunningApp, running_app
 from tests.conftest import PostgresServer
-from tests.wsclient import CLIENT_STORAGE_VARS, HYDRATE_AND_LOAD, ReflexTab, handler_name, iter_vars
+from tests.wsclient import HYDRATE_AND_LOAD, ReflexTab, handler_name, iter_vars
 
 T = TypeVar("T")
 EXAMPLES_PER_HANDLER = 8  # Hypothesis examples per handler and role, after the fixed shapes
@@ -207,7 +207,7 @@ class World:
     other_course_id: int = 0
     failed_email_id: int = 0
     certificate_code: str = ""
-    logins: dict[str, dict[str, Any]] = field(default_factory=dict)  # role: the tab's cookies
+    logins: dict[str, str] = field(default_factory=dict)  # role: the browser's login cookie
 
     def path(self, route: str) -> str:
         if route == "index":
@@ -339,12 +339,6 @@ class LoopThread:
 PROBE = handler_name(VerifyState, "set_typed_code")
 
 
-def _remember_cookies(tab: ReflexTab, message: dict) -> None:
-    for state_path, key, value in iter_vars(message):
-        if key in CLIENT_STORAGE_VARS:
-            tab.storage[f"{state_path}.{key}_rx_state_"] = value
-
-
 async def _emit(tab: ReflexTab, name: str, payload: Any) -> None:
     await tab.client.emit("event", {
         "name": name, "payload": payload,
@@ -363,7 +357,6 @@ async def _until(tab: ReflexTab, done: Any, what: str) -> list[dict]:
         except TimeoutError:
             connected = "still connected" if tab.client.connected else "the socket was dropped"
             pytest.fail(f"no answer within {ANSWER_SECONDS} s after {what} ({connected})")
-        _remember_cookies(tab, message)
         messages.append(message)
         if done(message):
             return messages
@@ -387,7 +380,7 @@ async def exchange(tab: ReflexTab, name: str, payload: Any, path: str | None = N
 async def open_page(tab: ReflexTab, path: str) -> list[dict]:
     """Load a page as the browser does, up to the end of its on_load handlers."""
     tab.path = path
-    await _emit(tab, HYDRATE_AND_LOAD, {"vars": dict(tab.storage)})
+    await _emit(tab, HYDRATE_AND_LOAD, {"vars": {}})
     return await _until(tab, lambda m: any(
         key == "is_hydrated" and value is True for _, key, value in iter_vars(m)),
         f"loading {path}")
@@ -413,13 +406,13 @@ def _user_name(messages: list[dict]) -> str | None:
 async def tab_as(world: World, role: str, path: str) -> ReflexTab:
     """A fresh tab on `path`, logged in as the role (reusing the role's cookie while it works)."""
     email, name = ROLES[role]
-    tab = ReflexTab(world.app.url)
+    tab = ReflexTab(world.app.url, login_token=world.logins.get(role, ""))
     await tab.connect()
-    tab.storage = dict(world.logins.get(role, {}))
     if email and _user_name(await open_page(tab, "/login")) != name:
-        await exchange(tab, handler_name(AccountFormState, "login"),
-                       {"form_data": {"email": email, "password": DEMO_PASSWORD}})
-        world.logins[role] = dict(tab.storage)
+        assert await tab.finish_login(await exchange(
+            tab, handler_name(AccountFormState, "login"),
+            {"form_data": {"email": email, "password": DEMO_PASSWORD}}))
+        world.logins[role] = tab.login_token
     replies = await open_page(tab, path)
     assert (_user_name(replies) or "") == name, f"{role} could not open {path}"
     return tab

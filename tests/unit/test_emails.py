@@ -120,7 +120,7 @@ def test_emails_whose_task_was_lost_are_sent_by_the_sweeper(db, student, outbox,
 def test_expired_login_sessions_are_purged(db, student):
     fresh = accounts.start_session(db, student)
     old = accounts.start_session(db, student)
-    db.exec(update(LoginSession).where(LoginSession.token_hash == accounts._hash_token(old))
+    db.exec(update(LoginSession).where(LoginSession.token_hash == accounts.token_hash(old))
             .values(expires_at=utcnow() - timedelta(seconds=1)))
     db.commit()
     assert purge_expired_sessions.delay().get() == 1

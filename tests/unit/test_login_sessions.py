@@ -20,7 +20,7 @@ def idle_timeout() -> timedelta:
 
 def age(db, token: str, *, idle_for: timedelta) -> None:
     """Pretend the login behind `token` was last used `idle_for` ago."""
-    db.exec(update(LoginSession).where(LoginSession.token_hash == accounts._hash_token(token))
+    db.exec(update(LoginSession).where(LoginSession.token_hash == accounts.token_hash(token))
             .values(last_seen_at=utcnow() - idle_for))
     db.commit()
 
@@ -28,7 +28,7 @@ def age(db, token: str, *, idle_for: timedelta) -> None:
 def last_seen(db, token: str):
     db.expire_all()
     return as_utc(db.exec(select(LoginSession.last_seen_at).where(
-        LoginSession.token_hash == accounts._hash_token(token))).one())
+        LoginSession.token_hash == accounts.token_hash(token))).one())
 
 
 def test_by_default_a_login_lasts_14_days_and_ends_after_3_idle_days():
@@ -107,9 +107,9 @@ def test_the_nightly_purge_removes_expired_and_idle_logins(db, student):
     live, idle, expired = (accounts.start_session(db, student) for _ in range(3))
     db.commit()
     age(db, idle, idle_for=idle_timeout() + timedelta(minutes=1))
-    db.exec(update(LoginSession).where(LoginSession.token_hash == accounts._hash_token(expired))
+    db.exec(update(LoginSession).where(LoginSession.token_hash == accounts.token_hash(expired))
             .values(expires_at=utcnow() - timedelta(seconds=1)))
     db.commit()
     assert purge_expired_sessions.delay().get() == 2
     db.expire_all()
-    assert [row.token_hash for row in db.exec(select(LoginSession))] == [accounts._hash_token(live)]
+    assert [row.token_hash for row in db.exec(select(LoginSession))] == [accounts.token_hash(live)]
