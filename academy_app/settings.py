@@ -149,8 +149,8 @@ class Settings(BaseSettings):
         description="The release errors are tagged with. Unset: academy@<git sha>, else the version.")
     metrics_token: str | None = Field(
         default=None,
-        description="Bearer token /metrics asks for. Unset: /metrics answers only loopback and "
-                    "private-network addresses, and no request that came through a proxy.")
+        description="Bearer token /metrics asks for, from everyone. Unset: /metrics answers only "
+                    "loopback addresses, and no request that came through a proxy.")
 
     @model_validator(mode="after")
     def _production_is_complete(self) -> Settings:
