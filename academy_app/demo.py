@@ -1,4 +1,5 @@
-"""Demo data: categories, six courses and one login per role. Safe to run again; never in production.
+"""Demo data: categories, six courses and one login per role. Safe to run again; never in production
+nor on a public URL.
 
 Run with ``python -m academy_app.demo`` (``make demo``; ``make run`` does it too).
 """
@@ -185,14 +186,21 @@ def load_demo_data(session: Session) -> bool:
 
 
 def main(argv: list[str]) -> int:
-    """``--unless-production`` (used by ``make run``) skips quietly instead of failing."""
+    """``--unless-production`` (used by ``make run``) skips instead of failing."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    if get_settings().is_production:
+    settings = get_settings()
+    if settings.is_production:
         if "--unless-production" in argv:
             log.info("ACADEMY_ENV=production: demo data not loaded.")
             return 0
         log.error("Refusing to load demo data: ACADEMY_ENV=production")
         return 1
+    if settings.is_reached_from_elsewhere:
+        # The demo admin's password is in the README: on a site others reach, it would be theirs.
+        log.warning("Demo data not loaded: ACADEMY_PUBLIC_URL=%s is not this machine (localhost, "
+                    "127.0.0.1 or [::1]), and the demo logins' password is published.",
+                    settings.public_url)
+        return 0 if "--unless-production" in argv else 1
     with session_scope() as session:
         added = load_demo_data(session)
     log.info("Demo data %s.", "loaded" if added else "already present")

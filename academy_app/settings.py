@@ -11,11 +11,14 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The hosts a public URL may name and still be this machine only (any port, http or https).
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 class Environment(StrEnum):
@@ -29,7 +32,8 @@ class Settings(BaseSettings):
 
     env: Environment = Field(
         default=Environment.DEVELOPMENT,
-        description="development, test or production. Production never loads demo data.",
+        description="development, test or production. Production never loads demo data (nor does "
+                    "a public URL other than this machine's).",
     )
     database_url: str = Field(
         default=f"sqlite:///{PROJECT_ROOT / 'academy.db'}",
@@ -145,8 +149,8 @@ class Settings(BaseSettings):
         description="The release errors are tagged with. Unset: academy@<git sha>, else the version.")
     metrics_token: str | None = Field(
         default=None,
-        description="Bearer token /metrics asks for. Unset: /metrics answers only loopback and "
-                    "private-network addresses, and no request that came through a proxy.")
+        description="Bearer token /metrics asks for, from everyone. Unset: /metrics answers only "
+                    "loopback addresses, and no request that came through a proxy.")
 
     @model_validator(mode="after")
     def _production_is_complete(self) -> Settings:
@@ -178,6 +182,14 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env is Environment.PRODUCTION
+
+    @property
+    def is_reached_from_elsewhere(self) -> bool:
+        """Whether public_url names a host other than this machine's loopback. Anything unreadable
+        (no scheme, say) counts as elsewhere: the safe answer for what it guards."""
+        if not self.public_url:
+            return False
+        return urlsplit(self.public_url.strip()).hostname not in LOOPBACK_HOSTS
 
 
 @lru_cache

@@ -9,7 +9,7 @@ from academy_app.components.layout import labelled
 from academy_app.db import session_scope
 from academy_app.services import announcements
 from academy_app.services.errors import Invalid, ServiceError
-from academy_app.text import whole_number
+from academy_app.text import id_in
 
 
 class BroadcastState(StaffState):
@@ -25,7 +25,7 @@ class BroadcastState(StaffState):
     def load(self) -> None:
         """on_load of /admin/courses/<id>: the course the card sends for (checked again on send)."""
         key = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
-        self._course_id = whole_number(key)  # "new" (no course yet) reads as 0
+        self._course_id = id_in(key)  # "new" (no course yet) reads as 0
         self.title, self.message, self.errors, self._just_sent = "", "", {}, False
 
     @rx.event

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import reflex as rx
 
 from academy_app.admin.broadcast import broadcast_card
-from academy_app.admin.layout import StaffState, admin_page, as_id
+from academy_app.admin.layout import StaffState, admin_page
 from academy_app.admin.reports import course_report_links
 from academy_app.components.layout import labelled
 from academy_app.db import session_scope
@@ -19,7 +19,7 @@ from academy_app.infra.markdown import render_markdown
 from academy_app.models import Category
 from academy_app.services import authoring, catalog
 from academy_app.services.errors import Invalid, NotFound, ServiceError
-from academy_app.text import whole_number
+from academy_app.text import as_id, id_in
 
 COURSE_FIELDS = ("title", "slug", "subtitle", "description", "category", "level", "price",
                  "currency", "cover_image_url")
@@ -97,7 +97,7 @@ class CourseEditorState(StaffState):
                 self.loading = False
                 return
             try:
-                course = authoring.course_for_editing(session, staff, whole_number(key))
+                course = authoring.course_for_editing(session, staff, id_in(key))
             except (NotFound, ServiceError):
                 self.not_found, self.loading = True, False
                 return

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 import reflex as rx
 
-from academy_app.admin.layout import StaffState, admin_page, as_id, data_table
+from academy_app.admin.layout import StaffState, admin_page, data_table
 from academy_app.components.layout import empty_state, stat_card
 from academy_app.db import session_scope
 from academy_app.models import EmailStatus, as_utc
 from academy_app.services import jobs
+from academy_app.text import as_id
 
 STATUS_COLORS = {"queued": "amber", "sent": "green", "failed": "red"}
 

@@ -32,16 +32,6 @@ ADMIN_PAGES = [
 ]
 
 
-MAX_ID = 2**31 - 1  # ids are INTEGER columns: a larger number would be a database error
-
-
-def as_id(value: object) -> int:
-    """A crafted event may send anything: only a positive int that fits an id column is an id;
-    anything else matches none."""
-    return value if isinstance(value, int) and not isinstance(value, bool) and \
-        0 < value <= MAX_ID else 0
-
-
 class StaffState(AuthState):
     """Base of every workspace page state. Display only: each service checks permission again."""
 

@@ -14,7 +14,7 @@ from academy_app.db import session_scope
 from academy_app.services import authoring, reports
 from academy_app.services.errors import ServiceError
 from academy_app.state.rows import price_label
-from academy_app.text import whole_number
+from academy_app.text import id_in
 
 SORT_COLUMNS = [("name", "Learner"), ("status", "Status"), ("percent", "Progress"),
                 ("activity", "Last activity")]
@@ -34,7 +34,7 @@ class LearnerLine:
 def _course_id_from_path(path: str) -> int:
     """/admin/courses/<id>/learners → id (0 when the path carries none)."""
     parts = path.strip("/").split("/")
-    return whole_number(parts[2]) if len(parts) >= 4 else 0
+    return id_in(parts[2]) if len(parts) >= 4 else 0
 
 
 class CourseReportState(StaffState):

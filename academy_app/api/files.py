@@ -13,14 +13,16 @@ from academy_app.db import session_scope
 from academy_app.infra.session_cookie import SESSION_COOKIE
 from academy_app.services import accounts, certificates, payments
 from academy_app.services.errors import Conflict, NotAuthenticated, NotFound
+from academy_app.text import as_id
 
 
 async def receipt(request: Request) -> Response:
     try:
         with session_scope() as session:
             user = accounts.user_for_token(session, request.cookies.get(SESSION_COOKIE))
+            # The route takes any run of digits: one past an id column's range names no row.
             path, content_type = payments.receipt_for(session, user,
-                                                      request.path_params["payment_id"])
+                                                      as_id(request.path_params["payment_id"]))
     except NotAuthenticated:
         return PlainTextResponse("Log in to see this receipt", status_code=401)
     except NotFound:

@@ -2,9 +2,9 @@
 deployment's background work, read when scraped (and reused for a few seconds).
 
 Who may read it: with `ACADEMY_METRICS_TOKEN` set, whoever sends `Authorization: Bearer <token>`
-(401 otherwise); without it, only a client on a loopback or private address that did not come
-through a proxy (no X-Forwarded-For or Forwarded header), so a scraper inside the network reaches
-it on the app port and the public, through the load balancer, does not (403).
+(401 otherwise); without it, only a client on a loopback address that did not come through a proxy
+(no X-Forwarded-For or Forwarded header), 403 otherwise. Not any private address: a load balancer
+or reverse proxy that adds no forwarding header connects from one, and would carry the public in.
 """
 
 from __future__ import annotations
@@ -138,16 +138,17 @@ def _refusal(request: Request) -> Response | None:
             return None
         return PlainTextResponse("A bearer token is required.", status_code=401,
                                  headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
-    if _from_inside(request):
+    if _from_this_host(request):
         return None
-    return PlainTextResponse("Metrics are served to the local network only.", status_code=403)
+    return PlainTextResponse("Metrics are served to this host only, or with a bearer token.",
+                             status_code=403)
 
 
-def _from_inside(request: Request) -> bool:
+def _from_this_host(request: Request) -> bool:
     if "x-forwarded-for" in request.headers or "forwarded" in request.headers:
         return False
     try:
         address = ipaddress.ip_address(request.client.host if request.client else "")
     except ValueError:
         return False
-    return address.is_loopback or address.is_private
+    return address.is_loopback

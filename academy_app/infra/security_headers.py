@@ -1,12 +1,16 @@
 """Security headers on every HTTP response the app serves: pages, assets, files and probes.
 
 The Content-Security-Policy is as strict as Reflex's frontend allows: its pages hydrate with inline
-scripts, its components style themselves with inline styles ('unsafe-inline' for both), and its
-`call_script` events are strings the browser evaluates ('unsafe-eval'; Academy uses one to start a
-tab afresh at log-in and log-out). What the policy still holds: no plugins, no <base> rewriting, no
+scripts, its components style themselves with inline styles ('unsafe-inline' for both), and the
+client-side events a handler returns reach the browser as script text that Reflex's `applyEvent`
+(.web/utils/state.js) runs with eval ('unsafe-eval'): every `rx.toast` a handler returns
+(`_call_function`) and the `rx.call_script` that sets or clears the login cookie and reloads the
+tab at log-in, sign-up and log-out (`_call_script`, `AuthState._switch_login`). The bundled
+libraries need no eval; tests/unit/test_content_security_policy.py fails when a Reflex upgrade
+stops evaluating those events. What the policy still holds: no plugins, no <base> rewriting, no
 framing by other sites, forms post and sockets connect only here, and everything else is this
-origin only, except images and lesson videos, which authors may link from
-any https:// address. A response that sets its own policy (a receipt shown in a frame) keeps it.
+origin only, except images and lesson videos, which authors may link from any https:// address.
+A response that sets its own policy (a receipt shown in a frame) keeps it.
 """
 
 from __future__ import annotations

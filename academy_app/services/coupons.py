@@ -15,7 +15,7 @@ from academy_app.services.authoring import CURRENCIES, course_for_editing, parse
 from academy_app.services.errors import Invalid
 from academy_app.services.payments import normalize_code
 from academy_app.services.permissions import require_staff
-from academy_app.text import whole_number
+from academy_app.text import id_in, whole_number
 
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{2,39}$")
 COUPON_FIELDS = ("code", "kind", "value", "currency", "course_id", "expires_at", "max_uses")
@@ -42,7 +42,7 @@ def create_coupon(session: Session, actor: User | None, form: CouponForm) -> Cou
         errors["code"] = "This code already exists"
     course = None
     if str(form.course or "").strip():
-        course = course_for_editing(session, staff, whole_number(form.course))  # NotFound / Denied
+        course = course_for_editing(session, staff, id_in(form.course))  # NotFound / Denied
     elif staff.role is not Role.ADMIN:  # only admins make coupons for every course
         errors["course"] = "Choose the course this coupon is for"
     value, currency = 0, ""

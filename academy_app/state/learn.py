@@ -9,7 +9,7 @@ from academy_app.services import lessons, progress
 from academy_app.services.errors import NotAuthenticated, NotFound, PermissionDenied, ServiceError
 from academy_app.state.auth import AuthState
 from academy_app.state.rows import ModuleRow, module_rows
-from academy_app.text import whole_number
+from academy_app.text import id_in
 
 
 class LearnState(AuthState):
@@ -42,7 +42,7 @@ class LearnState(AuthState):
         yield
         parts = self.router.url.path.strip("/").split("/")  # learn/<slug>/<lesson id>
         slug = parts[1] if len(parts) == 3 else ""
-        lesson_id = whole_number(parts[2]) if len(parts) == 3 else 0
+        lesson_id = id_in(parts[2]) if len(parts) == 3 else 0
         try:
             with session_scope() as session:
                 view = lessons.open_lesson(session, self._actor(session), slug, lesson_id)

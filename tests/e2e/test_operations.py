@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 from prometheus_client.parser import text_string_to_metric_families
 
 from academy_app.demo import DEMO_PASSWORD
+from tests.e2e.test_student_journey import log_in
 
 pytestmark = pytest.mark.e2e
 
@@ -37,6 +38,27 @@ def test_every_response_carries_the_security_headers_and_pages_break_none_of_the
     page.goto("/login")
     page.get_by_role("button", name="Log in").wait_for()
     assert violations == []
+
+
+def test_toasts_and_the_fresh_start_at_log_in_and_out_run_under_the_policy(page: Page):
+    """What script-src keeps 'unsafe-eval' for (infra/security_headers.py): a toast a handler
+    returns and the rx.call_script that reloads the tab at log-in and log-out. Both work, and the
+    browser reports no violation of the policy on the way."""
+    page.add_init_script("document.addEventListener('securitypolicyviolation', event => "
+                         "console.error('Content Security Policy violation: ' "
+                         "+ event.violatedDirective))")
+    refused: list[str] = []
+    page.on("console", lambda message: refused.append(message.text)
+            if re.search(r"Content Security Policy|EvalError", message.text) else None)
+    page.goto("/login")
+    log_in(page, "student@academy.test")
+    expect(page).to_have_url(re.compile(r"/dashboard/?$"))
+    page.goto("/admin/courses")  # a learner is sent home with a toast that says why
+    expect(page.get_by_text("Only instructors and admins can open this page")).to_be_visible()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log out", exact=True).click()
+    expect(page.get_by_role("link", name="Log in")).to_be_visible()
+    assert refused == []
 
 
 def scrape(page: Page) -> dict[tuple[str, tuple], float]:

@@ -10,9 +10,9 @@ from types import SimpleNamespace
 import pytest
 from reflex.state import StateUpdate
 
-from academy_app.admin.layout import as_id
 from academy_app.infra import crafted_events
 from academy_app.infra.crafted_events import CraftedEventGuard, clean_text, fits
+from academy_app.text import as_id
 
 
 def handler(self, payment_id: int, reason: str = "") -> None:

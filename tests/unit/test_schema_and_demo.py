@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -65,6 +68,57 @@ def test_demo_data_is_refused_in_production(monkeypatch):
         assert demo.main(["--unless-production"]) == 0
     finally:
         demo.get_settings.cache_clear()
+
+
+@pytest.fixture
+def demo_main(monkeypatch):
+    """`demo.main` with settings read afresh from the environment, and the loading itself only
+    recorded: what is under test is whether it would load."""
+    loaded: list[bool] = []
+    monkeypatch.setattr(demo, "session_scope", contextlib.nullcontext)
+    monkeypatch.setattr(demo, "load_demo_data", lambda _session: loaded.append(True) or True)
+
+    def main(argv: list[str]) -> tuple[int, bool]:
+        demo.get_settings.cache_clear()
+        try:
+            return demo.main(argv), bool(loaded)
+        finally:
+            demo.get_settings.cache_clear()
+
+    return main
+
+
+@pytest.mark.parametrize("public_url", [
+    "https://academy.example", "http://academy.example:3000", "http://10.0.0.5:3000",
+    "https://[2001:db8::1]", "http://localhost.academy.example", "academy.example",
+])
+def test_demo_data_is_refused_on_a_public_url_whatever_the_environment(
+        public_url, demo_main, monkeypatch, caplog):
+    # ACADEMY_ENV=production is easy to forget, and a published admin password on a public site is
+    # an open door: the address users reach the app at decides too.
+    monkeypatch.setenv("ACADEMY_ENV", "development")
+    monkeypatch.setenv("ACADEMY_PUBLIC_URL", public_url)
+    with caplog.at_level(logging.INFO, logger=demo.__name__):
+        assert demo_main(["--unless-production"]) == (0, False)  # make run goes on without it
+        assert demo_main([]) == (1, False)  # make demo fails
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 2
+    assert all("ACADEMY_PUBLIC_URL" in w and "not loaded" in w for w in warnings)
+
+
+@pytest.mark.parametrize("public_url", [
+    None, "http://localhost:3000", "https://localhost", "http://127.0.0.1:8000/",
+    "http://[::1]:3000", "HTTP://LocalHost:3000",
+])
+def test_demo_data_loads_when_the_app_is_reached_on_this_machine_only(
+        public_url, demo_main, monkeypatch):
+    monkeypatch.setenv("ACADEMY_ENV", "test")
+    if public_url is None:  # as tests/appserver.py and a fresh checkout run it
+        monkeypatch.delenv("ACADEMY_PUBLIC_URL", raising=False)
+    else:
+        monkeypatch.setenv("ACADEMY_PUBLIC_URL", public_url)
+    assert demo_main([]) == (0, True)
+    assert demo_main(["--unless-production"]) == (0, True)
 
 
 def test_production_refuses_to_start_without_a_secret_key(monkeypatch):

@@ -31,7 +31,7 @@ from academy_app.models import Role, User, utcnow
 from academy_app.services import audit
 from academy_app.services.accounts import require_user
 from academy_app.services.errors import Conflict, Invalid, NotFound, PermissionDenied
-from academy_app.text import whole_number
+from academy_app.text import id_in, whole_number
 
 COUNT_CAP = 10_000  # a list counts its rows up to here, then says "10,000+"
 MAX_CHOICES = 1_000  # options a select offers at most
@@ -395,7 +395,7 @@ def _clean_field(session: Session, resource: Resource, spec: FieldSpec, raw: Any
 
 def _parse(session: Session, spec: FieldSpec, text: str) -> Any:
     if spec.target is not None:
-        target_id = whole_number(text)
+        target_id = id_in(text)
         if not target_id or session.get(spec.target, target_id) is None:
             raise _FieldError(f"Choose a {spec.label.lower()} from the list")
         return target_id

@@ -20,11 +20,12 @@ from sqlmodel import Session
 
 from academy_app.admin.kit import service
 from academy_app.admin.kit.resource import ADMINS, Column, Resource
-from academy_app.admin.layout import StaffState, as_id
+from academy_app.admin.layout import StaffState
 from academy_app.db import session_scope
 from academy_app.infra.presence import watchers
 from academy_app.models import User, as_utc
 from academy_app.services.errors import Invalid, ServiceError
+from academy_app.text import as_id
 
 MAX_FIELD = 5_000  # characters kept of one typed value
 

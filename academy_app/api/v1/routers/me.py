@@ -21,9 +21,10 @@ from academy_app.api.v1.schemas import (
 )
 from academy_app.models import User
 from academy_app.services import catalog, notifications, progress
+from academy_app.text import MAX_ID
 
 router = APIRouter(prefix="/me", tags=["me"], responses=problems(401))
-LessonId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+LessonId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 @router.get("/enrollments", response_model=list[EnrollmentOut])
