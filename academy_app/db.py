@@ -17,6 +17,7 @@ from academy_app.settings import get_settings
 
 log = logging.getLogger(__name__)
 _AFTER_COMMIT = "academy_after_commit"
+_AFTER_TRANSACTION = "academy_after_transaction"
 
 
 def make_engine(url: str) -> Engine:
@@ -71,6 +72,16 @@ def after_commit(session: OrmSession, callback: Callable[[], None]) -> None:
     session.info.setdefault(_AFTER_COMMIT, []).append(callback)
 
 
+def after_transaction(session: OrmSession, callback: Callable[[], None]) -> None:
+    """Run `callback` once this session's transaction has ended, committed or rolled back.
+
+    For a record that must outlive the refusal that prompts it: the refusal is an exception, which
+    rolls the caller's transaction back, so the callback writes in a session of its own. It waits
+    for the caller's transaction to end because on SQLite that transaction holds the write lock.
+    """
+    session.info.setdefault(_AFTER_TRANSACTION, []).append(callback)
+
+
 @sa.event.listens_for(OrmSession, "after_commit")
 def _run_after_commit(session: OrmSession) -> None:
     if session.in_nested_transaction():
@@ -86,3 +97,14 @@ def _run_after_commit(session: OrmSession) -> None:
 def _forget_after_rollback(session: OrmSession, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
         session.info.pop(_AFTER_COMMIT, None)
+
+
+@sa.event.listens_for(OrmSession, "after_transaction_end")
+def _run_after_transaction(session: OrmSession, transaction: SessionTransaction) -> None:
+    if transaction.parent is not None:
+        return  # a savepoint ended; the transaction goes on
+    for callback in session.info.pop(_AFTER_TRANSACTION, []):
+        try:
+            callback()
+        except Exception:  # the request has had its answer; a failed record must not change it
+            log.exception("after-transaction step failed")

@@ -87,6 +87,12 @@ class Settings(BaseSettings):
         default=5, ge=1,
         description="Password-reset emails that may be asked for per hour from one IP address, and "
                     "for one email address (known or not: the answer must not tell).")
+    wrong_coupon_codes_per_hour: int = Field(
+        default=20, ge=1,
+        description="Coupon codes that turn out unusable allowed per hour for one user, and from one "
+                    "IP address; past it every code is refused, valid or not, so codes cannot be "
+                    "guessed. Valid codes do not count: a classroom behind one address can all use "
+                    "its code.")
     api_anonymous_per_hour: int = Field(
         default=100, ge=1,
         description="REST API requests allowed per hour from one IP address without a valid access "

@@ -78,11 +78,12 @@ def running_app(workdir: Path, *, redis_url: str | None = None, backend_only: bo
         "ACADEMY_MEDIA_ROOT": str(workdir / "media"),
         "ACADEMY_OUTBOX_DIR": str(workdir / "outbox"),
         "ACADEMY_SECRET_KEY": TEST_SECRET_KEY,  # the tests sign links the app accepts
-        # Every browser test logs in (signs up, asks for a reset link) from 127.0.0.1; the limits
-        # themselves are tested on their own.
+        # Every browser test logs in (signs up, asks for a reset link, tries coupon codes) from
+        # 127.0.0.1; the limits themselves are tested on their own.
         "ACADEMY_LOGIN_ATTEMPTS_PER_MINUTE": "1000",
         "ACADEMY_SIGNUPS_PER_HOUR": "1000",
         "ACADEMY_PASSWORD_RESETS_PER_HOUR": "1000",
+        "ACADEMY_WRONG_COUPON_CODES_PER_HOUR": "1000",
         "ACADEMY_API_ANONYMOUS_PER_HOUR": "100000",
         "ACADEMY_API_AUTHENTICATED_PER_HOUR": "100000",
     }

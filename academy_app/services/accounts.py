@@ -189,9 +189,7 @@ def _count_failure(account: str) -> None:
 def _hourly_limit(key: str, limit: int, refusal: str) -> None:
     decision = limiter().hit(key, limit, 3600)
     if not decision.allowed:
-        minutes = max(1, math.ceil(decision.retry_after / 60))
-        raise TooManyAttempts(f"{refusal}: try again in {minutes} minute{'s' if minutes > 1 else ''}",
-                              decision.retry_after)
+        raise TooManyAttempts.in_minutes(refusal, decision.retry_after)
 
 
 def start_session(session: Session, user: User, replacing: str | None = None) -> str:

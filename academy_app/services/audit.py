@@ -1,4 +1,5 @@
-"""The audit log: one row per staff action, written in the same transaction as the action."""
+"""The audit log: one row per staff action, written in the same transaction as the action, and one
+per burst of refused attempts that looks like guessing (coupon codes: services/payments.py)."""
 
 from __future__ import annotations
 

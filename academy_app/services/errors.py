@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 
 class ServiceError(Exception):
     """Base class: ``message`` is safe to show to the user."""
@@ -45,6 +47,13 @@ class TooManyAttempts(ServiceError):
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+    @classmethod
+    def in_minutes(cls, refusal: str, retry_after: float) -> TooManyAttempts:
+        """`refusal`, then how long to wait, in whole minutes (at least one)."""
+        minutes = max(1, math.ceil(retry_after / 60))
+        return cls(f"{refusal}: try again in {minutes} minute{'s' if minutes > 1 else ''}",
+                   retry_after)
 
 
 class AuthenticationFailed(ServiceError):

@@ -3,10 +3,14 @@
 Every state change that two people (or two clicks) could race for is one conditional UPDATE whose row
 count says who won: approving a pending payment, rejecting it, taking a coupon use. That holds on
 PostgreSQL and SQLite alike, without relying on row locks.
+
+Coupon codes are secrets worth guessing, so checking one is built against that: every unusable code
+gets the same answer, and wrong codes are rate-limited per user and per client IP (_checked_coupon).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +19,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select, update
 
+from academy_app.db import after_transaction, session_scope
 from academy_app.infra import bus, receipts
+from academy_app.infra.ratelimit import limiter
 from academy_app.models import (
     Coupon,
     CouponRedemption,
@@ -32,12 +38,24 @@ from academy_app.models import (
 from academy_app.services import audit
 from academy_app.services.accounts import require_user
 from academy_app.services.enrollment import LEARNING_STATUSES, enrollment_for
-from academy_app.services.errors import Conflict, Invalid, NotFound, PermissionDenied
+from academy_app.services.errors import (
+    Conflict,
+    Invalid,
+    NotFound,
+    PermissionDenied,
+    TooManyAttempts,
+)
 from academy_app.services.notifications import notify
 from academy_app.services.permissions import require_course_staff, require_staff
+from academy_app.settings import get_settings
 
+log = logging.getLogger(__name__)
 MIN_REFERENCE, MAX_REFERENCE = 3, 120
 MIN_REASON, MAX_REASON = 3, 500
+# The one answer to every code that cannot be used, whatever the reason: unknown, for another course
+# or currency, expired, used up. A more helpful reason would tell a guesser the code exists.
+NOT_VALID = "This coupon code is not valid for this course"
+WRONG_CODES_WINDOW = 3600  # seconds: the setting is wrong codes per hour
 
 
 @dataclass(frozen=True)
@@ -62,20 +80,30 @@ def normalize_code(code: str) -> str:
     return "".join(str(code or "").split()).upper()[:40]
 
 
-def quote(session: Session, course_id: int, coupon_code: str = "") -> Quote:
-    """The price of a paid course with a coupon applied. Raises Invalid(coupon=…) for a bad code."""
+def quote(session: Session, actor: User | None, course_id: int, coupon_code: str = "", *,
+          client_ip: str | None = None) -> Quote:
+    """The price of a paid course, with the coupon applied if `coupon_code` is given.
+
+    Only a logged-in `actor` may check a code, and a wrong one counts against the limit on wrong
+    codes (see _checked_coupon): Invalid(coupon=…) for a code that cannot be used, TooManyAttempts
+    past the limit.
+    """
     course = _paid_course(session, course_id)
-    coupon = _usable_coupon(session, coupon_code, course) if normalize_code(coupon_code) else None
-    return _quote(course, coupon)
+    if not normalize_code(coupon_code):
+        return _quote(course, None)
+    return _quote(course, _checked_coupon(session, require_user(actor), coupon_code, course,
+                                          client_ip))
 
 
 def submit_payment(session: Session, actor: User | None, course_id: int, *, reference: str,
                    receipt: Receipt | None = None, coupon_code: str = "",
-                   expected_total_cents: int | None = None) -> Payment:
+                   expected_total_cents: int | None = None,
+                   client_ip: str | None = None) -> Payment:
     """Record the learner's payment for review, or enrol at once when a coupon makes it free.
 
     `expected_total_cents` is the total the learner was shown: if the price or the coupon changed
-    since, nothing is recorded and Invalid(total=…) says so. Safe to repeat: while a payment is
+    since, nothing is recorded and Invalid(total=…) says so. The coupon is checked as `quote`
+    checks it (TooManyAttempts past the limit on wrong codes). Safe to repeat: while a payment is
     pending, submitting again returns it unchanged.
     """
     user = require_user(actor)
@@ -90,7 +118,7 @@ def submit_payment(session: Session, actor: User | None, course_id: int, *, refe
     coupon = None
     if normalize_code(coupon_code):
         try:
-            coupon = _usable_coupon(session, coupon_code, course)
+            coupon = _checked_coupon(session, user, coupon_code, course, client_ip)
         except Invalid as exc:
             errors.update(exc.errors)
     total = _quote(course, coupon).total_cents
@@ -242,16 +270,60 @@ def _quote(course: Course, coupon: Coupon | None) -> Quote:
                  currency=course.currency, coupon_code=coupon.code if coupon else "")
 
 
-def _usable_coupon(session: Session, code: str, course: Course) -> Coupon:
+def _checked_coupon(session: Session, user: User, code: str, course: Course,
+                    client_ip: str | None) -> Coupon:
+    """The coupon `code` names, if `user` may use it on `course` now; else Invalid(coupon=NOT_VALID).
+
+    Codes must not be guessable at WebSocket speed: `wrong_coupon_codes_per_hour` wrong codes per
+    user and per client IP (when there is one: a web request), after which every code is refused,
+    valid or not, with TooManyAttempts. Only wrong codes count, so learners sharing an address (a
+    classroom) can all use the code they were given; a guesser's tries are nearly all wrong.
+    """
+    limit = get_settings().wrong_coupon_codes_per_hour
+    keys = {"user": f"coupon:wrong:user:{user.id}"}
+    if client_ip is not None:
+        keys["ip"] = f"coupon:wrong:ip:{client_ip}"
+    for kind, key in keys.items():
+        decision = limiter().check(key, limit, WRONG_CODES_WINDOW)
+        if not decision.allowed:
+            _report_burst(session, user.id, kind, key, client_ip)
+            raise TooManyAttempts.in_minutes("Too many wrong coupon codes", decision.retry_after)
+    coupon = _usable_coupon(session, code, course)
+    if coupon is None:
+        for key in keys.values():
+            limiter().hit(key, limit, WRONG_CODES_WINDOW)
+        raise Invalid({"coupon": NOT_VALID})
+    return coupon
+
+
+def _report_burst(session: Session, user_id: int, kind: str, key: str,
+                  client_ip: str | None) -> None:
+    """Log and audit a burst of refusals once, not once per refused request: only the first refusal
+    within the hour takes the single slot of a marker window."""
+    if not limiter().hit(f"{key}:reported", 1, WRONG_CODES_WINDOW).allowed:
+        return
+    log.warning("too many wrong coupon codes (limit per %s) from user %s at %s: every code is "
+                "refused for a while", kind, user_id, client_ip)
+    engine = session.get_bind()
+    # The refusal rolls the caller's transaction back: the entry is written in one of its own.
+    after_transaction(session, lambda: _audit_burst(engine, user_id, kind, client_ip))
+
+
+def _audit_burst(engine: sa.Engine, user_id: int, kind: str, client_ip: str | None) -> None:
+    with session_scope(engine) as session:
+        user = session.get(User, user_id)
+        audit.record(session, user, "coupon.too_many_wrong", user,
+                     after={"limit": kind, "client_ip": client_ip})
+
+
+def _usable_coupon(session: Session, code: str, course: Course) -> Coupon | None:
     coupon = session.exec(select(Coupon).where(Coupon.code == normalize_code(code))).first()
-    if coupon is None or (coupon.course_id is not None and coupon.course_id != course.id):
-        raise Invalid({"coupon": "This coupon code is not valid for this course"})
-    if coupon.kind is DiscountKind.FIXED and coupon.currency != course.currency:
-        raise Invalid({"coupon": f"This coupon is for prices in {coupon.currency}"})
-    if coupon.expires_at is not None and as_utc(coupon.expires_at) <= utcnow():
-        raise Invalid({"coupon": "This coupon has expired"})
-    if coupon.max_uses is not None and coupon.uses >= coupon.max_uses:
-        raise Invalid({"coupon": "This coupon has been used up"})
+    if (coupon is None
+            or (coupon.course_id is not None and coupon.course_id != course.id)
+            or (coupon.kind is DiscountKind.FIXED and coupon.currency != course.currency)
+            or (coupon.expires_at is not None and as_utc(coupon.expires_at) <= utcnow())
+            or (coupon.max_uses is not None and coupon.uses >= coupon.max_uses)):
+        return None
     return coupon
 
 
@@ -263,8 +335,8 @@ def _take_coupon_use(session: Session, coupon: Coupon, user: User, payment: Paym
                sa.or_(col(Coupon.max_uses).is_(None), col(Coupon.uses) < col(Coupon.max_uses)))
         .values(uses=col(Coupon.uses) + 1)
     ).rowcount
-    if taken != 1:
-        raise Invalid({"coupon": "This coupon has been used up"})
+    if taken != 1:  # another buyer took the last use since the check: the same answer as the check's
+        raise Invalid({"coupon": NOT_VALID})
     try:
         with session.begin_nested():
             session.add(CouponRedemption(coupon_id=coupon.id, user_id=user.id,

@@ -7,7 +7,7 @@ import reflex as rx
 from academy_app.db import session_scope
 from academy_app.infra.receipts import MAX_RECEIPT_BYTES
 from academy_app.services import payments
-from academy_app.services.errors import Invalid, ServiceError
+from academy_app.services.errors import Invalid, ServiceError, TooManyAttempts
 from academy_app.state.course import CourseState
 from academy_app.state.rows import price_label
 
@@ -28,9 +28,10 @@ class CheckoutState(CourseState):
     def open_checkout(self):  # noqa: ANN201
         try:
             with session_scope() as session:
-                if self._actor(session) is None:
+                actor = self._actor(session)
+                if actor is None:
                     return self._login_redirect()
-                self._show_quote(payments.quote(session, self._course_id))
+                self._show_quote(payments.quote(session, actor, self._course_id))
         except ServiceError as exc:
             return self._refuse("open_checkout", exc)
         self.errors, self.coupon_code = {}, ""
@@ -66,13 +67,15 @@ class CheckoutState(CourseState):
         self.errors = {k: v for k, v in self.errors.items() if k != "coupon"}
         try:
             with session_scope() as session:
-                if self._actor(session) is None:  # codes are not for anonymous probing
+                actor = self._actor(session)
+                if actor is None:  # codes are not for anonymous probing
                     return self._login_redirect()
                 try:
-                    quote = payments.quote(session, self._course_id, self.coupon_code)
-                except Invalid as exc:
-                    self.errors = {**self.errors, **exc.errors}
-                    quote = payments.quote(session, self._course_id)
+                    quote = payments.quote(session, actor, self._course_id, self.coupon_code,
+                                           client_ip=self.router.session.client_ip)
+                except (Invalid, TooManyAttempts) as exc:  # both are about the code: shown by it
+                    self.errors = {**self.errors, "coupon": exc.message}
+                    quote = payments.quote(session, actor, self._course_id)
                 self._show_quote(quote)
         except ServiceError as exc:
             return self._refuse("apply_coupon", exc)
@@ -102,13 +105,17 @@ class CheckoutState(CourseState):
                 payment = payments.submit_payment(session, actor, self._course_id,
                                                   reference=self.reference, receipt=receipt,
                                                   coupon_code=self.applied_coupon,
-                                                  expected_total_cents=self._quoted_total_cents)
+                                                  expected_total_cents=self._quoted_total_cents,
+                                                  client_ip=self.router.session.client_ip)
                 free = payment.amount_cents == 0
         except Invalid as exc:
             self.errors = exc.errors
             if "total" in exc.errors:
                 return CheckoutState.apply_coupon
             return rx.clear_selected_files(RECEIPT_UPLOAD_ID) if "receipt" in exc.errors else None
+        except TooManyAttempts as exc:  # only the coupon is limited here
+            self.errors = {"coupon": exc.message}
+            return None
         except ServiceError as exc:
             return self._refuse("submit_payment", exc)
         self.checkout_open = False
