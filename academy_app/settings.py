@@ -78,7 +78,7 @@ class Settings(BaseSettings):
                     "left behind on a shared or lost computer ends after a long weekend.")
     login_attempts_per_minute: int = Field(
         default=5, ge=1,
-        description="Log-in attempts allowed per minute from one IP address, and for one account.")
+        description="Log-in attempts allowed per minute from one IP address.")
     signups_per_hour: int = Field(
         default=10, ge=1,
         description="Sign-up attempts allowed per hour from one IP address (every attempt counts, "

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, delete, func, or_, select, update
 
 from academy_app.infra import signing
 from academy_app.infra.common_passwords import is_common
-from academy_app.infra.ratelimit import limiter
+from academy_app.infra.ratelimit import Decision, limiter
 from academy_app.infra.session_cookie import MAX_TOKEN_LENGTH, token_hash
 from academy_app.models import LoginSession, PasswordReset, Role, User, as_utc, utcnow
 from academy_app.services import emails
@@ -30,8 +30,15 @@ from academy_app.services.errors import (
 from academy_app.settings import get_settings
 
 MIN_PASSWORD_LENGTH = 10
-LOCKOUT_FAILURES = 10  # failed log-ins within LOCKOUT_SECONDS that lock the account ...
-LOCKOUT_SECONDS = 15 * 60  # ... for this long
+# Failed log-ins slow their address down; nothing locks an account (see `authenticate`).
+FREE_FAILURES = 5  # for one account from one address, before any wait
+FREE_FAILURES_PER_ADDRESS = 20  # from one address over all accounts (someone spraying a password)
+FIRST_WAIT_SECONDS = 1  # then 2, 4, 8 … after each further failure ...
+LONGEST_WAIT_SECONDS = 15 * 60  # ... up to this
+FAILURE_MEMORY_SECONDS = 24 * 3600  # failures older than this no longer count
+NEW_ADDRESS_ATTEMPTS = 100  # per account and hour, from addresses it was never logged in from
+NEW_ADDRESS_WINDOW_SECONDS = 3600
+KNOWN_ADDRESS_SECONDS = 30 * 24 * 3600  # an address stays known this long after a log-in from it
 # Argon2 cost grows with input only mildly, but an unbounded password is still a free DoS lever.
 MAX_PASSWORD_LENGTH = 256
 MAX_NAME_LENGTH = 120
@@ -134,56 +141,91 @@ def register(session: Session, form: SignupForm, role: Role = Role.STUDENT,
 def authenticate(session: Session, email: str, password: str, client_ip: str = "") -> User:
     """Return the active user with these credentials, or raise one generic ``AuthenticationFailed``.
 
-    Rate-limited before any password is checked: `login_attempts_per_minute` attempts per minute
-    from one IP and for one account, and an account (known or not: the answer must not tell) is
-    locked for 15 minutes after 10 failures within 15 minutes. Raises ``TooManyAttempts``.
+    Failed attempts slow down where they come from and never lock the owner out (OWASP's
+    authentication cheat sheet, NIST SP 800-63B 5.2.2), all enforced before any password is checked
+    and refused with ``TooManyAttempts`` ("try again in …"):
+    - `login_attempts_per_minute` attempts a minute from one address;
+    - per account and address, after `FREE_FAILURES` failures each further attempt waits 1 s, 2 s,
+      4 s … (at most 15 minutes) after the previous one: a stranger's guesses cost the stranger's
+      address time, and the owner logs in from any other address at once;
+    - per address over all accounts, the same after `FREE_FAILURES_PER_ADDRESS` failures;
+    - per account, `NEW_ADDRESS_ATTEMPTS` attempts an hour from addresses it has not been logged in
+      from within 30 days (a botnet guessing one account); the owner's known addresses pass.
+    An attempt counts as a failure from the moment it is let through (so racing requests cannot
+    slip past a wait) and is taken back when its password is right. Every per-account key includes
+    a digest of the password hash, so a password reset starts the account afresh everywhere, with
+    no key to find. An unknown email is counted like a known one: the answer must not tell.
     """
     try:
         normalized = normalize_email(email)
     except Invalid:
         normalized = ""
     account = normalized or str(email or "")[:254].strip().lower()
-    _check_login_limits(account, client_ip)
+    guard = limiter()
+    _refuse_unless(guard.hit(f"login:ip:{client_ip}", get_settings().login_attempts_per_minute, 60))
     user = _user_by_email(session, normalized) if normalized else None
+    scope = _login_scope(account, user)
+    counted = _count_attempt(scope, client_ip)
     password = password or ""
     if user is None or len(password) > MAX_PASSWORD_LENGTH:
         # Never truncated: a password longer than any account can have fails, in the same time.
         _passwords.verify(password[:MAX_PASSWORD_LENGTH], _DUMMY_HASH)
-        _count_failure(account)
         raise AuthenticationFailed()
     valid, new_hash = _passwords.verify_and_update(password, user.password_hash)
     if not valid or not user.is_active:
-        _count_failure(account)
         raise AuthenticationFailed()
-    limiter().reset(f"login:failures:{account}")
+    for key, hit_id in counted:
+        guard.forget(key, hit_id)
+    guard.reset(f"login:failures:{scope}:{client_ip}")  # a success ends this address's run
     if new_hash:
         user.password_hash = new_hash
         session.add(user)
+        scope = _login_scope(account, user)  # a new hash is a new scope: know the address in it
+    known = f"login:known:{scope}:{client_ip}"
+    guard.reset(known)  # known for KNOWN_ADDRESS_SECONDS from the latest success, not the first
+    guard.hit(known, 1, KNOWN_ADDRESS_SECONDS)
     return user
 
 
-def _check_login_limits(account: str, client_ip: str) -> None:
-    guard = limiter()
-    locked = guard.check(f"login:locked:{account}", 1, LOCKOUT_SECONDS)
-    if not locked.allowed:
-        minutes = max(1, math.ceil(locked.retry_after / 60))
-        raise TooManyAttempts(f"Too many failed log-ins: this account is locked for {minutes} more "
-                              f"minute{'s' if minutes > 1 else ''}", locked.retry_after)
-    per_minute = get_settings().login_attempts_per_minute
-    for key in (f"login:ip:{client_ip}", f"login:account:{account}"):
-        decision = guard.hit(key, per_minute, 60)
-        if not decision.allowed:
-            seconds = max(1, math.ceil(decision.retry_after))
-            raise TooManyAttempts(f"Too many log-in attempts: try again in {seconds} seconds",
-                                  decision.retry_after)
+def _login_scope(account: str, user: User | None) -> str:
+    """What an account's log-in limits are keyed by: the account and its current password hash (so
+    a new password starts afresh), digested, which also keeps email addresses out of Redis."""
+    return token_hash(f"{account}\n{user.password_hash if user else ''}")[:32]
 
 
-def _count_failure(account: str) -> None:
+def _count_attempt(scope: str, client_ip: str) -> list[tuple[str, str]]:
+    """Count the attempt as a failure wherever it is limited, or raise ``TooManyAttempts`` having
+    counted nothing. Returns the counted hits, to take back if the password is right."""
     guard = limiter()
-    guard.hit(f"login:failures:{account}", LOCKOUT_FAILURES, LOCKOUT_SECONDS)
-    if not guard.check(f"login:failures:{account}", LOCKOUT_FAILURES, LOCKOUT_SECONDS).allowed:
-        guard.hit(f"login:locked:{account}", 1, LOCKOUT_SECONDS)  # the tenth: locked from now
-        guard.reset(f"login:failures:{account}")
+    counted: list[tuple[str, str]] = []
+    limits = [(f"login:failures:{scope}:{client_ip}", FREE_FAILURES),
+              (f"login:failures:ip:{client_ip}", FREE_FAILURES_PER_ADDRESS)]
+    try:
+        for key, free in limits:
+            decision = guard.backoff(key, FAILURE_MEMORY_SECONDS, free, FIRST_WAIT_SECONDS,
+                                     LONGEST_WAIT_SECONDS)
+            _refuse_unless(decision)
+            counted.append((key, decision.hit_id))
+        # A window holding a hit = a log-in succeeded from this address within that time.
+        if guard.check(f"login:known:{scope}:{client_ip}", 1, KNOWN_ADDRESS_SECONDS).allowed:
+            key = f"login:new-addresses:{scope}"
+            decision = guard.hit(key, NEW_ADDRESS_ATTEMPTS, NEW_ADDRESS_WINDOW_SECONDS)
+            _refuse_unless(decision)
+            counted.append((key, decision.hit_id))
+    except TooManyAttempts:
+        for key, hit_id in counted:  # a refused attempt tried no password: not a failure
+            guard.forget(key, hit_id)
+        raise
+    return counted
+
+
+def _refuse_unless(decision: Decision) -> None:
+    if not decision.allowed:
+        seconds = max(1, math.ceil(decision.retry_after))
+        wait = (f"{seconds} second{'s' if seconds > 1 else ''}" if seconds < 120
+                else f"{math.ceil(seconds / 60)} minutes")
+        raise TooManyAttempts(f"Too many log-in attempts: try again in {wait}",
+                              decision.retry_after)
 
 
 def _hourly_limit(key: str, limit: int, refusal: str) -> None:
@@ -388,8 +430,8 @@ def reset_password(session: Session, token: str, new_password: str) -> User:
     user.password_hash, user.updated_at = password_hash, now
     session.add(user)
     end_all_sessions(session, user)
-    for key in (f"login:failures:{user.email}", f"login:locked:{user.email}"):
-        limiter().reset(key)  # whoever locked the account out cannot keep its owner out now
+    # The new hash starts the account's log-in limits afresh (`_login_scope`): whatever failures a
+    # stranger piled up, from whichever addresses, no longer stand between the owner and a log-in.
     return user
 
 

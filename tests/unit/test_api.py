@@ -127,6 +127,18 @@ def test_the_log_in_pages_limits_apply_to_the_token_endpoint(client, student, mo
     assert 1 <= int(refused.headers["retry-after"]) <= 60
 
 
+def test_failures_at_the_token_endpoint_make_their_address_wait(client, student, monkeypatch):
+    monkeypatch.setattr(get_settings(), "login_attempts_per_minute", 100)
+    for _ in range(accounts.FREE_FAILURES):
+        client.post(f"{V1}/auth/token", json={"email": student.email, "password": "wrong-password-1"})
+    refused = client.post(f"{V1}/auth/token", json={"email": student.email, "password": PASSWORD})
+    assert "Too many log-in attempts: try again in" in assert_problem(refused, 429)["detail"]
+    assert refused.headers["retry-after"] == "1"
+    elsewhere = TestClient(api, client=("198.51.100.20", 50000))  # the owner, from another address
+    assert elsewhere.post(f"{V1}/auth/token",
+                          json={"email": student.email, "password": PASSWORD}).status_code == 200
+
+
 def test_refreshing_rotates_and_a_reused_refresh_token_ends_the_login(client, engine, student):
     first = log_in(client, student.email)
     second = client.post(f"{V1}/auth/refresh", json={"refresh_token": first["refresh_token"]}).json()

@@ -145,13 +145,19 @@ def test_a_reset_ends_every_login_of_that_account_only(db, student, outbox):
     assert accounts.user_for_token(db, theirs).id == other.id
 
 
-def test_a_reset_lifts_a_log_in_lockout(db, student, outbox, monkeypatch):
+def test_a_reset_lifts_the_log_in_limits_on_the_account(db, student, outbox, monkeypatch):
+    """Guesses from many addresses used up the account's attempts from new addresses, and one
+    address is made to wait: after the reset, neither stands between the owner and a log-in."""
     monkeypatch.setattr(get_settings(), "login_attempts_per_minute", 100)
-    for n in range(accounts.LOCKOUT_FAILURES):
+    monkeypatch.setattr(accounts, "NEW_ADDRESS_ATTEMPTS", 10)
+    for n in range(accounts.NEW_ADDRESS_ATTEMPTS):
         with pytest.raises(AuthenticationFailed):
-            accounts.authenticate(db, student.email, "wrong password!", f"10.1.0.{n}")
-    with pytest.raises(TooManyAttempts):
+            accounts.authenticate(db, student.email, "wrong password!",
+                                  f"10.1.0.{n}" if n < accounts.FREE_FAILURES else "10.2.0.1")
+    with pytest.raises(TooManyAttempts):  # within a second of its fifth failure
         accounts.authenticate(db, student.email, PASSWORD, "10.2.0.1")
+    with pytest.raises(TooManyAttempts):
+        accounts.authenticate(db, student.email, PASSWORD, "10.3.0.1")
     ask_for_link(db, student.email)
     accounts.reset_password(db, latest_token(outbox), NEW_PASSWORD)
     db.commit()

@@ -59,7 +59,7 @@ class IssuedTokens:
 
 
 def log_in(session: Session, email: str, password: str, client_ip: str) -> IssuedTokens:
-    """Check the credentials through the same rate limits and lockout as the log-in page, and open
+    """Check the credentials through the same rate limits and growing waits as the log-in page, and open
     a login. Raises AuthenticationFailed or TooManyAttempts."""
     user = accounts.authenticate(session, email, password, client_ip)
     ends = (utcnow() + timedelta(days=get_settings().session_days)).replace(microsecond=0)

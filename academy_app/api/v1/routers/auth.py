@@ -25,8 +25,8 @@ def _pair(issued: tokens.IssuedTokens) -> TokenPair:
 def log_in(body: TokenRequest, request: Request, session: DbSession) -> TokenPair:
     """Email and password for an access token (15 minutes) and a refresh token.
 
-    The log-in page's limits apply: attempts per minute per address and per account, and a
-    15-minute lock after 10 failures (429 with Retry-After)."""
+    The log-in page's limits apply (`accounts.authenticate`): attempts per minute per address, and
+    growing waits after failures from one address (429 with Retry-After)."""
     ip = client_ip(request.scope)
     try:
         return _pair(tokens.log_in(session, body.email, body.password, ip))
