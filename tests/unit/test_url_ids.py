@@ -9,9 +9,9 @@ from starlette.testclient import TestClient
 
 from academy_app.api.routes import routes
 from academy_app.api.v1.app import api
+from academy_app.infra.session_cookie import SESSION_COOKIE
 from academy_app.services import accounts
 from academy_app.services.payments import Receipt
-from academy_app.state.auth import SESSION_COOKIE
 from academy_app.text import MAX_ID
 from tests.factories import make_course
 from tests.unit.test_api import V1, assert_problem, bearer, log_in
