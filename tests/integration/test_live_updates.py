@@ -78,8 +78,8 @@ async def tab_for(app: RunningApp, email: str, path: str, password: str = PASSWO
     tab = ReflexTab(app.url)
     await tab.connect()
     await tab.open("/login")
-    await tab.send(handler_name(AccountFormState, "login"),
-                   {"form_data": {"email": email, "password": password}})
+    assert await tab.finish_login(await tab.send(
+        handler_name(AccountFormState, "login"), {"form_data": {"email": email, "password": password}}))
     await tab.open(path)
     return tab
 
@@ -201,8 +201,8 @@ def test_a_tab_that_reconnects_elsewhere_catches_up_from_the_database(cluster):
             session.commit()
         # Back online, and the load balancer picks the other worker: the browser reconnects with
         # the same tab token and re-sends the page's load events, as Reflex's client does.
-        back = ReflexTab(cluster.b.url)
-        back.token, back.storage = tab.token, dict(tab.storage)
+        back = ReflexTab(cluster.b.url, login_token=tab.login_token)
+        back.token = tab.token
         await back.connect()
         replies = await back.open("/dashboard")
         await back.close()
