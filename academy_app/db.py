@@ -6,9 +6,11 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session
@@ -18,6 +20,7 @@ from academy_app.settings import get_settings
 log = logging.getLogger(__name__)
 _AFTER_COMMIT = "academy_after_commit"
 _AFTER_TRANSACTION = "academy_after_transaction"
+T = TypeVar("T")
 
 
 def make_engine(url: str) -> Engine:
@@ -62,6 +65,32 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def insert_or_get(session: OrmSession, row: T, find_existing: Callable[[], T | None], *,
+                  alongside: Callable[[T], object] | None = None) -> tuple[T, bool]:
+    """Insert `row`, or if a unique constraint says another transaction inserted its twin first,
+    return that winner, as `find_existing` reads it: (the row, whether it is ours).
+
+    For rows a double click or two tabs can create at once, where a check before the insert cannot
+    close the race. The insert runs in a savepoint because on PostgreSQL a failed statement aborts
+    the whole transaction: this way the conflict rolls back only the savepoint and the caller's
+    transaction goes on, there and on SQLite alike. `alongside` runs in the same savepoint with the
+    row, flushed (it has its id): writes that stand or fall with it.
+    A conflict that leaves no winner to read was not a twin; it is raised.
+    """
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+            if alongside is not None:
+                alongside(row)
+    except IntegrityError:
+        winner = find_existing()
+        if winner is None:
+            raise
+        return winner, False
+    return row, True
 
 
 def after_commit(session: OrmSession, callback: Callable[[], None]) -> None:

@@ -17,10 +17,9 @@ from enum import StrEnum
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from academy_app.db import after_commit
+from academy_app.db import after_commit, insert_or_get
 from academy_app.infra import bus
 from academy_app.infra.pdf import CertificateText, render_certificate
 from academy_app.infra.storage import write_atomically
@@ -115,15 +114,11 @@ def issue(session: Session, enrollment: Enrollment) -> Certificate:
     certificate = Certificate(code=_new_code(), user_id=student.id, course_id=course.id,
                               student_name=student.full_name, course_title=course.title,
                               instructor_name=instructor.full_name)
-    try:
-        with session.begin_nested():
-            session.add(certificate)
-    except IntegrityError:
-        # Another transaction issued it first (two tabs finishing the course): keep theirs.
-        winner = _certificate_of(session, enrollment.user_id, enrollment.course_id)
-        if winner is None:
-            raise
-        return winner
+    certificate, created = insert_or_get(
+        session, certificate,
+        lambda: _certificate_of(session, enrollment.user_id, enrollment.course_id))
+    if not created:
+        return certificate  # another transaction issued it first (two tabs finishing the course)
     certificate_id = certificate.id
     after_commit(session, lambda: draw_later([certificate_id]))
     return certificate

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from academy_app.db import insert_or_get
 from academy_app.infra import bus
 from academy_app.models import Course, Enrollment, EnrollmentStatus, User, utcnow
 from academy_app.services.accounts import require_user
@@ -30,28 +30,31 @@ def enroll_free(session: Session, actor: User | None, course_id: int) -> Enrollm
         raise NotFound("course", course_id)
     if not course.is_free:
         raise Conflict("This course is paid: complete the payment step to enroll")
-    existing = enrollment_for(session, user.id, course.id)
-    if existing is not None:
-        if existing.status is EnrollmentStatus.CANCELLED:
-            existing.status = EnrollmentStatus.ACTIVE
-            existing.updated_at = utcnow()
-            session.add(existing)
-            bus.refresh(session, user.id)
-        return existing
-    enrollment = Enrollment(user_id=user.id, course_id=course.id, status=EnrollmentStatus.ACTIVE)
-    try:
-        with session.begin_nested():
-            session.add(enrollment)
-    except IntegrityError:
-        # A double click's twin request inserted first: the unique key kept one row; return it.
-        winner = enrollment_for(session, user.id, course.id)
-        if winner is None:
-            raise
-        return winner
-    bus.refresh(session, user.id)
-    notify(session, user.id, "enrollment.active", f"You're enrolled in {course.title}",
-           "Start with the first lesson whenever you like.", f"/courses/{course.slug}")
+    enrollment, created = ensure_enrollment(session, user.id, course.id, EnrollmentStatus.ACTIVE)
+    if created:
+        bus.refresh(session, user.id)
+        notify(session, user.id, "enrollment.active", f"You're enrolled in {course.title}",
+               "Start with the first lesson whenever you like.", f"/courses/{course.slug}")
+    elif enrollment.status is EnrollmentStatus.CANCELLED:
+        enrollment.status = EnrollmentStatus.ACTIVE
+        enrollment.updated_at = utcnow()
+        session.add(enrollment)
+        bus.refresh(session, user.id)
     return enrollment
+
+
+def ensure_enrollment(session: Session, user_id: int, course_id: int,
+                      status: EnrollmentStatus) -> tuple[Enrollment, bool]:
+    """The learner's enrollment in the course, or a new one with `status`: (it, whether it is new).
+
+    The one place an enrollment is created, free or paid. Concurrent callers (a double click's twin
+    request) all get the one row the unique key keeps; an existing one is the caller's to update.
+    """
+    existing = enrollment_for(session, user_id, course_id)
+    if existing is not None:
+        return existing, False
+    return insert_or_get(session, Enrollment(user_id=user_id, course_id=course_id, status=status),
+                         lambda: enrollment_for(session, user_id, course_id))
 
 
 def require_learning_access(actor: User | None, course: Course,

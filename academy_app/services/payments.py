@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select, update
 
-from academy_app.db import after_transaction, session_scope
+from academy_app.db import after_transaction, insert_or_get, session_scope
 from academy_app.infra import bus, receipts
 from academy_app.infra.ratelimit import limiter
 from academy_app.models import (
@@ -37,7 +37,7 @@ from academy_app.models import (
 )
 from academy_app.services import audit
 from academy_app.services.accounts import require_user
-from academy_app.services.enrollment import LEARNING_STATUSES, enrollment_for
+from academy_app.services.enrollment import LEARNING_STATUSES, enrollment_for, ensure_enrollment
 from academy_app.services.errors import (
     Conflict,
     Invalid,
@@ -146,17 +146,11 @@ def submit_payment(session: Session, actor: User | None, course_id: int, *, refe
         status=PaymentStatus.PENDING if total else PaymentStatus.APPROVED,
         reviewed_at=None if total else now,
     )
-    try:
-        with session.begin_nested():
-            session.add(payment)
-            session.flush()
-            if coupon is not None:
-                _take_coupon_use(session, coupon, user, payment)
-    except IntegrityError:
-        # The twin of a double click inserted the pending payment first (partial unique index).
-        if (pending := _pending_payment(session, user.id, course.id)) is not None:
-            return pending
-        raise
+    payment, created = insert_or_get(
+        session, payment, lambda: _pending_payment(session, user.id, course.id),
+        alongside=None if coupon is None else lambda row: _take_coupon_use(session, coupon, user, row))
+    if not created:
+        return payment  # the twin of a double click inserted it first (partial unique index)
     if kind is not None and receipt is not None:
         payment.receipt_file = receipts.store(receipt.data, kind)
         payment.receipt_type = kind.content_type
@@ -385,16 +379,8 @@ def _decide(session: Session, payment: Payment, status: PaymentStatus, staff: Us
 def _set_enrollment(session: Session, user_id: int, course_id: int,
                     status: EnrollmentStatus) -> Enrollment:
     bus.refresh(session, user_id)  # the learner's open course page and dashboard show the change
-    enrollment = enrollment_for(session, user_id, course_id)
-    if enrollment is None:
-        enrollment = Enrollment(user_id=user_id, course_id=course_id, status=status)
-        try:
-            with session.begin_nested():
-                session.add(enrollment)
-            return enrollment
-        except IntegrityError:
-            enrollment = enrollment_for(session, user_id, course_id)
-    if enrollment.status is not EnrollmentStatus.COMPLETED:
+    enrollment, created = ensure_enrollment(session, user_id, course_id, status)
+    if not created and enrollment.status is not EnrollmentStatus.COMPLETED:
         enrollment.status = status
         enrollment.updated_at = utcnow()
         session.add(enrollment)
