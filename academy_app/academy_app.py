@@ -18,9 +18,10 @@ from academy_app.api.metrics import refresh_metrics
 from academy_app.api.routes import routes
 from academy_app.api.v1.app import rest_api
 from academy_app.infra.crafted_events import CraftedEventGuard
-from academy_app.infra.logging import configure_logging, request_ids
+from academy_app.infra.logging import configure_logging
 from academy_app.infra.metrics import EventObserver, http_metrics
 from academy_app.infra.outages import handle_backend_exception
+from academy_app.infra.request_ids import request_ids
 from academy_app.infra.security_headers import security_headers
 from academy_app.infra.sentry import init_sentry
 from academy_app.infra.session_cookie import login_cookie_for_events

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from academy_app.db import session_scope
 from academy_app.infra.pdf import render_certificate
+from academy_app.infra.queue import app
 from academy_app.infra.storage import write_atomically
 from academy_app.services import certificates
-from tasks.celery_app import app
 
 
-@app.task(name="tasks.certificates.draw_certificate", autoretry_for=(OSError,), max_retries=5,
+@app.task(name=certificates.DRAW_CERTIFICATE_TASK, autoretry_for=(OSError,), max_retries=5,
           retry_backoff=10, retry_backoff_max=600, retry_jitter=True)
 def draw_certificate(certificate_id: int) -> str:
     with session_scope() as session:

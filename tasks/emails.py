@@ -13,14 +13,14 @@ from sqlmodel import Session, col, update
 
 from academy_app.db import session_scope
 from academy_app.infra import mail
+from academy_app.infra.queue import TASK_TIME_LIMIT_SECONDS, app
 from academy_app.models import EmailLog, EmailStatus, utcnow
-from academy_app.services.emails import MAX_ATTEMPTS
+from academy_app.services.emails import MAX_ATTEMPTS, SEND_EMAIL_TASK, SEND_EMAILS_TASK
 from academy_app.settings import get_settings
-from tasks.celery_app import TASK_TIME_LIMIT_SECONDS, app
 
 log = logging.getLogger("academy.tasks")
 
-MAX_DELAY_SECONDS = 1800  # well under the broker's redelivery timeout (celery_app)
+MAX_DELAY_SECONDS = 1800  # well under the broker's redelivery timeout (infra/queue.py)
 CLAIM_SECONDS = TASK_TIME_LIMIT_SECONDS + 30  # a killed task's claim lapses after this
 
 
@@ -30,7 +30,7 @@ def retry_delay(attempt: int) -> float:
     return random.uniform(ceiling / 2, ceiling)
 
 
-@app.task(bind=True, name="tasks.emails.send_emails")
+@app.task(bind=True, name=SEND_EMAILS_TASK)
 def send_emails(self, email_ids: list[int]) -> int:  # noqa: ANN001
     """Fan out one task per email: a broadcast queues one message, not one per learner."""
     for email_id in email_ids:
@@ -38,7 +38,7 @@ def send_emails(self, email_ids: list[int]) -> int:  # noqa: ANN001
     return len(email_ids)
 
 
-@app.task(bind=True, name="tasks.emails.send_email", max_retries=MAX_ATTEMPTS - 1)
+@app.task(bind=True, name=SEND_EMAIL_TASK, max_retries=MAX_ATTEMPTS - 1)
 def send_email(self, email_id: int) -> str:  # noqa: ANN001
     task_id = self.request.id or ""  # the same id on each retry of this task
     with session_scope() as session:

@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from academy_app.db import session_scope
+from academy_app.infra.queue import app
 from academy_app.models import utcnow
 from academy_app.services import accounts, certificates, emails, learner_records, reminders
-from tasks.celery_app import app
 
 STUCK_AFTER = timedelta(minutes=10)
 

@@ -21,11 +21,10 @@ from sqlmodel import Session, SQLModel
 
 from academy_app import db as academy_db
 from academy_app.db import make_engine, session_scope
-from academy_app.infra import cache, ratelimit
+from academy_app.infra import cache, queue, ratelimit
 from academy_app.models import Role, User
 from academy_app.settings import PROJECT_ROOT, get_settings
 from alembic import command
-from tasks import celery_app
 from tests.appserver import TEST_SECRET_KEY
 from tests.factories import make_user
 
@@ -166,7 +165,7 @@ def outbox(tmp_path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(get_settings(), "secret_key", TEST_SECRET_KEY)
     ratelimit.limiter.cache_clear()  # each test counts its own log-in attempts
     cache.use(None)  # and reads through its own (in-process) cache
-    monkeypatch.setattr(celery_app, "run_inline", True)
+    monkeypatch.setattr(queue, "run_inline", True)
     return tmp_path / "outbox"
 
 

@@ -22,15 +22,8 @@ from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
 from academy_app.settings import Settings, get_settings
 
-log = logging.getLogger("academy.http")
-
-REQUEST_ID_HEADER = b"x-request-id"
-# An incoming id is kept only if it is short and plain: it lands in every log line of the request.
-_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 # Path segments that are secrets: a reset link's token, a signed unsubscribe link.
 _SECRET_PATHS = re.compile(r"(/(?:password/reset|email/unsubscribe|unsubscribe)/)[^/?#\s\"'<>]+")
 
@@ -71,15 +64,6 @@ def bind_user(user_id: int | None) -> None:
 
 def new_request_id() -> str:
     return secrets.token_hex(8)
-
-
-def request_id_from(header: bytes | None) -> str:
-    """The client's (or load balancer's) X-Request-ID if it looks sane, else a new one."""
-    if header:
-        candidate = header.decode("latin-1").strip()
-        if _SANE_REQUEST_ID.fullmatch(candidate):
-            return candidate
-    return new_request_id()
 
 
 def redact_path(path: str) -> str:
@@ -194,37 +178,3 @@ def configure_logging(settings: Settings | None = None, level: str | int | None 
     root.setLevel(level.upper() if isinstance(level, str) else level)
     # Reflex checks the migrations at every start; `make migrate` (alembic's own CLI) still says more.
     logging.getLogger("alembic").setLevel(logging.WARNING)
-
-
-def request_ids(app: ASGIApp) -> ASGIApp:
-    """Reflex `api_transformer`, outside all but the security headers: gives every HTTP request an
-    id, binds it for the log lines the request writes, echoes it in the response, and logs an
-    unhandled error once, with its traceback (which Sentry, when configured, reports)."""
-
-    async def with_request_id(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-        request_id = request_id_from(dict(scope.get("headers", [])).get(REQUEST_ID_HEADER))
-        echoed = (REQUEST_ID_HEADER, request_id.encode())
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*[(name, value) for name, value in message.get("headers", [])
-                                        if name.lower() != REQUEST_ID_HEADER], echoed]
-            await send(message)
-
-        token = bind_request(request_id)
-        try:
-            await app(scope, receive, send_with_id)
-        except Exception:
-            from academy_app.infra import sentry  # the module imports this one
-
-            with sentry.request_scope(scope):
-                log.exception("unhandled error serving %s %s", scope.get("method"),
-                              redact_path(scope.get("path", "")))
-            raise
-        finally:
-            unbind(token)
-
-    return with_request_id

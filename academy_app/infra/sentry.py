@@ -2,7 +2,7 @@
 integration installed, no thread started, nothing sent).
 
 What gets reported: every log record at ERROR with a traceback (the logging integration), so an
-unhandled error in an HTTP route (`infra.logging.request_ids`), an event handler
+unhandled error in an HTTP route (`infra.request_ids`), an event handler
 (`infra.metrics.EventObserver`) or a Celery task (the Celery integration) arrives once, tagged with
 the environment (`ACADEMY_ENV`), the release (`SENTRY_RELEASE`, else the git commit, else the
 version), the request id or task id, and the user id (a number, never an address).

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 from academy_app.db import after_commit, insert_or_get
 from academy_app.infra import bus
 from academy_app.infra.pdf import CertificateText, render_certificate
+from academy_app.infra.queue import enqueue
 from academy_app.infra.storage import write_atomically
 from academy_app.models import (
     Certificate,
@@ -46,6 +47,7 @@ MAX_REASON = 500
 MAX_ROWS = 200
 SWEEP_BATCH = 200
 GIVE_UP_AFTER = timedelta(days=1)
+DRAW_CERTIFICATE_TASK = "tasks.certificates.draw_certificate"  # tasks/certificates.py, queued by name
 
 
 class VerificationStatus(StrEnum):
@@ -125,11 +127,8 @@ def issue(session: Session, enrollment: Enrollment) -> Certificate:
 
 
 def draw_later(certificate_ids: list[int]) -> None:
-    from tasks.celery_app import enqueue  # the task layer sits above the services
-    from tasks.certificates import draw_certificate
-
     for certificate_id in certificate_ids:
-        enqueue(draw_certificate, certificate_id)
+        enqueue(DRAW_CERTIFICATE_TASK, certificate_id)
 
 
 def text_for(session: Session, certificate_id: int) -> tuple[str, CertificateText] | None:

@@ -2,7 +2,7 @@
 
 A service never talks to SMTP. Storing a notification of an emailed kind also writes an `EmailLog`
 row (unique per kind and notification) in the same transaction; after commit a task is queued for
-it (`tasks.emails.send_email`), which renders, sends and marks it. A retried or redelivered task finds
+it by name (`SEND_EMAIL_TASK`), which renders, sends and marks it. A retried or redelivered task finds
 the row already sent and does nothing, and a rolled-back transaction queues nothing.
 """
 
@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from academy_app.db import after_commit
+from academy_app.infra.queue import enqueue
 from academy_app.models import EmailLog, EmailStatus, Notification, User, utcnow
 
 STUCK_BATCH = 500
@@ -25,6 +26,9 @@ FAN_OUT_BATCH = 500
 EMAILED_KINDS = frozenset({"enrollment.active", "payment.received", "payment.approved",
                            "payment.rejected", "course.update", "certificate.issued"})
 MAX_ATTEMPTS = 6  # then the email is marked failed (an admin may retry it)
+# The tasks (tasks/emails.py) register under these names; a service queues work by name only.
+SEND_EMAIL_TASK = "tasks.emails.send_email"
+SEND_EMAILS_TASK = "tasks.emails.send_emails"
 
 
 def queue_for(session: Session, notifications: Sequence[Notification]) -> list[int]:
@@ -56,14 +60,11 @@ def queue_once(session: Session, values: list[dict]) -> list[int]:
 
 
 def send_later(email_ids: list[int]) -> None:
-    from tasks.celery_app import enqueue  # the task layer sits above the services
-    from tasks.emails import send_email, send_emails
-
     if len(email_ids) == 1:
-        enqueue(send_email, email_ids[0])
+        enqueue(SEND_EMAIL_TASK, email_ids[0])
         return
     for start in range(0, len(email_ids), FAN_OUT_BATCH):  # one message per batch, not per email
-        enqueue(send_emails, email_ids[start:start + FAN_OUT_BATCH])
+        enqueue(SEND_EMAILS_TASK, email_ids[start:start + FAN_OUT_BATCH])
 
 
 def stuck(session: Session, older_than: timedelta) -> list[int]:

@@ -14,11 +14,10 @@ from pathlib import Path
 
 from sqlmodel import select, update
 
-from academy_app.infra import mail
+from academy_app.infra import mail, queue
 from academy_app.models import EmailLog, EmailStatus, LoginSession, Role, utcnow
 from academy_app.services import accounts, emails, notifications, users
 from academy_app.settings import get_settings
-from tasks import celery_app
 from tasks.emails import MAX_DELAY_SECONDS, retry_delay, send_email
 from tasks.maintenance import purge_expired_sessions, requeue_stuck_emails
 from tests.factories import make_user
@@ -129,7 +128,7 @@ def test_expired_login_sessions_are_purged(db, student):
 
 def test_without_a_broker_the_request_does_not_wait_for_the_emails(db, student, outbox,
                                                                    monkeypatch):
-    monkeypatch.setattr(celery_app, "run_inline", False)
+    monkeypatch.setattr(queue, "run_inline", False)
     started, release = threading.Event(), threading.Event()
     deliver = mail.deliver
 
@@ -143,7 +142,7 @@ def test_without_a_broker_the_request_does_not_wait_for_the_emails(db, student, 
     db.commit()  # returns while the email is still being delivered
     assert started.wait(10) and sent_files(outbox) == []
     release.set()
-    celery_app.drain()
+    queue.drain()
     assert len(sent_files(outbox)) == 1
 
 

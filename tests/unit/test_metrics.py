@@ -25,8 +25,8 @@ from academy_app.api.v1.app import rest_api
 from academy_app.infra import broker
 from academy_app.infra import logging as log_context
 from academy_app.infra.cache import Entry, cache
-from academy_app.infra.logging import request_ids
 from academy_app.infra.metrics import EventObserver, http_metrics
+from academy_app.infra.request_ids import request_ids
 from academy_app.settings import PROJECT_ROOT, get_settings
 from academy_app.state.account import AccountFormState
 from tests.unit.test_health import DEAD_REDIS, LIVE_REDIS

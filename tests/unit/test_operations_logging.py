@@ -14,9 +14,10 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from academy_app.infra import logging as log_context
-from academy_app.infra.logging import configure_logging, request_ids, wants_json
+from academy_app.infra import queue
+from academy_app.infra.logging import configure_logging, wants_json
+from academy_app.infra.request_ids import request_ids
 from academy_app.settings import Environment, get_settings
-from tasks import celery_app
 
 log = logging.getLogger("academy.test")
 
@@ -149,7 +150,7 @@ def test_an_unhandled_error_is_logged_once_with_its_request_and_no_secret_path(c
     assert "RuntimeError: the database went away" in errors[0]["exception"]
 
 
-@celery_app.app.task(name="tests.log_a_line")
+@queue.app.task(name="tests.log_a_line")
 def log_a_line() -> None:
     logging.getLogger("academy.tasks.test").info("drawing a certificate")
 

@@ -27,12 +27,11 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from academy_app.infra import logging as log_context
-from academy_app.infra import sentry
-from academy_app.infra.logging import request_ids
+from academy_app.infra import queue, sentry
 from academy_app.infra.metrics import EventObserver, http_metrics
+from academy_app.infra.request_ids import request_ids
 from academy_app.settings import PROJECT_ROOT, Environment, get_settings
 from academy_app.state.course import CourseState
-from tasks import celery_app
 
 RESET_TOKEN = "rst-Zq81kLw0sQ-secret"
 COOKIE = "academy_session=ck-4f1c9e2d-secret"
@@ -150,7 +149,7 @@ def test_an_error_is_reported_tagged_and_without_secrets_or_addresses(reporting)
         assert secret not in sent, secret
 
 
-@celery_app.app.task(name="tests.draw_a_broken_certificate")
+@queue.app.task(name="tests.draw_a_broken_certificate")
 def draw_a_broken_certificate() -> None:
     raise ValueError("the font is missing")
 
