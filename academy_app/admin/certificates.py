@@ -15,20 +15,21 @@ def status(certificate: Certificate) -> str:
 
 
 certificate_page = kit.register(
-    Certificate, "Certificates", route="/admin/certificates", sort="-issued_at",
+    Certificate, "Certificates", route="/admin/certificates",
     subtitle="Every certificate issued. Revoking one shows it as revoked to anyone who verifies it.",
-    columns=(kit.Column("student_name", "Learner", note="user_id.email"),
-             kit.Column("course_title", "Course"),
-             kit.Column("code", format=lambda c: certificates.display_code(c.code),
-                        link=lambda c: f"/verify/{certificates.display_code(c.code)}"),
-             kit.Column("issued_at", "Issued"),
-             kit.Column("status", format=status, note="revoked_reason", badge={
-                 "Valid": "green", "Being prepared": "amber", "Revoked": "red"})),
-    search=("student_name", "course_title", "user_id.email", certificates.code_matches),
-    filters=(kit.Filter("revoked_at", "Status", choices=(("valid", "Valid"), ("revoked", "Revoked")),
-                        where=certificates.status_is),),
-    label="the certificate of {student_name}", deletable=False,
-    access=kit.Access(view=kit.ADMINS, create=kit.ADMINS, edit=kit.ADMINS, delete=kit.ADMINS),
+    listing=kit.Listing(sort="-issued_at", label="the certificate of {student_name}", columns=(
+        kit.Column("student_name", "Learner", note="user_id.email"),
+        kit.Column("course_title", "Course"),
+        kit.Column("code", format=lambda c: certificates.display_code(c.code),
+                   link=lambda c: f"/verify/{certificates.display_code(c.code)}"),
+        kit.Column("issued_at", "Issued"),
+        kit.Column("status", format=status, note="revoked_reason", badge={
+            "Valid": "green", "Being prepared": "amber", "Revoked": "red"})),
+        search=("student_name", "course_title", "user_id.email", certificates.code_matches),
+        filters=(kit.Filter("revoked_at", "Status", choices=(("valid", "Valid"), ("revoked", "Revoked")),
+                            where=certificates.status_is),),
+        empty=("award", "No certificates", "Certificates appear here as learners complete courses.")),
+    permissions=kit.Permissions(kit.ADMINS, delete=()),
     actions=(kit.Action("revoke", "Revoke", service=certificates.revoke, color="red",
                         when=lambda c: c.revoked_at is None, placeholder="e.g. Issued in error",
                         reason="The verification page will show it as revoked. The learner is "
@@ -36,5 +37,4 @@ certificate_page = kit.register(
                         done="Certificate revoked: its verification page now says so"),
              kit.Action("reinstate", "Reinstate", service=certificates.reinstate,
                         when=lambda c: c.revoked_at is not None, done="Certificate reinstated")),
-    empty=("award", "No certificates", "Certificates appear here as learners complete courses."),
 )

@@ -9,15 +9,16 @@ from academy_app.models import User
 from academy_app.services import users
 
 user_page = kit.register(
-    User, "Users", route="/admin/users", sort="-created_at", deletable=False,
+    User, "Users", route="/admin/users",
     subtitle="Find people, change what they may do, and deactivate accounts. A deactivated account "
              "is logged out everywhere at once.",
-    columns=(kit.Column("full_name", "Person", note="email"),
-             kit.Column("is_active", "Status", badge={"Active": "green", "Deactivated": "red"},
-                        format=lambda u: "Active" if u.is_active else "Deactivated"),
-             kit.Column("created_at", "Joined")),
-    search=("full_name", "email"), filters=("role",),
-    access=kit.Access(view=kit.ADMINS, create=kit.ADMINS, edit=kit.ADMINS, delete=kit.ADMINS),
+    listing=kit.Listing(sort="-created_at", search=("full_name", "email"), filters=("role",), columns=(
+        kit.Column("full_name", "Person", note="email"),
+        kit.Column("is_active", "Status", badge={"Active": "green", "Deactivated": "red"},
+                   format=lambda u: "Active" if u.is_active else "Deactivated"),
+        kit.Column("created_at", "Joined")),
+        empty=("users", "Nobody yet", "People appear here as they sign up.")),
+    permissions=kit.Permissions(kit.ADMINS, delete=()),
     actions=(kit.Action("role", "Role", service=users.change_role, choose="role", done="Role changed"),
              kit.Action("deactivate", "Deactivate", when={"is_active": True}, color="red",
                         service=lambda s, admin, user_id: users.set_active(s, admin, user_id, False),
@@ -25,5 +26,4 @@ user_page = kit.register(
              kit.Action("reactivate", "Reactivate", when={"is_active": False},
                         service=lambda s, admin, user_id: users.set_active(s, admin, user_id, True),
                         done="Account reactivated")),
-    empty=("users", "Nobody yet", "People appear here as they sign up."),
 )

@@ -14,7 +14,7 @@ from sqlmodel import select
 
 from academy_app.admin import kit
 from academy_app.admin.coupons import coupon_page
-from academy_app.admin.kit import ADMINS, Access, Resource, service
+from academy_app.admin.kit import ADMINS, Form, Listing, Permissions, Resource, service
 from academy_app.admin.kit.service import ListQuery
 from academy_app.admin.kit.state import cell_text
 from academy_app.admin.study_groups import study_groups
@@ -132,9 +132,9 @@ def test_an_instructor_cannot_move_their_group_to_a_course_they_do_not_teach(
 
 
 def test_access_per_operation_is_checked_by_role(db, instructor, admin, course):
-    admins_delete = Resource(StudyGroup, "Groups", route="/x", columns=("name",), sort="name",
-                             form=("name", "course_id"), owner=GROUPS.owner,
-                             access=Access(delete=ADMINS))
+    admins_delete = Resource(StudyGroup, "Groups", route="/x", listing=Listing(("name",), sort="name"),
+                             form=Form(("name", "course_id")),
+                             permissions=Permissions(delete=ADMINS, owner=GROUPS.permissions.owner))
     group = new_group(db, instructor, course)
     with pytest.raises(PermissionDenied, match="Only admins can do this"):
         service.delete_record(db, instructor, admins_delete, group.id)
@@ -142,6 +142,20 @@ def test_access_per_operation_is_checked_by_role(db, instructor, admin, course):
     service.delete_record(db, admin, admins_delete, group.id)
     db.commit()
     assert db.get(StudyGroup, group.id) is None
+
+
+def test_a_page_where_nobody_deletes_offers_no_delete_and_refuses_one(db, admin, course):
+    page = coupon_page.resource  # declared with Permissions(delete=())
+    service.create_record(db, admin, page, {"code": "KEEP10", "kind": "percent", "value": "10",
+                                            "course": str(course.id)})
+    db.commit()
+    listed = service.list_records(db, admin, page)
+    [coupon] = listed.rows
+    assert listed.rights[coupon.id].delete is False
+    with pytest.raises(PermissionDenied, match="A coupon cannot be deleted here"):
+        service.delete_record(db, admin, page, coupon.id)
+    db.rollback()
+    assert db.get(Coupon, coupon.id) is not None
 
 
 # --- the form ----------------------------------------------------------------------------------
@@ -256,8 +270,9 @@ def test_keyset_pages_visit_every_row_once_in_order_even_with_equal_values(db, a
         db.add(StudyGroup(name=f"Group {index % 7}", course_id=course.id, capacity=2 + index % 5))
     db.commit()
     assert GROUPS.sortable == ["name"]  # the only column shown that an index leads with
-    by_capacity, by_update = (Resource(StudyGroup, "Groups", route="/x", columns=("name",),
-                                       sort=sort) for sort in ("capacity", "-updated_at"))
+    by_capacity, by_update = (Resource(StudyGroup, "Groups", route="/x",
+                                       listing=Listing(("name",), sort=sort))
+                              for sort in ("capacity", "-updated_at"))
     keys = {"name": lambda g: (g.name, g.id), "capacity": lambda g: (g.capacity, g.id),
             "updated_at": lambda g: (g.updated_at, g.id)}
     for resource, sort in [(GROUPS, "name"), (GROUPS, "-name"), (by_capacity, ""),
@@ -325,8 +340,8 @@ def test_the_count_stops_at_the_cap(db, admin, course, monkeypatch):
     for index in range(5):
         db.add(StudyGroup(name=f"G{index}", course_id=course.id))
     db.commit()
-    small_pages = Resource(StudyGroup, "Groups", route="/x", columns=("name",), sort="name",
-                           per_page=2)
+    small_pages = Resource(StudyGroup, "Groups", route="/x",
+                           listing=Listing(("name",), sort="name", per_page=2))
     assert service.list_records(db, admin, small_pages).total == 4  # shown as "3+"
     # A first page with room to spare has counted itself, with no count query.
     assert service.list_records(db, admin, GROUPS).total == 5
@@ -340,23 +355,32 @@ def test_cells_show_labels_of_foreign_keys_and_readable_values(db, instructor, c
     assert cells[:4] == ["Python Circle", "Python Foundations", "12", "Yes"]
 
 
+NAMES = Listing(("name",), sort="name")
+
+
 @pytest.mark.parametrize("declaration", [
-    {"columns": ("course_id.no_such_field",)},
-    {"columns": ("name",), "search": ("created_by_id.nope",)},
-    {"columns": ("name",), "label": "group {nope}"},
-    {"columns": ("name",), "actions": (kit.Action("x", "X"),)},  # neither run nor service
-    {"columns": ("name",), "actions": (kit.Action("x", "X", service=print, choose="nope"),)},
+    {"listing": Listing(("course_id.no_such_field",), sort="name")},
+    {"listing": Listing(("name",), sort="name", search=("created_by_id.nope",))},
+    {"listing": Listing(("name",), sort="name", label="group {nope}")},
+    {"listing": NAMES, "actions": (kit.Action("x", "X"),)},  # neither run nor service
+    {"listing": NAMES, "actions": (kit.Action("x", "X", service=print, choose="nope"),)},
 ])
 def test_a_declaration_naming_what_the_model_lacks_is_refused_at_import(declaration):
     with pytest.raises(ValueError):
-        Resource(StudyGroup, "Groups", route="/x", sort="name", **declaration)
+        Resource(StudyGroup, "Groups", route="/x", **declaration)
+
+
+def test_two_columns_of_one_name_are_refused_as_page_code_reads_cells_by_name():
+    with pytest.raises(ValueError, match="two columns are named alike"):
+        Resource(StudyGroup, "Groups", route="/x",
+                 listing=Listing(("name", kit.Column("name", "Again")), sort="name"))
 
 
 def test_related_columns_and_search_read_the_row_a_foreign_key_points_at(db, instructor, course):
     group = new_group(db, instructor, course)
-    page = Resource(StudyGroup, "Groups", route="/x", sort="name", label="{name} of {course_id.title}",
-                    columns=(kit.Column("name", note="created_by_id.email"), "course_id.title"),
-                    search=("course_id.title",))
+    page = Resource(StudyGroup, "Groups", route="/x", listing=Listing(
+        (kit.Column("name", note="created_by_id.email"), "course_id.title"), sort="name",
+        search=("course_id.title",), label="{name} of {course_id.title}"))
     listed = service.list_records(db, instructor, page, ListQuery(search="foundations"))
     assert [cell_text(c, group, listed.extra) for c in (*page.columns, page.columns[0].note_column)
             ] == ["Python Circle", "Python Foundations", instructor.email]

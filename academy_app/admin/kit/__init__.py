@@ -1,7 +1,10 @@
 """The admin kit: one declaration per table gives a live workspace page.
 
-    study_groups = kit.register(StudyGroup, "Study groups", route="/admin/study-groups",
-                                columns=("name", "course_id", "capacity"), search=("name",), …)
+    study_groups = kit.register(
+        StudyGroup, "Study groups", route="/admin/study-groups",
+        listing=kit.Listing(("name", "course_id", "capacity"), sort="name", search=("name",)),
+        form=kit.Form(("name", "course_id", "capacity")),
+        permissions=kit.Permissions(owner=kit.via_course("course_id")), actions=(…))
 
 gives a list (columns, default order, search, filters, keyset paging), a create/edit form built
 from the model's fields with their checks, delete with a confirmation, row actions, role and
@@ -24,11 +27,13 @@ from academy_app.admin.kit.page import page_for
 from academy_app.admin.kit.resource import (
     ADMINS,
     STAFF,
-    Access,
     Action,
     Column,
     Filter,
+    Form,
     Input,
+    Listing,
+    Permissions,
     Resource,
     by_user,
     https_link,
@@ -37,8 +42,9 @@ from academy_app.admin.kit.resource import (
 )
 from academy_app.admin.kit.state import state_for
 
-__all__ = ["ADMINS", "STAFF", "Access", "Action", "Column", "Filter", "Input", "KitPage", "Resource",
-           "by_user", "https_link", "register", "registered", "set_values", "via_course"]
+__all__ = ["ADMINS", "STAFF", "Action", "Column", "Filter", "Form", "Input", "KitPage", "Listing",
+           "Permissions", "Resource", "by_user", "https_link", "register", "registered",
+           "set_values", "via_course"]
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ def page_for(resource: Resource, state: type[rx.State]) -> Callable[[], rx.Compo
     def page() -> rx.Component:
         return admin_page(
             resource.title, resource.subtitle,
-            inline_form(resource, state) if resource.inline_create else rx.fragment(),
+            inline_form(resource, state) if resource.form.inline else rx.fragment(),
             toolbar(resource, state),
             data_table(state.rows, lambda row: table_row(resource, state, row),
                        [header(resource, state, c) for c in resource.columns] +
@@ -30,7 +30,7 @@ def page_for(resource: Resource, state: type[rx.State]) -> Callable[[], rx.Compo
                        rx.cond(state.narrowed,
                                empty_state("search-x", "Nothing matches",
                                            "Try another search or filter."),
-                               empty_state(*resource.empty)),
+                               empty_state(*resource.listing.empty)),
                        loading=state.loading),
             pager(state),
             form_dialog(resource, state),
@@ -43,7 +43,7 @@ def page_for(resource: Resource, state: type[rx.State]) -> Callable[[], rx.Compo
 
 def toolbar(resource: Resource, state: type[rx.State]) -> rx.Component:
     controls: list[rx.Component] = []
-    if resource.search:
+    if resource.listing.search:
         what = resource.title.lower()
         controls.append(rx.debounce_input(rx.input(
             rx.input.slot(rx.icon("search", size=16)), value=state.query, on_change=state.search,
@@ -61,9 +61,9 @@ def toolbar(resource: Resource, state: type[rx.State]) -> rx.Component:
         ))
     new = rx.hstack(rx.icon("plus", size=16), f"New {resource.singular}", spacing="2",
                     align="center")
-    if resource.new_page:
-        controls += [rx.spacer(), rx.cond(state.can_create, link_button(new, resource.new_page))]
-    elif not resource.inline_create:
+    if resource.form.new_page:
+        controls += [rx.spacer(), rx.cond(state.can_create, link_button(new, resource.form.new_page))]
+    elif not resource.form.inline:
         controls += [rx.spacer(), rx.cond(state.can_create, rx.button(
             new, on_click=state.open_create))]
     return rx.hstack(*controls, spacing="3", wrap="wrap", width="100%", align="center")
@@ -108,24 +108,24 @@ def action_control(state: type[rx.State], action: Action, row: rx.Var) -> rx.Com
     return rx.cond(row.actions.contains(action.name), control)
 
 
-def cell(column: Column, row: rx.Var, index: int) -> rx.Component:
+def cell(column: Column, row: rx.Var, header: bool = False) -> rx.Component:
     """A cell: its text (a badge, a link), and the smaller line under it when declared."""
-    text = row.cells[index]
     if column.render is not None:
-        return column.render(row, index)
+        return column.render(row)
+    text = row.cells[column.name]
     if column.badge:
         shown = rx.cond(text == column.empty, rx.text(text, color_scheme="gray"), rx.badge(
             text, color_scheme=column.badge if isinstance(column.badge, str) else
             rx.match(text, *column.badge.items(), "gray")))
     else:
-        shown = rx.text(text, weight="medium" if index == 0 else None)
+        shown = rx.text(text, weight="medium" if header else None)
     if column.link is not None:  # an empty cell links nowhere
-        shown = rx.cond((row.links[index] != "") & (text != column.empty),
-                        rx.link(shown, href=row.links[index]), shown)
+        href = row.links[column.name]
+        shown = rx.cond((href != "") & (text != column.empty), rx.link(shown, href=href), shown)
     note = column.note_column
     if note is None:
         return shown
-    text = row.notes[index]
+    text = row.notes[column.name]
     under = rx.badge(text, color_scheme=note.badge, white_space="normal") if isinstance(
         note.badge, str) and note.badge else rx.text(text, size="1", color_scheme="gray",
                                                       max_width="320px")
@@ -142,10 +142,10 @@ def table_row(resource: Resource, state: type[rx.State], row: rx.Var) -> rx.Comp
         buttons.append(rx.cond(row.can_delete, rx.button(
             "Delete", size="1", variant="soft", color_scheme="red",
             aria_label="Delete " + row.label, on_click=state.ask_delete(row.id))))
+    first, *others = resource.columns
     return rx.table.row(
-        rx.table.row_header_cell(cell(resource.columns[0], row, 0)),
-        *[rx.table.cell(cell(column, row, index))
-          for index, column in enumerate(resource.columns) if index],
+        rx.table.row_header_cell(cell(first, row, header=True)),
+        *[rx.table.cell(cell(column, row)) for column in others],
         *([rx.table.cell(rx.hstack(*buttons, spacing="2", wrap="wrap"))] if buttons else []),
         align="center",
     )
@@ -213,7 +213,7 @@ def inline_form(resource: Resource, state: type[rx.State]) -> rx.Component:
 
 
 def form_dialog(resource: Resource, state: type[rx.State]) -> rx.Component:
-    if (resource.inline_create or not resource.creatable) and not resource.editable:
+    if (resource.form.inline or not resource.creatable) and not resource.editable:
         return rx.fragment()  # the card above the list creates, or nothing does; nothing is edited
     editing = state.editing > 0
     return rx.dialog.root(

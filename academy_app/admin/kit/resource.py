@@ -1,12 +1,12 @@
 """What one workspace page of one table shows and allows: the declaration, and what it derives.
 
-A `Resource` names a SQLModel table and says which columns the list shows, what the search looks
-in, which fields filter and which the form edits, who may do what (`Access`), which rows a
-non-admin may touch (`Ownership`), and the row actions. A column or a search may name a field of
-the row a foreign key points at, as ``"user_id.email"``. Everything else comes from the model:
-labels and hints from each field's `title` and `description`, the kind of input from its type
-(enum and foreign key: a select; bool: a checkbox; long text: a text area), and the checks from its
-constraints (`max_length`, `ge`/`le`, required, unique).
+A `Resource` names a SQLModel table, its page's title and route, and four small parts: the list
+(`Listing`: columns, order, search, filters), the form (`Form`), who may do what to which rows
+(`Permissions`, with an `Ownership`), and the row actions (`Action`s). A column or a search may
+name a field of the row a foreign key points at, as ``"user_id.email"``. Everything else comes
+from the model: labels and hints from each field's `title` and `description`, the kind of input
+from its type (enum and foreign key: a select; bool: a checkbox; long text: a text area), and the
+checks from its constraints (`max_length`, `ge`/`le`, required, unique).
 
 Plain Python, no Reflex: the kit's service (`service.py`) reads it, and so do its state and page.
 """
@@ -52,9 +52,9 @@ class Column:
     note: str | Column | None = None  # a second, smaller line under the cell (the email)
     badge: str | Mapping[str, str] = ""  # a colour for every cell, or per cell text
     link: Callable[[Any], str] | None = None  # the row -> where the cell links to ("" for none)
-    # A cell the kit cannot draw (the page layer's `(row, index) -> component`: row.cells[index],
-    # row.notes[index] and row.links[index] hold what the kit read).
-    render: Callable[[Any, int], Any] | None = None
+    # A cell the kit cannot draw: the page layer's `row -> component`, where row.cells, row.notes
+    # and row.links hold what the kit read, by column name (row.cells["status"]).
+    render: Callable[[Any], Any] | None = None
 
     @property
     def related(self) -> tuple[str, str] | None:
@@ -136,19 +136,6 @@ def set_values(**values: Any) -> Callable[[Session, User, Any], None]:
     return run
 
 
-@dataclass(frozen=True)
-class Access:
-    """Which roles may list, create, edit (and run actions on) and delete rows."""
-
-    view: tuple[Role, ...] = STAFF
-    create: tuple[Role, ...] = STAFF
-    edit: tuple[Role, ...] = STAFF
-    delete: tuple[Role, ...] = STAFF
-
-    def allows(self, actor: User, operation: str) -> bool:
-        return actor.role in getattr(self, operation)
-
-
 class Ownership:
     """Which rows a non-admin may see and change. Admins may touch every row."""
 
@@ -203,6 +190,60 @@ class ByUser(Ownership):
 
     def scope_choices(self, statement: Any, target: type[SQLModel], actor: User) -> Any:
         return statement.where(col(target.id) == actor.id)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The list: its columns, its default order (``"-name"`` for descending: a NOT NULL column,
+    not a foreign key), what the search box looks in (fields, ``"fk.field"``, or the typed text ->
+    a SQL condition or None), the selects that filter it, what names a row in buttons and dialogs
+    (fields in braces: ``"payment of {user_id.full_name}"``), its page size, and the (icon, title,
+    text) it shows when there is no row."""
+
+    columns: Sequence[str | Column]
+    sort: str = "-id"
+    search: Sequence[str | Callable[[str], Any]] = ()
+    filters: Sequence[str | Filter] = ()
+    label: str = ""  # "": the row's title, name, full_name, code or email, else the first column
+    per_page: int = 25
+    empty: tuple[str, str, str] = ("inbox", "Nothing here yet", "")
+
+
+@dataclass(frozen=True)
+class Form:
+    """The create and edit form: its fields (model fields by name, or `Input`s). No field: rows
+    are not made here (payments), or are made on `new_page` (the course editor), which "New …"
+    links to. `create(session, actor, values) -> row` is a domain service to create with instead
+    of the kit (it owns its rules, so the rows are not edited here); `inline` shows the create form
+    as a card above the list instead of a dialog."""
+
+    fields: Sequence[str | Input] = ()
+    create: Callable[[Session, User | None, dict[str, str]], Any] | None = None
+    inline: bool = False
+    new_page: str = ""
+    editable: bool = True
+
+
+@dataclass(frozen=True)
+class Permissions:
+    """Which roles may list (`view`), create, edit (and run actions on) and delete rows: `roles`,
+    unless the operation names its own (``delete=()``: nobody deletes, and rows offer no Delete);
+    and which rows a non-admin may touch (`owner`; None: every row). Admins may touch every row."""
+
+    roles: tuple[Role, ...] = STAFF
+    view: tuple[Role, ...] | None = None
+    create: tuple[Role, ...] | None = None
+    edit: tuple[Role, ...] | None = None
+    delete: tuple[Role, ...] | None = None
+    owner: Ownership | None = None
+
+    def who(self, operation: str) -> tuple[Role, ...]:
+        """The roles that may do `operation` ("view", "create", "edit" or "delete")."""
+        own = getattr(self, operation)
+        return self.roles if own is None else own
+
+    def allows(self, actor: User, operation: str) -> bool:
+        return actor.role in self.who(operation)
 
 
 def via_course(field: str = "course_id") -> Ownership:
@@ -280,19 +321,12 @@ def _constraints(metadata: list[Any]) -> list[Any]:
 
 
 class Resource:
-    """The declaration of one workspace page: see the module docstring and docs/extending.md."""
+    """The declaration of one workspace page, and what the kit reads from it and the model: see
+    the module docstring and docs/extending.md."""
 
-    def __init__(self, model: type[SQLModel], title: str, *, route: str,
-                 columns: Sequence[str | Column], sort: str = "-id",
-                 search: Sequence[str | Callable[[str], Any]] = (),
-                 filters: Sequence[str | Filter] = (), label: str = "",
-                 form: Sequence[str | Input] = (), owner: Ownership | None = None,
-                 access: Access = Access(), actions: Sequence[Action] = (),
-                 subtitle: str = "", singular: str = "", per_page: int = 25,
-                 create: Callable[[Session, User | None, dict[str, str]], Any] | None = None,
-                 editable: bool = True, deletable: bool = True, inline_create: bool = False,
-                 new_page: str = "",
-                 empty: tuple[str, str, str] = ("inbox", "Nothing here yet", "")) -> None:
+    def __init__(self, model: type[SQLModel], title: str, *, route: str, listing: Listing,
+                 form: Form = Form(), permissions: Permissions = Permissions(),
+                 actions: Sequence[Action] = (), subtitle: str = "", singular: str = "") -> None:
         self.model = model
         self.title = title
         self.route = route
@@ -300,25 +334,18 @@ class Resource:
         self.singular = singular or singular_of(title.lower())
         table = model.__tablename__
         self.name = singular_of(table) if isinstance(table, str) else model.__name__.lower()
-        self.columns = [c if isinstance(c, Column) else Column(c) for c in columns]
-        self.sort = sort
-        self.search = tuple(search)  # fields, "fk.field", or text -> a SQL condition (or None)
-        self.filters = {f.name: f for f in (f if isinstance(f, Filter) else Filter(f)
-                                            for f in filters)}
-        self._label = label
-        self.inputs = [i if isinstance(i, Input) else Input(i) for i in form]
-        self.owner = owner
-        self.access = access
+        self.listing = listing
+        self.form = form
+        self.permissions = permissions
         self.actions = list(actions)
-        self.per_page = per_page
-        self.create_hook = create
-        self.creatable = bool(self.inputs)  # no form: rows come from elsewhere (payments)
-        self.new_page = new_page  # where rows are made instead, e.g. the course editor
-        # A custom hook owns its rules: create only.
-        self.editable = editable and create is None and self.creatable
-        self.deletable = deletable
-        self.inline_create = inline_create
-        self.empty = empty
+        self.columns = [c if isinstance(c, Column) else Column(c) for c in listing.columns]
+        self.filters = {f.name: f for f in (f if isinstance(f, Filter) else Filter(f)
+                                            for f in listing.filters)}
+        self.inputs = [i if isinstance(i, Input) else Input(i) for i in form.fields]
+        self.creatable = bool(self.inputs)
+        # A custom create hook owns its rules: create only.
+        self.editable = form.editable and form.create is None and self.creatable
+        self.deletable = bool(permissions.who("delete"))
         self._check()
 
     # --- what the model says ----------------------------------------------------------------
@@ -368,7 +395,7 @@ class Resource:
     def label_template(self) -> str:
         """What names a row in buttons and dialogs: "{name}", or e.g. "payment of
         {user_id.full_name}" for "Approve payment of Sam Student"."""
-        return self._label or "{" + self.label_field + "}"
+        return self.listing.label or "{" + self.label_field + "}"
 
     def row_label(self, values: Mapping[str, Any]) -> str:
         return _PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), "")), self.label_template)
@@ -377,7 +404,7 @@ class Resource:
     def sortable(self) -> list[str]:
         """Columns the list may be ordered by (its headers become buttons): NOT NULL, not foreign
         keys, so a keyset (value, id) pages through them without gaps, and leading an index, so
-        the 2,000th page of 100,000 rows is read in index order like the first. The declared
+        the 2,000th page of 100,000 rows is read in index order like the first. The listing's
         `sort` is always allowed; give it an index too when the table will be large."""
         keys = [*self.table.indexes, *(c for c in self.table.constraints
                                        if isinstance(c, sa.UniqueConstraint))]
@@ -462,18 +489,22 @@ class Resource:
         for column in self.shown:
             if not known(column.name) and column.format is None and column.compute is None:
                 raise ValueError(f"{self.title}: no field {column.name!r} on {self.model.__name__}")
-        paths = [s for s in self.search if isinstance(s, str)]
-        for name in (*paths, *self.filters, *self.label_paths, self.sort.removeprefix("-")):
+        if len({c.name for c in self.columns}) < len(self.columns):  # a row's cells are by name
+            raise ValueError(f"{self.title}: two columns are named alike")
+        sort = self.listing.sort.removeprefix("-")
+        paths = [s for s in self.listing.search if isinstance(s, str)]
+        for name in (*paths, *self.filters, *self.label_paths, sort):
             if not known(name):
                 raise ValueError(f"{self.title}: no field {name!r} on {self.model.__name__}")
-        if not self._keyset_safe(self.sort.removeprefix("-")):
+        if not self._keyset_safe(sort):
             raise ValueError(f"{self.title}: sort by a NOT NULL column that is not a foreign key")
         for given in self.inputs:
-            if given.name not in names and self.create_hook is None:
+            if given.name not in names and self.form.create is None:
                 raise ValueError(f"{self.title}: form field {given.name!r} is not on the model; "
                                  "only a custom create hook can read it")
-        if self.owner is not None and self.owner.field not in names:
-            raise ValueError(f"{self.title}: ownership field {self.owner.field!r} not on the model")
+        owner = self.permissions.owner
+        if owner is not None and owner.field not in names:
+            raise ValueError(f"{self.title}: ownership field {owner.field!r} not on the model")
         for action in self.actions:
             if (action.run is None) == (action.service is None):
                 raise ValueError(f"{self.title}: action {action.name!r} needs a run or a service")

@@ -2,7 +2,7 @@
 table, as one actor.
 
 Plain functions of (session, actor, resource, …), like every service: each one checks the actor's
-role for the operation (`Access`) and, for a non-admin, that the row is theirs (`Ownership`), before
+role for the operation and, for a non-admin, that the row is theirs (`Permissions`), before
 it reads or writes anything, whatever the browser sent. Every change is written to the audit log in
 the same transaction and, once committed, announced on the live bus so that open lists of the
 resource reload (`bus.changed`). Lists page by keyset — (sort value, id) after the last row shown —
@@ -87,13 +87,13 @@ def plain_text(value: object, limit: int = MAX_TEXT) -> str:
 # --- who may do what ---------------------------------------------------------------------------
 
 def may(actor: User | None, resource: Resource, operation: str) -> bool:
-    return actor is not None and resource.access.allows(actor, operation)
+    return actor is not None and resource.permissions.allows(actor, operation)
 
 
 def require(actor: User | None, resource: Resource, operation: str) -> User:
     user = require_user(actor)
-    if not resource.access.allows(user, operation):
-        roles = getattr(resource.access, operation)
+    if not resource.permissions.allows(user, operation):
+        roles = resource.permissions.who(operation)
         raise PermissionDenied("Only admins can do this" if roles == ADMINS else
                                "Only instructors and admins can do this" if roles == STAFF else
                                "You are not allowed to do this")
@@ -105,9 +105,9 @@ def _is_admin(user: User) -> bool:
 
 
 def _require_owner(session: Session, user: User, resource: Resource, row: Any) -> None:
-    if resource.owner is not None and not _is_admin(user) and \
-            not resource.owner.owns(session, user, row):
-        raise PermissionDenied(resource.owner.message)
+    owner = resource.permissions.owner
+    if owner is not None and not _is_admin(user) and not owner.owns(session, user, row):
+        raise PermissionDenied(owner.message)
 
 
 def get_record(session: Session, actor: User | None, resource: Resource, row_id: int,
@@ -141,15 +141,16 @@ def rights(actor: User, resource: Resource, row: Any) -> RowRights:
 def list_records(session: Session, actor: User | None, resource: Resource,
                  query: ListQuery = ListQuery()) -> ListPage:
     user = require(actor, resource, "view")
-    model, id_column = resource.model, col(resource.model.id)
+    model, id_column, owner = resource.model, col(resource.model.id), resource.permissions.owner
+    listing = resource.listing
     conditions = _search(resource, query.search) + _filters(resource, query.filters)
     rows_statement = select(model).where(*conditions)
     ids_statement = select(id_column).where(*conditions)
-    if resource.owner is not None and not _is_admin(user):
-        rows_statement = resource.owner.scope(rows_statement, model, user)
-        ids_statement = resource.owner.scope(ids_statement, model, user)
+    if owner is not None and not _is_admin(user):
+        rows_statement = owner.scope(rows_statement, model, user)
+        ids_statement = owner.scope(ids_statement, model, user)
     sort = query.sort if query.sort and query.sort.removeprefix("-") in (
-        *resource.sortable, resource.sort.removeprefix("-")) else resource.sort
+        *resource.sortable, listing.sort.removeprefix("-")) else listing.sort
     descending, sort_column = sort.startswith("-"), resource.column(sort.removeprefix("-"))
     after = _decode_cursor(query.after, sort_column)
     if after is not None:
@@ -158,9 +159,9 @@ def list_records(session: Session, actor: User | None, resource: Resource,
         rows_statement = rows_statement.where(key < bound if descending else key > bound)
     order = (sort_column.desc(), id_column.desc()) if descending else \
         (sort_column.asc(), id_column.asc())
-    rows = list(session.exec(rows_statement.order_by(*order).limit(resource.per_page + 1)))
-    more = len(rows) > resource.per_page
-    rows = rows[:resource.per_page]
+    rows = list(session.exec(rows_statement.order_by(*order).limit(listing.per_page + 1)))
+    more = len(rows) > listing.per_page
+    rows = rows[:listing.per_page]
     # A first page that is not full has counted itself: a search matching a few rows scans the
     # table once, not twice.
     total = len(rows) if after is None and not more else session.exec(select(func.count())
@@ -181,11 +182,11 @@ def _search(resource: Resource, text: str) -> list[Any]:
     key points at (`fk IN (SELECT id … WHERE field ILIKE …)`: the list's own query and its keyset
     stay as they are); a function of the text adds its own condition."""
     text = plain_text(text, 100).strip()
-    if not text or not resource.search:
+    if not text or not resource.listing.search:
         return []
     pattern = "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
     matches = []
-    for given in resource.search:
+    for given in resource.listing.search:
         if callable(given):
             if (condition := given(text)) is not None:
                 matches.append(condition)
@@ -304,8 +305,9 @@ def choices(session: Session, actor: User | None, resource: Resource
         elif (target := resource.target_of(name)) is not None:
             label = col(getattr(target, label_attribute(target)))
             statement = select(col(target.id), label).order_by(label).limit(MAX_CHOICES)
-            if resource.owner is not None and resource.owner.field == name and not _is_admin(user):
-                statement = resource.owner.scope_choices(statement, target, user)
+            owner = resource.permissions.owner
+            if owner is not None and owner.field == name and not _is_admin(user):
+                statement = owner.scope_choices(statement, target, user)
             options[name] = [(str(i), str(t)) for i, t in session.exec(statement)]
         elif name not in resource.table.c:
             continue
@@ -432,10 +434,10 @@ def create_record(session: Session, actor: User | None, resource: Resource,
     user = require(actor, resource, "create")
     if not resource.creatable:
         raise PermissionDenied(f"A {resource.singular} cannot be created here")
-    if resource.create_hook is not None:  # a domain service: it checks, writes and audits itself
+    if resource.form.create is not None:  # a domain service: it checks, writes and audits itself
         submitted = {name: plain_text(values.get(name, spec.default))
                      for name, spec in resource.fields.items()}
-        row = resource.create_hook(session, user, submitted)
+        row = resource.form.create(session, user, submitted)
         bus.changed(session, resource.name)
         return row
     row = resource.model(**clean(session, resource, values))

@@ -32,13 +32,14 @@ MAX_FIELD = 5_000  # characters kept of one typed value
 
 @dataclass
 class KitRow:
-    """A row as the list shows it: formatted cells, and what the caller may do to it."""
+    """A row as the list shows it: its cells' text by column name (page code reads
+    ``row.cells["status"]``, never a position), and what the caller may do to it."""
 
     id: int = 0
     label: str = ""
-    cells: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # the smaller line under each cell, or ""
-    links: list[str] = field(default_factory=list)  # where each cell links to, or ""
+    cells: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)  # the smaller line under a cell that has one
+    links: dict[str, str] = field(default_factory=dict)  # where a linking cell goes, or ""
     chosen: dict[str, str] = field(default_factory=dict)  # choosing action -> the row's value
     can_edit: bool = False
     can_delete: bool = False
@@ -104,7 +105,8 @@ class KitState(rx.State, mixin=True):
         """on_load: the list as it is now (a reconnect runs it again and keeps search and page)."""
         resource = self._resource
         with session_scope() as session:
-            actor, away = self._staff_or_redirect(session, admin_only=resource.access.view == ADMINS)
+            actor, away = self._staff_or_redirect(
+                session, admin_only=resource.permissions.who("view") == ADMINS)
             if away:
                 return away
             self._fill(session, actor)
@@ -136,7 +138,7 @@ class KitState(rx.State, mixin=True):
     @rx.event
     def sort_by(self, name: str) -> None:
         if name in self._resource.sortable:
-            current = self.sort or self._resource.sort
+            current = self.sort or self._resource.listing.sort
             self.sort = f"-{name}" if current == name else name
             self._first_page()
 
@@ -145,14 +147,14 @@ class KitState(rx.State, mixin=True):
         if self._next:
             self._previous = [*self._previous, self._cursor]
             self._cursor = self._next
-            self._offset += self._resource.per_page
+            self._offset += self._resource.listing.per_page
             self.refresh()
 
     @rx.event
     def previous_page(self) -> None:
         if self._previous:
             self._cursor, self._previous = self._previous[-1], self._previous[:-1]
-            self._offset = max(0, self._offset - self._resource.per_page)
+            self._offset = max(0, self._offset - self._resource.listing.per_page)
             self.refresh()
 
     def _first_page(self) -> None:
@@ -166,7 +168,7 @@ class KitState(rx.State, mixin=True):
                 search=self.query, filters=self.filters, sort=self.sort, after=self._cursor))
             if not page.rows and self._previous:  # this page emptied (rows deleted): step back
                 self._cursor, self._previous = self._previous[-1], self._previous[:-1]
-                self._offset = max(0, self._offset - resource.per_page)
+                self._offset = max(0, self._offset - resource.listing.per_page)
                 page = service.list_records(session, actor, resource, service.ListQuery(
                     search=self.query, filters=self.filters, sort=self.sort, after=self._cursor))
             self.options = {name: [list(pair) for pair in pairs]
@@ -174,12 +176,12 @@ class KitState(rx.State, mixin=True):
         except ServiceError:
             self.rows, self.loading = [], False
             return
-        notes = [c.note_column for c in resource.columns]
         self.rows = [KitRow(
             id=row.id, label=page.names[row.id],
-            cells=[cell_text(c, row, page.extra) for c in resource.columns],
-            notes=[cell_text(n, row, page.extra) if n is not None else "" for n in notes],
-            links=[c.link(row) if c.link is not None else "" for c in resource.columns],
+            cells={c.name: cell_text(c, row, page.extra) for c in resource.columns},
+            notes={c.name: cell_text(c.note_column, row, page.extra)
+                   for c in resource.columns if c.note_column is not None},
+            links={c.name: c.link(row) for c in resource.columns if c.link is not None},
             chosen={a.name: service.as_text(getattr(row, a.choose))
                     for a in resource.actions if a.choose},
             can_edit=page.rights[row.id].edit, can_delete=page.rights[row.id].delete,
@@ -190,7 +192,7 @@ class KitState(rx.State, mixin=True):
         total = f"{service.COUNT_CAP:,}+" if page.total > service.COUNT_CAP else f"{page.total:,}"
         self.summary = (f"{self._offset + 1:,}–{self._offset + len(page.rows):,} of {total}"
                         if page.rows else "")
-        self.can_create = bool(resource.creatable or resource.new_page) and \
+        self.can_create = bool(resource.creatable or resource.form.new_page) and \
             service.may(actor, resource, "create")
         self.narrowed = bool(self.query.strip()) or any(
             self.filters.get(name, declared.default) not in ("", declared.default)
@@ -248,7 +250,7 @@ class KitState(rx.State, mixin=True):
     @rx.event
     def save(self):  # noqa: ANN201
         resource = self._resource
-        if self._just_saved or not (self.form_open or resource.inline_create):
+        if self._just_saved or not (self.form_open or resource.form.inline):
             return None
         values = {name: self.form.get(name, "") for name in resource.fields}
         editing = self.editing if self.form_open else 0
