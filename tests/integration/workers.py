@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import time
@@ -45,23 +46,37 @@ def worker_environment(database: str, broker: str, smtp_port: int, **more: str) 
             "SMTP_STARTTLS": "false", "ACADEMY_MAIL_RETRY_SECONDS": "0.2", **more}
 
 
+def start_worker(env: dict[str, str], log: Path, *, migrate: bool = False) -> subprocess.Popen:
+    """`celery -A tasks worker` in its own process group, appending to `log`; with `migrate`, after
+    `alembic upgrade head`, as `make worker` starts it."""
+    celery = [str(VENV_BIN / "celery"), "-A", "tasks", "worker", "--pool=solo", "--loglevel=INFO",
+              "--without-gossip", "--without-mingle", "--without-heartbeat"]
+    command = celery
+    if migrate:
+        alembic = shlex.quote(str(VENV_BIN / "alembic"))
+        command = ["sh", "-c", f"{alembic} upgrade head && exec {shlex.join(celery)}"]
+    with log.open("a") as out:
+        return subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop_worker(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
+
+
 @contextmanager
 def worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
     """`celery -A tasks worker` in its own process group, once it says it is ready."""
-    with log.open("a") as out:
-        process = subprocess.Popen(
-            [str(VENV_BIN / "celery"), "-A", "tasks", "worker", "--pool=solo", "--loglevel=INFO",
-             "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    process = start_worker(env, log)
     try:
         wait_until(lambda: "ready" in log.read_text() or process.poll() is not None, timeout=60)
         if process.poll() is not None:
             pytest.fail(f"the worker did not start:\n{log.read_text()[-3000:]}")
         yield process
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=20)
+        stop_worker(process)
 
 
 def wait_until(check: Callable[[], bool], timeout: float = 30) -> None:
