@@ -92,6 +92,8 @@ def test_log_out_clears_the_cookie_and_a_new_tab_stays_logged_out(page: Page):
     log_in(page, "student@academy.test")
     expect(page).to_have_url(re.compile(r"/dashboard/?$"))
     page.get_by_role("button", name="Log out").click()
+    # The page reloads on the home page once /auth/session has answered (and cleared the cookie).
+    expect(page).to_have_url(re.compile(r"^http://[^/]+/$"))
     expect(page.get_by_role("link", name="Log in")).to_be_visible()
     assert SESSION_COOKIE not in {c["name"] for c in page.context.cookies()}
     other = page.context.new_page()
