@@ -14,9 +14,9 @@ from academy_app.admin.broadcast import BroadcastState
 from academy_app.admin.course_editor import CourseEditorState, course_editor_page
 from academy_app.admin.jobs import JobsState, jobs_page
 from academy_app.admin.reports import AnalyticsState, LearnersState, analytics_page, learners_page
-from academy_app.api.limits import limit_upload_size
 from academy_app.api.metrics import refresh_metrics
 from academy_app.api.routes import routes
+from academy_app.api.upload_size import limit_upload_size
 from academy_app.api.v1.app import rest_api
 from academy_app.infra.crafted_events import CraftedEventGuard
 from academy_app.infra.logging import configure_logging
