@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import reflex as rx
 
@@ -13,9 +14,9 @@ from academy_app.admin.broadcast import BroadcastState
 from academy_app.admin.course_editor import CourseEditorState, course_editor_page
 from academy_app.admin.jobs import JobsState, jobs_page
 from academy_app.admin.reports import AnalyticsState, LearnersState, analytics_page, learners_page
-from academy_app.api.limits import limit_upload_size
 from academy_app.api.metrics import refresh_metrics
 from academy_app.api.routes import routes
+from academy_app.api.upload_size import limit_upload_size
 from academy_app.api.v1.app import rest_api
 from academy_app.infra.crafted_events import CraftedEventGuard
 from academy_app.infra.logging import configure_logging
@@ -81,7 +82,8 @@ app.add_middleware(EventObserver(), index=0)  # request id and latency of every 
 app.add_middleware(CraftedEventGuard())  # crafted events: dropped or cleaned, never a traceback
 
 
-def add_page(component, route: str, title: str, *on_load) -> None:  # noqa: ANN001
+def add_page(component: Callable[[], rx.Component], route: str, title: str,
+             *on_load: rx.event.EventHandler) -> None:
     """Every page also refreshes the notification bell on load, which a reconnect repeats: a tab
     that was offline catches up from the database, and its worker learns whose tab it is."""
     app.add_page(component, route=route, title=title, on_load=[*on_load, NotificationState.refresh])

@@ -105,7 +105,7 @@ def plan(engine: sa.Engine, session: Session, actor: User, query: ListQuery) -> 
     """The plan of the page's row query (the one with ORDER BY … LIMIT), as the database gives it."""
     captured: list[tuple[str, object]] = []
 
-    def record(_c, _cursor, sql: str, parameters: object, *_rest) -> None:  # noqa: ANN001
+    def record(_c: object, _cursor: object, sql: str, parameters: object, *_rest: object) -> None:
         if "LIMIT" in sql and "ORDER BY" in sql and "study_groups" in sql:
             captured.append((sql, parameters))
 

@@ -31,12 +31,16 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import redis
 import sqlalchemy as sa
 
 from bench.common import ROOT, bare_reflex, percentiles, throwaway_database
 from bench.report import update_docs
+
+if TYPE_CHECKING:
+    from tests.wsclient import ReflexTab
 
 REDIS_ACADEMY = "redis://127.0.0.1:6379/9"
 REDIS_BARE = "redis://127.0.0.1:6379/10"
@@ -48,12 +52,13 @@ BROADCASTS = 5
 MODES = {"Redis": "false", "Redis + oplock": "true"}
 
 
-def has_var(name: str, check: Callable[[object], bool] = lambda _: True):  # noqa: ANN201
+def has_var(name: str, check: Callable[[object], bool] = lambda _: True
+            ) -> Callable[[dict], bool]:
     from tests.wsclient import iter_vars
     return lambda message: any(key == name and check(value) for _, key, value in iter_vars(message))
 
 
-async def until(tab, found, timeout: float = 10.0) -> float:  # noqa: ANN001
+async def until(tab: ReflexTab, found: Callable[[dict], bool], timeout: float = 10.0) -> float:
     """Wait for a pushed message that satisfies `found`; returns the perf_counter when it came."""
     end = time.monotonic() + timeout
     while True:
@@ -62,7 +67,7 @@ async def until(tab, found, timeout: float = 10.0) -> float:  # noqa: ANN001
             return time.perf_counter()
 
 
-def drain(tabs) -> None:  # noqa: ANN001
+def drain(tabs: list[ReflexTab]) -> None:
     for tab in tabs:
         while not tab.messages.empty():
             tab.messages.get_nowait()

@@ -7,6 +7,7 @@ import random
 import smtplib
 from datetime import timedelta
 
+from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy import or_
 from sqlmodel import Session, col, update
@@ -31,7 +32,7 @@ def retry_delay(attempt: int) -> float:
 
 
 @app.task(bind=True, name=SEND_EMAILS_TASK)
-def send_emails(self, email_ids: list[int]) -> int:  # noqa: ANN001
+def send_emails(self: Task, email_ids: list[int]) -> int:
     """Fan out one task per email: a broadcast queues one message, not one per learner."""
     for email_id in email_ids:
         send_email.delay(email_id)
@@ -39,7 +40,7 @@ def send_emails(self, email_ids: list[int]) -> int:  # noqa: ANN001
 
 
 @app.task(bind=True, name=SEND_EMAIL_TASK, max_retries=MAX_ATTEMPTS - 1)
-def send_email(self, email_id: int) -> str:  # noqa: ANN001
+def send_email(self: Task, email_id: int) -> str:
     task_id = self.request.id or ""  # the same id on each retry of this task
     with session_scope() as session:
         if not _claim(session, email_id, task_id, CLAIM_SECONDS):

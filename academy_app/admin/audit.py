@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import reflex as rx
 
-from academy_app.admin.layout import StaffState, admin_page, data_table
+from academy_app.admin.workspace import admin_page, data_table
 from academy_app.components.layout import empty_state
-from academy_app.db import session_scope
 from academy_app.models import as_utc
 from academy_app.services import users
+from academy_app.services.permissions import ADMINS
+from academy_app.state.auth import Refusal
+from academy_app.state.staff import StaffState
 
 
 @dataclass
@@ -24,7 +27,7 @@ class AuditLine:
     when: str = ""
 
 
-def _when(moment) -> str:  # noqa: ANN001
+def _when(moment: datetime) -> str:
     return as_utc(moment).strftime("%d %b %Y, %H:%M UTC")
 
 
@@ -33,14 +36,13 @@ class AuditLogState(StaffState):
     loading: bool = True
 
     @rx.event
-    def load(self):  # noqa: ANN201
-        with session_scope() as session:
-            actor, away = self._staff_or_redirect(session, admin_only=True)
-            if away:
-                return away
-            self.rows = [AuditLine(id=r.id, actor=r.actor, action=r.action, entity=r.entity,
-                                   before=r.before, after=r.after, when=_when(r.created_at))
-                         for r in users.audit_log(session, actor)]
+    async def load(self) -> Refusal | None:
+        rows, away = await self._read_as(users.audit_log, roles=ADMINS)
+        if away:
+            return away
+        self.rows = [AuditLine(id=r.id, actor=r.actor, action=r.action, entity=r.entity,
+                               before=r.before, after=r.after, when=_when(r.created_at))
+                     for r in rows]
         self.loading = False
         return None
 

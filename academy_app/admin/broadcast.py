@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import reflex as rx
 
-from academy_app.admin.layout import StaffState
 from academy_app.components.layout import labelled
-from academy_app.db import session_scope
 from academy_app.services import announcements
-from academy_app.services.errors import Invalid, ServiceError
+from academy_app.services.errors import Invalid
+from academy_app.state.auth import Refusal
+from academy_app.state.staff import StaffState
 from academy_app.text import id_in
 
 
@@ -39,18 +39,19 @@ class BroadcastState(StaffState):
         self.errors, self._just_sent = {k: v for k, v in self.errors.items() if k != "message"}, False
 
     @rx.event
-    def send(self):  # noqa: ANN201
+    async def send(self) -> Refusal | rx.event.EventSpec | None:
         if self._just_sent:
             return None
+        course_id, title, message = self._course_id, self.title, self.message
         try:
-            with session_scope() as session:
-                count = announcements.broadcast_update(session, self._actor(session), self._course_id,
-                                                       self.title, self.message)
+            count, refused = await self._act_as("broadcast_update", lambda session, staff:
+                                                announcements.broadcast_update(
+                                                    session, staff, course_id, title, message))
         except Invalid as exc:
             self.errors = exc.errors
             return None
-        except ServiceError as exc:
-            return self._refuse("broadcast_update", exc)
+        if refused:
+            return refused
         self.title, self.message, self.errors, self._just_sent = "", "", {}, True
         return rx.toast.success(f"Update sent to {count} learner{'' if count == 1 else 's'}")
 

@@ -6,19 +6,23 @@ authoring service against the caller, so a crafted event naming another instruct
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import reflex as rx
+from sqlmodel import Session
 
 from academy_app.admin.broadcast import broadcast_card
-from academy_app.admin.layout import StaffState, admin_page
 from academy_app.admin.reports import course_report_links
+from academy_app.admin.workspace import admin_page
 from academy_app.components.layout import labelled
-from academy_app.db import session_scope
 from academy_app.infra.markdown import render_markdown
-from academy_app.models import Category
+from academy_app.models import Category, Course, User
 from academy_app.services import authoring, catalog
-from academy_app.services.errors import Invalid, NotFound, ServiceError
+from academy_app.services.errors import Invalid, ServiceError
+from academy_app.services.permissions import STAFF
+from academy_app.state.auth import Events
+from academy_app.state.staff import StaffState
 from academy_app.text import as_id, id_in
 
 COURSE_FIELDS = ("title", "slug", "subtitle", "description", "category", "level", "price",
@@ -40,6 +44,9 @@ class EditorModule:
     id: int = 0
     title: str = ""
     lessons: list[EditorLesson] = field(default_factory=list)
+
+
+OpenedCourse = tuple[Course, str, list[EditorModule]]  # the course, its category's slug, its outline
 
 
 class CourseEditorState(StaffState):
@@ -77,36 +84,44 @@ class CourseEditorState(StaffState):
         return render_markdown(self.lesson_form.get("body", ""))
 
     @rx.event
-    def load(self):  # noqa: ANN201
+    async def load(self) -> AsyncIterator[Events]:
         self.loading = True
         yield
         key = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
-        with session_scope() as session:
-            staff, away = self._staff_or_redirect(session)
-            if away:
-                yield away
-                return
-            self.categories = [[c.slug, c.name] for c in catalog.list_categories(session)]
-            self.errors, self.lesson_id, self.new_module_title = {}, 0, ""
+        course_id = 0 if key == "new" else id_in(key)
+
+        def read(session: Session, staff: User) -> tuple[list[list[str]], OpenedCourse | None]:
+            categories = [[c.slug, c.name] for c in catalog.list_categories(session)]
             if key == "new":
-                self._course_id, self.is_new, self.is_published, self.public_slug = 0, True, False, ""
-                self._slug_edited, self.not_found, self.modules = False, False, []
-                self.form = {"title": "", "slug": "", "subtitle": "", "description": "",
-                             "category": "", "level": "beginner", "price": "0", "currency": "USD",
-                             "cover_image_url": ""}
-                self.loading = False
-                return
+                return categories, None
             try:
-                course = authoring.course_for_editing(session, staff, id_in(key))
-            except (NotFound, ServiceError):
-                self.not_found, self.loading = True, False
-                return
+                course = authoring.course_for_editing(session, staff, course_id)
+            except ServiceError:
+                return categories, None
             category = session.get(Category, course.category_id) if course.category_id else None
-            self._fill(course, category.slug if category else "")
-            self._load_outline(session, staff)
+            return categories, (course, category.slug if category else "",
+                                _outline(session, staff, course.slug))
+
+        found, away = await self._read_as(read, roles=STAFF)
+        if away or found is None:
+            yield away
+            return
+        self.categories, opened = found
+        self.errors, self.lesson_id, self.new_module_title = {}, 0, ""
+        if key == "new":
+            self._course_id, self.is_new, self.is_published, self.public_slug = 0, True, False, ""
+            self._slug_edited, self.not_found, self.modules = False, False, []
+            self.form = {"title": "", "slug": "", "subtitle": "", "description": "",
+                         "category": "", "level": "beginner", "price": "0", "currency": "USD",
+                         "cover_image_url": ""}
+        elif opened is None:
+            self.not_found = True
+        else:
+            course, category, self.modules = opened
+            self._fill(course, category)
         self.loading = False
 
-    def _fill(self, course, category: str) -> None:  # noqa: ANN001
+    def _fill(self, course: Course, category: str) -> None:
         self._course_id, self.is_new, self.not_found = course.id, False, False
         self.course_id = course.id
         self.is_published, self.public_slug, self._slug_edited = course.is_published, course.slug, True
@@ -115,13 +130,6 @@ class CourseEditorState(StaffState):
                      "level": course.level.value,
                      "price": f"{course.price_cents // 100}.{course.price_cents % 100:02d}",
                      "currency": course.currency, "cover_image_url": course.cover_image_url}
-
-    def _load_outline(self, session, staff) -> None:  # noqa: ANN001
-        outline = catalog.course_outline(session, self.public_slug, staff)
-        self.modules = [EditorModule(id=m.id, title=m.title, lessons=[
-            EditorLesson(id=lesson.id, title=lesson.title, kind=lesson.kind,
-                         duration=lesson.duration_minutes) for lesson in m.lessons])
-            for m in outline.modules]
 
     @rx.event
     def set_field(self, name: str, value: str) -> None:
@@ -136,20 +144,19 @@ class CourseEditorState(StaffState):
         self.errors = {k: v for k, v in self.errors.items() if k != name}
 
     @rx.event
-    def save(self):  # noqa: ANN201
+    async def save(self) -> Events:
         form = authoring.CourseForm(**{name: self.form.get(name, "") for name in COURSE_FIELDS})
+        is_new, editing = self.is_new, self._course_id
         try:
-            with session_scope() as session:
-                actor = self._actor(session)
-                course = (authoring.create_course(session, actor, form) if self.is_new else
-                          authoring.update_course(session, actor, self._course_id, form))
-                course_id = course.id
+            course_id, refused = await self._act_as("save_course", lambda session, actor: (
+                authoring.create_course(session, actor, form) if is_new else
+                authoring.update_course(session, actor, editing, form)).id)
         except Invalid as exc:
             self.errors = exc.errors
             return rx.toast.error("Please correct the highlighted fields")
-        except ServiceError as exc:
-            return self._refuse("save_course", exc)
-        if self.is_new:
+        if refused:
+            return refused
+        if is_new:
             # From here on this form edits the new course: a second click (or a retry) updates it
             # instead of trying to create a twin with the same address.
             self._course_id, self.is_new = course_id, False
@@ -158,23 +165,24 @@ class CourseEditorState(StaffState):
         return [rx.toast.success("Course saved"), CourseEditorState.load]
 
     @rx.event
-    def set_published(self, published: bool):  # noqa: ANN201
-        return self._change("publish" if published else "unpublish",
-                            lambda s, a: authoring.set_published(s, a, self._course_id,
-                                                                 published is True),
-                            "Course published" if published else "Course moved back to drafts")
+    async def set_published(self, published: bool) -> Events:
+        course_id = self._course_id
+        return await self._change("publish" if published else "unpublish",
+                                  lambda s, a: authoring.set_published(s, a, course_id,
+                                                                       published is True),
+                                  "Course published" if published else "Course moved back to drafts")
 
     @rx.event
     def set_new_module_title(self, value: str) -> None:
         self.new_module_title = value[:160] if isinstance(value, str) else ""
 
     @rx.event
-    def add_module(self):  # noqa: ANN201
-        title = self.new_module_title
+    async def add_module(self) -> Events:
+        title, course_id = self.new_module_title, self._course_id
         self.new_module_title = ""
-        return self._change("add_module",
-                            lambda s, a: authoring.add_module(s, a, self._course_id, title),
-                            "Module added")
+        return await self._change("add_module",
+                                  lambda s, a: authoring.add_module(s, a, course_id, title),
+                                  "Module added")
 
     @rx.event
     def start_rename(self, module_id: int, title: str) -> None:
@@ -186,10 +194,10 @@ class CourseEditorState(StaffState):
         self.module_title = value[:160] if isinstance(value, str) else ""
 
     @rx.event
-    def finish_rename(self):  # noqa: ANN201
+    async def finish_rename(self) -> Events:
         module_id, title = self.renaming_module_id, self.module_title
         self.renaming_module_id = 0
-        return self._change("rename_module",
+        return await self._change("rename_module",
                             lambda s, a: authoring.rename_module(s, a, module_id, title),
                             "Module renamed")
 
@@ -198,8 +206,8 @@ class CourseEditorState(StaffState):
         self.renaming_module_id = 0
 
     @rx.event
-    def move_module(self, module_id: int, direction: int):  # noqa: ANN201
-        return self._change("move_module", lambda s, a: authoring.move_module(
+    async def move_module(self, module_id: int, direction: int) -> Events:
+        return await self._change("move_module", lambda s, a: authoring.move_module(
             s, a, as_id(module_id), 1 if direction == 1 else -1))
 
     @rx.event
@@ -214,22 +222,22 @@ class CourseEditorState(StaffState):
         self.pending_delete_kind = ""
 
     @rx.event
-    def confirm_delete(self):  # noqa: ANN201
+    async def confirm_delete(self) -> Events:
         kind, item_id = self.pending_delete_kind, self._pending_delete_id
         self.pending_delete_kind = ""
         if kind == "module":
-            return self._change("delete_module",
-                                lambda s, a: authoring.delete_module(s, a, item_id),
-                                "Module deleted")
+            return await self._change("delete_module",
+                                      lambda s, a: authoring.delete_module(s, a, item_id),
+                                      "Module deleted")
         if kind == "lesson":
-            return self._change("delete_lesson",
-                                lambda s, a: authoring.delete_lesson(s, a, item_id),
-                                "Lesson deleted")
+            return await self._change("delete_lesson",
+                                      lambda s, a: authoring.delete_lesson(s, a, item_id),
+                                      "Lesson deleted")
         return None
 
     @rx.event
-    def move_lesson(self, lesson_id: int, direction: int):  # noqa: ANN201
-        return self._change("move_lesson", lambda s, a: authoring.move_lesson(
+    async def move_lesson(self, lesson_id: int, direction: int) -> Events:
+        return await self._change("move_lesson", lambda s, a: authoring.move_lesson(
             s, a, as_id(lesson_id), 1 if direction == 1 else -1))
 
 
@@ -240,13 +248,13 @@ class CourseEditorState(StaffState):
                             "duration_minutes": "5"}
 
     @rx.event
-    def open_lesson(self, lesson_id: int):  # noqa: ANN201
-        try:
-            with session_scope() as session:
-                lesson, _ = authoring.lesson_for_editing(session, self._actor(session),
-                                                         as_id(lesson_id))
-        except ServiceError as exc:
-            return self._refuse("open_lesson", exc)
+    async def open_lesson(self, lesson_id: int) -> Events:
+        found, refused = await self._act_as("open_lesson", lambda session, staff:
+                                            authoring.lesson_for_editing(session, staff,
+                                                                         as_id(lesson_id)))
+        if refused or found is None:
+            return refused
+        lesson, _ = found
         self.lesson_id, self.lesson_errors = lesson.id, {}
         self.lesson_form = {"title": lesson.title, "kind": lesson.kind.value, "body": lesson.body,
                             "video_url": lesson.video_url,
@@ -263,38 +271,47 @@ class CourseEditorState(StaffState):
         self.lesson_id = 0
 
     @rx.event
-    def save_lesson(self):  # noqa: ANN201
+    async def save_lesson(self) -> Events:
         form = authoring.LessonForm(**{n: self.lesson_form.get(n, "") for n in LESSON_FIELDS})
+        lesson_id, module_id = self.lesson_id, self.lesson_module_id
         try:
-            with session_scope() as session:
-                actor = self._actor(session)
-                if self.lesson_id == -1:
-                    authoring.add_lesson(session, actor, self.lesson_module_id, form)
-                else:
-                    authoring.update_lesson(session, actor, self.lesson_id, form)
+            _, refused = await self._act_as("save_lesson", lambda session, actor: (
+                authoring.add_lesson(session, actor, module_id, form) if lesson_id == -1 else
+                authoring.update_lesson(session, actor, lesson_id, form)))
         except Invalid as exc:
             self.lesson_errors = exc.errors
             return None
-        except ServiceError as exc:
-            return self._refuse("save_lesson", exc)
+        if refused:
+            return refused
         self.lesson_id = 0
         return [rx.toast.success("Lesson saved"), CourseEditorState.reload_outline]
 
     @rx.event
-    def reload_outline(self):  # noqa: ANN201
-        try:
-            with session_scope() as session:
-                staff = self._actor(session)
-                course = authoring.course_for_editing(session, staff, self._course_id)
-                self.is_published = course.is_published
-                self._load_outline(session, staff)
-        except ServiceError as exc:
-            return self._refuse("reload_outline", exc)
+    async def reload_outline(self) -> Events:
+        course_id = self._course_id
+
+        def read(session: Session, staff: User) -> tuple[bool, list[EditorModule]]:
+            course = authoring.course_for_editing(session, staff, course_id)
+            return course.is_published, _outline(session, staff, course.slug)
+
+        found, refused = await self._act_as("reload_outline", read)
+        if refused or found is None:
+            return refused
+        self.is_published, self.modules = found
         return None
 
-    def _change(self, name: str, action, success: str = ""):  # noqa: ANN001
+    async def _change(self, name: str, action: Callable[[Session, User], object],
+                      success: str = "") -> Events:
         """One authoring action, then the outline as it now is."""
-        return self._act(name, action, success, CourseEditorState.reload_outline)
+        return await self._act(name, action, success, CourseEditorState.reload_outline)
+
+
+def _outline(session: Session, staff: User, slug: str) -> list[EditorModule]:
+    outline = catalog.course_outline(session, slug, staff)
+    return [EditorModule(id=m.id, title=m.title, lessons=[
+        EditorLesson(id=lesson.id, title=lesson.title, kind=lesson.kind,
+                     duration=lesson.duration_minutes) for lesson in m.lessons])
+        for m in outline.modules]
 
 
 def _field(label: str, name: str, control: rx.Component, hint: str = "") -> rx.Component:

@@ -6,11 +6,13 @@ from dataclasses import dataclass
 
 import reflex as rx
 
-from academy_app.admin.layout import StaffState, admin_page, data_table
+from academy_app.admin.workspace import admin_page, data_table
 from academy_app.components.layout import empty_state, stat_card
-from academy_app.db import session_scope
 from academy_app.models import EmailStatus, as_utc
 from academy_app.services import jobs
+from academy_app.services.permissions import ADMINS
+from academy_app.state.auth import Refusal
+from academy_app.state.staff import StaffState
 from academy_app.text import as_id
 
 STATUS_COLORS = {"queued": "amber", "sent": "green", "failed": "red"}
@@ -39,13 +41,12 @@ class JobsState(StaffState):
     loading: bool = True
 
     @rx.event
-    def load(self):  # noqa: ANN201
-        with session_scope() as session:
-            actor, away = self._staff_or_redirect(session, admin_only=True)
-            if away:
-                return away
-            status = EmailStatus(self.status_filter) if self.status_filter != "all" else None
-            data = jobs.overview(session, actor, status)
+    async def load(self) -> Refusal | None:
+        status = EmailStatus(self.status_filter) if self.status_filter != "all" else None
+        data, away = await self._read_as(
+            lambda session, actor: jobs.overview(session, actor, status), roles=ADMINS)
+        if away:
+            return away
         self.waiting = (str(data.waiting) if data.waiting is not None else
                         "In-process" if data.broker_answers else "Not answering")
         self.queued, self.failed, self.sent_last_day = data.queued, data.failed, data.sent_last_day
@@ -58,13 +59,13 @@ class JobsState(StaffState):
         return None
 
     @rx.event
-    def set_status_filter(self, value: str):  # noqa: ANN201
+    def set_status_filter(self, value: str) -> rx.event.EventHandler:
         self.status_filter = value if value in ("all", *EmailStatus._value2member_map_) else "all"
         return JobsState.load
 
     @rx.event
-    def retry(self, email_id: int):  # noqa: ANN201
-        return self._act("retry_email", lambda session, actor: jobs.retry_email(
+    async def retry(self, email_id: int) -> Refusal:
+        return await self._act("retry_email", lambda session, actor: jobs.retry_email(
             session, actor, as_id(email_id)), "Queued again", JobsState.load)
 
 

@@ -3,21 +3,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import reflex as rx
+from sqlmodel import Session
 
-from academy_app.admin.layout import StaffState, admin_page, data_table
+from academy_app.admin.workspace import admin_page, data_table
 from academy_app.components.course import progress_bar
 from academy_app.components.layout import empty_state, link_button, stat_card
-from academy_app.db import session_scope
+from academy_app.models import Course, User
 from academy_app.services import authoring, reports
 from academy_app.services.errors import ServiceError
+from academy_app.services.permissions import STAFF
+from academy_app.state.auth import Refusal
 from academy_app.state.rows import price_label
+from academy_app.state.staff import StaffState
 from academy_app.text import id_in
 
 SORT_COLUMNS = [("name", "Learner"), ("status", "Status"), ("percent", "Progress"),
                 ("activity", "Last activity")]
+R = TypeVar("R")
 STATUS_LABELS = {"active": "Learning", "completed": "Completed",
                  "pending_payment": "Awaiting payment", "cancelled": "Cancelled"}
 
@@ -45,17 +52,30 @@ class CourseReportState(StaffState):
     not_found: bool = False
     _course_id: int = 0
 
-    def _open_course(self, session, staff) -> bool:  # noqa: ANN001
-        try:
-            course = authoring.course_for_editing(
-                session, staff, _course_id_from_path(self.router.url.path))
-        except ServiceError:
-            self.reset()  # no figures of a course opened earlier in this tab may linger
+    async def _read_course(self, report: Callable[[Session, User, int], R]
+                           ) -> tuple[R | None, Refusal | None]:
+        """`report` of the course in the address, read as its staff; a course the caller may not
+        edit (or none) shows "not found", and no figures of one opened earlier in this tab linger."""
+        course_id = _course_id_from_path(self.router.url.path)
+
+        def read(session: Session, staff: User) -> tuple[Course, R] | None:
+            try:
+                course = authoring.course_for_editing(session, staff, course_id)
+            except ServiceError:
+                return None
+            return course, report(session, staff, course.id)
+
+        found, away = await self._read_as(read, roles=STAFF)
+        if away:
+            return None, away
+        if found is None:
+            self.reset()
             self.not_found, self.course_title, self.course_href = True, "", ""
-            return False
+            return None, None
+        course, data = found
         self._course_id, self.not_found = course.id, False
         self.course_title, self.course_href = course.title, f"/admin/courses/{course.id}"
-        return True
+        return data, None
 
 
 class LearnersState(CourseReportState):
@@ -65,41 +85,38 @@ class LearnersState(CourseReportState):
     descending: bool = False
 
     @rx.event
-    def load(self):  # noqa: ANN201
-        with session_scope() as session:
-            staff, away = self._staff_or_redirect(session)
-            if away:
-                return away
-            if not self._open_course(session, staff):
-                return None
+    async def load(self) -> Refusal | None:
+        query, sort, descending = self.query, self.sort, self.descending
+        rows, away = await self._read_course(lambda session, staff, course_id: reports.course_learners(
+            session, staff, course_id, query, sort, descending))
+        if away:
+            return away
+        if rows is not None:
             self.rows = [LearnerLine(name=r.name, email=r.email,
                                      status=STATUS_LABELS.get(r.status, r.status),
                                      percent=r.percent,
                                      activity=r.last_activity.strftime("%d %b %Y, %H:%M UTC"))
-                         for r in reports.course_learners(session, staff, self._course_id,
-                                                          self.query, self.sort, self.descending)]
+                         for r in rows]
         return None
 
     @rx.event
-    def search(self, text: str):  # noqa: ANN201
+    def search(self, text: str) -> rx.event.EventHandler:
         self.query = text[:100] if isinstance(text, str) else ""
         return LearnersState.load
 
     @rx.event
-    def sort_by(self, column: str):  # noqa: ANN201
+    def sort_by(self, column: str) -> rx.event.EventHandler:
         if column in reports.LEARNER_SORTS:
             self.descending = not self.descending if column == self.sort else column != "name"
             self.sort = column
         return LearnersState.load
 
     @rx.event
-    def export_csv(self):  # noqa: ANN201
-        try:
-            with session_scope() as session:
-                data = reports.learners_csv(session, self._actor(session), self._course_id)
-        except ServiceError as exc:
-            return self._refuse("export_csv", exc)
-        return rx.download(data=data, filename=f"learners-{self._course_id}.csv")
+    async def export_csv(self) -> Refusal | rx.event.EventSpec:
+        course_id = self._course_id
+        data, refused = await self._act_as(
+            "export_csv", lambda session, staff: reports.learners_csv(session, staff, course_id))
+        return refused or rx.download(data=data, filename=f"learners-{course_id}.csv")
 
 
 class AnalyticsState(CourseReportState):
@@ -112,21 +129,16 @@ class AnalyticsState(CourseReportState):
     scope: str = "all"  # "all" courses of the actor, or "course"
 
     @rx.event
-    def load(self):  # noqa: ANN201
-        with session_scope() as session:
-            staff, away = self._staff_or_redirect(session)
-            if away:
-                return away
-            if self.router.url.path.rstrip("/").endswith("/analytics") and \
-                    self.router.url.path.startswith("/admin/courses/"):
-                opened = self._open_course(session, staff)
-                self.scope = "course"
-                if not opened:
-                    return None
-                data = reports.course_analytics(session, staff, self._course_id)
-            else:
-                self.scope, self.course_title, self.not_found = "all", "", False
-                data = reports.overall_analytics(session, staff)
+    async def load(self) -> Refusal | None:
+        path = self.router.url.path.rstrip("/")
+        if path.endswith("/analytics") and path.startswith("/admin/courses/"):
+            data, away = await self._read_course(reports.course_analytics)
+            self.scope = "course"
+        else:
+            data, away = await self._read_as(reports.overall_analytics, roles=STAFF)
+            self.scope, self.course_title, self.not_found = "all", "", False
+        if away or data is None:
+            return away
         self.days = [{"day": day.strftime("%d %b"), "enrollments": n}
                      for day, n in data.enrollments_by_day]
         self.funnel = [{"lesson": step.lesson, "learners": step.learners} for step in data.funnel]

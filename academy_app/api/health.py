@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 import redis
 from sqlalchemy import text
@@ -60,7 +61,7 @@ def _redis(url: str) -> None:
         client.close()
 
 
-def _timed(check) -> dict:  # noqa: ANN001
+def _timed(check: Callable[[], object]) -> dict:
     started = time.perf_counter()
     try:
         check()

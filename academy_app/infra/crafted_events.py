@@ -22,8 +22,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from reflex.app import App
 from reflex.middleware import Middleware
-from reflex.state import StateUpdate
+from reflex.state import BaseState, StateUpdate
+from reflex_base.event import Event
 from reflex_base.registry import RegistrationContext
 
 log = logging.getLogger(__name__)
@@ -32,7 +34,7 @@ UNSENDABLE = re.compile("[\x00\ud800-\udfff]")  # JSON decoding already joined t
 
 
 class CraftedEventGuard(Middleware):
-    async def preprocess(self, app, state, event):  # noqa: ANN001, ANN201
+    async def preprocess(self, app: App, state: BaseState, event: Event) -> StateUpdate | None:
         try:
             handler = RegistrationContext.get().event_handlers[event.name].handler
         except (LookupError, AttributeError):

@@ -42,7 +42,10 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from reflex.app import App
 from reflex.middleware import Middleware
+from reflex.state import BaseState, StateUpdate
+from reflex_base.event import Event
 from reflex_base.event.context import EventContext
 from reflex_base.registry import RegistrationContext
 from starlette.routing import Mount
@@ -105,7 +108,7 @@ _routes = _Bounded()
 class EventObserver(Middleware):
     """Reflex middleware (add it first): each event gets a request id and a latency sample."""
 
-    async def preprocess(self, app, state, event):  # noqa: ANN001, ANN201
+    async def preprocess(self, app: App, state: BaseState, event: Event) -> StateUpdate | None:
         try:
             request_id = EventContext.get().txid or log_context.new_request_id()
         except LookupError:

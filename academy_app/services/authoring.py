@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from academy_app.models import (
@@ -313,12 +314,14 @@ def lesson_for_editing(session: Session, actor: User | None, lesson_id: int) -> 
     return row
 
 
-def _next_position(session: Session, position, parent, parent_id: int) -> int:  # noqa: ANN001
+def _next_position(session: Session, position: sa.ColumnElement[int],
+                   parent: sa.ColumnElement[int], parent_id: int) -> int:
     highest = session.exec(select(func.max(position)).where(parent == parent_id)).one()
     return 0 if highest is None else highest + 1
 
 
-def _swap(session: Session, siblings: list, item, direction: Direction) -> None:  # noqa: ANN001
+def _swap(session: Session, siblings: list[Module] | list[Lesson], item: Module | Lesson,
+          direction: Direction) -> None:
     """Move one row up or down among its siblings; positions are renumbered 0..n-1 on the way."""
     if direction not in (-1, 1):
         raise Invalid({"direction": "Move up or down"})
@@ -343,5 +346,5 @@ def _unpublish_if_empty(session: Session, actor: User | None, course: Course) ->
         set_published(session, actor, course.id, False)
 
 
-def _counts(session: Session, statement) -> dict[int, int]:  # noqa: ANN001
+def _counts(session: Session, statement: sa.Select[tuple[int, int]]) -> dict[int, int]:
     return {key: count for key, count in session.exec(statement)}

@@ -301,7 +301,7 @@ def _locked(session: Session, certificate_id: int) -> Certificate:
     return certificate
 
 
-def _rows(session: Session, statement) -> list[CertificateRow]:  # noqa: ANN001
+def _rows(session: Session, statement: sa.Select[tuple[Certificate, str]]) -> list[CertificateRow]:
     statement = statement.order_by(col(Certificate.issued_at).desc(),
                                    col(Certificate.id).desc()).limit(MAX_ROWS)
     return [CertificateRow(id=c.id, code=display_code(c.code), student_name=c.student_name,

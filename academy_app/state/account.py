@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 
 import reflex as rx
+from sqlmodel import Session
 
 from academy_app.db import session_scope
+from academy_app.models import User
 from academy_app.services import accounts
 from academy_app.services.errors import AuthenticationFailed, Invalid, NotFound, TooManyAttempts
-from academy_app.state.auth import AuthState, safe_next_path
+from academy_app.state.auth import AuthState, Events, safe_next_path
 
 log = logging.getLogger(__name__)
 
@@ -41,16 +43,17 @@ class AccountFormState(AuthState):
         return safe_next_path(self.router.url.query_parameters.get("next"))
 
     @rx.event
-    def open_form(self):  # noqa: ANN201
+    async def open_form(self) -> Events:
         """on_load: a logged-in visitor has nothing to do here."""
         self.errors = {}
         self.form_error = ""
         self.notice = NOTICES.get(self.router.url.query_parameters.get("notice", ""), "")
         self._handed_over = False
-        with session_scope() as session:
-            if self._actor(session) is not None:
-                return rx.redirect(self._next_path())
-        return None
+        return rx.redirect(self._next_path()) if await self._logged_in() else None
+
+    async def _logged_in(self) -> bool:
+        logged_in, _ = await self._read_as(lambda _session, user: user is not None, roles=None)
+        return bool(logged_in)
 
     @rx.event
     def clear_error(self, field: str) -> None:
@@ -58,17 +61,17 @@ class AccountFormState(AuthState):
             self.errors = {k: v for k, v in self.errors.items() if k != field}
 
     @rx.event
-    def signup(self, form_data: dict):  # noqa: ANN201
+    async def signup(self, form_data: dict) -> Events:
         if self._handed_over:
             return None
         self.errors, self.form_error = {}, ""
         form = accounts.SignupForm(full_name=_field(form_data, "full_name", 200),
                                    email=_field(form_data, "email", 320),
                                    password=_field(form_data, "password", 1024))
+        if await self._logged_in():  # nothing to sign up for
+            return rx.redirect(self._next_path())
         try:
             with session_scope() as session:
-                if self._actor(session) is not None:  # a double-submit's second request
-                    return rx.redirect(self._next_path())
                 user = accounts.register(session, form, client_ip=self.router.session.client_ip)
                 session.flush()
                 ticket = accounts.start_handoff(session, user)
@@ -83,7 +86,7 @@ class AccountFormState(AuthState):
         return self._switch_login(self._next_path(), ticket)
 
     @rx.event
-    def login(self, form_data: dict):  # noqa: ANN201
+    def login(self, form_data: dict) -> Events:
         if self._handed_over:
             return None
         self.errors, self.form_error = {}, ""
@@ -121,11 +124,10 @@ class PasswordFormState(AccountFormState):
         self.errors, self.form_error, self.notice = {}, "", ""
 
     @rx.event
-    def open_forgot(self) -> None:
+    async def open_forgot(self) -> None:
         self._clear()
         self.sent_to = ""
-        with session_scope() as session:
-            self._actor(session)  # keeps the navbar true
+        await self._logged_in()  # keeps the navbar true
 
     @rx.event
     def request_link(self, form_data: dict) -> None:
@@ -146,22 +148,24 @@ class PasswordFormState(AccountFormState):
         self.sent_to = email.strip()
 
     @rx.event
-    def open_reset(self) -> None:
+    async def open_reset(self) -> None:
         """on_load: a link is checked, never used, by opening it (mail scanners open links too)."""
         self._clear()
         self.link_checked = False
-        self._token = self.router.url.path.rstrip("/").rsplit("/", 1)[-1][:200]
-        with session_scope() as session:
-            self._actor(session)
+        self._token = token = self.router.url.path.rstrip("/").rsplit("/", 1)[-1][:200]
+
+        def usable(session: Session, _viewer: User | None) -> bool:
             try:
-                accounts.check_reset_link(session, self._token)
-                self.link_valid = True
+                accounts.check_reset_link(session, token)
             except NotFound:
-                self.link_valid = False
-        self.link_checked = True
+                return False
+            return True
+
+        valid, _ = await self._read_as(usable, roles=None)  # the link is the key, not the caller
+        self.link_valid, self.link_checked = bool(valid), True
 
     @rx.event
-    def set_new_password(self, form_data: dict):  # noqa: ANN201
+    def set_new_password(self, form_data: dict) -> Events:
         self._clear()
         try:
             with session_scope() as session:
@@ -190,22 +194,19 @@ class MyAccountState(AuthState):
         return f"You are logged in on {self.login_count} browsers or devices, this one included."
 
     @rx.event
-    def load(self):  # noqa: ANN201
-        with session_scope() as session:
-            user = self._actor(session)
-            if user is None:
-                return self._login_redirect()
-            self.email = user.email
-            self.login_count = accounts.active_session_count(session, user)
+    async def load(self) -> Events:
+        found, away = await self._read_as(lambda session, user: (
+            user.email, accounts.active_session_count(session, user)))
+        if away or found is None:
+            return away
+        self.email, self.login_count = found
         self.loading = False
         return None
 
     @rx.event
-    def logout_everywhere(self):  # noqa: ANN201
-        with session_scope() as session:
-            user = self._actor(session)
-            if user is None:
-                return self._login_redirect()
-            ended = accounts.end_all_sessions(session, user)
-        log.info("user %s logged out everywhere (%s logins)", user.id, ended)
+    async def logout_everywhere(self) -> Events:
+        ended, refused = await self._act_as("logout_everywhere", accounts.end_all_sessions)
+        if refused:
+            return refused
+        log.info("user %s logged out everywhere (%s logins)", self._user_id, ended)
         return self._switch_login("/login?notice=logged-out-everywhere")

@@ -26,11 +26,18 @@ from academy_app.infra.presence import presence
 from academy_app.infra.session_cookie import login_hash
 from academy_app.models import User
 from academy_app.services import accounts
-from academy_app.services.errors import ServiceError
+from academy_app.services.errors import Invalid, ServiceError
+from academy_app.services.permissions import ANY_ROLE, STAFF, Roles, has_role, refusal
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+# What a handler answers with, when not nothing: events for the browser (a redirect, a toast, a
+# script) and handlers to run next, alone or in a list. Every handler is typed `-> Events` or None.
+Event = rx.event.EventSpec | rx.event.EventHandler
+Events = Event | list[Event] | None
+Refusal = list[rx.event.EventSpec]  # what a handler answers instead: log in, go away, a toast
+_NOT_ADMITTED = object()  # what a read or action returns for a caller it was not run for
 # Stands for the site's own origin while a `next` address is resolved: whatever resolves elsewhere
 # leaves the site.
 _OWN_ORIGIN = "https://academy.invalid"
@@ -92,7 +99,7 @@ class AuthState(rx.State):
 
     @rx.var
     def is_staff(self) -> bool:
-        return self.user_role in ("instructor", "admin")
+        return self.user_role in {role.value for role in STAFF}
 
     @rx.var
     def user_initials(self) -> str:
@@ -102,26 +109,54 @@ class AuthState(rx.State):
         """The hash of the login token the browser sent when this tab connected ('' for none)."""
         return login_hash(self.router.headers.cookie)
 
-    def _actor(self, session: Session) -> User | None:
-        """The user behind this tab's login, looked up now (never cached across events)."""
-        user = _event_user(session, self._login(), self.router.session.client_token)
-        self._seen(Caller.of(user))
-        return user
+    # --- acting as the caller: the one way every handler reaches a service ---------------------
+    #
+    # `_read_as` and `_act_as` look the caller up from the tab's login (never cached across
+    # events) and run the service in one transaction in a worker thread: meanwhile this worker's
+    # event loop serves other tabs, where a synchronous handler waiting on the database would stall
+    # them all. The thread never touches the state; the caller's name, role and presence are set
+    # back on the event loop. Handlers that use them are async.
 
-    async def _as_actor_in_thread(
-            self, work: Callable[[Session, User], T]) -> tuple[Caller | None, T | None]:
-        """`work(session, actor)` in one transaction in a worker thread, for a handler whose time
-        is mostly waiting on the database: meanwhile this worker's event loop serves other tabs
-        (a synchronous handler would stall them all). `work` is not run for a visitor without a
-        login (the result is None); the state itself is only touched back on the event loop."""
+    async def _read_as(self, read: Callable[[Session, User | None], T], *,
+                       roles: Roles | None = ANY_ROLE) -> tuple[T | None, Refusal | None]:
+        """`read(session, caller)` for a page: (its result, None); or, when the caller lacks
+        `roles` (permissions.py), (None, the events that send a visitor to log in and back, or
+        send a user without the role away, logged). `roles=None`: visitors read too (with None)."""
+        caller, result = await self._as_caller(
+            lambda session, user: read(session, user)
+            if roles is None or has_role(user, roles) else _NOT_ADMITTED)
+        if result is _NOT_ADMITTED:
+            return None, self._turn_away(caller, roles or ANY_ROLE)
+        return result, None
+
+    async def _act_as(self, name: str, action: Callable[[Session, User], T], *,
+                      shown: tuple[type[ServiceError], ...] = (Invalid,)
+                      ) -> tuple[T | None, Refusal | None]:
+        """`action(session, caller)` in one transaction: (its result, None); or (None, the
+        events for a visitor (log in, then back) or for what the service refused (logged under
+        `name`, told)). The errors in `shown` are the handler's to show next to its fields:
+        they propagate, and nothing is written."""
+        try:
+            caller, result = await self._as_caller(
+                lambda session, user: _NOT_ADMITTED if user is None else action(session, user))
+        except shown:
+            raise
+        except ServiceError as exc:
+            return None, [self._refuse(name, exc)]
+        if result is _NOT_ADMITTED:
+            return None, self._turn_away(caller, ANY_ROLE)
+        return result, None
+
+    async def _as_caller(self, work: Callable[[Session, User | None], T]
+                         ) -> tuple[Caller | None, T]:
         login, client_token = self._login(), self.router.session.client_token
         caller: list[Caller | None] = [None]
 
-        def run() -> T | None:
+        def run() -> T:
             with session_scope() as session:
                 user = _event_user(session, login, client_token)
                 caller[0] = Caller.of(user)
-                return None if user is None else work(session, user)
+                return work(session, user)
 
         try:
             result = await asyncio.to_thread(run)
@@ -129,15 +164,11 @@ class AuthState(rx.State):
             self._seen(caller[0])
         return caller[0], result
 
-    def _read_as_user(self, read: Callable[[Session, User], T]
-                      ) -> tuple[T | None, rx.event.EventSpec | None]:
-        """`read(session, user)` for a page only logged-in users see: its result, or the
-        redirect that sends a visitor to log in (and back)."""
-        with session_scope() as session:
-            actor = self._actor(session)
-            if actor is None:
-                return None, self._login_redirect()
-            return read(session, actor), None
+    def _turn_away(self, caller: Caller | None, roles: Roles) -> Refusal:
+        if caller is None:
+            return [self._login_redirect()]
+        log.warning("refused page %s for user %s", self.router.url.path, caller.id)
+        return [rx.redirect("/"), rx.toast.error(refusal(roles, "open this page"))]
 
     def _seen(self, caller: Caller | None) -> None:
         """What the tab keeps of the caller of its event: the navbar, the log lines' user (and
@@ -173,15 +204,16 @@ class AuthState(rx.State):
         return rx.toast.error(error.message)
 
     @rx.event
-    def load_user(self) -> None:
+    async def load_user(self) -> None:
         """on_load of pages that load nothing else: keeps the navbar true if the session ended."""
-        with session_scope() as session:
-            self._actor(session)
+        await self._read_as(lambda _session, _user: None, roles=None)
 
     @rx.event
-    def logout(self):  # noqa: ANN201
-        with session_scope() as session:
-            accounts.end_login(session, self._login())
+    async def logout(self) -> Events:
+        login = self._login()
+        # A visitor has no login to end (the refusal is not shown): the browser starts afresh all
+        # the same.
+        await self._act_as("logout", lambda session, _user: accounts.end_login(session, login))
         return self._switch_login("/")
 
     def _switch_login(self, path: str, ticket: str = "") -> rx.event.EventSpec:

@@ -15,12 +15,11 @@ class HomeState(AuthState):
     loading: bool = True
 
     @rx.event
-    def load(self) -> None:
-        with session_scope() as session:
-            self._actor(session)
-            self.featured = [CourseCardRow.of(card)
-                             for card in catalog.featured_courses(session, limit=3)]
-        self.loading = False
+    async def load(self) -> None:
+        featured, _ = await self._read_as(lambda session, _viewer: [
+            CourseCardRow.of(card) for card in catalog.featured_courses(session, limit=3)],
+            roles=None)
+        self.featured, self.loading = featured or [], False
 
 
 class CatalogState(AuthState):
@@ -41,15 +40,15 @@ class CatalogState(AuthState):
         return "1 course" if self.total == 1 else f"{self.total} courses"
 
     @rx.event
-    def load(self) -> None:
+    async def load(self) -> None:
         """on_load: filters can come from the URL (``/courses?category=data``)."""
         params = self.router.url.query_parameters
         self.category = params.get("category", "")[:80]
         self.text = params.get("q", "")[:catalog.MAX_SEARCH_LENGTH]
         self.level, self.price, self.sort = "", "all", "popular"
-        with session_scope() as session:
-            self._actor(session)
-            self.categories = [[c.slug, c.name] for c in catalog.list_categories(session)]
+        categories, _ = await self._read_as(lambda session, _viewer: [
+            [c.slug, c.name] for c in catalog.list_categories(session)], roles=None)
+        self.categories = categories or []
         self._search(page=1)
 
     def _search(self, page: int) -> None:

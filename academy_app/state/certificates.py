@@ -6,11 +6,10 @@ from dataclasses import dataclass
 
 import reflex as rx
 
-from academy_app.db import session_scope
 from academy_app.models import as_utc
 from academy_app.services import certificates
 from academy_app.services.certificates import CertificateRow, VerificationStatus
-from academy_app.state.auth import AuthState
+from academy_app.state.auth import AuthState, Events
 
 DATE_FORMAT = "%-d %B %Y"
 
@@ -44,8 +43,8 @@ class CertificatesState(AuthState):
     rows: list[CertificateLine] = []
 
     @rx.event
-    def load(self):  # noqa: ANN201
-        rows, away = self._read_as_user(certificates.for_learner)
+    async def load(self) -> Events:
+        rows, away = await self._read_as(certificates.for_learner)
         if away:
             return away
         self.rows = [CertificateLine.of(row) for row in rows or []]
@@ -68,16 +67,17 @@ class VerifyState(AuthState):
     revoked_on: str = ""
 
     @rx.event
-    def load(self) -> None:
+    async def load(self) -> None:
         path = self.router.url.path.rstrip("/")
         raw = path.rsplit("/", 1)[-1] if path.count("/") >= 2 else ""
         self.checked, self.error = bool(raw), ""
         if not raw:
             self.typed_code = ""
             return
-        with session_scope() as session:
-            self._actor(session)  # keeps the navbar true for a logged-in visitor
-            result = certificates.verify(session, raw)
+        result, _ = await self._read_as(lambda session, _viewer: certificates.verify(session, raw),
+                                        roles=None)  # anyone may verify
+        if result is None:
+            return
         self.status = result.status.value
         self.typed_code = result.code or raw[:32]
         self.shown_code, self.student = result.code, result.student_name
@@ -92,7 +92,7 @@ class VerifyState(AuthState):
         self.typed_code = value[:64] if isinstance(value, str) else ""
 
     @rx.event
-    def check(self, _form: dict | None = None):  # noqa: ANN201
+    def check(self, _form: dict | None = None) -> Events:
         if not self.typed_code.strip():
             self.error = "Enter the code printed under the certificate's QR code"
             return None

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import reflex as rx
+from sqlmodel import Session
 
-from academy_app.db import session_scope
 from academy_app.infra.receipts import MAX_RECEIPT_BYTES
+from academy_app.models import User
 from academy_app.services import payments
-from academy_app.services.errors import Invalid, ServiceError, TooManyAttempts
+from academy_app.services.errors import Invalid, TooManyAttempts
+from academy_app.state.auth import Events
 from academy_app.state.course import CourseState
 from academy_app.state.rows import price_label
 
@@ -25,15 +27,13 @@ class CheckoutState(CourseState):
     _quoted_total_cents: int | None = None  # the total on screen; the payment must match it
 
     @rx.event
-    def open_checkout(self):  # noqa: ANN201
-        try:
-            with session_scope() as session:
-                actor = self._actor(session)
-                if actor is None:
-                    return self._login_redirect()
-                self._show_quote(payments.quote(session, actor, self._course_id))
-        except ServiceError as exc:
-            return self._refuse("open_checkout", exc)
+    async def open_checkout(self) -> Events:
+        course_id = self._course_id
+        quote, refused = await self._act_as("open_checkout", lambda session, actor: payments.quote(
+            session, actor, course_id), shown=())
+        if refused or quote is None:
+            return refused
+        self._show_quote(quote)
         self.errors, self.coupon_code = {}, ""
         self.checkout_open = True
         return None
@@ -63,26 +63,29 @@ class CheckoutState(CourseState):
         self.errors = {**self.errors, "receipt": "Attach a PNG, JPEG or PDF file of at most 5 MB"}
 
     @rx.event
-    def apply_coupon(self):  # noqa: ANN201
+    async def apply_coupon(self) -> Events:
         self.errors = {k: v for k, v in self.errors.items() if k != "coupon"}
-        try:
-            with session_scope() as session:
-                actor = self._actor(session)
-                if actor is None:  # codes are not for anonymous probing
-                    return self._login_redirect()
-                try:
-                    quote = payments.quote(session, actor, self._course_id, self.coupon_code,
-                                           client_ip=self.router.session.client_ip)
-                except (Invalid, TooManyAttempts) as exc:  # both are about the code: shown by it
-                    self.errors = {**self.errors, "coupon": exc.message}
-                    quote = payments.quote(session, actor, self._course_id)
-                self._show_quote(quote)
-        except ServiceError as exc:
-            return self._refuse("apply_coupon", exc)
+        course_id, code, client_ip = self._course_id, self.coupon_code, self.router.session.client_ip
+
+        def price(session: Session, actor: User) -> tuple[payments.Quote, str]:
+            """The price with the code, or without it and why (codes are not for anonymous
+            probing: a visitor is sent to log in first)."""
+            try:
+                return payments.quote(session, actor, course_id, code, client_ip=client_ip), ""
+            except (Invalid, TooManyAttempts) as exc:  # both are about the code: shown by it
+                return payments.quote(session, actor, course_id), exc.message
+
+        found, refused = await self._act_as("apply_coupon", price, shown=())
+        if refused or found is None:
+            return refused
+        quote, problem = found
+        if problem:
+            self.errors = {**self.errors, "coupon": problem}
+        self._show_quote(quote)
         return None
 
     @rx.event
-    async def submit_payment(self, files: list[rx.UploadFile]):  # noqa: ANN201
+    async def submit_payment(self, files: list[rx.UploadFile]) -> Events:
         """Upload handler: the receipt (if any) arrives with the click on "Submit payment"."""
         receipt = None
         # Only the upload endpoint brings files; the same handler named over the WebSocket brings
@@ -97,17 +100,14 @@ class CheckoutState(CourseState):
             # "Apply", so nobody pays a price they were not shown.
             self.errors = {"coupon": "Press Apply to use this code, or clear the field"}
             return None
+        course_id, reference, code = self._course_id, self.reference, self.applied_coupon
+        expected, client_ip = self._quoted_total_cents, self.router.session.client_ip
         try:
-            with session_scope() as session:
-                actor = self._actor(session)
-                if actor is None:
-                    return self._login_redirect()
-                payment = payments.submit_payment(session, actor, self._course_id,
-                                                  reference=self.reference, receipt=receipt,
-                                                  coupon_code=self.applied_coupon,
-                                                  expected_total_cents=self._quoted_total_cents,
-                                                  client_ip=self.router.session.client_ip)
-                free = payment.amount_cents == 0
+            free, refused = await self._act_as("submit_payment", lambda session, actor: (
+                payments.submit_payment(session, actor, course_id, reference=reference,
+                                        receipt=receipt, coupon_code=code,
+                                        expected_total_cents=expected, client_ip=client_ip)
+                .amount_cents == 0), shown=(Invalid, TooManyAttempts))
         except Invalid as exc:
             self.errors = exc.errors
             if "total" in exc.errors:
@@ -116,8 +116,8 @@ class CheckoutState(CourseState):
         except TooManyAttempts as exc:  # only the coupon is limited here
             self.errors = {"coupon": exc.message}
             return None
-        except ServiceError as exc:
-            return self._refuse("submit_payment", exc)
+        if refused:
+            return refused
         self.checkout_open = False
         message = ("Your coupon covered the course: you're enrolled!" if free else
                    "Payment submitted. You'll be enrolled as soon as it is approved.")

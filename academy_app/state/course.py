@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import reflex as rx
+from collections.abc import AsyncIterator
 
-from academy_app.db import session_scope
+import reflex as rx
+from sqlmodel import Session
+
 from academy_app.infra.markdown import render_markdown
+from academy_app.models import Payment, User
 from academy_app.services import catalog, enrollment, payments, progress
-from academy_app.services.errors import NotFound, ServiceError
-from academy_app.state.auth import AuthState
+from academy_app.services.catalog import CourseOutline
+from academy_app.services.errors import Invalid, NotFound
+from academy_app.state.auth import AuthState, Events
 from academy_app.state.rows import LEVEL_LABELS, ModuleRow, cover_style, module_rows, price_label
 
 
@@ -37,23 +41,29 @@ class CourseState(AuthState):
     _course_id: int = 0
 
     @rx.event
-    def load(self):  # noqa: ANN201
+    async def load(self) -> AsyncIterator[None]:
         self.loading = True
         yield
         slug = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
-        with session_scope() as session:
-            viewer = self._actor(session)
+
+        def read(session: Session, viewer: User | None) -> tuple[CourseOutline, Payment | None] | None:
             try:
                 outline = catalog.course_outline(session, slug, viewer)
             except NotFound:
-                self.not_found, self.loading, self.slug = True, False, slug
-                return
+                return None
             course = outline.course
-            mine = outline.enrollment  # read with the outline: no statement of its own
-            enrolled = mine is not None and mine.status in enrollment.LEARNING_STATUSES
-            state = progress.outline_progress(outline) if enrolled else None
-            payment = (payments.latest_payment(session, viewer.id, course.id)
-                       if viewer and not course.is_free else None)
+            return outline, (payments.latest_payment(session, viewer.id, course.id)
+                             if viewer and not course.is_free else None)
+
+        found, _ = await self._read_as(read, roles=None)
+        if found is None:
+            self.not_found, self.loading, self.slug = True, False, slug
+            return
+        outline, payment = found
+        course = outline.course
+        mine = outline.enrollment  # read with the outline: no statement of its own
+        enrolled = mine is not None and mine.status in enrollment.LEARNING_STATUSES
+        state = progress.outline_progress(outline) if enrolled else None
         lessons = outline.lessons
         self._course_id = course.id
         self.not_found = False
@@ -75,17 +85,17 @@ class CourseState(AuthState):
         self.loading = False
 
     @rx.event
-    def enroll(self):  # noqa: ANN201
+    async def enroll(self) -> Events:
         if self.is_enrolled:
             return None  # a double click's second event: events of one tab run one at a time
+        course_id = self._course_id
         try:
-            with session_scope() as session:
-                actor = self._actor(session)
-                if actor is None:
-                    return self._login_redirect()
-                enrollment.enroll_free(session, actor, self._course_id)
-        except ServiceError as exc:
+            _, refused = await self._act_as("enroll", lambda session, actor:
+                                            enrollment.enroll_free(session, actor, course_id))
+        except Invalid as exc:
             return self._refuse("enroll", exc)
+        if refused:
+            return refused
         self.is_enrolled = True
         return [rx.toast.success(f"You're enrolled in {self.title}. Enjoy the course!"),
                 CourseState.load]

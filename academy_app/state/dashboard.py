@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from academy_app.services import progress
-from academy_app.state.auth import AuthState
+from academy_app.state.auth import AuthState, Events
 from academy_app.state.rows import DashboardRow
 
 
@@ -18,8 +18,8 @@ class DashboardState(AuthState):
         return sum(1 for row in self.courses if row.status == "completed")
 
     @rx.event
-    def load(self):  # noqa: ANN201
-        entries, away = self._read_as_user(progress.dashboard)
+    async def load(self) -> Events:
+        entries, away = await self._read_as(progress.dashboard)
         if away:
             return away
         self.courses = [DashboardRow.of(entry) for entry in entries or []]

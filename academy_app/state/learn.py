@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import reflex as rx
 
-from academy_app.db import session_scope
 from academy_app.services import lessons, progress
-from academy_app.services.errors import NotAuthenticated, NotFound, PermissionDenied, ServiceError
-from academy_app.state.auth import AuthState
+from academy_app.services.errors import NotFound, PermissionDenied
+from academy_app.state.auth import AuthState, Events
 from academy_app.state.rows import ModuleRow, module_rows
 from academy_app.text import id_in
 
@@ -37,23 +38,23 @@ class LearnState(AuthState):
         return self.total > 0 and self.done == self.total
 
     @rx.event
-    def load(self):  # noqa: ANN201
+    async def load(self) -> AsyncIterator[Events]:
         self.loading = True
         yield
         parts = self.router.url.path.strip("/").split("/")  # learn/<slug>/<lesson id>
         slug = parts[1] if len(parts) == 3 else ""
         lesson_id = id_in(parts[2]) if len(parts) == 3 else 0
         try:
-            with session_scope() as session:
-                view = lessons.open_lesson(session, self._actor(session), slug, lesson_id)
-        except NotAuthenticated:
-            yield self._login_redirect()
-            return
+            view, away = await self._read_as(lambda session, learner: lessons.open_lesson(
+                session, learner, slug, lesson_id))
         except PermissionDenied as exc:
             yield [rx.redirect(f"/courses/{slug}"), rx.toast.info(exc.message)]
             return
         except NotFound:
             yield rx.redirect(f"/courses/{slug}" if slug else "/courses")
+            return
+        if away or view is None:
+            yield away
             return
         self._lesson_id = view.lesson.id
         self.course_slug, self.course_title = view.outline.course.slug, view.outline.course.title
@@ -77,18 +78,15 @@ class LearnState(AuthState):
         self.is_completed = self._lesson_id in state.completed
 
     @rx.event
-    async def set_completed(self, completed: bool):  # noqa: ANN201
+    async def set_completed(self, completed: bool) -> Events:
         if not isinstance(completed, bool) or not self._lesson_id:
             return None
         lesson_id = self._lesson_id
-        try:
-            actor, state = await self._as_actor_in_thread(
-                lambda session, actor: progress.set_lesson_completion(
-                    session, actor, lesson_id, completed))
-        except ServiceError as exc:
-            return self._refuse("set_completed", exc)
-        if actor is None or state is None:
-            return self._login_redirect()
+        state, refused = await self._act_as("set_completed", lambda session, learner:
+                                            progress.set_lesson_completion(
+                                                session, learner, lesson_id, completed), shown=())
+        if refused or state is None:
+            return refused
         self._show_progress(state)
         if completed and self.course_complete:
             return rx.toast.success(f"You completed {self.course_title}. Congratulations!")

@@ -126,7 +126,7 @@ async def _reload_list(app: rx.App, token: str, state_cls: type[BaseState], path
                 watchers.forget(token)  # the tab went to another page since
                 return
             state = await root.get_state(state_cls)
-            state_cls.event_handlers["refresh"].fn(state)  # what it returns is for a click
+            await _run_for_push(state_cls.event_handlers["refresh"].fn(state))
     except Exception:  # one broken tab must not stop the others
         log.exception("live updates: could not reload a list")
 
@@ -153,17 +153,21 @@ async def _rerun_page_load(app: rx.App, root: BaseState) -> None:
                 handler.state is None or (isinstance(load, EventSpec) and load.args):
             continue
         state = await root.get_state(handler.state)
-        result = handler.fn(state)
-        # Whatever the handler returns (a redirect for an expired session, a toast) is for a
-        # click, not for a push: the next real event of the tab deals with it.
-        if inspect.isawaitable(result):
-            await result
-        elif inspect.isgenerator(result):
-            for _ in result:
-                pass
-        elif inspect.isasyncgen(result):
-            async for _ in result:
-                pass
+        await _run_for_push(handler.fn(state))
+
+
+async def _run_for_push(result: object) -> None:
+    """Run a handler called by a push to its end, whatever its kind (plain, async, generator).
+    What it returns or yields (a redirect for an expired session, a toast) is for a click, not
+    for a push: the next real event of the tab deals with it."""
+    if inspect.isawaitable(result):
+        await result
+    elif inspect.isgenerator(result):
+        for _ in result:
+            pass
+    elif inspect.isasyncgen(result):
+        async for _ in result:
+            pass
 
 
 def _finished(running: set[asyncio.Task]):

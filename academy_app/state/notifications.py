@@ -7,11 +7,10 @@ from datetime import datetime
 
 import reflex as rx
 
-from academy_app.db import session_scope
 from academy_app.infra.bus import LiveNotification
 from academy_app.models import as_utc
 from academy_app.services import notifications
-from academy_app.state.auth import AuthState
+from academy_app.state.auth import AuthState, Events
 
 KNOWN_IDS = 2 * notifications.RECENT_LIMIT
 
@@ -39,30 +38,30 @@ class NotificationState(AuthState):
         return f"Notifications, {self.unread} unread"
 
     @rx.event
-    def refresh(self) -> None:
+    async def refresh(self) -> None:
         """On every page load and reconnect: catch up from the database, so nothing sent while the
         tab was away or offline is lost."""
-        with session_scope() as session:
-            user = self._actor(session)
-            if user is None:
-                self.unread, self._known_ids = 0, []
-                self.items, self.list_loaded = [], False
-                return
-            self.unread = notifications.unread_count(session, user)
-            self._known_ids = notifications.recent_ids(session, user)
+        found, _ = await self._read_as(lambda session, user: None if user is None else (
+            notifications.unread_count(session, user), notifications.recent_ids(session, user)),
+            roles=None)
+        if found is None:  # a visitor
+            self.unread, self._known_ids = 0, []
+            self.items, self.list_loaded = [], False
+            return
+        self.unread, self._known_ids = found
 
     @rx.event
-    def show_list(self, is_open: bool) -> None:
+    async def show_list(self, is_open: bool) -> None:
         """The popover opened (load the latest) or closed (forget them until next time)."""
         self.items, self.list_loaded = [], False
         if is_open is not True:
             return
-        with session_scope() as session:
-            user = self._actor(session)
-            if user is None:
-                return
-            self.unread = notifications.unread_count(session, user)
-            rows = notifications.recent(session, user)
+        found, _ = await self._read_as(lambda session, user: None if user is None else (
+            notifications.unread_count(session, user), notifications.recent(session, user)),
+            roles=None)
+        if found is None:
+            return
+        self.unread, rows = found
         self.items = [NotificationRow(title=n.title, body=n.body, link=n.link,
                                       when=_when(as_utc(n.created_at)), unread=n.read_at is None)
                       for n in rows]
@@ -85,14 +84,14 @@ class NotificationState(AuthState):
         return True
 
     @rx.event
-    def mark_all_read(self) -> None:
-        with session_scope() as session:
-            user = self._actor(session)
-            if user is not None:
-                notifications.mark_all_read(session, user)
+    async def mark_all_read(self) -> Events:
+        _, refused = await self._act_as("mark_all_read", notifications.mark_all_read)
+        if refused:
+            return refused
         self.unread = 0
         self.items = [NotificationRow(title=i.title, body=i.body, link=i.link, when=i.when)
                       for i in self.items]
+        return None
 
 
 def _when(moment: datetime) -> str:

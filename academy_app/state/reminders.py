@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import reflex as rx
+from sqlmodel import Session
 
 from academy_app.db import session_scope
+from academy_app.models import User
 from academy_app.services import reminders
 from academy_app.services.errors import NotFound
-from academy_app.state.auth import AuthState
+from academy_app.state.auth import AuthState, Events
 
 
 class ReminderLinkState(AuthState):
@@ -18,22 +20,26 @@ class ReminderLinkState(AuthState):
     _token: str = ""  # from the address; never sent back to the browser
 
     @rx.event
-    def load(self) -> None:
+    async def load(self) -> None:
         self.loading = True
-        self._token = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
-        with session_scope() as session:
-            self._actor(session)  # keeps the navbar true for a logged-in visitor
+        self._token = token = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
+
+        def read(session: Session, _viewer: User | None) -> tuple[str, bool] | None:
+            """The link's learner (the caller may be anyone, or nobody: the link is the key)."""
             try:
-                user = reminders.user_for_token(session, self._token)
+                user = reminders.user_for_token(session, token)
             except NotFound:
-                self.valid, self.loading = False, False
-                return
-            self.valid, self.email = True, _masked(user.email)
-            self.enabled = user.email_reminders
+                return None
+            return user.email, user.email_reminders
+
+        found, _ = await self._read_as(read, roles=None)
+        self.valid = found is not None
+        if found is not None:
+            self.email, self.enabled = _masked(found[0]), found[1]
         self.loading = False
 
     @rx.event
-    def set_enabled(self, enabled: bool):  # noqa: ANN201
+    def set_enabled(self, enabled: bool) -> Events:
         try:
             with session_scope() as session:
                 user = reminders.set_reminders(session, self._token, enabled is True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import reflex as rx
 
 from academy_app.services import study_groups
-from academy_app.state.auth import AuthState
+from academy_app.state.auth import AuthState, Events
 
 
 @dataclass
@@ -24,8 +24,8 @@ class LearnerGroupsState(AuthState):
     loading: bool = True
 
     @rx.event
-    def load(self):  # noqa: ANN201
-        groups, away = self._read_as_user(study_groups.for_learner)
+    async def load(self) -> Events:
+        groups, away = await self._read_as(study_groups.for_learner)
         if away:
             return away
         self.rows = [StudyGroupLine(name=g.name, course=g.course, description=g.description,

@@ -4,7 +4,7 @@ Each count test runs the services a page's on_load calls through the ``sql_state
 (tests/conftest.py): in a fresh session, as a page event has, counting every statement sent to the
 database except transaction bookkeeping (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE and SQLite's
 PRAGMAs), once with a little data and once with a lot, on SQLite and on PostgreSQL. The budgets are
-the issue's; docs/architecture.md ("Query discipline") says what each page costs today.
+the issue's; docs/operations.md ("Query discipline") says what each page costs today.
 """
 
 from __future__ import annotations

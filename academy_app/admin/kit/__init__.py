@@ -25,8 +25,6 @@ from sqlmodel import SQLModel
 
 from academy_app.admin.kit.page import page_for
 from academy_app.admin.kit.resource import (
-    ADMINS,
-    STAFF,
     Action,
     Column,
     Filter,
@@ -41,6 +39,7 @@ from academy_app.admin.kit.resource import (
     via_course,
 )
 from academy_app.admin.kit.state import state_for
+from academy_app.services.permissions import ADMINS, STAFF
 
 __all__ = ["ADMINS", "STAFF", "Action", "Column", "Filter", "Form", "Input", "KitPage", "Listing",
            "Permissions", "Resource", "by_user", "https_link", "register", "registered",

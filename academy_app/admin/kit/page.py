@@ -14,7 +14,7 @@ from collections.abc import Callable
 import reflex as rx
 
 from academy_app.admin.kit.resource import Action, Column, FieldSpec, Resource
-from academy_app.admin.layout import admin_page, data_table, reason_dialog
+from academy_app.admin.workspace import admin_page, data_table, reason_dialog
 from academy_app.components.layout import empty_state, labelled, link_button
 
 

@@ -29,10 +29,9 @@ from pydantic import TypeAdapter
 from sqlmodel import Session, SQLModel, col, select
 
 from academy_app.models import Course, Role, User
+from academy_app.services.permissions import STAFF
 
-STAFF = (Role.INSTRUCTOR, Role.ADMIN)
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
-ADMINS = (Role.ADMIN,)
 LABEL_ATTRIBUTES = ("title", "name", "full_name", "code", "email")  # what names a row in a select
 Choices = Sequence[tuple[str, str]] | Callable[[Session, User], Sequence[tuple[str, str]]]
 

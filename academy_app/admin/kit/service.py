@@ -25,10 +25,10 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from academy_app.admin.kit.resource import ADMINS, STAFF, Action, FieldSpec, Resource, label_attribute
+from academy_app.admin.kit.resource import Action, FieldSpec, Resource, label_attribute
 from academy_app.infra import bus
 from academy_app.models import Role, User, utcnow
-from academy_app.services import audit
+from academy_app.services import audit, permissions
 from academy_app.services.accounts import require_user
 from academy_app.services.errors import Conflict, Invalid, NotFound, PermissionDenied
 from academy_app.text import id_in, whole_number
@@ -93,10 +93,7 @@ def may(actor: User | None, resource: Resource, operation: str) -> bool:
 def require(actor: User | None, resource: Resource, operation: str) -> User:
     user = require_user(actor)
     if not resource.permissions.allows(user, operation):
-        roles = resource.permissions.who(operation)
-        raise PermissionDenied("Only admins can do this" if roles == ADMINS else
-                               "Only instructors and admins can do this" if roles == STAFF else
-                               "You are not allowed to do this")
+        raise PermissionDenied(permissions.refusal(resource.permissions.who(operation)))
     return user
 
 

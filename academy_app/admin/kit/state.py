@@ -2,30 +2,33 @@
 
 `KitState` is a state mixin: each declared resource gets its own state class (`state_for`), a
 subclass of `StaffState` with its own copy of these vars and handlers, so two kit pages never share
-rows. Handlers read and bound their input, resolve the caller from the session cookie, call the
-kit's service and set what the page shows; every rule and permission is in `service.py`.
+rows. Handlers read and bound their input, call the kit's service as the caller
+(`AuthState._read_as` / `_act_as`, off the event loop) and set what the page shows; every rule and
+permission is in `service.py`.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import reflex as rx
 from sqlmodel import Session
 
 from academy_app.admin.kit import service
-from academy_app.admin.kit.resource import ADMINS, Column, Resource
-from academy_app.admin.layout import StaffState
-from academy_app.db import session_scope
+from academy_app.admin.kit.resource import Column, Resource
 from academy_app.infra.presence import watchers
 from academy_app.models import User, as_utc
 from academy_app.services.errors import Invalid, ServiceError
+from academy_app.state.auth import Events
+from academy_app.state.staff import StaffState
 from academy_app.text import as_id
+
+T = TypeVar("T")
 
 MAX_FIELD = 5_000  # characters kept of one typed value
 
@@ -44,6 +47,21 @@ class KitRow:
     can_edit: bool = False
     can_delete: bool = False
     actions: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Listing:
+    """One page of the list as its read (in a worker thread) brings it back to the state."""
+
+    rows: list[KitRow] = field(default_factory=list)
+    options: dict[str, list[list[str]]] = field(default_factory=dict)
+    sort: str = ""
+    cursor: str = ""
+    previous: list[str] = field(default_factory=list)
+    offset: int = 0
+    next_cursor: str = ""
+    total: int | None = None  # None: the service refused the read
+    can_create: bool = False
 
 
 def cell_text(column: Column, row: Any, extra: dict[str, dict[int, Any]]) -> str:
@@ -101,113 +119,133 @@ class KitState(rx.State, mixin=True):
     # --- the list ------------------------------------------------------------------------------
 
     @rx.event
-    def load(self):  # noqa: ANN201
+    async def load(self) -> Events:
         """on_load: the list as it is now (a reconnect runs it again and keeps search and page)."""
         resource = self._resource
-        with session_scope() as session:
-            actor, away = self._staff_or_redirect(
-                session, admin_only=resource.permissions.who("view") == ADMINS)
-            if away:
-                return away
-            self._fill(session, actor)
+        listing, away = await self._read_as(self._lister(), roles=resource.permissions.who("view"))
+        if away:
+            return away
+        self._show(listing)
         watchers.watch(resource.name, self.router.session.client_token, type(self), resource.route)
         return None
 
     @rx.event
-    def refresh(self) -> None:
+    async def refresh(self) -> None:
         """Reload the rows only (what a change made elsewhere triggers): a form being typed or an
         open dialog stays as it is."""
-        with session_scope() as session:
-            actor = self._actor(session)
-            if not service.may(actor, self._resource, "view"):
-                self.rows = []
-                return
-            self._fill(session, actor)
+        await self._reload()
 
     @rx.event
-    def search(self, text: str) -> None:
+    async def search(self, text: str) -> None:
         self.query = service.plain_text(text, 100) if isinstance(text, str) else ""
-        self._first_page()
+        await self._first_page()
 
     @rx.event
-    def set_filter(self, name: str, value: str) -> None:
+    async def set_filter(self, name: str, value: str) -> None:
         if isinstance(name, str) and name in self._resource.filters and isinstance(value, str):
             self.filters = {**self.filters, name: service.plain_text(value, 40)}
-            self._first_page()
+            await self._first_page()
 
     @rx.event
-    def sort_by(self, name: str) -> None:
+    async def sort_by(self, name: str) -> None:
         if name in self._resource.sortable:
             current = self.sort or self._resource.listing.sort
             self.sort = f"-{name}" if current == name else name
-            self._first_page()
+            await self._first_page()
 
     @rx.event
-    def next_page(self) -> None:
+    async def next_page(self) -> None:
         if self._next:
             self._previous = [*self._previous, self._cursor]
             self._cursor = self._next
             self._offset += self._resource.listing.per_page
-            self.refresh()
+            await self._reload()
 
     @rx.event
-    def previous_page(self) -> None:
+    async def previous_page(self) -> None:
         if self._previous:
             self._cursor, self._previous = self._previous[-1], self._previous[:-1]
             self._offset = max(0, self._offset - self._resource.listing.per_page)
-            self.refresh()
+            await self._reload()
 
-    def _first_page(self) -> None:
+    async def _first_page(self) -> None:
         self._cursor, self._previous, self._offset = "", [], 0
-        self.refresh()
+        await self._reload()
 
-    def _fill(self, session: Session, actor: User | None) -> None:
-        resource = self._resource
-        try:
-            page = service.list_records(session, actor, resource, service.ListQuery(
-                search=self.query, filters=self.filters, sort=self.sort, after=self._cursor))
-            if not page.rows and self._previous:  # this page emptied (rows deleted): step back
-                self._cursor, self._previous = self._previous[-1], self._previous[:-1]
-                self._offset = max(0, self._offset - resource.listing.per_page)
-                page = service.list_records(session, actor, resource, service.ListQuery(
-                    search=self.query, filters=self.filters, sort=self.sort, after=self._cursor))
-            self.options = {name: [list(pair) for pair in pairs]
-                            for name, pairs in service.choices(session, actor, resource).items()}
-        except ServiceError:
-            self.rows, self.loading = [], False
+    async def _reload(self) -> None:
+        listing, _ = await self._read_as(self._lister(), roles=None)
+        self._show(listing)
+
+    def _lister(self) -> Callable[[Session, User | None], Listing | None]:
+        """The read of the list as this tab asks for it, for `_read_as` (its thread touches no
+        state): None for a caller who may not view the list."""
+        resource, per_page = self._resource, self._resource.listing.per_page
+        query = service.ListQuery(search=self.query, filters=dict(self.filters), sort=self.sort,
+                                  after=self._cursor)
+        previous, offset = list(self._previous), self._offset
+
+        def read(session: Session, actor: User | None) -> Listing | None:
+            if not service.may(actor, resource, "view"):
+                return None
+            try:
+                page = service.list_records(session, actor, resource, query)
+                cursor, back, at = query.after, previous, offset
+                if not page.rows and back:  # this page emptied (rows deleted): step back
+                    cursor, back, at = back[-1], back[:-1], max(0, offset - per_page)
+                    page = service.list_records(session, actor, resource,
+                                                replace(query, after=cursor))
+                options = {name: [list(pair) for pair in pairs]
+                           for name, pairs in service.choices(session, actor, resource).items()}
+            except ServiceError:
+                return Listing()
+            return Listing(rows=[KitRow(
+                id=row.id, label=page.names[row.id],
+                cells={c.name: cell_text(c, row, page.extra) for c in resource.columns},
+                notes={c.name: cell_text(c.note_column, row, page.extra)
+                       for c in resource.columns if c.note_column is not None},
+                links={c.name: c.link(row) for c in resource.columns if c.link is not None},
+                chosen={a.name: service.as_text(getattr(row, a.choose))
+                        for a in resource.actions if a.choose},
+                can_edit=page.rights[row.id].edit, can_delete=page.rights[row.id].delete,
+                actions=list(page.rights[row.id].actions)) for row in page.rows],
+                options=options, sort=page.sort, cursor=cursor, previous=back, offset=at,
+                next_cursor=page.next_cursor, total=page.total,
+                can_create=bool(resource.creatable or resource.form.new_page)
+                and service.may(actor, resource, "create"))
+
+        return read
+
+    def _show(self, listing: Listing | None) -> None:
+        if listing is None:  # the caller may not view the list (any longer)
+            self.rows = []
             return
-        self.rows = [KitRow(
-            id=row.id, label=page.names[row.id],
-            cells={c.name: cell_text(c, row, page.extra) for c in resource.columns},
-            notes={c.name: cell_text(c.note_column, row, page.extra)
-                   for c in resource.columns if c.note_column is not None},
-            links={c.name: c.link(row) for c in resource.columns if c.link is not None},
-            chosen={a.name: service.as_text(getattr(row, a.choose))
-                    for a in resource.actions if a.choose},
-            can_edit=page.rights[row.id].edit, can_delete=page.rights[row.id].delete,
-            actions=list(page.rights[row.id].actions)) for row in page.rows]
-        self.sort = page.sort
-        self._next = page.next_cursor
-        self.has_next, self.has_previous = bool(page.next_cursor), bool(self._previous)
-        total = f"{service.COUNT_CAP:,}+" if page.total > service.COUNT_CAP else f"{page.total:,}"
-        self.summary = (f"{self._offset + 1:,}–{self._offset + len(page.rows):,} of {total}"
-                        if page.rows else "")
-        self.can_create = bool(resource.creatable or resource.form.new_page) and \
-            service.may(actor, resource, "create")
+        self.loading = False
+        if listing.total is None:  # the read was refused
+            self.rows = []
+            return
+        resource = self._resource
+        self.rows, self.options, self.sort = listing.rows, listing.options, listing.sort
+        self._cursor, self._previous, self._offset = listing.cursor, listing.previous, listing.offset
+        self._next = listing.next_cursor
+        self.has_next, self.has_previous = bool(listing.next_cursor), bool(listing.previous)
+        total = (f"{service.COUNT_CAP:,}+" if listing.total > service.COUNT_CAP
+                 else f"{listing.total:,}")
+        self.summary = (f"{listing.offset + 1:,}–{listing.offset + len(listing.rows):,} of {total}"
+                        if listing.rows else "")
+        self.can_create = listing.can_create
         self.narrowed = bool(self.query.strip()) or any(
             self.filters.get(name, declared.default) not in ("", declared.default)
             for name, declared in resource.filters.items())
-        self.loading = False
 
-    def _read(self, operation: str, read: Callable[[Session, User | None], Any]
-              ) -> tuple[Any, list | None]:
+    async def _read(self, operation: str, read: Callable[[Session, User], T]
+                    ) -> tuple[T | None, Events]:
         """What `read` gives the caller, or (None, the refusal: logged, told, the list reloaded)."""
+        name = f"{self._resource.name}.{operation}"
         try:
-            with session_scope() as session:
-                return read(session, self._actor(session)), None
-        except ServiceError as exc:
-            return None, [self._refuse(f"{self._resource.name}.{operation}", exc),
-                          type(self).refresh]
+            found, refused = await self._act_as(name, read)
+        except Invalid as exc:
+            found, refused = None, [self._refuse(name, exc)]
+        return found, [*refused, type(self).refresh] if refused else None
 
     # --- the form ------------------------------------------------------------------------------
 
@@ -219,13 +257,13 @@ class KitState(rx.State, mixin=True):
         self.form_open, self._just_saved = True, False
 
     @rx.event
-    def open_edit(self, row_id: int):  # noqa: ANN201
+    async def open_edit(self, row_id: int) -> Events:
         resource = self._resource
         if not resource.editable:
             return None
-        values, refused = self._read("open_edit", lambda session, actor: service.form_values(
+        values, refused = await self._read("open_edit", lambda session, actor: service.form_values(
             session, actor, resource, as_id(row_id)))
-        if refused:
+        if refused or values is None:
             return refused
         self.form, self.errors, self.editing = values, {}, as_id(row_id)
         self._opened = values  # what the save compares with, so it undoes no one else's change
@@ -248,28 +286,23 @@ class KitState(rx.State, mixin=True):
         self.form = self._resource.blank_form()
 
     @rx.event
-    def save(self):  # noqa: ANN201
+    async def save(self) -> Events:
         resource = self._resource
         if self._just_saved or not (self.form_open or resource.form.inline):
             return None
         values = {name: self.form.get(name, "") for name in resource.fields}
         editing = self.editing if self.form_open else 0
-        operation = "update" if editing else "create"
+        operation, opened = ("update" if editing else "create"), dict(self._opened)
         try:
-            with session_scope() as session:
-                actor = self._actor(session)
-                if editing:
-                    service.update_record(session, actor, resource, editing, values,
-                                          opened=self._opened)
-                else:
-                    service.create_record(session, actor, resource, values)
+            _, refused = await self._act_as(f"{resource.name}.{operation}", lambda session, actor: (
+                service.update_record(session, actor, resource, editing, values, opened=opened)
+                if editing else service.create_record(session, actor, resource, values)))
         except Invalid as exc:
             self.errors = exc.errors
             return None
-        except ServiceError as exc:
-            self.close_form()
-            return [self._refuse(f"{resource.name}.{operation}", exc), type(self).refresh]
         self.close_form()
+        if refused:
+            return [*refused, type(self).refresh]
         self._just_saved = True
         done = f"{resource.singular.capitalize()} {'saved' if editing else 'created'}"
         return [rx.toast.success(done), type(self).refresh]
@@ -277,13 +310,13 @@ class KitState(rx.State, mixin=True):
     # --- delete and row actions ----------------------------------------------------------------
 
     @rx.event
-    def ask_delete(self, row_id: int):  # noqa: ANN201
+    async def ask_delete(self, row_id: int) -> Events:
         resource = self._resource
         if not resource.deletable:
             return None
-        label, refused = self._read("ask_delete", lambda session, actor: service.row_label(
+        label, refused = await self._read("ask_delete", lambda session, actor: service.row_label(
             session, actor, resource, as_id(row_id), "delete"))
-        if refused:
+        if refused or label is None:
             return refused
         self.deleting, self.deleting_label = as_id(row_id), label
         return None
@@ -293,17 +326,17 @@ class KitState(rx.State, mixin=True):
         self.deleting, self.deleting_label = 0, ""
 
     @rx.event
-    def confirm_delete(self):  # noqa: ANN201
+    async def confirm_delete(self) -> Events:
         resource, row_id = self._resource, self.deleting
         if not row_id:
             return None  # a second click after the dialog closed
         self.cancel_delete()
-        return self._act(f"{resource.name}.delete", lambda session, actor: service.delete_record(
+        return await self._act(f"{resource.name}.delete", lambda session, actor: service.delete_record(
             session, actor, resource, row_id), f"{resource.singular.capitalize()} deleted",
             type(self).refresh)
 
     @rx.event
-    def run_action(self, name: str, row_id: int):  # noqa: ANN201
+    async def run_action(self, name: str, row_id: int) -> Events:
         """Run a row action; one that asks for a reason opens its dialog instead (after checking
         that the caller may act on the row at all)."""
         resource = self._resource
@@ -311,23 +344,23 @@ class KitState(rx.State, mixin=True):
         if action is None or action.choose:
             return None
         if action.reason:
-            label, refused = self._read(action.name, lambda session, actor: service.row_label(
+            label, refused = await self._read(action.name, lambda session, actor: service.row_label(
                 session, actor, resource, as_id(row_id)))
-            if refused:
+            if refused or label is None:
                 return refused
             self.asking, self.asking_row = action.name, as_id(row_id)
             self.asking_label = label[:1].upper() + label[1:]  # "Payment of Sam Student"
             self.reason, self.reason_error = "", ""
             return None
-        return self._run(action.name, as_id(row_id))
+        return await self._run(action.name, as_id(row_id))
 
     @rx.event
-    def choose(self, name: str, row_id: int, value: str):  # noqa: ANN201
+    async def choose(self, name: str, row_id: int, value: str) -> Events:
         """A choosing action (a select in the row) picked `value`."""
         action = next((a for a in self._resource.actions if a.name == name and a.choose), None)
         if action is None or not isinstance(value, str):
             return None
-        return self._run(action.name, as_id(row_id), value)
+        return await self._run(action.name, as_id(row_id), value)
 
     @rx.event
     def set_reason(self, text: str) -> None:
@@ -339,28 +372,27 @@ class KitState(rx.State, mixin=True):
         self.asking, self.asking_row, self.asking_label = "", 0, ""
 
     @rx.event
-    def confirm_reason(self):  # noqa: ANN201
+    async def confirm_reason(self) -> Events:
         if not self.asking_row:
             return None  # a second click after the dialog closed
+        resource, name, row_id, reason = self._resource, self.asking, self.asking_row, self.reason
         try:
-            with session_scope() as session:
-                service.run_action(session, self._actor(session), self._resource, self.asking,
-                                   self.asking_row, self.reason)
+            _, refused = await self._act_as(f"{resource.name}.{name}", lambda session, actor:
+                                            service.run_action(session, actor, resource, name,
+                                                               row_id, reason))
         except Invalid as exc:
             self.reason_error = exc.errors.get("reason", exc.message)
             return None
-        except ServiceError as exc:
-            name = self.asking
-            self.cancel_reason()
-            return [self._refuse(f"{self._resource.name}.{name}", exc), type(self).refresh]
-        action = next(a for a in self._resource.actions if a.name == self.asking)
         self.cancel_reason()
+        if refused:
+            return [*refused, type(self).refresh]
+        action = next(a for a in resource.actions if a.name == name)
         return [rx.toast.success(action.done or f"{action.label}: done"), type(self).refresh]
 
-    def _run(self, name: str, row_id: int, argument: str = "") -> list:
+    async def _run(self, name: str, row_id: int, argument: str = "") -> Events:
         resource = self._resource
         action = next(a for a in resource.actions if a.name == name)
-        return self._act(f"{resource.name}.{name}", lambda session, actor: service.run_action(
+        return await self._act(f"{resource.name}.{name}", lambda session, actor: service.run_action(
             session, actor, resource, name, row_id, argument), action.done or
             f"{action.label}: done", type(self).refresh)
 

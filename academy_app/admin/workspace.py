@@ -6,13 +6,8 @@ import logging
 from collections.abc import Callable, Sequence
 
 import reflex as rx
-from sqlmodel import Session
 
 from academy_app.components.layout import footer, labelled, navbar
-from academy_app.db import session_scope
-from academy_app.models import Role, User
-from academy_app.services.errors import Invalid, ServiceError
-from academy_app.services.permissions import is_staff
 from academy_app.state.auth import AuthState
 
 log = logging.getLogger(__name__)
@@ -30,37 +25,6 @@ ADMIN_PAGES = [
     ("Audit log", "/admin/audit", "scroll-text"),
     ("Jobs", "/admin/jobs", "list-checks"),
 ]
-
-
-class StaffState(AuthState):
-    """Base of every workspace page state. Display only: each service checks permission again."""
-
-    def _staff_or_redirect(self, session: Session, *, admin_only: bool = False
-                           ) -> tuple[User | None, list | None]:
-        """The calling staff member (an admin, if asked), or the events that send anyone else away."""
-        actor = self._actor(session)
-        if actor is None:
-            return None, [self._login_redirect()]
-        allowed = actor.role is Role.ADMIN if admin_only else is_staff(actor)
-        if not allowed:
-            log.warning("refused workspace page %s for user %s", self.router.url.path, actor.id)
-            who = "admins" if admin_only else "instructors and admins"
-            return None, [rx.redirect("/"), rx.toast.error(f"Only {who} can open this page")]
-        return actor, None
-
-    def _act(self, name: str, action: Callable[[Session, User | None], object], success: str,
-             then: rx.EventHandler) -> list:
-        """Run one service action as the calling staff member, then `then` (the page's reload),
-        whatever happened: the page shows what is true now. What the service refuses is logged
-        under `name` and told; bad input is only told."""
-        try:
-            with session_scope() as session:
-                action(session, self._actor(session))
-        except Invalid as exc:
-            return [rx.toast.error(exc.message), then]
-        except ServiceError as exc:
-            return [self._refuse(name, exc), then]
-        return [rx.toast.success(success), then] if success else [then]
 
 
 def data_table(rows: rx.Var, render: Callable[[rx.Var], rx.Component],
