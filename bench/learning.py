@@ -2,6 +2,7 @@
 
     make bench                                    # runs this (and the other benchmarks)
     .venv/bin/python -m bench.learning [--update-docs] [--quick]
+    .venv/bin/python -m bench.learning --workers 2 5   # which worker count serves learners better
 
 A throwaway PostgreSQL database is migrated and filled in bulk with a realistic academy: 10,000
 users, 200 published courses of 25 lessons, about 60,000 enrollments and 200,000 lesson-progress
@@ -929,7 +930,13 @@ def main() -> None:
                         help="write the table into docs/benchmarks.md (not with --quick)")
     parser.add_argument("--quick", action="store_true",
                         help="few clients, a few seconds per phase: to try it out, not to quote")
+    parser.add_argument("--workers", type=int, nargs="+", metavar="N",
+                        help="compare backend worker counts (e.g. 2 5): only the production mode "
+                             "(Redis + oplock) with each count and no extra measurements; the "
+                             "table is printed, never written to the docs")
     args = parser.parse_args()
+    modes = MODES if not args.workers else tuple(
+        Mode(f"Redis + oplock, {n} workers", oplock=True, workers=n) for n in args.workers)
     plan = QUICK if args.quick else FULL
     raise_open_file_limit()
     run_started = time.perf_counter()
@@ -948,7 +955,7 @@ def main() -> None:
 
         get_settings.cache_clear()
         get_engine.cache_clear()
-        for mode in MODES:
+        for mode in modes:
             for url in (REDIS_ACADEMY, REDIS_BARE):
                 redis.Redis.from_url(url).flushdb()
             # read by both backends at start
@@ -965,7 +972,7 @@ def main() -> None:
                 result = asyncio.run(measure_mode(app.url, bare_url, database_url, data, plan,
                                                   mode))
             rows += mode_rows(mode.name, result, plan)
-        for extra in EXTRA_MEASUREMENTS:
+        for extra in EXTRA_MEASUREMENTS if not args.workers else ():
             rows += extra.run(database_url) or [Row(extra.measure, "—", "—", "not measured yet",
                                                     extra.target, None)]
         get_engine().dispose()
@@ -977,7 +984,7 @@ def main() -> None:
     print(f"\nWhole run: {(time.perf_counter() - run_started) / 60:.1f} min")
     if args.quick:
         print("(--quick: fewer clients and shorter phases; not comparable with the targets)")
-    elif args.update_docs:
+    elif args.update_docs and not args.workers:
         update_docs("learning", text)
 
 
