@@ -15,11 +15,14 @@ from academy_app.state.auth import AuthState, Events, safe_next_path
 
 log = logging.getLogger(__name__)
 
-# What the log-in page says when another page sends the visitor there (`/login?notice=<key>`).
+# What the log-in page says when another page sends the visitor there (`/login?notice=<key>`):
+# good news, and what went wrong (shown as the form's error).
 NOTICES = {
     "password-changed": "Your password is changed, and every device that was logged in is logged "
                         "out. Log in with your new password.",
     "logged-out-everywhere": "You are logged out on every device and browser.",
+}
+PROBLEMS = {
     "login-interrupted": "Your log-in did not finish (it waited too long, or the connection "
                          "dropped). Please log in again.",
 }
@@ -45,9 +48,8 @@ class AccountFormState(AuthState):
     @rx.event
     async def open_form(self) -> Events:
         """on_load: a logged-in visitor has nothing to do here."""
-        self.errors = {}
-        self.form_error = ""
-        self.notice = NOTICES.get(self.router.url.query_parameters.get("notice", ""), "")
+        key = self.router.url.query_parameters.get("notice", "")
+        self.errors, self.notice, self.form_error = {}, NOTICES.get(key, ""), PROBLEMS.get(key, "")
         self._handed_over = False
         return rx.redirect(self._next_path()) if await self._logged_in() else None
 

@@ -99,3 +99,14 @@ def test_log_out_clears_the_cookie_and_a_new_tab_stays_logged_out(page: Page):
     other = page.context.new_page()
     other.goto("/dashboard")
     expect(other).to_have_url(re.compile(r"/login\?next=/dashboard"))
+
+
+def test_a_hand_over_that_fails_lands_on_the_log_in_page_with_the_reason(page: Page):
+    """The ticket expired (or the connection dropped) before /auth/session answered."""
+    page.route("**/auth/session", lambda route: route.fulfill(status=410, body="expired"))
+    page.goto("/login")
+    log_in(page, "student@academy.test")
+    expect(page).to_have_url(re.compile(r"/login/?\?notice=login-interrupted$"))
+    expect(page.get_by_text("Your log-in did not finish")).to_be_visible()
+    expect(page.get_by_role("link", name="Log in")).to_be_visible()  # nobody is logged in
+    assert SESSION_COOKIE not in {c["name"] for c in page.context.cookies()}
