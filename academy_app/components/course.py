@@ -42,8 +42,13 @@ def course_card(course: CourseCardRow) -> rx.Component:
                           rx.spacer(), rx.text(course.lessons, size="1", color_scheme="gray"),
                           align="center", width="100%", spacing="1"),
                 spacing="2",
-                height="100%",
+                # Takes what the cover leaves of the card's height (not height: 100%, which came
+                # on top of the cover and pushed the bottom row under the card's overflow:
+                # hidden); its spacer sets the instructor row of each card on one line.
+                flex_grow="1",
             ),
+            display="flex",
+            flex_direction="column",
             height="100%",
             _hover={"box_shadow": "0 10px 30px rgba(15, 23, 42, 0.12)",
                     "transform": "translateY(-2px)"},
@@ -53,13 +58,15 @@ def course_card(course: CourseCardRow) -> rx.Component:
         underline="none",
         color="inherit",
         aria_label=course.title,
+        # A block that fills its grid cell: the grid stretches each row's cards to its tallest.
+        display="block",
         height="100%",
     )
 
 
 def card_grid(courses: rx.Var) -> rx.Component:
     return rx.grid(rx.foreach(courses, course_card), columns=CARD_GRID_COLUMNS, spacing="5",
-                   width="100%")
+                   width="100%", align_items="stretch")
 
 
 def card_grid_skeleton(count: int = 3) -> rx.Component:

@@ -11,9 +11,14 @@ from academy_app.db import session_scope
 from academy_app.models import User
 from academy_app.services import accounts
 from academy_app.services.errors import AuthenticationFailed, Invalid, NotFound, TooManyAttempts
+from academy_app.services.permissions import is_staff
 from academy_app.state.auth import AuthState, Events, safe_next_path
 
 log = logging.getLogger(__name__)
+
+# Where a log-in leads without a `next`: staff to the courses they run, learners to their own.
+STAFF_HOME = "/admin/courses"
+LEARNER_HOME = "/dashboard"
 
 # What the log-in page says when another page sends the visitor there (`/login?notice=<key>`):
 # good news, and what went wrong (shown as the form's error).
@@ -42,8 +47,10 @@ class AccountFormState(AuthState):
     # submit (a double click) must not run the form again meanwhile.
     _handed_over: bool = False
 
-    def _next_path(self) -> str:
-        return safe_next_path(self.router.url.query_parameters.get("next"))
+    def _next_path(self, staff: bool = False) -> str:
+        """The page's safe `next`, else the home of the user's role."""
+        return safe_next_path(self.router.url.query_parameters.get("next"),
+                              default=STAFF_HOME if staff else LEARNER_HOME)
 
     @rx.event
     async def open_form(self) -> Events:
@@ -51,11 +58,17 @@ class AccountFormState(AuthState):
         key = self.router.url.query_parameters.get("notice", "")
         self.errors, self.notice, self.form_error = {}, NOTICES.get(key, ""), PROBLEMS.get(key, "")
         self._handed_over = False
-        return rx.redirect(self._next_path()) if await self._logged_in() else None
+        staff = await self._staff_or_visitor()
+        return None if staff is None else rx.redirect(self._next_path(staff))
+
+    async def _staff_or_visitor(self) -> bool | None:
+        """None for a visitor; for a logged-in user, whether they are staff (their home)."""
+        staff, _ = await self._read_as(
+            lambda _session, user: None if user is None else is_staff(user), roles=None)
+        return staff
 
     async def _logged_in(self) -> bool:
-        logged_in, _ = await self._read_as(lambda _session, user: user is not None, roles=None)
-        return bool(logged_in)
+        return await self._staff_or_visitor() is not None
 
     @rx.event
     def clear_error(self, field: str) -> None:
@@ -70,8 +83,9 @@ class AccountFormState(AuthState):
         form = accounts.SignupForm(full_name=_field(form_data, "full_name", 200),
                                    email=_field(form_data, "email", 320),
                                    password=_field(form_data, "password", 1024))
-        if await self._logged_in():  # nothing to sign up for
-            return rx.redirect(self._next_path())
+        staff = await self._staff_or_visitor()
+        if staff is not None:  # nothing to sign up for
+            return rx.redirect(self._next_path(staff))
         try:
             with session_scope() as session:
                 user = accounts.register(session, form, client_ip=self.router.session.client_ip)
@@ -105,13 +119,14 @@ class AccountFormState(AuthState):
                 # A new token at every log-in, set by /auth/session, which ends the one the
                 # browser had (if any).
                 ticket = accounts.start_handoff(session, user)
+                staff = is_staff(user)  # read while the session holds the user
         except (AuthenticationFailed, TooManyAttempts) as exc:
             if isinstance(exc, TooManyAttempts):
                 log.warning("login refused by rate limit from %s", self.router.session.client_ip)
             self.form_error = exc.message
             return None
         self._handed_over = True
-        return self._switch_login(self._next_path(), ticket)
+        return self._switch_login(self._next_path(staff), ticket)
 
 
 class PasswordFormState(AccountFormState):

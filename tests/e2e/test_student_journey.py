@@ -9,7 +9,8 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
-from academy_app.demo import DEMO_PASSWORD
+from academy_app.demo import DEMO_PASSWORD, DEMO_USERS
+from academy_app.services.permissions import STAFF
 
 pytestmark = pytest.mark.e2e
 
@@ -18,6 +19,12 @@ def log_in(page: Page, email: str, password: str = DEMO_PASSWORD) -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
+
+
+def landing(email: str) -> re.Pattern[str]:
+    """Where a log-in without `next` leads: staff to their workspace, learners to My learning."""
+    staff = any(address == email and role in STAFF for address, _, role in DEMO_USERS)
+    return re.compile(r"/admin/courses/?$" if staff else r"/dashboard/?$")
 
 
 def continue_course(page: Page, course_path: str) -> None:
