@@ -1,7 +1,7 @@
 """/admin/users — find people, change their role, deactivate and reactivate accounts (admins only).
 
-The rules (admins only, never on oneself, a deactivated account logged out everywhere, the audit
-entries) are in `services/users.py`; the kit lists and asks.
+The rules (admins only, never on oneself, never the last active admin, a deactivated account
+logged out everywhere, the audit entries) are in `services/users.py`; the kit lists and asks.
 """
 
 from academy_app.admin import kit

@@ -162,6 +162,12 @@ def submit_payment(session: Session, actor: User | None, course_id: int, *, refe
         notify(session, user.id, "payment.received", f"Payment received: {course.title}",
                f"Reference {payment.reference}. You will be enrolled as soon as it is approved.",
                f"/courses/{course.slug}")
+        # Staff are told of work waiting for them: without this the instructor's bell stays at 0
+        # until they happen to open the review list. Not emailed (emails.EMAILED_KINDS): the bell
+        # and the list are where a reviewer works, and a mail per submission would be noise.
+        notify(session, course.instructor_id, "payment.submitted",
+               f"Payment to review: {course.title}",
+               f"{user.full_name} paid with reference {payment.reference}.", "/admin/payments")
     else:
         notify(session, user.id, "enrollment.active", f"You're enrolled in {course.title}",
                "Your coupon covered the full price.", f"/courses/{course.slug}")

@@ -1,4 +1,10 @@
-"""Account administration (admins only): change roles, deactivate; read the audit log."""
+"""Account administration (admins only): change roles, deactivate; read the audit log.
+
+An admin never changes their own role or access, and at least one active admin always remains.
+Two admins demoting each other at once would each see the other still there, so every change
+first locks the active admins' rows (_lock_active_admins) and decides on what it reads under the
+lock: the second admin waits for the first, then finds themselves demoted.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +15,12 @@ from sqlmodel import Session, col, delete, select
 
 from academy_app.models import AuditEntry, LoginSession, Role, User, utcnow
 from academy_app.services import audit
-from academy_app.services.errors import Conflict, Invalid, NotFound
+from academy_app.services.errors import Conflict, Invalid, NotFound, PermissionDenied
 from academy_app.services.permissions import require_admin
 
 MAX_ROWS = 200
 AUDIT_PREVIEW_CHARS = 2000
+LAST_ADMIN = "At least one active admin must remain: make another admin first"
 
 
 @dataclass(frozen=True)
@@ -31,7 +38,8 @@ def change_role(session: Session, actor: User | None, user_id: int, role: str) -
     admin = require_admin(actor)
     if role not in Role._value2member_map_:
         raise Invalid({"role": "Choose student, instructor or admin"})
-    user = _other_user(session, admin, user_id, "change your own role")
+    user = _other_user(session, admin, user_id, "change your own role",
+                       removes_admin=role != Role.ADMIN.value)
     if user.role.value != role:
         before = {"role": user.role.value}
         user.role, user.updated_at = Role(role), utcnow()
@@ -43,7 +51,7 @@ def change_role(session: Session, actor: User | None, user_id: int, role: str) -
 def set_active(session: Session, actor: User | None, user_id: int, active: bool) -> User:
     """Deactivating also ends every login session of the user: logged out everywhere at once."""
     admin = require_admin(actor)
-    user = _other_user(session, admin, user_id, "deactivate yourself")
+    user = _other_user(session, admin, user_id, "deactivate yourself", removes_admin=not active)
     if user.is_active != active:
         user.is_active, user.updated_at = active, utcnow()
         session.add(user)
@@ -74,10 +82,32 @@ def _preview(text: str) -> str:
     return text if len(text) <= AUDIT_PREVIEW_CHARS else text[:AUDIT_PREVIEW_CHARS] + " …(cut)"
 
 
-def _other_user(session: Session, admin: User, user_id: int, what: str) -> User:
-    user = session.get(User, user_id)
+def _other_user(session: Session, admin: User, user_id: int, what: str, *,
+                removes_admin: bool) -> User:
+    """The user to change: never the admin themselves, and never the last active admin when the
+    change `removes_admin` (a demotion, a deactivation). Decided on rows read under the admins'
+    lock, so a change another admin committed meanwhile counts."""
+    admins = _lock_active_admins(session)
+    user = session.get(User, user_id, populate_existing=True)
     if user is None:
         raise NotFound("user", user_id)
     if user.id == admin.id:
         raise Conflict(f"You cannot {what}: ask another admin")
+    if removes_admin and admins == {user.id}:
+        raise Conflict(LAST_ADMIN)
+    if admin.id not in admins:  # demoted or deactivated by another admin since this request began
+        raise PermissionDenied("You are no longer an active admin")
     return user
+
+
+def _lock_active_admins(session: Session) -> set[int]:
+    """The ids of the active admins, their rows locked until the transaction ends.
+
+    On PostgreSQL, FOR UPDATE makes a concurrent change wait, and the rows it then reads are the
+    committed ones: an admin demoted meanwhile is no longer among them. Locking in id order keeps
+    two such changes from deadlocking. SQLite has no row locks and needs none: every transaction
+    begins IMMEDIATE (db.make_engine), so admin changes already run one after another.
+    """
+    return set(session.exec(
+        select(User.id).where(User.role == Role.ADMIN, col(User.is_active).is_(True))
+        .order_by(col(User.id)).with_for_update()))

@@ -88,6 +88,30 @@ def test_submitting_twice_keeps_one_pending_payment(db, student, course):
     assert count(db, Payment) == 1
 
 
+def staff_notifications(db, user) -> list[Notification]:
+    return list(db.exec(select(Notification).where(Notification.user_id == user.id,
+                                                   Notification.kind == "payment.submitted")))
+
+
+def test_the_instructor_is_told_once_of_a_payment_waiting_for_review(db, student, instructor,
+                                                                     course):
+    submit(db, student, course)
+    submit(db, student, course, reference="SOMETHING-ELSE")  # returns the pending one
+    [notice] = staff_notifications(db, instructor)
+    assert "Data Science" in notice.title and notice.link == "/admin/payments"
+    assert student.full_name in notice.body and "BANK-123456" in notice.body
+    assert staff_notifications(db, student) == []
+    # The bell and the review list are the reviewer's place: this kind is not emailed.
+    assert count(db, EmailLog, EmailLog.user_id == instructor.id) == 0
+
+
+def test_a_free_coupon_enrolment_leaves_the_instructor_nothing_to_review(db, student, instructor,
+                                                                        course):
+    make_coupon(db, "FREEPASS", value=100)
+    submit(db, student, course, reference="", coupon_code="FREEPASS")
+    assert count(db, Notification, Notification.user_id == instructor.id) == 0
+
+
 @pytest.mark.parametrize(("receipt", "message"), [
     (Receipt(b"MZ\x90\x00 not an image", "receipt.png"), "PNG, JPEG or PDF"),
     (Receipt(b"<svg onload=alert(1)>", "receipt.pdf"), "PNG, JPEG or PDF"),

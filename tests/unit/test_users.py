@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from sqlmodel import select
+from sqlmodel import Session, func, select
 
 from academy_app.admin.kit import service as kit_service
 from academy_app.admin.kit.service import ListQuery
 from academy_app.admin.users import user_page
-from academy_app.models import AuditEntry, Role
+from academy_app.models import AuditEntry, Role, User
 from academy_app.services import accounts, audit, users
 from academy_app.services.errors import (
     AuthenticationFailed,
@@ -17,7 +17,7 @@ from academy_app.services.errors import (
     NotAuthenticated,
     PermissionDenied,
 )
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, make_user, race
 
 USERS = user_page.resource
 
@@ -90,6 +90,72 @@ def test_admins_cannot_demote_or_deactivate_themselves(db, admin):
         users.change_role(db, admin, admin.id, "student")
     with pytest.raises(Conflict):
         users.set_active(db, admin, admin.id, False)
+
+
+def as_read_now(db, user: User) -> User:
+    """`user` as a request that began now holds it: read once, not updated by later commits."""
+    db.commit()
+    with Session(db.get_bind(), expire_on_commit=False) as other:
+        row = other.get(User, user.id)
+        other.commit()
+    return row
+
+
+def active_admins(db) -> int:
+    return db.exec(select(func.count()).select_from(User).where(
+        User.role == Role.ADMIN, User.is_active)).one()
+
+
+def test_an_admin_may_demote_another_but_the_last_active_admin_stays(db, admin):
+    other = make_user(db, Role.ADMIN, name="Bo Admin")
+    stale_other = as_read_now(db, other)
+    users.change_role(db, admin, other.id, "instructor")
+    db.commit()
+    # Bo's open page still shows them as an admin; what they try now would leave no admin.
+    for attempt in (lambda: users.change_role(db, stale_other, admin.id, "student"),
+                    lambda: users.set_active(db, stale_other, admin.id, False),
+                    lambda: kit_service.run_action(db, stale_other, USERS, "deactivate", admin.id)):
+        with pytest.raises(Conflict, match="At least one active admin must remain"):
+            attempt()
+    db.rollback()
+    db.refresh(admin)
+    assert (admin.role, admin.is_active) == (Role.ADMIN, True)
+
+
+def test_a_deactivated_admin_neither_counts_nor_acts_as_one(db, admin, student):
+    second, third = (make_user(db, Role.ADMIN, name=n) for n in ("Bo Admin", "Cy Admin"))
+    stale_second, stale_third = as_read_now(db, second), as_read_now(db, third)
+    users.set_active(db, admin, second.id, False)
+    users.change_role(db, stale_third, second.id, "student")  # an inactive admin may be demoted
+    db.commit()
+    with pytest.raises(PermissionDenied, match="no longer an active admin"):
+        users.change_role(db, stale_second, student.id, "admin")
+    users.set_active(db, admin, third.id, False)
+    db.commit()
+    with pytest.raises(Conflict, match="At least one active admin must remain"):
+        users.set_active(db, stale_third, admin.id, False)
+    db.rollback()
+    assert active_admins(db) == 1
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(engine, db, admin):
+    other = make_user(db, Role.ADMIN, name="Bo Admin")
+    db.commit()
+    pairs = [(admin.id, other.id), (other.id, admin.id)]
+
+    def remove(session: Session, index: int) -> None:
+        actor_id, target_id = pairs[index]
+        actor = session.get(User, actor_id)
+        if index:
+            users.set_active(session, actor, target_id, False)
+        else:
+            users.change_role(session, actor, target_id, "student")
+
+    errors = race(engine, 2, remove)
+    # The loser waited for the winner's lock (the last admin stays) or, if it began after the
+    # winner's commit, read itself demoted (admins only): refused either way.
+    assert len(errors) == 1 and isinstance(errors[0], Conflict | PermissionDenied), errors
+    assert active_admins(db) == 1
 
 
 def test_deactivating_logs_out_everywhere_and_blocks_log_in(db, admin, student):
