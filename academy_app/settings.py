@@ -173,14 +173,20 @@ class Settings(BaseSettings):
 
     @property
     def site_url(self) -> str:
-        """Absolute links in emails and certificates."""
-        return (self.public_url or f"http://localhost:{self.port}").rstrip("/")
+        """The origin every absolute link starts with: ACADEMY_PUBLIC_URL as typed, give or take a
+        trailing slash or a stray space, else this machine."""
+        return (self.public_url or "").strip().rstrip("/") or f"http://localhost:{self.port}"
+
+    def absolute_url(self, path: str) -> str:
+        """A site path as an address that works outside the browser tab (a PDF, a QR code, an
+        email): the one place such links are built, so none escapes ACADEMY_PUBLIC_URL."""
+        return f"{self.site_url}/{path.lstrip('/')}"
 
     @property
     def origins(self) -> list[str]:
         """Origins the browser may call from: governs CORS and the WebSocket origin check."""
         if self.public_url:
-            base = [self.public_url.rstrip("/")]
+            base = [self.site_url]
         else:
             base = [f"http://localhost:{self.port}", f"http://127.0.0.1:{self.port}"]
         return base + self.extra_origins

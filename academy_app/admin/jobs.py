@@ -18,6 +18,14 @@ from academy_app.text import as_id
 STATUS_COLORS = {"queued": "amber", "sent": "green", "failed": "red"}
 
 
+def waiting_label(data: jobs.JobsOverview) -> str:
+    """The "Waiting in the queue" card: a count, or why there is none. Without a broker nothing
+    waits (tasks run in the web process): that is the embedded default, not a fault."""
+    if data.waiting is not None:
+        return str(data.waiting)
+    return "Runs in the web process (no broker)" if data.broker_answers else "Broker not answering"
+
+
 @dataclass
 class EmailLine:
     id: int = 0
@@ -47,8 +55,7 @@ class JobsState(StaffState):
             lambda session, actor: jobs.overview(session, actor, status), roles=ADMINS)
         if away:
             return away
-        self.waiting = (str(data.waiting) if data.waiting is not None else
-                        "In-process" if data.broker_answers else "Not answering")
+        self.waiting = waiting_label(data)
         self.queued, self.failed, self.sent_last_day = data.queued, data.failed, data.sent_last_day
         self.certificates_drawing = data.certificates_drawing
         self.rows = [EmailLine(id=r.id, kind=r.kind, recipient=r.to_address, subject=r.subject,

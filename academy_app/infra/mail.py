@@ -40,10 +40,10 @@ def build_message(email: EmailLog) -> EmailMessage:
         link += signing.derive(secret["purpose"], secret["value"])
     token = context.get("unsubscribe_token", "")
     values = {"name": context.get("name", ""), "title": context.get("title", email.subject),
-              "body": context.get("body", ""), "site_url": settings.site_url,
+              "body": context.get("body", ""), "home_url": settings.absolute_url("/"),
               "action": context.get("action", ""),
-              "url": settings.site_url + link if link.startswith("/") else "",
-              "unsubscribe_url": f"{settings.site_url}/unsubscribe/{token}" if token else ""}
+              "url": settings.absolute_url(link) if link.startswith("/") else "",
+              "unsubscribe_url": settings.absolute_url(f"/unsubscribe/{token}") if token else ""}
     message = EmailMessage()
     message["Subject"] = email.subject
     message["From"] = settings.mail_from
@@ -52,7 +52,7 @@ def build_message(email: EmailLog) -> EmailMessage:
     # The same id on every attempt: a receiver can tell a resend after a crash from a new message.
     message["Message-ID"] = f"<email-{email.id}.{email.dedupe_key.replace(':', '.')}@academy>"
     if token:  # RFC 8058: mail clients offer a one-click "Unsubscribe" that POSTs here
-        message["List-Unsubscribe"] = f"<{settings.site_url}/email/unsubscribe/{token}>"
+        message["List-Unsubscribe"] = f"<{settings.absolute_url(f'/email/unsubscribe/{token}')}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(_templates().get_template("notification.txt").render(values))
     message.add_alternative(_templates().get_template("notification.html").render(values),

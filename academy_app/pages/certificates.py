@@ -53,6 +53,7 @@ def certificate_card(line: CertificateLine) -> rx.Component:
                     as_child=True, size="2")),
                 link_button("Verification page", line.verify_href, size="2", variant="soft",
                             aria_label="Verification page of the certificate for " + line.course),
+                rx.cond(line.status != "revoked", _share_buttons(line)),
                 spacing="3",
                 wrap="wrap",
             ),
@@ -60,6 +61,22 @@ def certificate_card(line: CertificateLine) -> rx.Component:
             width="100%",
         ),
         width="100%",
+    )
+
+
+def _share_buttons(line: CertificateLine) -> rx.Component:
+    """Sharing a valid certificate: onto a LinkedIn profile, or its verification link anywhere."""
+    return rx.fragment(
+        rx.button(
+            # Lucide has no brand icons any more: the arrow says the link leaves the site.
+            rx.link(rx.icon("external-link", size=16), "Add to LinkedIn profile",
+                    href=line.linkedin_href, is_external=True, rel="noopener noreferrer",
+                    underline="none", aria_label="Add " + line.course + " to LinkedIn profile"),
+            as_child=True, size="2", variant="soft"),
+        rx.button(rx.icon("copy", size=16), "Copy link", size="2", variant="soft",
+                  type="button",
+                  on_click=[rx.set_clipboard(line.verify_url), rx.toast.success("Link copied")],
+                  aria_label="Copy the verification link of " + line.course),
     )
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -48,6 +49,9 @@ MAX_ROWS = 200
 SWEEP_BATCH = 200
 GIVE_UP_AFTER = timedelta(days=1)
 DRAW_CERTIFICATE_TASK = "tasks.certificates.draw_certificate"  # tasks/certificates.py, queued by name
+# LinkedIn's documented "Add to profile" address: its form opens with these fields filled in.
+LINKEDIN_ADD_TO_PROFILE = "https://www.linkedin.com/profile/add"
+ORGANIZATION_NAME = "Academy"
 
 
 class VerificationStatus(StrEnum):
@@ -78,6 +82,8 @@ class CertificateRow:
     ready: bool
     revoked: bool
     revoked_reason: str
+    verify_url: str  # absolute: to copy and share
+    linkedin_url: str
 
 
 def display_code(code: str) -> str:
@@ -94,7 +100,16 @@ def normalize_code(raw: str) -> str | None:
 
 
 def verify_url(code: str) -> str:
-    return f"{get_settings().site_url}/verify/{display_code(code)}"
+    return get_settings().absolute_url(f"/verify/{display_code(code)}")
+
+
+def linkedin_add_url(course_title: str, issued_at: datetime, code: str) -> str:
+    """LinkedIn's add-to-profile form, filled in with this certificate and its verify page."""
+    issued = as_utc(issued_at)
+    return LINKEDIN_ADD_TO_PROFILE + "?" + urlencode({
+        "startTask": "CERTIFICATION_NAME", "name": course_title,
+        "organizationName": ORGANIZATION_NAME, "issueYear": issued.year,
+        "issueMonth": issued.month, "certUrl": verify_url(code), "certId": display_code(code)})
 
 
 def pdf_path(code: str) -> Path:
@@ -307,5 +322,6 @@ def _rows(session: Session, statement: sa.Select[tuple[Certificate, str]]) -> li
     return [CertificateRow(id=c.id, code=display_code(c.code), student_name=c.student_name,
                            student_email=email, course_title=c.course_title, issued_at=c.issued_at,
                            ready=c.file_ready_at is not None, revoked=c.revoked_at is not None,
-                           revoked_reason=c.revoked_reason)
+                           revoked_reason=c.revoked_reason, verify_url=verify_url(c.code),
+                           linkedin_url=linkedin_add_url(c.course_title, c.issued_at, c.code))
             for c, email in session.exec(statement)]

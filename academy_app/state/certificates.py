@@ -27,6 +27,8 @@ class CertificateLine:
     reason: str = ""
     download_href: str = ""
     verify_href: str = ""
+    verify_url: str = ""  # absolute, for the copy-link button
+    linkedin_href: str = ""
 
     @classmethod
     def of(cls, row: CertificateRow) -> CertificateLine:
@@ -35,7 +37,8 @@ class CertificateLine:
                    course=row.course_title, issued=as_utc(row.issued_at).strftime(DATE_FORMAT),
                    status=status, reason=row.revoked_reason,
                    download_href=f"/downloads/certificates/{row.code}.pdf",
-                   verify_href=f"/verify/{row.code}")
+                   verify_href=f"/verify/{row.code}", verify_url=row.verify_url,
+                   linkedin_href=row.linkedin_url)
 
 
 class CertificatesState(AuthState):

@@ -4,7 +4,8 @@ admins; and a PDF that draws every script a learner's name may be written in."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from urllib.parse import parse_qsl, urlsplit
 
 import pypdfium2
 import pytest
@@ -310,3 +311,16 @@ def test_the_pdf_carries_names_in_every_script_and_a_qr_code_that_scans_to_the_v
         assert name in text and "李老师" in text and "29 November 2026" in text, name
         image = page.render(scale=2).to_pil()
         assert [code.text for code in zxingcpp.read_barcodes(image)] == [url]
+
+
+def test_the_linkedin_link_adds_the_certificate_to_a_profile_with_its_verify_page(monkeypatch):
+    monkeypatch.setattr(certificates.get_settings(), "public_url", "https://academy.example")
+    url = certificates.linkedin_add_url("Data Science: From Zero & More", datetime(2026, 3, 9, 23, 30,
+                                        tzinfo=UTC), "ABCD2345EFGH6789")
+    parts = urlsplit(url)
+    assert (parts.scheme, parts.netloc, parts.path) == ("https", "www.linkedin.com", "/profile/add")
+    assert dict(parse_qsl(parts.query, strict_parsing=True)) == {
+        "startTask": "CERTIFICATION_NAME", "name": "Data Science: From Zero & More",
+        "organizationName": "Academy", "issueYear": "2026", "issueMonth": "3",
+        "certUrl": "https://academy.example/verify/ABCD-2345-EFGH-6789",
+        "certId": "ABCD-2345-EFGH-6789"}

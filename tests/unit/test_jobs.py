@@ -8,6 +8,7 @@ import pytest
 import redis
 from sqlmodel import select
 
+from academy_app.admin.jobs import waiting_label
 from academy_app.infra import broker
 from academy_app.models import AuditEntry, EmailLog, EmailStatus, Role
 from academy_app.services import jobs
@@ -85,3 +86,15 @@ def test_the_queue_length_comes_from_the_broker_and_a_silent_broker_is_said(db, 
     monkeypatch.setattr(get_settings(), "broker_url", "redis://127.0.0.1:1/0")
     data = jobs.overview(db, admin)
     assert (data.waiting, data.broker_answers) == (None, False)
+
+
+@pytest.mark.parametrize(("waiting", "answers", "label"), [
+    (3, True, "3"),
+    (0, True, "0"),
+    (None, True, "Runs in the web process (no broker)"),  # not an error: the embedded default
+    (None, False, "Broker not answering"),
+])
+def test_the_waiting_card_says_what_is_true(waiting, answers, label):
+    data = jobs.JobsOverview(waiting=waiting, broker_answers=answers, queued=0, failed=0,
+                             sent_last_day=0, certificates_drawing=0, recent=[])
+    assert waiting_label(data) == label
