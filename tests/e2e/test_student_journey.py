@@ -21,6 +21,13 @@ def log_in(page: Page, email: str, password: str = DEMO_PASSWORD) -> None:
     page.get_by_role("button", name="Log in").click()
 
 
+ANY_HOME = re.compile(r"/(admin/courses|dashboard)/?$")
+
+
+def is_demo(email: str) -> bool:
+    return any(address == email for address, _, _ in DEMO_USERS)
+
+
 def landing(email: str) -> re.Pattern[str]:
     """Where a log-in without `next` leads: staff to their workspace, learners to My learning."""
     staff = any(address == email and role in STAFF for address, _, role in DEMO_USERS)
