@@ -71,12 +71,12 @@ def _share_buttons(line: CertificateLine) -> rx.Component:
             # Lucide has no brand icons any more: the arrow says the link leaves the site.
             rx.link(rx.icon("external-link", size=16), "Add to LinkedIn profile",
                     href=line.linkedin_href, is_external=True, rel="noopener noreferrer",
-                    underline="none", aria_label="Add " + line.course + " to LinkedIn profile"),
+                    underline="none", aria_label="Add to LinkedIn profile: " + line.course),
             as_child=True, size="2", variant="soft"),
         rx.button(rx.icon("copy", size=16), "Copy link", size="2", variant="soft",
                   type="button",
                   on_click=[rx.set_clipboard(line.verify_url), rx.toast.success("Link copied")],
-                  aria_label="Copy the verification link of " + line.course),
+                  aria_label="Copy link to the verification page of " + line.course),
     )
 
 

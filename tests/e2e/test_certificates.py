@@ -4,6 +4,7 @@ revoked by an admin, and the verification page saying so."""
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import expect
@@ -76,3 +77,30 @@ def test_earn_download_verify_and_revoke_a_certificate(open_page):
     expect(revoked).not_to_contain_text("Issued in error")  # the reason is the learner's
     expect(learner.get_by_text("Revoked", exact=True)).to_be_visible()  # live, no reload
     expect(learner.get_by_role("link", name=re.compile("^Download the certificate"))).to_have_count(0)
+
+
+def test_a_certificate_goes_onto_a_linkedin_profile_or_the_clipboard(open_page, app_server):
+    learner = open_page()
+    sign_up(learner, "Sharing Learner")
+    expect(learner).to_have_url(re.compile(r"/dashboard/?$"))
+    learner.goto("/courses/design-systems-101")
+    learner.get_by_role("button", name="Enroll").click()
+    learner.get_by_role("link", name="Continue learning").click()
+    complete_every_lesson(learner)
+    learner.goto("/certificates")
+
+    linkedin = learner.get_by_role("link", name="Add to LinkedIn profile: Design Systems 101")
+    expect(linkedin).to_have_attribute("target", "_blank")
+    shared = urlsplit(linkedin.get_attribute("href"))
+    assert (shared.netloc, shared.path) == ("www.linkedin.com", "/profile/add")
+    fields = {key: values[0] for key, values in parse_qs(shared.query).items()}
+    assert fields["name"] == "Design Systems 101"
+    verify_url = f"{app_server.url}/verify/{fields['certId']}"
+    assert fields["certUrl"] == verify_url
+
+    learner.context.grant_permissions(["clipboard-read", "clipboard-write"],
+                                      origin=app_server.url)
+    learner.get_by_role("button",
+                        name="Copy link to the verification page of Design Systems 101").click()
+    expect(learner.get_by_text("Link copied")).to_be_visible()
+    assert learner.evaluate("navigator.clipboard.readText()") == verify_url
