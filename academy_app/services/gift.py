@@ -50,6 +50,7 @@ from academy_app.services.errors import Invalid
 
 MAX_BYTES = 1_000_000
 MAX_QUESTIONS = 1_000
+MAX_ANSWERS = 100  # per question: more is a broken file, and each costs time to read
 TITLE_LENGTH = 80  # a title made from the stem, when the file gives none
 
 _ESCAPE = re.compile(r"\\([\\~=#{}:n])")
@@ -123,8 +124,8 @@ class _Src:
     def find(self, token: str, start: int = 0) -> int:
         return self.mask.find(token, start)
 
-    def split_once(self, token: str) -> tuple[_Src, _Src | None]:
-        at = self.find(token)
+    def split_once(self, token: str, *, last: bool = False) -> tuple[_Src, _Src | None]:
+        at = self.mask.rfind(token) if last else self.find(token)
         return (self, None) if at < 0 else (self.cut(0, at), self.cut(at + len(token)))
 
     def split_before(self, markers: str) -> Iterator[_Src]:
@@ -225,7 +226,7 @@ def _question(body: _Src, tags: tuple[str, ...], warnings: list[GiftError]) -> G
     stem = _Src.of(before.raw + (_GAP + after.raw if after.raw.strip() else ""), before.line).formatted
     if not stem:
         raise _Bad(body.line, "The question has no text")
-    answers, general = answers.split_once("####")
+    answers, general = answers.split_once("####", last=True)  # as Moodle: "{T#####x}" explains "x"
     answers = answers.strip()
     kind, spec = _answers(answers, body.line, warnings)
     return GiftQuestion(kind=kind, title=title or _title_from(stem), stem=stem, points=1.0, spec=spec,
@@ -271,6 +272,8 @@ def _answers(src: _Src, line: int, warnings: list[GiftError]) -> tuple[str, dict
     mask = src.mask
     if not mask:
         raise _Bad(line, "An essay ({} with no answers) is not a question type here")
+    if mask.count("~") + mask.count("=") > MAX_ANSWERS:
+        raise _Bad(line, f"More than {MAX_ANSWERS} answers in one question")
     if mask.startswith("#"):
         return "numeric", _numeric(src.cut(1), warnings)
     if "~" in mask:
@@ -507,15 +510,15 @@ def _weight(percent: float) -> str:
 
 def _write_choice(spec: dict) -> str:
     options = spec["options"]
-    share = 100 / max(1, sum(option["correct"] for option in options))
-    wrong = -100 * spec["penalty"]
+    share = _weight(100 / max(1, sum(option["correct"] for option in options)))
+    cost = _weight(-100 * spec["penalty"]) if spec["penalty"] else ""
     single = spec["scoring"] != "per_option"
 
     def marker(option: dict) -> str:
         if option["correct"]:
-            return "=" if single else "~" + _weight(share)
+            return "=" if single else "~" + share
         # An option text that itself starts like a weight needs an explicit one before it.
-        return "~" + (_weight(wrong) if wrong or _WEIGHT.match(option["text"]) else "")
+        return "~" + (cost or (_weight(0) if _WEIGHT.match(option["text"]) else ""))
 
     return _lines(marker(option) + _formatted(option["text"])
                   + (f"#{_formatted(option['feedback'])}" if option["feedback"] else "")
