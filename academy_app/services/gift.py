@@ -34,9 +34,11 @@ descriptions (no braces) have no kind here and are line-numbered errors; a bad q
 and the rest still import.
 
 Export writes every question so that ``parse(export(qs))`` gives them back, except that GIFT has no
-points (Moodle gives every question 1) and no percent tolerance (it is written as the equivalent
-absolute one). It refuses, naming the questions, what GIFT would grade differently: ordering,
-all-or-nothing multiple choice, short answers with a regex, case sensitivity or ``->``.
+points (Moodle gives every question 1), no percent tolerance (it is written as the equivalent
+absolute one), and an empty title comes back as the start of the stem. It refuses, naming the
+questions, what GIFT would grade differently or cannot write: ordering, all-or-nothing multiple
+choice, short answers with a regex or case sensitivity, ``->`` in a short answer or on the left of a
+pair, and a tag that starts with ``/`` or holds a line break.
 """
 
 from __future__ import annotations
@@ -185,12 +187,14 @@ def _blocks(text: str) -> Iterator[tuple[tuple[str, ...] | None, _Src | None]]:
     block: list[str] = []
     first = 1
     for number, line in enumerate([*lines, ""], start=1):
-        if line.strip():
-            first = first if block else number
-            block.append("" if line.strip().startswith("//") else line)
-        elif block:
-            yield _block(block, first)
+        if not line.strip():
+            if block:
+                yield _block(block, first)
             block = []
+            continue
+        if not block:
+            first = number
+        block.append("" if line.lstrip().startswith("//") else line)
 
 
 def _block(lines: list[str], first: int) -> tuple[tuple[str, ...] | None, _Src | None]:
@@ -466,8 +470,8 @@ def export(questions: Iterable[GiftQuestion]) -> str:
 
 def _refusal(question: GiftQuestion) -> str | None:
     spec = question.spec
-    if question.kind == "ordering":
-        return "GIFT has no ordering questions"
+    if question.kind not in _WRITERS:
+        return f"GIFT has no {question.kind.replace('_', ' ')} questions"
     if question.kind == "multiple" and spec["scoring"] != "per_option":
         return "GIFT scores multiple choice per option, not all or nothing"
     if question.kind == "short_text" and (spec["regex"] or spec["case_sensitive"]):

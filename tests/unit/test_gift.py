@@ -112,6 +112,16 @@ def test_exported_sample_imports_to_the_same_questions():
     assert gift.parse(gift.export(EXPECTED)).questions == EXPECTED
 
 
+def test_export_writes_the_syntax_moodle_reads():
+    two_people = EXPECTED[9]
+    assert gift.export([two_people, EXPECTED[2]]) == (
+        "$CATEGORY: $course$/top/Grant's family\n\n"
+        "::Two people::[markdown]What two people are entombed in Grant's tomb?{\n"
+        "\t~%-100%No one\n\t~%50%Grant\n\t~%50%Grant's wife\n\t~%-100%Grant's father\n}\n\n"
+        "$CATEGORY: $course$/top/History/Grant\n\n"
+        "::Q1::[markdown]1+1\\=2{TRUE}\n\n")
+
+
 def test_windows_line_endings_read_the_same():
     assert gift.parse(SAMPLE.replace("\n", "\r\n")).questions == EXPECTED
 
