@@ -71,6 +71,7 @@ from bench.common import (
     serving_pids,
     throwaway_database,
 )
+from bench.machine import Monitor
 from bench.report import update_docs
 from tests.wsclient import ReflexTab, handler_name, handoff_ticket
 
@@ -745,7 +746,7 @@ def workers_of(url: str) -> list[int]:
 
 
 async def measure_mode(academy_url: str, bare_url: str, database_url: str, data: DataSet,
-                       plan: Plan, mode: Mode) -> ModeResult:
+                       plan: Plan, mode: Mode, monitor: Monitor) -> ModeResult:
     """One mode, both apps running: round trips, saturation, then (with one worker) capacity
     (last, because it fills the worker with a thousand tabs)."""
     rng = random.Random(7)
@@ -766,7 +767,8 @@ async def measure_mode(academy_url: str, bare_url: str, database_url: str, data:
 
     latency = []
     for level in plan.levels:
-        result = await open_loop(learners[:level], plan.level_seconds, rng, workers)
+        with monitor.phase(f"{mode.name}, mark complete, open loop, {level} clients"):
+            result = await open_loop(learners[:level], plan.level_seconds, rng, workers)
         await settle(learners[:level])
         latency.append(result)
         p50, p95, p99 = percentiles(result.values)
@@ -790,8 +792,9 @@ async def measure_mode(academy_url: str, bare_url: str, database_url: str, data:
         await settle(clients)
         processes = {"worker": pids, "clients": [os.getpid()],
                      "PostgreSQL": database_backends(database_url), "Redis": pids_named("redis-server")}
-        result = await closed_loop(clients[:plan.saturation_clients], plan.saturation_seconds,
-                                   processes)
+        with monitor.phase(f"{mode.name}, saturation, {side}"):
+            result = await closed_loop(clients[:plan.saturation_clients],
+                                       plan.saturation_seconds, processes)
         await settle(clients)
         saturated.append(result)
         print(f"  saturation, {side}, {plan.saturation_clients} clients: {result.per_second:.0f} "
@@ -808,7 +811,8 @@ async def measure_mode(academy_url: str, bare_url: str, database_url: str, data:
         return ModeResult(latency, *saturated, capacity=None)
 
     print(f"  capacity: learners on /dashboard, in steps of {plan.capacity_steps}", flush=True)
-    held = await capacity(academy_url, data.sessions, plan.capacity_steps, worker)
+    with monitor.phase(f"{mode.name}, capacity"):
+        held = await capacity(academy_url, data.sessions, plan.capacity_steps, worker)
     print(f"  capacity: {held.held} held, {held.worker_kib:.0f} KiB per client in the worker, "
           f"{held.redis_kib:.0f} KiB in Redis; while connecting the worker used "
           f"{100 * held.server_cpu:.0f} % and the clients {100 * held.client_cpu:.0f} % of a core",
@@ -941,6 +945,7 @@ def main() -> None:
     raise_open_file_limit()
     run_started = time.perf_counter()
     rows: list[Row] = []
+    monitor = Monitor()
     with throwaway_database() as database_url:
         migrate(database_url)
         data = build_data_set(database_url, capacity_sessions=plan.capacity_steps[-1],
@@ -970,22 +975,23 @@ def main() -> None:
                   bare_reflex(Path(tmp), REDIS_BARE, database_url=database_url,
                               workers=mode.workers) as bare_url):
                 result = asyncio.run(measure_mode(app.url, bare_url, database_url, data, plan,
-                                                  mode))
+                                                  mode, monitor))
             rows += mode_rows(mode.name, result, plan)
         for extra in EXTRA_MEASUREMENTS if not args.workers else ():
-            rows += extra.run(database_url) or [Row(extra.measure, "—", "—", "not measured yet",
-                                                    extra.target, None)]
+            with monitor.phase(extra.measure):
+                rows += extra.run(database_url) or [Row(extra.measure, "—", "—",
+                                                        "not measured yet", extra.target, None)]
         get_engine().dispose()
     text = (f"Data set: {data.counts['users']:,} users, {data.counts['courses']} courses, "
             f"{data.counts['lessons']:,} lessons, {data.counts['enrollments']:,} enrollments, "
             f"{data.counts['lesson_progress']:,} lesson-progress rows (built in "
             f"{data.seconds:.0f} s).\n\n" + table(rows))
-    print("\n" + text)
+    print(f"\n{text}\n\n{monitor.report()}")
     print(f"\nWhole run: {(time.perf_counter() - run_started) / 60:.1f} min")
     if args.quick:
         print("(--quick: fewer clients and shorter phases; not comparable with the targets)")
     elif args.update_docs and not args.workers:
-        update_docs("learning", text)
+        update_docs("learning", text, monitor)
 
 
 if __name__ == "__main__":
