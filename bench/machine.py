@@ -25,12 +25,13 @@ numbers come from.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 
 OTHERS_LIMIT = 0.3  # cores others may use in a phase before its numbers are not to be quoted
@@ -206,6 +207,9 @@ class Monitor:
     def _usage(self, before: Snapshot, after: Snapshot) -> Usage:
         return usage(before, after, self.roots, RUN_DATABASES, self.services)
 
+    def _record(self, name: str, first: Snapshot, start: Snapshot, end: Snapshot) -> None:
+        self.phases.append(Phase(name, self._usage(first, start), self._usage(start, end)))
+
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
         """Read the machine for a short window before the phase, then over the phase."""
@@ -213,8 +217,17 @@ class Monitor:
         time.sleep(self.before_seconds)
         start = snapshot()
         yield
-        end = snapshot()
-        self.phases.append(Phase(name, self._usage(first, start), self._usage(start, end)))
+        self._record(name, first, start, snapshot())
+
+    @asynccontextmanager
+    async def async_phase(self, name: str) -> AsyncIterator[None]:
+        """`phase` for a run whose clients keep working meanwhile: the event loop is never held
+        (the snapshots are read in a thread)."""
+        first = await asyncio.to_thread(snapshot)
+        await asyncio.sleep(self.before_seconds)
+        start = await asyncio.to_thread(snapshot)
+        yield
+        self._record(name, first, start, await asyncio.to_thread(snapshot))
 
     def refusal(self) -> str | None:
         """Why the numbers must not go into the docs, or None."""
