@@ -25,7 +25,7 @@ from fpdf import FPDF
 
 from academy_app.infra import pdf
 from bench.machine import Monitor
-from bench.report import update_docs
+from bench.report import publish
 
 NAMES = ["Zoë Ångström", "李小龙", "محمد بن سلمان", "김민준"]
 ROUNDS = 25
@@ -130,9 +130,7 @@ def main() -> None:
         lines.append(f"| {name} | {p50:.1f} / {p95:.1f} | {rate:.0f} | "
                      f"{statistics.mean(sizes) / 1024:.0f} |")
     text = "\n".join(lines)
-    print(f"\n{text}\n\n{monitor.report()}")
-    if args.update_docs:
-        update_docs("certificates", text, monitor)
+    publish("certificates", text, monitor, write=args.update_docs)
 
 
 if __name__ == "__main__":

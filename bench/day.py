@@ -69,7 +69,7 @@ from bench.learning import (
     workers_of,
 )
 from bench.machine import Monitor
-from bench.report import update_docs
+from bench.report import publish
 from tests.wsclient import HYDRATE_AND_LOAD, ReflexTab, handler_name, handoff_ticket
 
 SEED_CONCURRENT_USERS = 500  # the seed's "~500+" concurrent users
@@ -508,9 +508,7 @@ def main() -> None:
               f"within its limit, {args.threshold_ms:.0f} ms or {args.slow_threshold_ms:.0f} ms "
               f"for {', '.join(SLOW_ACTIONS)}, with nothing failed): "
             + (f"**{good[-1].online:,}**" if good else "none of the steps"))
-    print(f"\n{text}\n\n{monitor.report()}")
-    if args.update_docs:
-        update_docs("day", text, monitor)
+    publish("day", text, monitor, write=args.update_docs)
 
 
 if __name__ == "__main__":

@@ -72,7 +72,7 @@ from bench.common import (
     throwaway_database,
 )
 from bench.machine import Monitor
-from bench.report import update_docs
+from bench.report import publish
 from tests.wsclient import ReflexTab, handler_name, handoff_ticket
 
 # Database numbers no test uses, so a benchmark never flushes a running test's state.
@@ -806,7 +806,7 @@ async def measure_mode(academy_url: str, bare_url: str, database_url: str, data:
 
     latency = []
     for level in plan.levels:
-        with monitor.phase(f"{mode.name}, mark complete, open loop, {level} clients"):
+        async with monitor.async_phase(f"{mode.name}, mark complete, open loop, {level} clients"):
             result = await open_loop(learners[:level], plan.level_seconds, rng, workers)
         await settle(learners[:level])
         latency.append(result)
@@ -831,7 +831,7 @@ async def measure_mode(academy_url: str, bare_url: str, database_url: str, data:
         await settle(clients)
         processes = {"worker": pids, "clients": [os.getpid()],
                      "PostgreSQL": database_backends(database_url), "Redis": pids_named("redis-server")}
-        with monitor.phase(f"{mode.name}, saturation, {side}"):
+        async with monitor.async_phase(f"{mode.name}, saturation, {side}"):
             result = await closed_loop(clients[:plan.saturation_clients],
                                        plan.saturation_seconds, processes)
         await settle(clients)
@@ -850,7 +850,7 @@ async def measure_mode(academy_url: str, bare_url: str, database_url: str, data:
         return ModeResult(latency, *saturated, capacity=None)
 
     print(f"  capacity: learners on /dashboard, in steps of {plan.capacity_steps}", flush=True)
-    with monitor.phase(f"{mode.name}, capacity"):
+    async with monitor.async_phase(f"{mode.name}, capacity"):
         held = await capacity(academy_url, data.sessions, plan.capacity_steps, worker)
     print(f"  capacity: {held.held} held, {held.worker_kib:.0f} KiB per client in the worker, "
           f"{held.redis_kib:.0f} KiB in Redis; while connecting the worker used "
@@ -1025,12 +1025,11 @@ def main() -> None:
             f"{data.counts['lessons']:,} lessons, {data.counts['enrollments']:,} enrollments, "
             f"{data.counts['lesson_progress']:,} lesson-progress rows (built in "
             f"{data.seconds:.0f} s).\n\n" + table(rows))
-    print(f"\n{text}\n\n{monitor.report()}")
     print(f"\nWhole run: {(time.perf_counter() - run_started) / 60:.1f} min")
     if args.quick:
         print("(--quick: fewer clients and shorter phases; not comparable with the targets)")
-    elif args.update_docs and not args.workers:
-        update_docs("learning", text, monitor)
+    publish("learning", text, monitor,
+            write=args.update_docs and not args.quick and not args.workers)
 
 
 if __name__ == "__main__":

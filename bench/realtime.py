@@ -38,7 +38,7 @@ import sqlalchemy as sa
 
 from bench.common import ROOT, bare_reflex, percentiles, throwaway_database
 from bench.machine import Monitor
-from bench.report import update_docs
+from bench.report import publish
 
 if TYPE_CHECKING:
     from tests.wsclient import ReflexTab
@@ -189,7 +189,7 @@ async def measure(academy: Academy, bare: Bare, monitor: Monitor, mode: str) -> 
             for side in sides:
                 await side.push_once()
         samples: tuple[list[float], list[float]] = ([], [])
-        with monitor.phase(f"{mode}, push with {count} clients"):
+        async with monitor.async_phase(f"{mode}, push with {count} clients"):
             for _ in range(SAMPLES):
                 for side, into in zip(sides, samples, strict=True):
                     into.append(await side.push_once() * 1000)
@@ -198,7 +198,7 @@ async def measure(academy: Academy, bare: Bare, monitor: Monitor, mode: str) -> 
             print(f"  {type(side).__name__}: push with {count} clients: p50/p95/p99 "
                   f"{'/'.join(f'{v:.1f}' for v in result[f'push/{count}'])} ms", flush=True)
     lasts: tuple[list[float], list[float]] = ([], [])
-    with monitor.phase(f"{mode}, broadcast to {max(CLIENT_COUNTS)}"):
+    async with monitor.async_phase(f"{mode}, broadcast to {max(CLIENT_COUNTS)}"):
         for round_ in range(BROADCASTS + 1):
             for side, into in zip(sides, lasts, strict=True):
                 took = await side.broadcast_once() * 1000
@@ -262,9 +262,7 @@ def main() -> None:
             get_engine().dispose()
         results[mode] = (academy, bare)
     text = table(results)
-    print(f"\n{text}\n\n{monitor.report()}")
-    if args.update_docs:
-        update_docs("realtime", text, monitor)
+    publish("realtime", text, monitor, write=args.update_docs)
 
 
 if __name__ == "__main__":

@@ -41,3 +41,11 @@ def update_docs(name: str, text: str, monitor: Monitor) -> None:
         DOCS.write_text(current.rstrip() + f"\n\n## {name}\n\n{start}\n{end}\n")
     replace_block(DOCS, start, end, block)
     print(f"\nwritten to {DOCS.relative_to(DOCS.parent.parent)}")
+
+
+def publish(name: str, text: str, monitor: Monitor, *, write: bool) -> None:
+    """Print a benchmark's table with the machine's state under it; with `write`, into the docs
+    too (refused on a busy machine)."""
+    print(f"\n{text}\n\n{monitor.report()}")
+    if write:
+        update_docs(name, text, monitor)
