@@ -6,8 +6,9 @@
 
 One host, as production runs it: Academy as `reflex run --env prod --backend-only` with
 REFLEX_OPLOCK_ENABLED and one backend worker per core, on Reflex's Redis state manager; PostgreSQL
-and Redis on the same machine; and the clients on the same machine too, in this one process, so
-their CPU (printed for each step) is taken from the same cores.
+and Redis on the same machine; and the clients on the same machine too, in one process or
+`--client-processes N`, so their CPU (printed for each step, with the busiest process's: near one
+core, the clients are the limit) is taken from the same cores.
 
 The data: the seed's one size is "~500+ concurrent users" (shared/seed/IMPROVEMENTS_SUMMARY.md);
 ten times that, 5,000 users, or twice the ramp's last step if that is more (so at most half the
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import random
 import sys
@@ -43,6 +45,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +53,6 @@ import redis
 
 from bench.common import (
     ROOT,
-    cpu_seconds,
     cpu_seconds_all,
     migrate,
     percentiles,
@@ -334,7 +336,8 @@ class Step:
     first_error: dict[str, str]
     worker_kib: float  # the workers' resident memory added, per learner online
     worker_cores: float
-    client_cores: float
+    client_cores: float  # all client processes
+    busiest_client: float  # the busiest one: near 1.0, the clients are the limit
     seconds: float
 
     def threshold(self, action: str, args: argparse.Namespace) -> float:
@@ -370,30 +373,42 @@ def summary_table(steps: list[Step], args: argparse.Namespace) -> str:
     actions = sorted({action for step in steps for action in step.times})
     lines = ["| Learners online | " + " | ".join(f"{a} p95 (ms)" for a in actions)
              + " | Errors | Failed log-ins | Worker KiB per learner | CPU cores: workers / "
-               "clients | Good |",
+               "clients (the busiest client process) | Good |",
              "|---:|" + "---:|" * len(actions) + "---:|---:|---:|---:|---|"]
     for step in steps:
         p95s = (f"{percentiles(step.times[a])[1]:.0f}" if len(step.times.get(a, [])) > 1 else "—"
                 for a in actions)
         lines.append(f"| {step.online:,} | " + " | ".join(p95s)
                      + f" | {sum(step.errors.values())} | {step.failed} | {step.worker_kib:.0f} | "
-                       f"{step.worker_cores:.2f} / {step.client_cores:.2f} | "
+                       f"{step.worker_cores:.2f} / {step.client_cores:.2f} "
+                       f"({step.busiest_client:.2f}) | "
                        f"{'yes' if step.good(args) else '**no**'} |")
     return "\n".join(lines)
 
 
-async def ramp(url: str, data: DataSet, args: argparse.Namespace, monitor: Monitor
-               ) -> list[Step]:
-    rng = random.Random(21)
+@dataclass(frozen=True)
+class Share:
+    """What one client process did in a step."""
+
+    online: int  # its learners connected at the end
+    failed: int  # its new learners' log-ins that failed
+    times: dict[str, list[float]]
+    errors: Counter[str]
+    first_error: dict[str, str]
+
+
+async def clients(url: str, batches: list[list[Seat]], staff: list[Instructor],
+                  args: argparse.Namespace, seed: int, conn: Connection) -> None:
+    """One client process: on each "go" from the ramp, the next batch of learners arrives (and,
+    the first time, the instructors), everyone keeps going for the step, and what it measured goes
+    back; "stop" ends the day for all of them. Waiting for the ramp never holds the event loop."""
+    rng = random.Random(seed)
     stop, recorder = asyncio.Event(), Recorder()
-    workers = workers_of(url)
-    base_kib = sum(rss_kib(pid) for pid in workers)
     days: list[asyncio.Task] = []
-    tabs: list[ReflexTab] = []
+    learners: list[Learner] = []
 
     async def arrive(person: Learner | Instructor, delay: float) -> bool:
         await asyncio.sleep(delay)
-        tabs.append(person.tab)
         name = "log in" if isinstance(person, Learner) else "instructor: log in"
         if not await recorder.timed(name, person.log_in):
             return False
@@ -401,47 +416,110 @@ async def ramp(url: str, data: DataSet, args: argparse.Namespace, monitor: Monit
                                              recorder, stop)))
         return True
 
-    staff = [Instructor(url, email, courses, args.broadcast_every)
-             for email, courses in list(data.instructors.items())[:args.instructors]]
-    steps: list[Step] = []
-    online = 0
-    for target in args.steps:
-        seats = data.seats[online:target]
-        async with monitor.async_phase(f"{target:,} learners"):
-            recorder.start()
-            began = time.perf_counter()
-            cpu_before = cpu_seconds_all(workers), cpu_seconds(os.getpid())
-            spread = args.arrival_seconds / max(len(seats), 1)
-            arrivals = [arrive(Learner(url, seat, random.Random(rng.random())), i * spread)
-                        for i, seat in enumerate(seats)]
-            if not steps:
-                arrivals += [arrive(person, 0.0) for person in staff]
-            results = await asyncio.gather(*arrivals)
-            await asyncio.sleep(args.step_seconds)
-            seconds = time.perf_counter() - began
-            worker_cpu = sum(used - cpu_before[0].get(pid, used)
-                             for pid, used in cpu_seconds_all(workers).items())
-            client_cpu = cpu_seconds(os.getpid()) - cpu_before[1]
-            recorder.open = False
-        online = sum(tab.client.connected for tab in tabs) - len(staff)
-        step = Step(target, online, results.count(False), recorder.times, recorder.errors,
-                    recorder.first_error,
-                    (sum(rss_kib(pid) for pid in workers) - base_kib) / max(online, 1),
-                    worker_cpu / seconds, client_cpu / seconds, seconds)
-        steps.append(step)
-        print(f"\n{target:,} learners ({online:,} online, {len(staff)} instructors), "
-              f"{seconds:.0f} s:\n{step_table(step, args)}\nworkers' memory "
-              f"{step.worker_kib:.0f} KiB per learner; CPU cores: workers {step.worker_cores:.2f}, "
-              f"clients {step.client_cores:.2f}\n{monitor.phases[-1].during.line()}", flush=True)
-        for action, error in step.first_error.items():
-            print(f"  first error of {action}: {error}")
-        if not step.good(args):
-            print("  stop: " + "; ".join(step.problems(args)), flush=True)
+    for step, seats in enumerate(batches):
+        if await asyncio.to_thread(conn.recv) != "go":
             break
+        recorder.start()
+        spread = args.arrival_seconds / max(len(seats), 1)
+        new = [Learner(url, seat, random.Random(rng.random())) for seat in seats]
+        learners += new
+        arrivals = [arrive(learner, i * spread) for i, learner in enumerate(new)]
+        results = await asyncio.gather(*arrivals, *(arrive(person, 0.0)
+                                                    for person in (staff if step == 0 else [])))
+        await asyncio.sleep(args.step_seconds)
+        recorder.open = False
+        conn.send(Share(sum(learner.tab.client.connected for learner in learners),
+                        results.count(False), recorder.times, recorder.errors,
+                        recorder.first_error))
+    else:
+        await asyncio.to_thread(conn.recv)  # every step done: the ramp's "stop"
     stop.set()
     await asyncio.gather(*days)
-    await asyncio.gather(*(tab.close() for tab in tabs), return_exceptions=True)
+    await asyncio.gather(*(person.tab.close() for person in [*learners, *staff]),
+                         return_exceptions=True)
+
+
+def run_clients(*arguments: Any) -> None:
+    asyncio.run(clients(*arguments))
+
+
+def ramp(url: str, data: DataSet, args: argparse.Namespace, monitor: Monitor) -> list[Step]:
+    """Start the client processes, each with its share of every step's new learners (and the
+    first with the instructors), then step by step: let them go, gather what they measured, and
+    stop at the first step that is not good."""
+    count = args.client_processes
+    batches: list[list[list[Seat]]] = [[] for _ in range(count)]
+    for before, target in pairwise((0, *args.steps)):
+        for index in range(count):
+            batches[index].append(data.seats[before:target][index::count])
+    staff = [Instructor(url, email, courses, args.broadcast_every)
+             for email, courses in list(data.instructors.items())[:args.instructors]]
+    # fork: the children need nothing but what this process already holds
+    context = multiprocessing.get_context("fork")
+    pipes = [context.Pipe() for _ in range(count)]
+    processes = [context.Process(target=run_clients, daemon=True, args=(
+        url, batches[index], staff if index == 0 else [], args, 21 + index, pipes[index][1]))
+        for index in range(count)]
+    for process in processes:
+        process.start()
+    client_pids = [process.pid for process in processes if process.pid is not None]
+    workers = workers_of(url)
+    base_kib = sum(rss_kib(pid) for pid in workers)
+    steps: list[Step] = []
+    try:
+        for target in args.steps:
+            with monitor.phase(f"{target:,} learners"):
+                began = time.perf_counter()
+                cpu_before = cpu_seconds_all(workers), cpu_seconds_all(client_pids)
+                for ours, _ in pipes:
+                    ours.send("go")
+                shares: list[Share] = [ours.recv() for ours, _ in pipes]
+                seconds = time.perf_counter() - began
+                used = [{pid: cpu - before.get(pid, cpu) for pid, cpu in cpu_seconds_all(pids).items()}
+                        for pids, before in zip((workers, client_pids), cpu_before, strict=True)]
+            step = merge(target, shares, seconds, used,
+                         (sum(rss_kib(pid) for pid in workers) - base_kib))
+            steps.append(step)
+            print(f"\n{target:,} learners ({step.online:,} online, {len(staff)} instructors), "
+                  f"{seconds:.0f} s:\n{step_table(step, args)}\nworkers' memory "
+                  f"{step.worker_kib:.0f} KiB per learner; CPU cores: workers "
+                  f"{step.worker_cores:.2f}, clients {step.client_cores:.2f} in {count} "
+                  f"process(es), the busiest {step.busiest_client:.2f}\n"
+                  f"{monitor.phases[-1].during.line()}", flush=True)
+            for action, error in step.first_error.items():
+                print(f"  first error of {action}: {error}")
+            if not step.good(args):
+                print("  stop: " + "; ".join(step.problems(args)), flush=True)
+                break
+        for ours, _ in pipes:
+            ours.send("stop")
+        for process in processes:
+            process.join(REPLY_TIMEOUT + 30)
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.kill()
     return steps
+
+
+def merge(target: int, shares: list[Share], seconds: float, used: list[dict[int, float]],
+          worker_kib: float) -> Step:
+    """One step from what each client process measured."""
+    times: dict[str, list[float]] = {}
+    errors: Counter[str] = Counter()
+    first_error: dict[str, str] = {}
+    for share in shares:
+        for action, values in share.times.items():
+            times.setdefault(action, []).extend(values)
+        errors.update(share.errors)
+        for action, error in share.first_error.items():
+            first_error.setdefault(action, error)
+    online = sum(share.online for share in shares)
+    workers, client_processes = used
+    return Step(target, online, sum(share.failed for share in shares), times, errors,
+                first_error, worker_kib / max(online, 1), sum(workers.values()) / seconds,
+                sum(client_processes.values()) / seconds,
+                max(client_processes.values(), default=0.0) / seconds, seconds)
 
 
 def parse_steps(text: str) -> tuple[int, ...]:
@@ -462,6 +540,9 @@ def main() -> None:
     parser.add_argument("--arrival-seconds", type=float, default=60.0,
                         help="a step's new learners log in spread over this many seconds")
     parser.add_argument("--instructors", type=int, default=3)
+    parser.add_argument("--client-processes", type=int, default=1, metavar="N",
+                        help="spread the learners over N client processes, for when one client "
+                             "process is the limit (its CPU near one core)")
     parser.add_argument("--broadcast-every", type=int, default=5, metavar="N",
                         help="an instructor broadcasts an update on one round in N")
     parser.add_argument("--threshold-ms", type=float, default=THRESHOLD_MS,
@@ -476,7 +557,8 @@ def main() -> None:
     size = LEARNING.scaled(users, PENDING_PAYMENTS)
     monitor = Monitor()
     print(f"One host: Academy with REFLEX_OPLOCK_ENABLED and {CORES} backend workers (one per "
-          f"core), PostgreSQL and Redis local, the clients in this process on the same machine; "
+          f"core), PostgreSQL and Redis local, the clients in {args.client_processes} "
+          f"process(es) on the same machine; "
           f"steps {', '.join(f'{n:,}' for n in args.steps)}; think time {args.think:g} s (mean)",
           flush=True)
     with throwaway_database() as database_url, tempfile.TemporaryDirectory() as tmp:
@@ -495,12 +577,13 @@ def main() -> None:
                          database_url=database_url,
                          extra_env={"ACADEMY_LOGIN_ATTEMPTS_PER_MINUTE": "1000000",
                                     "GRANIAN_WORKERS": str(CORES)}) as app:
-            steps = asyncio.run(ramp(app.url, data, args, monitor))
+            steps = ramp(app.url, data, args, monitor)
     good = [step for step in steps if step.good(args)]
     text = (f"Data set: {data.counts['users']:,} users, {data.counts['courses']} courses, "
             f"{data.counts['enrollments']:,} enrollments, {data.counts['lesson_progress']:,} "
             f"lesson-progress rows, {data.counts['payments']:,} payments waiting. {CORES} workers "
-            f"with oplock, PostgreSQL, Redis and the clients on this one host; think time "
+            f"with oplock, PostgreSQL, Redis and the clients ({args.client_processes} "
+            f"process(es)) on this one host; think time "
             f"{args.think:g} s, {args.step_seconds:g} s per step after "
             f"{args.arrival_seconds:g} s of arrivals, {args.instructors} instructors.\n\n"
             + summary_table(steps, args)
