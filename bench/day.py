@@ -19,16 +19,18 @@ waiting for review.
 The load model, through the app's own event handlers (tests/wsclient.py speaks Reflex's protocol):
 each learner logs in through the login form (and the session hand-off, and the dashboard), then
 repeats the day: dashboard, course page, lesson, mark complete, next lesson, search the catalog,
-open the notifications; between two actions the learner thinks for an exponentially distributed
-time (mean `--think`, 20 s). A few instructors (`--instructors`) log in and, thinking as long,
-open the payment queue, approve the oldest waiting transfer, and now and then broadcast an update
-to one of their courses. Each action is timed from its event until the page's data has arrived.
+open the notifications; between two actions the learner thinks for an exponentially distributed time
+(mean `--think`, 20 s). A few instructors (`--instructors`) log in and, thinking as long, open the
+payment queue, approve the first waiting transfer it shows, and now and then broadcast an update to
+one of their courses. Each action is timed from its event until the page's data has arrived.
 
-The ramp: at each step new learners arrive (spread over `--arrival-seconds`) until the step's
-number is online, then all keep going for `--step-seconds`. Per step: p50/p95/p99 of each action,
-errors, failed connections, the workers' memory per learner and CPU, the clients' CPU, and the
-machine's state (bench/machine.py). The ramp stops at the first step where an action's p95 passes
-its threshold or anything failed; the learners one host serves is the last good step.
+The ramp: first a few learners (four per core) go through one round of the day unmeasured, so that
+no step pays for the workers' first events. Then at each step new learners arrive (spread over
+`--arrival-seconds`) until the step's number is online, then all keep going for `--step-seconds`.
+Per step: p50/p95/p99 of each action, errors, failed connections, the workers' memory per learner
+and CPU, the clients' CPU, and the machine's state (bench/machine.py). The ramp stops at the first
+step where an action's p95 passes its threshold or anything failed; the learners one host serves is
+the last good step.
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ DATA_SCALE = 10
 PENDING_PAYMENTS = 1_000
 CORES = os.cpu_count() or 1
 STEPS = (500, 1_000, 2_000, 4_000, 8_000)
+WARM_UP_LEARNERS = 4 * CORES  # enough that every worker gets some
 THRESHOLD_MS = 100.0  # p95 of every action, but for those below
 # Actions whose cost is chosen, not overhead: a log-in verifies an argon2 hash (about 20 ms of one
 # core, on purpose) and sets up a session; a broadcast writes one notification per enrolled learner.
@@ -228,7 +231,7 @@ class Instructor:
         self.tab, self.email, self.courses = ReflexTab(url), email, courses
         self.broadcast_every = broadcast_every
         self.rounds = 0
-        self.waiting: list[int] = []  # payments the queue showed pending, oldest first
+        self.waiting: list[int] = []  # payments the queue showed pending, in its order
 
     async def log_in(self) -> None:
         from academy_app.admin.payments import payment_page
@@ -443,6 +446,25 @@ def run_clients(*arguments: Any) -> None:
     asyncio.run(clients(*arguments))
 
 
+async def warm_up(url: str, seats: list[Seat], instructor: Instructor | None) -> None:
+    """A few learners through one round of the day, and an instructor's payment queue, before
+    anything is measured: each worker's first events (imports, connection pools, caches) are not
+    what the first step should show. Any failure here means the run cannot work: it stops."""
+    async def learner(seat: Seat) -> None:
+        person = Learner(url, seat, random.Random(0))
+        await person.log_in()
+        for _, act in person.day():
+            await act()
+        await person.tab.close()
+
+    async def staff(person: Instructor) -> None:
+        await person.log_in()
+        await person.review_payments()
+        await person.tab.close()
+
+    await asyncio.gather(*map(learner, seats), *([staff(instructor)] if instructor else []))
+
+
 def ramp(url: str, data: DataSet, args: argparse.Namespace, monitor: Monitor) -> list[Step]:
     """Start the client processes, each with its share of every step's new learners (and the
     first with the instructors), then step by step: let them go, gather what they measured, and
@@ -454,6 +476,8 @@ def ramp(url: str, data: DataSet, args: argparse.Namespace, monitor: Monitor) ->
             batches[index].append(data.seats[before:target][index::count])
     staff = [Instructor(url, email, courses, args.broadcast_every)
              for email, courses in list(data.instructors.items())[:args.instructors]]
+    asyncio.run(warm_up(url, data.seats[args.steps[-1]:], Instructor(
+        url, *next(iter(data.instructors.items())), args.broadcast_every) if staff else None))
     # fork: the children need nothing but what this process already holds
     context = multiprocessing.get_context("fork")
     pipes = [context.Pipe() for _ in range(count)]
@@ -563,11 +587,11 @@ def main() -> None:
           flush=True)
     with throwaway_database() as database_url, tempfile.TemporaryDirectory() as tmp:
         migrate(database_url)
-        data = build_data_set(database_url, capacity_sessions=0, seats_wanted=args.steps[-1],
-                              size=size)
+        data = build_data_set(database_url, capacity_sessions=0,
+                              seats_wanted=args.steps[-1] + WARM_UP_LEARNERS, size=size)
         print(f"Data set built in {data.seconds:.1f} s: "
               + ", ".join(f"{count:,} {name}" for name, count in data.counts.items()), flush=True)
-        if len(data.seats) < args.steps[-1]:
+        if len(data.seats) < args.steps[-1] + WARM_UP_LEARNERS:
             raise SystemExit(f"only {len(data.seats)} learners can take part")
         redis.Redis.from_url(REDIS_ACADEMY).flushdb()
         os.environ["REFLEX_OPLOCK_ENABLED"] = "true"
