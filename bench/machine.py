@@ -152,7 +152,8 @@ class Usage:
 
     def top(self, count: int = 3) -> str:
         ranked = sorted(self.offenders.items(), key=lambda item: -item[1])[:count]
-        return ", ".join(f"{name} {self.cores(used):.2f}" for name, used in ranked if used > 0)
+        return ", ".join(f"{name} {self.cores(used):.2f}" for name, used in ranked
+                         if self.cores(used) >= 0.005)  # what would print as 0.00 says nothing
 
     def line(self) -> str:
         top = self.top()
