@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import re
 import statistics
 import sys
 import tempfile
@@ -32,6 +31,8 @@ from academy_app.admin.study_groups import study_groups
 from academy_app.db import make_engine
 from academy_app.models import Course, Role, StudyGroup, User, utcnow
 from bench.common import ROOT, migrate, throwaway_database
+from bench.machine import Monitor
+from bench.report import refuse_if_busy, replace_block
 
 ROWS = 100_000
 RUNS = 30
@@ -124,13 +125,14 @@ def plan(engine: sa.Engine, session: Session, actor: User, query: ListQuery) -> 
     return "\n".join(row[0] for row in rows)
 
 
-def measure(url: str) -> tuple[dict[str, tuple[float, float]], dict[str, str]]:
+def measure(url: str, monitor: Monitor, database: str
+            ) -> tuple[dict[str, tuple[float, float]], dict[str, str]]:
     migrate(url)
     engine = make_engine(url)
     try:
         fill(engine)
         results, plans = {}, {}
-        with Session(engine) as session:
+        with Session(engine) as session, monitor.phase(f"{database}, every list load"):
             for name, actor, query in scenarios(session):
                 page = service.list_records(session, actor, GROUPS, query)
                 assert page.rows, name
@@ -157,20 +159,19 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--update-docs", action="store_true")
     args = parser.parse_args(argv)
+    monitor = Monitor()
     with tempfile.TemporaryDirectory() as folder:
-        sqlite, sqlite_plans = measure(f"sqlite:///{Path(folder) / 'bench.db'}")
+        sqlite, sqlite_plans = measure(f"sqlite:///{Path(folder) / 'bench.db'}", monitor, "SQLite")
     with throwaway_database() as url:
-        postgres, postgres_plans = measure(url)
+        postgres, postgres_plans = measure(url, monitor, "PostgreSQL")
     result = table(sqlite, postgres)
-    print(result)
+    print(f"{result}\n\n{monitor.report()}")
     for database, plans in (("SQLite", sqlite_plans), ("PostgreSQL", postgres_plans)):
         for name, text in plans.items():
             print(f"\n{database}, {name}:\n{text}")
     if args.update_docs:
-        docs = DOCS.read_text()
-        block = f"{START}\n{result}\n{END}"
-        DOCS.write_text(re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, docs,
-                               flags=re.S))
+        refuse_if_busy(monitor)
+        replace_block(DOCS, START, END, f"{result}\n\n{monitor.report()}")
     return 0
 
 

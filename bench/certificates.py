@@ -24,7 +24,8 @@ import segno
 from fpdf import FPDF
 
 from academy_app.infra import pdf
-from bench.report import update_docs
+from bench.machine import Monitor
+from bench.report import publish
 
 NAMES = ["Zoë Ångström", "李小龙", "محمد بن سلمان", "김민준"]
 ROUNDS = 25
@@ -114,9 +115,12 @@ def main() -> None:
             io.BytesIO(render(text))
     results: dict[str, tuple[list[float], list[int]]] = {name: ([], []) for name in renderers}
     print(f"{ROUNDS} rounds × {PER_ROUND} certificates per renderer, alternating…", flush=True)
-    for _ in range(ROUNDS):
-        for name, render in renderers.items():
-            measure(render, texts, *results[name])
+    # No server of the run's own: Redis and PostgreSQL are like any other process here.
+    monitor = Monitor(services=())
+    with monitor.phase("both renderers, alternating"):
+        for _ in range(ROUNDS):
+            for name, render in renderers.items():
+                measure(render, texts, *results[name])
     lines = ["| Renderer | ms per certificate p50 / p95 | Certificates per second per core | "
              "PDF size (kB) |", "|---|---:|---:|---:|"]
     for name, (timings, sizes) in results.items():
@@ -126,9 +130,7 @@ def main() -> None:
         lines.append(f"| {name} | {p50:.1f} / {p95:.1f} | {rate:.0f} | "
                      f"{statistics.mean(sizes) / 1024:.0f} |")
     text = "\n".join(lines)
-    print("\n" + text)
-    if args.update_docs:
-        update_docs("certificates", text)
+    publish("certificates", text, monitor, write=args.update_docs)
 
 
 if __name__ == "__main__":

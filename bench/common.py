@@ -14,6 +14,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from bench.machine import RUN_DATABASES
+
 ROOT = Path(__file__).resolve().parent.parent
 PG_SERVER = os.environ.get("ACADEMY_BENCH_PG_URL",
                            "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
@@ -22,9 +24,11 @@ PG_SERVER = os.environ.get("ACADEMY_BENCH_PG_URL",
 @contextmanager
 def throwaway_database() -> Iterator[str]:
     """A new, empty database on the benchmark server for one run, dropped afterwards even if the run
-    fails (WITH (FORCE) ends connections a killed backend left behind)."""
+    fails (WITH (FORCE) ends connections a killed backend left behind). Its PostgreSQL backends
+    count as part of the run in the machine's state (bench/machine.py)."""
     admin = sa.create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
     name = f"academy_bench_{uuid.uuid4().hex[:8]}"
+    RUN_DATABASES.add(name)
     with admin.connect() as connection:
         connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
     try:

@@ -71,7 +71,8 @@ from bench.common import (
     serving_pids,
     throwaway_database,
 )
-from bench.report import update_docs
+from bench.machine import Monitor
+from bench.report import publish
 from tests.wsclient import ReflexTab, handler_name, handoff_ticket
 
 # Database numbers no test uses, so a benchmark never flushes a running test's state.
@@ -125,11 +126,29 @@ QUICK = Plan(levels=(1, 10, 50), level_seconds=5, saturation_clients=50, saturat
 
 # --- The data set ----------------------------------------------------------------------------
 
-USERS, INSTRUCTORS = 10_000, 50
-COURSES, MODULES_PER_COURSE, LESSONS_PER_MODULE = 200, 5, 5
+INSTRUCTORS = 50
+MODULES_PER_COURSE, LESSONS_PER_MODULE = 5, 5
 ENROLLMENTS_PER_LEARNER = (2, 10)  # uniform: about 6 each, about 60,000 in all
 COMPLETED_SHARE = 0.05  # of enrollments; the rest are active
-PROGRESS_ROWS = 200_000
+
+
+@dataclass(frozen=True)
+class Size:
+    """How big an academy the bulk loader makes. This benchmark's is issue 6's; bench/day.py scales
+    it by its number of users, everything else in proportion."""
+
+    users: int = 10_000
+    courses: int = 200
+    progress_rows: int = 200_000
+    pending_payments: int = 0  # transfers learners submitted for paid courses, not yet reviewed
+
+    def scaled(self, users: int, pending_payments: int) -> Size:
+        factor = users / self.users
+        return Size(users, max(self.courses, round(self.courses * factor)),
+                    round(self.progress_rows * factor), pending_payments)
+
+
+LEARNING = Size()
 FIRST = ["Ada", "Bola", "Chen", "Dara", "Elif", "Femi", "Goran", "Hana", "Ines", "Jun", "Kofi", "Lena",
          "Mateo", "Nia", "Omar", "Priya", "Quinn", "Rosa", "Sami", "Tariq", "Uma", "Vera", "Wei", "Yara"]
 LAST = ["Okafor", "Novak", "Tanaka", "Silva", "Haddad", "Kowalski", "Nguyen", "Mensah", "Larsen",
@@ -161,6 +180,8 @@ class DataSet:
     seconds: float
     seats: list[Seat]  # one learner each, for the round-trip clients
     sessions: list[str]  # login tokens of other learners, for the capacity clients
+    # instructor's email → the courses they teach that have payments waiting, then the rest
+    instructors: dict[str, list[int]] = field(default_factory=dict)
 
 
 def _stamp(moment: datetime) -> str:
@@ -210,7 +231,8 @@ def _copy(cursor: Any, table: str, columns: str, rows: list[tuple]) -> int:
     return len(rows)
 
 
-def build_data_set(database_url: str, capacity_sessions: int, seats_wanted: int) -> DataSet:
+def build_data_set(database_url: str, capacity_sessions: int, seats_wanted: int,
+                   size: Size = LEARNING) -> DataSet:
     """Fill a migrated database; returns the row counts and the learners the clients will be."""
     from academy_app.services.accounts import hash_password
 
@@ -226,7 +248,7 @@ def build_data_set(database_url: str, capacity_sessions: int, seats_wanted: int)
 
     users: list[tuple] = [(1, "admin@example.com", "Avery Admin", password_hash, "admin", True, True,
                            _stamp(ago(700, 600)), _stamp(ago(600)))]
-    for n in range(1, USERS):
+    for n in range(1, size.users):
         role = "instructor" if n <= INSTRUCTORS else "student"
         joined = ago(700)
         users.append((n + 1, f"{role}{n}@example.com",
@@ -240,7 +262,7 @@ def build_data_set(database_url: str, capacity_sessions: int, seats_wanted: int)
     courses, modules, lessons = [], [], []
     course_lessons: dict[int, list[int]] = {}  # course id → lesson ids in learning order
     course_slug: dict[int, str] = {}
-    for c in range(1, COURSES + 1):
+    for c in range(1, size.courses + 1):
         category = categories[c % len(categories)]
         slug = f"{category[2]}-{c:03d}"
         created = ago(600, 30)
@@ -287,13 +309,13 @@ def build_data_set(database_url: str, capacity_sessions: int, seats_wanted: int)
     per_course = MODULES_PER_COURSE * LESSONS_PER_MODULE
     done = [per_course if e[3] == "completed" else 0 for e in enrollments]
     active = [i for i, e in enumerate(enrollments) if e[3] == "active"]
-    budget = PROGRESS_ROWS - sum(done)
+    budget = size.progress_rows - sum(done)
     mean = budget / len(active)
     for i in active:
         done[i] = min(per_course - 1, int(rng.expovariate(1 / mean)))
-    while (total := sum(done)) != PROGRESS_ROWS:  # nudge to exactly PROGRESS_ROWS
-        step = 1 if total < PROGRESS_ROWS else -1
-        for i in rng.sample(active, min(len(active), abs(PROGRESS_ROWS - total))):
+    while (total := sum(done)) != size.progress_rows:  # nudge to exactly size.progress_rows
+        step = 1 if total < size.progress_rows else -1
+        for i in rng.sample(active, min(len(active), abs(size.progress_rows - total))):
             if 0 <= done[i] + step < per_course:
                 done[i] += step
     progress, certificates, notifications = [], [], []
@@ -335,6 +357,22 @@ def build_data_set(database_url: str, capacity_sessions: int, seats_wanted: int)
             if len(seats) == seats_wanted:
                 break
     others = [user_id for user_id in learner_ids if user_id not in seated][:capacity_sessions]
+
+    # Transfers waiting for review: learners not enrolled in a paid course, one open each at most.
+    paid = [row[0] for row in courses if row[7] > 0]
+    taken = {(e[1], e[2]) for e in enrollments}
+    payments: list[tuple] = []
+    while paid and len(payments) < size.pending_payments:
+        user_id, course_id = rng.choice(learner_ids), rng.choice(paid)
+        if (user_id, course_id) not in taken:
+            taken.add((user_id, course_id))
+            moment = _stamp(ago(3))
+            payments.append((len(payments) + 1, user_id, course_id, courses[course_id - 1][7],
+                             "USD", f"BANK-{len(payments) + 1:07d}", "pending", moment))
+    waiting = {row[2] for row in payments}
+    instructors: dict[str, list[int]] = {}
+    for course in sorted(courses, key=lambda row: row[0] not in waiting):
+        instructors.setdefault(f"instructor{course[10] - 1}@example.com", []).append(course[0])
     tokens = [secrets.token_urlsafe(32) for _ in others]
     login_sessions = [(i + 1, hashlib.sha256(token.encode()).hexdigest(), user_id, _stamp(now),
                        _stamp(now + timedelta(days=14)))
@@ -363,6 +401,8 @@ def build_data_set(database_url: str, capacity_sessions: int, seats_wanted: int)
             ("notifications", "id, user_id, kind, title, body, link, created_at, read_at",
              notification_rows),
             ("login_sessions", "id, token_hash, user_id, created_at, expires_at", login_sessions),
+            ("payments", "id, user_id, course_id, amount_cents, currency, reference, status, "
+                         "created_at", payments),
         ]
         for table, columns, rows in tables:
             counts[table] = _copy(cursor, table, columns, rows)
@@ -386,7 +426,7 @@ def build_data_set(database_url: str, capacity_sessions: int, seats_wanted: int)
     finally:
         engine.dispose()
     return DataSet(counts=counts, seconds=time.perf_counter() - started, seats=seats,
-                   sessions=tokens)
+                   sessions=tokens, instructors=instructors)
 
 
 # --- Clients -----------------------------------------------------------------------------------
@@ -745,7 +785,7 @@ def workers_of(url: str) -> list[int]:
 
 
 async def measure_mode(academy_url: str, bare_url: str, database_url: str, data: DataSet,
-                       plan: Plan, mode: Mode) -> ModeResult:
+                       plan: Plan, mode: Mode, monitor: Monitor) -> ModeResult:
     """One mode, both apps running: round trips, saturation, then (with one worker) capacity
     (last, because it fills the worker with a thousand tabs)."""
     rng = random.Random(7)
@@ -766,7 +806,8 @@ async def measure_mode(academy_url: str, bare_url: str, database_url: str, data:
 
     latency = []
     for level in plan.levels:
-        result = await open_loop(learners[:level], plan.level_seconds, rng, workers)
+        async with monitor.async_phase(f"{mode.name}, mark complete, open loop, {level} clients"):
+            result = await open_loop(learners[:level], plan.level_seconds, rng, workers)
         await settle(learners[:level])
         latency.append(result)
         p50, p95, p99 = percentiles(result.values)
@@ -790,8 +831,9 @@ async def measure_mode(academy_url: str, bare_url: str, database_url: str, data:
         await settle(clients)
         processes = {"worker": pids, "clients": [os.getpid()],
                      "PostgreSQL": database_backends(database_url), "Redis": pids_named("redis-server")}
-        result = await closed_loop(clients[:plan.saturation_clients], plan.saturation_seconds,
-                                   processes)
+        async with monitor.async_phase(f"{mode.name}, saturation, {side}"):
+            result = await closed_loop(clients[:plan.saturation_clients],
+                                       plan.saturation_seconds, processes)
         await settle(clients)
         saturated.append(result)
         print(f"  saturation, {side}, {plan.saturation_clients} clients: {result.per_second:.0f} "
@@ -808,7 +850,8 @@ async def measure_mode(academy_url: str, bare_url: str, database_url: str, data:
         return ModeResult(latency, *saturated, capacity=None)
 
     print(f"  capacity: learners on /dashboard, in steps of {plan.capacity_steps}", flush=True)
-    held = await capacity(academy_url, data.sessions, plan.capacity_steps, worker)
+    async with monitor.async_phase(f"{mode.name}, capacity"):
+        held = await capacity(academy_url, data.sessions, plan.capacity_steps, worker)
     print(f"  capacity: {held.held} held, {held.worker_kib:.0f} KiB per client in the worker, "
           f"{held.redis_kib:.0f} KiB in Redis; while connecting the worker used "
           f"{100 * held.server_cpu:.0f} % and the clients {100 * held.client_cpu:.0f} % of a core",
@@ -941,6 +984,7 @@ def main() -> None:
     raise_open_file_limit()
     run_started = time.perf_counter()
     rows: list[Row] = []
+    monitor = Monitor()
     with throwaway_database() as database_url:
         migrate(database_url)
         data = build_data_set(database_url, capacity_sessions=plan.capacity_steps[-1],
@@ -970,22 +1014,22 @@ def main() -> None:
                   bare_reflex(Path(tmp), REDIS_BARE, database_url=database_url,
                               workers=mode.workers) as bare_url):
                 result = asyncio.run(measure_mode(app.url, bare_url, database_url, data, plan,
-                                                  mode))
+                                                  mode, monitor))
             rows += mode_rows(mode.name, result, plan)
         for extra in EXTRA_MEASUREMENTS if not args.workers else ():
-            rows += extra.run(database_url) or [Row(extra.measure, "—", "—", "not measured yet",
-                                                    extra.target, None)]
+            with monitor.phase(extra.measure):
+                rows += extra.run(database_url) or [Row(extra.measure, "—", "—",
+                                                        "not measured yet", extra.target, None)]
         get_engine().dispose()
     text = (f"Data set: {data.counts['users']:,} users, {data.counts['courses']} courses, "
             f"{data.counts['lessons']:,} lessons, {data.counts['enrollments']:,} enrollments, "
             f"{data.counts['lesson_progress']:,} lesson-progress rows (built in "
             f"{data.seconds:.0f} s).\n\n" + table(rows))
-    print("\n" + text)
     print(f"\nWhole run: {(time.perf_counter() - run_started) / 60:.1f} min")
     if args.quick:
         print("(--quick: fewer clients and shorter phases; not comparable with the targets)")
-    elif args.update_docs and not args.workers:
-        update_docs("learning", text)
+    publish("learning", text, monitor,
+            write=args.update_docs and not args.quick and not args.workers)
 
 
 if __name__ == "__main__":

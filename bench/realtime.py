@@ -37,7 +37,8 @@ import redis
 import sqlalchemy as sa
 
 from bench.common import ROOT, bare_reflex, percentiles, throwaway_database
-from bench.report import update_docs
+from bench.machine import Monitor
+from bench.report import publish
 
 if TYPE_CHECKING:
     from tests.wsclient import ReflexTab
@@ -177,7 +178,7 @@ class Bare:
         return max(arrivals) - start
 
 
-async def measure(academy: Academy, bare: Bare) -> tuple[dict, dict]:
+async def measure(academy: Academy, bare: Bare, monitor: Monitor, mode: str) -> tuple[dict, dict]:
     """Both apps side by side, samples interleaved, so both see the same machine at the same time."""
     results: tuple[dict, dict] = ({}, {})
     sides = (academy, bare)
@@ -188,19 +189,21 @@ async def measure(academy: Academy, bare: Bare) -> tuple[dict, dict]:
             for side in sides:
                 await side.push_once()
         samples: tuple[list[float], list[float]] = ([], [])
-        for _ in range(SAMPLES):
-            for side, into in zip(sides, samples, strict=True):
-                into.append(await side.push_once() * 1000)
+        async with monitor.async_phase(f"{mode}, push with {count} clients"):
+            for _ in range(SAMPLES):
+                for side, into in zip(sides, samples, strict=True):
+                    into.append(await side.push_once() * 1000)
         for side, into, result in zip(sides, samples, results, strict=True):
             result[f"push/{count}"] = percentiles(into)
             print(f"  {type(side).__name__}: push with {count} clients: p50/p95/p99 "
                   f"{'/'.join(f'{v:.1f}' for v in result[f'push/{count}'])} ms", flush=True)
     lasts: tuple[list[float], list[float]] = ([], [])
-    for round_ in range(BROADCASTS + 1):
-        for side, into in zip(sides, lasts, strict=True):
-            took = await side.broadcast_once() * 1000
-            if round_:  # the first round warms up
-                into.append(took)
+    async with monitor.async_phase(f"{mode}, broadcast to {max(CLIENT_COUNTS)}"):
+        for round_ in range(BROADCASTS + 1):
+            for side, into in zip(sides, lasts, strict=True):
+                took = await side.broadcast_once() * 1000
+                if round_:  # the first round warms up
+                    into.append(took)
     for side, into, result in zip(sides, lasts, results, strict=True):
         result["broadcast"] = (statistics.median(into), max(into))
         print(f"  {type(side).__name__}: broadcast to {len(side.tabs)}: median/max "
@@ -235,6 +238,7 @@ def main() -> None:
                         help="write the table into docs/benchmarks.md")
     args = parser.parse_args()
     results = {}
+    monitor = Monitor()
     for mode, oplock in MODES.items():
         for url in (REDIS_ACADEMY, REDIS_BARE):
             redis.Redis.from_url(url).flushdb()
@@ -253,13 +257,12 @@ def main() -> None:
             with (running_app(Path(tmp), redis_url=REDIS_ACADEMY, backend_only=True,
                               database_url=database_url) as app,
                   bare_reflex(Path(tmp), REDIS_BARE) as bare_url):
-                academy, bare = asyncio.run(measure(Academy(app.url), Bare(bare_url)))
+                academy, bare = asyncio.run(measure(Academy(app.url), Bare(bare_url), monitor,
+                                                    mode))
             get_engine().dispose()
         results[mode] = (academy, bare)
     text = table(results)
-    print("\n" + text)
-    if args.update_docs:
-        update_docs("realtime", text)
+    publish("realtime", text, monitor, write=args.update_docs)
 
 
 if __name__ == "__main__":
