@@ -7,7 +7,6 @@ import logging
 import reflex as rx
 from sqlmodel import Session
 
-from academy_app.db import session_scope
 from academy_app.models import User
 from academy_app.services import accounts
 from academy_app.services.errors import AuthenticationFailed, Invalid, NotFound, TooManyAttempts
@@ -86,11 +85,15 @@ class AccountFormState(AuthState):
         staff = await self._staff_or_visitor()
         if staff is not None:  # nothing to sign up for
             return rx.redirect(self._next_path(staff))
+        client_ip = self.router.session.client_ip
+
+        def register(session: Session) -> str:
+            user = accounts.register(session, form, client_ip=client_ip)
+            session.flush()
+            return accounts.start_handoff(session, user)
+
         try:
-            with session_scope() as session:
-                user = accounts.register(session, form, client_ip=self.router.session.client_ip)
-                session.flush()
-                ticket = accounts.start_handoff(session, user)
+            ticket = await self._in_transaction(register)
         except Invalid as exc:
             self.errors = exc.errors
             return None
@@ -102,7 +105,7 @@ class AccountFormState(AuthState):
         return self._switch_login(self._next_path(), ticket)
 
     @rx.event
-    def login(self, form_data: dict) -> Events:
+    async def login(self, form_data: dict) -> Events:
         if self._handed_over:
             return None
         self.errors, self.form_error = {}, ""
@@ -112,14 +115,16 @@ class AccountFormState(AuthState):
             self.errors = {name: "Required" for name, value in
                            (("email", email), ("password", password)) if not value}
             return None
+        client_ip = self.router.session.client_ip
+
+        def authenticate(session: Session) -> tuple[str, bool]:
+            user = accounts.authenticate(session, email, password, client_ip)
+            # A new token at every log-in, set by /auth/session, which ends the one the browser
+            # had (if any); the role read while the session holds the user.
+            return accounts.start_handoff(session, user), is_staff(user)
+
         try:
-            with session_scope() as session:
-                user = accounts.authenticate(session, email, password,
-                                             self.router.session.client_ip)
-                # A new token at every log-in, set by /auth/session, which ends the one the
-                # browser had (if any).
-                ticket = accounts.start_handoff(session, user)
-                staff = is_staff(user)  # read while the session holds the user
+            ticket, staff = await self._in_transaction(authenticate)
         except (AuthenticationFailed, TooManyAttempts) as exc:
             if isinstance(exc, TooManyAttempts):
                 log.warning("login refused by rate limit from %s", self.router.session.client_ip)
@@ -147,12 +152,13 @@ class PasswordFormState(AccountFormState):
         await self._logged_in()  # keeps the navbar true
 
     @rx.event
-    def request_link(self, form_data: dict) -> None:
+    async def request_link(self, form_data: dict) -> None:
         self._clear()
         email = _field(form_data, "email", 320)
+        client_ip = self.router.session.client_ip
         try:
-            with session_scope() as session:
-                accounts.request_password_reset(session, email, self.router.session.client_ip)
+            await self._in_transaction(lambda session: accounts.request_password_reset(
+                session, email, client_ip))
         except Invalid as exc:
             self.errors = exc.errors
             return
@@ -182,11 +188,12 @@ class PasswordFormState(AccountFormState):
         self.link_valid, self.link_checked = bool(valid), True
 
     @rx.event
-    def set_new_password(self, form_data: dict) -> Events:
+    async def set_new_password(self, form_data: dict) -> Events:
         self._clear()
+        token, password = self._token, _field(form_data, "password", 1024)
         try:
-            with session_scope() as session:
-                accounts.reset_password(session, self._token, _field(form_data, "password", 1024))
+            await self._in_transaction(lambda session: accounts.reset_password(
+                session, token, password))
         except Invalid as exc:
             self.errors = exc.errors
             return None

@@ -147,6 +147,17 @@ class AuthState(rx.State):
             return None, self._turn_away(caller, ANY_ROLE)
         return result, None
 
+    @staticmethod
+    async def _in_transaction(work: Callable[[Session], T]) -> T:
+        """`work(session)` for a form any visitor may submit (log in, sign up, reset a password),
+        in one transaction in a worker thread: each hashes a password with argon2 on purpose
+        slowly, which on the event loop would stall every tab this worker serves. Errors
+        propagate for the form to show."""
+        def run() -> T:
+            with session_scope() as session:
+                return work(session)
+        return await asyncio.to_thread(run)
+
     async def _as_caller(self, work: Callable[[Session, User | None], T]
                          ) -> tuple[Caller | None, T]:
         login, client_token = self._login(), self.router.session.client_token

@@ -5,7 +5,6 @@ from __future__ import annotations
 import reflex as rx
 from sqlmodel import Session
 
-from academy_app.db import session_scope
 from academy_app.models import User
 from academy_app.services import reminders
 from academy_app.services.errors import NotFound
@@ -39,11 +38,11 @@ class ReminderLinkState(AuthState):
         self.loading = False
 
     @rx.event
-    def set_enabled(self, enabled: bool) -> Events:
+    async def set_enabled(self, enabled: bool) -> Events:
+        token = self._token
         try:
-            with session_scope() as session:
-                user = reminders.set_reminders(session, self._token, enabled is True)
-                self.enabled = user.email_reminders
+            self.enabled = await self._in_transaction(lambda session: reminders.set_reminders(
+                session, token, enabled is True).email_reminders)
         except NotFound:
             self.valid = False
             return None
