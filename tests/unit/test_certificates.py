@@ -275,11 +275,11 @@ def test_the_sweeper_finds_lost_draws_and_completions_without_a_certificate(db, 
     row.status = EnrollmentStatus.COMPLETED  # completed before certificates existed
     db.add(row)
     db.commit()
-    assert certificates.issue_missing(db) == 1
+    assert certificates.issue_missing(db) == (1, None)
     db.commit()
     certificate = certificate_of(db, student)
     assert certificate.file_ready_at is not None  # issuing queued the draw
-    assert certificates.issue_missing(db) == 0
+    assert certificates.issue_missing(db) == (0, None)
     certificate.file_ready_at = None  # as if the draw task had been lost
     certificate.issued_at -= timedelta(minutes=11)
     db.add(certificate)
