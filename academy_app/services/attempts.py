@@ -179,8 +179,9 @@ def quiz_status(session: Session, actor: User | None, quiz_id: int, *,
         quiz_id=quiz.id, lesson_id=lesson.id, title=lesson.title, pass_percent=quiz.pass_percent,
         max_attempts=quiz.max_attempts, attempt_scoring=quiz.attempt_scoring,
         time_limit_minutes=quiz.time_limit_minutes, show_answers=quiz.show_answers,
-        attempts=tuple(AttemptSummary(attempt_id=a.id, number=a.number, started_at=a.started_at,
-                                      submitted_at=a.submitted_at, percent=a.percent,
+        attempts=tuple(AttemptSummary(attempt_id=a.id, number=a.number,
+                                      started_at=as_utc(a.started_at),
+                                      submitted_at=_utc(a.submitted_at), percent=a.percent,
                                       passed=a.passed) for a in taken),
         kept_percent=outcome.kept_percent, passed=outcome.passed,
         open_attempt_id=open_attempt.id if open_attempt else None,
@@ -387,8 +388,8 @@ def _view(session: Session, attempt: QuizAttempt, lesson: Lesson) -> AttemptView
                                       points=version.points, choices=choices, targets=targets,
                                       response=saved.response if saved else None))
     return AttemptView(attempt_id=attempt.id, quiz_id=attempt.quiz_id, lesson_id=lesson.id,
-                       title=lesson.title, number=attempt.number, started_at=attempt.started_at,
-                       deadline=attempt.deadline, submitted=attempt.submitted_at is not None,
+                       title=lesson.title, number=attempt.number, started_at=as_utc(attempt.started_at),
+                       deadline=_utc(attempt.deadline), submitted=attempt.submitted_at is not None,
                        questions=tuple(questions))
 
 
@@ -415,7 +416,7 @@ def _result(session: Session, attempt: QuizAttempt, quiz: Quiz, lesson: Lesson) 
             feedback=feedback if shown else ()))
     return AttemptResult(
         attempt_id=attempt.id, quiz_id=quiz.id, number=attempt.number,
-        submitted_at=attempt.submitted_at, points=attempt.points or 0.0,
+        submitted_at=as_utc(attempt.submitted_at), points=attempt.points or 0.0,
         max_points=attempt.max_points, percent=attempt.percent or 0.0,
         passed=bool(attempt.passed), kept_percent=outcome.kept_percent,
         quiz_passed=outcome.passed, answers_shown=shown, questions=tuple(questions))
@@ -478,15 +479,17 @@ def _grade(session: Session, attempt: QuizAttempt, quiz: Quiz) -> None:
 
 
 def _record_outcome(session: Session, quiz: Quiz, user_id: int) -> QuizOutcome:
-    """The learner's kept score on the quiz, and the quiz lesson complete exactly while it
-    passes (for a learner still enrolled: a cancelled one's progress is left as it was)."""
+    """The learner's kept score on the quiz, and the quiz lesson complete exactly while a graded
+    quiz is passed, or once a practice (ungraded) quiz is submitted: it counts for no grade, so
+    taking it is what completes it. A cancelled learner's progress is left as it was."""
     outcome = _outcome(session, quiz, user_id)
     status = session.exec(select(Enrollment.status).join(
         Module, col(Module.course_id) == Enrollment.course_id)
         .join(Lesson, col(Lesson.module_id) == Module.id)
         .where(Lesson.id == quiz.lesson_id, Enrollment.user_id == user_id)).first()
     if status in LEARNING_STATUSES:
-        progress.record_quiz_result(session, user_id, quiz.lesson_id, outcome.passed)
+        done = outcome.passed if quiz.is_graded else outcome.attempts > 0
+        progress.record_quiz_result(session, user_id, quiz.lesson_id, done)
     return outcome
 
 
@@ -550,6 +553,10 @@ def _open_attempt(session: Session, quiz_id: int, user_id: int) -> QuizAttempt |
     return session.exec(select(QuizAttempt).where(
         QuizAttempt.quiz_id == quiz_id, QuizAttempt.user_id == user_id,
         col(QuizAttempt.submitted_at).is_(None))).first()
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return as_utc(moment) if moment is not None else None
 
 
 def _layout_versions(attempt: QuizAttempt) -> set[int]:

@@ -3,7 +3,8 @@ and what is still missing. Every path that issues one (completing the last lesso
 a regrade, the nightly sweep) goes through `certificates.issue`, which asks `evaluate` here.
 
 A learner earns it when
-- every lesson of the course is complete (a quiz lesson is complete once its quiz is passed),
+- every lesson of the course is complete (a graded quiz's lesson once the quiz is passed, a
+  practice quiz's once it is submitted: services/attempts.py),
 - every graded quiz is passed: the learner's kept score (by the quiz's attempt scoring) reaches its
   pass mark, and
 - when the course sets a minimum grade, the overall grade reaches it. The overall grade is the

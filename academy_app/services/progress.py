@@ -128,11 +128,12 @@ def set_lesson_completion(session: Session, actor: User | None, lesson_id: int,
 
 
 def record_quiz_result(session: Session, user_id: int, lesson_id: int,
-                       passed: bool) -> CourseProgress:
-    """A quiz lesson is complete while the learner's kept score passes it (services/attempts.py
-    calls this after every grading or regrading). Passing may also earn the certificate when the
-    rest of the course was already done (a better grade, a fixed key), so it is asked again."""
-    return _set_completion(session, user_id, lesson_id, passed, by_quiz=True)
+                       done: bool) -> CourseProgress:
+    """A quiz lesson is complete while the learner's kept score passes it, or once a practice quiz
+    is taken (services/attempts.py decides, after every grading or regrading). Passing may also
+    earn the certificate when the rest of the course was already done (a better grade, a fixed
+    key), so it is asked again."""
+    return _set_completion(session, user_id, lesson_id, done, by_quiz=True)
 
 
 def _set_completion(session: Session, user_id: int, lesson_id: int, completed: bool, *,

@@ -26,6 +26,7 @@ from academy_app.models import (
     QuestionVersion,
     QuizAttempt,
     User,
+    as_utc,
 )
 from academy_app.services import attempts, grading
 from academy_app.services.quizzes import quiz_for_staff
@@ -91,7 +92,7 @@ def quiz_summary(session: Session, actor: User | None, quiz_id: int, *,
         mean_percent=sum(percents) / len(percents) if percents else None,
         histogram=tuple(histogram), questions=_question_stats(session, taken),
         recent=tuple(AttemptRow(attempt_id=a.id, user_id=a.user_id, learner=name,
-                                number=a.number, submitted_at=a.submitted_at,
+                                number=a.number, submitted_at=as_utc(a.submitted_at),
                                 percent=a.percent or 0.0, passed=bool(a.passed))
                      for a, name in rows[:recent]))
 
