@@ -88,12 +88,7 @@ class AttemptView:
 
 @dataclass(frozen=True)
 class QuestionResult:
-    version_id: int
-    kind: QuestionKind
-    stem: str
-    choices: tuple[Choice, ...]
-    targets: tuple[Choice, ...]
-    response: dict[str, Any] | None
+    question: QuestionView  # as it was shown, with the learner's answer
     points: float
     max_points: float
     correct: bool
@@ -376,17 +371,25 @@ def _choices(kind: QuestionKind, spec: dict[str, Any], order: Sequence[int]
     return (), ()
 
 
-def _view(session: Session, attempt: QuizAttempt, lesson: Lesson) -> AttemptView:
+def _shown(session: Session, attempt: QuizAttempt
+           ) -> list[tuple[QuestionVersion, QuestionKind, list[int]]]:
+    """The attempt's questions in the order shown, with the order of their options."""
     versions = _versions(session, [entry["version"] for entry in attempt.layout])
+    return [(*versions[entry["version"]], entry["order"]) for entry in attempt.layout]
+
+
+def _question_view(version: QuestionVersion, kind: QuestionKind, order: Sequence[int],
+                   answer: AttemptAnswer | None) -> QuestionView:
+    choices, targets = _choices(kind, version.spec, order)
+    return QuestionView(version_id=version.id, kind=kind, stem=version.stem,
+                        points=version.points, choices=choices, targets=targets,
+                        response=answer.response if answer else None)
+
+
+def _view(session: Session, attempt: QuizAttempt, lesson: Lesson) -> AttemptView:
     answers = _answers(session, attempt.id)
-    questions = []
-    for entry in attempt.layout:
-        version, kind = versions[entry["version"]]
-        choices, targets = _choices(kind, version.spec, entry["order"])
-        saved = answers.get(version.id)
-        questions.append(QuestionView(version_id=version.id, kind=kind, stem=version.stem,
-                                      points=version.points, choices=choices, targets=targets,
-                                      response=saved.response if saved else None))
+    questions = [_question_view(version, kind, order, answers.get(version.id))
+                 for version, kind, order in _shown(session, attempt)]
     return AttemptView(attempt_id=attempt.id, quiz_id=attempt.quiz_id, lesson_id=lesson.id,
                        title=lesson.title, number=attempt.number, started_at=as_utc(attempt.started_at),
                        deadline=_utc(attempt.deadline), submitted=attempt.submitted_at is not None,
@@ -397,18 +400,14 @@ def _result(session: Session, attempt: QuizAttempt, quiz: Quiz, lesson: Lesson) 
     outcome = _outcome(session, quiz, attempt.user_id)
     shown = quiz.show_answers is ShowAnswers.AFTER_SUBMIT or (
         quiz.show_answers is ShowAnswers.AFTER_PASS and outcome.passed)
-    versions = _versions(session, [entry["version"] for entry in attempt.layout])
     answers = _answers(session, attempt.id)
     questions = []
-    for entry in attempt.layout:
-        version, kind = versions[entry["version"]]
-        choices, targets = _choices(kind, version.spec, entry["order"])
+    for version, kind, order in _shown(session, attempt):
         answer = answers.get(version.id)
         counted = answer is not None and answer.points is not None
         feedback = grading.grade(kind, version.spec, answer.response).feedback if counted else ()
         questions.append(QuestionResult(
-            version_id=version.id, kind=kind, stem=version.stem, choices=choices, targets=targets,
-            response=answer.response if answer else None,
+            question=_question_view(version, kind, order, answer),
             points=answer.points if counted else 0.0, max_points=version.points,
             correct=bool(counted and answer.correct),
             key=grading.describe_key(kind, version.spec) if shown else "",

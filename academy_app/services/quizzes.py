@@ -21,7 +21,6 @@ from academy_app.models import (
     GradeWeighting,
     Lesson,
     LessonKind,
-    Module,
     Question,
     QuestionKind,
     QuestionVersion,
@@ -414,16 +413,14 @@ def _title(raw: str) -> str:
 
 
 def quiz_for_staff(session: Session, actor: User | None, quiz_id: int
-                    ) -> tuple[Quiz, Lesson, Course]:
-    row = session.exec(select(Quiz, Lesson, Course).join(Lesson, col(Lesson.id) == Quiz.lesson_id)
-                       .join(Module, col(Module.id) == Lesson.module_id)
-                       .join(Course, col(Course.id) == Module.course_id)
-                       .where(Quiz.id == quiz_id)).first()
-    if row is None:
+                   ) -> tuple[Quiz, Lesson, Course]:
+    """A quiz, its lesson and course, for the course's instructor or an admin."""
+    quiz = session.get(Quiz, quiz_id)
+    if quiz is None:
         require_staff(actor)
         raise NotFound("quiz", quiz_id)
-    require_course_staff(actor, row[2])
-    return row
+    lesson, course = authoring.lesson_for_editing(session, actor, quiz.lesson_id)
+    return quiz, lesson, course
 
 
 def _question_for_staff(session: Session, actor: User | None, question_id: int) -> Question:

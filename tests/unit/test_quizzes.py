@@ -139,7 +139,7 @@ def test_every_kind_is_graded_and_passing_completes_the_quiz_and_earns_the_certi
     assert (result.number, result.points, result.max_points) == (2, 8, 8)
     assert result.passed and result.quiz_passed and result.percent == 100
     assert all(q.correct for q in result.questions)
-    single = next(q for q in result.questions if q.kind == "single")
+    single = next(q for q in result.questions if q.question.kind == "single")
     assert (single.key, single.feedback) == ("Paris", ("Right: since 987",))
     assert single.explanation.startswith("Paris has been")
     assert db.exec(select(LessonProgress).where(
@@ -281,7 +281,7 @@ def test_an_attempt_keeps_the_versions_it_was_taken_with(db, instructor, module,
     db.commit()
     assert version.number == 2
     first = attempts.submit_attempt(db, learner, view.attempt_id)
-    assert first.percent == 100 and first.questions[0].stem == FORMS["single"].stem
+    assert first.percent == 100 and first.questions[0].question.stem == FORMS["single"].stem
     second = attempts.start_attempt(db, learner, quiz.id)
     assert second.questions[0].stem == "Capital? (edited)"
     with pytest.raises(Invalid, match="keeps its type"):
