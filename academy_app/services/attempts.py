@@ -184,6 +184,17 @@ def quiz_status(session: Session, actor: User | None, quiz_id: int, *,
         or submitted < quiz.max_attempts)
 
 
+def course_quiz_statuses(session: Session, actor: User | None, course_id: int, *,
+                         now: datetime | None = None) -> list[QuizStatus]:
+    """The learner's status on every quiz of a course, in course order (the API's list)."""
+    quiz_ids = session.exec(select(Quiz.id).join(Lesson, col(Lesson.id) == Quiz.lesson_id)
+                            .join(Module, col(Module.id) == Lesson.module_id)
+                            .where(Module.course_id == course_id)
+                            .order_by(col(Module.position), col(Module.id),
+                                      col(Lesson.position), col(Lesson.id))).all()
+    return [quiz_status(session, actor, quiz_id, now=now) for quiz_id in quiz_ids]
+
+
 def start_attempt(session: Session, actor: User | None, quiz_id: int, *,
                   now: datetime | None = None) -> AttemptView:
     """A new attempt, or the open one: a double click, a second tab or a reload resumes it.

@@ -25,6 +25,8 @@ from sqlmodel import Session, col, func, select
 from academy_app.models import (
     AttemptScoring,
     Course,
+    Enrollment,
+    EnrollmentStatus,
     GradeWeighting,
     Lesson,
     LessonProgress,
@@ -34,7 +36,10 @@ from academy_app.models import (
     Quiz,
     QuizAttempt,
     QuizQuestion,
+    User,
 )
+from academy_app.services.accounts import require_user
+from academy_app.services.errors import NotFound
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,16 @@ def overall_grade(outcomes: Sequence[QuizOutcome], weighting: GradeWeighting) ->
     if not graded or not sum(weights):
         return None
     return sum(w * (o.kept_percent or 0.0) for w, o in zip(weights, graded, strict=True)) / sum(weights)
+
+
+def for_learner(session: Session, actor: User | None, course_id: int) -> CertificateEligibility:
+    """What the learner's course page shows: whether they earned the certificate, what is missing."""
+    user = require_user(actor)
+    status = session.exec(select(Enrollment.status).where(
+        Enrollment.user_id == user.id, Enrollment.course_id == course_id)).first()
+    if status not in (EnrollmentStatus.ACTIVE, EnrollmentStatus.COMPLETED):
+        raise NotFound("enrollment", course_id)
+    return evaluate(session, user.id, course_id)
 
 
 def evaluate(session: Session, user_id: int, course_id: int) -> CertificateEligibility:

@@ -382,6 +382,11 @@ def test_the_certificate_rule_wants_every_lesson_every_graded_quiz_and_the_minim
     rule = certificate_rule.evaluate(db, learner.id, course.id)
     assert (rule.eligible, rule.grade_percent, rule.quizzes_missing) == (False, 50, ())
     assert rule.missing == ("Reach an overall grade of 80% (now 50%)",)
+    assert certificate_rule.for_learner(db, learner, course.id) == rule  # the course page's
+    with pytest.raises(NotFound):
+        certificate_rule.for_learner(db, make_user(db), course.id)
+    assert [(s.quiz_id, s.attempts[-1].percent) for s in attempts.course_quiz_statuses(
+        db, learner, course.id)] == [(graded.id, 50), (practice.id, 0)]
     assert certificate_of(db, learner, course) is None
     assert certificates.issue_missing(db) == (0, None)  # the sweep asks the same rule
     take(db, learner, graded, RIGHT)  # highest: 100%
