@@ -6,7 +6,8 @@ every index in them is a position in the spec's own list (options, items, pairs)
 whatever order the options were shown in.
 
     single      {"options": [{"text", "correct", "feedback"}, ...]}     {"choice": i}
-                exactly one option correct, at least two options
+                exactly one option correct, at least two options; stored with multiple's
+                "scoring": "all_or_nothing" and "penalty": 0, which one right option makes moot
     multiple    {"options": [...], "scoring": "all_or_nothing" | "per_option", "penalty": 0..1}
                                                                        {"choices": [i, ...]}
                 at least one option correct. per_option: each correct option chosen earns 1/k of
@@ -220,7 +221,9 @@ def _single_spec(spec: dict[str, Any]) -> dict[str, Any]:
     options = _options(spec)
     if sum(o["correct"] for o in options) != 1:
         _refuse_spec("A single-choice question needs exactly one correct option")
-    return {"options": options}
+    # Stored in multiple choice's shape (one spec format for both kinds, as GIFT writes them):
+    # with one right option, every scoring gives the same, all or nothing.
+    return {"options": options, "scoring": "all_or_nothing", "penalty": 0.0}
 
 
 def _multiple_spec(spec: dict[str, Any]) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from academy_app.services import (
     certificate_rule,
     certificates,
     enrollment,
+    gift,
     progress,
     quiz_reports,
     quizzes,
@@ -483,3 +484,34 @@ def test_deleting_a_quiz_lesson_takes_its_quiz_and_attempts_with_it(db, instruct
         authoring.add_lesson(db, instructor, module.id, authoring.LessonForm("A", kind="quiz"))
     assert db.exec(select(func.count()).select_from(Lesson).where(
         col(Lesson.kind) == "quiz")).one() == 0
+
+
+GIFT_SAMPLE = """$CATEGORY: $course$/top/Geography
+::Capital::What is the capital of France? {=Paris#Yes ~Lyon#No ~Nice}
+
+Which are primes? {~%50%2 ~%50%3 ~%-100%4}
+
+The sun is a star. {T}
+
+::Pi::Pi to two decimals? {#3.14:0.01}
+
+Who created Python? {=Guido van Rossum =Guido}
+
+Match the capitals. {=Canada -> Ottawa =Italy -> Rome =Japan -> Tokyo}
+"""
+
+
+def test_questions_read_from_gift_are_valid_for_the_bank(db, instructor, course):
+    """The GIFT reader (services/gift.py) writes the spec format grading.py validates."""
+    read = gift.parse(GIFT_SAMPLE)
+    assert read.errors == [] and len(read.questions) == 6
+    for question in read.questions:
+        quizzes.add_question(db, instructor, course.id, QuestionForm(
+            question.kind, question.stem, question.spec, points=str(question.points),
+            explanation=question.explanation, tags=question.tags))
+    db.commit()
+    bank = quizzes.bank(db, instructor, course.id, tag="geography")
+    assert {q.kind.value for q in bank} == set(FORMS) - {"ordering"}
+    exported = gift.export(gift.GiftQuestion(q.kind.value, "", q.stem, q.points, q.spec,
+                                             q.explanation, q.tags) for q in bank)
+    assert len(gift.parse(exported).questions) == 6
