@@ -1,5 +1,6 @@
 """A quiz's results for its instructor: attempts, pass rate, score histogram, and per question how
-hard it was, how well it tells strong learners from weak ones, and the most chosen wrong answer.
+hard it was, how well it tells strong learners from weak ones, and the most chosen wrong answer;
+every attempt as CSV.
 
 Discrimination is the correlation (Pearson's r, the point-biserial one for a question scored right
 or wrong) between a question's score and the attempt's percent over the submitted attempts that had
@@ -10,6 +11,8 @@ when everyone scored the same.
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -30,6 +33,7 @@ from academy_app.models import (
 )
 from academy_app.services import attempts, grading
 from academy_app.services.quizzes import quiz_for_staff
+from academy_app.services.reports import spreadsheet_cell
 
 HISTOGRAM_BINS = 10  # 0-9%, 10-19%, ..., 90-100%
 
@@ -95,6 +99,27 @@ def quiz_summary(session: Session, actor: User | None, quiz_id: int, *,
                                 number=a.number, submitted_at=as_utc(a.submitted_at),
                                 percent=a.percent or 0.0, passed=bool(a.passed))
                      for a, name in rows[:recent]))
+
+
+def results_csv(session: Session, actor: User | None, quiz_id: int, *,
+                now: datetime | None = None) -> str:
+    """Every submitted attempt at the quiz, oldest first, for a spreadsheet."""
+    quiz, _, _ = quiz_for_staff(session, actor, quiz_id)
+    attempts.close_expired_attempts(session, quiz, now)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["Name", "Email", "Attempt", "Submitted (UTC)", "Points", "Out of", "Percent",
+                     "Passed"])
+    for attempt, name, email in session.exec(
+            select(QuizAttempt, User.full_name, User.email)
+            .join(User, col(User.id) == QuizAttempt.user_id)
+            .where(QuizAttempt.quiz_id == quiz.id, col(QuizAttempt.submitted_at).is_not(None))
+            .order_by(col(QuizAttempt.submitted_at), col(QuizAttempt.id))):
+        writer.writerow([spreadsheet_cell(name), spreadsheet_cell(email), attempt.number,
+                         as_utc(attempt.submitted_at).strftime("%Y-%m-%d %H:%M:%S"),
+                         f"{attempt.points or 0:g}", f"{attempt.max_points:g}",
+                         f"{attempt.percent or 0:.1f}", "yes" if attempt.passed else "no"])
+    return out.getvalue()
 
 
 def _question_stats(session: Session, taken: Sequence[QuizAttempt]) -> tuple[QuestionStats, ...]:

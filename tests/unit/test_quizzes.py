@@ -515,3 +515,36 @@ def test_questions_read_from_gift_are_valid_for_the_bank(db, instructor, course)
     exported = gift.export(gift.GiftQuestion(q.kind.value, "", q.stem, q.points, q.spec,
                                              q.explanation, q.tags) for q in bank)
     assert len(gift.parse(exported).questions) == 6
+
+
+def test_authoring_orders_removes_and_audits_questions(db, instructor, course, module, learner):
+    quiz = make_quiz(db, instructor, module, kinds=("single", "true_false", "numeric"))
+    ids = [q.id for q in quizzes.quiz_for_editing(db, instructor, quiz.id).questions]
+    quizzes.move_question(db, instructor, quiz.id, ids[2], -1)
+    quizzes.move_question(db, instructor, quiz.id, ids[0], -1)  # already first: stays
+    assert [q.id for q in quizzes.quiz_for_editing(db, instructor, quiz.id).questions] == [
+        ids[0], ids[2], ids[1]]
+    taken = take(db, learner, quiz, RIGHT)
+    quizzes.detach_question(db, instructor, quiz.id, ids[1])
+    quizzes.archive_question(db, instructor, ids[2])
+    db.commit()
+    assert [q.id for q in quizzes.quiz_for_editing(db, instructor, quiz.id).questions] == [ids[0]]
+    assert [q.id for q in quizzes.bank(db, instructor, course.id)] == [ids[1], ids[0]]
+    kept = attempts.attempt_result(db, learner, taken.attempt_id)
+    assert len(kept.questions) == 3 and kept.percent == 100  # the attempt keeps what it had
+    with pytest.raises(Conflict, match="removed"):
+        quizzes.edit_question(db, instructor, ids[2], FORMS["numeric"])
+    assert set(db.exec(select(AuditEntry.action))) >= {
+        "quiz.create", "question.create", "quiz.question_add", "quiz.question_remove",
+        "question.archive"}
+
+
+def test_results_as_csv_with_formulas_neutralised(db, instructor, course, module):
+    quiz = make_quiz(db, instructor, module, kinds=("single",))
+    sly = make_user(db, name="=HYPERLINK(1)")
+    enrollment.enroll_free(db, sly, course.id)
+    db.commit()
+    take(db, sly, quiz, RIGHT)
+    lines = quiz_reports.results_csv(db, instructor, quiz.id).splitlines()
+    assert lines[0].startswith("Name,Email,Attempt")
+    assert lines[1].startswith("'=HYPERLINK(1),") and lines[1].endswith(",1,1,100.0,yes")
