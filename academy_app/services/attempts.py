@@ -317,19 +317,29 @@ def regrade_to_version(session: Session, question: Question,
         else:
             attempt.max_points = _max_points(session, attempt)
             session.add(attempt)
-    newly_passed, newly_failed = [], []
-    for quiz_id, user_id in learners:
-        outcome = _record_outcome(session, quizzes[quiz_id], user_id)
-        if outcome.passed != before[(quiz_id, user_id)]:
-            (newly_passed if outcome.passed else newly_failed).append(user_id)
-            _tell_regraded(session, quizzes[quiz_id], user_id, outcome)
-    certified = set(session.exec(select(Certificate.user_id).where(
-        Certificate.course_id == question.course_id,
-        col(Certificate.user_id).in_(newly_failed)))) if newly_failed else set()
-    bus.changed(session, RESULTS_RESOURCE)
+    flips = _settle(session, quizzes, before, "A question's answer key was corrected")
     return RegradeReport(question_id=question.id, version_id=version.id, attempts=len(affected),
-                         newly_passed=tuple(newly_passed), newly_failed=tuple(newly_failed),
-                         keeping_certificate=tuple(u for u in newly_failed if u in certified))
+                         **flips)
+
+
+def passes_before_change(session: Session, quiz: Quiz) -> dict[tuple[int, int], bool]:
+    """Whether each learner who submitted an attempt passes the quiz now, by (quiz id, user id):
+    read before a settings change that may flip it (`settle_settings_change`)."""
+    users = session.exec(select(QuizAttempt.user_id).where(
+        QuizAttempt.quiz_id == quiz.id, col(QuizAttempt.submitted_at).is_not(None)).distinct())
+    return {(quiz.id, user_id): _outcome(session, quiz, user_id).passed for user_id in users}
+
+
+def settle_settings_change(session: Session, quiz: Quiz,
+                           before: dict[tuple[int, int], bool]) -> dict[str, tuple[int, ...]]:
+    """After the pass mark, the attempt scoring or whether the quiz is graded changed: every
+    submitted attempt's pass flag, each learner's outcome, quiz-lesson progress and certificate
+    follow the new rule, and learners whose pass or fail changed are told."""
+    for attempt in session.exec(select(QuizAttempt).where(
+            QuizAttempt.quiz_id == quiz.id, col(QuizAttempt.submitted_at).is_not(None))):
+        attempt.passed = reaches(attempt.percent or 0.0, quiz.pass_percent)
+        session.add(attempt)
+    return _settle(session, {quiz.id: quiz}, before, "The quiz's pass mark or scoring changed")
 
 
 # Drawing and showing
@@ -512,17 +522,40 @@ def _max_points(session: Session, attempt: QuizAttempt) -> float:
     return sum(version.points for version, _ in versions.values())
 
 
-def _tell_regraded(session: Session, quiz: Quiz, user_id: int, outcome: QuizOutcome) -> None:
-    lesson = session.get_one(Lesson, quiz.lesson_id)
+def _settle(session: Session, quizzes: dict[int, Quiz], before: dict[tuple[int, int], bool],
+            why: str) -> dict[str, tuple[int, ...]]:
+    """Record each learner's outcome again, tell those whose pass or fail flipped, and name the
+    newly failed who keep a certificate issued before (see quizzes.regrade_question)."""
+    newly_passed, newly_failed = [], []
+    for (quiz_id, user_id), passed_before in sorted(before.items()):
+        quiz = quizzes[quiz_id]
+        outcome = _record_outcome(session, quiz, user_id)
+        if outcome.passed != passed_before:
+            (newly_passed if outcome.passed else newly_failed).append(user_id)
+            _tell_changed(session, quiz, user_id, outcome, why)
+    certified = set(session.exec(select(Certificate.user_id).join(
+        Module, col(Module.course_id) == Certificate.course_id)
+        .join(Lesson, col(Lesson.module_id) == Module.id)
+        .where(col(Lesson.id).in_([q.lesson_id for q in quizzes.values()]),
+               col(Certificate.user_id).in_(newly_failed)))) if newly_failed else set()
+    bus.changed(session, RESULTS_RESOURCE)
+    return {"newly_passed": tuple(newly_passed), "newly_failed": tuple(newly_failed),
+            "keeping_certificate": tuple(u for u in newly_failed if u in certified)}
+
+
+def _tell_changed(session: Session, quiz: Quiz, user_id: int, outcome: QuizOutcome,
+                  why: str) -> None:
+    lesson, slug = session.exec(select(Lesson, Course.slug)
+                                .join(Module, col(Module.id) == Lesson.module_id)
+                                .join(Course, col(Course.id) == Module.course_id)
+                                .where(Lesson.id == quiz.lesson_id)).one()
     score = f"{outcome.kept_percent or 0:.0f}%"
     if outcome.passed:
-        title, body = f"You passed “{lesson.title}” after a regrade", \
-            f"A question's answer key was corrected; your score is now {score}."
+        title, body = f"You passed “{lesson.title}”", f"{why}: your score is now {score}."
     else:
-        title, body = f"Your result on “{lesson.title}” changed after a regrade", \
-            f"A question's answer key was corrected; your score is now {score}, under the " \
-            f"pass mark of {quiz.pass_percent}%."
-    notify(session, user_id, "quiz.regraded", title, body, f"/lessons/{lesson.id}")
+        title, body = f"Your result on “{lesson.title}” changed", \
+            f"{why}: your score is now {score}, under the pass mark of {quiz.pass_percent}%."
+    notify(session, user_id, "quiz.regraded", title, body, f"/learn/{slug}/{lesson.id}")
 
 
 # Reading

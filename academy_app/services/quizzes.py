@@ -38,6 +38,8 @@ from academy_app.services.permissions import require_course_staff, require_staff
 QUIZ_FIELDS = ("pass_percent", "max_attempts", "attempt_scoring", "time_limit_minutes",
                "shuffle_questions", "shuffle_options", "draw_count", "draw_tag", "show_answers",
                "weight", "is_graded")
+# Settings that decide who has passed: changing one recomputes every learner's outcome.
+OUTCOME_FIELDS = ("pass_percent", "attempt_scoring", "is_graded")
 MAX_STEM = 20_000
 MAX_EXPLANATION = 10_000
 MAX_POINTS = 1_000
@@ -128,14 +130,20 @@ def create_quiz(session: Session, actor: User | None, module_id: int, title: str
 
 def update_quiz_settings(session: Session, actor: User | None, quiz_id: int,
                          settings: QuizSettingsForm) -> Quiz:
-    """New settings apply to attempts started from now on; submitted scores are recomputed only by
-    a regrade (a new pass mark does not silently fail anyone)."""
+    """New settings. Draws, shuffles, time limit and attempts allowed apply to attempts started
+    from now on; a new pass mark, attempt scoring or graded flag applies to everyone at once: each
+    learner's outcome, quiz-lesson progress and certificate follow it, and those whose pass or fail
+    changes are told (a certificate already issued is kept, as in `regrade_question`)."""
     quiz, _, _ = quiz_for_staff(session, actor, quiz_id)
     before = audit.snapshot(quiz, *QUIZ_FIELDS)
+    passes = attempts.passes_before_change(session, quiz)
     _apply_settings(quiz, settings)
     quiz.updated_at = utcnow()
     session.add(quiz)
-    audit.record(session, actor, "quiz.update", quiz, before, audit.snapshot(quiz, *QUIZ_FIELDS))
+    after = audit.snapshot(quiz, *QUIZ_FIELDS)
+    if any(before[name] != after[name] for name in OUTCOME_FIELDS):
+        after["changed_outcomes"] = attempts.settle_settings_change(session, quiz, passes)
+    audit.record(session, actor, "quiz.update", quiz, before, after)
     return quiz
 
 

@@ -548,3 +548,32 @@ def test_results_as_csv_with_formulas_neutralised(db, instructor, course, module
     lines = quiz_reports.results_csv(db, instructor, quiz.id).splitlines()
     assert lines[0].startswith("Name,Email,Attempt")
     assert lines[1].startswith("'=HYPERLINK(1),") and lines[1].endswith(",1,1,100.0,yes")
+
+
+def test_a_new_pass_mark_or_scoring_applies_to_every_learner_at_once(db, instructor, module,
+                                                                     learner):
+    quiz = make_quiz(db, instructor, module, kinds=("single", "true_false"))
+    take(db, learner, quiz, {"single": RIGHT["single"]})  # 50%
+    take(db, learner, quiz, RIGHT)  # 100%
+
+    def lesson_done() -> bool:
+        return db.exec(select(LessonProgress).where(
+            LessonProgress.lesson_id == quiz.lesson_id)).first() is not None
+
+    assert lesson_done()
+    quizzes.update_quiz_settings(db, instructor, quiz.id, QuizSettingsForm(attempt_scoring="first"))
+    db.commit()
+    assert not lesson_done() and not attempts.quiz_status(db, learner, quiz.id).passed
+    quizzes.update_quiz_settings(db, instructor, quiz.id, QuizSettingsForm(
+        attempt_scoring="first", pass_percent="50"))
+    db.commit()
+    status = attempts.quiz_status(db, learner, quiz.id)
+    assert lesson_done() and status.passed and [a.passed for a in status.attempts] == [True, True]
+    told = db.exec(select(Notification.title).where(Notification.kind == "quiz.regraded")
+                   .order_by(col(Notification.id))).all()
+    assert told == ["Your result on “Checkpoint” changed", "You passed “Checkpoint”"]
+    quizzes.update_quiz_settings(db, instructor, quiz.id, QuizSettingsForm(
+        attempt_scoring="first", pass_percent="50", shuffle_options=True))
+    db.commit()
+    assert len(db.exec(select(Notification.id).where(
+        Notification.kind == "quiz.regraded")).all()) == 2  # nothing that decides a pass changed
