@@ -44,10 +44,12 @@ from academy_app.models import (
 )
 from academy_app.services import certificate_rule, grading, progress
 from academy_app.services.accounts import require_user
+from academy_app.services.authoring import lesson_for_editing
 from academy_app.services.certificate_rule import QuizOutcome, reaches
 from academy_app.services.enrollment import LEARNING_STATUSES
 from academy_app.services.errors import Conflict, Invalid, NotFound, PermissionDenied
 from academy_app.services.notifications import notify
+from academy_app.services.permissions import require_staff
 
 # Open lists of quiz results reload when an attempt is submitted or regraded (the live page).
 RESULTS_RESOURCE = "quiz_results"
@@ -287,6 +289,22 @@ def attempt_result(session: Session, actor: User | None, attempt_id: int, *,
     return _result(session, attempt, quiz, lesson)
 
 
+def attempt_for_staff(session: Session, actor: User | None, attempt_id: int, *,
+                      now: datetime | None = None) -> AttemptResult:
+    """A learner's submitted attempt as the course's instructor (or an admin) sees it: every answer
+    with the key, whatever the quiz shows learners."""
+    attempt = session.get(QuizAttempt, attempt_id) if isinstance(attempt_id, int) else None
+    if attempt is None:
+        require_staff(actor)
+        raise NotFound("attempt", attempt_id)
+    quiz = session.get_one(Quiz, attempt.quiz_id)
+    lesson, _ = lesson_for_editing(session, actor, quiz.lesson_id)
+    _close_if_expired(session, attempt, quiz, now or utcnow())
+    if attempt.submitted_at is None:
+        raise Conflict("This attempt is still being taken")
+    return _result(session, attempt, quiz, lesson, reveal=True)
+
+
 def regrade_to_version(session: Session, question: Question,
                        version: QuestionVersion) -> RegradeReport:
     """Move every attempt that had an older version of `question` to `version` (the fixed key,
@@ -417,9 +435,10 @@ def _view(session: Session, attempt: QuizAttempt, lesson: Lesson) -> AttemptView
                        questions=tuple(questions))
 
 
-def _result(session: Session, attempt: QuizAttempt, quiz: Quiz, lesson: Lesson) -> AttemptResult:
+def _result(session: Session, attempt: QuizAttempt, quiz: Quiz, lesson: Lesson, *,
+            reveal: bool = False) -> AttemptResult:
     outcome = _outcome(session, quiz, attempt.user_id)
-    shown = quiz.show_answers is ShowAnswers.AFTER_SUBMIT or (
+    shown = reveal or quiz.show_answers is ShowAnswers.AFTER_SUBMIT or (
         quiz.show_answers is ShowAnswers.AFTER_PASS and outcome.passed)
     answers = _answers(session, attempt.id)
     questions = []

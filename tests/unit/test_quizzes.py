@@ -298,6 +298,9 @@ def test_show_answers_after_pass_or_never(db, instructor, module, learner):
     quizzes.update_quiz_settings(db, instructor, quiz.id, QuizSettingsForm(show_answers="never"))
     db.commit()
     assert attempts.attempt_result(db, learner, failed.attempt_id).questions[0].key == ""
+    assert attempts.attempt_for_staff(db, instructor, failed.attempt_id).questions[0].key == "Paris"
+    with pytest.raises(PermissionDenied):
+        attempts.attempt_for_staff(db, learner, failed.attempt_id)
 
 
 def test_bad_input_is_refused_and_records_nothing(db, instructor, course, module, learner):
