@@ -53,6 +53,14 @@ class CourseLevel(StrEnum):
 class LessonKind(StrEnum):
     TEXT = "text"
     VIDEO = "video"
+    QUIZ = "quiz"  # its settings and questions: Quiz, QuizQuestion (services/quizzes.py)
+
+
+class GradeWeighting(StrEnum):
+    """How a course's quizzes add up to its overall grade (services/certificate_rule.py)."""
+
+    POINTS = "points"  # each quiz counts by its points
+    QUIZ_WEIGHT = "quiz_weight"  # each quiz counts by the weight the instructor gave it
 
 
 class EnrollmentStatus(StrEnum):
@@ -120,6 +128,9 @@ class Course(SQLModel, table=True):
     __table_args__ = (
         sa.CheckConstraint("price_cents >= 0", name="ck_courses_price_not_negative"),
         sa.Index("ix_courses_published_created", "is_published", "created_at"),
+        sa.CheckConstraint("min_grade_percent IS NULL OR "
+                           "(min_grade_percent >= 0 AND min_grade_percent <= 100)",
+                           name="ck_courses_min_grade_percent"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -134,6 +145,12 @@ class Course(SQLModel, table=True):
     is_published: bool = Field(default=False)
     instructor_id: int = Field(foreign_key="users.id", index=True)
     cover_image_url: str = Field(default="", max_length=500)
+    # The certificate rule's optional minimum overall grade over the graded quizzes, and how the
+    # quizzes are weighted in it (services/certificate_rule.py).
+    min_grade_percent: int | None = Field(default=None)
+    grade_weighting: GradeWeighting = Field(
+        default=GradeWeighting.POINTS, sa_type=_enum(GradeWeighting),
+        sa_column_kwargs={"server_default": GradeWeighting.POINTS.value})
     created_at: datetime = Field(default_factory=utcnow, **_timestamp())
     updated_at: datetime = Field(default_factory=utcnow, **_timestamp())
 
@@ -388,3 +405,157 @@ class StudyGroup(SQLModel, table=True):
                                       title="Created by")
     created_at: datetime = Field(default_factory=utcnow, **_timestamp())
     updated_at: datetime = Field(default_factory=utcnow, **_timestamp())
+
+
+class AttemptScoring(StrEnum):
+    """Which of a learner's attempts make their score on a quiz."""
+
+    HIGHEST = "highest"
+    LAST = "last"
+    AVERAGE = "average"
+    FIRST = "first"
+
+
+class ShowAnswers(StrEnum):
+    """When a learner sees the right answers and explanations of an attempt they submitted."""
+
+    AFTER_SUBMIT = "after_submit"
+    AFTER_PASS = "after_pass"
+    NEVER = "never"
+
+
+class QuestionKind(StrEnum):
+    SINGLE = "single"
+    MULTIPLE = "multiple"
+    TRUE_FALSE = "true_false"
+    NUMERIC = "numeric"
+    SHORT_TEXT = "short_text"
+    ORDERING = "ordering"
+    MATCHING = "matching"
+
+
+class Quiz(SQLModel, table=True):
+    """The settings of a quiz lesson (one per lesson of kind quiz)."""
+
+    __tablename__ = "quizzes"
+    __table_args__ = (
+        sa.CheckConstraint("pass_percent >= 0 AND pass_percent <= 100", name="ck_quizzes_pass_percent"),
+        sa.CheckConstraint("max_attempts IS NULL OR max_attempts >= 1", name="ck_quizzes_max_attempts"),
+        sa.CheckConstraint("time_limit_minutes IS NULL OR time_limit_minutes >= 1",
+                           name="ck_quizzes_time_limit"),
+        sa.CheckConstraint("draw_count IS NULL OR draw_count >= 1", name="ck_quizzes_draw_count"),
+        sa.CheckConstraint("weight >= 0", name="ck_quizzes_weight"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    lesson_id: int = Field(foreign_key="lessons.id", unique=True, ondelete="CASCADE")
+    pass_percent: int = Field(default=70)
+    max_attempts: int | None = Field(default=None)  # None: unlimited
+    attempt_scoring: AttemptScoring = Field(default=AttemptScoring.HIGHEST,
+                                            sa_type=_enum(AttemptScoring))
+    time_limit_minutes: int | None = Field(default=None)  # None: no limit
+    shuffle_questions: bool = Field(default=False)
+    shuffle_options: bool = Field(default=False)
+    # Draw `draw_count` questions per attempt (None: all) from the quiz's questions, or from the
+    # course's bank questions tagged `draw_tag` when it is set.
+    draw_count: int | None = Field(default=None)
+    draw_tag: str = Field(default="", max_length=40)
+    show_answers: ShowAnswers = Field(default=ShowAnswers.AFTER_SUBMIT, sa_type=_enum(ShowAnswers))
+    weight: int = Field(default=1)  # in the overall grade, when the course weights by quiz
+    is_graded: bool = Field(default=True)  # a graded quiz must be passed for the certificate
+    updated_at: datetime = Field(default_factory=utcnow, **_timestamp())
+
+
+class Question(SQLModel, table=True):
+    """A question of a course's bank. What it asks lives in its versions: an edit adds one."""
+
+    __tablename__ = "questions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    course_id: int = Field(foreign_key="courses.id", index=True, ondelete="CASCADE")
+    kind: QuestionKind = Field(sa_type=_enum(QuestionKind))
+    tags: list[str] = Field(default_factory=list, sa_type=sa.JSON)  # lower-case, sorted
+    latest_version: int = Field(default=1)
+    # Removed from the bank: no quiz uses it any more, the attempts that did keep its versions.
+    archived: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow, **_timestamp())
+
+
+class QuestionVersion(SQLModel, table=True):
+    """One version of a question, never changed once written: an attempt points at the versions
+    it was taken with, so editing a question never changes a grade already given."""
+
+    __tablename__ = "question_versions"
+    __table_args__ = (
+        sa.UniqueConstraint("question_id", "number", name="uq_question_versions_question_number"),
+        sa.CheckConstraint("points > 0", name="ck_question_versions_points_positive"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    question_id: int = Field(foreign_key="questions.id", ondelete="CASCADE")
+    number: int
+    stem: str = Field(sa_type=sa.Text)  # Markdown
+    points: float = Field(default=1.0)
+    spec: dict = Field(sa_type=sa.JSON)  # the answer key, per kind (services/grading.py)
+    explanation: str = Field(default="", sa_type=sa.Text)
+    created_by_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utcnow, **_timestamp())
+
+
+class QuizQuestion(SQLModel, table=True):
+    __tablename__ = "quiz_questions"
+    __table_args__ = (
+        sa.UniqueConstraint("quiz_id", "question_id", name="uq_quiz_questions_quiz_question"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    quiz_id: int = Field(foreign_key="quizzes.id", ondelete="CASCADE")
+    question_id: int = Field(foreign_key="questions.id", index=True, ondelete="CASCADE")
+    position: int = Field(default=0)
+
+
+class QuizAttempt(SQLModel, table=True):
+    """One sitting of a quiz by a learner. `layout` is what was drawn, in the order shown:
+    [{"version": question version id, "order": [spec index, ...] as shown}, ...]."""
+
+    __tablename__ = "quiz_attempts"
+    __table_args__ = (
+        sa.UniqueConstraint("quiz_id", "user_id", "number", name="uq_quiz_attempts_quiz_user_number"),
+        # One open attempt per learner and quiz: a double-clicked "Start" resumes it.
+        sa.Index("uq_quiz_attempts_one_open", "quiz_id", "user_id", unique=True,
+                 sqlite_where=sa.text("submitted_at IS NULL"),
+                 postgresql_where=sa.text("submitted_at IS NULL")),
+        sa.Index("ix_quiz_attempts_user", "user_id", "quiz_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    quiz_id: int = Field(foreign_key="quizzes.id", ondelete="CASCADE")
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE")
+    number: int
+    started_at: datetime = Field(default_factory=utcnow, **_timestamp())
+    deadline: datetime | None = Field(default=None, **_timestamp(nullable=True))
+    submitted_at: datetime | None = Field(default=None, **_timestamp(nullable=True))
+    points: float | None = Field(default=None)
+    max_points: float = Field(default=0.0)
+    percent: float | None = Field(default=None)
+    passed: bool | None = Field(default=None)
+    layout: list[dict] = Field(default_factory=list, sa_type=sa.JSON)
+
+
+class AttemptAnswer(SQLModel, table=True):
+    """A learner's answer to one question of an attempt, saved as given; graded on submit."""
+
+    __tablename__ = "attempt_answers"
+    __table_args__ = (
+        sa.UniqueConstraint("attempt_id", "question_version_id",
+                            name="uq_attempt_answers_attempt_version"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    attempt_id: int = Field(foreign_key="quiz_attempts.id", ondelete="CASCADE")
+    question_version_id: int = Field(foreign_key="question_versions.id", index=True,
+                                     ondelete="CASCADE")
+    response: dict = Field(sa_type=sa.JSON)
+    saved_at: datetime = Field(default_factory=utcnow, **_timestamp())
+    points: float | None = Field(default=None)
+    correct: bool | None = Field(default=None)

@@ -41,13 +41,12 @@ def redraw_lost_certificates() -> int:
 
 @app.task(name="tasks.maintenance.issue_missing_certificates")
 def issue_missing_certificates() -> int:
-    issued = 0
-    while True:  # one transaction per batch: a large backlog is worked through in one night
+    issued, after_id = 0, 0
+    while after_id is not None:  # one transaction per batch: a large backlog goes in one night
         with session_scope() as session:
-            batch = certificates.issue_missing(session)
+            batch, after_id = certificates.issue_missing(session, after_id)
         issued += batch
-        if batch == 0:
-            return issued
+    return issued
 
 
 @app.task(name="tasks.maintenance.send_inactivity_reminders")

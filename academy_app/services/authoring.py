@@ -151,7 +151,7 @@ def set_published(session: Session, actor: User | None, course_id: int, publishe
 def add_module(session: Session, actor: User | None, course_id: int, title: str) -> Module:
     course = course_for_editing(session, actor, course_id)
     module = Module(course_id=course.id, title=_title(title),
-                    position=_next_position(session, Module.position, Module.course_id, course.id))
+                    position=next_position(session, Module.position, Module.course_id, course.id))
     session.add(module)
     session.flush()
     audit.record(session, actor, "module.create", module, after={"title": module.title})
@@ -159,7 +159,7 @@ def add_module(session: Session, actor: User | None, course_id: int, title: str)
 
 
 def rename_module(session: Session, actor: User | None, module_id: int, title: str) -> Module:
-    module, _ = _module_for_staff(session, actor, module_id)
+    module, _ = module_for_editing(session, actor, module_id)
     before = {"title": module.title}
     module.title = _title(title)
     session.add(module)
@@ -168,7 +168,7 @@ def rename_module(session: Session, actor: User | None, module_id: int, title: s
 
 
 def delete_module(session: Session, actor: User | None, module_id: int) -> None:
-    module, course = _module_for_staff(session, actor, module_id)
+    module, course = module_for_editing(session, actor, module_id)
     audit.record(session, actor, "module.delete", module, {"title": module.title}, {})
     for lesson in session.exec(select(Lesson).where(Lesson.module_id == module.id)):
         session.delete(lesson)
@@ -178,16 +178,16 @@ def delete_module(session: Session, actor: User | None, module_id: int) -> None:
 
 
 def move_module(session: Session, actor: User | None, module_id: int, direction: Direction) -> None:
-    module, course = _module_for_staff(session, actor, module_id)
+    module, course = module_for_editing(session, actor, module_id)
     siblings = list(session.exec(select(Module).where(Module.course_id == course.id)
                                  .order_by(col(Module.position), col(Module.id))))
     _swap(session, siblings, module, direction)
 
 
 def add_lesson(session: Session, actor: User | None, module_id: int, form: LessonForm) -> Lesson:
-    module, _ = _module_for_staff(session, actor, module_id)
+    module, _ = module_for_editing(session, actor, module_id)
     lesson = Lesson(module_id=module.id, title="",
-                    position=_next_position(session, Lesson.position, Lesson.module_id, module.id))
+                    position=next_position(session, Lesson.position, Lesson.module_id, module.id))
     _apply_lesson_form(lesson, form)
     session.add(lesson)
     session.flush()
@@ -267,6 +267,9 @@ def _apply_lesson_form(lesson: Lesson, form: LessonForm) -> None:
         errors["title"] = "Give the lesson a title of up to 160 characters"
     if form.kind not in LessonKind._value2member_map_:
         errors["kind"] = "Choose text or video"
+    elif (LessonKind(form.kind) is LessonKind.QUIZ or lesson.kind is LessonKind.QUIZ) \
+            and form.kind != lesson.kind:  # a quiz lesson is made and unmade with its quiz
+        errors["kind"] = "Create a quiz with the quiz editor; a quiz stays a quiz"
     video_url = str(form.video_url or "").strip()
     if form.kind == LessonKind.VIDEO and not re.match(r"^https://[^\s\"'<>]{1,490}$", video_url):
         errors["video_url"] = "A video lesson needs an https:// video address"
@@ -293,7 +296,7 @@ def _title(raw: str) -> str:
     return title
 
 
-def _module_for_staff(session: Session, actor: User | None, module_id: int) -> tuple[Module, Course]:
+def module_for_editing(session: Session, actor: User | None, module_id: int) -> tuple[Module, Course]:
     row = session.exec(select(Module, Course).join(Course, col(Course.id) == Module.course_id)
                        .where(Module.id == module_id)).first()
     if row is None:
@@ -314,7 +317,7 @@ def lesson_for_editing(session: Session, actor: User | None, lesson_id: int) -> 
     return row
 
 
-def _next_position(session: Session, position: sa.ColumnElement[int],
+def next_position(session: Session, position: sa.ColumnElement[int],
                    parent: sa.ColumnElement[int], parent_id: int) -> int:
     highest = session.exec(select(func.max(position)).where(parent == parent_id)).one()
     return 0 if highest is None else highest + 1

@@ -35,7 +35,7 @@ from academy_app.models import (
     as_utc,
     utcnow,
 )
-from academy_app.services import audit
+from academy_app.services import audit, certificate_rule
 from academy_app.services.accounts import require_user
 from academy_app.services.errors import Conflict, Invalid, NotFound
 from academy_app.services.notifications import notify
@@ -116,14 +116,18 @@ def pdf_path(code: str) -> Path:
     return get_settings().media_root / "certificates" / f"{code}.pdf"
 
 
-def issue(session: Session, enrollment: Enrollment) -> Certificate:
+def issue(session: Session, enrollment: Enrollment) -> Certificate | None:
     """The certificate for a completed enrollment: the existing one, or a new one whose PDF is
-    drawn after commit. Called by the progress service in the transaction that completes it."""
+    drawn after commit when the certificate rule (services/certificate_rule.py) says it is earned;
+    None when it is not (yet). Called in the transaction that completes the course or passes a
+    quiz, and by the nightly sweep: no path issues a certificate without the rule."""
     if enrollment.status is not EnrollmentStatus.COMPLETED:
         raise Conflict("A certificate needs the course completed")
     existing = _certificate_of(session, enrollment.user_id, enrollment.course_id)
     if existing is not None:
         return existing
+    if not certificate_rule.evaluate(session, enrollment.user_id, enrollment.course_id).eligible:
+        return None
     student = session.get(User, enrollment.user_id)
     course, instructor = session.exec(
         select(Course, User).join(User, col(User.id) == Course.instructor_id)
@@ -281,18 +285,20 @@ def drawing_count(session: Session) -> int:
                         .where(col(Certificate.file_ready_at).is_(None))).one()
 
 
-def issue_missing(session: Session) -> int:
-    """Issue up to SWEEP_BATCH certificates of completed enrollments that have none (completed
-    before certificates existed): the nightly sweep calls this until it returns 0."""
+def issue_missing(session: Session, after_id: int = 0) -> tuple[int, int | None]:
+    """Issue the certificates earned by completed enrollments that have none (completed before
+    certificates existed, or before a regrade): up to SWEEP_BATCH enrollments after `after_id`.
+    Returns how many were issued and where the next batch starts (None when done): enrollments
+    the certificate rule turns down stay without one and are stepped over, not read again."""
     enrollments = session.exec(
         select(Enrollment).outerjoin(Certificate, sa.and_(
             col(Certificate.user_id) == Enrollment.user_id,
             col(Certificate.course_id) == Enrollment.course_id))
-        .where(Enrollment.status == EnrollmentStatus.COMPLETED, col(Certificate.id).is_(None))
+        .where(Enrollment.status == EnrollmentStatus.COMPLETED, col(Certificate.id).is_(None),
+               col(Enrollment.id) > after_id)
         .order_by(col(Enrollment.id)).limit(SWEEP_BATCH)).all()
-    for enrollment in enrollments:
-        issue(session, enrollment)
-    return len(enrollments)
+    issued = sum(issue(session, enrollment) is not None for enrollment in enrollments)
+    return issued, enrollments[-1].id if len(enrollments) == SWEEP_BATCH else None
 
 
 def _new_code() -> str:

@@ -14,6 +14,7 @@ from academy_app.models import (
     Enrollment,
     EnrollmentStatus,
     Lesson,
+    LessonKind,
     LessonProgress,
     Module,
     User,
@@ -23,7 +24,7 @@ from academy_app.services import cache_scopes, certificates
 from academy_app.services.accounts import require_user
 from academy_app.services.catalog import CourseOutline, outlines_by_id
 from academy_app.services.enrollment import LEARNING_STATUSES
-from academy_app.services.errors import NotFound, PermissionDenied
+from academy_app.services.errors import Conflict, NotFound, PermissionDenied
 from academy_app.services.learner_records import learner_record
 
 
@@ -85,7 +86,7 @@ def outline_progress(outline: CourseOutline) -> CourseProgress:
 # The statements of the platform's busiest write, built once: building a statement and its cache
 # key anew for every call was about a tenth of a worker's CPU per "mark as complete".
 _LOCK_ENROLLMENT = (
-    select(Enrollment.id, Enrollment.status, Enrollment.course_id)
+    select(Enrollment.id, Enrollment.status, Enrollment.course_id, Lesson.kind)
     .join(Module, col(Module.course_id) == Enrollment.course_id)
     .join(Lesson, col(Lesson.module_id) == Module.id)
     .where(Lesson.id == sa.bindparam("lesson_id"), Enrollment.user_id == sa.bindparam("user_id"))
@@ -120,24 +121,41 @@ def set_lesson_completion(session: Session, actor: User | None, lesson_id: int,
     test_query_counts.py): the enrollment found through the lesson and locked, the progress row
     inserted (or left) or deleted, the course's lessons with the learner's marks, the enrollment's
     last activity. Only finishing (or un-finishing) the course loads the enrollment as an object.
+    A quiz lesson is refused: it is complete when its quiz is passed (`record_quiz_result`).
     """
     user = require_user(actor)
+    return _set_completion(session, user.id, lesson_id, completed, by_quiz=False)
+
+
+def record_quiz_result(session: Session, user_id: int, lesson_id: int,
+                       done: bool) -> CourseProgress:
+    """A quiz lesson is complete while the learner's kept score passes it, or once a practice quiz
+    is taken (services/attempts.py decides, after every grading or regrading). Passing may also
+    earn the certificate when the rest of the course was already done (a better grade, a fixed
+    key), so it is asked again."""
+    return _set_completion(session, user_id, lesson_id, done, by_quiz=True)
+
+
+def _set_completion(session: Session, user_id: int, lesson_id: int, completed: bool, *,
+                    by_quiz: bool) -> CourseProgress:
     now = utcnow()
     # Plain statements on the session's connection: the ORM's entity machinery is most of what a
     # statement costs in Python, and none of these needs it.
     connection = session.connection()
-    found = connection.execute(_LOCK_ENROLLMENT, {"lesson_id": lesson_id, "user_id": user.id}).first()
+    found = connection.execute(_LOCK_ENROLLMENT, {"lesson_id": lesson_id, "user_id": user_id}).first()
     if found is None or found.status not in LEARNING_STATUSES:
         if session.get(Lesson, lesson_id) is None:
             raise NotFound("lesson", lesson_id)
         raise PermissionDenied("Enroll in this course to track your progress")
+    if (found.kind is LessonKind.QUIZ) is not by_quiz:
+        raise Conflict("A quiz counts as complete once you pass it: take the quiz")
 
     mark = _MARK_DONE[connection.dialect.name] if completed else _MARK_UNDONE
-    connection.execute(mark, {"user_id": user.id, "lesson_id": lesson_id, "now": now})
+    connection.execute(mark, {"user_id": user_id, "lesson_id": lesson_id, "now": now})
     # Written past the ORM, so its flush hook does not see it: the learner's record is stale.
-    cache_scopes.changed(session, [cache_scopes.learner_scope(user.id)])
+    cache_scopes.changed(session, [cache_scopes.learner_scope(user_id)])
 
-    rows = connection.execute(_COURSE_PROGRESS, {"user_id": user.id, "course_id": found.course_id})
+    rows = connection.execute(_COURSE_PROGRESS, {"user_id": user_id, "course_id": found.course_id})
     progress = CourseProgress.of(rows.all())
     finished = progress.is_complete and found.status is EnrollmentStatus.ACTIVE
     if finished or (not progress.is_complete and found.status is EnrollmentStatus.COMPLETED):
@@ -148,9 +166,11 @@ def set_lesson_completion(session: Session, actor: User | None, lesson_id: int,
         session.add(enrollment)
         if finished:
             certificates.issue(session, enrollment)  # kept if a lesson is later marked undone
+    elif by_quiz and progress.is_complete:
+        certificates.issue(session, session.get_one(Enrollment, found.id))
     else:  # updated_at doubles as "last activity"
         connection.execute(_TOUCH_ENROLLMENT, {"enrollment_id": found.id, "now": now})
-    bus.refresh(session, user.id)  # the learner's other tabs show the new progress
+    bus.refresh(session, user_id)  # the learner's other tabs show the new progress
     return progress
 
 

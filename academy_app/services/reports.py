@@ -89,8 +89,9 @@ def learners_csv(session: Session, actor: User | None, course_id: int) -> str:
     writer.writerow(["Name", "Email", "Status", "Percent complete", "Lessons done",
                      "Lessons in course", "Last activity (UTC)"])
     for row in course_learners(session, actor, course_id):
-        writer.writerow([_cell(row.name), _cell(row.email), row.status, row.percent, row.done,
-                         row.total, row.last_activity.strftime("%Y-%m-%d %H:%M")])
+        writer.writerow([spreadsheet_cell(row.name), spreadsheet_cell(row.email), row.status,
+                         row.percent, row.done, row.total,
+                         row.last_activity.strftime("%Y-%m-%d %H:%M")])
     return out.getvalue()
 
 
@@ -139,6 +140,6 @@ def _analytics(session: Session, course_ids: list[int], funnel: list[FunnelStep]
                      learners=learners, completed=completed)
 
 
-def _cell(value: str) -> str:
+def spreadsheet_cell(value: str) -> str:
     """Spreadsheets run cells that start with = + - @ as formulas: neutralise them."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

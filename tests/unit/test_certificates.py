@@ -23,6 +23,7 @@ from academy_app.models import (
     EmailLog,
     Enrollment,
     EnrollmentStatus,
+    LessonProgress,
     Notification,
     Role,
     User,
@@ -269,17 +270,23 @@ def test_the_admin_page_revokes_with_a_reason_and_reinstates_through_the_service
 
 
 def test_the_sweeper_finds_lost_draws_and_completions_without_a_certificate(db, student, course):
-    enrollment.enroll_free(db, student, course.id)
+    unfinished = make_user(db)
+    for learner in (unfinished, student):
+        enrollment.enroll_free(db, learner, course.id)
+        db.commit()
+        row = db.exec(select(Enrollment).where(Enrollment.user_id == learner.id)).one()
+        row.status = EnrollmentStatus.COMPLETED  # completed before certificates existed
+        db.add(row)
+    for lesson in course_outline(db, course.slug, student).lessons:
+        db.add(LessonProgress(user_id=student.id, lesson_id=lesson.id))
     db.commit()
-    row = db.exec(select(Enrollment).where(Enrollment.user_id == student.id)).one()
-    row.status = EnrollmentStatus.COMPLETED  # completed before certificates existed
-    db.add(row)
-    db.commit()
-    assert certificates.issue_missing(db) == 1
+    # The certificate rule turns down an enrollment marked completed with lessons left to do.
+    assert certificates.issue_missing(db) == (1, None)
+    assert db.exec(select(Certificate.user_id)).all() == [student.id]
     db.commit()
     certificate = certificate_of(db, student)
     assert certificate.file_ready_at is not None  # issuing queued the draw
-    assert certificates.issue_missing(db) == 0
+    assert certificates.issue_missing(db) == (0, None)
     certificate.file_ready_at = None  # as if the draw task had been lost
     certificate.issued_at -= timedelta(minutes=11)
     db.add(certificate)
