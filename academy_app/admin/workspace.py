@@ -7,10 +7,15 @@ from collections.abc import Callable, Sequence
 
 import reflex as rx
 
-from academy_app.components.layout import footer, labelled, navbar
+from academy_app.components.layout import content_column, current, footer, labelled, navbar
 from academy_app.state.auth import AuthState
 
 log = logging.getLogger(__name__)
+
+# Wider than the public pages' column, for tables; the header and footer take the same column, so
+# the side menu's left edge sits under the logo.
+WORKSPACE_WIDTH = "1320px"
+TITLE_ID = "workspace-title"
 
 WORKSPACE_PAGES = [
     ("Courses", "/admin/courses", "book-open"),
@@ -29,48 +34,54 @@ ADMIN_PAGES = [
 
 def data_table(rows: rx.Var, render: Callable[[rx.Var], rx.Component],
                headers: Sequence[str | rx.Component], empty: rx.Component,
-               loading: rx.Var | bool = False) -> rx.Component:
-    """The workspace's table: a card that scrolls sideways on a phone, or `empty` when no row
-    (nothing while the first load runs, so the empty state never flashes)."""
+               loading: rx.Var | bool = False, label: str = "") -> rx.Component:
+    """The workspace's table, or `empty` when no row (nothing while the first load runs, so the
+    empty state never flashes). A table wider than a phone scrolls inside its own region, named
+    `label` (by default the page's title) and focusable so keys scroll it, never the page."""
     cells = [h if isinstance(h, rx.Component) else rx.table.column_header_cell(h) for h in headers]
+    name = {"aria_label": label} if label else {"aria_labelledby": TITLE_ID}
     return rx.cond(
         rx.Var.create(rows).length() > 0,
         rx.card(rx.table.root(rx.table.header(rx.table.row(*cells)),
                               rx.table.body(rx.foreach(rows, render)), width="100%"),
-                width="100%", overflow_x="auto"),
+                width="100%", role="region", tab_index=0, class_name="table-region", **name),
         rx.cond(loading, rx.fragment(), empty),
     )
 
 
 def _menu_link(label: str, href: str, icon: str) -> rx.Component:
-    return rx.link(
-        rx.hstack(rx.icon(icon, size=16), rx.text(label, size="2", weight="medium"), spacing="2",
-                  align="center", padding_x="12px", padding_y="8px", border_radius="8px",
-                  _hover={"background": rx.color("accent", 3)}),
-        href=href, underline="none", color=rx.color("gray", 12),
+    return rx.link(rx.icon(icon, size=16), rx.text(label, size="2"), href=href, underline="none",
+                   weight="medium", class_name="side-link", white_space="nowrap",
+                   aria_current=current(href, href + "/"))
+
+
+def _side_menu() -> rx.Component:
+    """The workspace's pages: a column beside the content from md up, rows of links above it on
+    narrower screens (they wrap rather than push the page sideways)."""
+    return rx.el.nav(
+        rx.text("Workspace", size="1", weight="bold", color_scheme="gray",
+                text_transform="uppercase", padding_x="12px", width="100%"),
+        *[_menu_link(*entry) for entry in WORKSPACE_PAGES],
+        rx.cond(AuthState.user_role == "admin",
+                rx.fragment(*[_menu_link(*entry) for entry in ADMIN_PAGES])),
+        aria_label="Workspace",
+        display="flex",
+        flex_direction=rx.breakpoints(initial="row", md="column"),
+        flex_wrap=rx.breakpoints(initial="wrap", md="nowrap"),
+        gap="4px",
+        width=rx.breakpoints(initial="100%", md="200px"),
+        flex_shrink="0",
     )
 
 
 def admin_page(title: str, subtitle: str, *children: rx.Component) -> rx.Component:
     return rx.box(
-        navbar(),
+        navbar(WORKSPACE_WIDTH),
         rx.flex(
-            rx.el.nav(
-                rx.vstack(
-                    rx.text("Workspace", size="1", weight="bold", color_scheme="gray",
-                            text_transform="uppercase", padding_x="12px"),
-                    *[_menu_link(*entry) for entry in WORKSPACE_PAGES],
-                    rx.cond(AuthState.user_role == "admin",
-                            rx.fragment(*[_menu_link(*entry) for entry in ADMIN_PAGES])),
-                    spacing="1",
-                ),
-                aria_label="Workspace",
-                min_width="200px",
-                padding_top="8px",
-            ),
+            _side_menu(),
             rx.el.main(
                 rx.vstack(
-                    rx.heading(title, size="7", as_="h1"),
+                    rx.heading(title, size="7", as_="h1", id=TITLE_ID),
                     rx.text(subtitle, color_scheme="gray"),
                     *children,
                     spacing="4",
@@ -81,13 +92,10 @@ def admin_page(title: str, subtitle: str, *children: rx.Component) -> rx.Compone
             ),
             direction=rx.breakpoints(initial="column", md="row"),
             spacing="6",
-            max_width="1320px",
-            margin="0 auto",
-            padding_x=["16px", "24px"],
             padding_y="32px",
-            width="100%",
+            **content_column(WORKSPACE_WIDTH),
         ),
-        footer(),
+        footer(WORKSPACE_WIDTH),
         display="flex",
         flex_direction="column",
         min_height="100vh",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import reflex as rx
 from reflex.components.core.banner import has_connection_errors
 
@@ -16,9 +18,36 @@ def link_button(label: str | rx.Component, href: str | rx.Var, **props) -> rx.Co
     return rx.button(rx.link(label, href=href, underline="none"), as_child=True, **props)
 
 
-def _nav_link(label: str, href: str) -> rx.Component:
-    return rx.link(label, href=href, underline="none", color=rx.color("gray", 12), weight="medium",
-                   size="3", white_space="nowrap", _hover={"color": rx.color("accent", 11)})
+def current(href: str, section: str = "") -> rx.Var:
+    """The link's `aria-current`: "page" on its own page, "true" anywhere else in its `section` (a
+    course page under Courses, any workspace page under Workspace), otherwise absent. styles.css
+    draws the marker from the attribute, so what is announced and what is seen never disagree."""
+    path = rx.State.router.url.path
+    here = (path == href) | (path == href + "/")
+    if not section:
+        return rx.cond(here, "page", None)
+    return rx.cond(here, "page", rx.cond(path.startswith(section), "true", None))
+
+
+def _nav_link(label: str, href: str, section: str) -> rx.Component:
+    return rx.link(label, href=href, underline="none", weight="medium", size="3",
+                   white_space="nowrap", class_name="nav-link", aria_current=current(href, section))
+
+
+def _drawer_link(label: str, href: str, section: str) -> rx.Component:
+    # Dialog.Close around the link: following it also closes the drawer (the page under it changes).
+    return rx.dialog.close(rx.link(label, href=href, underline="none", weight="medium", size="3",
+                                   class_name="side-link", aria_current=current(href, section)))
+
+
+def _main_links(link: Callable[[str, str, str], rx.Component]) -> list[rx.Component]:
+    """The site's main links, drawn inline on wide screens and in the drawer on narrow ones."""
+    return [
+        link("Courses", "/courses", "/courses/"),
+        rx.cond(AuthState.is_authenticated, link("My learning", "/dashboard", "")),
+        rx.cond(AuthState.is_authenticated, link("Study groups", "/study-groups", "")),
+        rx.cond(AuthState.is_staff, link("Workspace", "/admin/courses", "/admin/")),
+    ]
 
 
 def connection_status() -> rx.Component:
@@ -36,41 +65,96 @@ def connection_status() -> rx.Component:
                            status("Connecting…", "gray")))
 
 
+WIDE = rx.breakpoints(initial="none", md="flex")  # inline links from 1024 px
+NARROW = rx.breakpoints(initial="flex", md="none")  # the Menu button and its drawer below that
+
+
+def content_column(width: str = MAX_WIDTH) -> dict[str, object]:
+    """The props of a centred content column. Header, main and footer of one page share them, so
+    their left edges line up at every width (the workspace passes its own wider `width`)."""
+    return {"width": "100%", "max_width": width, "margin": "0 auto", "padding_x": ["16px", "32px"]}
+
+
+def _account_link(name_display: str | rx.Breakpoints) -> rx.Component:
+    return rx.link(
+        rx.hstack(
+            rx.avatar(fallback=AuthState.user_initials, size="2", radius="full", aria_hidden="true"),
+            rx.text(AuthState.user_name, size="2", weight="medium", display=name_display,
+                    overflow_wrap="anywhere"),
+            align="center",
+            spacing="3",
+            min_width="0",
+        ),
+        href="/account",
+        underline="none",
+        color=rx.color("gray", 12),
+        aria_label=AuthState.user_name + ": your account",
+        aria_current=current("/account"),
+        min_width="0",
+    )
+
+
+def _log_out_button() -> rx.Component:
+    return rx.button("Log out", on_click=AuthState.logout, variant="soft", color_scheme="gray",
+                     size="2")
+
+
 def _account_menu() -> rx.Component:
+    """Status and bell at every width; the account link and Log out move into the drawer below md."""
     return rx.cond(
         AuthState.is_authenticated,
         rx.hstack(
             connection_status(),
             notification_bell(),
-            rx.link(
-                rx.hstack(
-                    rx.avatar(fallback=AuthState.user_initials, size="2", radius="full",
-                              aria_hidden="true", display=["none", "flex"]),
-                    rx.text(AuthState.user_name, size="2", weight="medium",
-                            display=["none", "none", "block"]),
-                    align="center",
-                    spacing="3",
-                ),
-                href="/account",
-                underline="none",
-                color=rx.color("gray", 12),
-                aria_label=AuthState.user_name + ": your account",
-            ),
-            rx.button("Log out", on_click=AuthState.logout, variant="soft", color_scheme="gray",
-                      size="2"),
+            rx.hstack(_account_link(rx.breakpoints(initial="none", lg="block")), _log_out_button(),
+                      display=WIDE, align="center", spacing="3"),
             align="center",
             spacing="3",
+            flex_shrink="0",
         ),
         rx.hstack(
             link_button("Log in", "/login", variant="ghost", size="2"),
             link_button("Sign up", "/signup", size="2"),
             align="center",
             spacing="3",
+            flex_shrink="0",
         ),
     )
 
 
-def navbar() -> rx.Component:
+def _menu_drawer() -> rx.Component:
+    """The narrow screen's navigation: a Menu button opening a Radix dialog drawn as a side drawer
+    (styles.css, .nav-drawer). Radix gives it the dialog role, aria-expanded and aria-controls on
+    the button, focus moved in and trapped, Escape to close and focus back on the button. (Reflex's
+    rx.drawer wraps vaul, a package the frontend does not otherwise install.)"""
+    return rx.dialog.root(
+        rx.dialog.trigger(
+            rx.button(rx.icon("menu", size=18), "Menu", variant="soft", color_scheme="gray",
+                      size="2", display=NARROW, flex_shrink="0"),
+        ),
+        rx.dialog.content(
+            rx.hstack(
+                rx.dialog.title("Menu", size="5", margin="0"),
+                rx.dialog.close(rx.icon_button(rx.icon("x", size=18), variant="ghost",
+                                               color_scheme="gray", aria_label="Close menu")),
+                justify="between",
+                align="center",
+                width="100%",
+            ),
+            rx.dialog.description("Pages of Academy and your account", class_name="visually-hidden"),
+            rx.el.nav(rx.vstack(*_main_links(_drawer_link), spacing="1", width="100%"),
+                      aria_label="Main", width="100%"),
+            rx.cond(
+                AuthState.is_authenticated,
+                rx.vstack(rx.divider(), rx.dialog.close(_account_link("block")), _log_out_button(),
+                          spacing="3", width="100%"),
+            ),
+            class_name="nav-drawer",
+        ),
+    )
+
+
+def navbar(width: str = MAX_WIDTH) -> rx.Component:
     return rx.el.header(
         rx.hstack(
             rx.link(
@@ -86,28 +170,22 @@ def navbar() -> rx.Component:
                 underline="none",
                 color=rx.color("gray", 12),
                 aria_label="Academy home",
+                flex_shrink="0",
             ),
             rx.el.nav(
-                rx.hstack(
-                    _nav_link("Courses", "/courses"),
-                    rx.cond(AuthState.is_authenticated, _nav_link("My learning", "/dashboard")),
-                    rx.cond(AuthState.is_authenticated, _nav_link("Study groups", "/study-groups")),
-                    rx.cond(AuthState.is_staff, _nav_link("Workspace", "/admin/courses")),
-                    spacing="4",
-                ),
+                rx.hstack(*_main_links(_nav_link), spacing="5", align="center", height="100%"),
                 aria_label="Main",
-                padding_left=["4px", "24px"],
+                padding_left="24px",
+                display=WIDE,
+                align_self="stretch",
             ),
             rx.spacer(),
             _account_menu(),
+            _menu_drawer(),
             align="center",
-            width="100%",
-            max_width=MAX_WIDTH,
-            margin="0 auto",
-            padding_x=["16px", "32px"],
             padding_y="12px",
             spacing="4",
-            flex_wrap="wrap",  # a phone with every staff link: the account menu takes a 2nd row
+            **content_column(width),
         ),
         position="sticky",
         top="0",
@@ -118,17 +196,16 @@ def navbar() -> rx.Component:
     )
 
 
-def footer() -> rx.Component:
+def footer(width: str = MAX_WIDTH) -> rx.Component:
     return rx.el.footer(
-        rx.hstack(
+        rx.flex(
             rx.text("© Academy — learn something new every day.", size="2", color_scheme="gray"),
             rx.spacer(),
             rx.link("Browse courses", href="/courses", size="2", color_scheme="gray"),
-            max_width=MAX_WIDTH,
-            margin="0 auto",
-            padding_x=["16px", "32px"],
             padding_y="24px",
-            width="100%",
+            wrap="wrap",
+            gap="2",
+            **content_column(width),
         ),
         border_top=f"1px solid {rx.color('gray', 4)}",
         margin_top="auto",
@@ -139,8 +216,7 @@ def page(*children: rx.Component, width: str = MAX_WIDTH) -> rx.Component:
     return rx.box(
         navbar(),
         rx.el.main(
-            rx.box(*children, max_width=width, margin="0 auto", padding_x=["16px", "32px"],
-                   padding_y=["32px", "48px"], width="100%"),
+            rx.box(*children, padding_y=["32px", "48px"], **content_column(width)),
             flex="1",
         ),
         footer(),
@@ -189,13 +265,14 @@ def empty_state(icon: str, title: str, text: str, *actions: rx.Component) -> rx.
     )
 
 
-def side_card(*children: rx.Component) -> rx.Component:
+def side_card(*children: rx.Component, **props) -> rx.Component:
     """The card beside a page's main column; it stays in view while the main column scrolls."""
     return rx.card(
         rx.vstack(*children, spacing="3", width="100%"),
         width="100%",
         position=["static", "static", "sticky"],
         top="90px",
+        **props,
     )
 
 

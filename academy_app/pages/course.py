@@ -39,6 +39,9 @@ def syllabus_module(module: ModuleRow) -> rx.Component:
 
 
 def call_to_action() -> rx.Component:
+    """Price and Enroll / Continue: first in the page's order, so on a phone it sits right under
+    the course's title instead of after the whole syllabus; from md up the grid places it in the
+    right-hand column, where it stays in view (side_card)."""
     return side_card(
         rx.heading(CourseState.price, size="7", as_="p"),
         rx.cond(
@@ -61,6 +64,7 @@ def call_to_action() -> rx.Component:
         rx.hstack(rx.icon("signal", size=16), rx.text(CourseState.level, size="2"), spacing="2"),
         rx.hstack(rx.icon("infinity", size=16), rx.text("Learn at your own pace", size="2"),
                   spacing="2"),
+        grid_area="cta",
     )
 
 
@@ -84,6 +88,7 @@ def course_body() -> rx.Component:
             width="100%",
         ),
         rx.grid(
+            call_to_action(),
             rx.vstack(
                 rx.heading("About this course", size="5", as_="h2"),
                 rx.html(CourseState.description_html, class_name="markdown"),
@@ -91,9 +96,13 @@ def course_body() -> rx.Component:
                 rx.foreach(CourseState.modules, syllabus_module),
                 spacing="3",
                 width="100%",
+                grid_area="main",
             ),
-            call_to_action(),
-            columns=rx.breakpoints(initial="1", md="3fr 1.2fr"),
+            # minmax(0, …): a long word or code line in the description wraps or scrolls in its
+            # own box instead of widening the column past the screen.
+            grid_template_columns=rx.breakpoints(initial="minmax(0, 1fr)",
+                                                 md="minmax(0, 3fr) minmax(0, 1.2fr)"),
+            grid_template_areas=rx.breakpoints(initial='"cta" "main"', md='"main cta"'),
             spacing="6",
             width="100%",
             align_items="start",
