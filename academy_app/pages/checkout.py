@@ -96,7 +96,8 @@ def paid_enrollment() -> rx.Component:
                         "). You will be enrolled as soon as it is approved."),
                 rx.link("View your order", href=CourseState.payment_href, underline="always"),
                 spacing="2", align="start"),
-            icon="hourglass", color_scheme="amber", width="100%", role="status"),
+            icon="hourglass", color_scheme="amber", high_contrast=True, width="100%",
+            role="status"),
         rx.vstack(
             rx.cond(CourseState.payment_status == "rejected",
                     rx.callout(rx.text("Your last payment was not accepted: ",
