@@ -40,6 +40,7 @@ from academy_app.pages.errors import not_found_page
 from academy_app.pages.home import home_page
 from academy_app.pages.learn import learn_page
 from academy_app.pages.my_account import account_page
+from academy_app.pages.orders import order_page
 from academy_app.pages.reminders import unsubscribe_page
 from academy_app.pages.study_groups import study_groups_page
 from academy_app.settings import get_settings
@@ -53,6 +54,7 @@ from academy_app.state.dashboard import DashboardState
 from academy_app.state.learn import LearnState
 from academy_app.state.live import reloads_live, run_listener
 from academy_app.state.notifications import NotificationState
+from academy_app.state.orders import OrderState
 from academy_app.state.reminders import ReminderLinkState
 from academy_app.state.study_groups import LearnerGroupsState
 
@@ -91,7 +93,7 @@ def add_page(component: Callable[[], rx.Component], route: str, title: str,
 
 # What a live "refresh" may run again on an open page (the others reset forms or dialogs).
 for live_safe in (CourseState.load, DashboardState.load, LearnState.load, CertificatesState.load,
-                  NotificationState.refresh):
+                  OrderState.load, NotificationState.refresh):
     reloads_live(live_safe)
 
 
@@ -113,6 +115,7 @@ add_page(forgot_password_page, "/password/forgot", "Forgot password · Academy",
 add_page(reset_password_page, "/password/reset/[token]", "Choose a new password · Academy",
          PasswordFormState.open_reset)
 add_page(account_page, "/account", "Your account · Academy", MyAccountState.load)
+add_page(order_page, "/orders/[order_id]", "Your order · Academy", OrderState.load)
 add_page(study_groups_page, "/study-groups", "Study groups · Academy", LearnerGroupsState.load)
 add_page(course_editor_page, "/admin/courses/[course_id]", "Course editor · Workspace · Academy",
          CourseEditorState.load, BroadcastState.load)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from academy_app.components.layout import skeleton_block
-from academy_app.state.rows import CourseCardRow
+from academy_app.state.rows import CourseCardRow, TextPart
 
 CARD_GRID_COLUMNS = rx.breakpoints(initial="1", sm="2", md="3")
 
@@ -28,6 +28,12 @@ def price_badge(price: rx.Var) -> rx.Component:
                     variant="soft")
 
 
+def title_part(part: TextPart) -> rx.Component:
+    """A piece of a card's title; a catalog search's match is marked (as text: no markup)."""
+    return rx.cond(part.match, rx.el.mark(part.text, class_name="search-match"),
+                   rx.text.span(part.text))
+
+
 def course_card(course: CourseCardRow) -> rx.Component:
     return rx.link(
         rx.card(
@@ -35,7 +41,7 @@ def course_card(course: CourseCardRow) -> rx.Component:
             rx.vstack(
                 rx.hstack(rx.badge(course.level, variant="outline", color_scheme="gray"),
                           rx.spacer(), price_badge(course.price), width="100%"),
-                rx.heading(course.title, size="4", as_="h3"),
+                rx.heading(rx.foreach(course.title_parts, title_part), size="4", as_="h3"),
                 rx.text(course.subtitle, size="2", color_scheme="gray", line_clamp=2),
                 rx.spacer(),
                 rx.hstack(rx.icon("user", size=14), rx.text(course.instructor, size="2"),

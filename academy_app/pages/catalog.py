@@ -8,14 +8,11 @@ from academy_app.components.course import card_grid, card_grid_skeleton
 from academy_app.components.layout import empty_state, page, page_header
 from academy_app.state.catalog import CatalogState
 
-LEVELS = [("any", "All levels"), ("beginner", "Beginner"), ("intermediate", "Intermediate"),
-          ("advanced", "Advanced")]
-PRICES = [("all", "Free and paid"), ("free", "Free"), ("paid", "Paid")]
 SORTS = [("popular", "Most popular"), ("newest", "Newest"), ("title", "Title A–Z"),
          ("price_low", "Price: low to high"), ("price_high", "Price: high to low")]
 
 
-def _select(label: str, name: str, value: rx.Var, items: list[rx.Component]) -> rx.Component:
+def _select(label: str, name: str, value: rx.Var, *items: rx.Component) -> rx.Component:
     return rx.select.root(
         rx.select.trigger(aria_label=label, min_width="170px"),
         rx.select.content(*items),
@@ -24,8 +21,9 @@ def _select(label: str, name: str, value: rx.Var, items: list[rx.Component]) -> 
     )
 
 
-def _options(pairs: list[tuple[str, str]]) -> list[rx.Component]:
-    return [rx.select.item(text, value=value) for value, text in pairs]
+def _counted(options: rx.Var) -> rx.Component:
+    """[value, "Label (count)"] pairs from the state, as the select's items."""
+    return rx.foreach(options, lambda pair: rx.select.item(pair[1], value=pair[0]))
 
 
 def filters() -> rx.Component:
@@ -46,13 +44,12 @@ def filters() -> rx.Component:
         ),
         _select("Category", "category", rx.cond(CatalogState.category == "", "any",
                                                 CatalogState.category),
-                [rx.select.item("All categories", value="any"),
-                 rx.foreach(CatalogState.categories,
-                            lambda pair: rx.select.item(pair[1], value=pair[0]))]),
+                _counted(CatalogState.category_options)),
         _select("Level", "level", rx.cond(CatalogState.level == "", "any", CatalogState.level),
-                _options(LEVELS)),
-        _select("Price", "price", CatalogState.price, _options(PRICES)),
-        _select("Sort by", "sort", CatalogState.sort, _options(SORTS)),
+                _counted(CatalogState.level_options)),
+        _select("Price", "price", CatalogState.price, _counted(CatalogState.price_options)),
+        _select("Sort by", "sort", CatalogState.sort,
+                *[rx.select.item(text, value=value) for value, text in SORTS]),
         spacing="3",
         wrap="wrap",
         width="100%",

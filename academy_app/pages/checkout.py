@@ -90,9 +90,14 @@ def paid_enrollment() -> rx.Component:
     return rx.cond(
         CourseState.payment_status == "pending",
         rx.callout(
-            rx.text("Payment submitted (reference ", rx.text.strong(CourseState.payment_reference),
-                    "). You will be enrolled as soon as it is approved."),
-            icon="hourglass", color_scheme="amber", width="100%", role="status"),
+            rx.vstack(
+                rx.text("Payment submitted: ", rx.text.strong(CourseState.payment_amount),
+                        " to pay (reference ", rx.text.strong(CourseState.payment_reference),
+                        "). You will be enrolled as soon as it is approved."),
+                rx.link("View your order", href=CourseState.payment_href, underline="always"),
+                spacing="2", align="start"),
+            icon="hourglass", color_scheme="amber", high_contrast=True, width="100%",
+            role="status"),
         rx.vstack(
             rx.cond(CourseState.payment_status == "rejected",
                     rx.callout(rx.text("Your last payment was not accepted: ",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -147,9 +148,8 @@ def search_courses(session: Session, query: CatalogQuery) -> CatalogPage:
                        lambda: _search_courses(session, query))
 
 
-def _search_courses(session: Session, query: CatalogQuery) -> CatalogPage:
-    """From the database: one statement whatever the page size (two more only for a page past
-    the last)."""
+def _matching_text(query: CatalogQuery) -> list[sa.ColumnElement[bool]]:
+    """Published courses with the query's words in their title, subtitle or description."""
     filters = [col(Course.is_published).is_(True)]
     if query.text:
         pattern = "%" + escape_like(query.text) + "%"
@@ -157,6 +157,13 @@ def _search_courses(session: Session, query: CatalogQuery) -> CatalogPage:
             sa.or_(*(col(column).ilike(pattern, escape="\\")
                      for column in (Course.title, Course.subtitle, Course.description)))
         )
+    return filters
+
+
+def _search_courses(session: Session, query: CatalogQuery) -> CatalogPage:
+    """From the database: one statement whatever the page size (two more only for a page past
+    the last)."""
+    filters = _matching_text(query)
     if query.category:
         filters.append(col(Course.category_id).in_(
             select(Category.id).where(Category.slug == query.category)))
@@ -178,6 +185,60 @@ def _search_courses(session: Session, query: CatalogQuery) -> CatalogPage:
                                  offset=(last - 1) * query.per_page)
     pages = max(1, math.ceil(total / query.per_page))
     return CatalogPage(items=items, total=total, page=min(query.page, pages), pages=pages)
+
+
+@dataclass(frozen=True)
+class FilterCounts:
+    """How many courses each value of a filter would show, the other filters and the text as
+    they are (a filter's own value left aside): "Beginner (3)". Values with none are absent."""
+
+    categories: dict[str, int]  # by category slug
+    levels: dict[str, int]  # by CourseLevel value
+    prices: dict[str, int]  # by PriceFilter value, "all" included
+    uncategorised: int = 0  # courses in no category: counted in "All categories" only
+
+    @property
+    def all_categories(self) -> int:
+        return sum(self.categories.values()) + self.uncategorised
+
+
+def filter_counts(session: Session, query: CatalogQuery) -> FilterCounts:
+    """The counts beside the catalog's filter values for `query` (its page and sort aside).
+    Cached with the searches: every write that can move a count empties the catalog scope."""
+    query = replace(query, page=1, sort=CatalogSort.POPULAR)
+    return cache().get(session, Entry(CATALOG, key_of("counts", query)),
+                       lambda: _filter_counts(session, query))
+
+
+def _filter_counts(session: Session, query: CatalogQuery) -> FilterCounts:
+    """One statement: the courses matching the text, counted by (category, level, free), a few
+    dozen rows at most; each filter's counts are summed from them with the other filters on."""
+    free = col(Course.price_cents) == 0
+    groups = session.exec(
+        select(Category.slug, Course.level, free, func.count())
+        .outerjoin(Category, col(Category.id) == Course.category_id)
+        .where(*_matching_text(query))
+        .group_by(col(Category.slug), col(Course.level), free)).all()
+    categories: Counter[str] = Counter()
+    levels: Counter[str] = Counter()
+    prices: Counter[str] = Counter()
+    uncategorised = 0
+    for slug, level, is_free, count in groups:
+        price = PriceFilter.FREE if is_free else PriceFilter.PAID
+        category_ok = not query.category or slug == query.category
+        level_ok = query.level is None or level == query.level
+        price_ok = query.price is PriceFilter.ALL or price is query.price
+        if level_ok and price_ok:
+            if slug is None:
+                uncategorised += count
+            else:
+                categories[slug] += count
+        if category_ok and price_ok:
+            levels[level.value] += count
+        if category_ok and level_ok:
+            prices.update({price.value: count, PriceFilter.ALL.value: count})
+    return FilterCounts(categories=dict(categories), levels=dict(levels), prices=dict(prices),
+                        uncategorised=uncategorised)
 
 
 def featured_courses(session: Session, limit: int = 3) -> list[CourseCard]:

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -110,6 +111,22 @@ def create_from_form(session: Session, actor: User | None, values: dict[str, str
     if fields["course"] == ALL_COURSES:
         fields["course"] = ""
     return create_coupon(session, actor, CouponForm(**fields))
+
+
+SITE_WIDE_NOTE = "Site-wide (managed by admins)"
+
+
+def applying_to_courses_of(instructor: User) -> sa.ColumnElement[bool]:
+    """The coupons learners can use on `instructor`'s courses (payments._usable_coupon's rule):
+    the codes of their own courses, and the site-wide ones (no course) that only admins make.
+    Their coupon list shows both: a site-wide code changes what their learners pay."""
+    own_courses = select(Course.id).where(Course.instructor_id == instructor.id)
+    return sa.or_(col(Coupon.course_id).is_(None), col(Coupon.course_id).in_(own_courses))
+
+
+def is_site_wide(coupon: Coupon) -> bool:
+    """For every course: only admins change it (an instructor sees it read-only)."""
+    return coupon.course_id is None
 
 
 def is_running(coupon: Coupon) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -235,21 +236,80 @@ def reused_references(session: Session, rows: Sequence[Payment]) -> dict[int, st
 
 def receipt_for(session: Session, actor: User | None, payment_id: int) -> tuple[Path, str]:
     """The receipt file, for the learner who paid and the course's staff; NotFound for anyone else."""
+    payment, _course = _payment_seen_by(session, actor, payment_id, "receipt")
+    path = receipts.path_of(payment.receipt_file)
+    if path is None:
+        raise NotFound("receipt", payment_id)
+    return path, payment.receipt_type
+
+
+@dataclass(frozen=True)
+class Order:
+    """A payment as its learner reads it afterwards: the order page, the purchase history and the
+    printable receipt of an approved one."""
+
+    id: int
+    course_title: str
+    course_slug: str
+    learner_name: str
+    learner_email: str
+    amount_cents: int
+    currency: str
+    coupon_code: str  # "" without a coupon (or when the coupon was deleted since)
+    reference: str
+    status: PaymentStatus
+    reason: str
+    submitted_at: datetime
+    reviewed_at: datetime | None
+    has_receipt_file: bool
+
+
+def order_for(session: Session, actor: User | None, payment_id: int) -> Order:
+    """One order, for the learner who paid, the course's staff and admins. Anyone else gets the
+    NotFound a missing order gets: an order number tells nobody else that it exists."""
+    payment, _course = _payment_seen_by(session, actor, payment_id, "order")
+    return _orders(session, col(Payment.id) == payment.id)[0]
+
+
+def orders_of(session: Session, actor: User | None) -> list[Order]:
+    """The actor's own payments, newest first: the purchase history of their account page."""
+    user = require_user(actor)
+    return _orders(session, col(Payment.user_id) == user.id)
+
+
+def _orders(session: Session, where: sa.ColumnElement[bool]) -> list[Order]:
+    """The orders matching `where`, with their course, learner and coupon: one statement."""
+    rows = session.exec(
+        select(Payment, Course.title, Course.slug, User.full_name, User.email, Coupon.code)
+        .join(Course, col(Course.id) == Payment.course_id)
+        .join(User, col(User.id) == Payment.user_id)
+        .outerjoin(Coupon, col(Coupon.id) == Payment.coupon_id)
+        .where(where)
+        .order_by(col(Payment.created_at).desc(), col(Payment.id).desc()))
+    return [Order(id=p.id, course_title=title, course_slug=slug, learner_name=name,
+                  learner_email=email, amount_cents=p.amount_cents, currency=p.currency,
+                  coupon_code=code or "", reference=p.reference, status=p.status, reason=p.reason,
+                  submitted_at=p.created_at, reviewed_at=p.reviewed_at,
+                  has_receipt_file=bool(p.receipt_file))
+            for p, title, slug, name, email, code in rows]
+
+
+def _payment_seen_by(session: Session, actor: User | None, payment_id: int,
+                     what: str) -> tuple[Payment, Course]:
+    """The payment and its course, if `actor` paid it or is its course's staff (an admin is);
+    NotFound(`what`) otherwise, as for a payment that does not exist."""
     user = require_user(actor)
     row = session.exec(select(Payment, Course).join(Course, col(Course.id) == Payment.course_id)
                        .where(Payment.id == payment_id)).first()
     if row is None:
-        raise NotFound("receipt", payment_id)
+        raise NotFound(what, payment_id)
     payment, course = row
     if payment.user_id != user.id:
         try:
             require_course_staff(user, course)
         except PermissionDenied:
-            raise NotFound("receipt", payment_id) from None
-    path = receipts.path_of(payment.receipt_file)
-    if path is None:
-        raise NotFound("receipt", payment_id)
-    return path, payment.receipt_type
+            raise NotFound(what, payment_id) from None
+    return payment, course
 
 
 def _paid_course(session: Session, course_id: int) -> Course:

@@ -8,10 +8,11 @@ import reflex as rx
 from sqlmodel import Session
 
 from academy_app.models import User
-from academy_app.services import accounts
+from academy_app.services import accounts, payments
 from academy_app.services.errors import AuthenticationFailed, Invalid, NotFound, TooManyAttempts
 from academy_app.services.permissions import is_staff
 from academy_app.state.auth import AuthState, Events, safe_next_path
+from academy_app.state.rows import OrderRow
 
 log = logging.getLogger(__name__)
 
@@ -205,11 +206,13 @@ class PasswordFormState(AccountFormState):
 
 
 class MyAccountState(AuthState):
-    """/account: who is logged in, on how many browsers, and "Log out everywhere"."""
+    """/account: who is logged in, on how many browsers, "Log out everywhere", and what they
+    bought (each order links to its page and, once approved, its receipt)."""
 
     loading: bool = True
     email: str = ""
     login_count: int = 0
+    orders: list[OrderRow] = []
 
     @rx.var
     def logins_label(self) -> str:
@@ -220,10 +223,11 @@ class MyAccountState(AuthState):
     @rx.event
     async def load(self) -> Events:
         found, away = await self._read_as(lambda session, user: (
-            user.email, accounts.active_session_count(session, user)))
+            user.email, accounts.active_session_count(session, user),
+            [OrderRow.of(order) for order in payments.orders_of(session, user)]))
         if away or found is None:
             return away
-        self.email, self.login_count = found
+        self.email, self.login_count, self.orders = found
         self.loading = False
         return None
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import reflex as rx
+from urllib.parse import urlencode
 
-from academy_app.db import session_scope
+import reflex as rx
+from sqlmodel import Session
+
+from academy_app.models import Category, User
 from academy_app.services import catalog
 from academy_app.state.auth import AuthState
 from academy_app.state.rows import CourseCardRow
@@ -22,7 +25,20 @@ class HomeState(AuthState):
         self.featured, self.loading = featured or [], False
 
 
+LEVELS = [("beginner", "Beginner"), ("intermediate", "Intermediate"), ("advanced", "Advanced")]
+PRICES = [("all", "Free and paid"), ("free", "Free"), ("paid", "Paid")]
+DEFAULTS = {"category": "", "level": "", "price": "all", "sort": "popular"}
+
+
+def counted(label: str, count: int) -> str:
+    return f"{label} ({count})"
+
+
 class CatalogState(AuthState):
+    """The catalog's search, filters, sort and page live in the address (``/courses?q=sql&
+    level=beginner``): a link shares them, a reload keeps them, and Back undoes a change. Every
+    control changes the address; the page's on_load (`load`) reads it and searches."""
+
     text: str = ""
     category: str = ""
     level: str = ""
@@ -32,7 +48,10 @@ class CatalogState(AuthState):
     pages: int = 1
     total: int = 0
     courses: list[CourseCardRow] = []
-    categories: list[list[str]] = []  # [slug, name] pairs for the filter
+    # [value, label with its count] pairs for the selects: "Beginner (3)".
+    category_options: list[list[str]] = []
+    level_options: list[list[str]] = []
+    price_options: list[list[str]] = []
     loading: bool = True
 
     @rx.var
@@ -41,44 +60,63 @@ class CatalogState(AuthState):
 
     @rx.event
     async def load(self) -> None:
-        """on_load: filters can come from the URL (``/courses?category=data``)."""
+        """on_load, and again whenever a control changes the address."""
         params = self.router.url.query_parameters
-        self.category = params.get("category", "")[:80]
-        self.text = params.get("q", "")[:catalog.MAX_SEARCH_LENGTH]
-        self.level, self.price, self.sort = "", "all", "popular"
-        categories, _ = await self._read_as(lambda session, _viewer: [
-            [c.slug, c.name] for c in catalog.list_categories(session)], roles=None)
-        self.categories = categories or []
-        self._search(page=1)
+        self.text = str(params.get("q", ""))[:catalog.MAX_SEARCH_LENGTH]
+        query = catalog.CatalogQuery.parse(
+            text=self.text, category=params.get("category", ""), level=params.get("level", ""),
+            price=params.get("price", ""), sort=params.get("sort", ""),
+            page=params.get("page", 1))
+        self.category, self.level = query.category, query.level.value if query.level else ""
+        self.price, self.sort = query.price.value, query.sort.value
 
-    def _search(self, page: int) -> None:
-        query = catalog.CatalogQuery.parse(text=self.text, category=self.category,
-                                           level=self.level, price=self.price, sort=self.sort,
-                                           page=page)
-        with session_scope() as session:
-            result = catalog.search_courses(session, query)
-        self.courses = [CourseCardRow.of(card) for card in result.items]
+        def read(session: Session, _viewer: User | None) -> tuple[
+                list[Category], catalog.CatalogPage, catalog.FilterCounts]:
+            return (catalog.list_categories(session), catalog.search_courses(session, query),
+                    catalog.filter_counts(session, query))
+
+        found, _ = await self._read_as(read, roles=None)
+        if found is None:
+            return
+        categories, result, counts = found
+        self.courses = [CourseCardRow.of(card, query.text) for card in result.items]
         self.page, self.pages, self.total = result.page, result.pages, result.total
+        self.category_options = [["any", counted("All categories", counts.all_categories)]] + [
+            [c.slug, counted(c.name, counts.categories.get(c.slug, 0))] for c in categories]
+        self.level_options = [["any", counted("All levels", sum(counts.levels.values()))]] + [
+            [value, counted(label, counts.levels.get(value, 0))] for value, label in LEVELS]
+        self.price_options = [[value, counted(label, counts.prices.get(value, 0))]
+                              for value, label in PRICES]
         self.loading = False
 
+    def _address(self, page: int = 1) -> str:
+        """/courses with what differs from the defaults in its query string."""
+        params = {"q": self.text, **{name: getattr(self, name) for name in DEFAULTS},
+                  "page": str(page) if page > 1 else ""}
+        shown = {name: value for name, value in params.items()
+                 if value and value != DEFAULTS.get(name)}
+        return "/courses" + ("?" + urlencode(shown) if shown else "")
+
     @rx.event
-    def search(self, text: str) -> None:
+    def search(self, text: str) -> rx.event.EventSpec:
+        """Typing refines the search in place: only the first word typed adds a step to Back."""
+        refining = bool(self.text.strip())
         self.text = text[:catalog.MAX_SEARCH_LENGTH] if isinstance(text, str) else ""
-        self._search(page=1)
+        return rx.redirect(self._address(), replace=refining and bool(self.text.strip()))
 
     @rx.event
-    def set_filter(self, name: str, value: str) -> None:
-        """One handler for the selects; unknown names and values are ignored or reset."""
-        if name not in ("category", "level", "price", "sort") or not isinstance(value, str):
-            return
+    def set_filter(self, name: str, value: str) -> rx.event.EventSpec | None:
+        """One handler for the selects; unknown names are ignored, unknown values reset (load
+        parses the address)."""
+        if name not in DEFAULTS or not isinstance(value, str):
+            return None
         setattr(self, name, "" if value == "any" else value[:80])
-        self._search(page=1)
+        return rx.redirect(self._address())
 
     @rx.event
-    def clear_filters(self) -> None:
-        self.text, self.category, self.level, self.price, self.sort = "", "", "", "all", "popular"
-        self._search(page=1)
+    def clear_filters(self) -> rx.event.EventSpec:
+        return rx.redirect("/courses")
 
     @rx.event
-    def go_to_page(self, page: int) -> None:
-        self._search(page=page if isinstance(page, int) else 1)
+    def go_to_page(self, page: int) -> rx.event.EventSpec:
+        return rx.redirect(self._address(page if isinstance(page, int) else 1))

@@ -38,6 +38,8 @@ class CourseState(AuthState):
     payment_status: str = ""
     payment_reference: str = ""
     payment_reason: str = ""
+    payment_amount: str = ""  # what the learner pays: the price less their coupon
+    payment_href: str = ""  # its order page
     _course_id: int = 0
 
     @rx.event
@@ -82,6 +84,8 @@ class CourseState(AuthState):
         self.payment_status = payment.status.value if payment else ""
         self.payment_reference = payment.reference if payment else ""
         self.payment_reason = payment.reason if payment else ""
+        self.payment_amount = price_label(payment.amount_cents, payment.currency) if payment else ""
+        self.payment_href = f"/orders/{payment.id}" if payment else ""
         self.loading = False
 
     @rx.event

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import datetime
 
+from academy_app.models import as_utc
 from academy_app.services.catalog import CourseCard, CourseOutline
+from academy_app.services.payments import Order
 from academy_app.services.progress import DashboardEntry
 
 LEVEL_LABELS = {"beginner": "Beginner", "intermediate": "Intermediate", "advanced": "Advanced"}
@@ -41,9 +45,34 @@ def cover_style(key: str, image_url: str = "") -> str:
 
 
 @dataclass
+class TextPart:
+    text: str = ""
+    match: bool = False
+
+
+def highlighted(text: str, words: str) -> list[TextPart]:
+    """`text` cut where it holds the searched `words` (case aside, spaces collapsed as the
+    catalog search collapses them), so the page can mark the matches. The parts are plain
+    strings, rendered as text: a search for markup shows the markup, never runs it."""
+    needle = " ".join(words.split())
+    if not needle:
+        return [TextPart(text)]
+    parts, start = [], 0
+    for found in re.finditer(re.escape(needle), text, re.IGNORECASE):
+        if found.start() > start:
+            parts.append(TextPart(text[start:found.start()]))
+        parts.append(TextPart(found.group(), match=True))
+        start = found.end()
+    if start < len(text) or not parts:
+        parts.append(TextPart(text[start:]))
+    return parts
+
+
+@dataclass
 class CourseCardRow:
     slug: str = ""
     title: str = ""
+    title_parts: list[TextPart] | None = None  # the title, with the catalog search's matches
     subtitle: str = ""
     level: str = ""
     category: str = ""
@@ -53,8 +82,9 @@ class CourseCardRow:
     cover: str = ""
 
     @classmethod
-    def of(cls, card: CourseCard) -> CourseCardRow:
-        return cls(slug=card.slug, title=card.title, subtitle=card.subtitle,
+    def of(cls, card: CourseCard, search: str = "") -> CourseCardRow:
+        return cls(slug=card.slug, title=card.title, title_parts=highlighted(card.title, search),
+                   subtitle=card.subtitle,
                    level=LEVEL_LABELS.get(card.level, card.level), category=card.category,
                    price=price_label(card.price_cents, card.currency), instructor=card.instructor,
                    lessons=f"{card.lesson_count} lessons · {duration_label(card.duration_minutes)}",
@@ -113,3 +143,42 @@ class DashboardRow:
                    summary=f"{entry.done} of {entry.total} lessons complete",
                    status=entry.status, resume_href=resume,
                    cover=cover_style(entry.slug, entry.cover_image_url))
+
+
+STATUS_LABELS = {"pending": "Waiting for review", "approved": "Approved", "rejected": "Not accepted"}
+
+
+def moment_label(moment: datetime | None) -> str:
+    return as_utc(moment).strftime("%d %b %Y, %H:%M UTC") if moment else ""
+
+
+@dataclass
+class OrderRow:
+    """A learner's payment, as the order page, the receipt and the purchase history show it."""
+
+    id: int = 0
+    number: str = ""  # "Order #12": what the learner quotes when they write to us
+    href: str = ""
+    course: str = ""
+    course_href: str = ""
+    amount: str = ""
+    coupon: str = ""
+    reference: str = ""
+    status: str = ""  # pending | approved | rejected
+    status_label: str = ""
+    reason: str = ""
+    submitted: str = ""
+    reviewed: str = ""
+    learner: str = ""
+    email: str = ""
+
+    @classmethod
+    def of(cls, order: Order) -> OrderRow:
+        return cls(id=order.id, number=f"Order #{order.id}", href=f"/orders/{order.id}",
+                   course=order.course_title, course_href=f"/courses/{order.course_slug}",
+                   amount=price_label(order.amount_cents, order.currency),
+                   coupon=order.coupon_code, reference=order.reference,
+                   status=order.status.value, status_label=STATUS_LABELS[order.status.value],
+                   reason=order.reason, submitted=moment_label(order.submitted_at),
+                   reviewed=moment_label(order.reviewed_at), learner=order.learner_name,
+                   email=order.learner_email)

@@ -408,13 +408,16 @@ def test_coupons_through_the_kit_keep_their_rules_one_audit_entry_and_announce(
     db.commit()
     assert audit_actions(db) == ["coupon.create", "coupon.create"]
     assert [s.resources for s in published] == [("coupon",)]
-    assert [c.code for c in service.list_records(db, instructor, page).rows] == ["MINE10"]
+    # The site-wide code applies to the instructor's course: listed for them, read-only.
+    assert [c.code for c in service.list_records(db, instructor, page).rows] == [
+        "SITEWIDE", "MINE10"]
     listed = service.list_records(db, admin, page)
     assert [[cell_text(col, c, listed.extra) for col in page.columns]
             for c in listed.rows] == [["SITEWIDE", "€5 off", "All courses", "Never", "0 / unlimited"],
                                       ["MINE10", "10%", "Python Foundations", "Never",
                                        "0 / unlimited"]]
-    assert [c.code for c in service.list_records(db, other_instructor, page).rows] == []
+    assert [c.code for c in service.list_records(db, other_instructor, page).rows] == [
+        "SITEWIDE"]
     assert db.exec(select(Coupon.currency).where(Coupon.code == "SITEWIDE")).one() == "EUR"
     assert service.choices(db, instructor, page)["course"] == [(str(course.id), course.title)]
     assert service.choices(db, admin, page)["course"][0] == (coupons.ALL_COURSES, "All courses")

@@ -122,6 +122,7 @@ def snapshot(engine: Engine, learner_id: int, slug: str) -> tuple:
              [(m.title, m.lessons) for m in outline.modules],
              outline.enrollment.status if outline.enrollment else None, outline.completed),
             catalog.search_courses(session, catalog.CatalogQuery.parse()),
+            catalog.filter_counts(session, catalog.CatalogQuery.parse(level="beginner")),
             catalog.featured_courses(session),
         )
 

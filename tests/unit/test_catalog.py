@@ -112,3 +112,26 @@ def test_draft_course_is_hidden_from_learners_but_not_from_its_instructor(db, sh
 def test_unknown_slug_is_not_found(db):
     with pytest.raises(NotFound):
         catalog.course_outline(db, "no-such-course", viewer=None)
+
+
+def test_each_filter_value_counts_the_courses_it_would_show_with_the_other_filters_on(db, shelf):
+    counts = catalog.filter_counts(db, CatalogQuery())
+    assert counts.categories == {"data": 2, "design": 1}
+    assert counts.levels == {"beginner": 1, "intermediate": 1, "advanced": 1}
+    assert counts.prices == {"all": 3, "free": 1, "paid": 2}
+    assert counts.all_categories == 3
+    # With "Data" chosen, the levels and prices count within Data; the categories ignore their
+    # own filter (choosing "Design" instead would show 1), and the draft never counts.
+    counts = catalog.filter_counts(db, CatalogQuery.parse(category="data", price="paid"))
+    assert counts.categories == {"data": 1, "design": 1}
+    assert counts.levels == {"intermediate": 1}
+    assert counts.prices == {"all": 2, "free": 1, "paid": 1}
+    counts = catalog.filter_counts(db, CatalogQuery.parse(text="sql"))
+    assert (counts.categories, counts.prices) == ({"data": 1}, {"all": 1, "free": 1})
+
+
+def test_courses_in_no_category_count_in_all_categories_only(db, shelf, instructor):
+    make_course(db, instructor, title="Loose", slug="loose")
+    counts = catalog.filter_counts(db, CatalogQuery())
+    assert counts.categories == {"data": 2, "design": 1} and counts.all_categories == 4
+    assert counts.levels["beginner"] == 2

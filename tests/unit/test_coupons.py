@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from sqlmodel import select
 
 from academy_app.admin.coupons import coupon_page
 from academy_app.admin.kit import service as kit
-from academy_app.models import DiscountKind, Role, User
+from academy_app.admin.kit.state import cell_text
+from academy_app.models import Coupon, DiscountKind, Role, User
 from academy_app.services import coupons, payments
 from academy_app.services.coupons import CouponForm
 from academy_app.services.errors import Conflict, Invalid, PermissionDenied
@@ -62,7 +64,7 @@ def test_only_admins_make_site_wide_coupons_and_nobody_touches_anothers_course(d
         coupons.create_coupon(db, student, CouponForm(code="MINE", value="10", course=str(course.id)))
     admin = make_user(db, Role.ADMIN)
     coupons.create_coupon(db, admin, CouponForm(code="ALLCOURSES", value="10"))
-    assert listed(db, admin) == ["ALLCOURSES"] and listed(db, instructor) == []
+    assert listed(db, admin) == ["ALLCOURSES"]
 
 
 def test_a_fixed_amount_takes_its_courses_currency_or_a_chosen_one(db, instructor, course):
@@ -100,3 +102,41 @@ def test_ending_a_coupon_now_stops_it_for_the_next_learner(db, instructor, cours
         payments.quote(db, make_user(db), course.id, "leaked")
     with pytest.raises(Conflict):  # offered only while the code runs
         kit.run_action(db, instructor, coupon_page.resource, "end", coupon.id)
+
+
+def test_an_instructor_sees_the_codes_that_apply_to_their_courses_and_manages_their_own_only(
+        db, instructor, course):
+    """Site-wide codes change what the instructor's learners pay: listed, read-only, marked."""
+    admin, other = make_user(db, Role.ADMIN), make_user(db, Role.INSTRUCTOR)
+    coupons.create_coupon(db, instructor, CouponForm(code="MINE", value="10", course=str(course.id)))
+    coupons.create_coupon(db, admin, CouponForm(code="EVERYWHERE", value="20"))
+    coupons.create_coupon(db, other, CouponForm(code="THEIRS", value="30", course=str(
+        make_course(db, other, price_cents=1000).id)))
+    db.commit()
+    page = kit.list_records(db, instructor, coupon_page.resource)
+    by_code = {row.code: row for row in page.rows}
+    assert sorted(by_code) == ["EVERYWHERE", "MINE"]
+    assert page.rights[by_code["MINE"].id].actions == ("end",)
+    site_wide = by_code["EVERYWHERE"]
+    assert page.rights[site_wide.id] == kit.RowRights(edit=False, delete=False, actions=())
+    note = next(c for c in coupon_page.resource.columns if c.name == "course_id").note_column
+    assert [cell_text(note, row, page.extra) for row in (site_wide, by_code["MINE"])] == [
+        "Site-wide (managed by admins)", ""]
+    with pytest.raises(PermissionDenied):  # a crafted event for the read-only row
+        kit.run_action(db, instructor, coupon_page.resource, "end", site_wide.id)
+    assert sorted(listed(db, other)) == ["EVERYWHERE", "THEIRS"]
+    admin_page = kit.list_records(db, admin, coupon_page.resource)
+    assert all(admin_page.rights[row.id].actions == ("end",) for row in admin_page.rows)
+    assert len(admin_page.rows) == 3
+
+
+def test_the_rule_of_what_applies_to_an_instructors_courses(db, instructor, course):
+    admin = make_user(db, Role.ADMIN)
+    mine = coupons.create_coupon(db, instructor, CouponForm(code="MINE", value="10",
+                                                            course=str(course.id)))
+    site_wide = coupons.create_coupon(db, admin, CouponForm(code="EVERYWHERE", value="20"))
+    elsewhere = coupons.create_coupon(db, admin, CouponForm(code="ELSEWHERE", value="20", course=str(
+        make_course(db, make_user(db, Role.INSTRUCTOR), price_cents=1000).id)))
+    applying = set(db.exec(select(Coupon.code).where(coupons.applying_to_courses_of(instructor))))
+    assert applying == {"MINE", "EVERYWHERE"}
+    assert [coupons.is_site_wide(c) for c in (mine, site_wide, elsewhere)] == [False, True, False]

@@ -35,6 +35,7 @@ from academy_app.services.enrollment import enrollment_for
 from academy_app.services.errors import (
     Conflict,
     Invalid,
+    NotAuthenticated,
     NotFound,
     PermissionDenied,
     TooManyAttempts,
@@ -429,3 +430,49 @@ def test_the_review_page_decides_through_the_payment_service(db, student, instru
         "payment.approve", "payment.reject"]
     with pytest.raises(Conflict):  # offered on pending payments only
         kit_service.run_action(db, instructor, PAYMENTS, "reject", approved.id, "Changed my mind")
+
+
+def test_the_learner_reads_their_order_with_the_discounted_amount_and_its_review(
+        db, student, instructor, course):
+    make_coupon(db, "HALF", value=50)
+    payment = submit(db, student, course, coupon_code="half", reference="TRX-ORDER-1")
+    order = payments.order_for(db, student, payment.id)
+    assert (order.course_title, order.amount_cents, order.coupon_code, order.reference,
+            order.status, order.reviewed_at) == (
+        "Data Science", 2450, "HALF", "TRX-ORDER-1", PaymentStatus.PENDING, None)
+    assert (order.learner_name, order.learner_email) == (student.full_name, student.email)
+    payments.approve_payment(db, instructor, payment.id)
+    db.commit()
+    order = payments.order_for(db, student, payment.id)
+    assert order.status is PaymentStatus.APPROVED and order.reviewed_at is not None
+
+
+def test_an_order_is_seen_by_its_learner_its_course_staff_and_admins_only(
+        db, student, instructor, course):
+    payment = submit(db, student, course)
+    for allowed in (student, instructor, make_user(db, Role.ADMIN)):
+        assert payments.order_for(db, allowed, payment.id).id == payment.id
+    missing = payment.id + 1000
+    for outsider in (make_user(db), make_user(db, Role.INSTRUCTOR)):
+        with pytest.raises(NotFound) as refused:
+            payments.order_for(db, outsider, payment.id)
+        with pytest.raises(NotFound) as absent:  # the same answer as a missing order
+            payments.order_for(db, outsider, missing)
+        assert refused.value.message == absent.value.message == "Order not found"
+    with pytest.raises(NotAuthenticated):
+        payments.order_for(db, None, payment.id)
+
+
+def test_the_purchase_history_lists_every_payment_of_the_learner_only_newest_first(
+        db, student, instructor, course):
+    first = submit(db, student, course, reference="TRX-FIRST")
+    payments.reject_payment(db, instructor, first.id, "No such transfer")
+    db.commit()
+    second = submit(db, student, course, reference="TRX-SECOND")
+    submit(db, make_user(db), course, reference="TRX-SOMEONE-ELSE")
+    history = payments.orders_of(db, student)
+    assert [(o.id, o.status) for o in history] == [
+        (second.id, PaymentStatus.PENDING), (first.id, PaymentStatus.REJECTED)]
+    assert history[1].reason == "No such transfer"
+    with pytest.raises(NotAuthenticated):
+        payments.orders_of(db, None)

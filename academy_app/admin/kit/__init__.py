@@ -33,6 +33,7 @@ from academy_app.admin.kit.resource import (
     Listing,
     Permissions,
     Resource,
+    ViaCourse,
     by_user,
     https_link,
     set_values,
@@ -42,7 +43,7 @@ from academy_app.admin.kit.state import state_for
 from academy_app.services.permissions import ADMINS, STAFF
 
 __all__ = ["ADMINS", "STAFF", "Action", "Column", "Filter", "Form", "Input", "KitPage", "Listing",
-           "Permissions", "Resource", "by_user", "https_link", "register", "registered",
+           "Permissions", "Resource", "ViaCourse", "by_user", "https_link", "register", "registered",
            "set_values", "via_course"]
 
 

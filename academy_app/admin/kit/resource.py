@@ -148,6 +148,17 @@ class Ownership:
     def owns(self, session: Session, actor: User, row: Any) -> bool:
         raise NotImplementedError
 
+    def visible(self, statement: Any, model: type[SQLModel], actor: User) -> Any:
+        """`statement` narrowed to the rows `actor`'s list shows: by default the rows they own;
+        wider when others' rows matter to them (site-wide coupons apply to an instructor's
+        courses), and the rows they do not own are shown read-only."""
+        return self.scope(statement, model, actor)
+
+    def owned_among(self, session: Session, actor: User, rows: Sequence[Any]) -> set[int]:
+        """The ids of the listed `rows` (found by `visible`) that `actor` owns: every one,
+        unless `visible` is wider than `scope`."""
+        return {row.id for row in rows}
+
     def scope_choices(self, statement: Any, target: type[SQLModel], actor: User) -> Any:
         """The choices of the ownership field's select, narrowed to what `actor` may pick."""
         return statement
@@ -166,7 +177,8 @@ class ViaCourse(Ownership):
         return statement.where(col(getattr(model, self.field)).in_(own_courses))
 
     def owns(self, session: Session, actor: User, row: Any) -> bool:
-        course = session.get(Course, getattr(row, self.field))
+        course_id = getattr(row, self.field)
+        course = session.get(Course, course_id) if course_id is not None else None
         return course is not None and course.instructor_id == actor.id
 
     def scope_choices(self, statement: Any, target: type[SQLModel], actor: User) -> Any:

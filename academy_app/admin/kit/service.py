@@ -125,11 +125,12 @@ def row_label(session: Session, actor: User | None, resource: Resource, row_id: 
     return _names(resource, [row], _related(session, resource, [row], resource.label_paths))[row.id]
 
 
-def rights(actor: User, resource: Resource, row: Any) -> RowRights:
-    """What the list offers on a row it shows (rows a non-admin does not own are not shown)."""
-    edit = may(actor, resource, "edit")
+def rights(actor: User, resource: Resource, row: Any, owned: bool = True) -> RowRights:
+    """What the list offers on a row it shows: nothing on a row a non-admin sees but does not own
+    (`Ownership.visible`)."""
+    edit = owned and may(actor, resource, "edit")
     return RowRights(edit=edit and resource.editable,
-                     delete=may(actor, resource, "delete") and resource.deletable,
+                     delete=owned and may(actor, resource, "delete") and resource.deletable,
                      actions=tuple(a.name for a in resource.actions if edit and a.applies_to(row)))
 
 
@@ -143,9 +144,10 @@ def list_records(session: Session, actor: User | None, resource: Resource,
     conditions = _search(resource, query.search) + _filters(resource, query.filters)
     rows_statement = select(model).where(*conditions)
     ids_statement = select(id_column).where(*conditions)
-    if owner is not None and not _is_admin(user):
-        rows_statement = owner.scope(rows_statement, model, user)
-        ids_statement = owner.scope(ids_statement, model, user)
+    scoped = owner is not None and not _is_admin(user)
+    if scoped:
+        rows_statement = owner.visible(rows_statement, model, user)
+        ids_statement = owner.visible(ids_statement, model, user)
     sort = query.sort if query.sort and query.sort.removeprefix("-") in (
         *resource.sortable, listing.sort.removeprefix("-")) else listing.sort
     descending, sort_column = sort.startswith("-"), resource.column(sort.removeprefix("-"))
@@ -169,9 +171,11 @@ def list_records(session: Session, actor: User | None, resource: Resource,
                      + resource.label_paths)
     extra |= {c.name: dict(c.compute(session, rows)) if rows else {}
               for c in resource.shown if c.compute is not None}
+    owned = owner.owned_among(session, user, rows) if scoped else {row.id for row in rows}
     return ListPage(rows=rows, total=total, next_cursor=next_cursor, extra=extra,
                     names=_names(resource, rows, extra),
-                    rights={row.id: rights(user, resource, row) for row in rows}, sort=sort)
+                    rights={row.id: rights(user, resource, row, row.id in owned) for row in rows},
+                    sort=sort)
 
 
 def _search(resource: Resource, text: str) -> list[Any]:
