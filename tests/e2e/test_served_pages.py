@@ -3,10 +3,17 @@ browser, no scripts, redirects not followed."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+
 import httpx
 import pytest
+from sqlmodel import Session, col, select
 
+from academy_app.db import make_engine
+from academy_app.models import Course, Role, User
 from tests.appserver import RunningApp
+from tests.unit.test_served_html import Parsed
 
 pytestmark = pytest.mark.e2e
 
@@ -17,7 +24,7 @@ SHARED = ["/", "/courses", "/courses/python-foundations", "/login", "/signup", "
 
 
 @pytest.fixture(scope="module")
-def http(app_server: RunningApp) -> httpx.Client:
+def http(app_server: RunningApp) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=app_server.url, follow_redirects=False, timeout=30) as client:
         yield client
 
@@ -34,3 +41,36 @@ def test_assets_and_unknown_addresses_are_left_to_reflex(http: httpx.Client):
     assert http.get("/favicon.ico").status_code == 200
     assert http.get("/no-such-page").status_code == 404
     assert http.get("/courses/../../etc/passwd").status_code == 404
+
+
+def test_a_course_page_is_readable_without_scripts(http: httpx.Client):
+    response = http.get("/courses/python-foundations")
+    assert response.status_code == 200
+    html = Parsed(response.text)
+    assert html.titles == ["Python Foundations · Academy"]
+    assert html.one("og:title") == "Python Foundations · Academy"
+    assert html.one("og:url").endswith("/courses/python-foundations")
+    assert html.one("description") == html.one("og:description") != ""
+    [course] = html.json_ld
+    assert course["@type"] == "Course" and course["name"] == "Python Foundations"
+    assert course["offers"]["priceCurrency"] == "USD" and course["provider"]["name"] == "Academy"
+    assert "Python Foundations" in html.text and "Price: Free" in html.text
+    assert "Syllabus" in html.text
+
+
+def test_the_sitemap_lists_the_published_courses_and_a_draft_is_a_404(
+        http: httpx.Client, app_server: RunningApp):
+    engine = make_engine(app_server.database_url)
+    with Session(engine) as session:
+        published = session.exec(select(Course.slug).where(col(Course.is_published))).all()
+        instructor = session.exec(select(User).where(User.role == Role.INSTRUCTOR)).first()
+        session.add(Course(slug="served-html-draft", title="Unannounced", subtitle="Hush",
+                           instructor_id=instructor.id, is_published=False))
+        session.commit()
+    engine.dispose()
+    listed = re.findall(r"<loc>[^<]*/courses/([^<]+)</loc>", http.get("/sitemap.xml").text)
+    assert sorted(listed) == sorted(published) and published
+    draft = http.get("/courses/served-html-draft")
+    assert draft.status_code == 404
+    assert "Unannounced" not in draft.text and "Hush" not in draft.text
+    assert "Disallow: /admin" in http.get("/robots.txt").text
