@@ -84,7 +84,7 @@ app.add_middleware(EventObserver(), index=0)  # request id and latency of every 
 app.add_middleware(CraftedEventGuard())  # crafted events: dropped or cleaned, never a traceback
 
 
-def add_page(component: Callable[[], rx.Component], route: str, title: str,
+def add_page(component: Callable[[], rx.Component], route: str, title: str | rx.Var,
              *on_load: rx.event.EventHandler) -> None:
     """Every page also refreshes the notification bell on load, which a reconnect repeats: a tab
     that was offline catches up from the database, and its worker learns whose tab it is."""
@@ -99,7 +99,7 @@ for live_safe in (CourseState.load, DashboardState.load, LearnState.load, Certif
 
 add_page(home_page, "/", "Academy — learn at your own pace", HomeState.load)
 add_page(catalog_page, "/courses", "Course catalog · Academy", CatalogState.load)
-add_page(course_page, "/courses/[slug]", "Course · Academy", CourseState.load,
+add_page(course_page, "/courses/[slug]", CourseState.page_title, CourseState.load,
          CheckoutState.close_checkout)
 add_page(learn_page, "/learn/[slug]/[lesson]", "Lesson · Academy", LearnState.load)
 add_page(dashboard_page, "/dashboard", "My learning · Academy", DashboardState.load)
