@@ -30,4 +30,7 @@ config = rx.Config(
         theme=rx.theme(accent_color="indigo", gray_color="slate", radius="large")
     )],
     disable_plugins=[SitemapPlugin],
+    # Brotli sidecars first (served to every browser that accepts br, which is every current one
+    # over HTTPS), gzip for the rest: ~20% fewer bytes before the first paint (docs/benchmarks.md).
+    frontend_compression_formats=["brotli", "gzip"],
 )
