@@ -38,7 +38,7 @@ from reflex_base.config import get_config
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from academy_app.db import session_scope
 from academy_app.infra.markdown import render_markdown
@@ -53,6 +53,9 @@ SITE_DESCRIPTION = "Academy: practical online courses, learned at your pace."
 # Link previews cut descriptions around here; search engines show about as much.
 DESCRIPTION_LENGTH = 200
 COURSE_PATH = re.compile(r"/courses/([^/]+)/?")
+# Vite's build output: a content hash in every name, so a file at an address never changes.
+HASHED_ASSET = re.compile(r"/assets/[^/]+-[A-Za-z0-9_-]{8}\.(?:js|css)")
+IMMUTABLE = (b"cache-control", b"public, max-age=31536000, immutable")
 # What search engines have no business indexing: a learner's own pages and the staff workspace.
 PRIVATE_PATHS = ["/admin", "/dashboard", "/learn/", "/certificates", "/account", "/study-groups",
                  "/password/", "/unsubscribe/", "/receipts/", "/downloads/", "/auth/", "/api/",
@@ -308,6 +311,17 @@ def _course_list(cards: list[CourseCard]) -> str:
     return f"<ul>{items}</ul>" if items else ""
 
 
+def _cached_for_good(send: Send) -> Send:
+    """Hashed assets may be kept for a year: a returning learner's phone asks for none of them
+    again (StaticFiles sends no Cache-Control, so browsers guessed from Last-Modified)."""
+    async def with_header(message: Message) -> None:
+        if message["type"] == "http.response.start" and message["status"] in (200, 304):
+            message["headers"] = [*message.get("headers", []), IMMUTABLE]
+        await send(message)
+
+    return with_header
+
+
 def served_html(app: ASGIApp) -> ASGIApp:
     """Reflex `api_transformer` in front of the frontend mount."""
 
@@ -316,6 +330,9 @@ def served_html(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)
             return
         path = scope.get("path", "")
+        if HASHED_ASSET.fullmatch(path):
+            await app(scope, receive, _cached_for_good(send))
+            return
         response = await page_response(Request(scope))
         if response is not None:
             await response(scope, receive, send)

@@ -267,3 +267,10 @@ def test_pages_are_compressed_for_clients_that_accept_it(client, shelf):
     assert "Python Foundations" in response.text  # decoded by the client
     assert "content-encoding" not in client.get("/courses/python",
                                                 headers={"Accept-Encoding": "identity"}).headers
+
+
+def test_hashed_assets_may_be_kept_for_good_and_nothing_else(client):
+    cached = client.get("/assets/entry.client-CS7job2t.js")
+    assert cached.headers["cache-control"] == "public, max-age=31536000, immutable"
+    for path in ("/assets/app.js", "/favicon.ico", "/login"):
+        assert "cache-control" not in client.get(path).headers, path
