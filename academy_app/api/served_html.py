@@ -93,7 +93,8 @@ class Meta:
 
 def home_meta(cards: list[CourseCard]) -> Meta:
     return Meta(title="Academy — learn at your own pace", description=SITE_DESCRIPTION, path="/",
-                template="index.html", json_ld=_organization(),
+                template="index.html",
+                json_ld={"@context": "https://schema.org", **_organization()},
                 body=_section("Popular courses", _course_list(cards)))
 
 

@@ -216,6 +216,8 @@ def test_the_catalog_and_home_list_published_courses_readably(client, shelf):
     home = page(client, "/")
     assert home.titles == ["Academy — learn at your own pace"]
     assert home.canonical == [f"{PUBLIC_URL}/"]
+    assert home.json_ld == [{"@context": "https://schema.org", "@type": "Organization",
+                             "name": "Academy", "url": f"{PUBLIC_URL}/"}]
     assert "Python Foundations" in home.text
     assert "Secret Draft" not in catalog_page.text + home.text
 
