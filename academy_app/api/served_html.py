@@ -38,6 +38,7 @@ from reflex_base.config import get_config
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from academy_app.db import session_scope
@@ -56,6 +57,9 @@ COURSE_PATH = re.compile(r"/courses/([^/]+)/?")
 # Vite's build output: a content hash in every name, so a file at an address never changes.
 HASHED_ASSET = re.compile(r"/assets/[^/]+-[A-Za-z0-9_-]{8}\.(?:js|css)")
 IMMUTABLE = (b"cache-control", b"public, max-age=31536000, immutable")
+# Stands for Reflex's frontend mount (named "frontend" in reflex/utils/exec.py) in the scope of a
+# page answered here.
+PAGES_ROUTE = Mount("/", routes=[], name="frontend")
 # What search engines have no business indexing: a learner's own pages and the staff workspace.
 PRIVATE_PATHS = ["/admin", "/dashboard", "/learn/", "/certificates", "/account", "/study-groups",
                  "/password/", "/unsubscribe/", "/receipts/", "/downloads/", "/auth/", "/api/",
@@ -336,11 +340,14 @@ def served_html(app: ASGIApp) -> ASGIApp:
             return
         response = await page_response(Request(scope))
         if response is not None:
+            # Counted as the page it is, like the frontend mount's answers (infra/metrics.py).
+            scope["route"] = PAGES_ROUTE
             await response(scope, receive, send)
             return
         if not path.endswith("/") and folder_page(path):
-            raw_path = scope.get("raw_path") or path.encode()
-            scope = {**scope, "path": path + "/", "raw_path": raw_path + b"/"}
+            # In place: the outer middleware reads the route the mount records in this scope.
+            scope["raw_path"] = (scope.get("raw_path") or path.encode()) + b"/"
+            scope["path"] = path + "/"
         await app(scope, receive, send)
 
     return serve
