@@ -168,11 +168,14 @@ def missing_course_meta(slug: str) -> Meta:
                 extra_head=['<meta name="robots" content="noindex"/>'])
 
 
-def meta_for(path: str) -> Meta | None:
-    """The page a path names, read from the catalog as an anonymous visitor; None for the others."""
+def public_page(path: str) -> bool:
+    """Whether the page is one answered here (the others go to Reflex's mount untouched)."""
+    return path in ("/", "/courses", "/courses/") or COURSE_PATH.fullmatch(path) is not None
+
+
+def meta_for(path: str) -> Meta:
+    """The public page a path names, read from the catalog as an anonymous visitor."""
     slug_match = COURSE_PATH.fullmatch(path)
-    if path not in ("/", "/courses", "/courses/") and not slug_match:
-        return None
     with session_scope() as session:
         if path == "/":
             return home_meta(catalog.featured_courses(session))
@@ -232,11 +235,12 @@ def exported_template(relative: str) -> str | None:
 
 
 async def page_response(request: Request) -> Response | None:
-    if exported_template("404.html") is None:
-        return None  # no frontend exported here (a backend-only process): Reflex answers
-    meta = await run_in_threadpool(meta_for, request.url.path)
-    template = exported_template(meta.template) if meta else None
-    if meta is None or template is None:
+    path = request.url.path
+    if not public_page(path) or exported_template("404.html") is None:
+        return None  # not one of these pages, or no frontend exported here (backend only)
+    meta = await run_in_threadpool(meta_for, path)
+    template = exported_template(meta.template)
+    if template is None:
         return None
     body = render(template, meta).encode()
     headers = {"Vary": "Accept-Encoding",
