@@ -16,6 +16,7 @@ from academy_app.admin.jobs import JobsState, jobs_page
 from academy_app.admin.reports import AnalyticsState, LearnersState, analytics_page, learners_page
 from academy_app.api.metrics import refresh_metrics
 from academy_app.api.routes import routes
+from academy_app.api.served_html import served_html
 from academy_app.api.upload_size import limit_upload_size
 from academy_app.api.v1.app import rest_api
 from academy_app.infra.crafted_events import CraftedEventGuard
@@ -72,8 +73,9 @@ app = rx.App(
     backend_exception_handler=handle_backend_exception,
     # In order, each wrapping the last: security_headers is outermost, so it covers /api/v1 too.
     # login_cookie_for_events keeps the raw login token out of what Reflex records of a handshake.
-    api_transformer=[routes, rest_api, limit_upload_size, login_cookie_for_events, http_metrics,
-                     request_ids, security_headers],
+    # served_html answers page addresses before Reflex's static-file mount (api/served_html.py).
+    api_transformer=[routes, rest_api, served_html, limit_upload_size, login_cookie_for_events,
+                     http_metrics, request_ids, security_headers],
     stylesheets=["/styles.css"],
     head_components=[rx.el.meta(name="description",
                                 content="Academy: practical online courses, learned at your pace.")],
@@ -84,7 +86,7 @@ app.add_middleware(EventObserver(), index=0)  # request id and latency of every 
 app.add_middleware(CraftedEventGuard())  # crafted events: dropped or cleaned, never a traceback
 
 
-def add_page(component: Callable[[], rx.Component], route: str, title: str,
+def add_page(component: Callable[[], rx.Component], route: str, title: str | rx.Var,
              *on_load: rx.event.EventHandler) -> None:
     """Every page also refreshes the notification bell on load, which a reconnect repeats: a tab
     that was offline catches up from the database, and its worker learns whose tab it is."""
@@ -99,7 +101,7 @@ for live_safe in (CourseState.load, DashboardState.load, LearnState.load, Certif
 
 add_page(home_page, "/", "Academy — learn at your own pace", HomeState.load)
 add_page(catalog_page, "/courses", "Course catalog · Academy", CatalogState.load)
-add_page(course_page, "/courses/[slug]", "Course · Academy", CourseState.load,
+add_page(course_page, "/courses/[slug]", CourseState.page_title, CourseState.load,
          CheckoutState.close_checkout)
 add_page(learn_page, "/learn/[slug]/[lesson]", "Lesson · Academy", LearnState.load)
 add_page(dashboard_page, "/dashboard", "My learning · Academy", DashboardState.load)

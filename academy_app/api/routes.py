@@ -8,6 +8,7 @@ from starlette.routing import Route
 from academy_app.api.files import certificate_pdf, receipt
 from academy_app.api.health import healthz, readyz
 from academy_app.api.metrics import metrics_endpoint
+from academy_app.api.served_html import robots_txt, sitemap
 from academy_app.api.session import end_browser_session, start_browser_session
 from academy_app.api.unsubscribe import one_click_unsubscribe
 
@@ -20,4 +21,6 @@ routes = Starlette(routes=[
     Route("/healthz", healthz, methods=["GET"]),
     Route("/readyz", readyz, methods=["GET"]),
     Route("/metrics", metrics_endpoint, methods=["GET"]),
+    Route("/robots.txt", robots_txt, methods=["GET"]),
+    Route("/sitemap.xml", sitemap, methods=["GET"]),
 ])

@@ -39,7 +39,8 @@ def step(icon: str, title: str, text: str) -> rx.Component:
         rx.center(rx.icon(icon, size=20), background=rx.color("accent", 3),
                   color=rx.color("accent", 11), border_radius="12px", min_width="44px",
                   height="44px"),
-        rx.vstack(rx.heading(title, size="3", as_="h3"), rx.text(text, size="2",
+        # h2: straight under the page's h1, no level skipped (Lighthouse's heading order audit).
+        rx.vstack(rx.heading(title, size="3", as_="h2"), rx.text(text, size="2",
                                                                   color_scheme="gray"),
                   spacing="1"),
         spacing="3",

@@ -6,6 +6,7 @@ import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -138,6 +139,12 @@ class CourseOutline:
         return [lesson for module in self.modules for lesson in module.lessons]
 
 
+@dataclass(frozen=True)
+class ListedCourse:
+    slug: str
+    updated_at: datetime
+
+
 def list_categories(session: Session) -> list[Category]:
     return list(session.exec(select(Category).order_by(Category.name)))
 
@@ -248,6 +255,18 @@ def featured_courses(session: Session, limit: int = 3) -> list[CourseCard]:
         return cards
 
     return cache().get(session, Entry(CATALOG, key_of("featured", limit)), load)
+
+
+def published_courses(session: Session) -> list[ListedCourse]:
+    """Every published course's slug and last change, oldest first (the sitemap). Cached with the
+    catalog, so publishing or unpublishing a course shows at once."""
+    def load() -> list[ListedCourse]:
+        rows = session.exec(select(Course.slug, Course.updated_at)
+                            .where(col(Course.is_published).is_(True))
+                            .order_by(col(Course.created_at), col(Course.id)))
+        return [ListedCourse(slug=slug, updated_at=updated_at) for slug, updated_at in rows]
+
+    return cache().get(session, Entry(CATALOG, "published"), load)
 
 
 def course_outline(session: Session, slug: str, viewer: User | None) -> CourseOutline:

@@ -42,6 +42,13 @@ class CourseState(AuthState):
     payment_href: str = ""  # its order page
     _course_id: int = 0
 
+    @rx.var
+    def page_title(self) -> str:
+        """The tab's title: the one the served HTML already has (api/served_html.py)."""
+        if self.not_found:
+            return "Page not found · Academy"
+        return f"{self.title} · Academy" if self.title else "Course · Academy"
+
     @rx.event
     async def load(self) -> AsyncIterator[None]:
         self.loading = True

@@ -1,0 +1,357 @@
+"""What the first response for a page carries, before any script runs.
+
+In prod mode Reflex serves its exported pages from a static-file mount on the backend
+(reflex/utils/exec.py `get_frontend_mount`: Starlette's StaticFiles with html=True). A page without
+a dynamic segment is exported as a folder (`courses/index.html`), and StaticFiles answers such a
+folder asked for without its trailing slash with a 307 to the slashed address: one more round trip
+(about 600 ms on a slow phone network) for every link the app prints and people share (`/courses`,
+`/login`, `/verify`). Here every such page is served at both addresses: a request without the slash
+is handed to the mount as if it had one, and the browser keeps the address it asked for.
+
+The exported HTML also holds only the page's fixed title and nothing a state loads: a course page is
+an empty shell until the WebSocket has hydrated it, and crawlers that run no scripts and the link
+previews of chat apps and social networks read nothing. So the home page, the catalog and each public
+course page are answered here: the exported file, with the page's own title, description, canonical
+address, Open Graph and Twitter card tags and schema.org JSON-LD in its head, and what the page says
+(a course's title, description, price and syllabus) in a <noscript> at the top of its body, which
+browsers that run scripts never show. Everything comes from services/catalog.py with the viewer
+anonymous (its cache, its rule that drafts are nobody's business but their staff's); an unknown or
+unpublished slug gets the same shell with status 404, noindex and nothing of the course, and the
+browser still routes it (staff previewing their draft see it once the page has loaded).
+"""
+
+from __future__ import annotations
+
+import gzip
+import html
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import quote
+from xml.sax.saxutils import escape as xml_escape
+
+from reflex.utils.prerequisites import get_web_dir
+from reflex_base import constants
+from reflex_base.config import get_config
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Mount
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from academy_app.db import session_scope
+from academy_app.infra.markdown import render_markdown
+from academy_app.services import catalog
+from academy_app.services.catalog import CatalogQuery, CourseCard, CourseOutline
+from academy_app.services.errors import NotFound
+from academy_app.settings import get_settings
+from academy_app.state.rows import LEVEL_LABELS, duration_label, price_label
+
+SITE_NAME = "Academy"
+SITE_DESCRIPTION = "Academy: practical online courses, learned at your pace."
+# Link previews cut descriptions around here; search engines show about as much.
+DESCRIPTION_LENGTH = 200
+COURSE_PATH = re.compile(r"/courses/([^/]+)/?")
+# Vite's build output: a content hash in every name, so a file at an address never changes.
+HASHED_ASSET = re.compile(r"/assets/[^/]+-[A-Za-z0-9_-]{8}\.(?:js|css)")
+IMMUTABLE = (b"cache-control", b"public, max-age=31536000, immutable")
+# Stands for Reflex's frontend mount (named "frontend" in reflex/utils/exec.py) in the scope of a
+# page answered here.
+PAGES_ROUTE = Mount("/", routes=[], name="frontend")
+# What search engines have no business indexing: a learner's own pages and the staff workspace.
+PRIVATE_PATHS = ["/admin", "/dashboard", "/learn/", "/certificates", "/account", "/study-groups",
+                 "/password/", "/unsubscribe/", "/receipts/", "/downloads/", "/auth/", "/api/",
+                 "/_event", "/_upload"]
+
+
+@lru_cache(maxsize=1)
+def exported_pages() -> Path:
+    """The folder Reflex's frontend mount serves (the same path get_frontend_mount computes)."""
+    return (get_web_dir() / constants.Dirs.STATIC / get_config().frontend_path.strip("/")).resolve()
+
+
+def folder_page(path: str) -> bool:
+    """Whether `path` (no trailing slash) names a page exported as a folder with an index.html."""
+    parts = path.strip("/").split("/")
+    if not parts[0] or any(part in {".", ".."} or "." in part for part in parts):
+        return False  # the home page, a file name (assets end in an extension) or a climb out
+    return (exported_pages().joinpath(*parts) / "index.html").is_file()
+
+
+@dataclass(frozen=True)
+class Meta:
+    """What one page's served HTML says about it."""
+    title: str
+    description: str
+    path: str  # the canonical address, as the app links to it (no trailing slash)
+    template: str  # the exported file the page is served from, relative to exported_pages()
+    og_type: str = "website"
+    image: str = ""
+    json_ld: dict | None = None
+    body: str = ""  # HTML, every value in it escaped
+    status: int = 200
+    extra_head: list[str] = field(default_factory=list)
+
+
+def home_meta(cards: list[CourseCard]) -> Meta:
+    return Meta(title="Academy — learn at your own pace", description=SITE_DESCRIPTION, path="/",
+                template="index.html",
+                json_ld={"@context": "https://schema.org", **_organization()},
+                body=_section("Popular courses", _course_list(cards)))
+
+
+def catalog_meta(cards: list[CourseCard]) -> Meta:
+    return Meta(title="Course catalog · Academy",
+                description="Browse Academy's courses by topic and level, free or paid.",
+                path="/courses", template="courses/index.html",
+                json_ld={"@context": "https://schema.org", "@type": "ItemList",
+                         "itemListElement": [
+                             {"@type": "ListItem", "position": index,
+                              "url": _absolute(_course_path(card.slug))}
+                             for index, card in enumerate(cards, start=1)]},
+                body=_section("Course catalog", _course_list(cards)))
+
+
+def course_meta(outline: CourseOutline) -> Meta:
+    course = outline.course
+    description = _shorten(course.subtitle or _plain(render_markdown(course.description)))
+    path = _course_path(course.slug)
+    image = _absolute(course.cover_image_url) if course.cover_image_url else ""
+    minutes = sum(lesson.duration_minutes for lesson in outline.lessons)
+    instance: dict = {"@type": "CourseInstance", "courseMode": "Online"}
+    if minutes:
+        instance["courseWorkload"] = f"PT{minutes // 60}H{minutes % 60}M"
+    if outline.instructor:
+        instance["instructor"] = {"@type": "Person", "name": outline.instructor}
+    json_ld = {
+        "@context": "https://schema.org", "@type": "Course", "name": course.title,
+        "description": description or course.title, "url": _absolute(path),
+        "provider": _organization(),
+        "offers": {"@type": "Offer", "price": f"{course.price_cents / 100:.2f}",
+                   "priceCurrency": course.currency,
+                   "category": "Free" if course.is_free else "Paid", "url": _absolute(path)},
+        "hasCourseInstance": instance,
+    }
+    if image:
+        json_ld["image"] = image
+    if outline.category:
+        json_ld["about"] = outline.category
+    price = price_label(course.price_cents, course.currency)
+    syllabus = "".join(
+        f"<li>{_text(module.title)}<ol>"
+        + "".join(f"<li>{_text(lesson.title)} ({_text(duration_label(lesson.duration_minutes))})"
+                  "</li>" for lesson in module.lessons)
+        + "</ol></li>" for module in outline.modules)
+    body = (f"<article><h1>{_text(course.title)}</h1>"
+            + (f"<p>{_text(course.subtitle)}</p>" if course.subtitle else "")
+            + (f"<p>Taught by {_text(outline.instructor)}</p>" if outline.instructor else "")
+            + f"<p>Price: {_text(price)} · Level: "
+              f"{_text(LEVEL_LABELS.get(course.level.value, course.level.value))} · "
+              f"{len(outline.lessons)} lessons</p>"
+            + render_markdown(course.description)
+            + (f"<h2>Syllabus</h2><ol>{syllabus}</ol>" if syllabus else "")
+            + '<p><a href="/courses">Browse all courses</a></p></article>')
+    return Meta(title=f"{course.title} · Academy", description=description or course.title,
+                path=path, template="404.html", og_type="article", image=image, json_ld=json_ld,
+                body=body, extra_head=[f'<meta property="og:price:amount" '
+                                       f'content="{course.price_cents / 100:.2f}"/>',
+                                       f'<meta property="og:price:currency" '
+                                       f'content="{_text(course.currency)}"/>'])
+
+
+def missing_course_meta(slug: str) -> Meta:
+    """No course by that slug that anyone may see: no course data, not to be indexed."""
+    return Meta(title="Page not found · Academy", description=SITE_DESCRIPTION,
+                path=_course_path(slug), template="404.html", status=404,
+                extra_head=['<meta name="robots" content="noindex"/>'])
+
+
+def public_page(path: str) -> bool:
+    """Whether the page is one answered here (the others go to Reflex's mount untouched)."""
+    return path in ("/", "/courses", "/courses/") or COURSE_PATH.fullmatch(path) is not None
+
+
+def meta_for(path: str) -> Meta:
+    """The public page a path names, read from the catalog as an anonymous visitor."""
+    slug_match = COURSE_PATH.fullmatch(path)
+    with session_scope() as session:
+        if path == "/":
+            return home_meta(catalog.featured_courses(session))
+        if not slug_match:
+            return catalog_meta(catalog.search_courses(session, CatalogQuery()).items)
+        slug = slug_match.group(1)
+        try:
+            return course_meta(catalog.course_outline(session, slug, None))
+        except NotFound:
+            return missing_course_meta(slug)
+
+
+def render(template: str, meta: Meta) -> str:
+    """The exported page with this page's head and readable content."""
+    settings = get_settings()
+    canonical = settings.absolute_url(meta.path)
+    tags = [f"<title>{_text(meta.title)}</title>",
+            f'<meta name="description" content="{_text(meta.description)}"/>',
+            *([] if meta.status != 200 else [f'<link rel="canonical" href="{_text(canonical)}"/>']),
+            f'<meta property="og:site_name" content="{SITE_NAME}"/>',
+            f'<meta property="og:type" content="{meta.og_type}"/>',
+            f'<meta property="og:title" content="{_text(meta.title)}"/>',
+            f'<meta property="og:description" content="{_text(meta.description)}"/>',
+            f'<meta property="og:url" content="{_text(canonical)}"/>',
+            f'<meta name="twitter:card" content="{"summary_large_image" if meta.image else "summary"}"/>',
+            f'<meta name="twitter:title" content="{_text(meta.title)}"/>',
+            f'<meta name="twitter:description" content="{_text(meta.description)}"/>',
+            *meta.extra_head]
+    if meta.image:
+        tags += [f'<meta property="og:image" content="{_text(meta.image)}"/>',
+                 f'<meta name="twitter:image" content="{_text(meta.image)}"/>']
+    if meta.json_ld:
+        tags.append(f'<script type="application/ld+json">{_json_for_script(meta.json_ld)}</script>')
+    # Reflex's own title (the route's fixed one; the SPA fallback has none), description and
+    # relative og:image ("favicon.ico") make way for these.
+    page = re.sub(r'<title>.*?</title>|<meta[^>]*(?:name="description"|property="og:image")[^>]*>',
+                  "", template, flags=re.S)
+    page = page.replace("</head>", "".join(tags) + "</head>", 1)
+    if meta.body:
+        page = re.sub(r"<body[^>]*>", lambda found: f"{found.group(0)}<noscript>{meta.body}</noscript>",
+                      page, count=1)
+    return page
+
+
+@lru_cache(maxsize=8)
+def _template(relative: str, modified: int) -> str:
+    del modified  # part of the key only: a rebuilt frontend is read again
+    return (exported_pages() / relative).read_text()
+
+
+def exported_template(relative: str) -> str | None:
+    path = exported_pages() / relative
+    try:
+        return _template(relative, path.stat().st_mtime_ns)
+    except OSError:
+        return None
+
+
+async def page_response(request: Request) -> Response | None:
+    path = request.url.path
+    if not public_page(path) or exported_template("404.html") is None:
+        return None  # not one of these pages, or no frontend exported here (backend only)
+    meta = await run_in_threadpool(meta_for, path)
+    template = exported_template(meta.template)
+    if template is None:
+        return None
+    body = render(template, meta).encode()
+    headers = {"Vary": "Accept-Encoding",
+               # Revalidated each time: a course published, edited or withdrawn shows at once.
+               "Cache-Control": "no-cache"}
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        body = gzip.compress(body, compresslevel=6)
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, status_code=meta.status, headers=headers, media_type="text/html")
+
+
+async def robots_txt(_request: Request) -> Response:
+    lines = ["User-agent: *", *(f"Disallow: {path}" for path in PRIVATE_PATHS), "",
+             f"Sitemap: {get_settings().absolute_url('/sitemap.xml')}", ""]
+    return PlainTextResponse("\n".join(lines))
+
+
+def sitemap_xml() -> str:
+    with session_scope() as session:
+        courses = catalog.published_courses(session)
+    urls = [f"<url><loc>{xml_escape(_absolute(path))}</loc></url>" for path in ("/", "/courses")]
+    urls += [f"<url><loc>{xml_escape(_absolute(_course_path(course.slug)))}</loc>"
+             f"<lastmod>{course.updated_at.date().isoformat()}</lastmod></url>"
+             for course in courses]
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            + "".join(urls) + "</urlset>\n")
+
+
+async def sitemap(_request: Request) -> Response:
+    return Response(await run_in_threadpool(sitemap_xml), media_type="application/xml",
+                    headers={"Cache-Control": "no-cache"})
+
+
+def _course_path(slug: str) -> str:
+    return f"/courses/{quote(slug, safe='')}"
+
+
+def _absolute(url: str) -> str:
+    return url if url.startswith(("https://", "http://")) else get_settings().absolute_url(url)
+
+
+def _organization() -> dict:
+    return {"@type": "Organization", "name": SITE_NAME, "url": get_settings().absolute_url("/")}
+
+
+def _text(value: str) -> str:
+    return html.escape(value, quote=True)
+
+
+def _plain(fragment: str) -> str:
+    """Sanitized HTML (render_markdown) as one line of text."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+
+
+def _shorten(text: str) -> str:
+    if len(text) <= DESCRIPTION_LENGTH:
+        return text
+    return text[:DESCRIPTION_LENGTH - 1].rsplit(" ", 1)[0].rstrip(" ,.;:") + "…"
+
+
+def _json_for_script(value: dict) -> str:
+    """JSON that cannot end its <script> element early, whatever a course's title holds."""
+    return (json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+            .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+def _section(heading: str, content: str) -> str:
+    return f"<section><h1>{_text(heading)}</h1>{content}</section>"
+
+
+def _course_list(cards: list[CourseCard]) -> str:
+    items = "".join(
+        f'<li><a href="{_course_path(card.slug)}">{_text(card.title)}</a>'
+        + (f" — {_text(card.subtitle)}" if card.subtitle else "")
+        + f" ({_text(price_label(card.price_cents, card.currency))})</li>" for card in cards)
+    return f"<ul>{items}</ul>" if items else ""
+
+
+def _cached_for_good(send: Send) -> Send:
+    """Hashed assets may be kept for a year: a returning learner's phone asks for none of them
+    again (StaticFiles sends no Cache-Control, so browsers guessed from Last-Modified)."""
+    async def with_header(message: Message) -> None:
+        if message["type"] == "http.response.start" and message["status"] in (200, 304):
+            message["headers"] = [*message.get("headers", []), IMMUTABLE]
+        await send(message)
+
+    return with_header
+
+
+def served_html(app: ASGIApp) -> ASGIApp:
+    """Reflex `api_transformer` in front of the frontend mount."""
+
+    async def serve(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            await app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        if HASHED_ASSET.fullmatch(path):
+            await app(scope, receive, _cached_for_good(send))
+            return
+        response = await page_response(Request(scope))
+        if response is not None:
+            # Counted as the page it is, like the frontend mount's answers (infra/metrics.py).
+            scope["route"] = PAGES_ROUTE
+            await response(scope, receive, send)
+            return
+        if not path.endswith("/") and folder_page(path):
+            # In place: the outer middleware reads the route the mount records in this scope.
+            scope["raw_path"] = (scope.get("raw_path") or path.encode()) + b"/"
+            scope["path"] = path + "/"
+        await app(scope, receive, send)
+
+    return serve

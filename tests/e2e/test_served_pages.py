@@ -1,0 +1,76 @@
+"""What a plain HTTP client (a crawler, a chat app's link preview) gets from the running app: no
+browser, no scripts, redirects not followed."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlmodel import Session, col, select
+
+from academy_app.db import make_engine
+from academy_app.models import Course, Role, User
+from tests.appserver import RunningApp
+from tests.unit.test_served_html import Parsed
+
+pytestmark = pytest.mark.e2e
+
+# The addresses the app prints in its links and emails, and that people paste into chats.
+SHARED = ["/", "/courses", "/courses/python-foundations", "/login", "/signup", "/verify",
+          "/verify/ACAD-0000-0000", "/dashboard", "/certificates", "/study-groups", "/account",
+          "/password/forgot", "/learn/python-foundations/1"]
+
+
+@pytest.fixture(scope="module")
+def http(app_server: RunningApp) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=app_server.url, follow_redirects=False, timeout=30) as client:
+        yield client
+
+
+@pytest.mark.parametrize("path", SHARED)
+def test_a_shared_address_is_served_as_it_is_without_a_redirect(http: httpx.Client, path: str):
+    for address in (path, path.rstrip("/") + "/"):
+        response = http.get(address)
+        assert response.status_code == 200, (address, response.headers.get("location"))
+        assert response.headers["content-type"].startswith("text/html"), address
+
+
+def test_assets_and_unknown_addresses_are_left_to_reflex(http: httpx.Client):
+    assert http.get("/favicon.ico").status_code == 200
+    assert http.get("/no-such-page").status_code == 404
+    assert http.get("/courses/../../etc/passwd").status_code == 404
+
+
+def test_a_course_page_is_readable_without_scripts(http: httpx.Client):
+    response = http.get("/courses/python-foundations")
+    assert response.status_code == 200
+    html = Parsed(response.text)
+    assert html.titles == ["Python Foundations · Academy"]
+    assert html.one("og:title") == "Python Foundations · Academy"
+    assert html.one("og:url").endswith("/courses/python-foundations")
+    assert html.one("description") == html.one("og:description") != ""
+    [course] = html.json_ld
+    assert course["@type"] == "Course" and course["name"] == "Python Foundations"
+    assert course["offers"]["priceCurrency"] == "USD" and course["provider"]["name"] == "Academy"
+    assert "Python Foundations" in html.text and "Price: Free" in html.text
+    assert "Syllabus" in html.text
+
+
+def test_the_sitemap_lists_the_published_courses_and_a_draft_is_a_404(
+        http: httpx.Client, app_server: RunningApp):
+    engine = make_engine(app_server.database_url)
+    with Session(engine) as session:
+        published = session.exec(select(Course.slug).where(col(Course.is_published))).all()
+        instructor = session.exec(select(User).where(User.role == Role.INSTRUCTOR)).first()
+        session.add(Course(slug="served-html-draft", title="Unannounced", subtitle="Hush",
+                           instructor_id=instructor.id, is_published=False))
+        session.commit()
+    engine.dispose()
+    listed = re.findall(r"<loc>[^<]*/courses/([^<]+)</loc>", http.get("/sitemap.xml").text)
+    assert sorted(listed) == sorted(published) and published
+    draft = http.get("/courses/served-html-draft")
+    assert draft.status_code == 404
+    assert "Unannounced" not in draft.text and "Hush" not in draft.text
+    assert "Disallow: /admin" in http.get("/robots.txt").text

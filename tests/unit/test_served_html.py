@@ -1,0 +1,278 @@
+"""The HTML served for public pages before any script runs (api/served_html.py), read as a crawler
+or a link preview reads it: a plain GET, the markup parsed without running anything."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Mount
+from starlette.testclient import TestClient
+
+from academy_app.api import served_html
+from academy_app.api.routes import routes
+from academy_app.models import Course
+from academy_app.settings import get_settings
+from tests.factories import make_category, make_course
+
+PUBLIC_URL = "https://academy.example"
+# The shape of Reflex's export: its fixed title and description, its relative og:image.
+EXPORTED = ('<!DOCTYPE html><html lang="en"><head><meta charSet="utf-8"/>'
+            '<meta content="Academy: practical online courses, learned at your pace." '
+            'name="description"/>{title}<meta content="favicon.ico" property="og:image"/>'
+            '<script>var theme = "light";</script></head><body><div id="app">{page}</div>'
+            '<script type="module">import("/assets/entry.client.js");</script></body></html>')
+
+
+class Parsed(HTMLParser):
+    """What a crawler reads: title, meta tags, links, JSON-LD and the text under <noscript>."""
+
+    def __init__(self, markup: str) -> None:
+        super().__init__()
+        self.titles: list[str] = []
+        self.meta: dict[str, list[str]] = {}
+        self.canonical: list[str] = []
+        self.json_ld: list[dict] = []
+        self.scripts: list[str] = []
+        self.readable: list[str] = []
+        self._open: list[tuple[str, dict]] = []
+        self.feed(markup)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        named = {key: value or "" for key, value in attrs}
+        if tag == "meta" and "content" in named:
+            key = named.get("name") or named.get("property") or ""
+            self.meta.setdefault(key, []).append(named["content"])
+        elif tag == "link" and named.get("rel") == "canonical":
+            self.canonical.append(named["href"])
+        elif tag not in ("meta", "link", "br", "img"):
+            self._open.append((tag, named))
+
+    def handle_endtag(self, tag: str) -> None:
+        while self._open and self._open.pop()[0] != tag:
+            pass
+
+    def handle_data(self, data: str) -> None:
+        tags = [tag for tag, _ in self._open]
+        if tags and tags[-1] == "title":
+            self.titles.append(data)
+        elif tags and tags[-1] == "script":
+            if self._open[-1][1].get("type") == "application/ld+json":
+                self.json_ld.append(json.loads(data))
+            else:
+                self.scripts.append(data)
+        elif "noscript" in tags:
+            self.readable.append(data)
+
+    def one(self, key: str) -> str:
+        assert len(self.meta.get(key, [])) == 1, (key, self.meta.get(key))
+        return self.meta[key][0]
+
+    @property
+    def text(self) -> str:
+        return " ".join(" ".join(self.readable).split())
+
+
+@pytest.fixture
+def exported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "client"
+    pages = {"index.html": ("<title>Academy — learn at your own pace</title>", "Welcome"),
+             "courses/index.html": ("<title>Course catalog · Academy</title>", "Catalog"),
+             "login/index.html": ("<title>Log in · Academy</title>", "Log in"),
+             "404.html": ("", "")}  # Reflex's SPA fallback: no title, an empty page
+    for name, (title, page) in pages.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(EXPORTED.format(title=title, page=page))
+    monkeypatch.setattr(served_html, "exported_pages", lambda: folder)
+    monkeypatch.setattr(get_settings(), "public_url", PUBLIC_URL)
+    return folder
+
+
+async def reflex_mount(scope, receive, send) -> None:
+    """Stands in for Reflex's static-file mount: says which path it was asked for."""
+    await PlainTextResponse(f"mount {Request(scope).url.path}")(scope, receive, send)
+
+
+@pytest.fixture
+def client(db, exported) -> TestClient:
+    """The app as Reflex composes it: our routes, then served_html in front of the mount."""
+    app = Starlette(routes=[*routes.routes, Mount("", served_html.served_html(reflex_mount))])
+    return TestClient(app, follow_redirects=False)
+
+
+@pytest.fixture
+def shelf(db, instructor):
+    category = make_category(db, "Programming")
+    course = make_course(db, instructor, title="Python Foundations", slug="python",
+                         subtitle="Variables, functions and data, one step at a time",
+                         description="Learn **Python** from zero.\n\nEach lesson ends with an "
+                                     "exercise.", price_cents=4900, category=category,
+                         lessons_per_module=(2, 1))
+    draft = make_course(db, instructor, title="Secret Draft", slug="secret",
+                        subtitle="Not ready yet", published=False)
+    return {"course": course, "draft": draft}
+
+
+def page(client: TestClient, path: str, status: int = 200) -> Parsed:
+    response = client.get(path)
+    assert response.status_code == status, (path, response.text[:300])
+    assert response.headers["content-type"].startswith("text/html")
+    return Parsed(response.text)
+
+
+def test_a_course_page_carries_its_title_description_price_and_syllabus(client, shelf):
+    html = page(client, "/courses/python")
+    assert html.titles == ["Python Foundations · Academy"]
+    description = "Variables, functions and data, one step at a time"
+    assert html.one("description") == description
+    assert html.canonical == [f"{PUBLIC_URL}/courses/python"]
+    assert html.one("og:title") == "Python Foundations · Academy"
+    assert html.one("og:description") == description
+    assert html.one("og:url") == f"{PUBLIC_URL}/courses/python"
+    assert html.one("og:type") == "article"
+    assert html.one("twitter:card") == "summary"
+    assert html.one("twitter:title") == "Python Foundations · Academy"
+    assert "og:image" not in html.meta  # no cover, and not Reflex's relative "favicon.ico"
+    assert "Python Foundations" in html.text and "$49" in html.text
+    assert "Learn Python from zero." in html.text
+    assert "Taught by Iris Instructor" in html.text
+    for lesson in ("Module 1", "Lesson 1.1", "Lesson 1.2", "Module 2", "Lesson 2.1"):
+        assert lesson in html.text
+    assert html.scripts[-1].strip() == 'import("/assets/entry.client.js");'  # the app still loads
+
+
+def test_a_course_page_describes_the_course_in_schema_org_json_ld(client, shelf):
+    [data] = page(client, "/courses/python").json_ld
+    assert data["@context"] == "https://schema.org" and data["@type"] == "Course"
+    assert data["name"] == "Python Foundations"
+    assert data["description"] == "Variables, functions and data, one step at a time"
+    assert data["url"] == f"{PUBLIC_URL}/courses/python"
+    assert data["provider"] == {"@type": "Organization", "name": "Academy",
+                                "url": f"{PUBLIC_URL}/"}
+    assert data["offers"] == {"@type": "Offer", "price": "49.00", "priceCurrency": "USD",
+                              "category": "Paid", "url": f"{PUBLIC_URL}/courses/python"}
+    assert data["hasCourseInstance"]["courseMode"] == "Online"
+
+
+def test_a_cover_image_becomes_the_preview_image(client, db, shelf):
+    shelf["course"].cover_image_url = "https://images.example/python.png"
+    db.add(shelf["course"])
+    db.commit()
+    html = page(client, "/courses/python")
+    assert html.one("og:image") == "https://images.example/python.png"
+    assert html.one("twitter:image") == "https://images.example/python.png"
+    assert html.one("twitter:card") == "summary_large_image"
+    assert html.json_ld[0]["image"] == "https://images.example/python.png"
+
+
+def test_both_addresses_of_a_page_are_served_and_name_the_one_canonical(client, shelf):
+    for path, canonical in (("/courses/python/", "/courses/python"), ("/courses", "/courses"),
+                            ("/courses/", "/courses"), ("/", "/")):
+        html = page(client, path)
+        assert html.canonical == [PUBLIC_URL + canonical], path
+
+
+@pytest.mark.parametrize("path", ["/courses/secret", "/courses/no-such-course"])
+def test_an_unpublished_or_unknown_course_is_a_404_that_says_nothing(client, shelf, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    html = Parsed(response.text)
+    assert html.one("robots") == "noindex"
+    assert html.titles == ["Page not found · Academy"]
+    assert html.canonical == [] and html.json_ld == [] and html.text == ""
+    assert "Secret" not in response.text and "Not ready" not in response.text
+    assert 'import("/assets/entry.client.js")' in response.text  # its staff can still open it
+
+
+def test_markup_in_a_course_is_text_in_every_place_it_is_served(client, db, instructor):
+    title = '</title><script>alert("t")</script>'
+    make_course(db, instructor, title=title, slug="xss", subtitle='"><script>alert("s")</script>',
+                description='<script>alert("d")</script> </noscript><img src=x onerror=alert(1)>')
+    for path in ("/courses/xss", "/courses", "/"):
+        response = client.get(path)
+        assert "<script>alert" not in response.text, path
+        assert not re.search(r"<img[^>]*onerror", response.text), path
+        assert response.text.count("</noscript>") <= 1, path
+    html = page(client, "/courses/xss")
+    assert html.titles == [f"{title} · Academy"]
+    assert html.one("og:description") == '"><script>alert("s")</script>'
+    assert html.json_ld[0]["name"] == title
+    assert title in html.text
+
+
+def test_the_catalog_and_home_list_published_courses_readably(client, shelf):
+    catalog_page = page(client, "/courses")
+    assert catalog_page.titles == ["Course catalog · Academy"]
+    assert catalog_page.one("og:title") == "Course catalog · Academy"
+    assert "Python Foundations" in catalog_page.text and "$49" in catalog_page.text
+    assert catalog_page.json_ld[0]["itemListElement"] == [
+        {"@type": "ListItem", "position": 1, "url": f"{PUBLIC_URL}/courses/python"}]
+    home = page(client, "/")
+    assert home.titles == ["Academy — learn at your own pace"]
+    assert home.canonical == [f"{PUBLIC_URL}/"]
+    assert home.json_ld == [{"@context": "https://schema.org", "@type": "Organization",
+                             "name": "Academy", "url": f"{PUBLIC_URL}/"}]
+    assert "Python Foundations" in home.text
+    assert "Secret Draft" not in catalog_page.text + home.text
+
+
+def test_the_sitemap_lists_exactly_the_published_courses_as_they_change(client, db, shelf):
+    def listed() -> list[str]:
+        response = client.get("/sitemap.xml")
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("application/xml")
+        return re.findall(r"<loc>([^<]+)</loc>", response.text)
+
+    home_and_catalog = [f"{PUBLIC_URL}/", f"{PUBLIC_URL}/courses"]
+    assert listed() == [*home_and_catalog, f"{PUBLIC_URL}/courses/python"]
+    draft: Course = shelf["draft"]
+    draft.is_published = True
+    db.add(draft)
+    db.commit()
+    assert listed() == [*home_and_catalog, f"{PUBLIC_URL}/courses/python",
+                        f"{PUBLIC_URL}/courses/secret"]
+    assert page(client, "/courses/secret").titles == ["Secret Draft · Academy"]
+    course: Course = shelf["course"]
+    course.is_published = False
+    db.add(course)
+    db.commit()
+    assert listed() == [*home_and_catalog, f"{PUBLIC_URL}/courses/secret"]
+    assert client.get("/courses/python").status_code == 404
+
+
+def test_robots_keep_workspace_and_learner_pages_out_and_name_the_sitemap(client):
+    response = client.get("/robots.txt")
+    assert response.status_code == 200
+    lines = response.text.splitlines()
+    for private in ("/admin", "/dashboard", "/learn/", "/account", "/certificates"):
+        assert f"Disallow: {private}" in lines
+    assert "Disallow: /courses" not in lines
+    assert f"Sitemap: {PUBLIC_URL}/sitemap.xml" in lines
+
+
+def test_a_folder_page_is_handed_to_the_mount_with_its_slash_instead_of_redirected(client):
+    assert client.get("/login").text == "mount /login/"
+    assert client.get("/login/").text == "mount /login/"
+    assert client.get("/assets/app.js").text == "mount /assets/app.js"
+    assert client.get("/no-such-page").text == "mount /no-such-page"
+
+
+def test_pages_are_compressed_for_clients_that_accept_it(client, shelf):
+    response = client.get("/courses/python", headers={"Accept-Encoding": "gzip"})
+    assert response.headers["content-encoding"] == "gzip"
+    assert "Python Foundations" in response.text  # decoded by the client
+    assert "content-encoding" not in client.get("/courses/python",
+                                                headers={"Accept-Encoding": "identity"}).headers
+
+
+def test_hashed_assets_may_be_kept_for_good_and_nothing_else(client):
+    cached = client.get("/assets/entry.client-CS7job2t.js")
+    assert cached.headers["cache-control"] == "public, max-age=31536000, immutable"
+    for path in ("/assets/app.js", "/favicon.ico", "/login"):
+        assert "cache-control" not in client.get(path).headers, path
