@@ -175,7 +175,7 @@ class Settings(BaseSettings):
             raise ValueError("ACADEMY_CREDENTIAL_ISSUER_KEY must be set when "
                              "ACADEMY_ENV=production")
         if self.credential_issuer_key:  # a typo fails the start, not the first credential
-            from academy_app.infra.issuer_keys import decode_secret
+            from academy_app.infra.multikey import decode_secret
 
             decode_secret(self.credential_issuer_key)
         if self.env is Environment.PRODUCTION and "*" in self.extra_origins:

@@ -1,12 +1,12 @@
 """The issuer key: read from settings in production (and required there), made once in development,
-and written in the Multikey form the Data Integrity specifications use."""
+and written in the Multikey form the Data Integrity specifications use (infra/multikey.py)."""
 
 from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
 
-from academy_app.infra import issuer_keys
+from academy_app.infra import issuer_keys, multikey
 from academy_app.settings import Environment, Settings, get_settings
 from tests.appserver import TEST_ISSUER_KEY
 
@@ -16,18 +16,18 @@ SPEC_SECRET = "z3u2en7t5LR2WtQH5PfFqMqwVHBeXouLzo6haApm8XHqvjxq"
 
 
 def test_multikey_encoding_matches_the_specification_key_pair():
-    secret = issuer_keys.decode_secret(SPEC_SECRET)
-    assert issuer_keys.public_multibase(secret.public_key()) == SPEC_PUBLIC
-    assert issuer_keys.encode_secret(secret) == SPEC_SECRET
-    assert issuer_keys.decode_public(SPEC_PUBLIC).public_bytes_raw() == \
+    secret = multikey.decode_secret(SPEC_SECRET)
+    assert multikey.public_multibase(secret.public_key()) == SPEC_PUBLIC
+    assert multikey.encode_secret(secret) == SPEC_SECRET
+    assert multikey.decode_public(SPEC_PUBLIC).public_bytes_raw() == \
         secret.public_key().public_bytes_raw()
 
 
 @pytest.mark.parametrize("text", ["", "z", "zz", "3u2en7t5", SPEC_PUBLIC, SPEC_SECRET[:-2],
                                   "z0OIl", "not a key at all"])
 def test_anything_but_an_ed25519_secret_key_is_refused_with_a_clear_error(text):
-    with pytest.raises(issuer_keys.IssuerKeyError, match="Ed25519 secret key"):
-        issuer_keys.decode_secret(text)
+    with pytest.raises(multikey.MultikeyError, match="Ed25519 secret key"):
+        multikey.decode_secret(text)
 
 
 def test_production_refuses_to_start_without_an_issuer_key(monkeypatch):

@@ -1,0 +1,252 @@
+"""Open Badges 3.0 credentials: every certificate as a signed credential anyone can verify offline.
+
+A credential is a W3C Verifiable Credential (data model 2.0) of type `OpenBadgeCredential`, signed
+with a Data Integrity proof of the `eddsa-rdfc-2022` cryptosuite: the document and the proof's
+options are canonicalised to RDF (RDFC-1.0, contexts vendored: infra/jsonld.py), each hashed with
+SHA-256, and the two hashes signed with the issuer's Ed25519 key (infra/issuer_keys.py).
+
+It is signed once, by the certificate task after the commit that issues the certificate (or by
+whoever asks for it first), and stored: it is served the same until what it says changes (a
+rename or a regrade re-queues the task, which signs it again). Revocation does not touch it: its
+`credentialStatus` points into a Bitstring Status List credential, signed again whenever the set of
+revoked certificates it covers changes.
+
+Status list index = certificate id, so no index has to be allocated (and none reused); a list
+covers LIST_SIZE certificates, the 16 KB minimum the Bitstring Status List specification sets for
+herd privacy.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from academy_app.db import insert_or_get
+from academy_app.infra import issuer_keys, signing
+from academy_app.infra.data_integrity import add_proof
+from academy_app.infra.jsonld import DID_V1, MULTIKEY_V1, OB_V3, VC_V2
+from academy_app.models import (
+    Certificate,
+    Course,
+    Credential,
+    CredentialStatusList,
+    IssuerKey,
+    User,
+    as_utc,
+    utcnow,
+)
+from academy_app.services.certificates import ORGANIZATION_NAME, normalize_code
+from academy_app.services.errors import NotFound
+from academy_app.settings import get_settings
+
+LIST_SIZE = 131_072  # bits: 16 KB, the smallest list the specification allows
+MAX_DESCRIPTION = 1000
+
+
+def issuer_id() -> str:
+    return get_settings().absolute_url("/credentials/issuer")
+
+
+def credential_url(code: str) -> str:
+    return get_settings().absolute_url(f"/credentials/{code}.json")
+
+
+def status_list_url(list_number: int) -> str:
+    return get_settings().absolute_url(f"/credentials/status/{list_number}")
+
+
+def criteria_narrative(course_title: str) -> str:
+    """What earning the certificate took: the rule progress.py applies when it issues one."""
+    return f"Completed every lesson of the course “{course_title}” on {ORGANIZATION_NAME}."
+
+
+def for_code(session: Session, raw_code: str) -> dict[str, Any]:
+    """Public, like /verify: the signed credential of a certificate, by its code (any form)."""
+    code = normalize_code(raw_code)
+    certificate = session.exec(select(Certificate).where(Certificate.code == code)).first() \
+        if code else None
+    if certificate is None:
+        raise NotFound("credential", raw_code)
+    return json.loads(ensure_signed(session, certificate.id).document)
+
+
+def ensure_signed(session: Session, certificate_id: int) -> Credential:
+    """The certificate's credential, signed now if it has none or what it says has changed.
+    Safe to run twice or at once: one row per certificate, the last signature wins."""
+    certificate, email, course = session.exec(
+        select(Certificate, User.email, Course)
+        .join(User, col(User.id) == Certificate.user_id)
+        .join(Course, col(Course.id) == Certificate.course_id)
+        .where(Certificate.id == certificate_id)).one()
+    unsigned = _credential(certificate, email, course)
+    digest = _digest(unsigned)
+    stored = _credential_of(session, certificate_id)
+    if stored is not None and stored.facts_digest == digest:
+        return stored
+    document, key = _sign(session, unsigned)
+    if stored is None:
+        stored, created = insert_or_get(
+            session, Credential(certificate_id=certificate_id, issuer_key_id=key.id,
+                                facts_digest=digest, document=json.dumps(document)),
+            lambda: _credential_of(session, certificate_id))
+        if created or stored.facts_digest == digest:
+            return stored
+    stored.issuer_key_id, stored.facts_digest = key.id, digest
+    stored.document, stored.signed_at = json.dumps(document), utcnow()
+    session.add(stored)
+    return stored
+
+
+def issuer_document(session: Session) -> dict[str, Any]:
+    """The issuer's Profile, which is also the controller document of its keys: every key that
+    ever signed, with the span it signed in (`signedFrom`, `signedUntil`: not JSON-LD terms, so
+    a JSON-LD processor ignores them; a verifier may check a proof's `created` against them)."""
+    issuer = issuer_id()
+    keys = session.exec(select(IssuerKey).order_by(col(IssuerKey.first_signed_at),
+                                                   col(IssuerKey.id))).all()
+    methods = [{"id": f"{issuer}#{key.public_key_multibase}", "type": "Multikey",
+                "controller": issuer, "publicKeyMultibase": key.public_key_multibase,
+                "signedFrom": _timestamp(key.first_signed_at),
+                "signedUntil": _timestamp(key.last_signed_at)} for key in keys]
+    return {"@context": [DID_V1, MULTIKEY_V1, OB_V3], "id": issuer, "type": ["Profile"],
+            "name": ORGANIZATION_NAME, "url": get_settings().site_url,
+            "verificationMethod": methods,
+            "assertionMethod": [method["id"] for method in methods]}
+
+
+def status_list(session: Session, list_number: int) -> dict[str, Any]:
+    """The signed status list of the LIST_SIZE certificate ids from list_number * LIST_SIZE on:
+    stored, and signed again when the set of revoked certificates in its range has changed."""
+    if list_number < 0:
+        raise NotFound("status list", list_number)
+    first = list_number * LIST_SIZE
+    revoked = list(session.exec(
+        select(Certificate.id).where(col(Certificate.revoked_at).is_not(None),
+                                     col(Certificate.id) >= first,
+                                     col(Certificate.id) < first + LIST_SIZE)
+        .order_by(col(Certificate.id))))
+    url = status_list_url(list_number)
+    digest = hashlib.sha256(f"{url} {revoked}".encode()).hexdigest()
+    stored = session.get(CredentialStatusList, list_number)
+    if stored is not None and stored.revoked_digest == digest:
+        return json.loads(stored.document)
+    document, _ = _sign(session, {
+        "@context": [VC_V2], "id": url,
+        "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+        "issuer": issuer_id(), "validFrom": _timestamp(utcnow()),
+        "credentialSubject": {"id": f"{url}#list", "type": "BitstringStatusList",
+                              "statusPurpose": "revocation",
+                              "encodedList": encode_bitstring(i - first for i in revoked)}})
+    if stored is None:
+        stored, created = insert_or_get(
+            session, CredentialStatusList(list_number=list_number, revoked_digest=digest,
+                                          document=json.dumps(document)),
+            lambda: session.get(CredentialStatusList, list_number))
+        if created:
+            return document
+    stored.revoked_digest, stored.document, stored.signed_at = digest, json.dumps(document), utcnow()
+    session.add(stored)
+    return document
+
+
+def encode_bitstring(set_bits: Iterable[int], size: int = LIST_SIZE) -> str:
+    """The specification's encodedList: bit 0 is the first byte's most significant bit; GZIP
+    (with no timestamp, so one set of bits always encodes the same), base64url without padding,
+    multibase prefix `u`."""
+    bits = bytearray(size // 8)
+    for index in set_bits:
+        bits[index // 8] |= 0x80 >> (index % 8)
+    packed = gzip.compress(bytes(bits), mtime=0)
+    return "u" + base64.urlsafe_b64encode(packed).decode().rstrip("=")
+
+
+def _credential(certificate: Certificate, email: str, course: Course) -> dict[str, Any]:
+    site = get_settings().site_url
+    # The salt makes the email's hash useless to look up; derived, not random, so the same
+    # certificate always says the same thing and its digest only changes with its facts.
+    salt = signing.derive("credential-identity-salt", certificate.code)[:32]
+    identity = hashlib.sha256((email.strip().lower() + salt).encode()).hexdigest()
+    list_number, index = divmod(certificate.id, LIST_SIZE)
+    list_url = status_list_url(list_number)
+    description = " ".join(course.description.split())[:MAX_DESCRIPTION] or course.title
+    issued = _timestamp(certificate.issued_at)
+    return {
+        "@context": [VC_V2, OB_V3],
+        "id": credential_url(certificate.code),
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "issuer": {"id": issuer_id(), "type": ["Profile"], "name": ORGANIZATION_NAME,
+                   "url": site},
+        "validFrom": issued,
+        "name": f"{certificate.course_title} — certificate of completion",
+        "credentialSubject": {
+            "type": ["AchievementSubject"],
+            "identifier": [
+                {"type": "IdentityObject", "identityType": "emailAddress", "hashed": True,
+                 "identityHash": f"sha256${identity}", "salt": salt},
+                {"type": "IdentityObject", "identityType": "name", "hashed": False,
+                 "identityHash": certificate.student_name},
+            ],
+            "awardedDate": issued,
+            "achievement": {
+                "id": get_settings().absolute_url(f"/courses/{course.slug}"),
+                "type": ["Achievement"],
+                "achievementType": "Certificate",
+                "name": certificate.course_title,
+                "description": description,
+                "criteria": {"narrative": criteria_narrative(certificate.course_title)},
+                "creator": {"id": issuer_id(), "type": ["Profile"], "name": ORGANIZATION_NAME},
+            },
+        },
+        "credentialStatus": {
+            "id": f"{list_url}#{index}", "type": "BitstringStatusListEntry",
+            "statusPurpose": "revocation", "statusListIndex": str(index),
+            "statusListCredential": list_url,
+        },
+    }
+
+
+def _sign(session: Session, document: dict[str, Any]) -> tuple[dict[str, Any], IssuerKey]:
+    """The document with an eddsa-rdfc-2022 proof by the current key, which is recorded (with
+    the time it signed) so the issuer document lists it for as long as anything it signed lives."""
+    key = issuer_keys.current_key()
+    now = utcnow().replace(microsecond=0)
+    recorded = _record_key(session, key.public_multibase, now)
+    return add_proof(document, key, f"{issuer_id()}#{key.public_multibase}",
+                     _timestamp(now)), recorded
+
+
+def _record_key(session: Session, public_key: str, now: datetime) -> IssuerKey:
+    def find() -> IssuerKey | None:
+        return session.exec(select(IssuerKey)
+                            .where(IssuerKey.public_key_multibase == public_key)).first()
+
+    key, created = insert_or_get(
+        session, IssuerKey(public_key_multibase=public_key, first_signed_at=now,
+                           last_signed_at=now), find)
+    if not created:
+        session.execute(sa.update(IssuerKey).where(col(IssuerKey.id) == key.id,
+                                                   col(IssuerKey.last_signed_at) < now)
+                        .values(last_signed_at=now)
+                        .execution_options(synchronize_session=False))
+    return key
+
+
+def _credential_of(session: Session, certificate_id: int) -> Credential | None:
+    return session.exec(select(Credential)
+                        .where(Credential.certificate_id == certificate_id)).first()
+
+
+def _digest(unsigned: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(unsigned, sort_keys=True).encode()).hexdigest()
+
+
+def _timestamp(moment: datetime) -> str:
+    return as_utc(moment).replace(microsecond=0).isoformat().replace("+00:00", "Z")
