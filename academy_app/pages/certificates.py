@@ -51,6 +51,8 @@ def certificate_card(line: CertificateLine) -> rx.Component:
                             download=True, reload_document=True, underline="none",
                             aria_label="Download the certificate for " + line.course),
                     as_child=True, size="2")),
+                rx.cond(line.status != "revoked", open_badge_button(
+                    line.credential_href, "Download Open Badge (JSON) for " + line.course)),
                 link_button("Verification page", line.verify_href, size="2", variant="soft",
                             aria_label="Verification page of the certificate for " + line.course),
                 rx.cond(line.status != "revoked", _share_buttons(line)),
@@ -62,6 +64,15 @@ def certificate_card(line: CertificateLine) -> rx.Component:
         ),
         width="100%",
     )
+
+
+def open_badge_button(href: rx.Var, label: rx.Var) -> rx.Component:
+    """The signed credential as a JSON file, for a wallet or anyone who verifies it offline."""
+    return rx.button(
+        # The browser's own navigation, as for the PDF: the file comes from an API route.
+        rx.link(rx.icon("file-json", size=16), "Download Open Badge (JSON)", href=href,
+                download=True, reload_document=True, underline="none", aria_label=label),
+        as_child=True, size="2", variant="soft")
 
 
 def _share_buttons(line: CertificateLine) -> rx.Component:
@@ -121,7 +132,10 @@ def verification_result() -> rx.Component:
         ("valid", rx.card(rx.vstack(
             rx.callout("This certificate is valid.", icon="badge-check", color_scheme="green",
                        size="2", role="status", width="100%"),
-            _details(), spacing="4", width="100%"))),
+            _details(),
+            open_badge_button(VerifyState.credential_href,
+                              "Download Open Badge (JSON) of certificate " + VerifyState.shown_code),
+            spacing="4", width="100%"))),
         ("revoked", rx.card(rx.vstack(
             rx.callout("This certificate was revoked on " + VerifyState.revoked_on
                        + ". It no longer certifies this course.", icon="ban", color_scheme="red",

@@ -46,6 +46,7 @@ from academy_app.models import (
 from academy_app.services.certificates import ORGANIZATION_NAME, normalize_code
 from academy_app.services.errors import NotFound
 from academy_app.settings import get_settings
+from academy_app.text import MAX_ID
 
 LIST_SIZE = 131_072  # bits: 16 KB, the smallest list the specification allows
 MAX_DESCRIPTION = 1000
@@ -125,7 +126,7 @@ def issuer_document(session: Session) -> dict[str, Any]:
 def status_list(session: Session, list_number: int) -> dict[str, Any]:
     """The signed status list of the LIST_SIZE certificate ids from list_number * LIST_SIZE on:
     stored, and signed again when the set of revoked certificates in its range has changed."""
-    if list_number < 0:
+    if not 0 <= list_number <= MAX_ID // LIST_SIZE:  # no certificate id falls in it
         raise NotFound("status list", list_number)
     first = list_number * LIST_SIZE
     revoked = list(session.exec(

@@ -29,6 +29,7 @@ class CertificateLine:
     verify_href: str = ""
     verify_url: str = ""  # absolute, for the copy-link button
     linkedin_href: str = ""
+    credential_href: str = ""  # the signed Open Badges credential, as a file
 
     @classmethod
     def of(cls, row: CertificateRow) -> CertificateLine:
@@ -38,7 +39,12 @@ class CertificateLine:
                    status=status, reason=row.revoked_reason,
                    download_href=f"/downloads/certificates/{row.code}.pdf",
                    verify_href=f"/verify/{row.code}", verify_url=row.verify_url,
-                   linkedin_href=row.linkedin_url)
+                   linkedin_href=row.linkedin_url,
+                   credential_href=credential_download_href(row.code))
+
+
+def credential_download_href(code: str) -> str:
+    return f"/credentials/{code}.json?download"
 
 
 class CertificatesState(AuthState):
@@ -68,6 +74,7 @@ class VerifyState(AuthState):
     instructor: str = ""
     issued: str = ""
     revoked_on: str = ""
+    credential_href: str = ""
 
     @rx.event
     async def load(self) -> None:
@@ -84,6 +91,7 @@ class VerifyState(AuthState):
         self.status = result.status.value
         self.typed_code = result.code or raw[:32]
         self.shown_code, self.student = result.code, result.student_name
+        self.credential_href = credential_download_href(result.code) if result.code else ""
         self.course = result.course_title
         self.instructor = result.instructor_name
         self.issued = as_utc(result.issued_at).strftime(DATE_FORMAT) if result.issued_at else ""

@@ -17,6 +17,7 @@ from academy_app.models import Credential, IssuerKey
 from academy_app.services import credentials
 from academy_app.services.errors import NotFound
 from tasks.certificates import draw_certificate
+from tests.factories import make_course
 from tests.unit.test_certificates import certificate_of, complete
 
 # The W3C Data Integrity EdDSA Cryptosuites v1.0 test vector for eddsa-rdfc-2022 (its
@@ -75,7 +76,6 @@ def test_the_bitstring_is_gzipped_msb_first_and_multibase():
 
 @pytest.fixture
 def course(db, instructor):
-    from tests.factories import make_course
     return make_course(db, instructor, title="Data Science: From Zero", slug="data-science",
                        lessons_per_module=(1,), description="Statistics and Python, from scratch.")
 
