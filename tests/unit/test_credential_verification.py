@@ -1,0 +1,148 @@
+"""An independent verifier (tests/credential_verifier.py: its own canonicalisation, key decoding
+and status list reading, fed only what the app serves over HTTP) accepts a fresh credential,
+rejects any tampering, sees a revoked one as revoked and a reinstated one as valid, and still
+accepts what a rotated-out key signed."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+import pytest
+from starlette.testclient import TestClient
+
+from academy_app.api.routes import routes
+from academy_app.infra import multikey
+from academy_app.models import Role
+from academy_app.services import certificates
+from academy_app.settings import get_settings
+from tests.credential_verifier import NotValid, verify
+from tests.factories import make_course, make_user
+from tests.unit.test_certificates import certificate_of, complete
+
+KEY_A = "z3u2en7t5LR2WtQH5PfFqMqwVHBeXouLzo6haApm8XHqvjxq"  # the W3C test vectors' key
+KEY_B = "z3u2eS4wZEHu4DRXokbrSUhtrbJMJjcpPBoNZ4XSThnyv3Jh"
+
+
+@pytest.fixture
+def client(db) -> TestClient:
+    return TestClient(routes)
+
+
+@pytest.fixture
+def fetch(client) -> Callable[[str], dict]:
+    """What an outside verifier does with a URL in a credential: GET it from the app."""
+    site = get_settings().site_url
+
+    def get(url: str) -> dict:
+        assert url.startswith(site), url  # nothing outside the issuer's own site is asked
+        answer = client.get(url.removeprefix(site))
+        assert answer.status_code == 200, url
+        return answer.json()
+    return get
+
+
+@pytest.fixture
+def course(db, instructor):
+    return make_course(db, instructor, title="Data Science: From Zero", lessons_per_module=(1,))
+
+
+@pytest.fixture
+def admin(db):
+    return make_user(db, Role.ADMIN, name="Ada Admin")
+
+
+def credential_of(client, db, learner) -> dict:
+    return client.get(f"/credentials/{certificate_of(db, learner).code}.json").json()
+
+
+def test_a_fresh_credential_verifies(db, client, fetch, student, course):
+    complete(db, student, course)
+    assert verify(credential_of(client, db, student), fetch).revoked is False
+
+
+def _set(path: tuple, value: object) -> Callable[[dict], None]:
+    def change(credential: dict) -> None:
+        node = credential
+        for step in path[:-1]:
+            node = node[step]
+        node[path[-1]] = value
+    return change
+
+
+TAMPERING = {
+    "name": _set(("name",), "Brain Surgery — certificate of completion"),
+    "one character of the achievement": _set(("credentialSubject", "achievement", "name"),
+                                             "Data Science: From Zer0"),
+    "the learner": _set(("credentialSubject", "identifier", 1, "identityHash"), "Mallory"),
+    "the email hash": _set(("credentialSubject", "identifier", 0, "identityHash"),
+                           "sha256$" + "0" * 64),
+    "the date": _set(("validFrom",), "2020-01-01T00:00:00Z"),
+    "the status index": _set(("credentialStatus", "statusListIndex"), "0"),
+    "the proof's date": _set(("proof", "created"), "2020-01-01T00:00:00Z"),
+    "an added field": _set(("credentialSubject", "achievement", "criteria", "id"),
+                           "https://evil.example/criteria"),
+}
+
+
+@pytest.mark.parametrize("change", TAMPERING.values(), ids=TAMPERING.keys())
+def test_any_tampering_fails_verification(db, client, fetch, student, course, change):
+    complete(db, student, course)
+    credential = credential_of(client, db, student)
+    tampered = copy.deepcopy(credential)
+    change(tampered)
+    with pytest.raises(NotValid):
+        verify(tampered, fetch)
+    verify(credential, fetch)  # the untouched one still does
+
+
+def test_a_forged_signature_or_a_foreign_key_is_refused(db, client, fetch, student, course):
+    complete(db, student, course)
+    credential = credential_of(client, db, student)
+    forged = copy.deepcopy(credential)
+    value = forged["proof"]["proofValue"]
+    forged["proof"]["proofValue"] = value[:-1] + ("2" if value[-1] != "2" else "3")
+    with pytest.raises(NotValid, match="signature"):
+        verify(forged, fetch)
+    foreign = copy.deepcopy(credential)
+    stranger_key = multikey.public_multibase(multikey.decode_secret(KEY_B).public_key())
+    method = foreign["proof"]["verificationMethod"]
+    foreign["proof"]["verificationMethod"] = method.split("#")[0] + "#" + stranger_key
+    with pytest.raises(NotValid, match="unknown key"):
+        verify(foreign, fetch)
+
+
+def test_revoked_reads_revoked_and_reinstated_reads_valid(db, client, fetch, student, admin,
+                                                          course):
+    complete(db, student, course)
+    credential = credential_of(client, db, student)
+    certificate = certificate_of(db, student)
+    certificates.revoke(db, admin, certificate.id, "Plagiarism")
+    db.commit()
+    assert verify(credential, fetch).revoked is True
+    certificates.reinstate(db, admin, certificate.id)
+    db.commit()
+    assert verify(credential, fetch).revoked is False
+
+
+def test_what_a_rotated_out_key_signed_still_verifies(db, client, fetch, student, admin, course,
+                                                      monkeypatch):
+    monkeypatch.setattr(get_settings(), "credential_issuer_key", KEY_A)
+    complete(db, student, course)
+    old = credential_of(client, db, student)
+
+    monkeypatch.setattr(get_settings(), "credential_issuer_key", KEY_B)  # rotated
+    other = make_user(db, name="Other Learner")
+    complete(db, other, course)
+    new = credential_of(client, db, other)
+    certificates.revoke(db, admin, certificate_of(db, other).id, "Issued in error")
+    db.commit()  # the status list is signed again, by the new key
+
+    key_a, key_b = (multikey.public_multibase(multikey.decode_secret(k).public_key())
+                    for k in (KEY_A, KEY_B))
+    assert (verify(old, fetch).key, verify(old, fetch).revoked) == (key_a, False)
+    assert (verify(new, fetch).key, verify(new, fetch).revoked) == (key_b, True)
+    assert credential_of(client, db, student) == old  # not signed again by the new key
+    keys = fetch(old["issuer"]["id"])["verificationMethod"]
+    assert [k["publicKeyMultibase"] for k in keys] == [key_a, key_b]
+    assert keys[0]["signedUntil"] <= keys[1]["signedFrom"]
