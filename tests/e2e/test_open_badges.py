@@ -1,0 +1,71 @@
+"""Open Badges in the browser: a learner downloads the signed credential of a certificate, an
+outside verifier (tests/credential_verifier.py, fetching only the app's public URLs) accepts it,
+a stranger gets the same file from /verify, and once an admin revokes the certificate the
+verifier reports it revoked."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.request
+
+import pytest
+from playwright.sync_api import expect
+from sqlmodel import select
+
+from academy_app.db import make_engine, session_scope
+from academy_app.models import Certificate, User
+from academy_app.services import certificates
+from tests.credential_verifier import verify
+from tests.e2e.test_student_journey import complete_every_lesson, sign_up
+
+pytestmark = pytest.mark.e2e
+
+
+def fetch(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        assert answer.headers["Content-Type"].startswith("application/ld+json")
+        return json.load(answer)
+
+
+def test_download_an_open_badge_verify_it_outside_and_see_it_revoked(open_page, app_server):
+    learner = open_page()
+    sign_up(learner, "Grace Hopper")
+    expect(learner).to_have_url(re.compile(r"/dashboard/?$"))
+    learner.goto("/courses/python-foundations")
+    learner.get_by_role("button", name="Enroll").click()
+    learner.get_by_role("link", name="Continue learning").click()
+    complete_every_lesson(learner)
+
+    learner.goto("/certificates")
+    with learner.expect_download() as download_info:
+        learner.get_by_role("link",
+                            name="Download Open Badge (JSON) for Python Foundations").click()
+    download = download_info.value
+    assert re.fullmatch(r"open-badge-[0-9A-Z]{16}\.json", download.suggested_filename)
+    with open(download.path()) as file:
+        credential = json.load(file)
+    assert credential["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
+    assert verify(credential, fetch).revoked is False
+
+    code = download.suggested_filename.removeprefix("open-badge-").removesuffix(".json")
+    stranger = open_page()  # not logged in
+    stranger.goto(f"/verify/{code}")
+    expect(stranger.get_by_role("status").filter(has_text="This certificate is valid.")).to_be_visible()
+    with stranger.expect_download() as from_verify:
+        stranger.get_by_role("link", name=re.compile(
+            r"^Download Open Badge \(JSON\) of certificate ")).click()
+    with open(from_verify.value.path()) as file:
+        assert json.load(file) == credential  # signed once: the same credential for everyone
+
+    engine = make_engine(app_server.database_url)
+    with session_scope(engine) as session:  # the admin's revoke, as its page does it
+        admin = session.exec(select(User).where(User.email == "admin@academy.test")).one()
+        certificate = session.exec(select(Certificate).where(Certificate.code == code)).one()
+        certificates.revoke(session, admin, certificate.id, "Issued in error")
+    engine.dispose()
+    assert verify(credential, fetch).revoked is True
+    stranger.goto(f"/verify/{code}")
+    expect(stranger.get_by_role("status").filter(has_text="This certificate was revoked on")
+           ).to_be_visible()
+    expect(stranger.get_by_role("link", name=re.compile("^Download Open Badge"))).to_have_count(0)
