@@ -37,6 +37,11 @@ async def issuer(_request: Request) -> Response:
     return _document(credentials.issuer_document, max_age=300)
 
 
+async def key(request: Request) -> Response:
+    public_key = request.path_params["key"]
+    return _document(lambda session: credentials.key_document(session, public_key), max_age=300)
+
+
 async def status_list(request: Request) -> Response:
     number = request.path_params["number"]
     # Short-lived in caches: a revocation reaches verifiers within a minute.

@@ -56,6 +56,11 @@ def issuer_id() -> str:
     return get_settings().absolute_url("/credentials/issuer")
 
 
+def key_url(public_key_multibase: str) -> str:
+    """A signing key's own document: dereferencing a proof's verificationMethod gets the key."""
+    return get_settings().absolute_url(f"/credentials/keys/{public_key_multibase}")
+
+
 def credential_url(code: str) -> str:
     return get_settings().absolute_url(f"/credentials/{code}.json")
 
@@ -108,19 +113,32 @@ def ensure_signed(session: Session, certificate_id: int) -> Credential:
 
 def issuer_document(session: Session) -> dict[str, Any]:
     """The issuer's Profile, which is also the controller document of its keys: every key that
-    ever signed, with the span it signed in (`signedFrom`, `signedUntil`: not JSON-LD terms, so
-    a JSON-LD processor ignores them; a verifier may check a proof's `created` against them)."""
-    issuer = issuer_id()
+    ever signed, each allowed to make assertions."""
     keys = session.exec(select(IssuerKey).order_by(col(IssuerKey.first_signed_at),
                                                    col(IssuerKey.id))).all()
-    methods = [{"id": f"{issuer}#{key.public_key_multibase}", "type": "Multikey",
-                "controller": issuer, "publicKeyMultibase": key.public_key_multibase,
-                "signedFrom": _timestamp(key.first_signed_at),
-                "signedUntil": _timestamp(key.last_signed_at)} for key in keys]
-    return {"@context": [DID_V1, MULTIKEY_V1, OB_V3], "id": issuer, "type": ["Profile"],
+    methods = [_key_document(key) for key in keys]
+    return {"@context": [DID_V1, MULTIKEY_V1, OB_V3], "id": issuer_id(), "type": ["Profile"],
             "name": ORGANIZATION_NAME, "url": get_settings().site_url,
             "verificationMethod": methods,
             "assertionMethod": [method["id"] for method in methods]}
+
+
+def key_document(session: Session, public_key_multibase: str) -> dict[str, Any]:
+    """One key that signed, as a Multikey whose controller is the issuer."""
+    key = session.exec(select(IssuerKey).where(
+        IssuerKey.public_key_multibase == str(public_key_multibase)[:64])).first()
+    if key is None:
+        raise NotFound("key", public_key_multibase)
+    return {"@context": [MULTIKEY_V1], **_key_document(key)}
+
+
+def _key_document(key: IssuerKey) -> dict[str, Any]:
+    # signedFrom / signedUntil: when it signed its first and its latest proof. Not JSON-LD terms
+    # (a JSON-LD processor ignores them); a verifier may check a proof's `created` against them.
+    return {"id": key_url(key.public_key_multibase), "type": "Multikey",
+            "controller": issuer_id(), "publicKeyMultibase": key.public_key_multibase,
+            "signedFrom": _timestamp(key.first_signed_at),
+            "signedUntil": _timestamp(key.last_signed_at)}
 
 
 def status_list(session: Session, list_number: int) -> dict[str, Any]:
@@ -220,8 +238,7 @@ def _sign(session: Session, document: dict[str, Any]) -> tuple[dict[str, Any], I
     key = issuer_keys.current_key()
     now = utcnow().replace(microsecond=0)
     recorded = _record_key(session, key.public_multibase, now)
-    return add_proof(document, key, f"{issuer_id()}#{key.public_multibase}",
-                     _timestamp(now)), recorded
+    return add_proof(document, key, key_url(key.public_multibase), _timestamp(now)), recorded
 
 
 def _record_key(session: Session, public_key: str, now: datetime) -> IssuerKey:
