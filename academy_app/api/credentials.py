@@ -33,6 +33,21 @@ async def credential(request: Request) -> Response:
     return answer
 
 
+async def badge(request: Request) -> Response:
+    """/credentials/{code}.png: the badge image with the credential baked in (?download: a file)."""
+    code = request.path_params["code"]
+    try:
+        with session_scope() as session:
+            image = credentials.baked_badge(session, code)
+    except NotFound:
+        return _not_found()
+    headers = {**PUBLIC_HEADERS, "Cache-Control": "public, max-age=300"}
+    if "download" in request.query_params:
+        headers["Content-Disposition"] = (
+            f'attachment; filename="open-badge-{normalize_code(code)}.png"')
+    return Response(image, media_type="image/png", headers=headers)
+
+
 async def issuer(_request: Request) -> Response:
     return _document(credentials.issuer_document, max_age=300)
 
@@ -53,7 +68,11 @@ def _document(read: Callable[[Session], dict[str, Any]], *, max_age: int) -> Res
         with session_scope() as session:  # committed: a first read may sign and store it
             document = read(session)
     except NotFound:
-        return Response(json.dumps({"error": "not found"}), status_code=404,
-                        media_type="application/json", headers=PUBLIC_HEADERS)
+        return _not_found()
     return Response(json.dumps(document, ensure_ascii=False, indent=2), media_type=JSON_LD,
                     headers={**PUBLIC_HEADERS, "Cache-Control": f"public, max-age={max_age}"})
+
+
+def _not_found() -> Response:
+    return Response(json.dumps({"error": "not found"}), status_code=404,
+                    media_type="application/json", headers=PUBLIC_HEADERS)

@@ -51,8 +51,11 @@ def certificate_card(line: CertificateLine) -> rx.Component:
                             download=True, reload_document=True, underline="none",
                             aria_label="Download the certificate for " + line.course),
                     as_child=True, size="2")),
-                rx.cond(line.status != "revoked", open_badge_button(
-                    line.credential_href, "Download Open Badge (JSON) for " + line.course)),
+                rx.cond(line.status != "revoked", rx.fragment(
+                    open_badge_button(line.credential_href, "Download Open Badge (JSON)",
+                                      "Download Open Badge (JSON) for " + line.course),
+                    open_badge_button(line.badge_href, "Download badge (PNG)",
+                                      "Download badge (PNG) for " + line.course, icon="image"))),
                 link_button("Verification page", line.verify_href, size="2", variant="soft",
                             aria_label="Verification page of the certificate for " + line.course),
                 rx.cond(line.status != "revoked", _share_buttons(line)),
@@ -66,12 +69,14 @@ def certificate_card(line: CertificateLine) -> rx.Component:
     )
 
 
-def open_badge_button(href: rx.Var, label: rx.Var) -> rx.Component:
-    """The signed credential as a JSON file, for a wallet or anyone who verifies it offline."""
+def open_badge_button(href: rx.Var, text: str, label: rx.Var, icon: str = "file-json"
+                      ) -> rx.Component:
+    """The signed credential as a file (JSON, or baked into the badge image), for a wallet or
+    anyone who verifies it offline."""
     return rx.button(
         # The browser's own navigation, as for the PDF: the file comes from an API route.
-        rx.link(rx.icon("file-json", size=16), "Download Open Badge (JSON)", href=href,
-                download=True, reload_document=True, underline="none", aria_label=label),
+        rx.link(rx.icon(icon, size=16), text, href=href, download=True, reload_document=True,
+                underline="none", aria_label=label),
         as_child=True, size="2", variant="soft")
 
 
@@ -133,7 +138,7 @@ def verification_result() -> rx.Component:
             rx.callout("This certificate is valid.", icon="badge-check", color_scheme="green",
                        size="2", role="status", width="100%"),
             _details(),
-            open_badge_button(VerifyState.credential_href,
+            open_badge_button(VerifyState.credential_href, "Download Open Badge (JSON)",
                               "Download Open Badge (JSON) of certificate " + VerifyState.shown_code),
             spacing="4", width="100%"))),
         ("revoked", rx.card(rx.vstack(

@@ -31,6 +31,7 @@ from sqlmodel import Session, col, select
 
 from academy_app.db import insert_or_get
 from academy_app.infra import issuer_keys, signing
+from academy_app.infra.badge_png import badge_image, bake
 from academy_app.infra.data_integrity import add_proof
 from academy_app.infra.jsonld import DID_V1, MULTIKEY_V1, OB_V3, VC_V2
 from academy_app.models import (
@@ -82,6 +83,11 @@ def for_code(session: Session, raw_code: str) -> dict[str, Any]:
     if certificate is None:
         raise NotFound("credential", raw_code)
     return json.loads(ensure_signed(session, certificate.id).document)
+
+
+def baked_badge(session: Session, raw_code: str) -> bytes:
+    """Public too: the badge image with the certificate's credential baked in."""
+    return bake(badge_image(), json.dumps(for_code(session, raw_code), ensure_ascii=False))
 
 
 def ensure_signed(session: Session, certificate_id: int) -> Credential:

@@ -30,6 +30,7 @@ class CertificateLine:
     verify_url: str = ""  # absolute, for the copy-link button
     linkedin_href: str = ""
     credential_href: str = ""  # the signed Open Badges credential, as a file
+    badge_href: str = ""  # the same, baked into the badge image
 
     @classmethod
     def of(cls, row: CertificateRow) -> CertificateLine:
@@ -40,11 +41,13 @@ class CertificateLine:
                    download_href=f"/downloads/certificates/{row.code}.pdf",
                    verify_href=f"/verify/{row.code}", verify_url=row.verify_url,
                    linkedin_href=row.linkedin_url,
-                   credential_href=credential_download_href(row.code))
+                   credential_href=credential_download_href(row.code),
+                   badge_href=credential_download_href(row.code, "png"))
 
 
-def credential_download_href(code: str) -> str:
-    return f"/credentials/{code}.json?download"
+def credential_download_href(code: str, kind: str = "json") -> str:
+    """The signed credential as a file: its JSON, or the badge image it is baked into ("png")."""
+    return f"/credentials/{code}.{kind}?download"
 
 
 class CertificatesState(AuthState):

@@ -1,7 +1,7 @@
-"""Open Badges in the browser: a learner downloads the signed credential of a certificate, an
-outside verifier (tests/credential_verifier.py, fetching only the app's public URLs) accepts it,
-a stranger gets the same file from /verify, and once an admin revokes the certificate the
-verifier reports it revoked."""
+"""Open Badges in the browser: a learner downloads the signed credential of a certificate (as JSON,
+and baked into the badge image), an outside verifier (tests/credential_verifier.py, fetching only
+the app's public URLs) accepts it, a stranger gets the same file from /verify, and once an admin
+revokes the certificate the verifier reports it revoked."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import re
 import urllib.request
 
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 from sqlmodel import select
 
@@ -23,8 +24,12 @@ pytestmark = pytest.mark.e2e
 
 
 def fetch(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=10) as answer:
+    """What a verifier's page on another site gets: the production app, its CORS middleware and
+    security headers included, lets any origin read these documents."""
+    request = urllib.request.Request(url, headers={"Origin": "https://employer.example"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
         assert answer.headers["Content-Type"].startswith("application/ld+json")
+        assert answer.headers["Access-Control-Allow-Origin"] == "*"
         return json.load(answer)
 
 
@@ -47,6 +52,11 @@ def test_download_an_open_badge_verify_it_outside_and_see_it_revoked(open_page, 
         credential = json.load(file)
     assert credential["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
     assert verify(credential, fetch).revoked is False
+    with learner.expect_download() as png_info:
+        learner.get_by_role("link", name="Download badge (PNG) for Python Foundations").click()
+    badge = Image.open(png_info.value.path())
+    badge.load()
+    assert json.loads(badge.text["openbadgecredential"]) == credential  # baked in
 
     code = download.suggested_filename.removeprefix("open-badge-").removesuffix(".json")
     stranger = open_page()  # not logged in

@@ -10,9 +10,12 @@ from __future__ import annotations
 import base64
 import copy
 import gzip
+import io
+import json
 from collections.abc import Callable
 
 import pytest
+from PIL import Image
 from starlette.testclient import TestClient
 
 from academy_app.api.routes import routes
@@ -228,8 +231,24 @@ def test_the_issuer_document_lists_the_signing_key(db, client, student, course):
     assert client.get("/credentials/keys/z6MkUnknown").status_code == 404
 
 
+def test_the_badge_image_carries_the_credential_that_verifies(db, client, fetch, student, course):
+    complete(db, student, course)
+    code = certificate_of(db, student).code
+    answer = client.get(f"/credentials/{code}.png?download")
+    assert answer.headers["content-type"] == "image/png"
+    assert answer.headers["content-disposition"] == \
+        f'attachment; filename="open-badge-{code}.png"'
+    image = Image.open(io.BytesIO(answer.content))  # Pillow reads the iTXt chunk, not our code
+    image.load()
+    baked = json.loads(image.text["openbadgecredential"])
+    assert baked == client.get(f"/credentials/{code}.json").json()
+    assert verify(baked, fetch).revoked is False
+    assert client.get("/credentials/ABCD-2345-EFGH-6789.png").status_code == 404
+
+
 def test_the_certificate_page_links_the_credential(db, student, course):
     complete(db, student, course)
     row, = certificates.for_learner(db, student)
     line = CertificateLine.of(row)
     assert line.credential_href == f"/credentials/{row.code}.json?download"
+    assert line.badge_href == f"/credentials/{row.code}.png?download"
