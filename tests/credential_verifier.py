@@ -70,7 +70,8 @@ def _check_signature(credential: dict[str, Any], fetch: Fetch) -> str:
     if method_id not in fetch(issuer_id).get("assertionMethod", []):
         raise NotValid("the issuer does not vouch for this key")
     created = _date(proof["created"])
-    if not _date(method["signedFrom"]) <= created <= _date(method["signedUntil"]):
+    signed_until = _date(method["signedUntil"]) if "signedUntil" in method else created
+    if not _date(method["signedFrom"]) <= created <= signed_until:
         raise NotValid("signed outside the key's validity")
     public_key = _public_key(method["publicKeyMultibase"])
     proof_value = proof.pop("proofValue")

@@ -58,6 +58,22 @@ def bake(png: bytes, credential_json: str) -> bytes:
     return SIGNATURE + b"".join(chunks)
 
 
+def baked_credential(png: bytes) -> str | None:
+    """The credential JSON baked into a PNG, or None if it carries none (or is no PNG)."""
+    if not png.startswith(SIGNATURE):
+        return None
+    position = len(SIGNATURE)
+    while position + 8 <= len(png):
+        length, kind = struct.unpack(">I4s", png[position:position + 8])
+        data = png[position + 8:position + 8 + length]
+        keyword, _, rest = data.partition(b"\0")
+        if kind == b"iTXt" and keyword == KEYWORD and rest[:2] == b"\0\0":
+            # after the flags: language tag and translated keyword, each NUL-terminated
+            return rest[2:].split(b"\0", 2)[-1].decode("utf-8", "replace")
+        position += 12 + length
+    return None
+
+
 def _chunk(kind: bytes, data: bytes) -> bytes:
     return (struct.pack(">I", len(data)) + kind + data
             + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))

@@ -9,9 +9,9 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from academy_app.infra.issuer_keys import IssuerKey
+from academy_app.infra.issuer_keys import IssuerKey, verify
 from academy_app.infra.jsonld import Loader, canonicalize
-from academy_app.infra.multikey import base58_encode
+from academy_app.infra.multikey import base58_decode, base58_encode
 
 CRYPTOSUITE = "eddsa-rdfc-2022"
 
@@ -23,6 +23,20 @@ def add_proof(document: Mapping[str, Any], key: IssuerKey, verification_method: 
              "verificationMethod": verification_method, "proofPurpose": "assertionMethod"}
     signature = key.sign(signed_bytes(document, proof, loader))
     return {**document, "proof": {**proof, "proofValue": "z" + base58_encode(signature)}}
+
+
+def proof_matches(document: Mapping[str, Any], public_key_multibase: str,
+                  loader: Loader | None = None) -> bool:
+    """Whether the document's eddsa-rdfc-2022 proof is a signature by this key of what it says
+    now. Canonicalising errors (an unknown context, an undefined term) propagate: they say why."""
+    proof = dict(document.get("proof") or {})
+    if (proof.get("type"), proof.get("cryptosuite")) != ("DataIntegrityProof", CRYPTOSUITE):
+        return False
+    value = str(proof.pop("proofValue", ""))
+    signature = base58_decode(value[1:]) if value.startswith("z") else None
+    unsigned = {name: part for name, part in document.items() if name != "proof"}
+    return signature is not None and verify(public_key_multibase, signature,
+                                            signed_bytes(unsigned, proof, loader))
 
 
 def signed_bytes(document: Mapping[str, Any], proof_options: Mapping[str, Any],

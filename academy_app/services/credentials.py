@@ -139,12 +139,15 @@ def key_document(session: Session, public_key_multibase: str) -> dict[str, Any]:
 
 
 def _key_document(key: IssuerKey) -> dict[str, Any]:
-    # signedFrom / signedUntil: when it signed its first and its latest proof. Not JSON-LD terms
-    # (a JSON-LD processor ignores them); a verifier may check a proof's `created` against them.
-    return {"id": key_url(key.public_key_multibase), "type": "Multikey",
-            "controller": issuer_id(), "publicKeyMultibase": key.public_key_multibase,
-            "signedFrom": _timestamp(key.first_signed_at),
-            "signedUntil": _timestamp(key.last_signed_at)}
+    # signedFrom / signedUntil: when it signed its first and (once rotated out) its latest proof;
+    # the key in use has no end yet, so a saved copy of this document stays true for it. Not
+    # JSON-LD terms (a JSON-LD processor ignores them); a verifier may check a proof's `created`.
+    document = {"id": key_url(key.public_key_multibase), "type": "Multikey",
+                "controller": issuer_id(), "publicKeyMultibase": key.public_key_multibase,
+                "signedFrom": _timestamp(key.first_signed_at)}
+    if key.public_key_multibase != issuer_keys.current_key().public_multibase:
+        document["signedUntil"] = _timestamp(key.last_signed_at)
+    return document
 
 
 def status_list(session: Session, list_number: int) -> dict[str, Any]:

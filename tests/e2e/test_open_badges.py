@@ -1,7 +1,7 @@
 """Open Badges in the browser: a learner downloads the signed credential of a certificate (as JSON,
 and baked into the badge image), an outside verifier (tests/credential_verifier.py, fetching only
-the app's public URLs) accepts it, a stranger gets the same file from /verify, and once an admin
-revokes the certificate the verifier reports it revoked."""
+the app's public URLs) and the offline command accept it, a stranger gets the same file from
+/verify, and once an admin revokes the certificate the verifier reports it revoked."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from PIL import Image
 from playwright.sync_api import expect
 from sqlmodel import select
 
+from academy_app import verify_credential
 from academy_app.db import make_engine, session_scope
 from academy_app.models import Certificate, User
 from academy_app.services import certificates
@@ -33,7 +34,8 @@ def fetch(url: str) -> dict:
         return json.load(answer)
 
 
-def test_download_an_open_badge_verify_it_outside_and_see_it_revoked(open_page, app_server):
+def test_download_an_open_badge_verify_it_outside_and_see_it_revoked(open_page, app_server,
+                                                                   tmp_path):
     learner = open_page()
     sign_up(learner, "Grace Hopper")
     expect(learner).to_have_url(re.compile(r"/dashboard/?$"))
@@ -57,6 +59,10 @@ def test_download_an_open_badge_verify_it_outside_and_see_it_revoked(open_page, 
     badge = Image.open(png_info.value.path())
     badge.load()
     assert json.loads(badge.text["openbadgecredential"]) == credential  # baked in
+    issuer = tmp_path / "issuer.json"  # the employer's saved copy: then no network at all
+    issuer.write_text(json.dumps(fetch(credential["issuer"]["id"])))
+    for saved in (download.path(), png_info.value.path()):
+        assert verify_credential.main([str(saved), "--offline", str(issuer)]) == 0
 
     code = download.suggested_filename.removeprefix("open-badge-").removesuffix(".json")
     stranger = open_page()  # not logged in

@@ -156,6 +156,7 @@ def test_what_a_rotated_out_key_signed_still_verifies(db, client, fetch, student
     keys = fetch(old["issuer"]["id"])["verificationMethod"]
     assert [k["publicKeyMultibase"] for k in keys] == [key_a, key_b]
     assert keys[0]["signedUntil"] <= keys[1]["signedFrom"]
+    assert "signedUntil" not in keys[1]  # still signing
 
 
 # --- the endpoints ----------------------------------------------------------------------------
