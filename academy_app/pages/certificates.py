@@ -12,7 +12,13 @@ from academy_app.components.layout import (
     page_header,
     skeleton_block,
 )
-from academy_app.state.certificates import CertificateLine, CertificatesState, VerifyState
+from academy_app.infra.credential_check import MAX_BYTES
+from academy_app.state.certificates import (
+    CREDENTIAL_UPLOAD_ID,
+    CertificateLine,
+    CertificatesState,
+    VerifyState,
+)
 
 
 def certificate_status(status: rx.Var) -> rx.Component:
@@ -153,6 +159,40 @@ def verification_result() -> rx.Component:
     )
 
 
+def credential_file_check() -> rx.Component:
+    """Or check the Open Badge file itself: its signature, key, dates and revocation."""
+    return rx.card(rx.vstack(
+        rx.heading("Check an Open Badge file", size="3", as_="h2"),
+        rx.text("The credential (JSON) or badge (PNG) a learner sent you.", size="2",
+                color_scheme="gray"),
+        rx.hstack(
+            rx.upload.root(
+                rx.button(rx.icon("paperclip", size=14), "Choose file", variant="outline",
+                          type="button", aria_label="Choose file: an Open Badge, JSON or PNG"),
+                id=CREDENTIAL_UPLOAD_ID,
+                accept={"application/json": [".json"], "application/ld+json": [".json"],
+                        "image/png": [".png"]},
+                max_files=1, max_size=MAX_BYTES, multiple=False, no_drag=True,
+                # Rejected files stay in the browser (sent along, a big one would fill the socket).
+                on_drop_rejected=lambda _rejected: VerifyState.reject_file(),
+            ),
+            rx.foreach(rx.selected_files(CREDENTIAL_UPLOAD_ID),
+                       lambda name: rx.text(name, size="2", color_scheme="gray")),
+            rx.button("Check file", type="button",
+                      on_click=VerifyState.check_file(
+                          rx.upload_files(upload_id=CREDENTIAL_UPLOAD_ID))),
+            align="center", spacing="3", wrap="wrap",
+        ),
+        rx.cond(VerifyState.file_verdict != "", rx.cond(
+            VerifyState.file_valid,
+            rx.callout(VerifyState.file_verdict, icon="badge-check", color_scheme="green",
+                       size="2", role="status", width="100%"),
+            rx.callout(VerifyState.file_verdict, icon="ban", color_scheme="red", size="2",
+                       role="status", width="100%"))),
+        spacing="3", width="100%",
+    ))
+
+
 def verify_page() -> rx.Component:
     return page(
         page_header("Verify a certificate",
@@ -173,6 +213,7 @@ def verify_page() -> rx.Component:
                 width="100%",
             ),
             rx.cond(VerifyState.checked, verification_result()),
+            credential_file_check(),
             spacing="5",
             width="100%",
         ),

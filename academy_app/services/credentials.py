@@ -32,6 +32,7 @@ from sqlmodel import Session, col, select
 from academy_app.db import insert_or_get
 from academy_app.infra import issuer_keys, signing
 from academy_app.infra.badge_png import badge_image, bake
+from academy_app.infra.credential_check import NotValid, check, read_credential
 from academy_app.infra.data_integrity import add_proof
 from academy_app.infra.jsonld import DID_V1, MULTIKEY_V1, OB_V3, VC_V2
 from academy_app.models import (
@@ -88,6 +89,24 @@ def for_code(session: Session, raw_code: str) -> dict[str, Any]:
 def baked_badge(session: Session, raw_code: str) -> bytes:
     """Public too: the badge image with the certificate's credential baked in."""
     return bake(badge_image(), json.dumps(for_code(session, raw_code), ensure_ascii=False))
+
+
+def check_file(session: Session, data: bytes) -> str:
+    """Public, for /verify: what a verifier says of an uploaded credential (JSON or baked PNG) of
+    this site, with the issuer document and status list read here rather than fetched. Raises
+    NotValid with the reason."""
+    credential = read_credential(data)
+    status_url = str((credential.get("credentialStatus") or {}).get("statusListCredential", ""))
+    list_part = status_url.removeprefix(status_list_url(0).removesuffix("0"))
+    if list_part == status_url or not list_part.isdigit() or len(list_part) > 5:
+        raise NotValid("its status list is not one this site publishes")
+    verdict = check(credential, issuer_document(session), status_list(session, int(list_part)),
+                    utcnow())
+    subject = credential.get("credentialSubject") or {}
+    names = [identity.get("identityHash") for identity in subject.get("identifier", [])
+             if identity.get("identityType") == "name" and not identity.get("hashed")]
+    return (f"{verdict}: {(subject.get('achievement') or {}).get('name', '?')}, awarded to "
+            f"{names[0] if names else 'its holder'} on {str(credential.get('validFrom'))[:10]}")
 
 
 def ensure_signed(session: Session, certificate_id: int) -> Credential:

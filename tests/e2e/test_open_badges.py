@@ -1,17 +1,18 @@
 """Open Badges in the browser: a learner downloads the signed credential of a certificate (as JSON,
 and baked into the badge image), an outside verifier (tests/credential_verifier.py, fetching only
-the app's public URLs) and the offline command accept it, a stranger gets the same file from
-/verify, and once an admin revokes the certificate the verifier reports it revoked."""
+the app's public URLs), the offline command and /verify's file check accept it, a stranger gets
+the same file from /verify, and once an admin revokes the certificate both report it revoked."""
 
 from __future__ import annotations
 
 import json
 import re
 import urllib.request
+from pathlib import Path
 
 import pytest
 from PIL import Image
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from academy_app import verify_credential
@@ -73,6 +74,9 @@ def test_download_an_open_badge_verify_it_outside_and_see_it_revoked(open_page, 
             r"^Download Open Badge \(JSON\) of certificate ")).click()
     with open(from_verify.value.path()) as file:
         assert json.load(file) == credential  # signed once: the same credential for everyone
+    badge_file = tmp_path / "badge.png"  # named as the learner would send it
+    badge_file.write_bytes(Path(png_info.value.path()).read_bytes())
+    check_file(stranger, badge_file, "This credential is valid: Python Foundations")
 
     engine = make_engine(app_server.database_url)
     with session_scope(engine) as session:  # the admin's revoke, as its page does it
@@ -85,3 +89,14 @@ def test_download_an_open_badge_verify_it_outside_and_see_it_revoked(open_page, 
     expect(stranger.get_by_role("status").filter(has_text="This certificate was revoked on")
            ).to_be_visible()
     expect(stranger.get_by_role("link", name=re.compile("^Download Open Badge"))).to_have_count(0)
+    check_file(stranger, badge_file, "Not valid because it was revoked by its issuer.")
+
+
+def check_file(page: Page, path: Path, verdict: str) -> None:
+    """A stranger checks the badge file on /verify."""
+    with page.expect_file_chooser() as chooser:
+        page.get_by_role("button", name=re.compile("^Choose file")).click()
+    chooser.value.set_files(str(path))
+    expect(page.get_by_text(path.name)).to_be_visible()
+    page.get_by_role("button", name="Check file").click()
+    expect(page.get_by_role("status").filter(has_text=verdict)).to_be_visible()

@@ -1,5 +1,6 @@
 """`python -m academy_app.verify_credential`: an employer's check with no database and, given the
-saved issuer document (and status list), no network; every bad input gets "not valid because …"."""
+saved issuer document (and status list), no network; every bad input gets "not valid because …".
+And the same checks behind /verify's file upload, reading this site's documents from the database."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from starlette.testclient import TestClient
 from academy_app import verify_credential
 from academy_app.api.routes import routes
 from academy_app.infra import issuer_keys
+from academy_app.infra.credential_check import NotValid
 from academy_app.infra.data_integrity import add_proof
 from academy_app.models import Certificate, Role
-from academy_app.services import certificates
+from academy_app.services import certificates, credentials
 from academy_app.settings import get_settings
 from tests.factories import make_course, make_user
 from tests.unit.test_certificates import certificate_of, complete
@@ -136,3 +138,27 @@ def test_online_it_fetches_what_the_credential_names(saved, capsys, monkeypatch)
     monkeypatch.setattr("urllib.request.urlopen", Answer)
     code, out = run(capsys, folder / "credential.json")
     assert code == 0 and out.startswith("valid: "), out
+
+
+# --- /verify's file check: the same checks, the issuer document and status list from the database
+
+
+def test_the_verify_page_check_reads_this_sites_documents(saved, db, student):
+    folder, credential, _ = saved
+    verdict = credentials.check_file(db, (folder / "badge.png").read_bytes())
+    assert verdict == (f"valid: Data Science: From Zero, awarded to {student.full_name} on "
+                       f"{credential['validFrom'][:10]}")
+    admin = make_user(db, Role.ADMIN)
+    certificates.revoke(db, admin, db.exec(select(Certificate.id)).one(), "Issued in error")
+    db.commit()
+    with pytest.raises(NotValid, match="revoked"):
+        credentials.check_file(db, (folder / "credential.json").read_bytes())
+
+
+def test_the_verify_page_check_refuses_what_another_site_issued(saved, db):
+    _, credential, _ = saved
+    credential["credentialStatus"]["statusListCredential"] = "https://evil.example/status/0"
+    with pytest.raises(NotValid, match="status list is not one this site publishes"):
+        credentials.check_file(db, json.dumps(credential).encode())
+    with pytest.raises(NotValid, match="not JSON"):
+        credentials.check_file(db, b"\xff\xfe garbage")
