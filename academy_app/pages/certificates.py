@@ -166,19 +166,26 @@ def credential_file_check() -> rx.Component:
         rx.text("The credential (JSON) or badge (PNG) a learner sent you.", size="2",
                 color_scheme="gray"),
         rx.hstack(
-            rx.upload.root(
-                rx.button(rx.icon("paperclip", size=14), "Choose file", variant="outline",
-                          type="button", aria_label="Choose file: an Open Badge, JSON or PNG"),
-                id=CREDENTIAL_UPLOAD_ID,
-                accept={"application/json": [".json"], "application/ld+json": [".json"],
-                        "image/png": [".png"]},
-                max_files=1, max_size=MAX_BYTES, multiple=False, no_drag=True,
-                # Rejected files stay in the browser (sent along, a big one would fill the socket).
-                on_drop_rejected=lambda _rejected: VerifyState.reject_file(),
+            # The dropzone's file input takes no attributes of its own: the label around it
+            # names it (it is the label's first form control).
+            rx.el.label(
+                rx.text("Open Badge file", size="2", weight="medium"),
+                rx.upload.root(
+                    rx.button(rx.icon("paperclip", size=14), "Choose file", variant="outline",
+                              type="button", aria_label="Choose file: an Open Badge, JSON or PNG"),
+                    id=CREDENTIAL_UPLOAD_ID,
+                    accept={"application/json": [".json"], "application/ld+json": [".json"],
+                            "image/png": [".png"]},
+                    max_files=1, max_size=MAX_BYTES, multiple=False, no_drag=True,
+                    # Rejected files stay in the browser (sent along, a big one would fill the
+                    # socket).
+                    on_drop_rejected=lambda _rejected: VerifyState.reject_file(),
+                ),
+                style={"display": "flex", "align_items": "center", "gap": "12px"},
             ),
             rx.foreach(rx.selected_files(CREDENTIAL_UPLOAD_ID),
                        lambda name: rx.text(name, size="2", color_scheme="gray")),
-            rx.button("Check file", type="button",
+            rx.button("Verify file", type="button",
                       on_click=VerifyState.check_file(
                           rx.upload_files(upload_id=CREDENTIAL_UPLOAD_ID))),
             align="center", spacing="3", wrap="wrap",

@@ -95,8 +95,9 @@ def test_download_an_open_badge_verify_it_outside_and_see_it_revoked(open_page, 
 def check_file(page: Page, path: Path, verdict: str) -> None:
     """A stranger checks the badge file on /verify."""
     with page.expect_file_chooser() as chooser:
-        page.get_by_role("button", name=re.compile("^Choose file")).click()
+        page.get_by_role("button", name="Choose file: an Open Badge, JSON or PNG",
+                         exact=True).click()
     chooser.value.set_files(str(path))
     expect(page.get_by_text(path.name)).to_be_visible()
-    page.get_by_role("button", name="Check file").click()
+    page.get_by_role("button", name="Verify file").click()
     expect(page.get_by_role("status").filter(has_text=verdict)).to_be_visible()
