@@ -559,3 +559,46 @@ class AttemptAnswer(SQLModel, table=True):
     saved_at: datetime = Field(default_factory=utcnow, **_timestamp())
     points: float | None = Field(default=None)
     correct: bool | None = Field(default=None)
+
+
+# --- Open Badges credentials (services/credentials.py) ------------------------------------------
+
+
+class IssuerKey(SQLModel, table=True):
+    """The public half of every key that ever signed a credential, recorded when it first signs:
+    the issuer document lists them all, so a credential keeps verifying after its key is rotated
+    out of `ACADEMY_CREDENTIAL_ISSUER_KEY`. The secret half is never stored."""
+
+    __tablename__ = "issuer_keys"
+
+    id: int | None = Field(default=None, primary_key=True)
+    public_key_multibase: str = Field(max_length=64, unique=True)  # z6Mk…
+    # What it signed from and until: a credential's proof was made between the two.
+    first_signed_at: datetime = Field(default_factory=utcnow, **_timestamp())
+    last_signed_at: datetime = Field(default_factory=utcnow, **_timestamp())
+
+
+class Credential(SQLModel, table=True):
+    """A certificate's signed Open Badges 3.0 credential, kept as signed: served byte for byte the
+    same until what it says changes (`facts_digest`), when it is signed again."""
+
+    __tablename__ = "credentials"
+
+    id: int | None = Field(default=None, primary_key=True)
+    certificate_id: int = Field(foreign_key="certificates.id", unique=True, ondelete="CASCADE")
+    issuer_key_id: int = Field(foreign_key="issuer_keys.id", ondelete="RESTRICT")
+    facts_digest: str = Field(max_length=64)  # SHA-256 of what the credential says
+    document: str = Field(sa_type=sa.Text)  # the signed JSON
+    signed_at: datetime = Field(default_factory=utcnow, **_timestamp())
+
+
+class CredentialStatusList(SQLModel, table=True):
+    """A signed Bitstring Status List credential (revocations of one range of certificates), kept
+    until the set of revoked certificates in its range changes (`revoked_digest`)."""
+
+    __tablename__ = "credential_status_lists"
+
+    list_number: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    revoked_digest: str = Field(max_length=64)
+    document: str = Field(sa_type=sa.Text)
+    signed_at: datetime = Field(default_factory=utcnow, **_timestamp())

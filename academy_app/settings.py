@@ -141,6 +141,14 @@ class Settings(BaseSettings):
                     "from it, the REST API's tokens. Required in production; development makes one "
                     "in var/secret_key.",
     )
+    credential_issuer_key: str | None = Field(
+        default=None,
+        description="The Ed25519 key Open Badges credentials are signed with, as a Multikey "
+                    "secretKeyMultibase (z3u2…; `python -m academy_app.infra.issuer_keys` makes "
+                    "one). Required in production; development makes one in "
+                    "var/media/secret/credential-issuer-key. A new one signs new credentials; the "
+                    "ones the old key signed stay verifiable.",
+    )
     outbox_dir: Path = Field(default=PROJECT_ROOT / "var" / "outbox",
                              description="Where emails go as .eml files when SMTP_HOST is unset.")
     log_format: Literal["auto", "json", "text"] = Field(
@@ -163,6 +171,13 @@ class Settings(BaseSettings):
         # Fail at start, not at the first signed link a learner clicks.
         if self.env is Environment.PRODUCTION and not self.secret_key:
             raise ValueError("ACADEMY_SECRET_KEY must be set when ACADEMY_ENV=production")
+        if self.env is Environment.PRODUCTION and not self.credential_issuer_key:
+            raise ValueError("ACADEMY_CREDENTIAL_ISSUER_KEY must be set when "
+                             "ACADEMY_ENV=production")
+        if self.credential_issuer_key:  # a typo fails the start, not the first credential
+            from academy_app.infra.multikey import decode_secret
+
+            decode_secret(self.credential_issuer_key)
         if self.env is Environment.PRODUCTION and "*" in self.extra_origins:
             raise ValueError("ACADEMY_EXTRA_ORIGINS must name origins, not '*', in production")
         return self

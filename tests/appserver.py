@@ -54,6 +54,8 @@ def _answers(url: str) -> bool:
 
 
 TEST_SECRET_KEY = "test-signing-key"
+# An Ed25519 key for tests that start production settings (made by `python -m academy_app.infra.issuer_keys`).
+TEST_ISSUER_KEY = "z3u2eS4wZEHu4DRXokbrSUhtrbJMJjcpPBoNZ4XSThnyv3Jh"
 
 
 @contextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from academy_app.api.credentials import badge, credential, issuer, key, status_list
 from academy_app.api.files import certificate_pdf, receipt
 from academy_app.api.health import healthz, readyz
 from academy_app.api.metrics import metrics_endpoint
@@ -15,6 +16,11 @@ from academy_app.api.unsubscribe import one_click_unsubscribe
 routes = Starlette(routes=[
     Route("/receipts/{payment_id:int}", receipt, methods=["GET"]),
     Route("/downloads/certificates/{code}.pdf", certificate_pdf, methods=["GET"]),
+    Route("/credentials/issuer", issuer, methods=["GET"]),
+    Route("/credentials/keys/{key}", key, methods=["GET"]),
+    Route("/credentials/status/{number:int}", status_list, methods=["GET"]),
+    Route("/credentials/{code}.json", credential, methods=["GET"]),
+    Route("/credentials/{code}.png", badge, methods=["GET"]),
     Route("/email/unsubscribe/{token}", one_click_unsubscribe, methods=["POST"]),
     Route("/auth/session", start_browser_session, methods=["POST"]),
     Route("/auth/session", end_browser_session, methods=["DELETE"]),

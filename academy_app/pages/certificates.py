@@ -12,7 +12,13 @@ from academy_app.components.layout import (
     page_header,
     skeleton_block,
 )
-from academy_app.state.certificates import CertificateLine, CertificatesState, VerifyState
+from academy_app.infra.credential_check import MAX_BYTES
+from academy_app.state.certificates import (
+    CREDENTIAL_UPLOAD_ID,
+    CertificateLine,
+    CertificatesState,
+    VerifyState,
+)
 
 
 def certificate_status(status: rx.Var) -> rx.Component:
@@ -51,6 +57,11 @@ def certificate_card(line: CertificateLine) -> rx.Component:
                             download=True, reload_document=True, underline="none",
                             aria_label="Download the certificate for " + line.course),
                     as_child=True, size="2")),
+                rx.cond(line.status != "revoked", rx.fragment(
+                    open_badge_button(line.credential_href, "Download Open Badge (JSON)",
+                                      "Download Open Badge (JSON) for " + line.course),
+                    open_badge_button(line.badge_href, "Download badge (PNG)",
+                                      "Download badge (PNG) for " + line.course, icon="image"))),
                 link_button("Verification page", line.verify_href, size="2", variant="soft",
                             aria_label="Verification page of the certificate for " + line.course),
                 rx.cond(line.status != "revoked", _share_buttons(line)),
@@ -62,6 +73,17 @@ def certificate_card(line: CertificateLine) -> rx.Component:
         ),
         width="100%",
     )
+
+
+def open_badge_button(href: rx.Var, text: str, label: rx.Var, icon: str = "file-json"
+                      ) -> rx.Component:
+    """The signed credential as a file (JSON, or baked into the badge image), for a wallet or
+    anyone who verifies it offline."""
+    return rx.button(
+        # The browser's own navigation, as for the PDF: the file comes from an API route.
+        rx.link(rx.icon(icon, size=16), text, href=href, download=True, reload_document=True,
+                underline="none", aria_label=label),
+        as_child=True, size="2", variant="soft")
 
 
 def _share_buttons(line: CertificateLine) -> rx.Component:
@@ -121,7 +143,10 @@ def verification_result() -> rx.Component:
         ("valid", rx.card(rx.vstack(
             rx.callout("This certificate is valid.", icon="badge-check", color_scheme="green",
                        size="2", role="status", width="100%"),
-            _details(), spacing="4", width="100%"))),
+            _details(),
+            open_badge_button(VerifyState.credential_href, "Download Open Badge (JSON)",
+                              "Download Open Badge (JSON) of certificate " + VerifyState.shown_code),
+            spacing="4", width="100%"))),
         ("revoked", rx.card(rx.vstack(
             rx.callout("This certificate was revoked on " + VerifyState.revoked_on
                        + ". It no longer certifies this course.", icon="ban", color_scheme="red",
@@ -132,6 +157,47 @@ def verification_result() -> rx.Component:
                    "QR code, like ABCD-2345-EFGH-6789.", icon="circle-help", color_scheme="amber",
                    high_contrast=True, size="2", role="status", width="100%"),
     )
+
+
+def credential_file_check() -> rx.Component:
+    """Or check the Open Badge file itself: its signature, key, dates and revocation."""
+    return rx.card(rx.vstack(
+        rx.heading("Check an Open Badge file", size="3", as_="h2"),
+        rx.text("The credential (JSON) or badge (PNG) a learner sent you.", size="2",
+                color_scheme="gray"),
+        rx.hstack(
+            # The dropzone's file input takes no attributes of its own: the label around it
+            # names it (it is the label's first form control).
+            rx.el.label(
+                rx.text("Open Badge file", size="2", weight="medium"),
+                rx.upload.root(
+                    rx.button(rx.icon("paperclip", size=14), "Choose file", variant="outline",
+                              type="button", aria_label="Choose file: an Open Badge, JSON or PNG"),
+                    id=CREDENTIAL_UPLOAD_ID,
+                    accept={"application/json": [".json"], "application/ld+json": [".json"],
+                            "image/png": [".png"]},
+                    max_files=1, max_size=MAX_BYTES, multiple=False, no_drag=True,
+                    # Rejected files stay in the browser (sent along, a big one would fill the
+                    # socket).
+                    on_drop_rejected=lambda _rejected: VerifyState.reject_file(),
+                ),
+                style={"display": "flex", "align_items": "center", "gap": "12px"},
+            ),
+            rx.foreach(rx.selected_files(CREDENTIAL_UPLOAD_ID),
+                       lambda name: rx.text(name, size="2", color_scheme="gray")),
+            rx.button("Verify file", type="button",
+                      on_click=VerifyState.check_file(
+                          rx.upload_files(upload_id=CREDENTIAL_UPLOAD_ID))),
+            align="center", spacing="3", wrap="wrap",
+        ),
+        rx.cond(VerifyState.file_verdict != "", rx.cond(
+            VerifyState.file_valid,
+            rx.callout(VerifyState.file_verdict, icon="badge-check", color_scheme="green",
+                       size="2", role="status", width="100%"),
+            rx.callout(VerifyState.file_verdict, icon="ban", color_scheme="red", size="2",
+                       role="status", width="100%"))),
+        spacing="3", width="100%",
+    ))
 
 
 def verify_page() -> rx.Component:
@@ -154,6 +220,7 @@ def verify_page() -> rx.Component:
                 width="100%",
             ),
             rx.cond(VerifyState.checked, verification_result()),
+            credential_file_check(),
             spacing="5",
             width="100%",
         ),

@@ -173,6 +173,26 @@ def evaluate(session: Session, user_id: int, course_id: int) -> CertificateEligi
     return replace(eligibility, eligible=earned)
 
 
+def criteria(session: Session, course_id: int) -> str:
+    """The rule in words, as a certificate's credential states it: e.g. "Completed every lesson
+    and passed every graded quiz (pass mark 70 %), with an overall grade of at least 75 %
+    (weighted by points)."""
+    course = session.get_one(Course, course_id)
+    marks = sorted({quiz.pass_percent for quiz in session.exec(
+        select(Quiz).join(Lesson, col(Lesson.id) == Quiz.lesson_id)
+        .join(Module, col(Module.id) == Lesson.module_id)
+        .where(Module.course_id == course_id, col(Quiz.is_graded)))})
+    if not marks:
+        return "Completed every lesson."
+    shown = " or ".join(f"{mark} %" for mark in marks)
+    rule = f"Completed every lesson and passed every graded quiz (pass mark {shown})"
+    if course.min_grade_percent is None:
+        return rule + "."
+    weighting = "points" if course.grade_weighting is GradeWeighting.POINTS else "quiz weight"
+    return f"{rule}, with an overall grade of at least {course.min_grade_percent} % " \
+           f"(weighted by {weighting})."
+
+
 def _nominal_points(session: Session, quiz_ids: Sequence[int]) -> dict[int, float]:
     """Each quiz's points before anyone took it: its questions' latest versions, summed."""
     rows = session.exec(

@@ -5,13 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import reflex as rx
+from sqlmodel import Session
 
-from academy_app.models import as_utc
-from academy_app.services import certificates
+from academy_app.infra.credential_check import MAX_BYTES, NotValid
+from academy_app.models import User, as_utc
+from academy_app.services import certificates, credentials
 from academy_app.services.certificates import CertificateRow, VerificationStatus
 from academy_app.state.auth import AuthState, Events
 
 DATE_FORMAT = "%-d %B %Y"
+CREDENTIAL_UPLOAD_ID = "credential-file"
 
 
 @dataclass
@@ -29,6 +32,8 @@ class CertificateLine:
     verify_href: str = ""
     verify_url: str = ""  # absolute, for the copy-link button
     linkedin_href: str = ""
+    credential_href: str = ""  # the signed Open Badges credential, as a file
+    badge_href: str = ""  # the same, baked into the badge image
 
     @classmethod
     def of(cls, row: CertificateRow) -> CertificateLine:
@@ -38,7 +43,14 @@ class CertificateLine:
                    status=status, reason=row.revoked_reason,
                    download_href=f"/downloads/certificates/{row.code}.pdf",
                    verify_href=f"/verify/{row.code}", verify_url=row.verify_url,
-                   linkedin_href=row.linkedin_url)
+                   linkedin_href=row.linkedin_url,
+                   credential_href=credential_download_href(row.code),
+                   badge_href=credential_download_href(row.code, "png"))
+
+
+def credential_download_href(code: str, kind: str = "json") -> str:
+    """The signed credential as a file: its JSON, or the badge image it is baked into ("png")."""
+    return f"/credentials/{code}.{kind}?download"
 
 
 class CertificatesState(AuthState):
@@ -68,6 +80,9 @@ class VerifyState(AuthState):
     instructor: str = ""
     issued: str = ""
     revoked_on: str = ""
+    credential_href: str = ""
+    file_verdict: str = ""  # what checking an uploaded credential file found
+    file_valid: bool = False
 
     @rx.event
     async def load(self) -> None:
@@ -84,11 +99,41 @@ class VerifyState(AuthState):
         self.status = result.status.value
         self.typed_code = result.code or raw[:32]
         self.shown_code, self.student = result.code, result.student_name
+        self.credential_href = credential_download_href(result.code) if result.code else ""
         self.course = result.course_title
         self.instructor = result.instructor_name
         self.issued = as_utc(result.issued_at).strftime(DATE_FORMAT) if result.issued_at else ""
         self.revoked_on = (as_utc(result.revoked_at).strftime(DATE_FORMAT)
                            if result.status is VerificationStatus.REVOKED else "")
+
+    @rx.event
+    def reject_file(self) -> None:
+        """The browser refused the chosen file (type or size) before any upload."""
+        self.file_verdict = f"Choose a .json or .png file of at most {MAX_BYTES // 1_000_000} MB"
+        self.file_valid = False
+
+    @rx.event
+    async def check_file(self, files: list[rx.UploadFile]) -> Events:
+        """Upload handler: an Open Badges credential (JSON or baked PNG) checked as a verifier
+        would, signature, key, dates and revocation."""
+        # Only the upload endpoint brings files; the same handler named over the WebSocket
+        # brings whatever the client sent, which is no file.
+        if not (isinstance(files, list) and files and isinstance(files[0], rx.UploadFile)):
+            self.file_verdict, self.file_valid = "Choose a credential file first", False
+            return None
+        data = await files[0].read(MAX_BYTES + 1)  # one byte past: enough to say it is too big
+
+        def run(session: Session, _viewer: User | None) -> tuple[bool, str]:
+            try:
+                return True, credentials.check_file(session, data)
+            except NotValid as reason:
+                return False, f"Not valid because {reason}."
+
+        result, _ = await self._read_as(run, roles=None)  # anyone may verify
+        if result is not None:
+            self.file_valid, verdict = result
+            self.file_verdict = f"This credential is {verdict}" if self.file_valid else verdict
+        return rx.clear_selected_files(CREDENTIAL_UPLOAD_ID)
 
     @rx.event
     def set_typed_code(self, value: str) -> None:

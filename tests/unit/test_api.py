@@ -30,6 +30,7 @@ from academy_app.models import Certificate, LessonProgress, LoginSession, Role, 
 from academy_app.services import accounts, enrollment, users
 from academy_app.services.catalog import course_outline
 from academy_app.settings import Settings, get_settings
+from tests.appserver import TEST_ISSUER_KEY
 from tests.factories import PASSWORD, make_course, make_user
 
 LIVE_REDIS = "redis://127.0.0.1:6379/7"
@@ -355,7 +356,8 @@ def test_the_api_is_served_under_api_v1_with_the_security_headers():
 
 def test_production_refuses_any_origin():
     with pytest.raises(ValueError, match="not '\\*'"):
-        Settings(env="production", secret_key="k" * 40, extra_origins=["*"])
+        Settings(env="production", secret_key="k" * 40, credential_issuer_key=TEST_ISSUER_KEY,
+                 extra_origins=["*"])
 
 
 # --- request limits -----------------------------------------------------------------------------

@@ -37,6 +37,7 @@ LAYERS = {
     "academy_app.admin": "entry",
     "academy_app.api": "entry",
     "academy_app.demo": "entry",
+    "academy_app.verify_credential": "entry",
     "tasks": "tasks",
     "academy_app.academy_app": "root",
 }

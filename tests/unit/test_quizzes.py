@@ -580,3 +580,15 @@ def test_a_new_pass_mark_or_scoring_applies_to_every_learner_at_once(db, instruc
     db.commit()
     assert len(db.exec(select(Notification.id).where(
         Notification.kind == "quiz.regraded")).all()) == 2  # nothing that decides a pass changed
+
+
+def test_the_rule_in_words_names_the_pass_marks_and_the_minimum_grade(db, instructor, course,
+                                                                      module):
+    assert certificate_rule.criteria(db, course.id) == "Completed every lesson."
+    make_quiz(db, instructor, module, pass_percent="70")
+    make_quiz(db, instructor, module, pass_percent="80")
+    assert certificate_rule.criteria(db, course.id) == (
+        "Completed every lesson and passed every graded quiz (pass mark 70 % or 80 %).")
+    quizzes.set_certificate_rule(db, instructor, course.id, "75", "points")
+    assert certificate_rule.criteria(db, course.id).endswith(
+        "with an overall grade of at least 75 % (weighted by points).")

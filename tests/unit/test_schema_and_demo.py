@@ -15,6 +15,7 @@ from academy_app.db import make_engine
 from academy_app.models import Category, Course, Lesson, LessonKind, Role, User
 from academy_app.services import accounts
 from academy_app.settings import Settings
+from tests.appserver import TEST_ISSUER_KEY
 from tests.conftest import run_migrations
 
 
@@ -62,6 +63,7 @@ def test_demo_data_loads_once_with_every_role_and_both_kinds_of_course(engine):
 def test_demo_data_is_refused_in_production(monkeypatch):
     monkeypatch.setenv("ACADEMY_ENV", "production")
     monkeypatch.setenv("ACADEMY_SECRET_KEY", "a-production-secret")
+    monkeypatch.setenv("ACADEMY_CREDENTIAL_ISSUER_KEY", TEST_ISSUER_KEY)
     demo.get_settings.cache_clear()
     try:
         assert demo.main([]) == 1
