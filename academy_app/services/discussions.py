@@ -73,7 +73,8 @@ class ThreadSort(StrEnum):
 
     @classmethod
     def parse(cls, value: object) -> ThreadSort:
-        return cls(value) if value in {sort.value for sort in cls} else cls.NEWEST
+        return cls(value) if isinstance(value, str) and value in cls._value2member_map_ \
+            else cls.NEWEST
 
 
 @dataclass(frozen=True)
@@ -227,7 +228,7 @@ def start_thread(session: Session, actor: User | None, lesson_id: int, *, kind: 
     """Open a question or discussion under a lesson; the asker follows it. The same request id
     again returns the thread it made the first time."""
     lesson, access = _lesson_access(session, actor, lesson_id)
-    if kind not in {k.value for k in ThreadKind}:
+    if not isinstance(kind, str) or kind not in ThreadKind._value2member_map_:
         raise Invalid({"kind": "Choose question or discussion"})
     title, body, request = _title(title), _body(body), _request_id(request_id)
     existing = _post_by_request(session, access.user.id, request)
@@ -454,6 +455,11 @@ def open_thread(session: Session, actor: User | None, thread_id: int) -> ThreadV
         thread=_thread_row(access, thread, opening_post, opening_name, lesson_title),
         opening=posts[0], replies=posts[1:], following=follow is not None and follow.active,
         body=opening_post.body if posts[0].can_edit else "")
+
+
+def is_staff_here(session: Session, actor: User | None, lesson_id: int) -> bool:
+    """Whether the actor is the staff of the lesson's course (what the page offers them)."""
+    return _lesson_access(session, actor, lesson_id)[1].staff
 
 
 def post_body(session: Session, actor: User | None, post_id: int) -> str:
