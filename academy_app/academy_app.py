@@ -12,6 +12,7 @@ from academy_app.admin import certificates, coupons, courses, kit, payments, stu
 from academy_app.admin.audit import AuditLogState, audit_page
 from academy_app.admin.broadcast import BroadcastState
 from academy_app.admin.course_editor import CourseEditorState, course_editor_page
+from academy_app.admin.discussions import InboxState, inbox_page
 from academy_app.admin.jobs import JobsState, jobs_page
 from academy_app.admin.reports import AnalyticsState, LearnersState, analytics_page, learners_page
 from academy_app.api.metrics import refresh_metrics
@@ -125,6 +126,7 @@ add_page(analytics_page, "/admin/courses/[course_id]/analytics",
 add_page(analytics_page, "/admin/analytics", "Analytics · Workspace · Academy", AnalyticsState.load)
 add_page(audit_page, "/admin/audit", "Audit log · Workspace · Academy", AuditLogState.load)
 add_page(jobs_page, "/admin/jobs", "Jobs · Workspace · Academy", JobsState.load)
+add_page(inbox_page, "/admin/discussions", "Questions · Workspace · Academy", InboxState.load)
 for kit_page in kit.registered():  # pages declared with the admin kit (admin/kit, docs/extending.md)
     add_page(kit_page.page, kit_page.route, kit_page.title, kit_page.state.load)
 add_page(not_found_page, "404", "Page not found · Academy", AuthState.load_user)

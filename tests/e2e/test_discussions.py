@@ -7,14 +7,24 @@ import re
 from collections.abc import Callable
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
+from tests.e2e.test_accessibility import WCAG
 from tests.e2e.test_payments import LIVE_MS, logged_in
 from tests.e2e.test_student_journey import sign_up
 
 pytestmark = pytest.mark.e2e
 
 COURSE = "python-foundations"
+SECTION = "section[aria-labelledby='discussion-heading']"
+
+
+def section_violations(page: Page) -> list[str]:
+    """WCAG violations inside the discussion section (the toasts its actions raise come and go)."""
+    result = Axe().run(page, context=SECTION, options=WCAG)
+    return [f"{v['id']}: {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+            for v in result.response["violations"]]
 
 
 def learner_on_first_lesson(open_page: Callable[[], Page], name: str) -> Page:
@@ -70,6 +80,8 @@ def test_a_question_is_answered_endorsed_and_accepted_live(open_page: Callable[[
     reply_seen.get_by_role("button", name="Accept this answer").click()
     expect(reply_seen).to_contain_text("Accepted answer")
     expect(answer).to_contain_text("Accepted answer", timeout=LIVE_MS)
+    assert section_violations(asker) == []  # the open thread, with every control a learner has
+    assert section_violations(instructor) == []
     expect(asker.get_by_role("button", name=re.compile(r"^Notifications, [1-9]\d* unread"))
            ).to_be_visible()
 
@@ -89,3 +101,22 @@ def test_an_anonymous_question_names_its_author_to_staff_only(open_page: Callabl
     instructor.get_by_role("button", name="Open thread: Is it fine to be slow?").click()
     expect(instructor.get_by_role("article",
                                   name="Post by Quinn Quiet (anonymous to learners)")).to_be_visible()
+
+
+def test_the_inbox_shows_a_new_question_live_and_answers_it_in_place(
+        open_page: Callable[[], Page]):
+    instructor = logged_in(open_page, "instructor@academy.test")
+    instructor.goto("/admin/discussions")
+    expect(instructor.get_by_role("heading", name="Questions")).to_be_visible()
+
+    asker = learner_on_first_lesson(open_page, "Ines Inbox")
+    ask(asker, "Why indent with spaces?", "Tabs look the same to me.")
+    question = instructor.get_by_role("article", name="Question: Why indent with spaces?")
+    expect(question).to_contain_text("Waiting 0 min", timeout=LIVE_MS)
+    expect(question).to_contain_text("Asked by Ines Inbox")
+
+    question.get_by_role("button", name="Answer: Why indent with spaces?").click()
+    instructor.get_by_label("Your answer").fill("PEP 8 asks for **four spaces**.")
+    instructor.get_by_role("button", name="Post answer").click()
+    expect(question).to_have_count(0)
+    expect(asker.get_by_role("button", name="1 new reply")).to_be_visible(timeout=LIVE_MS)

@@ -428,3 +428,13 @@ def test_the_inbox_lists_unanswered_questions_oldest_first_with_filters(db, inst
     discussions.accept_answer(db, asker, answer(db, asker, first.id, body="solved it").id)
     db.commit()
     assert [r.thread_id for r in discussions.inbox(db, instructor)] == [second.id]
+
+
+def test_the_inbox_says_how_long_a_question_waited():
+    from datetime import timedelta
+
+    from academy_app.admin.discussions import waited
+    from academy_app.models import utcnow
+    now = utcnow()
+    assert [waited(now - timedelta(minutes=m), now) for m in (0, 59, 60, 200, 3000)] == [
+        "0 min", "59 min", "1 h", "3 h 20 min", "2 days"]
