@@ -27,18 +27,15 @@ def thread_card(thread: ThreadLine) -> rx.Component:
     return rx.card(rx.vstack(
         thread_badges(thread),
         rx.button(thread.title, variant="ghost", size="3", on_click=DiscussionState.open_thread(
-            thread.id), aria_label="Open thread: " + thread.title, style={"padding_left": "0",
-                                                                          "font_weight": "600"}),
+            thread.id), aria_label="Open thread: " + thread.title,
+            # Aligned with the text around it, and a long title wraps.
+            style={"margin": "0", "padding": "0", "height": "auto", "font_weight": "600",
+                   "text_align": "left", "white_space": "normal"}),
         rx.text(thread.author, " · ", thread.when,
                 rx.cond(DiscussionState.search != "", " · in " + thread.lesson_title, ""),
                 size="1", color_scheme="gray"),
-        rx.hstack(
-            rx.text(rx.icon("message-square", size=14), thread.replies.to_string() + " replies",
-                    size="1", color_scheme="gray", display="flex", align_items="center", gap="4px"),
-            rx.text(rx.icon("arrow-big-up", size=14), thread.upvotes.to_string() + " upvotes",
-                    size="1", color_scheme="gray", display="flex", align_items="center", gap="4px"),
-            spacing="4",
-        ),
+        rx.text(rx.icon("message-square", size=14), thread.counts, size="1", color_scheme="gray",
+                display="flex", align_items="center", gap="6px"),
         spacing="2", align="start", width="100%",
     ), width="100%")
 
@@ -200,7 +197,7 @@ def thread_detail() -> rx.Component:
             width="100%", align="center",
         ),
         post_view(DiscussionState.opening),
-        rx.text(DiscussionState.replies.length().to_string() + " replies", size="2", weight="medium"),
+        rx.text(DiscussionState.replies_heading, size="2", weight="medium"),
         rx.foreach(DiscussionState.replies, post_view),
         new_replies_marker(),
         reply_form(),

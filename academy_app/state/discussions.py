@@ -39,6 +39,7 @@ class ThreadLine:
     answered: bool = False
     accepted: bool = False
     when: str = ""
+    counts: str = ""  # "1 reply · 3 upvotes"
 
 
 @dataclass
@@ -68,10 +69,16 @@ def when(moment: datetime) -> str:
     return moment.strftime("%d %b %Y, %H:%M UTC")
 
 
+def counted(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
+
+
 def _thread_line(row: discussions.ThreadRow) -> ThreadLine:
     return ThreadLine(id=row.id, kind=row.kind, title=row.title, author=row.author,
                       lesson_title=row.lesson_title, replies=row.replies, upvotes=row.upvotes,
-                      answered=row.answered, accepted=row.accepted, when=when(row.created_at))
+                      answered=row.answered, accepted=row.accepted, when=when(row.created_at),
+                      counts=f"{counted(row.replies, 'reply', 'replies')} · "
+                             f"{counted(row.upvotes, 'upvote', 'upvotes')}")
 
 
 def _post_line(row: discussions.PostRow) -> PostLine:
@@ -128,6 +135,10 @@ class DiscussionState(AuthState):
     # Set once a form was posted: the second click of a double click finds it emptied and must
     # neither post again nor answer with "write something".
     _just_posted: bool = False
+
+    @rx.var
+    def replies_heading(self) -> str:
+        return counted(len(self.replies) + self.new_replies, "reply", "replies")
 
     # --- loading -------------------------------------------------------------------------------
 
