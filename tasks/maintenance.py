@@ -1,4 +1,5 @@
-"""Scheduled work (celery beat): reminders to quiet learners; housekeeping of expired login
+"""Scheduled work (celery beat): reminders to quiet learners, discussion digests to away followers;
+housekeeping of expired login
 sessions, and of emails and certificates whose task was lost; a check that the read cache agrees
 with the database."""
 
@@ -9,7 +10,14 @@ from datetime import timedelta
 from academy_app.db import session_scope
 from academy_app.infra.queue import app
 from academy_app.models import utcnow
-from academy_app.services import accounts, certificates, emails, learner_records, reminders
+from academy_app.services import (
+    accounts,
+    certificates,
+    discussions,
+    emails,
+    learner_records,
+    reminders,
+)
 
 STUCK_AFTER = timedelta(minutes=10)
 
@@ -54,6 +62,12 @@ def issue_missing_certificates() -> int:
 def send_inactivity_reminders() -> int:
     with session_scope() as session:
         return len(reminders.queue_inactivity_reminders(session))
+
+
+@app.task(name="tasks.maintenance.send_discussion_digests")
+def send_discussion_digests() -> int:
+    with session_scope() as session:
+        return len(discussions.queue_digests(session))
 
 
 @app.task(name="tasks.maintenance.check_cached_progress")

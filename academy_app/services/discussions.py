@@ -14,7 +14,9 @@ the bus (`lesson_resource`), and open instructor inboxes reload too (`INBOX`).
 
 from __future__ import annotations
 
+import json
 import re
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,13 +37,14 @@ from academy_app.models import (
     Enrollment,
     Lesson,
     Module,
+    Notification,
     Role,
     ThreadKind,
     User,
     as_utc,
     utcnow,
 )
-from academy_app.services import audit
+from academy_app.services import audit, emails, reminders
 from academy_app.services.accounts import require_user
 from academy_app.services.catalog import escape_like, is_course_staff
 from academy_app.services.enrollment import LEARNING_STATUSES
@@ -57,6 +60,12 @@ THREADS_SHOWN = 50
 POSTS_SHOWN = 200
 INBOX_SHOWN = 100
 INBOX = "discussions:inbox"
+NOTIFIED_KINDS = ("discussion.reply", "discussion.accepted", "discussion.mention")
+# A follower who has not opened the bell this long after a notification is taken to be away: the
+# digest tells them by email. Those who read it live are not emailed.
+DIGEST_AFTER = timedelta(minutes=30)
+DIGEST_WINDOW = timedelta(days=1)
+DIGEST_LINES = 5
 ANONYMOUS = "Anonymous"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9-]{8,64}")
 
@@ -516,6 +525,44 @@ def inbox_lessons(session: Session, actor: User | None, course_id: int) -> list[
         select(Lesson.id, Lesson.title).join(Module, col(Module.id) == Lesson.module_id)
         .where(Module.course_id == course.id).order_by(col(Module.position),
                                                         col(Lesson.position)))]
+
+
+# --- the email digest --------------------------------------------------------------------------
+
+def queue_digests(session: Session, now: datetime | None = None) -> list[int]:
+    """One email per follower and day listing the discussion news they have not read (the bell's
+    unread notifications of the last day, older than `DIGEST_AFTER`). Keyed by user and day in the
+    email log: the scheduled job may run twice, or on two machines, and sends one. Followers who
+    turned reminder emails off (the signed link in every such email) get none."""
+    now = now or utcnow()
+    unread = session.exec(
+        select(Notification.user_id, Notification.title, Notification.link, User.email,
+               User.full_name)
+        .join(User, col(User.id) == Notification.user_id)
+        .where(col(Notification.kind).in_(NOTIFIED_KINDS), col(Notification.read_at).is_(None),
+               Notification.created_at > now - DIGEST_WINDOW,
+               Notification.created_at <= now - DIGEST_AFTER,
+               col(User.is_active).is_(True), col(User.email_reminders).is_(True))
+        .order_by(col(Notification.user_id), col(Notification.id).desc())).all()
+    news: dict[int, list[tuple]] = defaultdict(list)
+    for row in unread:
+        news[row[0]].append(row)
+    day = now.date().isoformat()
+    return emails.queue_once(session, [_digest(user_id, rows, day) for user_id, rows in
+                                       news.items()])
+
+
+def _digest(user_id: int, rows: list[tuple], day: str) -> dict:
+    _, _, link, address, name = rows[0]
+    lines = [f"- {title}" for _, title, *_ in rows[:DIGEST_LINES]]
+    if len(rows) > DIGEST_LINES:
+        lines.append(f"- and {len(rows) - DIGEST_LINES} more")
+    title = f"{len(rows)} update{'s' if len(rows) > 1 else ''} in discussions you follow"
+    return {"kind": "discussion.digest", "user_id": user_id, "to_address": address,
+            "dedupe_key": f"discussion.digest:user:{user_id}:{day}", "subject": title,
+            "context": json.dumps({"name": name, "title": title, "body": "\n".join(lines),
+                                   "link": link,
+                                   "unsubscribe_token": reminders.unsubscribe_token(user_id)})}
 
 
 # --- rows for a viewer -----------------------------------------------------------------------------

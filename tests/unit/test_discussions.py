@@ -48,20 +48,21 @@ def lesson_id(db, course) -> int:
                    .order_by(Module.position, Lesson.position)).first()
 
 
-@pytest.fixture
-def asker(db, course):
-    user = make_user(db, name="Ada Asker")
+def enrolled(db, course, name: str) -> User:
+    user = make_user(db, name=name)
     enrollment.enroll_free(db, user, course.id)
     db.commit()
     return user
+
+
+@pytest.fixture
+def asker(db, course):
+    return enrolled(db, course, "Ada Asker")
 
 
 @pytest.fixture
 def peer(db, course):
-    user = make_user(db, name="Pat Peer")
-    enrollment.enroll_free(db, user, course.id)
-    db.commit()
-    return user
+    return enrolled(db, course, "Pat Peer")
 
 
 def ask(db, user, lesson_id, *, title="How do loops work?", body="I am stuck", anonymous=False,
@@ -438,3 +439,53 @@ def test_the_inbox_says_how_long_a_question_waited():
     now = utcnow()
     assert [waited(now - timedelta(minutes=m), now) for m in (0, 59, 60, 200, 3000)] == [
         "0 min", "59 min", "1 h", "3 h 20 min", "2 days"]
+
+
+# --- the email digest ----------------------------------------------------------------------------
+
+def _age_notifications(db, minutes: int) -> None:
+    from datetime import timedelta
+
+    from sqlmodel import update
+
+    from academy_app.models import utcnow
+    db.exec(update(Notification).values(created_at=utcnow() - timedelta(minutes=minutes)))
+    db.commit()
+
+
+def test_an_away_follower_gets_one_digest_a_day_with_an_unsubscribe_link(db, asker, peer,
+                                                                          lesson_id, outbox):
+    import email
+    from email import policy
+
+    from academy_app.models import EmailLog
+    from academy_app.services import reminders
+    from tasks.maintenance import send_discussion_digests
+    thread = ask(db, asker, lesson_id)
+    answer(db, peer, thread.id, body="try this")
+    answer(db, peer, thread.id, body="or that")
+    assert send_discussion_digests.apply().get() == 0  # too fresh: they may read it live
+    _age_notifications(db, 45)
+    assert send_discussion_digests.apply().get() == 1
+    assert send_discussion_digests.apply().get() == 0  # the hourly job again: nothing new
+    assert db.exec(select(EmailLog.user_id).where(EmailLog.kind == "discussion.digest")).all() \
+        == [asker.id]
+    db.commit()
+    [path] = [p for p in outbox.glob("*.eml") if b"discussions you follow" in p.read_bytes()]
+    message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+    assert message["Subject"] == "2 updates in discussions you follow"
+    text = message.get_body(("plain",)).get_content()
+    assert "New reply: How do loops work?" in text and f"/{lesson_id}" in text
+    assert f"/unsubscribe/{reminders.unsubscribe_token(asker.id)}" in text
+
+
+def test_no_digest_for_what_was_read_or_for_those_who_opted_out(db, asker, peer, lesson_id):
+    from academy_app.services import notifications, reminders
+    thread = ask(db, asker, lesson_id)
+    answer(db, asker, thread.id, body="bump")  # the asker's own reply tells nobody
+    answer(db, peer, thread.id)
+    notifications.mark_all_read(db, asker)  # seen in the bell
+    reminders.set_reminders(db, reminders.unsubscribe_token(peer.id), False)
+    answer(db, asker, thread.id, body="thanks")  # the peer follows, but opted out
+    _age_notifications(db, 45)
+    assert discussions.queue_digests(db) == []
