@@ -1,7 +1,6 @@
 """Scheduled work (celery beat): reminders to quiet learners, discussion digests to away followers;
-housekeeping of expired login
-sessions, and of emails and certificates whose task was lost; a check that the read cache agrees
-with the database."""
+housekeeping of expired login sessions, and of emails and certificates whose task was lost; a check
+that the read cache agrees with the database."""
 
 from __future__ import annotations
 
