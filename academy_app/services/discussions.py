@@ -132,7 +132,6 @@ class ThreadView:
     opening: PostRow
     replies: list[PostRow]
     following: bool
-    body: str  # the opening post's Markdown, for its author's edit form ("" for anyone else)
 
 
 @dataclass(frozen=True)
@@ -462,8 +461,7 @@ def open_thread(session: Session, actor: User | None, thread_id: int) -> ThreadV
     opening_post, opening_name = rows[0][0], rows[0][1]
     return ThreadView(
         thread=_thread_row(access, thread, opening_post, opening_name, lesson_title),
-        opening=posts[0], replies=posts[1:], following=follow is not None and follow.active,
-        body=opening_post.body if posts[0].can_edit else "")
+        opening=posts[0], replies=posts[1:], following=follow is not None and follow.active)
 
 
 def is_staff_here(session: Session, actor: User | None, lesson_id: int) -> bool:
