@@ -12,6 +12,7 @@ from academy_app.admin import certificates, coupons, courses, kit, payments, stu
 from academy_app.admin.audit import AuditLogState, audit_page
 from academy_app.admin.broadcast import BroadcastState
 from academy_app.admin.course_editor import CourseEditorState, course_editor_page
+from academy_app.admin.discussions import InboxState, inbox_page
 from academy_app.admin.jobs import JobsState, jobs_page
 from academy_app.admin.reports import AnalyticsState, LearnersState, analytics_page, learners_page
 from academy_app.api.metrics import refresh_metrics
@@ -52,6 +53,7 @@ from academy_app.state.certificates import CertificatesState, VerifyState
 from academy_app.state.checkout import CheckoutState
 from academy_app.state.course import CourseState
 from academy_app.state.dashboard import DashboardState
+from academy_app.state.discussions import DiscussionState
 from academy_app.state.learn import LearnState
 from academy_app.state.live import reloads_live, run_listener
 from academy_app.state.notifications import NotificationState
@@ -103,7 +105,8 @@ add_page(home_page, "/", "Academy — learn at your own pace", HomeState.load)
 add_page(catalog_page, "/courses", "Course catalog · Academy", CatalogState.load)
 add_page(course_page, "/courses/[slug]", CourseState.page_title, CourseState.load,
          CheckoutState.close_checkout)
-add_page(learn_page, "/learn/[slug]/[lesson]", "Lesson · Academy", LearnState.load)
+add_page(learn_page, "/learn/[slug]/[lesson]", "Lesson · Academy", LearnState.load,
+         DiscussionState.load)
 add_page(dashboard_page, "/dashboard", "My learning · Academy", DashboardState.load)
 add_page(certificates_page, "/certificates", "My certificates · Academy", CertificatesState.load)
 add_page(verify_page, "/verify", "Verify a certificate · Academy", VerifyState.load)
@@ -128,6 +131,7 @@ add_page(analytics_page, "/admin/courses/[course_id]/analytics",
 add_page(analytics_page, "/admin/analytics", "Analytics · Workspace · Academy", AnalyticsState.load)
 add_page(audit_page, "/admin/audit", "Audit log · Workspace · Academy", AuditLogState.load)
 add_page(jobs_page, "/admin/jobs", "Jobs · Workspace · Academy", JobsState.load)
+add_page(inbox_page, "/admin/discussions", "Questions · Workspace · Academy", InboxState.load)
 for kit_page in kit.registered():  # pages declared with the admin kit (admin/kit, docs/extending.md)
     add_page(kit_page.page, kit_page.route, kit_page.title, kit_page.state.load)
 add_page(not_found_page, "404", "Page not found · Academy", AuthState.load_user)

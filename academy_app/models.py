@@ -602,3 +602,87 @@ class CredentialStatusList(SQLModel, table=True):
     revoked_digest: str = Field(max_length=64)
     document: str = Field(sa_type=sa.Text)
     signed_at: datetime = Field(default_factory=utcnow, **_timestamp())
+
+
+class ThreadKind(StrEnum):
+    QUESTION = "question"
+    DISCUSSION = "discussion"
+
+
+class DiscussionThread(SQLModel, table=True):
+    """A question or a discussion under one lesson (services/discussions.py holds the rules).
+
+    Its opening text is its first post, so editing, deleting, voting and anonymity work the same
+    for every post. The course is copied from the lesson so course-wide search and the instructor's
+    inbox read one table."""
+
+    __tablename__ = "discussion_threads"
+    __table_args__ = (
+        sa.Index("ix_discussion_threads_lesson_created", "lesson_id", "created_at"),
+        # The inbox: a course's questions nobody answered yet, oldest first.
+        sa.Index("ix_discussion_threads_course_answered", "course_id", "answered_at", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    course_id: int = Field(foreign_key="courses.id", ondelete="CASCADE")
+    lesson_id: int = Field(foreign_key="lessons.id", ondelete="CASCADE")
+    author_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    kind: ThreadKind = Field(default=ThreadKind.QUESTION, sa_type=_enum(ThreadKind))
+    title: str = Field(max_length=160)
+    # The accepted answer (a post of this thread); no foreign key, as posts point back here.
+    accepted_post_id: int | None = Field(default=None)
+    # Set when the course's staff reply or an answer is accepted: the inbox lists the others.
+    answered_at: datetime | None = Field(default=None, **_timestamp(nullable=True))
+    reply_count: int = Field(default=0)
+    created_at: datetime = Field(default_factory=utcnow, **_timestamp())
+    last_activity_at: datetime = Field(default_factory=utcnow, **_timestamp())
+
+
+class DiscussionPost(SQLModel, table=True):
+    """The opening text of a thread or a reply to it. Deleting one only blanks it (`deleted_at`),
+    so the thread around it stays readable."""
+
+    __tablename__ = "discussion_posts"
+    __table_args__ = (
+        # A retried or double-clicked post carries the same request id: it is stored once.
+        sa.UniqueConstraint("author_id", "request_id", name="uq_discussion_posts_author_request"),
+        sa.Index("ix_discussion_posts_thread_created", "thread_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    thread_id: int = Field(foreign_key="discussion_threads.id", ondelete="CASCADE")
+    author_id: int = Field(foreign_key="users.id", ondelete="CASCADE")
+    request_id: str = Field(max_length=64)
+    is_opening: bool = Field(default=False)
+    body: str = Field(default="", sa_type=sa.Text)
+    anonymous: bool = Field(default=False)  # to other learners; staff always see the author
+    upvotes: int = Field(default=0)
+    endorsed_at: datetime | None = Field(default=None, **_timestamp(nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, **_timestamp())
+    edited_at: datetime | None = Field(default=None, **_timestamp(nullable=True))
+    deleted_at: datetime | None = Field(default=None, **_timestamp(nullable=True))
+
+
+class DiscussionVote(SQLModel, table=True):
+    __tablename__ = "discussion_votes"
+    __table_args__ = (sa.UniqueConstraint("post_id", "user_id", name="uq_discussion_votes_post_user"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="discussion_posts.id", ondelete="CASCADE")
+    user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    created_at: datetime = Field(default_factory=utcnow, **_timestamp())
+
+
+class DiscussionFollow(SQLModel, table=True):
+    """Who hears of a thread's new replies and its accepted answer. Asking or replying adds a row
+    once; an explicit unfollow keeps it with `active` false, so replying later does not undo it."""
+
+    __tablename__ = "discussion_follows"
+    __table_args__ = (
+        sa.UniqueConstraint("thread_id", "user_id", name="uq_discussion_follows_thread_user"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    thread_id: int = Field(foreign_key="discussion_threads.id", ondelete="CASCADE")
+    user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    active: bool = Field(default=True)

@@ -101,6 +101,9 @@ class Settings(BaseSettings):
         default=1000, ge=1,
         description="REST API requests allowed per hour for one user with a valid access token, "
                     "from whatever address.")
+    discussion_edit_minutes: int = Field(
+        default=30, ge=0,
+        description="How long after posting a learner may still edit a discussion post (0: never).")
     payment_instructions: str = Field(
         default="Pay by bank transfer to Academy Ltd, IBAN GB00 DEMO 0000 0000 0000 00, then enter "
                 "the transfer reference below.",

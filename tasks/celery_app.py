@@ -30,6 +30,9 @@ app.conf.beat_schedule = {
     # Once a day at a civil hour (UTC); a learner is reminded once per quiet spell.
     "inactivity-reminders": {"task": "tasks.maintenance.send_inactivity_reminders",
                              "schedule": crontab(hour=16, minute=5)},
+    # Hourly, one per follower and day: the news of the day reaches those who were away.
+    "discussion-digests": {"task": "tasks.maintenance.send_discussion_digests",
+                           "schedule": crontab(minute=35)},
 }
 init_sentry()  # with SENTRY_DSN: task failures reported, tagged with the task id
 

@@ -1,6 +1,6 @@
-"""Scheduled work (celery beat): reminders to quiet learners; housekeeping of expired login
-sessions, and of emails and certificates whose task was lost; a check that the read cache agrees
-with the database."""
+"""Scheduled work (celery beat): reminders to quiet learners, discussion digests to away followers;
+housekeeping of expired login sessions, and of emails and certificates whose task was lost; a check
+that the read cache agrees with the database."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ from datetime import timedelta
 from academy_app.db import session_scope
 from academy_app.infra.queue import app
 from academy_app.models import utcnow
-from academy_app.services import accounts, certificates, emails, learner_records, reminders
+from academy_app.services import (
+    accounts,
+    certificates,
+    discussions,
+    emails,
+    learner_records,
+    reminders,
+)
 
 STUCK_AFTER = timedelta(minutes=10)
 
@@ -53,6 +60,12 @@ def issue_missing_certificates() -> int:
 def send_inactivity_reminders() -> int:
     with session_scope() as session:
         return len(reminders.queue_inactivity_reminders(session))
+
+
+@app.task(name="tasks.maintenance.send_discussion_digests")
+def send_discussion_digests() -> int:
+    with session_scope() as session:
+        return len(discussions.queue_digests(session))
 
 
 @app.task(name="tasks.maintenance.check_cached_progress")

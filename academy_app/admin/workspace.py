@@ -22,6 +22,7 @@ WORKSPACE_PAGES = [
     ("Payments", "/admin/payments", "wallet"),
     ("Coupons", "/admin/coupons", "ticket-percent"),
     ("Study groups", "/admin/study-groups", "users-round"),
+    ("Questions", "/admin/discussions", "message-circle-question"),
     ("Analytics", "/admin/analytics", "chart-column"),
 ]
 ADMIN_PAGES = [

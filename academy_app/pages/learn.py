@@ -6,6 +6,7 @@ import reflex as rx
 
 from academy_app.components.course import progress_bar
 from academy_app.components.layout import link_button, page, side_card, skeleton_block
+from academy_app.pages.discussions import discussion_section
 from academy_app.state.learn import LearnState
 from academy_app.state.rows import LessonRow, ModuleRow
 
@@ -125,7 +126,8 @@ def learn_page() -> rx.Component:
         rx.cond(
             LearnState.loading,
             learn_skeleton(),
-            rx.grid(sidebar(), lesson_content(), columns=rx.breakpoints(initial="1", md="1fr 2.4fr"),
+            rx.grid(sidebar(), rx.vstack(lesson_content(), discussion_section(), spacing="6",
+                                         width="100%"), columns=rx.breakpoints(initial="1", md="1fr 2.4fr"),
                     spacing="6",
                     width="100%", align_items="start"),
         )

@@ -50,6 +50,7 @@ def test_learner_pages_have_no_wcag_violations(page: Page):
 @pytest.mark.parametrize("path", ["/admin/courses", "/admin/payments", "/admin/coupons",
                                   "/admin/users", "/admin/audit", "/admin/jobs",
                                   "/admin/certificates", "/admin/study-groups",
+                                  "/admin/discussions",
                                   "/admin/courses/1"])
 def test_workspace_pages_have_no_wcag_violations(page: Page, path: str):
     page.goto("/login")

@@ -405,3 +405,29 @@ def test_every_answer_keeps_the_openapi_documents_promises(case, learner_token):
         headers={"Authorization": f"Bearer {learner_token}"},
         checks=[not_a_server_error, response_schema_conformance, status_code_conformance,
                 content_type_conformance])
+
+
+def test_discussions_are_read_under_the_pages_rule_and_stay_anonymous(client, db, enrolled,
+                                                                      course):
+    import uuid
+
+    from academy_app.services import discussions
+    lesson_id = course_outline(db, course.slug, enrolled).lessons[0].id
+    thread = discussions.start_thread(db, enrolled, lesson_id, kind="question", title="Stuck",
+                                      body="on `loops`", anonymous=True,
+                                      request_id=uuid.uuid4().hex)
+    db.commit()
+    peer = make_user(db, name="Pat Peer")
+    outsider = make_user(db, name="Olive Outsider")
+    enrollment.enroll_free(db, peer, course.id)
+    db.commit()
+    seen = bearer(log_in(client, peer.email))
+    [row] = client.get(f"{V1}/me/lessons/{lesson_id}/threads", headers=seen).json()
+    assert (row["title"], row["author"]) == ("Stuck", "Anonymous")
+    detail = client.get(f"{V1}/me/threads/{thread.id}", headers=seen).json()
+    assert detail["opening"]["author"] == "Anonymous" and "<code>loops</code>" in \
+        detail["opening"]["body_html"]
+    assert str(enrolled.full_name) not in str(detail)
+    away = bearer(log_in(client, outsider.email))
+    assert client.get(f"{V1}/me/lessons/{lesson_id}/threads", headers=away).status_code == 403
+    assert client.get(f"{V1}/me/threads/{thread.id}", headers=away).status_code == 403

@@ -190,6 +190,52 @@ class MarkedRead(BaseModel):
     marked: int = Field(description="How many notifications were unread until now.")
 
 
+class ThreadOut(BaseModel):
+    """A discussion thread as the caller may see it: an anonymous author is "Anonymous" to other
+    learners, and no author id is ever here."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: Literal["question", "discussion"]
+    title: str
+    author: str
+    lesson_title: str
+    href: str = Field(description="The lesson page the thread is under.")
+    replies: int
+    upvotes: int
+    answered: bool = Field(description="The course's staff replied, or an answer was accepted.")
+    accepted: bool
+    created_at: datetime
+
+
+class PostOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    author: str = Field(description='"Anonymous" to other learners for an anonymous post; empty '
+                                    "for a deleted one.")
+    staff: bool
+    body_html: str = Field(description="The Markdown rendered and sanitised, as on the site.")
+    created_at: datetime
+    edited: bool
+    deleted: bool
+    upvotes: int
+    voted: bool
+    accepted: bool
+    endorsed: bool
+    mine: bool
+
+
+class ThreadDetailOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    thread: ThreadOut
+    opening: PostOut
+    replies: list[PostOut] = Field(description="Oldest first.")
+    following: bool
+
+
 class CertificateOut(BaseModel):
     status: Literal["valid", "revoked"]
     code: str = Field(examples=["7K3D-9QXM-2B8F-TR4W"])

@@ -1,4 +1,5 @@
-"""The caller's own learning: enrollments, progress (read, mark lessons done) and notifications."""
+"""The caller's own learning: enrollments, progress (read, mark lessons done), notifications and
+the discussions of the courses they learn or teach (read only)."""
 
 from __future__ import annotations
 
@@ -18,13 +19,16 @@ from academy_app.api.v1.schemas import (
     NotificationList,
     NotificationOut,
     ProgressSummary,
+    ThreadDetailOut,
+    ThreadOut,
 )
 from academy_app.models import User
-from academy_app.services import catalog, notifications, progress
+from academy_app.services import catalog, discussions, notifications, progress
 from academy_app.text import MAX_ID
 
 router = APIRouter(prefix="/me", tags=["me"], responses=problems(401))
 LessonId = Annotated[int, Path(ge=1, le=MAX_ID)]
+ThreadId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 @router.get("/enrollments", response_model=list[EnrollmentOut])
@@ -80,3 +84,22 @@ def my_notifications(
 def mark_notifications_read(session: DbSession, user: CurrentUser) -> MarkedRead:
     """Mark every notification of the caller read (the bell's "Mark all as read")."""
     return MarkedRead(marked=notifications.mark_all_read(session, user))
+
+
+@router.get("/lessons/{lesson_id}/threads", response_model=list[ThreadOut],
+            responses=problems(403, 404))
+def lesson_threads(
+    lesson_id: LessonId, session: DbSession, user: CurrentUser,
+    sort: discussions.ThreadSort = discussions.ThreadSort.NEWEST,
+    search: Annotated[str, Query(max_length=discussions.MAX_SEARCH)] = "",
+) -> list[ThreadOut]:
+    """The lesson's discussion threads (with `search`, the matching threads of its whole course),
+    for the course's enrolled learners and staff only, as the lesson page shows them."""
+    return [ThreadOut.model_validate(row) for row in
+            discussions.list_threads(session, user, lesson_id, sort=sort, search=search)]
+
+
+@router.get("/threads/{thread_id}", response_model=ThreadDetailOut, responses=problems(403, 404))
+def thread(thread_id: ThreadId, session: DbSession, user: CurrentUser) -> ThreadDetailOut:
+    """One thread with its replies, under the same rule."""
+    return ThreadDetailOut.model_validate(discussions.open_thread(session, user, thread_id))

@@ -1,0 +1,249 @@
+"""The discussion section under a lesson: ask, answer, vote and accept, live in every open tab."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from academy_app.components.layout import labelled
+from academy_app.state.discussions import SORTS, DiscussionState, PostLine, ThreadLine
+
+
+def _badge(text: str, color: str, icon: str) -> rx.Component:
+    return rx.badge(rx.icon(icon, size=12), text, color_scheme=color, variant="soft")
+
+
+def thread_badges(thread: ThreadLine) -> rx.Component:
+    return rx.hstack(
+        rx.badge(rx.cond(thread.kind == "question", "Question", "Discussion"), variant="outline"),
+        rx.cond(thread.accepted, _badge("Answer accepted", "green", "circle-check"),
+                rx.cond(thread.answered, _badge("Answered", "blue", "message-circle-reply"),
+                        rx.cond(thread.kind == "question",
+                                _badge("Waiting for an answer", "orange", "clock")))),
+        spacing="2", wrap="wrap",
+    )
+
+
+def thread_card(thread: ThreadLine) -> rx.Component:
+    return rx.card(rx.vstack(
+        thread_badges(thread),
+        rx.button(thread.title, variant="ghost", size="3", on_click=DiscussionState.open_thread(
+            thread.id), aria_label="Open thread: " + thread.title,
+            # Aligned with the text around it, and a long title wraps.
+            style={"margin": "0", "padding": "0", "height": "auto", "font_weight": "600",
+                   "text_align": "left", "white_space": "normal"}),
+        rx.text(thread.author, " · ", thread.when,
+                rx.cond(DiscussionState.search != "", " · in " + thread.lesson_title, ""),
+                size="1", color_scheme="gray"),
+        rx.text(rx.icon("message-square", size=14), thread.counts, size="1", color_scheme="gray",
+                display="flex", align_items="center", gap="6px"),
+        spacing="2", align="start", width="100%",
+    ), width="100%")
+
+
+def compose_form() -> rx.Component:
+    return rx.card(rx.vstack(
+        rx.radio_group.root(
+            rx.hstack(
+                rx.el.label(rx.radio_group.item(value="question"), "Question",
+                            style={"display": "flex", "gap": "6px", "align_items": "center"}),
+                rx.el.label(rx.radio_group.item(value="discussion"), "Discussion",
+                            style={"display": "flex", "gap": "6px", "align_items": "center"}),
+                spacing="4",
+            ),
+            value=DiscussionState.kind, on_change=DiscussionState.set_kind,
+            aria_label="Kind of post",
+        ),
+        labelled("Title", "discussion-title", rx.input(
+            id="discussion-title", value=DiscussionState.title,
+            on_change=DiscussionState.set_title, width="100%",
+            aria_describedby="discussion-title-error"), DiscussionState.errors.get("title", "")),
+        labelled("Details", "discussion-body", rx.text_area(
+            id="discussion-body", value=DiscussionState.body, on_change=DiscussionState.set_body,
+            rows="5", width="100%", aria_describedby="discussion-body-error"),
+            DiscussionState.errors.get("body", ""),
+            hint="Markdown works, code blocks too. Mention the instructor with @name."),
+        anonymous_choice(DiscussionState.anonymous, DiscussionState.set_anonymous,
+                         "discussion-anonymous"),
+        rx.cond(DiscussionState.errors.get("request", "") != "",
+                rx.text(DiscussionState.errors.get("request", ""), color_scheme="red", size="2",
+                        role="alert")),
+        rx.hstack(rx.spacer(),
+                  rx.button("Cancel", variant="soft", color_scheme="gray",
+                            on_click=DiscussionState.toggle_compose),
+                  rx.button("Post", on_click=DiscussionState.post_thread), width="100%"),
+        spacing="3", width="100%",
+    ), width="100%")
+
+
+def anonymous_choice(checked: rx.Var, on_change: rx.EventHandler, field_id: str) -> rx.Component:
+    """Learners only: staff always post under their name."""
+    return rx.cond(~DiscussionState.is_staff_here, rx.el.label(
+        rx.checkbox(id=field_id, checked=checked, on_change=on_change),
+        rx.text("Post anonymously to other learners (staff still see your name)", size="2"),
+        html_for=field_id, style={"display": "flex", "gap": "8px", "align_items": "center"}))
+
+
+def post_actions(post: PostLine) -> rx.Component:
+    return rx.hstack(
+        rx.button(
+            rx.icon("arrow-big-up", size=16), post.upvotes,
+            variant=rx.cond(post.voted, "solid", "soft"), size="1",
+            disabled=post.mine,
+            aria_pressed=rx.cond(post.voted, "true", "false"),
+            aria_label=rx.cond(post.voted, "Remove upvote", "Upvote") + ", "
+            + post.upvotes.to_string() + " upvotes",
+            on_click=DiscussionState.vote(post.id, ~post.voted),
+        ),
+        rx.cond(post.can_accept, rx.button(rx.icon("circle-check", size=14), "Accept this answer",
+                                           size="1", color_scheme="green", variant="soft",
+                                           on_click=DiscussionState.accept(post.id))),
+        rx.cond(post.can_endorse, rx.button(
+            rx.icon("badge-check", size=14),
+            rx.cond(post.endorsed, "Remove endorsement", "Endorse"), size="1", variant="soft",
+            on_click=DiscussionState.endorse(post.id, ~post.endorsed))),
+        rx.cond(post.can_edit, rx.button("Edit", size="1", variant="ghost",
+                                         on_click=DiscussionState.start_edit(post.id))),
+        rx.cond(post.can_delete, rx.button("Delete", size="1", variant="ghost", color_scheme="red",
+                                           on_click=DiscussionState.delete_post(post.id))),
+        spacing="2", wrap="wrap", align="center",
+    )
+
+
+def edit_form(post: PostLine) -> rx.Component:
+    return rx.vstack(
+        rx.cond(post.id == DiscussionState.opening.id, labelled(
+            "Title", "edit-title", rx.input(id="edit-title", value=DiscussionState.edit_title,
+                                            on_change=DiscussionState.set_edit_title, width="100%",
+                                            aria_describedby="edit-title-error"), "")),
+        labelled("Edit your post", "edit-body", rx.text_area(
+            id="edit-body", value=DiscussionState.edit_body, on_change=DiscussionState.set_edit_body,
+            rows="4", width="100%", aria_describedby="edit-body-error"),
+            DiscussionState.edit_error),
+        rx.hstack(rx.spacer(),
+                  rx.button("Cancel", variant="soft", color_scheme="gray", size="1",
+                            on_click=DiscussionState.cancel_edit),
+                  rx.button("Save", size="1", on_click=DiscussionState.save_edit), width="100%"),
+        spacing="2", width="100%",
+    )
+
+
+def post_view(post: PostLine) -> rx.Component:
+    return rx.el.article(
+        rx.vstack(
+            rx.hstack(
+                rx.text(rx.cond(post.deleted, "Deleted post", post.author), weight="bold", size="2"),
+                rx.cond(post.staff, _badge("Staff", "violet", "graduation-cap")),
+                rx.cond(post.accepted, _badge("Accepted answer", "green", "circle-check")),
+                rx.cond(post.endorsed, _badge("Endorsed by staff", "blue", "badge-check")),
+                rx.text(post.when, rx.cond(post.edited, " · edited", ""), size="1",
+                        color_scheme="gray"),
+                spacing="2", wrap="wrap", align="center",
+            ),
+            rx.cond(
+                post.deleted,
+                rx.text("This post was deleted.", size="2", color_scheme="gray", font_style="italic"),
+                rx.cond(DiscussionState.editing_id == post.id, edit_form(post),
+                        rx.html(post.body_html, class_name="markdown")),
+            ),
+            rx.cond(~post.deleted, post_actions(post)),
+            spacing="2", width="100%",
+        ),
+        aria_label=rx.cond(post.deleted, "Deleted post", "Post by " + post.author),
+        style={"padding": "12px", "border_radius": "10px", "width": "100%",
+               "background": rx.cond(post.accepted, rx.color("green", 2), rx.color("gray", 2)),
+               "border": rx.cond(post.accepted, f"1px solid {rx.color('green', 6)}",
+                                 f"1px solid {rx.color('gray', 4)}")},
+    )
+
+
+def new_replies_marker() -> rx.Component:
+    return rx.cond(DiscussionState.new_replies > 0, rx.button(
+        rx.icon("arrow-down", size=14),
+        rx.cond(DiscussionState.new_replies == 1, "1 new reply",
+                DiscussionState.new_replies.to_string() + " new replies"),
+        variant="soft", width="100%", on_click=DiscussionState.show_new_replies,
+        aria_live="polite",
+    ))
+
+
+def reply_form() -> rx.Component:
+    return rx.vstack(
+        labelled("Your reply", "discussion-reply", rx.text_area(
+            id="discussion-reply", value=DiscussionState.reply_body,
+            on_change=DiscussionState.set_reply_body, rows="3", width="100%",
+            aria_describedby="discussion-reply-error"), DiscussionState.reply_error,
+            hint="Markdown works. Mention the instructor with @name."),
+        anonymous_choice(DiscussionState.reply_anonymous, DiscussionState.set_reply_anonymous,
+                         "discussion-reply-anonymous"),
+        rx.hstack(rx.spacer(), rx.button("Reply", on_click=DiscussionState.post_reply),
+                  width="100%"),
+        spacing="2", width="100%",
+    )
+
+
+def thread_detail() -> rx.Component:
+    return rx.vstack(
+        rx.button(rx.icon("arrow-left", size=14), "All threads", variant="ghost", size="1",
+                  on_click=DiscussionState.close_thread),
+        thread_badges(DiscussionState.opened),
+        rx.hstack(
+            rx.heading(DiscussionState.opened.title, size="5", as_="h3"),
+            rx.spacer(),
+            rx.button(rx.icon(rx.cond(DiscussionState.following, "bell-off", "bell"), size=14),
+                      rx.cond(DiscussionState.following, "Unfollow", "Follow"), size="1",
+                      variant="outline",
+                      aria_pressed=rx.cond(DiscussionState.following, "true", "false"),
+                      on_click=DiscussionState.set_following(~DiscussionState.following)),
+            width="100%", align="center",
+        ),
+        post_view(DiscussionState.opening),
+        rx.text(DiscussionState.replies_heading, size="2", weight="medium"),
+        rx.foreach(DiscussionState.replies, post_view),
+        new_replies_marker(),
+        reply_form(),
+        spacing="3", width="100%",
+    )
+
+
+def thread_list() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.input(placeholder="Search this course's discussions", value=DiscussionState.search,
+                     on_change=DiscussionState.set_search.debounce(300), type="search",
+                     aria_label="Search this course's discussions", flex="1"),
+            rx.select.root(
+                rx.select.trigger(aria_label="Sort threads"),
+                rx.select.content(*[rx.select.item(label, value=value) for value, label in SORTS]),
+                value=DiscussionState.sort, on_change=DiscussionState.set_sort,
+            ),
+            width="100%", spacing="2",
+        ),
+        rx.cond(
+            DiscussionState.threads,
+            rx.vstack(rx.foreach(DiscussionState.threads, thread_card), spacing="2", width="100%"),
+            rx.text(rx.cond(DiscussionState.search != "", "Nothing matches your search.",
+                            "No questions yet. Be the first to ask."),
+                    size="2", color_scheme="gray"),
+        ),
+        spacing="3", width="100%",
+    )
+
+
+def discussion_section() -> rx.Component:
+    """Under the lesson: nothing until the viewer is known to be admitted to the course."""
+    return rx.cond(DiscussionState.loaded, rx.el.section(
+        rx.card(rx.vstack(
+            rx.hstack(
+                rx.heading("Discussion", size="5", as_="h2", id="discussion-heading"),
+                rx.spacer(),
+                rx.cond(~DiscussionState.composing & (DiscussionState.open_id == 0), rx.button(
+                    rx.icon("message-circle-question", size=16), "Ask a question",
+                    on_click=DiscussionState.toggle_compose)),
+                width="100%", align="center",
+            ),
+            rx.cond(DiscussionState.composing, compose_form()),
+            rx.cond(DiscussionState.open_id != 0, thread_detail(), thread_list()),
+            spacing="4", width="100%",
+        ), width="100%", padding="24px"),
+        aria_labelledby="discussion-heading", style={"width": "100%"},
+    ))

@@ -1,0 +1,673 @@
+"""Lesson discussions: questions and conversations under a lesson, their replies, votes and answers.
+
+Who may read and write a course's discussions: its enrolled learners (active or finished), its
+instructor and admins; everyone else is refused, whatever the page or event asked. Every read returns
+display rows already written for the viewer: an anonymous post is "Anonymous" to other learners and
+carries no author id at all, so its author can never reach a peer's browser; the course's staff always
+see the name.
+
+Writes are safe to repeat: a post carries the request id its form was opened with (unique per author),
+a vote is "up" or "not up" (one row per user and post, by a unique key), and acceptance and
+endorsement set a value. After commit every tab with the lesson's discussion open reloads it through
+the bus (`lesson_resource`), and open instructor inboxes reload too (`INBOX`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, delete, func, or_, select, update
+
+from academy_app.db import insert_or_get
+from academy_app.infra import bus
+from academy_app.infra.markdown import render_markdown
+from academy_app.models import (
+    Course,
+    DiscussionFollow,
+    DiscussionPost,
+    DiscussionThread,
+    DiscussionVote,
+    Enrollment,
+    Lesson,
+    Module,
+    Notification,
+    Role,
+    ThreadKind,
+    User,
+    as_utc,
+    utcnow,
+)
+from academy_app.services import audit, emails, reminders
+from academy_app.services.accounts import require_user
+from academy_app.services.catalog import escape_like, is_course_staff
+from academy_app.services.enrollment import LEARNING_STATUSES
+from academy_app.services.errors import Conflict, Invalid, NotFound, PermissionDenied
+from academy_app.services.notifications import notify, notify_many
+from academy_app.services.permissions import require_staff
+from academy_app.settings import get_settings
+
+MAX_TITLE = 160
+MAX_BODY = 20_000  # characters: a long answer with code fits; a 100 KB paste does not
+MAX_SEARCH = 100
+THREADS_SHOWN = 50
+POSTS_SHOWN = 200
+INBOX_SHOWN = 100
+INBOX = "discussions:inbox"
+NOTIFIED_KINDS = ("discussion.reply", "discussion.accepted", "discussion.mention")
+# A follower who has not opened the bell this long after a notification is taken to be away: the
+# digest tells them by email. Those who read it live are not emailed.
+DIGEST_AFTER = timedelta(minutes=30)
+DIGEST_WINDOW = timedelta(days=1)
+DIGEST_LINES = 5
+ANONYMOUS = "Anonymous"
+_REQUEST_ID = re.compile(r"[A-Za-z0-9-]{8,64}")
+
+
+def lesson_resource(lesson_id: int) -> str:
+    """The bus resource of one lesson's discussion: its open tabs reload on every change."""
+    return f"discussions:lesson:{lesson_id}"
+
+
+class ThreadSort(StrEnum):
+    NEWEST = "newest"
+    TOP = "top"
+    UNANSWERED = "unanswered"
+
+    @classmethod
+    def parse(cls, value: object) -> ThreadSort:
+        return cls(value) if isinstance(value, str) and value in cls._value2member_map_ \
+            else cls.NEWEST
+
+
+@dataclass(frozen=True)
+class ThreadRow:
+    """A thread as the list shows it to one viewer."""
+
+    id: int
+    kind: str
+    title: str
+    author: str
+    lesson_title: str
+    href: str
+    replies: int
+    upvotes: int
+    answered: bool
+    accepted: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class PostRow:
+    """A post as one viewer sees it: the author's name or "Anonymous", never an id, and what the
+    viewer may do with it."""
+
+    id: int
+    author: str
+    staff: bool  # written by the course's staff
+    body_html: str
+    created_at: datetime
+    edited: bool
+    deleted: bool
+    upvotes: int
+    voted: bool
+    accepted: bool
+    endorsed: bool
+    mine: bool
+    can_edit: bool
+    can_delete: bool
+    can_accept: bool
+    can_endorse: bool
+
+
+@dataclass(frozen=True)
+class ThreadView:
+    thread: ThreadRow
+    opening: PostRow
+    replies: list[PostRow]
+    following: bool
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    thread_id: int
+    course_title: str
+    lesson_title: str
+    title: str
+    asker: str
+    body_html: str
+    href: str
+    asked_at: datetime
+
+
+@dataclass(frozen=True)
+class Choice:
+    id: int
+    label: str
+
+
+@dataclass(frozen=True)
+class Access:
+    """A viewer admitted to a course's discussions, and whether they are its staff."""
+
+    user: User
+    course: Course
+    staff: bool
+
+
+# --- who may ----------------------------------------------------------------------------------------
+
+def _admit(session: Session, actor: User | None, course: Course) -> Access:
+    user = require_user(actor)
+    if is_course_staff(user, course):
+        return Access(user, course, staff=True)
+    enrolled = session.exec(select(Enrollment.id).where(
+        Enrollment.user_id == user.id, Enrollment.course_id == course.id,
+        col(Enrollment.status).in_(LEARNING_STATUSES))).first()
+    if enrolled is None:
+        raise PermissionDenied("Enroll in this course to join its discussions")
+    return Access(user, course, staff=False)
+
+
+def _lesson_access(session: Session, actor: User | None, lesson_id: int) -> tuple[Lesson, Access]:
+    row = session.exec(select(Lesson, Course).join(Module, col(Module.id) == Lesson.module_id)
+                       .join(Course, col(Course.id) == Module.course_id)
+                       .where(Lesson.id == lesson_id)).first()
+    if row is None:
+        raise NotFound("lesson", lesson_id)
+    lesson, course = row
+    return lesson, _admit(session, actor, course)
+
+
+def _thread_access(session: Session, actor: User | None, thread_id: int,
+                   *, lock: bool = False) -> tuple[DiscussionThread, Access]:
+    statement = select(DiscussionThread).where(DiscussionThread.id == thread_id)
+    thread = session.exec(statement.with_for_update() if lock else statement).one_or_none()
+    if thread is None:
+        raise NotFound("thread", thread_id)
+    return thread, _admit(session, actor, session.get(Course, thread.course_id))
+
+
+def _post_access(session: Session, actor: User | None, post_id: int
+                 ) -> tuple[DiscussionPost, DiscussionThread, Access]:
+    post = session.get(DiscussionPost, post_id)
+    if post is None:
+        raise NotFound("post", post_id)
+    thread, access = _thread_access(session, actor, post.thread_id)
+    return post, thread, access
+
+
+# --- input -----------------------------------------------------------------------------------------
+
+def _body(text: object) -> str:
+    body = text.strip() if isinstance(text, str) else ""
+    if not body:
+        raise Invalid({"body": "Write something first"})
+    if len(body) > MAX_BODY:
+        raise Invalid({"body": f"Keep it under {MAX_BODY:,} characters"})
+    return body
+
+
+def _title(text: object) -> str:
+    title = " ".join(text.split()) if isinstance(text, str) else ""
+    if not title:
+        raise Invalid({"title": "Give your post a title"})
+    if len(title) > MAX_TITLE:
+        raise Invalid({"title": f"Keep the title under {MAX_TITLE} characters"})
+    return title
+
+
+def _request_id(value: object) -> str:
+    if not isinstance(value, str) or not _REQUEST_ID.fullmatch(value):
+        raise Invalid({"request": "This form has expired: reload the page"})
+    return value
+
+
+# --- writing ---------------------------------------------------------------------------------------
+
+def start_thread(session: Session, actor: User | None, lesson_id: int, *, kind: str, title: str,
+                 body: str, anonymous: bool, request_id: str) -> DiscussionThread:
+    """Open a question or discussion under a lesson; the asker follows it. The same request id
+    again returns the thread it made the first time."""
+    lesson, access = _lesson_access(session, actor, lesson_id)
+    if not isinstance(kind, str) or kind not in ThreadKind._value2member_map_:
+        raise Invalid({"kind": "Choose question or discussion"})
+    title, body, request = _title(title), _body(body), _request_id(request_id)
+    existing = _post_by_request(session, access.user.id, request)
+    if existing is not None:
+        return session.get(DiscussionThread, existing.thread_id)
+    now = utcnow()
+    thread = DiscussionThread(course_id=access.course.id, lesson_id=lesson.id,
+                              author_id=access.user.id, kind=ThreadKind(kind), title=title,
+                              created_at=now, last_activity_at=now)
+    session.add(thread)
+    session.flush()
+    post = DiscussionPost(thread_id=thread.id, author_id=access.user.id, request_id=request,
+                          is_opening=True, body=body, created_at=now,
+                          anonymous=bool(anonymous) and not access.staff)
+    saved, created = insert_or_get(session, post, lambda: _post_by_request(
+        session, access.user.id, request))
+    if not created:  # a twin request won the race: it made the thread
+        session.delete(thread)
+        return session.get(DiscussionThread, saved.thread_id)
+    _follow_once(session, thread.id, access.user.id)
+    _notify_mentions(session, access, thread, saved)
+    _changed(session, thread)
+    return thread
+
+
+def reply(session: Session, actor: User | None, thread_id: int, *, body: str, anonymous: bool,
+          request_id: str) -> DiscussionPost:
+    """Reply to a thread; the replier follows it and its other followers hear of the reply."""
+    thread, access = _thread_access(session, actor, thread_id, lock=True)
+    body, request = _body(body), _request_id(request_id)
+    existing = _post_by_request(session, access.user.id, request)
+    if existing is not None:
+        return existing
+    now = utcnow()
+    post, created = insert_or_get(
+        session, DiscussionPost(thread_id=thread.id, author_id=access.user.id, request_id=request,
+                                body=body, created_at=now,
+                                anonymous=bool(anonymous) and not access.staff),
+        lambda: _post_by_request(session, access.user.id, request))
+    if not created:
+        return post
+    values: dict = {"reply_count": DiscussionThread.reply_count + 1, "last_activity_at": now}
+    if access.staff and thread.kind is ThreadKind.QUESTION and thread.answered_at is None:
+        values["answered_at"] = now
+    session.execute(update(DiscussionThread).where(col(DiscussionThread.id) == thread.id)
+                    .values(**values))
+    session.refresh(thread)
+    _follow_once(session, thread.id, access.user.id)
+    mentioned = _notify_mentions(session, access, thread, post)
+    _notify_followers(session, thread, access.user.id, skip=mentioned,
+                      kind="discussion.reply", title=f"New reply: {thread.title}",
+                      body=_who(post, access) + " replied.")
+    _changed(session, thread)
+    return post
+
+
+def edit_post(session: Session, actor: User | None, post_id: int, *, body: str,
+              title: str | None = None) -> DiscussionPost:
+    """Its author may edit a post within the edit window (`title`: the thread's, for an opening)."""
+    post, thread, access = _post_access(session, actor, post_id)
+    if post.author_id != access.user.id:
+        raise PermissionDenied("You can only edit your own posts")
+    if post.deleted_at is not None:
+        raise Conflict("This post was deleted")
+    if not _within_edit_window(post):
+        raise Conflict("The time to edit this post has passed")
+    post.body = _body(body)
+    if title is not None and post.is_opening:
+        thread.title = _title(title)
+        session.add(thread)
+    post.edited_at = utcnow()
+    session.add(post)
+    _changed(session, thread)
+    return post
+
+
+def delete_post(session: Session, actor: User | None, post_id: int) -> DiscussionPost:
+    """Blank a post (its author, or the course's staff, which is audited); the thread stays."""
+    post, thread, access = _post_access(session, actor, post_id)
+    if post.author_id != access.user.id and not access.staff:
+        raise PermissionDenied("You can only delete your own posts")
+    if post.deleted_at is not None:
+        return post
+    post.deleted_at = utcnow()
+    session.add(post)
+    if thread.accepted_post_id == post.id:
+        thread.accepted_post_id = None
+        session.add(thread)
+    if post.author_id != access.user.id:
+        audit.record(session, access.user, "discussion.post.delete", post,
+                     after={"thread_id": thread.id})
+    _changed(session, thread)
+    return post
+
+
+def accept_answer(session: Session, actor: User | None, post_id: int) -> DiscussionThread:
+    """Mark a reply as the accepted answer of its question: the asker or the course's staff only."""
+    post, thread, access = _post_access(session, actor, post_id)
+    if thread.author_id != access.user.id and not access.staff:
+        raise PermissionDenied("Only the person who asked, or the course's staff, can accept an "
+                               "answer")
+    if thread.kind is not ThreadKind.QUESTION:
+        raise Conflict("Only a question has an accepted answer")
+    if post.is_opening or post.deleted_at is not None:
+        raise Conflict("Choose a reply to accept")
+    if thread.accepted_post_id == post.id:
+        return thread
+    thread.accepted_post_id = post.id
+    thread.answered_at = thread.answered_at or utcnow()
+    session.add(thread)
+    _notify_followers(session, thread, access.user.id, skip=set(),
+                      kind="discussion.accepted", title=f"Answer accepted: {thread.title}",
+                      body="The question has an accepted answer.")
+    _changed(session, thread)
+    return thread
+
+
+def set_endorsed(session: Session, actor: User | None, post_id: int,
+                 endorsed: bool) -> DiscussionPost:
+    """The course's staff mark a reply as a good answer (or take the mark back)."""
+    post, thread, access = _post_access(session, actor, post_id)
+    if not access.staff:
+        raise PermissionDenied("Only the course's staff can endorse an answer")
+    if post.is_opening or post.deleted_at is not None:
+        raise Conflict("Choose a reply to endorse")
+    if (post.endorsed_at is not None) != bool(endorsed):
+        post.endorsed_at = utcnow() if endorsed else None
+        session.add(post)
+        _changed(session, thread)
+    return post
+
+
+def set_vote(session: Session, actor: User | None, post_id: int, up: bool) -> int:
+    """Upvote a post or take the vote back: one vote per user and post, however often asked.
+    Returns the post's count."""
+    post, thread, access = _post_access(session, actor, post_id)
+    if post.author_id == access.user.id:
+        raise Conflict("You cannot upvote your own post")
+    if post.deleted_at is not None:
+        raise Conflict("This post was deleted")
+    if up:
+        _, changed = insert_or_get(session, DiscussionVote(post_id=post.id, user_id=access.user.id),
+                                   lambda: _vote(session, post.id, access.user.id))
+    else:
+        changed = session.execute(delete(DiscussionVote).where(
+            col(DiscussionVote.post_id) == post.id,
+            col(DiscussionVote.user_id) == access.user.id)).rowcount > 0
+    if changed:
+        session.execute(update(DiscussionPost).where(col(DiscussionPost.id) == post.id)
+                        .values(upvotes=DiscussionPost.upvotes + (1 if up else -1)))
+        _changed(session, thread)
+    session.refresh(post)
+    return post.upvotes
+
+
+def set_following(session: Session, actor: User | None, thread_id: int, follow: bool) -> bool:
+    thread, access = _thread_access(session, actor, thread_id)
+    row, created = insert_or_get(session, DiscussionFollow(thread_id=thread.id,
+                                                           user_id=access.user.id,
+                                                           active=bool(follow)),
+                                 lambda: _follow(session, thread.id, access.user.id))
+    if not created and row.active != bool(follow):
+        row.active = bool(follow)
+        session.add(row)
+    return bool(follow)
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+def list_threads(session: Session, actor: User | None, lesson_id: int, *,
+                 sort: ThreadSort = ThreadSort.NEWEST, search: str = "") -> list[ThreadRow]:
+    """The lesson's threads; with `search`, the threads of the whole course whose title or posts
+    contain it."""
+    lesson, access = _lesson_access(session, actor, lesson_id)
+    text = " ".join(search.split())[:MAX_SEARCH] if isinstance(search, str) else ""
+    where = [DiscussionThread.course_id == access.course.id]
+    if text:
+        pattern = f"%{escape_like(text.lower())}%"
+        matching = select(DiscussionPost.thread_id).where(
+            func.lower(DiscussionPost.body).like(pattern, escape="\\"),
+            col(DiscussionPost.deleted_at).is_(None))
+        where.append(or_(func.lower(DiscussionThread.title).like(pattern, escape="\\"),
+                         col(DiscussionThread.id).in_(matching)))
+    else:
+        where.append(DiscussionThread.lesson_id == lesson.id)
+    order = {
+        ThreadSort.NEWEST: [col(DiscussionThread.created_at).desc()],
+        ThreadSort.TOP: [col(DiscussionPost.upvotes).desc(), col(DiscussionThread.created_at).desc()],
+        ThreadSort.UNANSWERED: [
+            sa.case((sa.and_(DiscussionThread.kind == ThreadKind.QUESTION,
+                             col(DiscussionThread.answered_at).is_(None)), 0), else_=1),
+            col(DiscussionThread.created_at).desc()],
+    }[sort]
+    rows = session.exec(
+        select(DiscussionThread, DiscussionPost, User.full_name, Lesson.title)
+        .join(DiscussionPost, sa.and_(col(DiscussionPost.thread_id) == DiscussionThread.id,
+                                      col(DiscussionPost.is_opening)))
+        .join(User, col(User.id) == DiscussionPost.author_id)
+        .join(Lesson, col(Lesson.id) == DiscussionThread.lesson_id)
+        .where(*where).order_by(*order, col(DiscussionThread.id).desc()).limit(THREADS_SHOWN)
+    ).all()
+    return [_thread_row(access, thread, opening, name, lesson_title)
+            for thread, opening, name, lesson_title in rows]
+
+
+def open_thread(session: Session, actor: User | None, thread_id: int) -> ThreadView:
+    thread, access = _thread_access(session, actor, thread_id)
+    rows = session.exec(
+        select(DiscussionPost, User.full_name, User.role, User.id)
+        .join(User, col(User.id) == DiscussionPost.author_id)
+        .where(DiscussionPost.thread_id == thread.id)
+        .order_by(col(DiscussionPost.is_opening).desc(), col(DiscussionPost.created_at),
+                  col(DiscussionPost.id)).limit(POSTS_SHOWN + 1)).all()
+    voted = set(session.exec(select(DiscussionVote.post_id).where(
+        DiscussionVote.user_id == access.user.id,
+        col(DiscussionVote.post_id).in_([post.id for post, *_ in rows]))))
+    follow = _follow(session, thread.id, access.user.id)
+    lesson_title = session.get(Lesson, thread.lesson_id).title
+    posts = [_post_row(access, thread, post, name,
+                       role is Role.ADMIN or author_id == access.course.instructor_id,
+                       post.id in voted) for post, name, role, author_id in rows]
+    opening_post, opening_name = rows[0][0], rows[0][1]
+    return ThreadView(
+        thread=_thread_row(access, thread, opening_post, opening_name, lesson_title),
+        opening=posts[0], replies=posts[1:], following=follow is not None and follow.active)
+
+
+def is_staff_here(session: Session, actor: User | None, lesson_id: int) -> bool:
+    """Whether the actor is the staff of the lesson's course (what the page offers them)."""
+    return _lesson_access(session, actor, lesson_id)[1].staff
+
+
+def post_body(session: Session, actor: User | None, post_id: int) -> str:
+    """The Markdown of the actor's own post, for its edit form."""
+    post, _thread, access = _post_access(session, actor, post_id)
+    if post.author_id != access.user.id or post.deleted_at is not None:
+        raise PermissionDenied("You can only edit your own posts")
+    return post.body
+
+
+def inbox(session: Session, actor: User | None, *, course_id: int = 0,
+          lesson_id: int = 0) -> list[InboxRow]:
+    """Questions nobody from the course's staff has answered yet, oldest first, across the courses
+    the actor teaches (every course, for an admin)."""
+    staff = require_staff(actor)
+    where = [DiscussionThread.kind == ThreadKind.QUESTION,
+             col(DiscussionThread.answered_at).is_(None), col(DiscussionPost.deleted_at).is_(None)]
+    if staff.role is not Role.ADMIN:
+        where.append(Course.instructor_id == staff.id)
+    if course_id:
+        where.append(DiscussionThread.course_id == course_id)
+    if lesson_id:
+        where.append(DiscussionThread.lesson_id == lesson_id)
+    rows = session.exec(
+        select(DiscussionThread, DiscussionPost, User.full_name, Course.title, Course.slug,
+               Lesson.title)
+        .join(DiscussionPost, sa.and_(col(DiscussionPost.thread_id) == DiscussionThread.id,
+                                      col(DiscussionPost.is_opening)))
+        .join(User, col(User.id) == DiscussionPost.author_id)
+        .join(Course, col(Course.id) == DiscussionThread.course_id)
+        .join(Lesson, col(Lesson.id) == DiscussionThread.lesson_id)
+        .where(*where).order_by(col(DiscussionThread.created_at), col(DiscussionThread.id))
+        .limit(INBOX_SHOWN)).all()
+    return [InboxRow(thread_id=thread.id, course_title=course_title, lesson_title=lesson_title,
+                     title=thread.title, asker=name, body_html=render_markdown(post.body),
+                     href=f"/learn/{slug}/{thread.lesson_id}", asked_at=as_utc(thread.created_at))
+            for thread, post, name, course_title, slug, lesson_title in rows]
+
+
+def inbox_courses(session: Session, actor: User | None) -> list[Choice]:
+    staff = require_staff(actor)
+    statement = select(Course.id, Course.title).order_by(col(Course.title))
+    if staff.role is not Role.ADMIN:
+        statement = statement.where(Course.instructor_id == staff.id)
+    return [Choice(id, title) for id, title in session.exec(statement)]
+
+
+def inbox_lessons(session: Session, actor: User | None, course_id: int) -> list[Choice]:
+    staff = require_staff(actor)
+    course = session.get(Course, course_id)
+    if course is None or not is_course_staff(staff, course):
+        return []
+    return [Choice(id, title) for id, title in session.exec(
+        select(Lesson.id, Lesson.title).join(Module, col(Module.id) == Lesson.module_id)
+        .where(Module.course_id == course.id).order_by(col(Module.position),
+                                                        col(Lesson.position)))]
+
+
+# --- the email digest --------------------------------------------------------------------------
+
+def queue_digests(session: Session, now: datetime | None = None) -> list[int]:
+    """One email per follower and day listing the discussion news they have not read (the bell's
+    unread notifications of the last day, older than `DIGEST_AFTER`). Keyed by user and day in the
+    email log: the scheduled job may run twice, or on two machines, and sends one. Followers who
+    turned reminder emails off (the signed link in every such email) get none."""
+    now = now or utcnow()
+    unread = session.exec(
+        select(Notification.user_id, Notification.title, Notification.link, User.email,
+               User.full_name)
+        .join(User, col(User.id) == Notification.user_id)
+        .where(col(Notification.kind).in_(NOTIFIED_KINDS), col(Notification.read_at).is_(None),
+               Notification.created_at > now - DIGEST_WINDOW,
+               Notification.created_at <= now - DIGEST_AFTER,
+               col(User.is_active).is_(True), col(User.email_reminders).is_(True))
+        .order_by(col(Notification.user_id), col(Notification.id).desc())).all()
+    news: dict[int, list[tuple]] = defaultdict(list)
+    for row in unread:
+        news[row[0]].append(row)
+    day = now.date().isoformat()
+    return emails.queue_once(session, [_digest(user_id, rows, day) for user_id, rows in
+                                       news.items()])
+
+
+def _digest(user_id: int, rows: list[tuple], day: str) -> dict:
+    _, _, link, address, name = rows[0]
+    lines = [f"- {title}" for _, title, *_ in rows[:DIGEST_LINES]]
+    if len(rows) > DIGEST_LINES:
+        lines.append(f"- and {len(rows) - DIGEST_LINES} more")
+    title = f"{len(rows)} update{'s' if len(rows) > 1 else ''} in discussions you follow"
+    return {"kind": "discussion.digest", "user_id": user_id, "to_address": address,
+            "dedupe_key": f"discussion.digest:user:{user_id}:{day}", "subject": title,
+            "context": json.dumps({"name": name, "title": title, "body": "\n".join(lines),
+                                   "link": link,
+                                   "unsubscribe_token": reminders.unsubscribe_token(user_id)})}
+
+
+# --- rows for a viewer -----------------------------------------------------------------------------
+
+def _author_name(access: Access, post: DiscussionPost, name: str) -> str:
+    """What this viewer is told of who wrote the post: other learners never learn an anonymous
+    author's name; its author and the course's staff do, marked."""
+    if not post.anonymous:
+        return name
+    if access.staff:
+        return f"{name} (anonymous to learners)"
+    return "You (anonymous)" if post.author_id == access.user.id else ANONYMOUS
+
+
+def _thread_row(access: Access, thread: DiscussionThread, opening: DiscussionPost, name: str,
+                lesson_title: str) -> ThreadRow:
+    return ThreadRow(
+        id=thread.id, kind=thread.kind.value, title=thread.title,
+        author=_author_name(access, opening, name), lesson_title=lesson_title,
+        href=f"/learn/{access.course.slug}/{thread.lesson_id}", replies=thread.reply_count,
+        upvotes=opening.upvotes, answered=thread.answered_at is not None,
+        accepted=thread.accepted_post_id is not None, created_at=as_utc(thread.created_at))
+
+
+def _post_row(access: Access, thread: DiscussionThread, post: DiscussionPost, name: str,
+              staff_author: bool, voted: bool) -> PostRow:
+    mine, deleted = post.author_id == access.user.id, post.deleted_at is not None
+    answerable = thread.kind is ThreadKind.QUESTION and not post.is_opening and not deleted
+    return PostRow(
+        id=post.id, author="" if deleted else _author_name(access, post, name),
+        staff=staff_author and not deleted,
+        body_html="" if deleted else render_markdown(post.body), created_at=as_utc(post.created_at),
+        edited=post.edited_at is not None, deleted=deleted, upvotes=post.upvotes, voted=voted,
+        accepted=thread.accepted_post_id == post.id, endorsed=post.endorsed_at is not None,
+        mine=mine, can_edit=mine and not deleted and _within_edit_window(post),
+        can_delete=(mine or access.staff) and not deleted,
+        can_accept=answerable and (thread.author_id == access.user.id or access.staff)
+        and thread.accepted_post_id != post.id,
+        can_endorse=answerable and access.staff)
+
+
+def _who(post: DiscussionPost, access: Access) -> str:
+    """The author as a notification to the followers names them: those may be learners."""
+    return ANONYMOUS if post.anonymous else access.user.full_name
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+def _within_edit_window(post: DiscussionPost) -> bool:
+    window = timedelta(minutes=get_settings().discussion_edit_minutes)
+    return utcnow() - as_utc(post.created_at) < window
+
+
+def _post_by_request(session: Session, author_id: int, request_id: str) -> DiscussionPost | None:
+    return session.exec(select(DiscussionPost).where(
+        DiscussionPost.author_id == author_id, DiscussionPost.request_id == request_id)).first()
+
+
+def _vote(session: Session, post_id: int, user_id: int) -> DiscussionVote | None:
+    return session.exec(select(DiscussionVote).where(
+        DiscussionVote.post_id == post_id, DiscussionVote.user_id == user_id)).first()
+
+
+def _follow(session: Session, thread_id: int, user_id: int) -> DiscussionFollow | None:
+    return session.exec(select(DiscussionFollow).where(
+        DiscussionFollow.thread_id == thread_id, DiscussionFollow.user_id == user_id)).first()
+
+
+def _follow_once(session: Session, thread_id: int, user_id: int) -> None:
+    """Follow a thread one writes in, unless one unfollowed it before (that row stays)."""
+    if _follow(session, thread_id, user_id) is None:
+        insert_or_get(session, DiscussionFollow(thread_id=thread_id, user_id=user_id),
+                      lambda: _follow(session, thread_id, user_id))
+
+
+def _thread_link(session: Session, thread: DiscussionThread) -> str:
+    slug = session.exec(select(Course.slug).where(Course.id == thread.course_id)).one()
+    return f"/learn/{slug}/{thread.lesson_id}"
+
+
+def _notify_followers(session: Session, thread: DiscussionThread, actor_id: int, *,
+                      skip: Iterable[int], kind: str, title: str, body: str) -> None:
+    excluded = {actor_id, *skip}
+    followers = [user_id for user_id in session.exec(select(DiscussionFollow.user_id).where(
+        DiscussionFollow.thread_id == thread.id, col(DiscussionFollow.active)))
+        if user_id not in excluded]
+    notify_many(session, followers, kind, title, body, _thread_link(session, thread))
+
+
+def _notify_mentions(session: Session, access: Access, thread: DiscussionThread,
+                     post: DiscussionPost) -> set[int]:
+    """Tell the course's instructor when a post names them with @ (full or first name).
+    Returns who was told."""
+    instructor = session.get(User, access.course.instructor_id)
+    if instructor is None or instructor.id == access.user.id:
+        return set()
+    names = {instructor.full_name, instructor.full_name.split()[0]} - {""}
+    said = "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True))
+    if not re.search(rf"(?<!\w)@(?:{said})(?!\w)", post.body, re.IGNORECASE):
+        return set()
+    notify(session, instructor.id, "discussion.mention", f"You were mentioned: {thread.title}",
+           f"{_who(post, access)} mentioned you in {access.course.title}.",
+           _thread_link(session, thread))
+    return {instructor.id}
+
+
+def _changed(session: Session, thread: DiscussionThread) -> None:
+    bus.changed(session, lesson_resource(thread.lesson_id))
+    if thread.kind is ThreadKind.QUESTION:
+        bus.changed(session, INBOX)

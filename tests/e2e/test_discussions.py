@@ -1,0 +1,122 @@
+"""Lesson discussions in real browsers: a question, its answer and its acceptance reach every open
+tab of the lesson without a reload, and an anonymous post stays anonymous to other learners."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page, expect
+
+from tests.e2e.test_accessibility import WCAG
+from tests.e2e.test_payments import LIVE_MS, logged_in
+from tests.e2e.test_student_journey import sign_up
+
+pytestmark = pytest.mark.e2e
+
+COURSE = "python-foundations"
+SECTION = "section[aria-labelledby='discussion-heading']"
+
+
+def section_violations(page: Page) -> list[str]:
+    """WCAG violations inside the discussion section (the toasts its actions raise come and go)."""
+    result = Axe().run(page, context=SECTION, options=WCAG)
+    return [f"{v['id']}: {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+            for v in result.response["violations"]]
+
+
+def learner_on_first_lesson(open_page: Callable[[], Page], name: str) -> Page:
+    page = open_page()
+    sign_up(page, name)
+    expect(page).to_have_url(re.compile(r"/dashboard/?$"))
+    page.goto(f"/courses/{COURSE}")
+    page.get_by_role("button", name="Enroll").click()
+    page.get_by_role("link", name="Continue learning").click()
+    expect(page).to_have_url(re.compile(rf"/learn/{COURSE}/\d+/?$"))
+    expect(page.get_by_role("heading", name="Discussion")).to_be_visible()
+    return page
+
+
+def ask(page: Page, title: str, body: str, *, anonymous: bool = False) -> None:
+    page.get_by_role("button", name="Ask a question").click()
+    page.get_by_label("Title").fill(title)
+    page.get_by_label("Details").fill(body)
+    if anonymous:
+        choice = page.get_by_label("Post anonymously to other learners")
+        choice.click()  # checked once the server has it (a controlled checkbox)
+        expect(choice).to_be_checked()
+    page.get_by_role("button", name="Post", exact=True).click()
+    expect(page.get_by_role("heading", name=title)).to_be_visible()
+
+
+def test_a_question_is_answered_endorsed_and_accepted_live(open_page: Callable[[], Page]):
+    asker = learner_on_first_lesson(open_page, "Asha Asker")
+    instructor = logged_in(open_page, "instructor@academy.test")
+    instructor.goto(asker.url)
+    expect(instructor.get_by_role("heading", name="Discussion")).to_be_visible()
+
+    ask(asker, "What does range(3) give?", "I tried `list(range(3))` and got confused.")
+    opened = instructor.get_by_role("button", name="Open thread: What does range(3) give?")
+    expect(opened).to_be_visible(timeout=LIVE_MS)  # no reload
+
+    opened.click()
+    expect(instructor.get_by_role("article", name="Post by Asha Asker")).to_contain_text(
+        "list(range(3))")
+    instructor.get_by_label("Your reply").fill("It gives **0, 1 and 2**: it stops before 3.")
+    instructor.get_by_role("button", name="Reply").click()
+    answer = instructor.get_by_role("article", name="Post by Iris Instructor")
+    expect(answer).to_contain_text("0, 1 and 2")
+    answer.get_by_role("button", name="Endorse").click()
+    expect(answer).to_contain_text("Endorsed by staff")
+
+    # The asker was reading the thread: the reply waits behind a marker instead of moving the page.
+    marker = asker.get_by_role("button", name="1 new reply")
+    expect(marker).to_be_visible(timeout=LIVE_MS)
+    marker.click()
+    reply_seen = asker.get_by_role("article", name="Post by Iris Instructor")
+    expect(reply_seen).to_contain_text("Endorsed by staff")
+    reply_seen.get_by_role("button", name="Accept this answer").click()
+    expect(reply_seen).to_contain_text("Accepted answer")
+    expect(answer).to_contain_text("Accepted answer", timeout=LIVE_MS)
+    assert section_violations(asker) == []  # the open thread, with every control a learner has
+    assert section_violations(instructor) == []
+    expect(asker.get_by_role("button", name=re.compile(r"^Notifications, [1-9]\d* unread"))
+           ).to_be_visible()
+
+
+def test_an_anonymous_question_names_its_author_to_staff_only(open_page: Callable[[], Page]):
+    asker = learner_on_first_lesson(open_page, "Quinn Quiet")
+    ask(asker, "Is it fine to be slow?", "I take a long time per lesson.", anonymous=True)
+    expect(asker.get_by_role("article", name="Post by You (anonymous)")).to_be_visible()
+
+    peer = learner_on_first_lesson(open_page, "Pia Peer")
+    peer.get_by_role("button", name="Open thread: Is it fine to be slow?").click()
+    expect(peer.get_by_role("article", name="Post by Anonymous")).to_be_visible()
+    assert "Quinn" not in peer.content()
+
+    instructor = logged_in(open_page, "instructor@academy.test")
+    instructor.goto(asker.url)
+    instructor.get_by_role("button", name="Open thread: Is it fine to be slow?").click()
+    expect(instructor.get_by_role("article",
+                                  name="Post by Quinn Quiet (anonymous to learners)")).to_be_visible()
+
+
+def test_the_inbox_shows_a_new_question_live_and_answers_it_in_place(
+        open_page: Callable[[], Page]):
+    instructor = logged_in(open_page, "instructor@academy.test")
+    instructor.goto("/admin/discussions")
+    expect(instructor.get_by_role("heading", name="Questions")).to_be_visible()
+
+    asker = learner_on_first_lesson(open_page, "Ines Inbox")
+    ask(asker, "Why indent with spaces?", "Tabs look the same to me.")
+    question = instructor.get_by_role("article", name="Question: Why indent with spaces?")
+    expect(question).to_contain_text("Waiting 0 min", timeout=LIVE_MS)
+    expect(question).to_contain_text("Asked by Ines Inbox")
+
+    question.get_by_role("button", name="Answer: Why indent with spaces?").click()
+    instructor.get_by_label("Your answer").fill("PEP 8 asks for **four spaces**.")
+    instructor.get_by_role("button", name="Post answer").click()
+    expect(question).to_have_count(0)
+    expect(asker.get_by_role("button", name="1 new reply")).to_be_visible(timeout=LIVE_MS)

@@ -1,0 +1,491 @@
+"""Lesson discussions: who may read and write, answers, votes, anonymity and followers.
+
+Every test runs on SQLite and PostgreSQL (the `db` fixture)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+
+import pytest
+from sqlmodel import Session, col, func, select
+
+from academy_app.models import (
+    DiscussionPost,
+    DiscussionThread,
+    DiscussionVote,
+    Lesson,
+    Module,
+    Notification,
+    Role,
+    User,
+)
+from academy_app.services import discussions, enrollment
+from academy_app.services.discussions import ThreadSort
+from academy_app.services.errors import (
+    Conflict,
+    Invalid,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+)
+from academy_app.settings import get_settings
+from tests.factories import make_course, make_user, race
+
+
+def rid() -> str:
+    return uuid.uuid4().hex
+
+
+@pytest.fixture
+def course(db, instructor):
+    return make_course(db, instructor, title="Python basics")
+
+
+@pytest.fixture
+def lesson_id(db, course) -> int:
+    return db.exec(select(Lesson.id).join(Module).where(Module.course_id == course.id)
+                   .order_by(Module.position, Lesson.position)).first()
+
+
+def enrolled(db, course, name: str) -> User:
+    user = make_user(db, name=name)
+    enrollment.enroll_free(db, user, course.id)
+    db.commit()
+    return user
+
+
+@pytest.fixture
+def asker(db, course):
+    return enrolled(db, course, "Ada Asker")
+
+
+@pytest.fixture
+def peer(db, course):
+    return enrolled(db, course, "Pat Peer")
+
+
+def ask(db, user, lesson_id, *, title="How do loops work?", body="I am stuck", anonymous=False,
+        kind="question", request_id=None) -> DiscussionThread:
+    thread = discussions.start_thread(db, user, lesson_id, kind=kind, title=title, body=body,
+                                      anonymous=anonymous, request_id=request_id or rid())
+    db.commit()
+    return thread
+
+
+def answer(db, user, thread_id, body="Use a for loop", anonymous=False) -> DiscussionPost:
+    post = discussions.reply(db, user, thread_id, body=body, anonymous=anonymous,
+                             request_id=rid())
+    db.commit()
+    return post
+
+
+def notifications_of(db, user, kind: str) -> list[Notification]:
+    return list(db.exec(select(Notification).where(Notification.user_id == user.id,
+                                                   Notification.kind == kind)))
+
+
+def count(db: Session, model) -> int:
+    return db.exec(select(func.count()).select_from(model)).one()
+
+
+# --- who may read and write --------------------------------------------------------------------
+
+def test_a_learner_asks_and_the_instructor_answers(db, instructor, asker, lesson_id):
+    thread = ask(db, asker, lesson_id)
+    assert discussions.inbox(db, instructor)[0].title == "How do loops work?"
+    answer(db, instructor, thread.id)
+    view = discussions.open_thread(db, asker, thread.id)
+    assert view.thread.answered and [r.staff for r in view.replies] == [True]
+    assert discussions.inbox(db, instructor) == []
+    [note] = notifications_of(db, asker, "discussion.reply")
+    assert note.link.endswith(f"/{lesson_id}")
+
+
+def test_someone_not_enrolled_can_neither_read_nor_write(db, asker, lesson_id):
+    thread = ask(db, asker, lesson_id)
+    outsider = make_user(db, name="Olive Outsider")
+    refusals = [
+        lambda: discussions.list_threads(db, outsider, lesson_id),
+        lambda: discussions.open_thread(db, outsider, thread.id),
+        lambda: ask(db, outsider, lesson_id),
+        lambda: answer(db, outsider, thread.id),
+        lambda: discussions.set_vote(db, outsider, thread.id, True),
+        lambda: discussions.set_following(db, outsider, thread.id, True),
+    ]
+    for refused in refusals:
+        with pytest.raises(PermissionDenied):
+            refused()
+        db.rollback()
+    assert count(db, DiscussionPost) == 1
+
+
+def test_a_cancelled_enrollment_closes_the_discussion(db, asker, course, lesson_id):
+    from academy_app.models import Enrollment, EnrollmentStatus
+    row = db.exec(select(Enrollment).where(Enrollment.user_id == asker.id)).one()
+    row.status = EnrollmentStatus.CANCELLED
+    db.commit()
+    with pytest.raises(PermissionDenied):
+        ask(db, asker, lesson_id)
+
+
+def test_a_visitor_is_asked_to_log_in(db, lesson_id):
+    with pytest.raises(NotAuthenticated):
+        discussions.list_threads(db, None, lesson_id)
+
+
+def test_another_instructor_is_refused_and_an_admin_admitted(db, asker, lesson_id):
+    thread = ask(db, asker, lesson_id)
+    other = make_user(db, Role.INSTRUCTOR, name="Otto Other")
+    with pytest.raises(PermissionDenied):
+        discussions.open_thread(db, other, thread.id)
+    assert discussions.inbox(db, other) == []
+    admin = make_user(db, Role.ADMIN, name="Ann Admin")
+    answer(db, admin, thread.id)
+    assert discussions.open_thread(db, admin, thread.id).thread.answered
+
+
+def test_a_learner_cannot_open_the_inbox(db, asker):
+    with pytest.raises(PermissionDenied):
+        discussions.inbox(db, asker)
+
+
+def test_an_unknown_lesson_or_thread_is_not_found(db, asker):
+    with pytest.raises(NotFound):
+        discussions.list_threads(db, asker, 999_999)
+    with pytest.raises(NotFound):
+        discussions.open_thread(db, asker, 999_999)
+
+
+# --- answers --------------------------------------------------------------------------------------
+
+def test_only_the_asker_or_staff_accept_an_answer(db, instructor, asker, peer, lesson_id):
+    thread = ask(db, asker, lesson_id)
+    reply = answer(db, peer, thread.id)
+    with pytest.raises(PermissionDenied):
+        discussions.accept_answer(db, peer, reply.id)
+    db.rollback()
+    discussions.accept_answer(db, asker, reply.id)
+    db.commit()
+    assert discussions.open_thread(db, peer, thread.id).replies[0].accepted
+    second = answer(db, instructor, thread.id)
+    discussions.accept_answer(db, instructor, second.id)
+    db.commit()
+    assert db.get(DiscussionThread, thread.id).accepted_post_id == second.id
+    assert notifications_of(db, peer, "discussion.accepted")
+
+
+def test_a_discussion_or_its_opening_post_has_no_accepted_answer(db, asker, peer, lesson_id):
+    chat = ask(db, asker, lesson_id, kind="discussion", title="Share your projects")
+    reply = answer(db, peer, chat.id)
+    with pytest.raises(Conflict):
+        discussions.accept_answer(db, asker, reply.id)
+    db.rollback()
+    question = ask(db, asker, lesson_id)
+    opening = db.exec(select(DiscussionPost).where(DiscussionPost.thread_id == question.id)).one()
+    with pytest.raises(Conflict):
+        discussions.accept_answer(db, asker, opening.id)
+
+
+def test_only_staff_endorse(db, instructor, asker, peer, lesson_id):
+    thread = ask(db, asker, lesson_id)
+    reply = answer(db, peer, thread.id)
+    with pytest.raises(PermissionDenied):
+        discussions.set_endorsed(db, asker, reply.id, True)
+    db.rollback()
+    discussions.set_endorsed(db, instructor, reply.id, True)
+    db.commit()
+    [row] = discussions.open_thread(db, asker, thread.id).replies
+    assert row.endorsed and not row.can_endorse
+    assert discussions.open_thread(db, instructor, thread.id).replies[0].can_endorse
+
+
+# --- editing and deleting ------------------------------------------------------------------------
+
+def test_only_the_author_edits_and_only_within_the_window(db, asker, peer, lesson_id, monkeypatch):
+    thread = ask(db, asker, lesson_id)
+    opening = db.exec(select(DiscussionPost).where(DiscussionPost.thread_id == thread.id)).one()
+    with pytest.raises(PermissionDenied):
+        discussions.edit_post(db, peer, opening.id, body="hijacked")
+    db.rollback()
+    discussions.edit_post(db, asker, opening.id, body="Now **clearer**", title="Loops, please")
+    db.commit()
+    view = discussions.open_thread(db, asker, thread.id)
+    assert view.thread.title == "Loops, please" and "<strong>clearer</strong>" in view.opening.body_html
+    assert view.opening.edited
+    monkeypatch.setattr(get_settings(), "discussion_edit_minutes", 0)
+    with pytest.raises(Conflict):
+        discussions.edit_post(db, asker, opening.id, body="too late")
+    assert not discussions.open_thread(db, asker, thread.id).opening.can_edit
+
+
+def test_deleting_a_post_blanks_it_and_keeps_the_thread(db, asker, peer, lesson_id):
+    thread = ask(db, asker, lesson_id)
+    reply = answer(db, peer, thread.id, body="secret wrong answer")
+    with pytest.raises(PermissionDenied):
+        discussions.delete_post(db, asker, reply.id)
+    db.rollback()
+    discussions.delete_post(db, peer, reply.id)
+    discussions.delete_post(db, peer, reply.id)  # twice: nothing more happens
+    db.commit()
+    [row] = discussions.open_thread(db, asker, thread.id).replies
+    assert row.deleted and row.body_html == "" and row.author == ""
+    assert "secret" not in repr(discussions.open_thread(db, asker, thread.id))
+
+
+def test_staff_may_remove_a_post_and_it_is_audited(db, instructor, asker, lesson_id):
+    from academy_app.models import AuditEntry
+    thread = ask(db, asker, lesson_id)
+    opening = db.exec(select(DiscussionPost).where(DiscussionPost.thread_id == thread.id)).one()
+    discussions.delete_post(db, instructor, opening.id)
+    db.commit()
+    assert db.exec(select(AuditEntry.action)).all() == ["discussion.post.delete"]
+    assert discussions.list_threads(db, asker, lesson_id)[0].title == "How do loops work?"
+
+
+# --- bad input -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("field, values", [
+    ("body", {"body": "x" * 100_000}),
+    ("body", {"body": "   "}),
+    ("title", {"title": ""}),
+    ("title", {"title": "t" * 161}),
+    ("kind", {"kind": "poll"}),
+    ("request", {"request_id": "x"}),
+])
+def test_bad_input_is_refused_and_nothing_is_saved(db, asker, lesson_id, field, values):
+    arguments = {"kind": "question", "title": "A title", "body": "A body", "anonymous": False,
+                 "request_id": rid(), **values}
+    with pytest.raises(Invalid) as refused:
+        discussions.start_thread(db, asker, lesson_id, **arguments)
+    db.rollback()
+    assert field in refused.value.errors
+    assert count(db, DiscussionThread) == 0 and count(db, DiscussionPost) == 0
+
+
+def test_markdown_is_sanitised_like_lessons(db, asker, lesson_id):
+    thread = ask(db, asker, lesson_id, body="<script>alert(1)</script>\n\n[x](javascript:alert(1))"
+                                            "\n\n```python\nprint('hi')\n```")
+    html = discussions.open_thread(db, asker, thread.id).opening.body_html
+    assert "<script" not in html and 'href="javascript' not in html
+    assert '<code class="language-python">' in html
+
+
+# --- double clicks and races ---------------------------------------------------------------------
+
+def test_the_same_request_posts_once(db, asker, lesson_id):
+    request = rid()
+    first = ask(db, asker, lesson_id, request_id=request)
+    again = ask(db, asker, lesson_id, request_id=request)
+    assert first.id == again.id and count(db, DiscussionThread) == 1
+    reply_request = rid()
+    for _ in range(2):
+        discussions.reply(db, asker, first.id, body="more", anonymous=False,
+                          request_id=reply_request)
+        db.commit()
+    assert db.get(DiscussionThread, first.id).reply_count == 1 and count(db, DiscussionPost) == 2
+
+
+def test_a_raced_double_post_stores_one(db, engine, asker, lesson_id):
+    request, asker_id = rid(), asker.id
+    db.rollback()  # SQLite: our read transaction holds the write lock (BEGIN IMMEDIATE)
+    errors = race(engine, 4, lambda session, _i: discussions.start_thread(
+        session, session.get(User, asker_id), lesson_id, kind="question", title="Twice?",
+        body="Same click", anonymous=False, request_id=request))
+    assert errors == []
+    assert count(db, DiscussionThread) == 1 and count(db, DiscussionPost) == 1
+
+
+def test_an_upvote_counts_once_and_toggles(db, asker, peer, lesson_id):
+    thread = ask(db, asker, lesson_id)
+    opening = db.exec(select(DiscussionPost).where(DiscussionPost.thread_id == thread.id)).one()
+    assert discussions.set_vote(db, peer, opening.id, True) == 1
+    assert discussions.set_vote(db, peer, opening.id, True) == 1
+    db.commit()
+    assert discussions.list_threads(db, asker, lesson_id)[0].upvotes == 1
+    assert discussions.set_vote(db, peer, opening.id, False) == 0
+    assert discussions.set_vote(db, peer, opening.id, False) == 0
+    db.commit()
+    assert count(db, DiscussionVote) == 0
+    with pytest.raises(Conflict):
+        discussions.set_vote(db, asker, opening.id, True)
+
+
+def test_raced_upvotes_store_one_vote(db, engine, asker, peer, lesson_id):
+    thread = ask(db, asker, lesson_id)
+    opening = db.exec(select(DiscussionPost).where(DiscussionPost.thread_id == thread.id)).one()
+    opening_id, peer_id = opening.id, peer.id
+    db.rollback()
+    errors = race(engine, 4, lambda session, _i: discussions.set_vote(
+        session, session.get(User, peer_id), opening_id, True))
+    assert errors == []
+    db.expire_all()
+    assert count(db, DiscussionVote) == 1 and db.get(DiscussionPost, opening_id).upvotes == 1
+
+
+# --- anonymity -----------------------------------------------------------------------------------
+
+def test_an_anonymous_post_hides_its_author_from_other_learners_only(db, instructor, asker, peer,
+                                                                     lesson_id):
+    thread = ask(db, asker, lesson_id, anonymous=True)
+    answer(db, asker, thread.id, body="Any ideas?", anonymous=True)
+    seen_by_peer = (discussions.list_threads(db, peer, lesson_id),
+                    discussions.open_thread(db, peer, thread.id))
+    assert seen_by_peer[0][0].author == "Anonymous"
+    assert {seen_by_peer[1].opening.author, seen_by_peer[1].replies[0].author} == {"Anonymous"}
+    for row in (seen_by_peer[0][0], seen_by_peer[1]):
+        assert "Ada" not in repr(asdict(row)) and str(asker.id) not in _ids_in(asdict(row))
+    assert discussions.open_thread(db, asker, thread.id).opening.author == "You (anonymous)"
+    assert discussions.open_thread(db, instructor, thread.id).opening.author == \
+        "Ada Asker (anonymous to learners)"
+    assert discussions.inbox(db, instructor)[0].asker == "Ada Asker"
+
+
+def _ids_in(row: dict) -> set[str]:
+    """Every value named like an id in a display row (an author's would give them away)."""
+    found: set[str] = set()
+    for key, value in row.items():
+        if isinstance(value, dict):
+            found |= _ids_in(value)
+        elif isinstance(value, list):
+            for item in value:
+                found |= _ids_in(item) if isinstance(item, dict) else set()
+        elif "author" in key or key.endswith("user_id"):
+            found.add(str(value))
+    return found
+
+
+def test_staff_posts_are_never_anonymous(db, instructor, asker, lesson_id):
+    thread = ask(db, asker, lesson_id)
+    answer(db, instructor, thread.id, anonymous=True)
+    assert discussions.open_thread(db, asker, thread.id).replies[0].author == "Iris Instructor"
+
+
+def test_followers_hear_of_an_anonymous_reply_without_its_author(db, asker, peer, lesson_id):
+    thread = ask(db, asker, lesson_id)
+    answer(db, peer, thread.id, anonymous=True)
+    [note] = notifications_of(db, asker, "discussion.reply")
+    assert "Pat" not in note.title + note.body
+
+
+# --- followers and mentions ----------------------------------------------------------------------
+
+def test_followers_hear_of_replies_until_they_unfollow(db, instructor, asker, peer, lesson_id):
+    thread = ask(db, asker, lesson_id)
+    answer(db, peer, thread.id)
+    assert len(notifications_of(db, asker, "discussion.reply")) == 1
+    answer(db, asker, thread.id, body="thanks")
+    assert len(notifications_of(db, peer, "discussion.reply")) == 1  # the replier follows
+    discussions.set_following(db, peer, thread.id, False)
+    db.commit()
+    answer(db, peer, thread.id, body="one more")  # replying again does not follow again
+    answer(db, instructor, thread.id)
+    assert len(notifications_of(db, peer, "discussion.reply")) == 1
+    assert not discussions.open_thread(db, peer, thread.id).following
+
+
+def test_mentioning_the_instructor_notifies_them(db, instructor, asker, lesson_id):
+    ask(db, asker, lesson_id, body="@Iris could you explain this?")
+    ask(db, asker, lesson_id, body="email me at iris@example.com", title="Not a mention")
+    [note] = notifications_of(db, instructor, "discussion.mention")
+    assert note.title == "You were mentioned: How do loops work?"
+
+
+# --- lists ---------------------------------------------------------------------------------------
+
+def test_sorting_and_course_wide_search(db, instructor, asker, peer, course, lesson_id):
+    old = ask(db, asker, lesson_id, title="Old question")
+    voted = ask(db, asker, lesson_id, title="Popular one", body="about generators")
+    answered = ask(db, asker, lesson_id, title="Answered one")
+    answer(db, instructor, answered.id)
+    opening = db.exec(select(DiscussionPost).where(DiscussionPost.thread_id == voted.id)).one()
+    discussions.set_vote(db, peer, opening.id, True)
+    db.commit()
+    titles = lambda sort: [t.title for t in discussions.list_threads(db, peer, lesson_id, sort=sort)]  # noqa: E731
+    assert titles(ThreadSort.NEWEST) == ["Answered one", "Popular one", "Old question"]
+    assert titles(ThreadSort.TOP)[0] == "Popular one"
+    assert titles(ThreadSort.UNANSWERED)[-1] == "Answered one"
+    other_lesson = db.exec(select(Lesson.id).join(Module).where(
+        Module.course_id == course.id, col(Lesson.id) != lesson_id)).first()
+    elsewhere = ask(db, asker, other_lesson, title="Elsewhere", body="more GENERATORS")
+    found = discussions.list_threads(db, peer, lesson_id, search="generators")
+    assert {t.id for t in found} == {voted.id, elsewhere.id}
+    assert discussions.list_threads(db, peer, lesson_id, search="100%") == []
+    assert old.id in {t.id for t in discussions.list_threads(db, peer, lesson_id)}
+
+
+def test_the_inbox_lists_unanswered_questions_oldest_first_with_filters(db, instructor, asker,
+                                                                       course, lesson_id):
+    first = ask(db, asker, lesson_id, title="First")
+    ask(db, asker, lesson_id, title="Chat", kind="discussion")
+    second = ask(db, asker, lesson_id, title="Second")
+    other_course = make_course(db, instructor, title="Other")
+    assert [r.thread_id for r in discussions.inbox(db, instructor)] == [first.id, second.id]
+    assert discussions.inbox(db, instructor, course_id=other_course.id) == []
+    assert len(discussions.inbox(db, instructor, course_id=course.id, lesson_id=lesson_id)) == 2
+    assert [c.label for c in discussions.inbox_courses(db, instructor)] == ["Other",
+                                                                           "Python basics"]
+    assert len(discussions.inbox_lessons(db, instructor, course.id)) == 4
+    discussions.accept_answer(db, asker, answer(db, asker, first.id, body="solved it").id)
+    db.commit()
+    assert [r.thread_id for r in discussions.inbox(db, instructor)] == [second.id]
+
+
+def test_the_inbox_says_how_long_a_question_waited():
+    from datetime import timedelta
+
+    from academy_app.admin.discussions import waited
+    from academy_app.models import utcnow
+    now = utcnow()
+    assert [waited(now - timedelta(minutes=m), now) for m in (0, 59, 60, 200, 3000)] == [
+        "0 min", "59 min", "1 h", "3 h 20 min", "2 days"]
+
+
+# --- the email digest ----------------------------------------------------------------------------
+
+def _age_notifications(db, minutes: int) -> None:
+    from datetime import timedelta
+
+    from sqlmodel import update
+
+    from academy_app.models import utcnow
+    db.exec(update(Notification).values(created_at=utcnow() - timedelta(minutes=minutes)))
+    db.commit()
+
+
+def test_an_away_follower_gets_one_digest_a_day_with_an_unsubscribe_link(db, asker, peer,
+                                                                          lesson_id, outbox):
+    import email
+    from email import policy
+
+    from academy_app.models import EmailLog
+    from academy_app.services import reminders
+    from tasks.maintenance import send_discussion_digests
+    thread = ask(db, asker, lesson_id)
+    answer(db, peer, thread.id, body="try this")
+    answer(db, peer, thread.id, body="or that")
+    assert send_discussion_digests.apply().get() == 0  # too fresh: they may read it live
+    _age_notifications(db, 45)
+    assert send_discussion_digests.apply().get() == 1
+    assert send_discussion_digests.apply().get() == 0  # the hourly job again: nothing new
+    assert db.exec(select(EmailLog.user_id).where(EmailLog.kind == "discussion.digest")).all() \
+        == [asker.id]
+    db.commit()
+    [path] = [p for p in outbox.glob("*.eml") if b"discussions you follow" in p.read_bytes()]
+    message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+    assert message["Subject"] == "2 updates in discussions you follow"
+    text = message.get_body(("plain",)).get_content()
+    assert "New reply: How do loops work?" in text and f"/{lesson_id}" in text
+    assert f"/unsubscribe/{reminders.unsubscribe_token(asker.id)}" in text
+
+
+def test_no_digest_for_what_was_read_or_for_those_who_opted_out(db, asker, peer, lesson_id):
+    from academy_app.services import notifications, reminders
+    thread = ask(db, asker, lesson_id)
+    answer(db, asker, thread.id, body="bump")  # the asker's own reply tells nobody
+    answer(db, peer, thread.id)
+    notifications.mark_all_read(db, asker)  # seen in the bell
+    reminders.set_reminders(db, reminders.unsubscribe_token(peer.id), False)
+    answer(db, asker, thread.id, body="thanks")  # the peer follows, but opted out
+    _age_notifications(db, 45)
+    assert discussions.queue_digests(db) == []
