@@ -151,7 +151,7 @@ class QuizResultsState(StaffState):
         last = len(summary.histogram) - 1
         self.histogram = [HistogramBar(
             band=f"{i * BIN_WIDTH}–{100 if i == last else i * BIN_WIDTH + BIN_WIDTH - 1}%",
-            count=count, share=round(100 * count / tallest))
+            count=count, share=max(1, round(100 * count / tallest)) if count else 0)
             for i, count in enumerate(summary.histogram)]
         self.questions = [QuestionLine(
             number=n, label=gift.title_from(q.stem), kind=q.kind.value.replace("_", " "),
@@ -207,7 +207,7 @@ def histogram() -> rx.Component:
             rx.table.body(rx.foreach(S.histogram, lambda bar: rx.table.row(
                 rx.table.row_header_cell(bar.band, white_space="nowrap"),
                 rx.table.cell(rx.hstack(
-                    rx.box(width=bar.share.to_string() + "%", min_width="2px", height="14px",
+                    rx.box(width=bar.share.to_string() + "%", height="14px",
                            background=rx.color("accent", 9), border_radius="3px",
                            aria_hidden="true", max_width="85%"),
                     rx.text(bar.count, size="2"),
@@ -215,6 +215,7 @@ def histogram() -> rx.Component:
             ))),
             size="1",
             width="100%",
+            max_width="640px",
             aria_label="Score histogram",
         ),
         width="100%",
@@ -292,22 +293,17 @@ def quiz_results_page() -> rx.Component:
                         stat_card("Pass rate", S.pass_rate), stat_card("Mean score", S.mean),
                         columns=rx.breakpoints(initial="2", md="4"), spacing="4", width="100%",
                         role="status", aria_label="Summary", aria_live="polite"),
-                rx.grid(
-                    histogram(),
-                    rx.card(rx.vstack(
-                        rx.heading("Questions", size="4", as_="h2"),
-                        rx.text("Discrimination near 1: strong learners get it right; near 0 or "
-                                "below: check the key.", size="1", color_scheme="gray"),
-                        data_table(S.questions, question_row,
-                                   ["Question", "Attempts", "Correct", "Discrimination",
-                                    "Most chosen wrong answer"],
-                                   rx.text("No attempt yet.", size="2", color_scheme="gray")),
-                        width="100%",
-                    ), width="100%"),
-                    columns=rx.breakpoints(initial="1", lg="2"),
-                    spacing="4",
+                rx.card(rx.vstack(
+                    rx.heading("Questions", size="4", as_="h2"),
+                    rx.text("Discrimination near 1: strong learners get it right; near 0 or "
+                            "below: check the key.", size="1", color_scheme="gray"),
+                    data_table(S.questions, question_row,
+                               ["Question", "Attempts", "Correct", "Discrimination",
+                                "Most chosen wrong answer"],
+                               rx.text("No attempt yet.", size="2", color_scheme="gray")),
                     width="100%",
-                ),
+                ), width="100%"),
+                histogram(),
                 rx.heading("Recent attempts", size="4", as_="h2"),
                 data_table(S.recent, attempt_row,
                            ["Learner", "Attempt", "Submitted", "Score", "Result", "Answers"],

@@ -95,6 +95,15 @@ def submit_attempt(database_url: str, email: str, quiz_id: int) -> None:
     engine.dispose()
 
 
+def screenshot(page: Page, name: str) -> None:
+    """The whole page for the docs, from the top (the sticky navbar stays there) and once the
+    toasts are gone."""
+    expect(page.locator("[data-sonner-toast]")).to_have_count(0, timeout=15_000)
+    page.evaluate("window.scrollTo(0, 0)")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+
+
 def pick(page: Page, field: str, option: str) -> None:
     page.get_by_role("combobox", name=field).click()
     page.get_by_role("option", name=option, exact=True).click()
@@ -206,10 +215,9 @@ def test_an_instructor_builds_a_quiz_imports_gift_and_watches_results_live(
     expect(instructor.get_by_text("Attempts already taken keep the version they were taken "
                                   "with")).to_be_visible()
     instructor.get_by_label("Explanation").fill("Paris has been the capital since 987.")
+    screenshot(instructor, "quiz-editor.png")
     instructor.get_by_role("button", name="Save new version").click()
     expect(questions.nth(0)).to_contain_text("v2")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    instructor.screenshot(path=str(SCREENSHOTS / "quiz-editor.png"), full_page=True)
 
     # The certificate rule, on the course editor.
     instructor.goto(f"/admin/courses/{course_id}")
@@ -258,7 +266,6 @@ def test_an_instructor_builds_a_quiz_imports_gift_and_watches_results_live(
     attempt = results.get_by_role("dialog", name="Attempt")
     expect(attempt.get_by_text("Answered: Paris")).to_be_visible()
     attempt.get_by_role("button", name="Close").click()
-    results.screenshot(path=str(SCREENSHOTS / "quiz-results.png"), full_page=True)
 
     # A regrade says how many attempts it touches before it changes them, then who flipped.
     instructor.goto(f"/admin/quizzes/{quiz_id}")
@@ -274,3 +281,4 @@ def test_an_instructor_builds_a_quiz_imports_gift_and_watches_results_live(
     expect(summary).to_contain_text(re.compile(r"Pass rate\s*0%"))
     expect(results.get_by_role("rowheader", name="Quinn Learner")).to_be_visible()
     assert results.evaluate("window.__stillTheSamePage") is True
+    screenshot(results, "quiz-results.png")
