@@ -554,14 +554,20 @@ def _q_input(label: str, name: str, hint: str = "", **props: Any) -> rx.Componen
         aria_describedby=f"{field_id}-error", **props), S.q_errors.get(name, ""), hint)
 
 
-def _row_button(label: rx.Var | str, icon: str, on_click: Any) -> rx.Component:
-    return rx.icon_button(rx.icon(icon, size=14), size="1", variant="ghost", color_scheme="gray",
-                          aria_label=label, on_click=on_click)
+def _answer_row(*controls: rx.Component, remove: rx.Var, on_remove: Any) -> rx.Component:
+    """One option, item or pair of the answer key, with its Remove button named after it."""
+    return rx.hstack(
+        *controls,
+        rx.icon_button(rx.icon("x", size=14), size="1", variant="ghost", color_scheme="gray",
+                       aria_label=remove, on_click=on_remove),
+        align="center",
+        width="100%",
+    )
 
 
 def option_row(option: OptionRow, index: rx.Var) -> rx.Component:
     number = (index + 1).to_string()
-    return rx.hstack(
+    return _answer_row(
         rx.checkbox("Correct", checked=option.correct,
                     on_change=lambda value: S.set_option(index, "correct", value),
                     aria_label="Option " + number + " is correct"),
@@ -570,36 +576,27 @@ def option_row(option: OptionRow, index: rx.Var) -> rx.Component:
         rx.input(value=option.feedback, aria_label="Feedback for option " + number,
                  placeholder="Feedback when chosen (optional)",
                  on_change=lambda value: S.set_option(index, "feedback", value), flex="2"),
-        _row_button("Remove option " + number, "x", S.remove_option(index)),
-        align="center",
-        width="100%",
-    )
+        remove="Remove option " + number, on_remove=S.remove_option(index))
 
 
 def item_row(item: rx.Var, index: rx.Var) -> rx.Component:
     number = (index + 1).to_string()
-    return rx.hstack(
+    return _answer_row(
         rx.text(number + ".", size="2", min_width="24px"),
         rx.input(value=item, aria_label="Item " + number, flex="1",
                  on_change=lambda value: S.set_item(index, value)),
-        _row_button("Remove item " + number, "x", S.remove_item(index)),
-        align="center",
-        width="100%",
-    )
+        remove="Remove item " + number, on_remove=S.remove_item(index))
 
 
 def pair_row(pair: rx.Var, index: rx.Var) -> rx.Component:
     number = (index + 1).to_string()
-    return rx.hstack(
+    return _answer_row(
         rx.input(value=pair[0], aria_label="Pair " + number + " left", flex="1",
                  on_change=lambda value: S.set_pair(index, 0, value)),
         rx.icon("arrow-right", size=14, aria_hidden="true"),
         rx.input(value=pair[1], aria_label="Pair " + number + " right", flex="1",
                  on_change=lambda value: S.set_pair(index, 1, value)),
-        _row_button("Remove pair " + number, "x", S.remove_pair(index)),
-        align="center",
-        width="100%",
-    )
+        remove="Remove pair " + number, on_remove=S.remove_pair(index))
 
 
 def answer_key() -> rx.Component:

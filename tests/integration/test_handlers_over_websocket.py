@@ -34,7 +34,7 @@ from academy_app.state.account import AccountFormState
 from academy_app.state.catalog import CatalogState
 from academy_app.state.course import CourseState
 from academy_app.state.learn import LearnState
-from tests.appserver import RunningApp, running_app
+from tests.appserver import RunningApp, redis_backend
 from tests.wsclient import ReflexTab, handler_name, handoff_ticket, iter_vars, run
 
 REDIS_URL = "redis://127.0.0.1:6379/13"
@@ -44,15 +44,8 @@ PAYMENTS, CERTIFICATES, USERS = payment_page.state, certificate_page.state, user
 
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.flushdb()
-    except redis.ConnectionError as exc:
-        pytest.fail(f"Redis is not reachable at {REDIS_URL}: {exc}. Run `make services`.")
-    with running_app(tmp_path_factory.mktemp("backend"), redis_url=REDIS_URL,
-                     backend_only=True) as app:
+    with redis_backend(tmp_path_factory, REDIS_URL, "backend") as app:
         yield app
-    client.flushdb()
 
 
 def rows(app: RunningApp, sql: str) -> int:

@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-import redis
 from sqlmodel import Session, select
 
 from academy_app.db import make_engine
@@ -19,7 +18,7 @@ from academy_app.demo import DEMO_PASSWORD
 from academy_app.models import Role, User
 from academy_app.services import accounts, attempts, authoring, emails, enrollment, quizzes
 from academy_app.settings import get_settings
-from tests.appserver import RunningApp, running_app
+from tests.appserver import RunningApp, redis_backend
 from tests.integration.test_handlers_over_websocket import logged_in_tab
 from tests.wsclient import ReflexTab, iter_vars, run
 
@@ -29,15 +28,8 @@ DEADLINE = 5.0  # seconds; generous on a shared machine: "live" here means "with
 
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.flushdb()
-    except redis.ConnectionError as exc:
-        pytest.fail(f"Redis is not reachable at {REDIS_URL}: {exc}. Run `make services`.")
-    with running_app(tmp_path_factory.mktemp("results"), redis_url=REDIS_URL,
-                     backend_only=True) as app:
+    with redis_backend(tmp_path_factory, REDIS_URL, "results") as app:
         yield app
-    client.flushdb()
 
 
 @pytest.fixture
