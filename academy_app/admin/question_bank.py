@@ -226,13 +226,15 @@ def import_card() -> rx.Component:
             width="100%", font_family="monospace",
             placeholder="::Capital::What is the capital of France? {=Paris ~Lyon}"), ""),
         rx.hstack(
-            rx.upload.root(
+            # The dropzone's file input takes no props of its own: a label around it names it
+            # after the button.
+            rx.el.label(rx.upload.root(
                 rx.button(rx.icon("paperclip", size=14), "Choose a GIFT file", variant="outline",
                           type="button"),
                 id=GIFT_UPLOAD_ID, accept={"text/plain": [".gift", ".txt"]}, max_files=1,
                 max_size=gift.MAX_BYTES, multiple=False, no_drag=True,
                 on_drop=S.upload_gift(rx.upload_files(upload_id=GIFT_UPLOAD_ID)),
-            ),
+            )),
             rx.spacer(),
             rx.button("Preview import", on_click=S.preview_gift),
             width="100%",

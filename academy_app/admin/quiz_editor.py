@@ -284,7 +284,7 @@ class QuizEditorState(StaffState):
             return
         self.qform, self.options, self.items, self.pairs = form_of(question)
         self._question_id, self.q_errors, self.regrade_report = question.id, {}, ""
-        self.editing_number = next(q.number for q in self.questions if q.id == question.id)
+        self.editing_number = next((q.number for q in self.questions if q.id == question.id), 1)
 
     @rx.event
     def set_kind(self, kind: str) -> None:

@@ -150,7 +150,7 @@ def ordering_by_keyboard(page: Page) -> None:
 
 
 def test_an_instructor_builds_a_quiz_imports_gift_and_watches_results_live(
-        open_page, app_server: RunningApp, lab: tuple[int, str]) -> None:
+        open_page, app_server: RunningApp, lab: tuple[int, str], tmp_path: Path) -> None:
     course_id, learner_email = lab
     instructor = logged_in(open_page, "instructor@academy.test")
     instructor.goto(f"/admin/courses/{course_id}")
@@ -240,6 +240,12 @@ def test_an_instructor_builds_a_quiz_imports_gift_and_watches_results_live(
     preview.get_by_role("button", name="Import 2 questions").click()
     expect(instructor.get_by_text("2 questions imported")).to_be_visible()
     expect(instructor.get_by_role("rowheader", name="What is the capital of Italy?")).to_be_visible()
+    uploaded = tmp_path / "planets.gift"
+    uploaded.write_text("::Planets::How many planets orbit the Sun? {#8}\n")
+    instructor.locator("input[type=file]").set_input_files(str(uploaded))
+    expect(preview.get_by_role("rowheader", name="1. Planets")).to_be_visible()
+    preview.get_by_role("button", name="Import 1 question").click()
+    expect(instructor.get_by_text("1 question imported")).to_be_visible()
     instructor.get_by_role("button", name="Export GIFT").click()
     expect(instructor.get_by_role("alert").filter(
         has_text="“Put the steps in order.”: GIFT has no ordering questions")).to_be_visible()
