@@ -14,6 +14,9 @@ from academy_app.admin.broadcast import BroadcastState
 from academy_app.admin.course_editor import CourseEditorState, course_editor_page
 from academy_app.admin.discussions import InboxState, inbox_page
 from academy_app.admin.jobs import JobsState, jobs_page
+from academy_app.admin.question_bank import QuestionBankState, question_bank_page
+from academy_app.admin.quiz_editor import QuizEditorState, quiz_editor_page
+from academy_app.admin.quiz_results import QuizResultsState, quiz_results_page
 from academy_app.admin.reports import AnalyticsState, LearnersState, analytics_page, learners_page
 from academy_app.api.metrics import refresh_metrics
 from academy_app.api.routes import routes
@@ -128,6 +131,12 @@ add_page(learners_page, "/admin/courses/[course_id]/learners", "Learners · Work
          LearnersState.load)
 add_page(analytics_page, "/admin/courses/[course_id]/analytics",
          "Course analytics · Workspace · Academy", AnalyticsState.load)
+add_page(question_bank_page, "/admin/courses/[course_id]/questions",
+         "Question bank · Workspace · Academy", QuestionBankState.load)
+add_page(quiz_editor_page, "/admin/quizzes/[quiz_id]", "Quiz editor · Workspace · Academy",
+         QuizEditorState.load)
+add_page(quiz_results_page, "/admin/quizzes/[quiz_id]/results",
+         "Quiz results · Workspace · Academy", QuizResultsState.load)
 add_page(analytics_page, "/admin/analytics", "Analytics · Workspace · Academy", AnalyticsState.load)
 add_page(audit_page, "/admin/audit", "Audit log · Workspace · Academy", AuditLogState.load)
 add_page(jobs_page, "/admin/jobs", "Jobs · Workspace · Academy", JobsState.load)

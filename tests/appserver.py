@@ -116,6 +116,21 @@ def running_app(workdir: Path, *, redis_url: str | None = None, backend_only: bo
 
 
 @contextmanager
+def redis_backend(tmp_path_factory: pytest.TempPathFactory, redis_url: str,
+                  name: str = "backend") -> Iterator[RunningApp]:
+    """One backend worker (`reflex run --backend-only`) with its state in Redis, emptied before and
+    after: for tests that speak Reflex's WebSocket protocol or publish on the bus from outside."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        client.flushdb()
+    except redis.ConnectionError as exc:
+        pytest.fail(f"Redis is not reachable at {redis_url}: {exc}. Run `make services`.")
+    with running_app(tmp_path_factory.mktemp(name), redis_url=redis_url, backend_only=True) as app:
+        yield app
+    client.flushdb()
+
+
+@contextmanager
 def two_backends(tmp_path_factory: pytest.TempPathFactory, database_url: str, redis_url: str,
                  extra_env: dict[str, str]) -> Iterator[tuple[RunningApp, RunningApp]]:
     """Two backend workers (`reflex run --backend-only`) on one database and one Redis, emptied

@@ -15,10 +15,10 @@ from sqlmodel import Session
 from academy_app.admin.broadcast import broadcast_card
 from academy_app.admin.reports import course_report_links
 from academy_app.admin.workspace import admin_page
-from academy_app.components.layout import labelled
+from academy_app.components.layout import labelled, link_button
 from academy_app.infra.markdown import render_markdown
 from academy_app.models import Category, Course, User
-from academy_app.services import authoring, catalog
+from academy_app.services import attempts, authoring, catalog, quizzes
 from academy_app.services.errors import Invalid, ServiceError
 from academy_app.services.permissions import STAFF
 from academy_app.state.auth import Events
@@ -37,6 +37,7 @@ class EditorLesson:
     title: str = ""
     kind: str = ""
     duration: int = 0
+    quiz_id: int = 0  # a quiz lesson's quiz, edited on its own page
 
 
 @dataclass
@@ -68,6 +69,9 @@ class CourseEditorState(StaffState):
     lesson_module_id: int = 0
     lesson_form: dict[str, str] = {}
     lesson_errors: dict[str, str] = {}
+    # The certificate rule: an optional minimum overall grade, and how quizzes weigh in it.
+    rule_form: dict[str, str] = {}
+    rule_errors: dict[str, str] = {}
     # What the delete confirmation is about: ("module" | "lesson", id, title); empty when closed.
     pending_delete_kind: str = ""
     pending_delete_title: str = ""
@@ -130,6 +134,10 @@ class CourseEditorState(StaffState):
                      "level": course.level.value,
                      "price": f"{course.price_cents // 100}.{course.price_cents % 100:02d}",
                      "currency": course.currency, "cover_image_url": course.cover_image_url}
+        self.rule_form = {"min_grade_percent": "" if course.min_grade_percent is None
+                          else str(course.min_grade_percent),
+                          "grade_weighting": course.grade_weighting.value}
+        self.rule_errors = {}
 
     @rx.event
     def set_field(self, name: str, value: str) -> None:
@@ -171,6 +179,29 @@ class CourseEditorState(StaffState):
                                   lambda s, a: authoring.set_published(s, a, course_id,
                                                                        published is True),
                                   "Course published" if published else "Course moved back to drafts")
+
+    @rx.event
+    def set_rule(self, name: str, value: str) -> None:
+        if name in ("min_grade_percent", "grade_weighting") and isinstance(value, str):
+            self.rule_form = {**self.rule_form, name: value[:20]}
+            self.rule_errors = {k: v for k, v in self.rule_errors.items() if k != name}
+
+    @rx.event
+    async def save_rule(self) -> Events:
+        course_id = self._course_id
+        minimum, weighting = (self.rule_form.get("min_grade_percent", ""),
+                              self.rule_form.get("grade_weighting", ""))
+        try:
+            _, refused = await self._act_as("certificate_rule", lambda session, actor:
+                                            quizzes.set_certificate_rule(session, actor, course_id,
+                                                                         minimum, weighting))
+        except Invalid as exc:
+            self.rule_errors = exc.errors
+            return rx.toast.error("Please correct the certificate rule")
+        if refused:
+            return refused
+        self.rule_errors = {}
+        return rx.toast.success("Certificate rule saved")
 
     @rx.event
     def set_new_module_title(self, value: str) -> None:
@@ -274,8 +305,10 @@ class CourseEditorState(StaffState):
     async def save_lesson(self) -> Events:
         form = authoring.LessonForm(**{n: self.lesson_form.get(n, "") for n in LESSON_FIELDS})
         lesson_id, module_id = self.lesson_id, self.lesson_module_id
+        new_quiz = lesson_id == -1 and form.kind == "quiz"
         try:
-            _, refused = await self._act_as("save_lesson", lambda session, actor: (
+            saved, refused = await self._act_as("save_lesson", lambda session, actor: (
+                quizzes.create_quiz(session, actor, module_id, form.title).id if new_quiz else
                 authoring.add_lesson(session, actor, module_id, form) if lesson_id == -1 else
                 authoring.update_lesson(session, actor, lesson_id, form)))
         except Invalid as exc:
@@ -284,6 +317,9 @@ class CourseEditorState(StaffState):
         if refused:
             return refused
         self.lesson_id = 0
+        if new_quiz:  # the quiz's settings and questions are on its own page
+            return [rx.toast.success("Quiz created: now add its questions"),
+                    rx.redirect(f"/admin/quizzes/{saved}")]
         return [rx.toast.success("Lesson saved"), CourseEditorState.reload_outline]
 
     @rx.event
@@ -310,7 +346,9 @@ def _outline(session: Session, staff: User, slug: str) -> list[EditorModule]:
     outline = catalog.course_outline(session, slug, staff)
     return [EditorModule(id=m.id, title=m.title, lessons=[
         EditorLesson(id=lesson.id, title=lesson.title, kind=lesson.kind,
-                     duration=lesson.duration_minutes) for lesson in m.lessons])
+                     duration=lesson.duration_minutes,
+                     quiz_id=(attempts.quiz_id_for_lesson(session, lesson.id) or 0)
+                     if lesson.kind == "quiz" else 0) for lesson in m.lessons])
         for m in outline.modules]
 
 
@@ -386,8 +424,8 @@ def details_form() -> rx.Component:
 
 def lesson_line(lesson: EditorLesson) -> rx.Component:
     return rx.hstack(
-        rx.icon(rx.cond(lesson.kind == "video", "circle-play", "file-text"), size=16,
-                aria_hidden="true"),
+        rx.icon(rx.match(lesson.kind, ("video", "circle-play"), ("quiz", "list-checks"),
+                         "file-text"), size=16, aria_hidden="true"),
         rx.text(lesson.title, size="2", flex="1"),
         rx.text(lesson.duration.to_string() + " min", size="1", color_scheme="gray"),
         rx.icon_button(rx.icon("arrow-up", size=14), size="1", variant="ghost",
@@ -396,7 +434,12 @@ def lesson_line(lesson: EditorLesson) -> rx.Component:
         rx.icon_button(rx.icon("arrow-down", size=14), size="1", variant="ghost",
                        aria_label="Move lesson down: " + lesson.title,
                        on_click=CourseEditorState.move_lesson(lesson.id, 1)),
-        rx.button("Edit", size="1", variant="soft", aria_label="Edit lesson: " + lesson.title,
+        rx.cond(lesson.quiz_id > 0,
+                link_button("Edit quiz", "/admin/quizzes/" + lesson.quiz_id.to_string(),
+                            size="1", variant="soft", aria_label="Edit quiz: " + lesson.title)),
+        rx.button(rx.cond(lesson.quiz_id > 0, "Rename", "Edit"), size="1", variant="soft",
+                  aria_label=rx.cond(lesson.quiz_id > 0, "Rename quiz: ", "Edit lesson: ")
+                  + lesson.title,
                   on_click=CourseEditorState.open_lesson(lesson.id)),
         rx.button("Delete", size="1", variant="soft", color_scheme="red",
                   aria_label="Delete lesson: " + lesson.title,
@@ -483,7 +526,8 @@ def lesson_dialog() -> rx.Component:
 
     return rx.dialog.root(rx.dialog.content(
         rx.dialog.title(rx.cond(CourseEditorState.lesson_id == -1, "New lesson", "Edit lesson")),
-        rx.dialog.description("Text lessons are Markdown; video lessons also play a video."),
+        rx.dialog.description("Text lessons are Markdown; video lessons also play a video; a "
+                              "quiz gets its questions on its own page."),
         rx.vstack(
             _lesson_input("Lesson title", "title", rx.input(
                 id="lesson-title", value=value("title"), on_change=on_change("title"),
@@ -492,7 +536,8 @@ def lesson_dialog() -> rx.Component:
                 _lesson_input("Kind", "kind", rx.select.root(
                     rx.select.trigger(id="lesson-kind", aria_label="Kind", width="100%"),
                     rx.select.content(rx.select.item("Text", value="text"),
-                                      rx.select.item("Video", value="video")),
+                                      rx.select.item("Video", value="video"),
+                                      rx.select.item("Quiz", value="quiz")),
                     value=value("kind"), on_change=on_change("kind"))),
                 _lesson_input("Duration in minutes", "duration_minutes", rx.input(
                     id="lesson-duration_minutes", value=value("duration_minutes"),
@@ -500,16 +545,23 @@ def lesson_dialog() -> rx.Component:
                     width="100%")),
                 columns="2", spacing="3", width="100%",
             ),
-            rx.cond(value("kind") == "video", _lesson_input("Video address", "video_url", rx.input(
-                id="lesson-video_url", value=value("video_url"), on_change=on_change("video_url"),
-                placeholder="https://…/lesson.mp4", width="100%"))),
-            _lesson_input("Lesson text", "body", rx.text_area(
-                id="lesson-body", value=value("body"), on_change=on_change("body"), rows="8",
-                width="100%", placeholder="Markdown")),
-            rx.box(rx.html(CourseEditorState.lesson_preview, class_name="markdown"),
-                   border=f"1px solid {rx.color('gray', 5)}", border_radius="8px", padding="12px",
-                   max_height="200px", overflow_y="auto", width="100%", role="region",
-                   aria_label="Lesson preview"),
+            # A quiz's content is its questions, edited on the quiz's own page.
+            rx.cond(value("kind") != "quiz", rx.vstack(
+                rx.cond(value("kind") == "video", _lesson_input("Video address", "video_url",
+                                                                rx.input(
+                    id="lesson-video_url", value=value("video_url"),
+                    on_change=on_change("video_url"), placeholder="https://…/lesson.mp4",
+                    width="100%"))),
+                _lesson_input("Lesson text", "body", rx.text_area(
+                    id="lesson-body", value=value("body"), on_change=on_change("body"), rows="8",
+                    width="100%", placeholder="Markdown")),
+                rx.box(rx.html(CourseEditorState.lesson_preview, class_name="markdown"),
+                       border=f"1px solid {rx.color('gray', 5)}", border_radius="8px",
+                       padding="12px", max_height="200px", overflow_y="auto", width="100%",
+                       role="region", aria_label="Lesson preview"),
+                spacing="3",
+                width="100%",
+            )),
             rx.hstack(
                 rx.spacer(),
                 rx.button("Cancel", variant="soft", color_scheme="gray",
@@ -544,6 +596,42 @@ def delete_dialog() -> rx.Component:
             padding_top="12px",
         ),
     ), open=CourseEditorState.pending_delete_kind != "")
+
+
+def certificate_rule_card() -> rx.Component:
+    def error(name: str) -> rx.Var:
+        return CourseEditorState.rule_errors.get(name, "")
+
+    return rx.card(rx.vstack(
+        rx.heading("Certificate rule", size="4", as_="h2"),
+        rx.text("A certificate needs every lesson complete and every graded quiz passed; it can "
+                "also ask for a minimum overall grade across the quizzes.", size="2",
+                color_scheme="gray"),
+        rx.grid(
+            labelled("Minimum overall grade (%)", "min_grade_percent", rx.input(
+                id="min_grade_percent", inputmode="numeric", width="100%",
+                value=CourseEditorState.rule_form.get("min_grade_percent", ""),
+                on_change=lambda v: CourseEditorState.set_rule("min_grade_percent", v),
+                aria_invalid=rx.cond(error("min_grade_percent") != "", "true", "false"),
+                aria_describedby="min_grade_percent-error"),
+                error("min_grade_percent"), "Empty: no minimum."),
+            labelled("Weigh quizzes", "grade_weighting", rx.select.root(
+                rx.select.trigger(id="grade_weighting", aria_label="Weigh quizzes", width="100%"),
+                rx.select.content(rx.select.item("By their points", value="points"),
+                                  rx.select.item("By the weight given to each quiz",
+                                                 value="quiz_weight")),
+                value=CourseEditorState.rule_form.get("grade_weighting", ""),
+                on_change=lambda v: CourseEditorState.set_rule("grade_weighting", v)),
+                error("grade_weighting")),
+            columns=rx.breakpoints(initial="1", sm="2"),
+            spacing="4",
+            width="100%",
+        ),
+        rx.hstack(rx.spacer(), rx.button("Save certificate rule",
+                                         on_click=CourseEditorState.save_rule), width="100%"),
+        spacing="3",
+        width="100%",
+    ), width="100%")
 
 
 def publish_bar() -> rx.Component:
@@ -584,6 +672,7 @@ def course_editor_page() -> rx.Component:
                     rx.cond(CourseEditorState.is_published, broadcast_card()),
                     details_form(),
                     rx.cond(~CourseEditorState.is_new, curriculum()),
+                    rx.cond(~CourseEditorState.is_new, certificate_rule_card()),
                     lesson_dialog(),
                     delete_dialog(),
                     spacing="4",

@@ -174,11 +174,11 @@ def learner_line(row: LearnerLine) -> rx.Component:
     )
 
 
-def _course_header(state: type[CourseReportState]) -> rx.Component:
+def course_header(state: type[CourseReportState]) -> rx.Component:
     return rx.hstack(rx.link("← " + state.course_title, href=state.course_href), width="100%")
 
 
-def _course_missing() -> rx.Component:
+def course_missing() -> rx.Component:
     return rx.callout("This course does not exist, or it is not yours.", icon="circle-alert",
                       color_scheme="red", role="alert")
 
@@ -188,9 +188,9 @@ def learners_page() -> rx.Component:
         "Learners",
         "Who is taking this course and how far they are.",
         rx.cond(LearnersState.not_found,
-                _course_missing(),
+                course_missing(),
                 rx.vstack(
-                    _course_header(LearnersState),
+                    course_header(LearnersState),
                     rx.hstack(
                         rx.debounce_input(rx.input(
                             rx.input.slot(rx.icon("search", size=16)), value=LearnersState.query,
@@ -216,13 +216,13 @@ def analytics_page() -> rx.Component:
     return admin_page(
         "Analytics",
         "Enrollments, completion and revenue for your courses.",
-        rx.cond(AnalyticsState.not_found, _course_missing(), analytics_charts()),
+        rx.cond(AnalyticsState.not_found, course_missing(), analytics_charts()),
     )
 
 
 def analytics_charts() -> rx.Component:
     return rx.vstack(
-        rx.cond(AnalyticsState.scope == "course", _course_header(AnalyticsState)),
+        rx.cond(AnalyticsState.scope == "course", course_header(AnalyticsState)),
         rx.grid(stat_card("Learners", AnalyticsState.learners),
                 stat_card("Completed", AnalyticsState.completed),
                 stat_card("Approved revenue", AnalyticsState.revenue),
@@ -268,6 +268,8 @@ def course_report_links(course_id: rx.Var) -> rx.Component:
         link_button("Learners", "/admin/courses/" + course_id.to_string() + "/learners",
                     variant="soft", size="2"),
         link_button("Course analytics", "/admin/courses/" + course_id.to_string() + "/analytics",
+                    variant="soft", size="2"),
+        link_button("Question bank", "/admin/courses/" + course_id.to_string() + "/questions",
                     variant="soft", size="2"),
         spacing="2",
     )

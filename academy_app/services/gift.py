@@ -233,7 +233,7 @@ def _question(body: _Src, tags: tuple[str, ...], warnings: list[GiftError]) -> G
     answers, general = answers.split_once("####", last=True)  # as Moodle: "{T#####x}" explains "x"
     answers = answers.strip()
     kind, spec = _answers(answers, body.line, warnings)
-    return GiftQuestion(kind=kind, title=title or _title_from(stem), stem=stem, points=1.0, spec=spec,
+    return GiftQuestion(kind=kind, title=title or title_from(stem), stem=stem, points=1.0, spec=spec,
                         explanation=general.formatted if general else "", tags=tags)
 
 
@@ -246,7 +246,7 @@ def _title(body: _Src) -> tuple[str, _Src]:
     return body.cut(2, end).text, body.cut(end + 2)
 
 
-def _title_from(stem: str) -> str:
+def title_from(stem: str) -> str:
     words = " ".join(stem.split())
     return words if len(words) <= TITLE_LENGTH else words[:TITLE_LENGTH - 1].rstrip() + "…"
 

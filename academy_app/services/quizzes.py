@@ -10,6 +10,7 @@ GIFT importer writes too.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,16 +22,18 @@ from academy_app.models import (
     GradeWeighting,
     Lesson,
     LessonKind,
+    Module,
     Question,
     QuestionKind,
     QuestionVersion,
     Quiz,
+    QuizAttempt,
     QuizQuestion,
     ShowAnswers,
     User,
     utcnow,
 )
-from academy_app.services import attempts, audit, authoring, grading
+from academy_app.services import attempts, audit, authoring, gift, grading
 from academy_app.services.authoring import Direction
 from academy_app.services.errors import Conflict, Invalid, NotFound
 from academy_app.services.permissions import require_course_staff, require_staff
@@ -307,6 +310,60 @@ def regrade_question(session: Session, actor: User | None, question_id: int,
                   "newly_passed": list(report.newly_passed),
                   "newly_failed": list(report.newly_failed)})
     return report
+
+
+def regrade_reach(session: Session, actor: User | None, question_id: int) -> int:
+    """How many attempts a regrade of the question would grade again: those that had any version
+    of it (what the confirmation tells the instructor before `regrade_question`)."""
+    question = _question_for_staff(session, actor, question_id)
+    versions = set(session.exec(select(QuestionVersion.id)
+                                .where(QuestionVersion.question_id == question.id)))
+    layouts = session.exec(select(QuizAttempt.layout)
+                           .join(Quiz, col(Quiz.id) == QuizAttempt.quiz_id)
+                           .join(Lesson, col(Lesson.id) == Quiz.lesson_id)
+                           .join(Module, col(Module.id) == Lesson.module_id)
+                           .where(Module.course_id == question.course_id))
+    return sum(1 for layout in layouts if any(entry["version"] in versions for entry in layout))
+
+
+def learner_names(session: Session, actor: User | None, course_id: int,
+                  user_ids: Sequence[int]) -> list[str]:
+    """The names of a regrade report's learners, for the course's staff."""
+    authoring.course_for_editing(session, actor, course_id)
+    if not user_ids:
+        return []
+    return sorted(session.exec(select(User.full_name).where(col(User.id).in_(list(user_ids)))))
+
+
+def import_gift(session: Session, actor: User | None, course_id: int,
+                questions: Sequence[gift.GiftQuestion]) -> list[Question]:
+    """The questions read from a GIFT file (`gift.parse`), into the course's bank, all or none:
+    one that the bank refuses names itself and rolls back the rest with the caller's
+    transaction."""
+    authoring.course_for_editing(session, actor, course_id)
+    if not questions:
+        raise Invalid({"gift": "There is no question to import"})
+    added = []
+    for number, question in enumerate(questions, start=1):
+        try:
+            added.append(add_question(session, actor, course_id, QuestionForm(
+                question.kind, question.stem, question.spec, points=f"{question.points:g}",
+                explanation=question.explanation, tags=question.tags)))
+        except Invalid as exc:
+            raise Invalid({"gift": f"Question {number} (“{question.title}”): {exc.message}"}
+                          ) from exc
+    return added
+
+
+def export_gift(session: Session, actor: User | None, course_id: int, tag: str = "") -> str:
+    """The bank (or its questions with `tag`) as a GIFT file, oldest first so that importing it
+    keeps their order; Invalid naming each question GIFT cannot hold (gift.export)."""
+    rows = list(reversed(bank(session, actor, course_id, tag)))
+    if not rows:
+        raise Invalid({"questions": "There is no question to export"})
+    return gift.export(gift.GiftQuestion(kind=q.kind.value, title=gift.title_from(q.stem), stem=q.stem,
+                                         points=q.points, spec=q.spec, explanation=q.explanation,
+                                         tags=q.tags) for q in rows)
 
 
 def _apply_settings(quiz: Quiz, form: QuizSettingsForm) -> None:

@@ -51,7 +51,7 @@ def test_learner_pages_have_no_wcag_violations(page: Page):
                                   "/admin/users", "/admin/audit", "/admin/jobs",
                                   "/admin/certificates", "/admin/study-groups",
                                   "/admin/discussions",
-                                  "/admin/courses/1"])
+                                  "/admin/courses/1", "/admin/courses/1/questions"])
 def test_workspace_pages_have_no_wcag_violations(page: Page, path: str):
     page.goto("/login")
     log_in(page, "admin@academy.test")

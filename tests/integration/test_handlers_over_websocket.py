@@ -22,17 +22,19 @@ from academy_app.admin.course_editor import CourseEditorState
 from academy_app.admin.courses import course_page
 from academy_app.admin.jobs import JobsState
 from academy_app.admin.payments import payment_page
+from academy_app.admin.question_bank import QuestionBankState
+from academy_app.admin.quiz_editor import QuizEditorState
 from academy_app.admin.study_groups import study_groups
 from academy_app.admin.users import user_page
 from academy_app.db import make_engine
 from academy_app.demo import DEMO_PASSWORD
-from academy_app.models import Course, Role
-from academy_app.services import accounts, payments
+from academy_app.models import Course, Module, Role, User
+from academy_app.services import accounts, payments, quizzes
 from academy_app.state.account import AccountFormState
 from academy_app.state.catalog import CatalogState
 from academy_app.state.course import CourseState
 from academy_app.state.learn import LearnState
-from tests.appserver import RunningApp, running_app
+from tests.appserver import RunningApp, redis_backend
 from tests.wsclient import ReflexTab, handler_name, handoff_ticket, iter_vars, run
 
 REDIS_URL = "redis://127.0.0.1:6379/13"
@@ -42,15 +44,8 @@ PAYMENTS, CERTIFICATES, USERS = payment_page.state, certificate_page.state, user
 
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.flushdb()
-    except redis.ConnectionError as exc:
-        pytest.fail(f"Redis is not reachable at {REDIS_URL}: {exc}. Run `make services`.")
-    with running_app(tmp_path_factory.mktemp("backend"), redis_url=REDIS_URL,
-                     backend_only=True) as app:
+    with redis_backend(tmp_path_factory, REDIS_URL, "backend") as app:
         yield app
-    client.flushdb()
 
 
 def rows(app: RunningApp, sql: str) -> int:
@@ -461,3 +456,76 @@ def test_the_groups_own_instructor_can_close_it_over_the_websocket(backend):
     assert table(backend, f"SELECT is_open FROM study_groups WHERE id = {group_id}") == [(0,)]
     assert table(backend, "SELECT action FROM audit_log WHERE action LIKE 'study_group.%'") == [
         ("study_group.close",)]
+
+
+@pytest.fixture(scope="module")
+def demo_quiz(backend: RunningApp) -> tuple[int, int]:
+    """A quiz with one question in the demo instructor's Python course: (quiz id, question id)."""
+    engine = make_engine(backend.database_url)
+    with Session(engine) as session:
+        instructor = session.exec(select(User).where(User.email == "instructor@academy.test")).one()
+        course = session.exec(select(Course).where(Course.slug == "python-foundations")).one()
+        module = session.exec(select(Module).where(Module.course_id == course.id)).first()
+        quiz = quizzes.create_quiz(session, instructor, module.id, "Crafted quiz")
+        question = quizzes.add_quiz_question(session, instructor, quiz.id, quizzes.QuestionForm(
+            "true_false", "Is this quiz yours?", {"answer": True}))
+        session.commit()
+        ids = quiz.id, question.id
+    engine.dispose()
+    return ids
+
+
+@pytest.mark.parametrize("caller", ["student", "other instructor"])
+def test_crafted_quiz_editor_events_are_refused_logged_and_change_nothing(
+        backend, demo_quiz, other_instructor, caller):
+    """A learner or another course's instructor calls the quiz editor's and the question bank's
+    handlers directly, naming the demo quiz and its question: every one is refused and logged."""
+    email = "student2@academy.test" if caller == "student" else other_instructor
+    quiz_id, question_id = demo_quiz
+    log_start = len(backend.log_text())
+    before = [table(backend, f"SELECT * FROM quizzes WHERE id = {quiz_id}"),
+              table(backend, "SELECT count(*) FROM questions"),
+              table(backend, "SELECT count(*) FROM question_versions"),
+              table(backend, f"SELECT * FROM quiz_questions WHERE quiz_id = {quiz_id}")]
+
+    def editor(handler: str) -> str:
+        return handler_name(QuizEditorState, handler)
+
+    async def scenario() -> list[dict]:
+        tab = await logged_in_tab(backend, email)
+        replies = await tab.open(f"/admin/quizzes/{quiz_id}")
+        for name, payload in [
+            ("set_setting", {"name": "pass_percent", "value": "0"}),
+            ("save_settings", {}),
+            ("move", {"question_id": question_id, "direction": 1}),
+            ("remove", {"question_id": question_id}),
+            ("edit", {"question_id": question_id}),
+            ("set_q", {"name": "stem", "value": "Injected"}),
+            ("set_kind", {"kind": "true_false"}),
+            ("save_question", {}),
+            ("ask_regrade", {}),
+            ("confirm_regrade", {}),
+        ]:
+            replies += await tab.send(editor(name), payload, expect_reply=False)
+        tab.path = "/admin/courses/1/questions"
+        await tab.send(handler_name(QuestionBankState, "set_gift_text"),
+                       {"text": "Injected? {T}"}, expect_reply=False)
+        await tab.send(handler_name(QuestionBankState, "preview_gift"), expect_reply=False)
+        replies += await tab.send(handler_name(QuestionBankState, "import_gift"),
+                                  expect_reply=False)
+        await tab.close()
+        return replies
+
+    replies = run(scenario())
+    assert "Injected" not in str(table(backend, "SELECT stem FROM question_versions"))
+    assert [table(backend, f"SELECT * FROM quizzes WHERE id = {quiz_id}"),
+            table(backend, "SELECT count(*) FROM questions"),
+            table(backend, "SELECT count(*) FROM question_versions"),
+            table(backend, f"SELECT * FROM quiz_questions WHERE quiz_id = {quiz_id}")] == before
+    assert '"error"' in str(replies)  # told, as a toast
+    log = backend.log_text()[log_start:]
+    for refused in ("quiz_editor.save_settings", "quiz_editor.move", "quiz_editor.remove",
+                    "quiz_editor.save_question", "quiz_editor.ask_regrade",
+                    "quiz_editor.regrade"):
+        assert f"refused {refused}" in log
+    assert "Traceback" not in log
