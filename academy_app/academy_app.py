@@ -53,6 +53,7 @@ from academy_app.state.dashboard import DashboardState
 from academy_app.state.learn import LearnState
 from academy_app.state.live import reloads_live, run_listener
 from academy_app.state.notifications import NotificationState
+from academy_app.state.quiz import QuizState
 from academy_app.state.reminders import ReminderLinkState
 from academy_app.state.study_groups import LearnerGroupsState
 
@@ -99,7 +100,8 @@ add_page(home_page, "/", "Academy — learn at your own pace", HomeState.load)
 add_page(catalog_page, "/courses", "Course catalog · Academy", CatalogState.load)
 add_page(course_page, "/courses/[slug]", "Course · Academy", CourseState.load,
          CheckoutState.close_checkout)
-add_page(learn_page, "/learn/[slug]/[lesson]", "Lesson · Academy", LearnState.load)
+add_page(learn_page, "/learn/[slug]/[lesson]", "Lesson · Academy", LearnState.load,
+         QuizState.load)
 add_page(dashboard_page, "/dashboard", "My learning · Academy", DashboardState.load)
 add_page(certificates_page, "/certificates", "My certificates · Academy", CertificatesState.load)
 add_page(verify_page, "/verify", "Verify a certificate · Academy", VerifyState.load)
