@@ -26,12 +26,13 @@ from academy_app.admin.study_groups import study_groups
 from academy_app.admin.users import user_page
 from academy_app.db import make_engine
 from academy_app.demo import DEMO_PASSWORD
-from academy_app.models import Course, Role
-from academy_app.services import accounts, payments
+from academy_app.models import Course, Lesson, Module, QuestionVersion, Quiz, QuizQuestion, Role, User
+from academy_app.services import accounts, attempts, enrollment, payments
 from academy_app.state.account import AccountFormState
 from academy_app.state.catalog import CatalogState
 from academy_app.state.course import CourseState
 from academy_app.state.learn import LearnState
+from academy_app.state.quiz import QuizState
 from tests.appserver import RunningApp, running_app
 from tests.wsclient import ReflexTab, handler_name, handoff_ticket, iter_vars, run
 
@@ -461,3 +462,61 @@ def test_the_groups_own_instructor_can_close_it_over_the_websocket(backend):
     assert table(backend, f"SELECT is_open FROM study_groups WHERE id = {group_id}") == [(0,)]
     assert table(backend, "SELECT action FROM audit_log WHERE action LIKE 'study_group.%'") == [
         ("study_group.close",)]
+
+
+def test_crafted_quiz_events_reach_only_the_learners_own_attempt_and_submit_grades_once(backend):
+    """A learner's tab answers only the attempt the server holds for it: a question of another
+    quiz (or another learner's attempt) is refused and logged, extra arguments naming an attempt
+    are dropped, and submitting twice leaves one graded attempt."""
+    engine = make_engine(backend.database_url)
+    with Session(engine) as session:
+        course = session.exec(select(Course).where(Course.slug == "sql-for-analysts")).one()
+        learners = [session.exec(select(User).where(User.email == email)).one()
+                    for email in ("student@academy.test", "student2@academy.test")]
+        for learner in learners:
+            enrollment.enroll_free(session, learner, course.id)
+        quiz_id = session.exec(select(Quiz.id).join(Lesson, Lesson.id == Quiz.lesson_id)
+                               .join(Module).where(Module.course_id == course.id)).one()
+        lesson_id = session.get(Quiz, quiz_id).lesson_id
+        theirs = attempts.start_attempt(session, learners[1], quiz_id)
+        elsewhere = session.exec(select(QuizQuestion.question_id).join(Quiz).join(Lesson).join(
+            Module).join(Course).where(Course.slug == "python-foundations")).first()
+        foreign_version = session.exec(select(QuestionVersion.id).where(
+            QuestionVersion.question_id == elsewhere)).first()
+        session.commit()
+    engine.dispose()
+
+    async def scenario() -> list[dict]:
+        tab = await logged_in_tab(backend)
+        await tab.open(f"/learn/sql-for-analysts/{lesson_id}")
+        replies = await tab.send(handler_name(QuizState, "start"))
+        questions = ReflexTab.var(replies, "questions")
+        single = next(q for q in questions if q["kind"] == "single")
+        crafted = [
+            ("choose", {"version_id": foreign_version, "value": "0"}),  # another quiz's question
+            ("choose", {"version_id": single["version_id"], "value": "99"}),  # no such option
+            ("choose", {"version_id": single["version_id"], "value": "0",  # names their attempt
+                        "attempt_id": theirs.attempt_id}),
+            ("type_answer", {"version_id": single["version_id"], "text": "x" * 100_000}),
+            ("move", {"version_id": single["version_id"], "position": 0, "step": 5}),
+        ]
+        for handler, payload in crafted:
+            replies += await tab.send(handler_name(QuizState, handler), payload,
+                                      expect_reply=False)
+        replies += await tab.send(handler_name(QuizState, "choose"),
+                                  {"version_id": single["version_id"], "value": "0"})
+        for _ in range(2):  # a double click
+            replies += await tab.send(handler_name(QuizState, "submit"), expect_reply=False)
+        await tab.close()
+        return replies
+
+    replies = run(scenario())
+    assert "This question is not part of your attempt" in str(replies)
+    assert rows(backend, f"SELECT count(*) FROM attempt_answers WHERE attempt_id = "
+                         f"{theirs.attempt_id}") == 0
+    assert rows(backend, f"SELECT count(*) FROM quiz_attempts WHERE quiz_id = {quiz_id} AND "
+                         "submitted_at IS NOT NULL") == 1
+    assert rows(backend, f"SELECT count(*) FROM quiz_attempts WHERE quiz_id = {quiz_id}") == 2
+    assert rows(backend, "SELECT count(*) FROM attempt_answers a JOIN quiz_attempts t ON "
+                         f"t.id = a.attempt_id WHERE t.quiz_id = {quiz_id}") == 1
+    assert "refused quiz_answer" in backend.log_text()
