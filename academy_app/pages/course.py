@@ -48,7 +48,7 @@ def certificate_status() -> rx.Component:
             rx.text("Still needed for the certificate", size="2", weight="bold"),
             rx.el.ul(rx.foreach(CourseState.certificate_missing,
                                 lambda missing: rx.el.li(rx.text(missing, size="2"))),
-                     style={"margin": "4px 0 0", "padding_left": "18px"}),
+                     style={"margin": "4px 0 0", "padding_left": "18px", "list_style": "disc"}),
             aria_label="Still needed for the certificate", width="100%",
         ),
     )

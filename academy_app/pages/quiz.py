@@ -182,14 +182,15 @@ def _question(question: QuestionRow) -> rx.Component:
     return rx.el.section(
         rx.vstack(
             rx.flex(
-                rx.heading(question.label, as_="h2", size="3"),
+                rx.heading(question.label, as_="h2", size="3", white_space="nowrap"),
                 rx.spacer(),
-                rx.text(question.points, " pt", size="1", color_scheme="gray"),
+                rx.text(question.points, " pt", size="1", color_scheme="gray",
+                        white_space="nowrap"),
                 rx.cond(question.answered & (question.error == ""),
                         rx.badge(rx.icon("check", size=12), "Saved", color_scheme="green",
                                  variant="soft"),
                         rx.badge("Not answered", color_scheme="gray", variant="soft")),
-                align="center", spacing="2", width="100%",
+                align="center", spacing="2", width="100%", wrap="wrap",
             ),
             rx.html(question.stem_html, class_name="markdown"),
             rx.text(question.hint, size="2", color_scheme="gray"),
@@ -248,13 +249,13 @@ def _result_row(row: ResultRow) -> rx.Component:
     return rx.el.section(
         rx.vstack(
             rx.flex(
-                rx.heading(row.label, as_="h3", size="3"),
+                rx.heading(row.label, as_="h2", size="3", white_space="nowrap"),
                 rx.spacer(),
                 rx.badge(row.verdict, color_scheme=rx.cond(
                     row.correct, "green", rx.cond(row.verdict == "Partly correct", "amber",
                                                   "red"))),
-                rx.text(row.points, size="1", color_scheme="gray"),
-                align="center", spacing="2", width="100%",
+                rx.text(row.points, size="1", color_scheme="gray", white_space="nowrap"),
+                align="center", spacing="2", width="100%", wrap="wrap",
             ),
             rx.html(row.stem_html, class_name="markdown"),
             rx.text(rx.text.strong("Your answer: "), row.given, size="2"),
