@@ -178,28 +178,32 @@ def _control(question: QuestionRow) -> rx.Component:
     )
 
 
-def _question(question: QuestionRow) -> rx.Component:
+def _card(label: rx.Var, badges: list[rx.Component], *body: rx.Component) -> rx.Component:
+    """A question, while answered or in the result: its heading and badges over its body."""
     return rx.el.section(
         rx.vstack(
-            rx.flex(
-                rx.heading(question.label, as_="h2", size="3", white_space="nowrap"),
-                rx.spacer(),
-                rx.text(question.points, " pt", size="1", color_scheme="gray",
-                        white_space="nowrap"),
-                rx.cond(question.answered & (question.error == ""),
-                        rx.badge(rx.icon("check", size=12), "Saved", color_scheme="green",
-                                 variant="soft"),
-                        rx.badge("Not answered", color_scheme="gray", variant="soft")),
-                align="center", spacing="2", width="100%", wrap="wrap",
-            ),
-            rx.html(question.stem_html, class_name="markdown"),
-            rx.text(question.hint, size="2", color_scheme="gray"),
-            _control(question),
+            rx.flex(rx.heading(label, as_="h2", size="3", white_space="nowrap"), rx.spacer(),
+                    *badges, align="center", spacing="2", width="100%", wrap="wrap"),
+            *body,
             spacing="3", width="100%",
         ),
-        aria_label=question.label,
+        aria_label=label,
         style={"padding": "16px", "border": f"1px solid {rx.color('gray', 4)}",
                "border_radius": "12px", "background": rx.color("gray", 1), "width": "100%"},
+    )
+
+
+def _question(question: QuestionRow) -> rx.Component:
+    return _card(
+        question.label,
+        [rx.text(question.points, " pt", size="1", color_scheme="gray", white_space="nowrap"),
+         rx.cond(question.answered & (question.error == ""),
+                 rx.badge(rx.icon("check", size=12), "Saved", color_scheme="green",
+                          variant="soft"),
+                 rx.badge("Not answered", color_scheme="gray", variant="soft"))],
+        rx.html(question.stem_html, class_name="markdown"),
+        rx.text(question.hint, size="2", color_scheme="gray"),
+        _control(question),
     )
 
 
@@ -246,30 +250,18 @@ def taking() -> rx.Component:
 
 
 def _result_row(row: ResultRow) -> rx.Component:
-    return rx.el.section(
-        rx.vstack(
-            rx.flex(
-                rx.heading(row.label, as_="h2", size="3", white_space="nowrap"),
-                rx.spacer(),
-                rx.badge(row.verdict, color_scheme=rx.cond(
-                    row.correct, "green", rx.cond(row.verdict == "Partly correct", "amber",
-                                                  "red"))),
-                rx.text(row.points, size="1", color_scheme="gray", white_space="nowrap"),
-                align="center", spacing="2", width="100%", wrap="wrap",
-            ),
-            rx.html(row.stem_html, class_name="markdown"),
-            rx.text(rx.text.strong("Your answer: "), row.given, size="2"),
-            rx.cond(row.key != "", rx.text(rx.text.strong("Correct answer: "), row.key,
-                                           size="2")),
-            rx.cond(row.feedback != "", rx.text(row.feedback, size="2", color_scheme="gray")),
-            rx.cond(row.explanation_html != "",
-                    rx.box(rx.html(row.explanation_html, class_name="markdown"), padding="8px 12px",
-                           border_left=f"3px solid {rx.color('accent', 7)}", width="100%")),
-            spacing="2", width="100%",
-        ),
-        aria_label=row.label,
-        style={"padding": "16px", "border": f"1px solid {rx.color('gray', 4)}",
-               "border_radius": "12px", "background": rx.color("gray", 1), "width": "100%"},
+    return _card(
+        row.label,
+        [rx.badge(row.verdict, color_scheme=rx.cond(
+            row.correct, "green", rx.cond(row.verdict == "Partly correct", "amber", "red"))),
+         rx.text(row.points, size="1", color_scheme="gray", white_space="nowrap")],
+        rx.html(row.stem_html, class_name="markdown"),
+        rx.text(rx.text.strong("Your answer: "), row.given, size="2"),
+        rx.cond(row.key != "", rx.text(rx.text.strong("Correct answer: "), row.key, size="2")),
+        rx.cond(row.feedback != "", rx.text(row.feedback, size="2", color_scheme="gray")),
+        rx.cond(row.explanation_html != "",
+                rx.box(rx.html(row.explanation_html, class_name="markdown"), padding="8px 12px",
+                       border_left=f"3px solid {rx.color('accent', 7)}", width="100%")),
     )
 
 
