@@ -164,6 +164,11 @@ def _given(question: QuestionView) -> str:
                      for left, right in sorted(response["matches"].items()))
 
 
+def _whole(value: object) -> bool:
+    """An int a client sent (JSON true is a bool, and a bool is an int to Python)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _verdict(points: float, max_points: float, answered: bool) -> str:
     if not answered:
         return "Not answered"
@@ -315,16 +320,16 @@ class QuizState(LearnState):
     async def choose(self, version_id: int, value: str) -> Events:
         """A radio button: single choice (an option's key) or true/false ("true"/"false")."""
         return await self._change(version_id, value, lambda row: (
-            replace(row, value=value) if (row.kind == "single" and value in
-                                          {c.key for c in row.choices})
-            or (row.kind == "true_false" and value in ("true", "false")) else None))
+            replace(row, value=value) if isinstance(value, str) and (
+                (row.kind == "single" and value in {c.key for c in row.choices})
+                or (row.kind == "true_false" and value in ("true", "false"))) else None))
 
     @rx.event
     async def toggle(self, version_id: int, key: str, checked: bool) -> Events:
         """A checkbox of a multiple choice question."""
         def change(row: QuestionRow) -> QuestionRow | None:
-            if row.kind != "multiple" or key not in {c.key for c in row.choices} \
-                    or not isinstance(checked, bool):
+            if row.kind != "multiple" or not isinstance(key, str) \
+                    or key not in {c.key for c in row.choices} or not isinstance(checked, bool):
                 return None
             chosen = [k for k in row.chosen if k != key] + ([key] if checked else [])
             return replace(row, chosen=sorted(chosen, key=int))
@@ -349,9 +354,9 @@ class QuizState(LearnState):
     async def move(self, version_id: int, position: int, step: int) -> Events:
         """Move an ordering item one place up (-1) or down (+1)."""
         def change(row: QuestionRow) -> QuestionRow | None:
-            if row.kind != "ordering" or step not in (-1, 1) or isinstance(position, bool) \
-                    or not isinstance(position, int) \
-                    or not 0 <= position < len(row.order) or not 0 <= position + step < len(row.order):
+            if row.kind != "ordering" or not _whole(step) or step not in (-1, 1) \
+                    or not _whole(position) or not 0 <= position < len(row.order) \
+                    or not 0 <= position + step < len(row.order):
                 return None
             order = list(row.order)
             order[position], order[position + step] = order[position + step], order[position]
@@ -368,9 +373,8 @@ class QuizState(LearnState):
     async def match(self, version_id: int, left: int, right: str) -> Events:
         """The right side chosen for one left side of a matching question ("" to clear it)."""
         def change(row: QuestionRow) -> QuestionRow | None:
-            if row.kind != "matching" or isinstance(left, bool) or not isinstance(left, int) \
-                    or not 0 <= left < len(row.choices) \
-                    or right not in {"", *(t.key for t in row.targets)}:
+            if row.kind != "matching" or not _whole(left) or not 0 <= left < len(row.choices) \
+                    or not isinstance(right, str) or right not in {"", *(t.key for t in row.targets)}:
                 return None
             matches = list(row.matches)
             matches[left] = right
@@ -383,7 +387,7 @@ class QuizState(LearnState):
         this attempt, or a value no control gives, is refused and logged; nothing is saved."""
         rows: list[QuestionRow] = list(self.get_value("questions"))  # plain rows, no proxies
         index = next((i for i, row in enumerate(rows)
-                      if not isinstance(version_id, bool) and row.version_id == version_id), None)
+                      if _whole(version_id) and row.version_id == version_id), None)
         if self.mode != "taking" or index is None:
             return self._refuse("quiz_answer", NOT_IN_ATTEMPT)
         if isinstance(given, str) and len(given) > MAX_ANSWER_TEXT * 4:
