@@ -219,6 +219,7 @@ class QuizState(LearnState):
     async def load(self) -> AsyncIterator[Events]:
         """After LearnState.load: the quiz panel of a quiz lesson (an open attempt is resumed)."""
         self.is_quiz, self.mode, self._attempt_id = False, "", 0
+        self._clock += 1  # a countdown of the lesson open before stops
         if self.loading or self.lesson_kind != "quiz" or not self.is_enrolled:
             return
         lesson_id = self._lesson_id
@@ -246,8 +247,8 @@ class QuizState(LearnState):
         self.pass_mark = f"{status.pass_percent}%"
         self.attempts_left = "Unlimited" if status.max_attempts is None else \
             f"{max(status.max_attempts - submitted, 0)} of {status.max_attempts} left"
-        self.time_limit = f"{status.time_limit_minutes} minutes" \
-            if status.time_limit_minutes else "None"
+        minutes = status.time_limit_minutes
+        self.time_limit = f"{minutes} minute{'' if minutes == 1 else 's'}" if minutes else "None"
         self.counting = SCORING_LABELS[status.attempt_scoring].capitalize()
         self.answers_shown_when = SHOWN_LABELS[status.show_answers].capitalize()
         self.past = [AttemptRow(number=a.number, started=_when(a.started_at),
