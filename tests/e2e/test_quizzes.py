@@ -21,6 +21,7 @@ from tests.e2e.quiz_answers import (
     start,
     submit,
 )
+from tests.e2e.test_accessibility import violations
 from tests.e2e.test_student_journey import sign_up
 
 pytestmark = pytest.mark.e2e
@@ -207,3 +208,24 @@ def test_no_answer_key_reaches_the_browser_during_an_attempt(open_page):
             if form.kind == "matching" and len(matches) == len(spec["pairs"]):
                 assert matches != [str(i) for i in range(len(matches))], "the pairs were sent"
     assert '"correct"' not in everything and "tolerance" not in everything
+
+
+def test_the_quiz_pages_have_no_wcag_violations(open_page):
+    page = open_page()
+    sign_up(page, "Axel Checker")
+    expect(page).to_have_url(re.compile(r"/dashboard/?$"))
+    to_the_quiz(page)
+    assert violations(page) == []  # the settings
+    start(page)
+    shown = sections(page)
+    answer(page, SLUG, shown[0], right=True)
+    numeric = next(s for s in shown if question_for(SLUG, s).kind == "numeric")
+    numeric.get_by_role("textbox").fill("seven")
+    numeric.get_by_role("textbox").press("Tab")
+    expect(numeric.get_by_role("alert")).to_be_visible()
+    assert violations(page) == []  # questions of every type, one with its error
+    submit(page)
+    assert violations(page) == []  # the result
+    page.goto(f"/courses/{SLUG}")
+    expect(page.get_by_role("region", name="Still needed for the certificate")).to_be_visible()
+    assert violations(page) == []
