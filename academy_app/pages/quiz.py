@@ -295,4 +295,8 @@ def quiz_panel() -> rx.Component:
         QuizState.is_quiz,
         rx.box(rx.match(QuizState.mode, ("taking", taking()), ("result", result()), overview()),
                width="100%"),
+        # Course staff preview lessons without an enrollment: there is no attempt to take.
+        rx.cond((QuizState.lesson_kind == "quiz") & ~QuizState.is_enrolled & ~QuizState.loading,
+                rx.callout("Enrolled learners take this quiz here; its questions and results "
+                           "are in the workspace.", icon="info", width="100%")),
     )

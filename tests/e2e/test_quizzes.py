@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from typing import Any
 
 import pytest
@@ -22,7 +23,7 @@ from tests.e2e.quiz_answers import (
     submit,
 )
 from tests.e2e.test_accessibility import violations
-from tests.e2e.test_student_journey import sign_up
+from tests.e2e.test_student_journey import landing, log_in, sign_up
 
 pytestmark = pytest.mark.e2e
 
@@ -229,3 +230,19 @@ def test_the_quiz_pages_have_no_wcag_violations(open_page):
     page.goto(f"/courses/{SLUG}")
     expect(page.get_by_role("region", name="Still needed for the certificate")).to_be_visible()
     assert violations(page) == []
+
+
+def test_course_staff_previewing_a_quiz_lesson_are_told_where_its_questions_are(open_page,
+                                                                                 app_server):
+    with sqlite3.connect(app_server.database_url.removeprefix("sqlite:///")) as connection:
+        lesson_id = connection.execute(
+            "SELECT q.lesson_id FROM quizzes q JOIN lessons l ON l.id = q.lesson_id JOIN modules m "
+            "ON m.id = l.module_id JOIN courses c ON c.id = m.course_id WHERE c.slug = ?",
+            (SLUG,)).fetchone()[0]
+    page = open_page()
+    page.goto("/login")
+    log_in(page, "instructor@academy.test")
+    expect(page).to_have_url(landing("instructor@academy.test"))
+    page.goto(f"/learn/{SLUG}/{lesson_id}")
+    expect(page.get_by_text("Enrolled learners take this quiz here")).to_be_visible()
+    expect(page.get_by_role("button", name=START)).to_have_count(0)
