@@ -61,6 +61,7 @@ from academy_app.state.learn import LearnState
 from academy_app.state.live import reloads_live, run_listener
 from academy_app.state.notifications import NotificationState
 from academy_app.state.orders import OrderState
+from academy_app.state.quiz import QuizState
 from academy_app.state.reminders import ReminderLinkState
 from academy_app.state.study_groups import LearnerGroupsState
 
@@ -109,7 +110,7 @@ add_page(catalog_page, "/courses", "Course catalog · Academy", CatalogState.loa
 add_page(course_page, "/courses/[slug]", CourseState.page_title, CourseState.load,
          CheckoutState.close_checkout)
 add_page(learn_page, "/learn/[slug]/[lesson]", "Lesson · Academy", LearnState.load,
-         DiscussionState.load)
+         DiscussionState.load, QuizState.load)
 add_page(dashboard_page, "/dashboard", "My learning · Academy", DashboardState.load)
 add_page(certificates_page, "/certificates", "My certificates · Academy", CertificatesState.load)
 add_page(verify_page, "/verify", "Verify a certificate · Academy", VerifyState.load)

@@ -1,5 +1,5 @@
-"""Demo data: categories, six courses and one login per role. Safe to run again; never in production
-nor on a public URL.
+"""Demo data: categories, six courses (each with a quiz) and one login per role. Safe to run again;
+never in production nor on a public URL.
 
 Run with ``python -m academy_app.demo`` (``make demo``; ``make run`` does it too).
 """
@@ -10,7 +10,7 @@ import logging
 import sys
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from academy_app.db import session_scope
 from academy_app.models import (
@@ -26,7 +26,9 @@ from academy_app.models import (
     StudyGroup,
     User,
 )
+from academy_app.services import quizzes
 from academy_app.services.accounts import SignupForm, register
+from academy_app.services.quizzes import QuestionForm, QuizSettingsForm
 from academy_app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -114,6 +116,93 @@ COURSES = [
 ]
 
 
+def _choices(right: str, *wrong: str) -> dict:
+    return {"options": [{"text": right, "correct": True}] + [{"text": w} for w in wrong]}
+
+
+# One quiz per course, at the end of its last module, mixing the question types.
+QUIZ_TITLE = "Check your understanding"
+QUIZZES: dict[str, list[QuestionForm]] = {
+    "python-foundations": [
+        QuestionForm("single", "What does `len([1, 2, 3])` return?", _choices("3", "2", "6"),
+                     explanation="`len` counts the items of a list."),
+        QuestionForm("multiple", "Which of these are mutable?", {"options": [
+            {"text": "list", "correct": True}, {"text": "dict", "correct": True},
+            {"text": "tuple", "feedback": "A tuple cannot change once made."},
+            {"text": "str"}], "scoring": "per_option", "penalty": 0.5}, points="2"),
+        QuestionForm("true_false", "Python indexes lists from 1.",
+                     {"answer": False, "feedback_true": "The first item is at index 0."}),
+        QuestionForm("numeric", "What is `7 // 2`?", {"answer": 3, "tolerance": 0}),
+        QuestionForm("short_text", "Which keyword defines a function?", {"accepted": ["def"]}),
+        QuestionForm("ordering", "Put the steps of running a script in order",
+                     {"items": ["Write the code", "Save the file", "Run python script.py"]}),
+        QuestionForm("matching", "Match each value to its type",
+                     {"pairs": [["42", "int"], ["'hi'", "str"], ["3.5", "float"]]}),
+    ],
+    "web-apps-with-reflex": [
+        QuestionForm("single", "Where does a Reflex app's state live?",
+                     _choices("On the server", "In the browser's localStorage", "In a cookie")),
+        QuestionForm("true_false", "An event handler can change state vars.", {"answer": True}),
+        QuestionForm("short_text", "Which command starts the development server?",
+                     {"accepted": ["reflex run"]}),
+        QuestionForm("ordering", "Order the layers, top to bottom",
+                     {"items": ["Pages", "States", "Services", "Models"]}),
+    ],
+    "sql-for-analysts": [
+        QuestionForm("single", "Which clause filters groups after aggregation?",
+                     _choices("HAVING", "WHERE", "ORDER BY")),
+        QuestionForm("multiple", "Which are aggregate functions?", {"options": [
+            {"text": "COUNT", "correct": True}, {"text": "SUM", "correct": True},
+            {"text": "UPPER"}]}),
+        QuestionForm("short_text", "Which keyword removes duplicate rows?",
+                     {"accepted": ["DISTINCT", "SELECT DISTINCT"]}),
+        QuestionForm("matching", "Match each join to the rows it keeps", {"pairs": [
+            ["INNER JOIN", "rows matched on both sides"],
+            ["LEFT JOIN", "every row of the left table"]]}),
+    ],
+    "statistics-you-can-use": [
+        QuestionForm("numeric", "What is the mean of 2, 4 and 9?",
+                     {"answer": 5, "tolerance": 0.01}),
+        QuestionForm("single", "Which is least affected by an outlier?",
+                     _choices("The median", "The mean", "The range")),
+        QuestionForm("true_false", "A p-value is the chance the null hypothesis is true.",
+                     {"answer": False}),
+        QuestionForm("numeric", "About what percent of a normal distribution lies within one "
+                     "standard deviation of the mean?",
+                     {"answer": 68, "tolerance": 5, "tolerance_kind": "percent"}),
+    ],
+    "design-systems-101": [
+        QuestionForm("single", "What is a design token?", _choices(
+            "A named design decision, like a colour", "A login credential", "A UI component")),
+        QuestionForm("true_false", "A design system needs documentation.", {"answer": True}),
+        QuestionForm("matching", "Match each token to an example value", {"pairs": [
+            ["color.primary", "#1f6feb"], ["space.small", "4px"], ["font.body", "Inter"]]}),
+        QuestionForm("ordering", "Order from smallest to largest",
+                     {"items": ["Token", "Component", "Pattern", "Page"]}),
+    ],
+    "accessible-interfaces": [
+        QuestionForm("single", "What gives a button its accessible name?",
+                     _choices("Its text or aria-label", "Its colour", "Its size")),
+        QuestionForm("multiple", "Which can a screen reader announce?", {"options": [
+            {"text": "A name", "correct": True}, {"text": "A role", "correct": True},
+            {"text": "A hover colour"}]}),
+        QuestionForm("short_text", "Which key moves focus to the next control?",
+                     {"accepted": ["Tab", "the Tab key"]}),
+        QuestionForm("numeric", "The minimum contrast ratio for body text (WCAG AA), as x in x:1?",
+                     {"answer": 4.5, "tolerance": 0}),
+    ],
+}
+
+
+def _add_quiz(session: Session, instructor: User, course: Course) -> None:
+    module = session.exec(select(Module).where(Module.course_id == course.id)
+                          .order_by(col(Module.position).desc())).first()
+    quiz = quizzes.create_quiz(session, instructor, module.id, QUIZ_TITLE,
+                               QuizSettingsForm(pass_percent="60", shuffle_options=True))
+    for form in QUIZZES[course.slug]:
+        quizzes.add_quiz_question(session, instructor, quiz.id, form)
+
+
 def _lesson_body(course: DemoCourse, title: str) -> str:
     return (
         f"Welcome to **{title}**, part of *{course.title}*.\n\n"
@@ -169,6 +258,8 @@ def load_demo_data(session: Session) -> bool:
                     video_url=DEMO_VIDEO_URL if kind is LessonKind.VIDEO else "",
                     duration_minutes=4 + 3 * lesson_position + module_position,
                     position=lesson_position))
+        session.flush()
+        _add_quiz(session, instructor, course)
         added = True
     for code, kind, value, max_uses in COUPONS:
         if session.exec(select(Coupon.id).where(Coupon.code == code)).first() is None:

@@ -38,6 +38,22 @@ def syllabus_module(module: ModuleRow) -> rx.Component:
     )
 
 
+def certificate_status() -> rx.Component:
+    """What the certificate still needs (every lesson, every graded quiz passed, the grade)."""
+    return rx.cond(
+        CourseState.certificate_earned,
+        rx.callout("You have earned the certificate of this course.", icon="award",
+                   color_scheme="green", size="1", width="100%"),
+        rx.el.section(
+            rx.text("Still needed for the certificate", size="2", weight="bold"),
+            rx.el.ul(rx.foreach(CourseState.certificate_missing,
+                                lambda missing: rx.el.li(rx.text(missing, size="2"))),
+                     style={"margin": "4px 0 0", "padding_left": "18px", "list_style": "disc"}),
+            aria_label="Still needed for the certificate", width="100%",
+        ),
+    )
+
+
 def call_to_action() -> rx.Component:
     """Price and Enroll / Continue: first in the page's order, so on a phone it sits right under
     the course's title instead of after the whole syllabus; from md up the grid places it in the
@@ -50,6 +66,7 @@ def call_to_action() -> rx.Component:
                 progress_bar(CourseState.percent, "Course progress"),
                 rx.text(f"{CourseState.percent}% complete", size="2", color_scheme="gray"),
                 link_button("Continue learning", CourseState.resume_href, size="3", width="100%"),
+                certificate_status(),
                 width="100%",
             ),
             rx.cond(

@@ -7,6 +7,7 @@ import reflex as rx
 from academy_app.components.course import progress_bar
 from academy_app.components.layout import link_button, page, side_card, skeleton_block
 from academy_app.pages.discussions import discussion_section
+from academy_app.pages.quiz import quiz_panel
 from academy_app.state.learn import LearnState
 from academy_app.state.rows import LessonRow, ModuleRow
 
@@ -64,7 +65,7 @@ def lesson_actions() -> rx.Component:
                             color_scheme="gray")),
         rx.spacer(),
         rx.cond(
-            LearnState.is_enrolled,
+            LearnState.is_enrolled & (LearnState.lesson_kind != "quiz"),  # passing completes it
             rx.cond(
                 LearnState.is_completed,
                 rx.button(rx.icon("check", size=16), "Mark as not complete", variant="outline",
@@ -95,8 +96,8 @@ def completion_banner() -> rx.Component:
 def lesson_content() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.badge(rx.cond(LearnState.lesson_kind == "video", "Video lesson", "Reading"),
-                     variant="soft"),
+            rx.badge(rx.match(LearnState.lesson_kind, ("video", "Video lesson"), ("quiz", "Quiz"),
+                              "Reading"), variant="soft"),
             rx.heading(LearnState.lesson_title, as_="h1", size="7"),
             rx.cond(
                 (LearnState.lesson_kind == "video") & (LearnState.video_url != ""),
@@ -105,6 +106,7 @@ def lesson_content() -> rx.Component:
                                                               "background": "#000"}),
             ),
             rx.html(LearnState.body_html, class_name="markdown"),
+            quiz_panel(),
             completion_banner(),
             lesson_actions(),
             spacing="4",

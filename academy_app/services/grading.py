@@ -347,6 +347,8 @@ def _short_text_response(_spec: dict[str, Any], response: dict[str, Any]) -> dic
     text = response.get("text")
     if not isinstance(text, str) or len(text) > MAX_ANSWER_TEXT:
         _refuse_response(f"Answer in text of up to {MAX_ANSWER_TEXT} characters")
+    if "\x00" in text:  # PostgreSQL cannot store it; the API passes text as it is sent
+        _refuse_response("Answer in text without control characters")
     return {"text": text.strip()}
 
 
@@ -367,7 +369,8 @@ def _matching_response(spec: dict[str, Any], response: dict[str, Any]) -> dict[s
         _refuse_response("This answer is not in the expected form")
     cleaned = {}
     for left, right in matches.items():
-        if not isinstance(left, str) or not left.isdigit() or len(left) > 3:
+        # ASCII digits only: "²" is a digit to str.isdigit() but not to int().
+        if not isinstance(left, str) or not (left.isascii() and left.isdigit()) or len(left) > 3:
             _refuse_response("This answer matches an item that is not in the question")
         cleaned[str(_index(int(left), count))] = _index(right, count)
     return {"matches": cleaned}

@@ -9,8 +9,9 @@ from sqlmodel import Session
 
 from academy_app.infra.markdown import render_markdown
 from academy_app.models import Payment, User
-from academy_app.services import catalog, enrollment, payments, progress
+from academy_app.services import catalog, certificate_rule, enrollment, payments, progress
 from academy_app.services.catalog import CourseOutline
+from academy_app.services.certificate_rule import CertificateEligibility
 from academy_app.services.errors import Invalid, NotFound
 from academy_app.state.auth import AuthState, Events
 from academy_app.state.rows import LEVEL_LABELS, ModuleRow, cover_style, module_rows, price_label
@@ -40,6 +41,9 @@ class CourseState(AuthState):
     payment_reason: str = ""
     payment_amount: str = ""  # what the learner pays: the price less their coupon
     payment_href: str = ""  # its order page
+    # An enrolled learner's way to the certificate: what is still missing (certificate_rule).
+    certificate_earned: bool = False
+    certificate_missing: list[str] = []
     _course_id: int = 0
 
     @rx.var
@@ -55,20 +59,24 @@ class CourseState(AuthState):
         yield
         slug = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
 
-        def read(session: Session, viewer: User | None) -> tuple[CourseOutline, Payment | None] | None:
+        def read(session: Session, viewer: User | None
+                 ) -> tuple[CourseOutline, Payment | None, CertificateEligibility | None] | None:
             try:
                 outline = catalog.course_outline(session, slug, viewer)
             except NotFound:
                 return None
             course = outline.course
+            learning = outline.enrollment is not None \
+                and outline.enrollment.status in enrollment.LEARNING_STATUSES
             return outline, (payments.latest_payment(session, viewer.id, course.id)
-                             if viewer and not course.is_free else None)
+                             if viewer and not course.is_free else None), \
+                certificate_rule.for_learner(session, viewer, course.id) if learning else None
 
         found, _ = await self._read_as(read, roles=None)
         if found is None:
             self.not_found, self.loading, self.slug = True, False, slug
             return
-        outline, payment = found
+        outline, payment, eligibility = found
         course = outline.course
         mine = outline.enrollment  # read with the outline: no statement of its own
         enrolled = mine is not None and mine.status in enrollment.LEARNING_STATUSES
@@ -93,6 +101,8 @@ class CourseState(AuthState):
         self.payment_reason = payment.reason if payment else ""
         self.payment_amount = price_label(payment.amount_cents, payment.currency) if payment else ""
         self.payment_href = f"/orders/{payment.id}" if payment else ""
+        self.certificate_earned = eligibility is not None and eligibility.eligible
+        self.certificate_missing = list(eligibility.missing) if eligibility else []
         self.loading = False
 
     @rx.event

@@ -7,10 +7,12 @@ client pick what to act on, and log what they refuse.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import sqlite3
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 import redis
@@ -28,12 +30,24 @@ from academy_app.admin.study_groups import study_groups
 from academy_app.admin.users import user_page
 from academy_app.db import make_engine
 from academy_app.demo import DEMO_PASSWORD
-from academy_app.models import Course, Module, Role, User
-from academy_app.services import accounts, payments, quizzes
+from academy_app.models import (
+    Course,
+    Lesson,
+    Module,
+    QuestionVersion,
+    Quiz,
+    QuizAttempt,
+    QuizQuestion,
+    Role,
+    User,
+    utcnow,
+)
+from academy_app.services import accounts, attempts, enrollment, payments, quizzes
 from academy_app.state.account import AccountFormState
 from academy_app.state.catalog import CatalogState
 from academy_app.state.course import CourseState
 from academy_app.state.learn import LearnState
+from academy_app.state.quiz import QuizState
 from tests.appserver import RunningApp, redis_backend
 from tests.wsclient import ReflexTab, handler_name, handoff_ticket, iter_vars, run
 
@@ -529,3 +543,104 @@ def test_crafted_quiz_editor_events_are_refused_logged_and_change_nothing(
                     "quiz_editor.regrade"):
         assert f"refused {refused}" in log
     assert "Traceback" not in log
+
+
+def test_crafted_quiz_events_reach_only_the_learners_own_attempt_and_submit_grades_once(backend):
+    """A learner's tab answers only the attempt the server holds for it: a question of another
+    quiz (or another learner's attempt) is refused and logged, extra arguments naming an attempt
+    are dropped, and submitting twice leaves one graded attempt."""
+    engine = make_engine(backend.database_url)
+    with Session(engine) as session:
+        course = session.exec(select(Course).where(Course.slug == "sql-for-analysts")).one()
+        learners = [session.exec(select(User).where(User.email == email)).one()
+                    for email in ("student@academy.test", "student2@academy.test")]
+        for learner in learners:
+            enrollment.enroll_free(session, learner, course.id)
+        quiz_id = session.exec(select(Quiz.id).join(Lesson, Lesson.id == Quiz.lesson_id)
+                               .join(Module).where(Module.course_id == course.id)).one()
+        lesson_id = session.get(Quiz, quiz_id).lesson_id
+        theirs = attempts.start_attempt(session, learners[1], quiz_id)
+        elsewhere = session.exec(select(QuizQuestion.question_id).join(Quiz).join(Lesson).join(
+            Module).join(Course).where(Course.slug == "python-foundations")).first()
+        foreign_version = session.exec(select(QuestionVersion.id).where(
+            QuestionVersion.question_id == elsewhere)).first()
+        session.commit()
+    engine.dispose()
+
+    async def scenario() -> list[dict]:
+        tab = await logged_in_tab(backend)
+        await tab.open(f"/learn/sql-for-analysts/{lesson_id}")
+        replies = await tab.send(handler_name(QuizState, "start"))
+        questions = ReflexTab.var(replies, "questions")
+        single = next(q for q in questions if q["kind"] == "single")
+        crafted = [
+            ("choose", {"version_id": foreign_version, "value": "0"}),  # another quiz's question
+            ("choose", {"version_id": single["version_id"], "value": "99"}),  # no such option
+            ("choose", {"version_id": single["version_id"], "value": "0",  # names their attempt
+                        "attempt_id": theirs.attempt_id}),
+            ("type_answer", {"version_id": single["version_id"], "text": "x" * 100_000}),
+            ("move", {"version_id": single["version_id"], "position": 0, "step": 5}),
+            ("choose", {"version_id": single["version_id"], "value": ["0"]}),  # wrong types
+            ("toggle", {"version_id": True, "key": {"0": 1}, "checked": "yes"}),
+            ("match", {"version_id": single["version_id"], "left": 0.0, "right": [1]}),
+        ]
+        for handler, payload in crafted:
+            replies += await tab.send(handler_name(QuizState, handler), payload,
+                                      expect_reply=False)
+        replies += await tab.send(handler_name(QuizState, "choose"),
+                                  {"version_id": single["version_id"], "value": "0"})
+        for _ in range(2):  # a double click
+            replies += await tab.send(handler_name(QuizState, "submit"), expect_reply=False)
+        await tab.close()
+        return replies
+
+    replies = run(scenario())
+    assert "This question is not part of your attempt" in str(replies)
+    assert rows(backend, f"SELECT count(*) FROM attempt_answers WHERE attempt_id = "
+                         f"{theirs.attempt_id}") == 0
+    assert rows(backend, f"SELECT count(*) FROM quiz_attempts WHERE quiz_id = {quiz_id} AND "
+                         "submitted_at IS NOT NULL") == 1
+    assert rows(backend, f"SELECT count(*) FROM quiz_attempts WHERE quiz_id = {quiz_id}") == 2
+    assert rows(backend, "SELECT count(*) FROM attempt_answers a JOIN quiz_attempts t ON "
+                         f"t.id = a.attempt_id WHERE t.quiz_id = {quiz_id}") == 1
+    log = backend.log_text()
+    assert "refused quiz_answer" in log and "Traceback" not in log
+
+
+def test_the_server_clock_ends_an_open_attempt_and_the_tab_shows_its_result(backend):
+    """A timed attempt resumed in a tab counts down on the server; at zero the tab gets the result
+    without any event of its own (graded with what was saved by the deadline)."""
+    engine = make_engine(backend.database_url)
+    with Session(engine) as session:
+        course = session.exec(select(Course).where(Course.slug == "design-systems-101")).one()
+        learner = session.exec(select(User).where(User.email == "student2@academy.test")).one()
+        enrollment.enroll_free(session, learner, course.id)
+        quiz = session.exec(select(Quiz).join(Lesson, Lesson.id == Quiz.lesson_id).join(Module)
+                            .where(Module.course_id == course.id)).one()
+        quiz.time_limit_minutes = 1
+        session.add(quiz)
+        session.flush()
+        view = attempts.start_attempt(session, learner, quiz.id)
+        attempt = session.get(QuizAttempt, view.attempt_id)
+        attempt.deadline = utcnow() + timedelta(seconds=3)
+        session.add(attempt)
+        lesson_id, attempt_id = quiz.lesson_id, view.attempt_id
+        session.commit()
+    engine.dispose()
+
+    async def scenario() -> list[dict]:
+        tab = await logged_in_tab(backend, "student2@academy.test")
+        replies = await tab.open(f"/learn/design-systems-101/{lesson_id}")
+        while not any(value == "result" for message in replies
+                      for _, key, value in iter_vars(message) if key == "mode"):
+            replies.append(await asyncio.wait_for(tab.messages.get(), 15))
+        await tab.close()
+        return replies
+
+    replies = run(scenario())
+    assert ReflexTab.var(replies, "result_score") == "0%"
+    shown = [value for message in replies for _, key, value in iter_vars(message)
+             if key == "seconds_left"]
+    assert any(0 < left <= 3 for left in shown), shown  # counted down, second by second
+    assert rows(backend, f"SELECT count(*) FROM quiz_attempts WHERE id = {attempt_id} AND "
+                         "submitted_at IS NOT NULL") == 1

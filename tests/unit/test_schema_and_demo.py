@@ -12,7 +12,17 @@ from sqlmodel import Session, SQLModel, func, select
 
 from academy_app import demo
 from academy_app.db import make_engine
-from academy_app.models import Category, Course, Lesson, LessonKind, Role, User
+from academy_app.models import (
+    Category,
+    Course,
+    Lesson,
+    LessonKind,
+    Question,
+    QuestionKind,
+    Quiz,
+    Role,
+    User,
+)
 from academy_app.services import accounts
 from academy_app.settings import Settings
 from tests.appserver import TEST_ISSUER_KEY
@@ -52,7 +62,9 @@ def test_demo_data_loads_once_with_every_role_and_both_kinds_of_course(engine):
         assert count(db, User) == 4 and count(db, Course) == 6 and count(db, Category) >= 3
         prices = set(db.exec(select(Course.price_cents)))
         assert 0 in prices and any(prices - {0})
-        assert set(db.exec(select(Lesson.kind))) == {LessonKind.TEXT, LessonKind.VIDEO}
+        assert set(db.exec(select(Lesson.kind))) == set(LessonKind)
+        assert count(db, Quiz) == 6  # one per course, together using every type of question
+        assert set(db.exec(select(Question.kind))) == set(QuestionKind)
         roles = {u.email: u.role for u in db.exec(select(User))}
         assert roles["admin@academy.test"] is Role.ADMIN
         assert roles["instructor@academy.test"] is Role.INSTRUCTOR

@@ -13,15 +13,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from academy_app.api.v1 import errors
 from academy_app.api.v1.errors import problems
-from academy_app.api.v1.limits import RequestLimit
-from academy_app.api.v1.routers import auth, certificates, courses, me
+from academy_app.api.v1.limits import BodyLimit, RequestLimit
+from academy_app.api.v1.routers import auth, certificates, courses, me, quizzes
 
 PREFIX = "/api/v1"
 
 api = FastAPI(
     title="Academy API",
     version="1.0",
-    summary="Courses, your enrollments and progress, notifications and certificate checks.",
+    summary="Courses, your enrollments, progress and quizzes, notifications and certificate checks.",
     description="Log in at `POST /api/v1/auth/token` for an access token (15 minutes) and a "
                 "refresh token (single use; `POST /api/v1/auth/refresh` swaps it for a new pair). "
                 "Send the access token as `Authorization: Bearer <token>`. Errors are "
@@ -31,10 +31,11 @@ api = FastAPI(
     docs_url=None,
     redoc_url=None,
 )
-for router in (auth.router, courses.router, me.router, certificates.router):
+for router in (auth.router, courses.router, me.router, quizzes.router, certificates.router):
     # Any route may be refused for too many requests, or for input that does not fit.
-    api.include_router(router, prefix=PREFIX, responses=problems(422, 429))
+    api.include_router(router, prefix=PREFIX, responses=problems(413, 422, 429))
 errors.install(api)
+api.add_middleware(BodyLimit)
 api.add_middleware(RequestLimit)
 
 

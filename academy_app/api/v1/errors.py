@@ -38,6 +38,7 @@ DESCRIPTIONS = {
     403: "Not allowed for this user",
     404: "Not found (drafts are not found by anyone but their staff)",
     409: "In a state that does not allow it",
+    413: "The request body is larger than the API accepts",
     422: "Invalid input: `errors` names each field",
     429: "Too many requests: wait the seconds `Retry-After` says",
 }

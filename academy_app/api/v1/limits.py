@@ -1,4 +1,5 @@
-"""The REST API's request limits: per user with a valid access token, else per client address.
+"""The REST API's request limits: per user with a valid access token, else per client address;
+and the size of a request body.
 
 Sliding windows of an hour in the shared limiter (`infra/ratelimit.py`: Redis when configured, so
 every process counts in one window; in this process otherwise). Every request counts, whatever its
@@ -11,7 +12,7 @@ import logging
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from academy_app.api.v1.deps import client_ip
 from academy_app.api.v1.errors import problem, retry_after
@@ -21,6 +22,9 @@ from academy_app.settings import get_settings
 
 log = logging.getLogger(__name__)
 WINDOW_SECONDS = 3600
+# Every body the API takes is a small JSON document (a login, a quiz answer): a larger one is
+# refused before it is read into memory, whatever Content-Length says or leaves out.
+MAX_BODY_BYTES = 64 * 1024
 
 
 class RequestLimit:
@@ -49,3 +53,43 @@ class RequestLimit:
         if user_id is not None:
             return f"api:user:{user_id}", settings.api_authenticated_per_hour
         return f"api:ip:{client_ip(scope)}", settings.api_anonymous_per_hour
+
+
+class BodyLimit:
+    """Reads the body first (it is small, or refused): a chunked body declares no length, and an
+    error raised while the route reads it would reach FastAPI as a body it could not parse."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+            await self._refuse(scope, receive, send)
+            return
+        messages: list[Message] = []
+        size = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            size += len(message.get("body", b""))
+            if size > MAX_BODY_BYTES:
+                await self._refuse(scope, receive, send)
+                return
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                break
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
+        log.warning("api: request body over %d bytes refused", MAX_BODY_BYTES)
+        refusal = problem(413, "The request body is too large: send at most "
+                               f"{MAX_BODY_BYTES // 1024} KB")
+        await refusal(scope, receive, send)

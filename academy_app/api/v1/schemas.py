@@ -7,11 +7,18 @@ summary), never from a table row, so no column reaches a client unless it is nam
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from academy_app.models import CourseLevel, EnrollmentStatus, LessonKind
+from academy_app.models import (
+    AttemptScoring,
+    CourseLevel,
+    EnrollmentStatus,
+    LessonKind,
+    QuestionKind,
+    ShowAnswers,
+)
 from academy_app.services.catalog import CourseOutline
 from academy_app.services.progress import CourseProgress, DashboardEntry
 
@@ -244,3 +251,117 @@ class CertificateOut(BaseModel):
     instructor_name: str
     issued_at: datetime
     revoked_at: datetime | None = Field(description="Set when revoked (the reason stays private).")
+
+
+# Quizzes: what a learner sees of a quiz and of their attempts (attempts.py), never a key before
+# the attempt is submitted.
+
+class QuizAttemptSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    attempt_id: int
+    number: int
+    started_at: datetime
+    submitted_at: datetime | None
+    percent: float | None
+    passed: bool | None
+
+
+class QuizStatusOut(BaseModel):
+    """A quiz's settings and the caller's record on it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    quiz_id: int
+    lesson_id: int
+    title: str
+    pass_percent: int
+    max_attempts: int | None = Field(description="None: unlimited.")
+    attempt_scoring: AttemptScoring
+    time_limit_minutes: int | None
+    show_answers: ShowAnswers
+    attempts: list[QuizAttemptSummary]
+    kept_percent: float | None = Field(description="The caller's score on the quiz, by its scoring.")
+    passed: bool
+    open_attempt_id: int | None = Field(description="An attempt being taken: resume it.")
+    can_start: bool
+
+
+class QuizChoice(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    index: int = Field(description="What an answer names.")
+    text: str
+
+
+class QuizQuestionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    version_id: int = Field(description="Answer it at .../answers/{version_id}.")
+    kind: QuestionKind
+    stem: str = Field(description="Markdown.")
+    points: float
+    choices: list[QuizChoice] = Field(
+        description="Options or items in the order shown; matching: the left sides.")
+    targets: list[QuizChoice] = Field(description="Matching: the right sides.")
+    response: dict[str, Any] | None = Field(description="The caller's saved answer.")
+
+
+class QuizAttemptOut(BaseModel):
+    """An attempt being taken: its questions without any answer key."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    attempt_id: int
+    quiz_id: int
+    lesson_id: int
+    title: str
+    number: int
+    started_at: datetime
+    deadline: datetime | None = Field(description="Answers after it are refused (409).")
+    submitted: bool
+    questions: list[QuizQuestionOut]
+
+
+class QuizAnswerIn(BaseModel):
+    """One answer, by kind: {"choice": 0} single; {"choices": [0, 2]} multiple; {"value": true}
+    true/false; {"value": "3.5"} numeric; {"text": "def"} short text; {"order": [2, 0, 1]}
+    ordering; {"matches": {"0": 1, "1": 0}} matching (left index → right index)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    response: dict[str, Any]
+
+
+class QuizAnswerSaved(BaseModel):
+    version_id: int
+    response: dict[str, Any] = Field(description="As stored (numbers parsed, text trimmed).")
+
+
+class QuizQuestionResult(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    question: QuizQuestionOut
+    points: float
+    max_points: float
+    correct: bool
+    key: str = Field(description="The right answer in words; empty when the quiz does not show it.")
+    explanation: str
+    feedback: list[str]
+
+
+class QuizResultOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    attempt_id: int
+    quiz_id: int
+    number: int
+    submitted_at: datetime
+    points: float
+    max_points: float
+    percent: float
+    passed: bool = Field(description="This attempt reached the pass mark.")
+    kept_percent: float | None
+    quiz_passed: bool
+    answers_shown: bool
+    questions: list[QuizQuestionResult]
