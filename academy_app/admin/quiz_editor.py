@@ -289,7 +289,7 @@ class QuizEditorState(StaffState):
     @rx.event
     def set_kind(self, kind: str) -> None:
         """A new question's type; a saved question keeps its own."""
-        if kind in KIND_LABELS and not self._question_id:
+        if isinstance(kind, str) and kind in KIND_LABELS and not self._question_id:
             stem, points = self.qform.get("stem", ""), self.qform.get("points", "1")
             self._new_question(kind)
             self.qform = {**self.qform, "stem": stem, "points": points}

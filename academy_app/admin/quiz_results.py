@@ -138,8 +138,13 @@ class QuizResultsState(StaffState):
     async def refresh(self) -> None:
         """The figures as they are now: what a submitted attempt pushes (state/live.py)."""
         quiz_id = self._quiz_id
-        summary, _ = await self._read_as(lambda session, staff: quiz_reports.quiz_summary(
-            session, staff, quiz_id), roles=STAFF)
+        if not quiz_id:  # nothing loaded on this tab: nothing to refresh
+            return
+        try:
+            summary, _ = await self._read_as(lambda session, staff: quiz_reports.quiz_summary(
+                session, staff, quiz_id), roles=STAFF)
+        except ServiceError:  # the quiz went (its lesson deleted) or the caller lost the course
+            return
         if summary is not None:
             self._show(summary)
 

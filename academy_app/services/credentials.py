@@ -150,7 +150,7 @@ def issuer_document(session: Session) -> dict[str, Any]:
                                                    col(IssuerKey.id))).all()
     methods = [_key_document(key) for key in keys]
     return {"@context": [DID_V1, MULTIKEY_V1, OB_V3], "id": issuer_id(), "type": ["Profile"],
-            "name": ORGANIZATION_NAME, "url": get_settings().site_url,
+            "name": ORGANIZATION_NAME, "url": get_settings().absolute_url("/"),
             "verificationMethod": methods,
             "assertionMethod": [method["id"] for method in methods]}
 
@@ -224,7 +224,7 @@ def encode_bitstring(set_bits: Iterable[int], size: int = LIST_SIZE) -> str:
 
 def _credential(certificate: Certificate, email: str, course: Course,
                 narrative: str) -> dict[str, Any]:
-    site = get_settings().site_url
+    site = get_settings().absolute_url("/")
     # The salt makes the email's hash useless to look up; derived, not random, so the same
     # certificate always says the same thing and its digest only changes with its facts.
     salt = signing.derive("credential-identity-salt", certificate.code)[:32]

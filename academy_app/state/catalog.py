@@ -108,7 +108,7 @@ class CatalogState(AuthState):
     def set_filter(self, name: str, value: str) -> rx.event.EventSpec | None:
         """One handler for the selects; unknown names are ignored, unknown values reset (load
         parses the address)."""
-        if name not in DEFAULTS or not isinstance(value, str):
+        if not isinstance(name, str) or name not in DEFAULTS or not isinstance(value, str):
             return None
         setattr(self, name, "" if value == "any" else value[:80])
         return rx.redirect(self._address())
