@@ -25,7 +25,8 @@ from academy_app.infra.data_integrity import add_proof, signed_bytes
 from academy_app.infra.multikey import base58_decode
 from academy_app.models import Certificate, Course
 from academy_app.services import credentials
-from bench.report import update_docs
+from bench.machine import Monitor
+from bench.report import publish
 
 ROUNDS = 200
 
@@ -38,7 +39,9 @@ def sample_credential() -> dict:
                               issued_at=datetime(2026, 12, 5, tzinfo=UTC))
     course = Course(id=1, slug="data-science", title=certificate.course_title,
                     description="Statistics and Python, from scratch, with real data sets.")
-    return credentials._credential(certificate, "zoe@example.com", course)
+    return credentials._credential(
+        certificate, "zoe@example.com", course,
+        "Completed every lesson and passed every graded quiz (pass mark 70 %).")
 
 
 def timed(action: Callable[[], object], rounds: int) -> list[float]:
@@ -61,7 +64,9 @@ def main() -> None:
     def sign() -> dict:
         return add_proof(document, key, method, "2026-12-05T00:00:00Z")
 
-    first = timed(sign, 1)[0]
+    monitor = Monitor()
+    with monitor.phase("first signature"):
+        first = timed(sign, 1)[0]
     signed = sign()
     proof = {k: v for k, v in signed["proof"].items() if k != "proofValue"}
     signature = base58_decode(signed["proof"]["proofValue"][1:])
@@ -69,17 +74,15 @@ def main() -> None:
     def check() -> None:
         assert key.private.public_key().verify(signature, signed_bytes(document, proof)) is None
 
-    rows = [("Sign (first in a process)", [first]), ("Sign", timed(sign, ROUNDS)),
-            ("Verify", timed(check, ROUNDS))]
+    with monitor.phase("sign and verify"):
+        rows = [("Sign (first in a process)", [first]), ("Sign", timed(sign, ROUNDS)),
+                ("Verify", timed(check, ROUNDS))]
     lines = ["| Step | ms p50 / p95 | Per second per core |", "|---|---:|---:|"]
     for name, times in rows:
         p50 = statistics.median(times)
         p95 = statistics.quantiles(times, n=20)[-1] if len(times) > 1 else p50
         lines.append(f"| {name} | {p50:.1f} / {p95:.1f} | {1000 / p50:.0f} |")
-    text = "\n".join(lines)
-    print("\n" + text)
-    if args.update_docs:
-        update_docs("credentials", text)
+    publish("credentials", "\n".join(lines), monitor, write=args.update_docs)
 
 
 if __name__ == "__main__":
