@@ -215,6 +215,16 @@ def _lesson_body(course: DemoCourse, title: str) -> str:
     )
 
 
+def _lesson_captions(title: str) -> str:
+    """Captions for a demo video lesson, so the player's captions and transcript have words."""
+    return (
+        "WEBVTT\n\n"
+        f"00:00.000 --> 00:03.500\nWelcome to this lesson: {title}\n\n"
+        "00:03.500 --> 00:07.000\nWatch the flower open: every step builds on the last.\n\n"
+        "00:07.000 --> 00:10.000\nWhen you are ready, mark the lesson complete.\n"
+    )
+
+
 def load_demo_data(session: Session) -> bool:
     """Insert what is missing. Returns True if anything was added."""
     added = False
@@ -256,6 +266,8 @@ def load_demo_data(session: Session) -> bool:
                     module_id=module.id, title=lesson_title, kind=kind,
                     body=_lesson_body(demo, lesson_title),
                     video_url=DEMO_VIDEO_URL if kind is LessonKind.VIDEO else "",
+                    captions_vtt=_lesson_captions(lesson_title) if kind is LessonKind.VIDEO
+                    else "",
                     duration_minutes=4 + 3 * lesson_position + module_position,
                     position=lesson_position))
         session.flush()

@@ -179,6 +179,11 @@ class Lesson(SQLModel, table=True):
     kind: LessonKind = Field(default=LessonKind.TEXT, sa_type=_enum(LessonKind))
     body: str = Field(default="", sa_type=sa.Text)
     video_url: str = Field(default="", max_length=500)
+    # A video lesson's still frame before it plays, and its WebVTT captions (the transcript under
+    # the video is read from them). Small enough to keep in the row; served by /lessons/<id>/…
+    poster_url: str = Field(default="", max_length=500, sa_column_kwargs={"server_default": ""})
+    captions_vtt: str = Field(default="", sa_type=sa.Text,
+                              sa_column_kwargs={"server_default": ""})
     duration_minutes: int = Field(default=5, ge=0)
     position: int = Field(default=0)
 

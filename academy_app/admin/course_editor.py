@@ -18,7 +18,7 @@ from academy_app.admin.workspace import admin_page
 from academy_app.components.layout import labelled, link_button
 from academy_app.infra.markdown import render_markdown
 from academy_app.models import Category, Course, User
-from academy_app.services import attempts, authoring, catalog, quizzes
+from academy_app.services import attempts, authoring, captions, catalog, quizzes
 from academy_app.services.errors import Invalid, ServiceError
 from academy_app.services.permissions import STAFF
 from academy_app.state.auth import Events
@@ -27,7 +27,8 @@ from academy_app.text import as_id, id_in
 
 COURSE_FIELDS = ("title", "slug", "subtitle", "description", "category", "level", "price",
                  "currency", "cover_image_url")
-LESSON_FIELDS = ("title", "kind", "body", "video_url", "duration_minutes")
+LESSON_FIELDS = ("title", "kind", "body", "video_url", "poster_url", "captions", "duration_minutes")
+CAPTIONS_UPLOAD_ID = "lesson-captions-file"
 LEVELS = [("beginner", "Beginner"), ("intermediate", "Intermediate"), ("advanced", "Advanced")]
 
 
@@ -276,7 +277,7 @@ class CourseEditorState(StaffState):
     def open_new_lesson(self, module_id: int) -> None:
         self.lesson_id, self.lesson_module_id, self.lesson_errors = -1, as_id(module_id), {}
         self.lesson_form = {"title": "", "kind": "text", "body": "", "video_url": "",
-                            "duration_minutes": "5"}
+                            "poster_url": "", "captions": "", "duration_minutes": "5"}
 
     @rx.event
     async def open_lesson(self, lesson_id: int) -> Events:
@@ -288,14 +289,35 @@ class CourseEditorState(StaffState):
         lesson, _ = found
         self.lesson_id, self.lesson_errors = lesson.id, {}
         self.lesson_form = {"title": lesson.title, "kind": lesson.kind.value, "body": lesson.body,
-                            "video_url": lesson.video_url,
+                            "video_url": lesson.video_url, "poster_url": lesson.poster_url,
+                            "captions": lesson.captions_vtt,
                             "duration_minutes": str(lesson.duration_minutes)}
         return None
 
     @rx.event
     def set_lesson_field(self, name: str, value: str) -> None:
         if name in LESSON_FIELDS and isinstance(value, str):
-            self.lesson_form = {**self.lesson_form, name: value[:100_000]}
+            # One past the largest the service accepts, so an oversized paste gets its message.
+            self.lesson_form = {**self.lesson_form, name: value[:captions.MAX_BYTES + 1]}
+
+    @rx.event
+    async def upload_captions(self, files: list[rx.UploadFile]) -> Events:
+        """Upload handler: a .vtt file read into the captions box; checked when the lesson saves."""
+        # Only the upload endpoint brings files; the same handler named over the WebSocket brings
+        # whatever the client sent, which is no file.
+        if not (self.lesson_id and isinstance(files, list) and files
+                and isinstance(files[0], rx.UploadFile)):
+            return None
+        data = await files[0].read(captions.MAX_BYTES + 1)
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = ""
+            self.lesson_errors = {**self.lesson_errors,
+                                  "captions": "The file is not UTF-8 text: save it as UTF-8"}
+        if text:
+            self.lesson_form = {**self.lesson_form, "captions": text[:captions.MAX_BYTES + 1]}
+        return rx.clear_selected_files(CAPTIONS_UPLOAD_ID)
 
     @rx.event
     def close_lesson(self) -> None:
@@ -517,6 +539,33 @@ def _lesson_input(label: str, name: str, control: rx.Component) -> rx.Component:
                     CourseEditorState.lesson_errors.get(name, ""))
 
 
+def video_fields(value: Callable[[str], rx.Var], on_change: Callable) -> rx.Component:
+    return rx.vstack(
+        _lesson_input("Video address", "video_url", rx.input(
+            id="lesson-video_url", value=value("video_url"), on_change=on_change("video_url"),
+            placeholder="https://…/lesson.mp4", width="100%")),
+        _lesson_input("Poster image address (optional)", "poster_url", rx.input(
+            id="lesson-poster_url", value=value("poster_url"), on_change=on_change("poster_url"),
+            placeholder="https://…/still.jpg", width="100%")),
+        _lesson_input("Captions, WebVTT (optional)", "captions", rx.text_area(
+            id="lesson-captions", value=value("captions"), on_change=on_change("captions"),
+            rows="4", width="100%", font_family="monospace",
+            placeholder="WEBVTT\n\n00:00.000 --> 00:04.000\nWelcome to the lesson.")),
+        # The dropzone's file input takes no props of its own: a label around it names it after
+        # the button.
+        rx.el.label(rx.upload.root(
+            rx.button(rx.icon("paperclip", size=14), "Choose a .vtt file", variant="outline",
+                      type="button"),
+            id=CAPTIONS_UPLOAD_ID, accept={"text/vtt": [".vtt"]}, max_files=1,
+            max_size=captions.MAX_BYTES, multiple=False, no_drag=True,
+            on_drop=CourseEditorState.upload_captions(
+                rx.upload_files(upload_id=CAPTIONS_UPLOAD_ID)),
+        )),
+        spacing="3",
+        width="100%",
+    )
+
+
 def lesson_dialog() -> rx.Component:
     def value(name: str) -> rx.Var:
         return CourseEditorState.lesson_form.get(name, "")
@@ -547,11 +596,7 @@ def lesson_dialog() -> rx.Component:
             ),
             # A quiz's content is its questions, edited on the quiz's own page.
             rx.cond(value("kind") != "quiz", rx.vstack(
-                rx.cond(value("kind") == "video", _lesson_input("Video address", "video_url",
-                                                                rx.input(
-                    id="lesson-video_url", value=value("video_url"),
-                    on_change=on_change("video_url"), placeholder="https://…/lesson.mp4",
-                    width="100%"))),
+                rx.cond(value("kind") == "video", video_fields(value, on_change)),
                 _lesson_input("Lesson text", "body", rx.text_area(
                     id="lesson-body", value=value("body"), on_change=on_change("body"), rows="8",
                     width="100%", placeholder="Markdown")),

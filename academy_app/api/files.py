@@ -1,4 +1,5 @@
-"""Private files (payment receipts, certificate PDFs), served only to the people allowed to see them.
+"""Private files (payment receipts, certificate PDFs, lesson captions), served only to the people
+allowed to see them.
 
 Files under Reflex's upload route would be public, so receipts live outside the web root and come
 through here: the session cookie names the user, and the payments service decides.
@@ -11,8 +12,8 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 
 from academy_app.db import session_scope
 from academy_app.infra.session_cookie import SESSION_COOKIE
-from academy_app.services import accounts, certificates, payments
-from academy_app.services.errors import Conflict, NotAuthenticated, NotFound
+from academy_app.services import accounts, certificates, lessons, payments
+from academy_app.services.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied
 from academy_app.text import as_id
 
 
@@ -51,3 +52,19 @@ async def certificate_pdf(request: Request) -> Response:
     return FileResponse(path, media_type="application/pdf", filename=filename, headers={
         "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
 
+
+
+async def lesson_captions(request: Request) -> Response:
+    # The <track> element asks for this with the page's cookies: the same rule as the lesson page.
+    try:
+        with session_scope() as session:
+            user = accounts.user_for_token(session, request.cookies.get(SESSION_COOKIE))
+            text = lessons.captions_for(session, user, as_id(request.path_params["lesson_id"]))
+    except NotAuthenticated:
+        return PlainTextResponse("Log in to see these captions", status_code=401)
+    except PermissionDenied as exc:
+        return PlainTextResponse(exc.message, status_code=403)
+    except NotFound:
+        return PlainTextResponse("Not found", status_code=404)
+    return Response(text, media_type="text/vtt; charset=utf-8", headers={
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-cache"})

@@ -93,18 +93,45 @@ def completion_banner() -> rx.Component:
     )
 
 
+def lesson_video() -> rx.Component:
+    """A 16:9 frame from the first paint (no black strip while the video loads), with captions
+    and, under it, their transcript for those who read rather than watch."""
+    video = rx.el.video(
+        rx.cond(LearnState.captions_src != "",
+                rx.el.track(kind="captions", src=LearnState.captions_src, src_lang="en",
+                            label="Captions", default=True)),
+        src=LearnState.video_url, poster=LearnState.poster_url, controls=True,
+        preload="metadata", plays_inline=True, aria_label="Lesson video",
+        style={"position": "absolute", "inset": "0", "width": "100%", "height": "100%",
+               "object_fit": "contain", "background": "#000"},
+    )
+    return rx.vstack(
+        rx.box(video, position="relative", width="100%", aspect_ratio="16 / 9",
+               border_radius="12px", overflow="hidden", background="#000"),
+        rx.cond(LearnState.transcript.length() > 0, rx.el.details(
+            rx.el.summary("Transcript", style={"cursor": "pointer", "font_weight": "500"}),
+            rx.el.ol(rx.foreach(LearnState.transcript, lambda line: rx.el.li(
+                rx.text(line.at, as_="span", size="1", color_scheme="gray",
+                        font_variant_numeric="tabular-nums", min_width="3.5em"),
+                rx.text(line.text, as_="span", size="2"),
+                style={"display": "flex", "gap": "12px", "padding": "2px 0"})),
+                style={"list_style": "none", "padding": "8px 0 0", "margin": "0",
+                       "max_height": "320px", "overflow_y": "auto"},
+                aria_label="Transcript of the video"),
+            width="100%")),
+        spacing="2",
+        width="100%",
+    )
+
+
 def lesson_content() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.badge(rx.match(LearnState.lesson_kind, ("video", "Video lesson"), ("quiz", "Quiz"),
                               "Reading"), variant="soft"),
             rx.heading(LearnState.lesson_title, as_="h1", size="7"),
-            rx.cond(
-                (LearnState.lesson_kind == "video") & (LearnState.video_url != ""),
-                rx.el.video(src=LearnState.video_url, controls=True, width="100%",
-                            aria_label="Lesson video", style={"border_radius": "12px",
-                                                              "background": "#000"}),
-            ),
+            rx.cond((LearnState.lesson_kind == "video") & (LearnState.video_url != ""),
+                    lesson_video()),
             rx.html(LearnState.body_html, class_name="markdown"),
             quiz_panel(),
             completion_banner(),

@@ -28,16 +28,18 @@ from academy_app.models import (
     User,
     utcnow,
 )
-from academy_app.services import audit
+from academy_app.services import audit, captions
 from academy_app.services.errors import Conflict, Invalid, NotFound
 from academy_app.services.permissions import require_course_staff, require_staff
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_HTTPS_ADDRESS = re.compile(r"^https://[^\s\"'<>]{1,490}$")
 MAX_PRICE_CENTS = 100_000_00
 CURRENCIES = ("USD", "EUR", "GBP")
 COURSE_FIELDS = ("title", "slug", "subtitle", "description", "category_id", "level", "price_cents",
                  "currency", "cover_image_url", "is_published")
-LESSON_FIELDS = ("title", "kind", "body", "video_url", "duration_minutes", "module_id", "position")
+LESSON_FIELDS = ("title", "kind", "body", "video_url", "poster_url", "duration_minutes", "module_id",
+                 "position")
 Direction = Literal[-1, 1]
 
 
@@ -61,6 +63,8 @@ class LessonForm:
     body: str = ""
     video_url: str = ""
     duration_minutes: str = "5"
+    poster_url: str = ""
+    captions: str = ""  # WebVTT text, for video lessons
 
 
 def slugify(text: str) -> str:
@@ -270,9 +274,19 @@ def _apply_lesson_form(lesson: Lesson, form: LessonForm) -> None:
     elif (LessonKind(form.kind) is LessonKind.QUIZ or lesson.kind is LessonKind.QUIZ) \
             and form.kind != lesson.kind:  # a quiz lesson is made and unmade with its quiz
         errors["kind"] = "Create a quiz with the quiz editor; a quiz stays a quiz"
+    is_video = form.kind == LessonKind.VIDEO
     video_url = str(form.video_url or "").strip()
-    if form.kind == LessonKind.VIDEO and not re.match(r"^https://[^\s\"'<>]{1,490}$", video_url):
+    if is_video and not _HTTPS_ADDRESS.match(video_url):
         errors["video_url"] = "A video lesson needs an https:// video address"
+    poster_url = str(form.poster_url or "").strip()
+    if is_video and poster_url and not _HTTPS_ADDRESS.match(poster_url):
+        errors["poster_url"] = "Give the poster image as an https:// address, or leave it empty"
+    captions_text = str(form.captions or "")
+    if is_video and captions_text.strip():
+        try:
+            captions.read_webvtt(captions_text)
+        except Invalid as exc:
+            errors.update(exc.errors)
     try:
         minutes = int(str(form.duration_minutes).strip())
         if not 0 <= minutes <= 600:
@@ -285,7 +299,9 @@ def _apply_lesson_form(lesson: Lesson, form: LessonForm) -> None:
     if errors:
         raise Invalid(errors)
     lesson.title, lesson.kind, lesson.body = title, LessonKind(form.kind), form.body
-    lesson.video_url = video_url if form.kind == LessonKind.VIDEO else ""
+    lesson.video_url = video_url if is_video else ""
+    lesson.poster_url = poster_url if is_video else ""
+    lesson.captions_vtt = captions_text.strip() if is_video and captions_text.strip() else ""
     lesson.duration_minutes = minutes
 
 

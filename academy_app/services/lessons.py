@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from academy_app.infra.markdown import render_markdown
-from academy_app.models import Lesson, User
+from academy_app.models import Course, Lesson, Module, User
+from academy_app.services.captions import Cue, read_webvtt
 from academy_app.services.catalog import CourseOutline, course_outline
 from academy_app.services.enrollment import require_learning_access
-from academy_app.services.errors import NotFound
+from academy_app.services.errors import Invalid, NotFound
 from academy_app.services.progress import CourseProgress, outline_progress
 
 
@@ -19,6 +20,7 @@ class LessonView:
     outline: CourseOutline
     lesson: Lesson
     body_html: str
+    captions: tuple[Cue, ...]  # read from the lesson's WebVTT; empty when it has none
     progress: CourseProgress
     previous_id: int | None
     next_id: int | None
@@ -46,8 +48,30 @@ def open_lesson(session: Session, actor: User | None, slug: str, lesson_id: int)
         outline=outline,
         lesson=lesson,
         body_html=render_markdown(lesson.body),
+        captions=_captions(lesson),
         progress=progress,
         previous_id=order[index - 1] if index > 0 else None,
         next_id=order[index + 1] if index + 1 < len(order) else None,
         is_enrolled=enrollment is not None,
     )
+
+
+def _captions(lesson: Lesson) -> tuple[Cue, ...]:
+    try:
+        return tuple(read_webvtt(lesson.captions_vtt)) if lesson.captions_vtt else ()
+    except Invalid:  # saved before a stricter reading: the video still plays, without them
+        return ()
+
+
+def captions_for(session: Session, actor: User | None, lesson_id: int) -> str:
+    """A video lesson's WebVTT captions, for whoever may open the lesson. Raises as open_lesson,
+    and NotFound when the lesson has no captions."""
+    slug = session.exec(select(Course.slug).join(Module, col(Module.course_id) == Course.id)
+                        .join(Lesson, col(Lesson.module_id) == Module.id)
+                        .where(Lesson.id == lesson_id)).first()
+    if slug is None:
+        raise NotFound("lesson", lesson_id)
+    lesson = open_lesson(session, actor, slug, lesson_id).lesson
+    if not lesson.captions_vtt:
+        raise NotFound("captions", lesson_id)
+    return lesson.captions_vtt

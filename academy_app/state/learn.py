@@ -9,7 +9,7 @@ import reflex as rx
 from academy_app.services import lessons, progress
 from academy_app.services.errors import NotFound, PermissionDenied
 from academy_app.state.auth import AuthState, Events
-from academy_app.state.rows import ModuleRow, module_rows
+from academy_app.state.rows import ModuleRow, TranscriptLine, module_rows, transcript_lines
 from academy_app.text import id_in
 
 
@@ -21,6 +21,9 @@ class LearnState(AuthState):
     lesson_kind: str = "text"
     body_html: str = ""
     video_url: str = ""
+    poster_url: str = ""
+    captions_src: str = ""
+    transcript: list[TranscriptLine] = []
     modules: list[ModuleRow] = []
     completed_ids: list[int] = []
     percent: int = 0
@@ -60,6 +63,9 @@ class LearnState(AuthState):
         self.course_slug, self.course_title = view.outline.course.slug, view.outline.course.title
         self.lesson_title, self.lesson_kind = view.lesson.title, view.lesson.kind.value
         self.body_html, self.video_url = view.body_html, view.lesson.video_url
+        self.poster_url = view.lesson.poster_url
+        self.captions_src = f"/lessons/{view.lesson.id}/captions.vtt" if view.captions else ""
+        self.transcript = transcript_lines(view.captions)
         self.is_enrolled = view.is_enrolled
         base = f"/learn/{self.course_slug}/"
         self.previous_href = f"{base}{view.previous_id}" if view.previous_id else ""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from academy_app.models import as_utc
+from academy_app.services.captions import Cue, clock
 from academy_app.services.catalog import CourseCard, CourseOutline
 from academy_app.services.payments import Order
 from academy_app.services.progress import DashboardEntry
@@ -100,6 +102,16 @@ class LessonRow:
     done: bool = False
     current: bool = False
     href: str = ""
+
+
+@dataclass(frozen=True)
+class TranscriptLine:
+    at: str  # when the words are spoken, e.g. "1:05"
+    text: str
+
+
+def transcript_lines(cues: Sequence[Cue]) -> list[TranscriptLine]:
+    return [TranscriptLine(at=clock(cue.start), text=cue.text) for cue in cues if cue.text]
 
 
 @dataclass
