@@ -32,8 +32,9 @@ queries), `unlocks_between` (what opens for whom between two instants: the live 
 email), `newly_opened` (what an action such as passing a quiz opened: compare two outlines),
 `record_release_notice` (the once-per-learner, course and release day key of the email).
 Writing (course staff only, audited): `set_time_zone`, `set_rule`/`clear_rule`,
-`add_prerequisite`/`remove_prerequisite`, `create_cohort`/`edit_cohort`, `join_cohort` (the learner
-or staff; seats and window checked under races), `grant_overrides`/`revoke_overrides` (bulk).
+`add_prerequisite`/`remove_prerequisite`, `create_cohort`/`edit_cohort`/`delete_cohort` (empty
+only), `join_cohort` (the learner or staff; seats and window checked under races), `leave_cohort`,
+`grant_overrides`/`revoke_overrides` (bulk).
 Refused at save with `Invalid`: a rule or prerequisite that closes a circle ("A needs B needs A"),
 a rule naming a lesson of another course, an unknown time zone.
 """
@@ -241,9 +242,10 @@ def unlocks_between(session: Session, start: datetime, end: datetime, *,
     one) with dated rules, the lessons locked at `start` and open at `end`. Lessons that open
     because something was completed are `newly_opened`'s business."""
     start, end = as_utc(start), as_utc(end)
-    rules = session.exec(select(ReleaseRule).where(col(ReleaseRule.kind).in_(DATED))
-                         .where(True if course_id is None else ReleaseRule.course_id == course_id)
-                         ).all()
+    dated = select(ReleaseRule).where(col(ReleaseRule.kind).in_(DATED))
+    if course_id is not None:
+        dated = dated.where(ReleaseRule.course_id == course_id)
+    rules = session.exec(dated).all()
     by_course: dict[int, list[ReleaseRule]] = defaultdict(list)
     for rule in rules:
         by_course[rule.course_id].append(rule)
@@ -251,6 +253,7 @@ def unlocks_between(session: Session, start: datetime, end: datetime, *,
     for cid, course_rules in sorted(by_course.items()):
         outline = _load_outline(session, cid)
         zone = zone_of(outline.course)
+        titles = {lesson_id: title for lesson_id, title, *_ in outline.lessons}
         statement = (select(Enrollment, Cohort)
                      .outerjoin(Cohort, col(Cohort.id) == Enrollment.cohort_id)
                      .where(Enrollment.course_id == cid, col(Enrollment.status).in_(LEARNING))
@@ -263,7 +266,6 @@ def unlocks_between(session: Session, start: datetime, end: datetime, *,
                 continue
             learner = _load_learner(session, outline, enrollment.user_id)
             before, after = _evaluate(outline, learner, start), _evaluate(outline, learner, end)
-            titles = {lesson_id: title for lesson_id, title, *_ in outline.lessons}
             for lesson_id in newly_opened(before, after):
                 opened = before[lesson_id].opens_at or end
                 unlocks.append(Unlock(enrollment.user_id, cid, lesson_id, titles[lesson_id],
@@ -287,11 +289,14 @@ def _load_outline(session: Session, course_id: int) -> _Outline:
     course = session.get(Course, course_id)
     if course is None:
         raise NotFound("course", course_id)
-    lessons = [tuple(row) for row in session.exec(
-        select(Lesson.id, Lesson.title, Lesson.kind, Lesson.module_id)
-        .join(Module, col(Module.id) == Lesson.module_id).where(Module.course_id == course_id)
-        .order_by(col(Module.position), col(Module.id), col(Lesson.position), col(Lesson.id)))]
-    outline = _Outline(course, lessons)  # type: ignore[arg-type]
+    lessons = [(lesson_id, title, kind, module_id) for lesson_id, title, kind, module_id in
+               session.exec(
+                   select(Lesson.id, Lesson.title, Lesson.kind, Lesson.module_id)
+                   .join(Module, col(Module.id) == Lesson.module_id)
+                   .where(Module.course_id == course_id)
+                   .order_by(col(Module.position), col(Module.id), col(Lesson.position),
+                             col(Lesson.id)))]
+    outline = _Outline(course, lessons)
     for rule in session.exec(select(ReleaseRule).where(ReleaseRule.course_id == course_id)):
         if rule.module_id is not None:
             outline.rules_by_module[rule.module_id] = rule
@@ -630,6 +635,49 @@ def join_cohort(session: Session, actor: User | None, cohort_id: int, now: datet
         audit.record(session, user, "enrollment.cohort", enrollment, before,
                      {"cohort_id": cohort.id})
     return enrollment
+
+
+def leave_cohort(session: Session, actor: User | None, course_id: int, *,
+                 user_id: int | None = None) -> Enrollment:
+    """Take a learner (the actor, or `user_id` for course staff) out of their cohort of the
+    course, freeing the seat. Safe to call twice."""
+    user = require_user(actor)
+    course = _course(session, course_id)
+    learner_id = user.id if user_id is None else user_id
+    if learner_id != user.id:
+        require_course_staff(user, course)
+    enrollment = session.exec(select(Enrollment).where(
+        Enrollment.user_id == learner_id, Enrollment.course_id == course_id).with_for_update()
+    ).first()
+    if enrollment is None:
+        raise NotFound("enrollment", course_id)
+    if enrollment.cohort_id is None:
+        return enrollment
+    session.execute(sa.update(Cohort).where(
+        col(Cohort.id) == enrollment.cohort_id, col(Cohort.seats_taken) > 0)
+        .values(seats_taken=col(Cohort.seats_taken) - 1))
+    before = {"cohort_id": enrollment.cohort_id}
+    enrollment.cohort_id = None
+    enrollment.updated_at = utcnow()
+    session.add(enrollment)
+    session.flush()
+    if learner_id != user.id:
+        audit.record(session, user, "enrollment.cohort", enrollment, before, {"cohort_id": None})
+    return enrollment
+
+
+def delete_cohort(session: Session, actor: User | None, cohort_id: int) -> None:
+    """Delete a cohort nobody is in (its learners would silently lose their schedule)."""
+    cohort = session.exec(select(Cohort).where(Cohort.id == cohort_id).with_for_update()).first()
+    if cohort is None:
+        raise NotFound("cohort", cohort_id)
+    staff = require_course_staff(actor, _course(session, cohort.course_id))
+    if cohort.seats_taken:
+        raise Conflict(f"“{cohort.name}” has {cohort.seats_taken} learner"
+                       f"{'s' if cohort.seats_taken > 1 else ''}: move them to another cohort first")
+    audit.record(session, staff, "cohort.delete", cohort, audit.snapshot(cohort, *COHORT_FIELDS), {})
+    session.delete(cohort)
+    session.flush()
 
 
 def grant_overrides(session: Session, actor: User | None, user_ids: Iterable[int], *,

@@ -424,3 +424,41 @@ def test_a_cancelled_enrollment_opens_nothing(db, course, learner):
     db.add(row)
     db.commit()
     assert not access.can_open(db, learner, lessons_of(db, course)[0], T0).is_open
+
+
+def test_leaving_frees_the_seat_and_only_an_empty_cohort_is_deleted(db, instructor, course,
+                                                                   learner):
+    cohort = access.create_cohort(db, instructor, course.id, CohortSpec(
+        "Autumn", datetime(2026, 9, 1, 9, 0), capacity=1))
+    access.join_cohort(db, learner, cohort.id, T0)
+    db.commit()
+    with pytest.raises(Conflict, match="has 1 learner: move them"):
+        access.delete_cohort(db, instructor, cohort.id)
+    access.leave_cohort(db, learner, course.id)
+    access.leave_cohort(db, learner, course.id)  # twice: nothing more
+    db.commit()
+    db.expire_all()
+    assert db.get(Cohort, cohort.id).seats_taken == 0
+    access.delete_cohort(db, instructor, cohort.id)
+    db.commit()
+    assert db.get(Cohort, cohort.id) is None
+
+
+def test_a_lesson_waits_for_both_its_modules_rule_and_its_own(db, instructor, course, learner):
+    first_module = modules_of(db, course)[0]
+    one, two, *_ = lessons_of(db, course)
+    access.set_rule(db, instructor, RuleSpec(ReleaseKind.AFTER_ENROLMENT, days=2),
+                    module_id=first_module.id)
+    access.set_rule(db, instructor, RuleSpec(ReleaseKind.AFTER_ENROLMENT, days=5),
+                    lesson_id=two.id)
+    db.commit()
+    outline = access.outline_access(db, learner, course.id, T0)
+    assert outline[one.id].opens_at == T0 + timedelta(days=2)
+    assert outline[two.id].opens_at == T0 + timedelta(days=5)  # the later of the two
+    access.set_rule(db, instructor, RuleSpec(ReleaseKind.AFTER_COMPLETION, after_lesson_id=one.id),
+                    lesson_id=two.id)  # replaces the lesson's rule
+    db.commit()
+    later = access.can_open(db, learner, two.id, T0)
+    assert [b.kind for b in later.blockers] == [BlockerKind.SCHEDULED, BlockerKind.COMPLETION]
+    assert later.opens_at is None  # time alone will not open it
+    assert len(access.course_rules(db, instructor, course.id)) == 2
