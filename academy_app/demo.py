@@ -1,5 +1,5 @@
-"""Demo data: categories, six courses (each with a quiz) and one login per role. Safe to run again;
-never in production nor on a public URL.
+"""Demo data: categories, six courses (each with a quiz; one paced by release rules and run in a
+cohort) and one login per role. Safe to run again; never in production nor on a public URL.
 
 Run with ``python -m academy_app.demo`` (``make demo``; ``make run`` does it too).
 """
@@ -9,12 +9,14 @@ from __future__ import annotations
 import logging
 import sys
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 
 from sqlmodel import Session, col, select
 
 from academy_app.db import session_scope
 from academy_app.models import (
     Category,
+    Cohort,
     Coupon,
     Course,
     CourseLevel,
@@ -22,11 +24,14 @@ from academy_app.models import (
     Lesson,
     LessonKind,
     Module,
+    ReleaseKind,
     Role,
     StudyGroup,
     User,
+    utcnow,
 )
-from academy_app.services import quizzes
+from academy_app.services import access, quizzes
+from academy_app.services.access import CohortSpec, RuleSpec
 from academy_app.services.accounts import SignupForm, register
 from academy_app.services.quizzes import QuestionForm, QuizSettingsForm
 from academy_app.settings import get_settings
@@ -194,6 +199,27 @@ QUIZZES: dict[str, list[QuestionForm]] = {
 }
 
 
+# The course paced by release rules (services/access.py): its first module in sequence, the rest a
+# week after the learner's cohort starts. The cohort starts on the day the demo is loaded.
+PACED_COURSE = "statistics-you-can-use"
+PACED_ZONE = "Europe/Paris"
+PACED_COHORT = "Spring cohort"
+
+
+def _pace_course(session: Session, instructor: User, course: Course) -> None:
+    access.set_time_zone(session, instructor, course.id, PACED_ZONE)
+    today = access.utc_to_local(utcnow(), access.zone_of(course)).date()
+    start = datetime.combine(today, time(9, 0))
+    access.create_cohort(session, instructor, course.id, CohortSpec(
+        PACED_COHORT, start, capacity=25, enrol_until_local=start + timedelta(days=14)))
+    modules = session.exec(select(Module).where(Module.course_id == course.id)
+                           .order_by(col(Module.position))).all()
+    access.set_rule(session, instructor, RuleSpec(ReleaseKind.IN_SEQUENCE), module_id=modules[0].id)
+    for module in modules[1:]:
+        access.set_rule(session, instructor, RuleSpec(ReleaseKind.AFTER_COHORT_START, days=7),
+                        module_id=module.id)
+
+
 def _add_quiz(session: Session, instructor: User, course: Course) -> None:
     module = session.exec(select(Module).where(Module.course_id == course.id)
                           .order_by(col(Module.position).desc())).first()
@@ -272,6 +298,11 @@ def load_demo_data(session: Session) -> bool:
                     position=lesson_position))
         session.flush()
         _add_quiz(session, instructor, course)
+        added = True
+    paced = session.exec(select(Course).where(Course.slug == PACED_COURSE)).first()
+    if paced is not None and session.exec(select(Cohort.id).where(
+            Cohort.course_id == paced.id)).first() is None:
+        _pace_course(session, instructor, paced)
         added = True
     for code, kind, value, max_uses in COUPONS:
         if session.exec(select(Coupon.id).where(Coupon.code == code)).first() is None:

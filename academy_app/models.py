@@ -7,7 +7,7 @@ the services, so concurrent requests cannot create duplicates.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -151,6 +151,8 @@ class Course(SQLModel, table=True):
     grade_weighting: GradeWeighting = Field(
         default=GradeWeighting.POINTS, sa_type=_enum(GradeWeighting),
         sa_column_kwargs={"server_default": GradeWeighting.POINTS.value})
+    # The IANA zone the instructor's dates mean (release rules, cohorts: services/access.py).
+    time_zone: str = Field(default="UTC", max_length=64, sa_column_kwargs={"server_default": "UTC"})
     created_at: datetime = Field(default_factory=utcnow, **_timestamp())
     updated_at: datetime = Field(default_factory=utcnow, **_timestamp())
 
@@ -204,6 +206,9 @@ class Enrollment(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, **_timestamp())
     updated_at: datetime = Field(default_factory=utcnow, **_timestamp())
     completed_at: datetime | None = Field(default=None, **_timestamp(nullable=True))
+    # At most one cohort of its course (services/access.py checks the course, seats and window).
+    cohort_id: int | None = Field(default=None, foreign_key="cohorts.id", index=True,
+                                  ondelete="SET NULL")
 
 
 class LessonProgress(SQLModel, table=True):
@@ -216,6 +221,142 @@ class LessonProgress(SQLModel, table=True):
     user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
     lesson_id: int = Field(foreign_key="lessons.id", index=True, ondelete="CASCADE")
     completed_at: datetime = Field(default_factory=utcnow, **_timestamp())
+
+
+# --- Learning paths: release rules, prerequisites, cohorts, overrides (services/access.py) -------
+# Instructors type dates as wall-clock times of the course's zone; they are kept that way (naive)
+# and turned into an instant when read, so a DST change or a new course zone moves them correctly.
+
+
+class ReleaseKind(StrEnum):
+    ON_DATE = "on_date"  # opens_at_local, in the course's zone
+    AFTER_ENROLMENT = "after_enrolment"  # `days` after the learner enrolled
+    AFTER_COHORT_START = "after_cohort_start"  # `days` after the learner's cohort starts
+    AFTER_COMPLETION = "after_completion"  # after_lesson_id complete (min_score_percent on a quiz)
+    IN_SEQUENCE = "in_sequence"  # after the lesson before it, in course order, is complete
+
+
+class ReleaseRule(SQLModel, table=True):
+    """When a module or a lesson opens: one rule per module and one per lesson. A module's rule
+    applies to each of its lessons; a lesson opens once both its module's rule and its own allow."""
+
+    __tablename__ = "release_rules"
+    __table_args__ = (
+        sa.CheckConstraint("(module_id IS NULL) <> (lesson_id IS NULL)",
+                           name="ck_release_rules_one_target"),
+        sa.CheckConstraint("days IS NULL OR (days >= 0 AND days <= 3650)",
+                           name="ck_release_rules_days"),
+        sa.CheckConstraint("min_score_percent IS NULL OR "
+                           "(min_score_percent >= 0 AND min_score_percent <= 100)",
+                           name="ck_release_rules_min_score"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    course_id: int = Field(foreign_key="courses.id", index=True, ondelete="CASCADE")
+    module_id: int | None = Field(default=None, foreign_key="modules.id", unique=True,
+                                  ondelete="CASCADE")
+    lesson_id: int | None = Field(default=None, foreign_key="lessons.id", unique=True,
+                                  ondelete="CASCADE")
+    kind: ReleaseKind = Field(sa_type=_enum(ReleaseKind))
+    opens_at_local: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=False))
+    days: int | None = Field(default=None)
+    after_lesson_id: int | None = Field(default=None, foreign_key="lessons.id", index=True,
+                                        ondelete="CASCADE")
+    min_score_percent: int | None = Field(default=None)
+    created_by_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    updated_at: datetime = Field(default_factory=utcnow, **_timestamp())
+
+
+class PrerequisiteKind(StrEnum):
+    COMPLETED = "completed"  # the learner's enrollment in the required course is completed
+    CERTIFICATE = "certificate"  # the learner holds the required course's certificate (unrevoked)
+
+
+class CoursePrerequisite(SQLModel, table=True):
+    """Course `course_id` opens only once the learner meets this about `required_course_id`."""
+
+    __tablename__ = "course_prerequisites"
+    __table_args__ = (
+        sa.UniqueConstraint("course_id", "required_course_id",
+                            name="uq_course_prerequisites_course_required"),
+        sa.CheckConstraint("course_id <> required_course_id", name="ck_course_prerequisites_other"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    course_id: int = Field(foreign_key="courses.id", ondelete="CASCADE")
+    required_course_id: int = Field(foreign_key="courses.id", index=True, ondelete="CASCADE")
+    kind: PrerequisiteKind = Field(default=PrerequisiteKind.COMPLETED,
+                                   sa_type=_enum(PrerequisiteKind))
+    created_at: datetime = Field(default_factory=utcnow, **_timestamp())
+
+
+class Cohort(SQLModel, table=True):
+    """A run of a course: learners who start together. `seats_taken` moves by conditional UPDATEs
+    (services/access.py), so two learners racing for the last seat cannot both get it."""
+
+    __tablename__ = "cohorts"
+    __table_args__ = (
+        sa.UniqueConstraint("course_id", "name", name="uq_cohorts_course_name"),
+        sa.CheckConstraint("capacity >= 1", name="ck_cohorts_capacity"),
+        sa.CheckConstraint("seats_taken >= 0 AND seats_taken <= capacity",
+                           name="ck_cohorts_seats_within_capacity"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    course_id: int = Field(foreign_key="courses.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=80)
+    starts_at_local: datetime = Field(sa_type=sa.DateTime(timezone=False))
+    capacity: int = Field(default=30)
+    seats_taken: int = Field(default=0)
+    # Learners may join from/until these wall-clock times (course zone); None: no bound.
+    enrol_from_local: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=False))
+    enrol_until_local: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=False))
+    created_at: datetime = Field(default_factory=utcnow, **_timestamp())
+    updated_at: datetime = Field(default_factory=utcnow, **_timestamp())
+
+
+class AccessOverride(SQLModel, table=True):
+    """An instructor opened a lesson, a module or a whole course early for one learner. Revoking
+    keeps the row (`revoked_at`); the audit log has both. `scope_key` ("course:1", "module:2",
+    "lesson:3") makes one live override per learner and target a database rule."""
+
+    __tablename__ = "access_overrides"
+    __table_args__ = (
+        sa.Index("uq_access_overrides_one_live", "user_id", "scope_key", unique=True,
+                 sqlite_where=sa.text("revoked_at IS NULL"),
+                 postgresql_where=sa.text("revoked_at IS NULL")),
+        sa.Index("ix_access_overrides_user_course", "user_id", "course_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE")
+    course_id: int = Field(foreign_key="courses.id", index=True, ondelete="CASCADE")
+    module_id: int | None = Field(default=None, foreign_key="modules.id", ondelete="CASCADE")
+    lesson_id: int | None = Field(default=None, foreign_key="lessons.id", ondelete="CASCADE")
+    scope_key: str = Field(max_length=40)
+    reason: str = Field(default="", max_length=500)
+    granted_by_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    granted_at: datetime = Field(default_factory=utcnow, **_timestamp())
+    revoked_at: datetime | None = Field(default=None, **_timestamp(nullable=True))
+    revoked_by_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+
+
+class ReleaseNotice(SQLModel, table=True):
+    """One per learner, course and release day (in the course's zone): the key that makes the
+    "what opened today" email go once, however often the beat task runs."""
+
+    __tablename__ = "release_notices"
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "course_id", "release_day",
+                            name="uq_release_notices_user_course_day"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE")
+    course_id: int = Field(foreign_key="courses.id", index=True, ondelete="CASCADE")
+    release_day: date = Field(sa_type=sa.Date)
+    lesson_ids: list[int] = Field(default_factory=list, sa_type=sa.JSON)
+    created_at: datetime = Field(default_factory=utcnow, **_timestamp())
 
 
 class PaymentStatus(StrEnum):

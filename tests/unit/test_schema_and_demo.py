@@ -14,12 +14,14 @@ from academy_app import demo
 from academy_app.db import make_engine
 from academy_app.models import (
     Category,
+    Cohort,
     Course,
     Lesson,
     LessonKind,
     Question,
     QuestionKind,
     Quiz,
+    ReleaseRule,
     Role,
     User,
 )
@@ -65,6 +67,9 @@ def test_demo_data_loads_once_with_every_role_and_both_kinds_of_course(engine):
         assert set(db.exec(select(Lesson.kind))) == set(LessonKind)
         assert count(db, Quiz) == 6  # one per course, together using every type of question
         assert set(db.exec(select(Question.kind))) == set(QuestionKind)
+        paced = db.exec(select(Course).where(Course.slug == demo.PACED_COURSE)).one()
+        assert paced.time_zone == demo.PACED_ZONE
+        assert count(db, Cohort) == 1 and count(db, ReleaseRule) == 2  # both modules paced
         roles = {u.email: u.role for u in db.exec(select(User))}
         assert roles["admin@academy.test"] is Role.ADMIN
         assert roles["instructor@academy.test"] is Role.INSTRUCTOR
