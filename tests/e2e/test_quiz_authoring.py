@@ -267,6 +267,9 @@ def test_an_instructor_builds_a_quiz_imports_gift_and_watches_results_live(
     expect(results.get_by_role("rowheader", name="Quinn Learner")).to_be_visible()
     summary = results.get_by_role("status", name="Summary")
     expect(summary).to_contain_text(re.compile(r"Pass rate\s*100%"))
+    # A stem's Markdown reads as its words, not as asterisks.
+    expect(results.get_by_text("2. Which are prime?", exact=True)).to_be_visible()
+    expect(results.get_by_text("**prime**")).to_have_count(0)
     results.evaluate("window.__stillTheSamePage = true")
     results.get_by_role("button", name="Open attempt 1 of Quinn Learner").click()
     attempt = results.get_by_role("dialog", name="Attempt")
