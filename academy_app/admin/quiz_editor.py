@@ -460,12 +460,20 @@ def _optional(value: int | None) -> str:
 S = QuizEditorState
 
 
+def _text_field(label: str, field_id: str, name: str, values: rx.Var, errors: rx.Var,
+                setter: rx.EventHandler, hint: str = "", **props: Any) -> rx.Component:
+    """A text input for `values[name]` with its label, hint and error (`errors[name]`); typing
+    calls `setter(name, text)`. The settings and the question form are made of these."""
+    return labelled(label, field_id, rx.input(
+        id=field_id, value=values.get(name, ""), width="100%",
+        on_change=lambda value: setter(name, value),
+        aria_invalid=rx.cond(errors.contains(name), "true", "false"),
+        aria_describedby=f"{field_id}-error", **props), errors.get(name, ""), hint)
+
+
 def _setting(label: str, name: str, hint: str = "", **props: Any) -> rx.Component:
-    return labelled(label, name, rx.input(
-        id=name, value=S.settings.get(name, ""), width="100%",
-        on_change=lambda value: S.set_setting(name, value),
-        aria_invalid=rx.cond(S.setting_errors.contains(name), "true", "false"),
-        aria_describedby=f"{name}-error", **props), S.setting_errors.get(name, ""), hint)
+    return _text_field(label, name, name, S.settings, S.setting_errors, S.set_setting, hint,
+                       **props)
 
 
 def _select(label: str, field_id: str, choices: list[tuple[str, str]], value: rx.Var,
@@ -595,12 +603,7 @@ def questions_card() -> rx.Component:
 
 
 def _q_input(label: str, name: str, hint: str = "", **props: Any) -> rx.Component:
-    field_id = f"q-{name}"
-    return labelled(label, field_id, rx.input(
-        id=field_id, value=S.qform.get(name, ""), width="100%",
-        on_change=lambda value: S.set_q(name, value),
-        aria_invalid=rx.cond(S.q_errors.contains(name), "true", "false"),
-        aria_describedby=f"{field_id}-error", **props), S.q_errors.get(name, ""), hint)
+    return _text_field(label, f"q-{name}", name, S.qform, S.q_errors, S.set_q, hint, **props)
 
 
 def _answer_row(*controls: rx.Component, remove: rx.Var, on_remove: Any) -> rx.Component:
