@@ -476,6 +476,11 @@ def _setting(label: str, name: str, hint: str = "", **props: Any) -> rx.Componen
                        **props)
 
 
+def _setting_choice(label: str, name: str, choices: list[tuple[str, str]]) -> rx.Component:
+    return _select(label, name, choices, S.settings.get(name, ""),
+                   lambda value: S.set_setting(name, value), S.setting_errors.get(name, ""))
+
+
 def _select(label: str, field_id: str, choices: list[tuple[str, str]], value: rx.Var,
             on_change: Callable[[str], Any], error: rx.Var, **props: Any) -> rx.Component:
     return labelled(label, field_id, rx.select.root(
@@ -496,19 +501,13 @@ def settings_card() -> rx.Component:
         rx.grid(
             _setting("Pass mark (%)", "pass_percent", inputmode="numeric"),
             _setting("Attempts allowed", "max_attempts", "Empty: unlimited.", inputmode="numeric"),
-            _select("How attempts count", "attempt_scoring", SCORINGS,
-                    S.settings.get("attempt_scoring", ""),
-                    lambda v: S.set_setting("attempt_scoring", v),
-                    S.setting_errors.get("attempt_scoring", "")),
+            _setting_choice("How attempts count", "attempt_scoring", SCORINGS),
             _setting("Time limit (minutes)", "time_limit_minutes", "Empty: no limit.",
                      inputmode="numeric"),
             _setting("Questions drawn per attempt", "draw_count", "Empty: every question.",
                      inputmode="numeric"),
             _setting("Draw from tag", "draw_tag", "Empty: from this quiz's questions."),
-            _select("Show answers", "show_answers", SHOW_ANSWERS,
-                    S.settings.get("show_answers", ""),
-                    lambda v: S.set_setting("show_answers", v),
-                    S.setting_errors.get("show_answers", "")),
+            _setting_choice("Show answers", "show_answers", SHOW_ANSWERS),
             _setting("Weight", "weight", "In the overall grade, when weighted by quiz.",
                      inputmode="numeric"),
             columns=rx.breakpoints(initial="1", sm="2", lg="4"),
