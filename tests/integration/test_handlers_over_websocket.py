@@ -529,6 +529,8 @@ def test_crafted_quiz_editor_events_are_refused_logged_and_change_nothing(
             ("save_question", {}),
             ("ask_regrade", {}),
             ("confirm_regrade", {}),
+            ("choose_from_bank", {"value": str(question_id)}),
+            ("add_from_bank", {}),
         ]:
             replies += await tab.send(editor(name), payload, expect_reply=False)
         tab.path = "/admin/courses/1/questions"
