@@ -411,14 +411,15 @@ def _number_and_tolerance(src: _Src) -> tuple[float, float]:
     text = src.raw.strip()
     if ".." in text:
         low, high = (grading.parse_number(part) for part in text.split("..", 1))
-        if low is not None and high is not None and low > high:
-            raise _Bad(src.line, f"The range {src.text} runs backwards")
-        value, tolerance = (None, None) if low is None or high is None else (
-            low / 2 + high / 2, high / 2 - low / 2)
+        value = tolerance = None
+        if low is not None and high is not None:
+            if low > high:
+                raise _Bad(src.line, f"The range {src.text} runs backwards")
+            value, tolerance = low / 2 + high / 2, high / 2 - low / 2
     else:
         number, colon, margin = text.partition(":")
-        value, tolerance = grading.parse_number(number), grading.parse_number(margin) \
-            if colon else 0.0
+        value = grading.parse_number(number)
+        tolerance = grading.parse_number(margin) if colon else 0.0
     if value is None or tolerance is None:
         raise _Bad(src.line, f"“{src.text}” is not a number, number:tolerance or low..high")
     if tolerance < 0:
