@@ -4,7 +4,7 @@
     .venv/bin/python -m bench.quizzes [--update-docs] [--quick]
 
 A throwaway PostgreSQL database is migrated and given a course with a text lesson and a 20-question
-quiz mixing every question type (three of each, two ordering), learners enrolled in it, each with
+quiz mixing every question type (three of each, two matching), learners enrolled in it, each with
 a login session made here (logging in is bench/learning.py's and bench/day.py's to time), and the
 instructor's. The text lesson stays unread, so a pass never issues a certificate: its PDF and mail
 would be timed with the grading otherwise. Every attempt is started and its 20 answers saved
@@ -67,7 +67,7 @@ class Plan:
 FULL = Plan(service_attempts=200, socket_attempts=100, burst=100)
 QUICK = Plan(service_attempts=10, socket_attempts=5, burst=10)
 
-# Three questions of each kind (two ordering): a 20-question quiz. Right answers name positions in
+# Three questions of each kind (two matching): a 20-question quiz. Right answers name positions in
 # the spec, as a learner's response does; a wrong one scores nothing.
 QUESTION_SPECS: dict[str, dict[str, Any]] = {
     "single": {"options": [{"text": "Paris", "correct": True}, {"text": "Lyon"},
