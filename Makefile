@@ -67,6 +67,7 @@ bench: install-dev services
 	$(PY) -m bench.certificates
 	$(PY) -m bench.learning
 	$(PY) -m bench.admin_kit
+	$(PY) -m bench.quizzes
 	$(PY) -m bench.day
 	$(PY) -m bench.lighthouse
 

@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from academy_app.admin.workspace import admin_page
 from academy_app.components.layout import labelled, link_button
-from academy_app.infra.markdown import render_markdown
+from academy_app.infra.markdown import plain_text, render_markdown
 from academy_app.models import User
 from academy_app.services import gift, grading, quizzes
 from academy_app.services.errors import Invalid, ServiceError
@@ -128,6 +128,15 @@ def form_of(question: quizzes.BankQuestion) -> tuple[dict[str, str], list[Option
     return form, options, items, pairs
 
 
+Editing = tuple[quizzes.QuizEditor, list[quizzes.BankQuestion]]
+
+
+def editing(session: Session, staff: User, quiz_id: int) -> Editing:
+    """The quiz as the editor shows it, and the bank questions it could add."""
+    return (quizzes.quiz_for_editing(session, staff, quiz_id),
+            quizzes.attachable_questions(session, staff, quiz_id))
+
+
 def _text(value: Any, limit: int = MAX_TEXT) -> str:
     return value[:limit] if isinstance(value, str) else ""
 
@@ -143,6 +152,9 @@ class QuizEditorState(StaffState):
     flags: dict[str, bool] = {}
     setting_errors: dict[str, str] = {}
     questions: list[EditorQuestion] = []
+    # The course's bank questions this quiz does not have: [id, label] for the select.
+    bank_choices: list[list[str]] = []
+    bank_choice: str = ""
     # The question form: a new question while `editing_number` is 0, else the one it edits.
     qform: dict[str, str] = {}
     options: list[OptionRow] = []
@@ -170,9 +182,9 @@ class QuizEditorState(StaffState):
         yield
         quiz_id = id_in(self.router.url.path.rstrip("/").rsplit("/", 1)[-1])
 
-        def read(session: Session, staff: User) -> quizzes.QuizEditor | None:
+        def read(session: Session, staff: User) -> Editing | None:
             try:
-                return quizzes.quiz_for_editing(session, staff, quiz_id)
+                return editing(session, staff, quiz_id)
             except ServiceError:
                 return None
 
@@ -182,7 +194,7 @@ class QuizEditorState(StaffState):
             return
         self.not_found = editor is None
         if editor is not None:
-            self._show(editor)
+            self._show(*editor)
             self._new_question()
             self.setting_errors, self.regrade_report = {}, ""
         self.loading = False
@@ -192,13 +204,13 @@ class QuizEditorState(StaffState):
         """The quiz as it is now, the forms being typed kept."""
         quiz_id = self._quiz_id
         editor, refused = await self._act_as("quiz_editor.reload", lambda session, staff:
-                                             quizzes.quiz_for_editing(session, staff, quiz_id))
+                                             editing(session, staff, quiz_id))
         if refused or editor is None:
             return refused
-        self._show(editor)
+        self._show(*editor)
         return None
 
-    def _show(self, editor: quizzes.QuizEditor) -> None:
+    def _show(self, editor: quizzes.QuizEditor, attachable: list[quizzes.BankQuestion]) -> None:
         quiz = editor.quiz
         self._quiz_id = self.quiz_id = quiz.id
         self._course_id = self.course_id = editor.course.id
@@ -216,6 +228,10 @@ class QuizEditorState(StaffState):
             points=f"{q.points:g}", tags=", ".join(q.tags), version=q.version,
             key=grading.describe_key(q.kind, q.spec))
             for number, q in enumerate(editor.questions, start=1)]
+        self.bank_choices = [[str(q.id), f"{gift.title_from(plain_text(q.stem))} · "
+                              f"{KIND_LABELS[q.kind.value]}"] for q in attachable]
+        if not any(choice[0] == self.bank_choice for choice in self.bank_choices):
+            self.bank_choice = ""
 
     # --- settings ------------------------------------------------------------------------------
 
@@ -262,6 +278,22 @@ class QuizEditorState(StaffState):
             self._new_question()
         return await self._change("quiz_editor.remove", lambda s, a: quizzes.detach_question(
             s, a, quiz_id, question), "Question removed from the quiz (it stays in the bank)")
+
+    @rx.event
+    def choose_from_bank(self, value: str) -> None:
+        if isinstance(value, str) and any(choice[0] == value for choice in self.bank_choices):
+            self.bank_choice = value
+
+    @rx.event
+    async def add_from_bank(self) -> Events:
+        """Add the chosen bank question at the end. The choice is cleared at once, so a double
+        click adds nothing more (and the service attaches a question to a quiz only once)."""
+        if not self.bank_choice:
+            return None
+        quiz_id, question = self._quiz_id, id_in(self.bank_choice)
+        self.bank_choice = ""
+        return await self._change("quiz_editor.add_from_bank", lambda s, a: quizzes.attach_question(
+            s, a, quiz_id, question), "Question added from the bank")
 
     async def _change(self, name: str, action: Callable[[Session, User], object],
                       success: str = "") -> Events:
@@ -428,12 +460,25 @@ def _optional(value: int | None) -> str:
 S = QuizEditorState
 
 
+def _text_field(label: str, field_id: str, name: str, values: rx.Var, errors: rx.Var,
+                setter: rx.EventHandler, hint: str = "", **props: Any) -> rx.Component:
+    """A text input for `values[name]` with its label, hint and error (`errors[name]`); typing
+    calls `setter(name, text)`. The settings and the question form are made of these."""
+    return labelled(label, field_id, rx.input(
+        id=field_id, value=values.get(name, ""), width="100%",
+        on_change=lambda value: setter(name, value),
+        aria_invalid=rx.cond(errors.contains(name), "true", "false"),
+        aria_describedby=f"{field_id}-error", **props), errors.get(name, ""), hint)
+
+
 def _setting(label: str, name: str, hint: str = "", **props: Any) -> rx.Component:
-    return labelled(label, name, rx.input(
-        id=name, value=S.settings.get(name, ""), width="100%",
-        on_change=lambda value: S.set_setting(name, value),
-        aria_invalid=rx.cond(S.setting_errors.contains(name), "true", "false"),
-        aria_describedby=f"{name}-error", **props), S.setting_errors.get(name, ""), hint)
+    return _text_field(label, name, name, S.settings, S.setting_errors, S.set_setting, hint,
+                       **props)
+
+
+def _setting_choice(label: str, name: str, choices: list[tuple[str, str]]) -> rx.Component:
+    return _select(label, name, choices, S.settings.get(name, ""),
+                   lambda value: S.set_setting(name, value), S.setting_errors.get(name, ""))
 
 
 def _select(label: str, field_id: str, choices: list[tuple[str, str]], value: rx.Var,
@@ -456,19 +501,13 @@ def settings_card() -> rx.Component:
         rx.grid(
             _setting("Pass mark (%)", "pass_percent", inputmode="numeric"),
             _setting("Attempts allowed", "max_attempts", "Empty: unlimited.", inputmode="numeric"),
-            _select("How attempts count", "attempt_scoring", SCORINGS,
-                    S.settings.get("attempt_scoring", ""),
-                    lambda v: S.set_setting("attempt_scoring", v),
-                    S.setting_errors.get("attempt_scoring", "")),
+            _setting_choice("How attempts count", "attempt_scoring", SCORINGS),
             _setting("Time limit (minutes)", "time_limit_minutes", "Empty: no limit.",
                      inputmode="numeric"),
             _setting("Questions drawn per attempt", "draw_count", "Empty: every question.",
                      inputmode="numeric"),
             _setting("Draw from tag", "draw_tag", "Empty: from this quiz's questions."),
-            _select("Show answers", "show_answers", SHOW_ANSWERS,
-                    S.settings.get("show_answers", ""),
-                    lambda v: S.set_setting("show_answers", v),
-                    S.setting_errors.get("show_answers", "")),
+            _setting_choice("Show answers", "show_answers", SHOW_ANSWERS),
             _setting("Weight", "weight", "In the overall grade, when weighted by quiz.",
                      inputmode="numeric"),
             columns=rx.breakpoints(initial="1", sm="2", lg="4"),
@@ -524,6 +563,22 @@ def question_line(question: EditorQuestion) -> rx.Component:
     )
 
 
+def bank_picker() -> rx.Component:
+    """A question the course's bank already has, added at the end of the quiz."""
+    return rx.cond(S.bank_choices.length() > 0, rx.hstack(
+        rx.box(labelled("Add from the question bank", "bank-question", rx.select.root(
+            rx.select.trigger(id="bank-question", aria_label="Add from the question bank",
+                              placeholder="Choose a question", width="100%"),
+            rx.select.content(rx.foreach(S.bank_choices, lambda choice: rx.select.item(
+                choice[1], value=choice[0]))),
+            value=S.bank_choice, on_change=S.choose_from_bank), ""), flex="1", min_width="0"),
+        rx.button(rx.icon("plus", size=14), "Add to quiz", variant="outline",
+                  on_click=S.add_from_bank, disabled=S.bank_choice == ""),
+        align="end",
+        width="100%",
+    ))
+
+
 def questions_card() -> rx.Component:
     return rx.card(rx.vstack(
         rx.heading("Questions", size="4", as_="h2"),
@@ -533,6 +588,7 @@ def questions_card() -> rx.Component:
                          aria_label="Questions in order"),
                 rx.text("No questions yet: add the first one below.", size="2",
                         color_scheme="gray")),
+        bank_picker(),
         rx.cond(S.regrade_report != "", rx.callout(rx.vstack(
             rx.text(S.regrade_report, weight="medium"),
             rx.text("Now passing: ", rx.cond(S.newly_passed.length() > 0,
@@ -546,12 +602,7 @@ def questions_card() -> rx.Component:
 
 
 def _q_input(label: str, name: str, hint: str = "", **props: Any) -> rx.Component:
-    field_id = f"q-{name}"
-    return labelled(label, field_id, rx.input(
-        id=field_id, value=S.qform.get(name, ""), width="100%",
-        on_change=lambda value: S.set_q(name, value),
-        aria_invalid=rx.cond(S.q_errors.contains(name), "true", "false"),
-        aria_describedby=f"{field_id}-error", **props), S.q_errors.get(name, ""), hint)
+    return _text_field(label, f"q-{name}", name, S.qform, S.q_errors, S.set_q, hint, **props)
 
 
 def _answer_row(*controls: rx.Component, remove: rx.Var, on_remove: Any) -> rx.Component:

@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from academy_app.admin.workspace import admin_page, data_table
 from academy_app.components.layout import empty_state, link_button, stat_card
+from academy_app.infra.markdown import plain_text
 from academy_app.infra.presence import watchers
 from academy_app.models import QuestionKind, User
 from academy_app.services import attempts, gift, quiz_reports, quizzes
@@ -159,7 +160,7 @@ class QuizResultsState(StaffState):
             count=count, share=max(1, round(100 * count / tallest)) if count else 0)
             for i, count in enumerate(summary.histogram)]
         self.questions = [QuestionLine(
-            number=n, label=gift.title_from(q.stem), kind=q.kind.value.replace("_", " "),
+            number=n, label=gift.title_from(plain_text(q.stem)), kind=q.kind.value.replace("_", " "),
             attempts=q.attempts, percent=f"{q.percent_correct:.0f}%",
             discrimination="–" if q.discrimination is None else f"{q.discrimination:.2f}",
             wrong=f"{q.most_chosen_wrong} ({q.most_chosen_wrong_count}×)"
@@ -182,7 +183,7 @@ class QuizResultsState(StaffState):
         self.opened_title = (f"{learner} · attempt {result.number} · {result.percent:.0f}% · "
                              + ("passed" if result.passed else "not passed"))
         self.opened_answers = [AnswerLine(
-            label=gift.title_from(q.question.stem), answer=answer_text(q.question), key=q.key,
+            label=gift.title_from(plain_text(q.question.stem)), answer=answer_text(q.question), key=q.key,
             points=f"{q.points:g} / {q.max_points:g}", correct=q.correct)
             for q in result.questions]
         return None

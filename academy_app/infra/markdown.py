@@ -8,6 +8,7 @@ rendering rule ever lets one through.
 from __future__ import annotations
 
 from functools import lru_cache
+from html import unescape
 
 import nh3
 from markdown_it import MarkdownIt
@@ -36,3 +37,10 @@ def render_markdown(text: str) -> str:
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
     )
+
+
+def plain_text(text: str) -> str:
+    """What a Markdown text says without its markup, on one line: for labels and table cells,
+    where a rendered block does not fit. Typed HTML stays the literal text it was typed as, and
+    is shown as text (React escapes it), never as markup."""
+    return " ".join(unescape(nh3.clean(_parser().render(text or ""), tags=set())).split())

@@ -43,11 +43,11 @@ pair, and a tag that starts with ``/`` or holds a line break.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from academy_app.services import grading
 from academy_app.services.errors import Invalid
 
 MAX_BYTES = 1_000_000
@@ -58,10 +58,6 @@ TITLE_LENGTH = 80  # a title made from the stem, when the file gives none
 _ESCAPE = re.compile(r"\\([\\~=#{}:n])")
 _FORMAT = re.compile(r"\[(?:moodle|html|plain|markdown)\]")
 _WEIGHT = re.compile(r"%(-?[0-9]+(?:\.[0-9]*)?)%", re.ASCII)
-_NUMBER = r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
-_NUMERIC_ANSWER = re.compile(
-    rf"(?P<low>{_NUMBER})\s*\.\.\s*(?P<high>{_NUMBER})|(?P<value>{_NUMBER})(?:\s*:\s*(?P<tolerance>{_NUMBER}))?",
-    re.ASCII)
 _TRUE_FALSE = {"T": True, "TRUE": True, "F": False, "FALSE": False}
 _CATEGORY = "$CATEGORY:"
 _GAP = "_____"
@@ -410,17 +406,23 @@ def _split_numeric_answers(src: _Src) -> list[_Answer]:
 
 
 def _number_and_tolerance(src: _Src) -> tuple[float, float]:
-    match = _NUMERIC_ANSWER.fullmatch(src.raw.strip())
-    if not match:
-        raise _Bad(src.line, f"“{src.text}” is not a number, number:tolerance or low..high")
-    if match["value"] is not None:
-        value, tolerance = float(match["value"]), float(match["tolerance"] or 0)
+    """number, number:tolerance or low..high; each number read by grading.parse_number, the one
+    reader of numbers a person types (an author here, a learner answering)."""
+    text = src.raw.strip()
+    if ".." in text:
+        low, high = (grading.parse_number(part) for part in text.split("..", 1))
+        value = tolerance = None
+        if low is not None and high is not None:
+            if low > high:
+                raise _Bad(src.line, f"The range {src.text} runs backwards")
+            value, tolerance = low / 2 + high / 2, high / 2 - low / 2
     else:
-        low, high = float(match["low"]), float(match["high"])
-        if low > high:
-            raise _Bad(src.line, f"The range {src.text} runs backwards")
-        value, tolerance = low / 2 + high / 2, high / 2 - low / 2
-    if not (math.isfinite(value) and math.isfinite(tolerance)) or tolerance < 0:
+        number, colon, margin = text.partition(":")
+        value = grading.parse_number(number)
+        tolerance = grading.parse_number(margin) if colon else 0.0
+    if value is None or tolerance is None:
+        raise _Bad(src.line, f"“{src.text}” is not a number, number:tolerance or low..high")
+    if tolerance < 0:
         raise _Bad(src.line, f"“{src.text}” is not a finite number with a tolerance of 0 or more")
     return value, tolerance
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from academy_app.db import insert_or_get
 from academy_app.models import (
     AttemptScoring,
     Course,
@@ -218,10 +219,23 @@ def attach_question(session: Session, actor: User | None, quiz_id: int,
     link = QuizQuestion(quiz_id=quiz.id, question_id=question.id,
                         position=authoring.next_position(session, QuizQuestion.position,
                                                          QuizQuestion.quiz_id, quiz.id))
-    session.add(link)
-    session.flush()
+    link, ours = insert_or_get(session, link, lambda: _quiz_question(session, quiz.id,
+                                                                     question.id))
+    if not ours:  # another tab attached it a moment ago: the unique pair holds one
+        return link
     audit.record(session, actor, "quiz.question_add", quiz, after={"question_id": question.id})
     return link
+
+
+def attachable_questions(session: Session, actor: User | None, quiz_id: int
+                         ) -> list[BankQuestion]:
+    """The course's bank questions the quiz does not have yet (archived ones left out), newest
+    first: what the editor offers to add."""
+    quiz, _, course = quiz_for_staff(session, actor, quiz_id)
+    in_quiz = select(QuizQuestion.question_id).where(QuizQuestion.quiz_id == quiz.id)
+    return _bank_rows(session, select(Question, QuestionVersion).where(
+        Question.course_id == course.id, col(Question.archived).is_(False),
+        col(Question.id).not_in(in_quiz)).order_by(col(Question.id).desc()).limit(MAX_BANK_ROWS))
 
 
 def detach_question(session: Session, actor: User | None, quiz_id: int, question_id: int) -> None:

@@ -37,6 +37,7 @@ KIND_HINTS = {"single": "Choose one answer.", "multiple": "Choose every answer t
               "short_text": "Type a short answer.",
               "ordering": "Put the items in order with the Move up and Move down buttons.",
               "matching": "Match each item on the left with one on the right."}
+CLOCK_CHECK = 30.0  # seconds between the server clock's looks at whether its attempt is still open
 NOT_IN_ATTEMPT = Invalid({"question": "This question is not part of your attempt"})
 
 
@@ -194,7 +195,9 @@ class QuizState(LearnState):
     # The attempt being taken
     attempt_number: int = 0
     questions: list[QuestionRow] = []
-    seconds_left: int = -1  # -1: no time limit
+    # The seconds left when the attempt was shown (-1: no time limit). Sent once: the browser
+    # counts down from it by itself (pages/quiz.py), the server grades at the deadline.
+    seconds_left: int = -1
     # The result of the attempt just submitted (or read)
     result_score: str = ""
     result_passed: bool = False
@@ -209,11 +212,6 @@ class QuizState(LearnState):
     @rx.var
     def unanswered(self) -> int:
         return sum(not question.answered for question in self.questions)
-
-    @rx.var
-    def time_left(self) -> str:
-        minutes, seconds = divmod(max(self.seconds_left, 0), 60)
-        return f"{minutes}:{seconds:02d}"
 
     @rx.event
     async def load(self) -> AsyncIterator[Events]:
@@ -284,28 +282,25 @@ class QuizState(LearnState):
             self.seconds_left = -1
             return None
         self._clock += 1
-        self._count_down()
-        return QuizState.count_down
-
-    def _count_down(self) -> bool:
-        """Show the time left; whether any is."""
-        left = 0.0 if self._deadline is None else (self._deadline - utcnow()).total_seconds()
+        left = (view.deadline - utcnow()).total_seconds()
         self.seconds_left = max(int(left + 0.999), 0)
-        return left > 0
+        return QuizState.count_down
 
     @rx.event(background=True)
     async def count_down(self) -> None:
-        """The server's clock, shown each second; at zero, the attempt is graded with what was saved
-        (by the service: it closes an attempt whose deadline passed) and the result shown."""
+        """The server's clock: at the deadline the attempt is graded with what was saved (by the
+        service: it closes an attempt whose deadline passed) and the result shown. It sends
+        nothing before: the browser shows the seconds itself. It wakes every CLOCK_CHECK seconds
+        to end early once the attempt is submitted or the learner has moved on."""
         async with self:
-            clock = self._clock
-        while True:
-            await asyncio.sleep(1)
+            clock, deadline = self._clock, self._deadline
+        if deadline is None:  # no limit (or a crafted call): nothing to count
+            return
+        while (left := (deadline - utcnow()).total_seconds()) > 0:
+            await asyncio.sleep(min(left, CLOCK_CHECK))
             async with self:
                 if clock != self._clock or self.mode != "taking":
                     return
-                if not self._count_down():
-                    break
         async with self:
             if clock == self._clock and self.mode == "taking":
                 attempt_id = self._attempt_id

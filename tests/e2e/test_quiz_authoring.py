@@ -1,6 +1,6 @@
 """An instructor builds a quiz with every question type, imports GIFT questions through the
-preview, sets the certificate rule and fixes a key with a regrade; the results page, open in another
-browser, follows without a reload.
+preview, adds a bank question to the quiz, sets the certificate rule and fixes a key with a
+regrade; the results page, open in another browser, follows without a reload.
 
 A learner's attempt is taken through the quiz services in a thread of this test, against the app's
 database (the learner's pages are not part of this file). This app runs without Redis, so its bus
@@ -255,6 +255,19 @@ def test_an_instructor_builds_a_quiz_imports_gift_and_watches_results_live(
     exported = Path(download.value.path()).read_text()
     assert "::What is the capital of Italy?::" in exported and "{TRUE}" in exported
 
+    # A question the bank already has joins the quiz; a double click adds it once.
+    instructor.goto(f"/admin/quizzes/{quiz_id}")
+    expect(questions).to_have_count(7)
+    pick(instructor, "Add from the question bank", "What is the capital of Italy? · Single choice")
+    instructor.get_by_role("button", name="Add to quiz").dblclick()
+    expect(instructor.get_by_text("Question added from the bank")).to_be_visible()
+    expect(questions.nth(7)).to_contain_text("What is the capital of Italy?")
+    expect(questions).to_have_count(8)
+    instructor.get_by_role("combobox", name="Add from the question bank").click()
+    expect(instructor.get_by_role("option", name="What is the capital of Italy? · Single choice")
+           ).to_have_count(0)
+    instructor.keyboard.press("Escape")
+
     # Results: another browser of the instructor, after the learner's attempt.
     results = logged_in(open_page, "instructor@academy.test")
     results.goto(f"/admin/quizzes/{quiz_id}/results")
@@ -267,6 +280,9 @@ def test_an_instructor_builds_a_quiz_imports_gift_and_watches_results_live(
     expect(results.get_by_role("rowheader", name="Quinn Learner")).to_be_visible()
     summary = results.get_by_role("status", name="Summary")
     expect(summary).to_contain_text(re.compile(r"Pass rate\s*100%"))
+    # A stem's Markdown reads as its words, not as asterisks.
+    expect(results.get_by_text("2. Which are prime?", exact=True)).to_be_visible()
+    expect(results.get_by_text("**prime**")).to_have_count(0)
     results.evaluate("window.__stillTheSamePage = true")
     results.get_by_role("button", name="Open attempt 1 of Quinn Learner").click()
     attempt = results.get_by_role("dialog", name="Attempt")

@@ -7,13 +7,18 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import uuid
 from typing import Any
 
 import pytest
 from playwright.sync_api import Locator, Page, WebSocket, expect
+from sqlmodel import Session, select
 
-from academy_app.demo import QUIZ_TITLE, QUIZZES
-from academy_app.services.quizzes import QuestionForm
+from academy_app.db import make_engine
+from academy_app.demo import DEMO_PASSWORD, QUIZ_TITLE, QUIZZES
+from academy_app.models import Role, User
+from academy_app.services import accounts, authoring, emails, enrollment, quizzes
+from academy_app.services.quizzes import QuestionForm, QuizSettingsForm
 from tests.e2e.quiz_answers import (
     START,
     answer,
@@ -253,3 +258,53 @@ def test_course_staff_previewing_a_quiz_lesson_are_told_where_its_questions_are(
     page.goto(f"/learn/{SLUG}/{lesson_id}")
     expect(page.get_by_text("Enrolled learners take this quiz here")).to_be_visible()
     expect(page.get_by_role("button", name=START)).to_have_count(0)
+
+
+def timed_quiz(database_url: str) -> tuple[str, str]:
+    """A published course of the demo instructor whose quiz has a 5-minute limit, and a learner
+    enrolled in it: (the quiz lesson's address, the learner's email). Rows only: the app sends
+    the emails."""
+    engine = make_engine(database_url)
+    email = f"timed-{uuid.uuid4().hex[:6]}@example.com"
+    with pytest.MonkeyPatch.context() as patch, Session(engine, expire_on_commit=False) as session:
+        patch.setattr(emails, "send_later", lambda _ids: None)
+        instructor = session.exec(select(User).where(
+            User.email == "instructor@academy.test")).one()
+        course = authoring.create_course(session, instructor, authoring.CourseForm(
+            title=f"Timed {uuid.uuid4().hex[:4]}"))
+        module = authoring.add_module(session, instructor, course.id, "Exam")
+        quiz = quizzes.create_quiz(session, instructor, module.id, "Timed quiz",
+                                   QuizSettingsForm(time_limit_minutes="5"))
+        quizzes.add_quiz_question(session, instructor, quiz.id, QuestionForm(
+            "true_false", "The clock is the server's.", {"answer": True}))
+        authoring.set_published(session, instructor, course.id, True)
+        learner = accounts.register(session, accounts.SignupForm("Tim Keeper", email,
+                                                                 DEMO_PASSWORD), role=Role.STUDENT)
+        session.flush()
+        enrollment.enroll_free(session, learner, course.id)
+        session.commit()
+        address = f"/learn/{course.slug}/{quiz.lesson_id}"
+    engine.dispose()
+    return address, email
+
+
+def test_the_browser_counts_the_time_left_down_without_a_frame_a_second(open_page, app_server):
+    """The server sends the seconds left once; the badge counts down by itself."""
+    address, email = timed_quiz(app_server.database_url)
+    page = open_page()
+    frames: list[str | bytes] = []
+    page.on("websocket", lambda socket: socket.on("framereceived", lambda f: frames.append(f)))
+    page.goto("/login")
+    log_in(page, email)
+    expect(page).to_have_url(re.compile(r"/dashboard/?$"))
+    page.goto(address)
+    start(page)
+    timer = page.get_by_role("timer")
+    expect(timer).to_have_text(re.compile(r"^Time left 4:5\d$"))
+    expect(page.locator("[data-sonner-toast]")).to_have_count(0, timeout=15_000)
+    page.wait_for_timeout(1_000)  # the last answers of the start have come
+    first, heard = timer.inner_text(), len(frames)
+    page.wait_for_timeout(3_000)
+    assert timer.inner_text() != first, "the time left did not change in 3 s"
+    assert len(frames) - heard <= 1, "the server sent frames while the clock ran"  # a ping at most
+    expect(timer).to_have_attribute("aria-label", timer.inner_text())

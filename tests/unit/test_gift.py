@@ -179,6 +179,17 @@ def test_multiple_numeric_answers_keep_the_full_credit_one():
     assert imported.spec == {"answer": 1822.0, "tolerance": 0.0, "tolerance_kind": "absolute"}
 
 
+def test_numbers_are_read_as_a_learners_answer_is():
+    """One reader of typed numbers (grading.parse_number): a decimal comma works in GIFT too, and
+    what a learner could not type as a number is not a number here either."""
+    [comma] = gift.parse("Pi? {#3,14:0,01}").questions
+    assert comma.spec == {"answer": 3.14, "tolerance": 0.01, "tolerance_kind": "absolute"}
+    [spaced] = gift.parse("From 1 to 2? {# 1 .. 2 }").questions
+    assert spaced.spec["answer"] == 1.5 and spaced.spec["tolerance"] == 0.5
+    for text in ("Huge? {#1e999}", "Empty margin? {#3:}", "Negative margin? {#3:-1}"):
+        assert not gift.parse(text).questions and gift.parse(text).errors
+
+
 BAD = """\
 ::Good::One {T}
 

@@ -4,7 +4,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from academy_app.infra.markdown import render_markdown
+from academy_app.infra.markdown import plain_text, render_markdown
 
 
 @pytest.mark.parametrize(
@@ -43,3 +43,16 @@ def test_ordinary_markdown_renders():
     assert "<strong>bold</strong>" in html and "<code>code</code>" in html
     assert "<li>one</li>" in html
     assert 'href="https://a.example"' in html and 'rel="noopener noreferrer nofollow"' in html
+
+
+def test_plain_text_drops_the_markup_and_keeps_the_words_on_one_line():
+    assert plain_text("Which are **prime**?") == "Which are prime?"
+    assert plain_text("## Step\n\nPut `a` *before* b:\n\n- one\n- [two](https://a.example)") \
+        == "Step Put a before b: one two"
+
+
+@pytest.mark.parametrize("hostile", ["<script>alert(1)</script>", '<img src=x onerror="alert(1)">',
+                                     "<b>bold</b> &amp; 1 < 2"])
+def test_plain_text_keeps_typed_html_as_the_text_that_was_typed(hostile):
+    """The text shows what the author typed (React escapes it); nothing is parsed as markup."""
+    assert plain_text(hostile) == hostile.replace("&amp;", "&")

@@ -542,6 +542,39 @@ def test_authoring_orders_removes_and_audits_questions(db, instructor, course, m
         "question.archive"}
 
 
+def test_a_bank_question_is_attached_once_and_only_by_the_courses_staff(engine, db, instructor,
+                                                                         course, module):
+    quiz = make_quiz(db, instructor, module, kinds=("single",))
+    banked = quizzes.add_question(db, instructor, course.id, FORMS["numeric"])
+    archived = quizzes.add_question(db, instructor, course.id, FORMS["true_false"])
+    quizzes.archive_question(db, instructor, archived.id)
+    foreign = quizzes.add_question(db, instructor, make_course(db, instructor).id,
+                                   FORMS["short_text"])
+    db.commit()
+    ids = instructor.id, quiz.id, banked.id  # for the threads below, which share no session
+    # Offered: what the course's bank has and the quiz has not; never archived or foreign ones.
+    assert [q.id for q in quizzes.attachable_questions(db, instructor, quiz.id)] == [banked.id]
+    with pytest.raises(PermissionDenied):
+        quizzes.attachable_questions(db, make_user(db, Role.INSTRUCTOR), quiz.id)
+    for refused, who, question in [(NotFound, instructor, archived.id),
+                                   (NotFound, instructor, foreign.id),
+                                   (PermissionDenied, make_user(db, Role.INSTRUCTOR), banked.id),
+                                   (PermissionDenied, make_user(db), banked.id)]:
+        with pytest.raises(refused):
+            quizzes.attach_question(db, who, ids[1], question)
+    db.commit()
+    # A double click, or two tabs at the same moment: one link, one audit entry.
+    assert race(engine, 4, lambda s, _: quizzes.attach_question(
+        s, s.get_one(User, ids[0]), ids[1], ids[2])) == []
+    quizzes.attach_question(db, instructor, quiz.id, banked.id)
+    db.commit()
+    assert [q.id for q in quizzes.quiz_for_editing(db, instructor, quiz.id).questions][-1] \
+        == banked.id
+    assert quizzes.attachable_questions(db, instructor, quiz.id) == []
+    added = db.exec(select(AuditEntry.after).where(AuditEntry.action == "quiz.question_add"))
+    assert [json.loads(after)["question_id"] for after in added].count(banked.id) == 1
+
+
 def test_results_as_csv_with_formulas_neutralised(db, instructor, course, module):
     quiz = make_quiz(db, instructor, module, kinds=("single",))
     sly = make_user(db, name="=HYPERLINK(1)")
