@@ -1,0 +1,283 @@
+"""Failure drills on the scale-out test bed: two web hosts and a worker host behind HAProxy
+(tests/scale_out/testbed.py), learners as socket clients speaking Reflex's protocol.
+
+They run in the order written, on one bed. The Redis and PostgreSQL drills restart the machine's
+shared services (every other test's too), so they come last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from academy_app.admin.broadcast import BroadcastState
+from academy_app.db import make_engine
+from academy_app.models import LessonProgress, Notification, Role, User
+from academy_app.services import accounts
+from academy_app.services.catalog import course_outline
+from academy_app.state.learn import LearnState
+from tests.factories import logged_in_learners, make_course, make_user
+from tests.scale_out.testbed import HAPROXY_CONFIG, TestBed
+from tests.wsclient import ReflexTab, handler_name, open_page, run, wait_for_var
+
+pytestmark = pytest.mark.scale_out
+SET_COMPLETED = handler_name(LearnState, "set_completed")
+CLICK_TIMEOUT = 5.0  # an unanswered click after this: the tab's connection is taken for dead
+
+
+@dataclass
+class Classroom:
+    engine: Engine
+    course_id: int
+    slug: str
+    lessons: list[int]
+    instructor_token: str
+
+    def path(self, lesson: int) -> str:
+        return f"/learn/{self.slug}/{lesson}"
+
+    def learners(self, count: int, label: str) -> list[tuple[User, str]]:
+        with Session(self.engine, expire_on_commit=False) as db:
+            return logged_in_learners(db, self.course_id, count, label)
+
+    def completed(self, user_id: int) -> list[int]:
+        """The lessons the database has as completed by this learner (one row each, or the same
+        lesson twice if it were ever saved twice)."""
+        with self.engine.connect() as connection:
+            return list(connection.execute(sa.select(LessonProgress.lesson_id).where(
+                LessonProgress.user_id == user_id)).scalars())
+
+    def unread(self, user_id: int) -> int:
+        with self.engine.connect() as connection:
+            return connection.execute(sa.select(sa.func.count()).select_from(Notification).where(
+                Notification.user_id == user_id, Notification.read_at.is_(None))).scalar_one()
+
+
+@pytest.fixture(scope="module")
+def classroom(bed: TestBed) -> Classroom:
+    engine = make_engine(bed.database_url)
+    with Session(engine, expire_on_commit=False) as db:
+        instructor = make_user(db, Role.INSTRUCTOR, name="Iris Instructor")
+        course = make_course(db, instructor, title="Scale-out drills", lessons_per_module=(10, 10))
+        lessons = [lesson.id for lesson in course_outline(db, course.slug, instructor).lessons]
+        token = accounts.start_session(db, instructor)
+        db.commit()
+    return Classroom(engine, course.id, course.slug, lessons, token)
+
+
+async def through_balancer(bed: TestBed, token: str) -> tuple[ReflexTab, str]:
+    """A learner's tab connected through HAProxy, and which host it landed on (web_a or web_b):
+    the server whose connection count went up. Tabs connect one at a time for that."""
+    before = bed.balancer.connections_so_far()
+    tab = ReflexTab(bed.url, login_token=token)
+    await tab.connect()
+    after = bed.balancer.connections_so_far()
+    landed = [server for server, count in after.items() if count > before[server]]
+    assert len(landed) == 1, (before, after)
+    return tab, landed[0]
+
+
+def has_var(name: str):
+    return lambda message: any(key == name for _, key, _ in _vars(message))
+
+
+def _vars(message: dict):
+    for state_path, changes in (message.get("delta") or {}).items():
+        for key, value in changes.items():
+            yield state_path, key.removesuffix("_rx_state_"), value
+
+
+async def collect(tab: ReflexTab, seconds: float) -> list[dict]:
+    """What the tab receives in the next `seconds`."""
+    got = []
+    end = asyncio.get_running_loop().time() + seconds
+    while (left := end - asyncio.get_running_loop().time()) > 0:
+        try:
+            got.append(await asyncio.wait_for(tab.messages.get(), left))
+        except TimeoutError:
+            break
+    return got
+
+
+async def loaded(tab: ReflexTab, path: str) -> list[dict]:
+    """A lesson page loaded, its notification count refreshed after it (every page's last on_load),
+    and nothing more to come."""
+    replies = await open_page(tab, path, LearnState)
+    while more := await collect(tab, 1.0):  # the refresh, whenever it comes
+        replies += more
+    return replies
+
+
+# --- Spread and push -----------------------------------------------------------------------------
+
+def test_learners_spread_over_both_hosts_and_a_broadcast_from_a_reaches_each_once(
+        bed: TestBed, classroom: Classroom) -> None:
+    seats = classroom.learners(40, "spread")
+    title = "New module: scaling out"
+
+    async def scenario() -> None:
+        tabs = [(user, *await through_balancer(bed, token)) for user, token in seats]
+        hosts = Counter(host for _, _, host in tabs)
+        assert hosts == {"web_a": 20, "web_b": 20}  # round robin, one tab at a time
+        pages = await asyncio.gather(*(loaded(tab, classroom.path(classroom.lessons[0]))
+                                       for _, tab, _ in tabs))
+        before = [ReflexTab.var(replies, "unread") for replies in pages]
+
+        instructor = ReflexTab(bed.web_a.url, origin=bed.url,
+                               login_token=classroom.instructor_token)
+        await instructor.connect()  # straight to host A, not through the balancer
+        await instructor.open(f"/admin/courses/{classroom.course_id}")
+        await instructor.send(handler_name(BroadcastState, "set_title"), {"value": title})
+        await instructor.send(handler_name(BroadcastState, "set_message"),
+                              {"value": "Two hosts now."})
+        replies = await instructor.send(handler_name(BroadcastState, "send"), {})
+        assert "Update sent to 40 learners" in str(replies)
+
+        # Each tab shows the update once (one toast naming it), and its bell counts it once.
+        arrived = await asyncio.gather(*(collect(tab, 5.0) for _, tab, _ in tabs))
+        for (user, _, host), messages, unread in zip(tabs, arrived, before, strict=True):
+            toasts = [event for message in messages for event in message.get("events") or []
+                      if title in str(event.get("payload"))]
+            counts = {value for message in messages for _, key, value in _vars(message)
+                      if key == "unread"}
+            assert len(toasts) == 1, (user.email, host, toasts)
+            assert counts == {unread + 1}, (user.email, host, counts)
+        for _, tab, _ in tabs:
+            await tab.close()
+        await instructor.close()
+
+    run(scenario())
+
+
+# --- A host dies ---------------------------------------------------------------------------------
+
+def _config_seconds(name: str) -> float:
+    """A duration of deploy/haproxy.cfg's default-server line (inter 1s → 1.0)."""
+    line = next(line for line in HAPROXY_CONFIG.read_text().splitlines()
+                if line.strip().startswith("default-server"))
+    value = re.search(rf"\b{name} (\d+)(ms|s)?\b", line)
+    assert value, name
+    return float(value.group(1)) / (1000 if value.group(2) == "ms" else 1)
+
+
+@dataclass
+class Walk:
+    """One learner going through the lessons, clicking "Mark as complete" on each."""
+
+    user: User
+    tab: ReflexTab
+    host: str
+    acknowledged: list[int] = field(default_factory=list)  # before and after any reconnect
+    after_reconnect: list[int] = field(default_factory=list)
+    unanswered: list[int] = field(default_factory=list)  # sent, no answer: either outcome is fine
+    checked_state: bool = False  # reconnected, and the page it showed agreed with the database
+
+
+async def walk(bed: TestBed, classroom: Classroom, learner: Walk, killed: asyncio.Event,
+               clicks_after: int = 2) -> None:
+    """Open lesson after lesson and complete each, until `clicks_after` clicks were answered after
+    the kill. A click whose answer does not come means the connection died: reconnect (same
+    token, through the balancer), check the tab's state against the database, go on."""
+    position = 0
+    while len(learner.after_reconnect) < clicks_after or not killed.is_set():
+        lesson = classroom.lessons[position]
+        tab = learner.tab
+        try:
+            await open_page(tab, classroom.path(lesson), LearnState, timeout=CLICK_TIMEOUT)
+            replies: list[dict] = []
+            await tab.client.emit("event", {
+                "name": SET_COMPLETED, "payload": {"completed": True},
+                "router_data": {"pathname": tab.path, "asPath": tab.path, "query": {}},
+            }, namespace="/_event")
+            learner.unanswered.append(lesson)
+            await wait_for_var(tab, replies, lambda m: any(
+                key == "is_completed" and value is True for _, key, value in _vars(m)),
+                CLICK_TIMEOUT)
+        except Exception as exc:  # a dead connection: a timeout, or socketio's own errors
+            if not killed.is_set() and not isinstance(exc, TimeoutError):
+                raise
+            await reconnect(bed, classroom, learner, lesson)
+            continue
+        learner.unanswered.remove(lesson)
+        learner.acknowledged.append(lesson)
+        if killed.is_set() and (learner.checked_state or learner.host == "web_b"):
+            learner.after_reconnect.append(lesson)
+        position += 1
+        await asyncio.sleep(0.05)
+
+
+async def reconnect(bed: TestBed, classroom: Classroom, learner: Walk, lesson: int) -> None:
+    """What the page does when its socket drops: connect again with the same token until it is
+    through (host A has no process left: it can only be B), then load the page it was on and
+    compare what it shows with the database."""
+    for _ in range(60):
+        try:
+            await learner.tab.reconnect()
+            break
+        except Exception:  # refused while HAProxy still sends to A, or A's lock in Redis
+            await asyncio.sleep(0.25)
+    else:
+        raise AssertionError(f"{learner.user.email} could not reconnect")
+    # The tab's token may still be locked in Redis by the dead host: up to its lock expiry.
+    replies = await open_page(learner.tab, classroom.path(lesson), LearnState, timeout=30)
+    completed = classroom.completed(learner.user.id)
+    assert ReflexTab.var(replies, "is_completed") is (lesson in completed)
+    assert ReflexTab.var(replies, "done") == len(set(completed))
+    assert ReflexTab.var(replies, "unread") == classroom.unread(learner.user.id)
+    assert learner.tab.path == classroom.path(lesson)
+    learner.checked_state = True
+
+
+def test_a_host_killed_mid_lesson_loses_no_acknowledged_click_and_rejoins(
+        bed: TestBed, classroom: Classroom) -> None:
+    seats = classroom.learners(16, "failover")
+    down_within = _config_seconds("inter") * 2 + 2.0  # fall 2 checks, plus HAProxy's 2 s connect
+
+    async def scenario() -> list[Walk]:
+        learners = [Walk(user, *await through_balancer(bed, token)) for user, token in seats]
+        assert Counter(learner.host for learner in learners) == {"web_a": 8, "web_b": 8}
+        killed = asyncio.Event()
+        walks = [asyncio.create_task(walk(bed, classroom, learner, killed))
+                 for learner in learners]
+        await asyncio.sleep(2.0)  # everyone mid-lesson, clicking
+        assert all(learner.acknowledged for learner in learners)
+        killed_at = bed.web_a.kill()
+        killed.set()
+        down_at = await asyncio.to_thread(bed.balancer.wait_status, "web_a", "DOWN", 30)
+        assert down_at - killed_at <= down_within, down_at - killed_at
+        await asyncio.wait_for(asyncio.gather(*walks), 120)
+        return learners
+
+    learners = run(scenario())
+    for learner in learners:
+        completed = classroom.completed(learner.user.id)
+        assert len(completed) == len(set(completed))  # none saved twice
+        assert set(learner.acknowledged) <= set(completed), learner.user.email
+        assert set(completed) <= set(learner.acknowledged) | set(learner.unanswered)
+        assert len(learner.after_reconnect) >= 2
+        if learner.host == "web_a":
+            assert learner.checked_state, learner.user.email
+
+    # A comes back, HAProxy takes it in again, and new tabs land on it.
+    bed.start_web(bed.web_a)
+    bed.balancer.wait_status("web_a", "UP")
+    late = classroom.learners(4, "rejoin")
+
+    async def rejoin() -> Counter:
+        landed = Counter()
+        for user, token in late:
+            tab, host = await through_balancer(bed, token)
+            replies = await open_page(tab, classroom.path(classroom.lessons[0]), LearnState)
+            assert ReflexTab.var(replies, "is_enrolled"), user.email
+            landed[host] += 1
+            await tab.close()
+        return landed
+
+    assert run(rejoin())["web_a"] == 2
