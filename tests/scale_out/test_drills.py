@@ -9,21 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass, field
+from email import message_from_bytes, policy
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, func, select
 
 from academy_app.admin.broadcast import BroadcastState
 from academy_app.db import make_engine
-from academy_app.models import LessonProgress, Notification, Role, User
+from academy_app.models import Certificate, EmailLog, LessonProgress, Notification, Role, User
 from academy_app.services import accounts
 from academy_app.services.catalog import course_outline
 from academy_app.state.learn import LearnState
 from tests.factories import logged_in_learners, make_course, make_user
+from tests.integration.test_certificate_worker import waiting_on_a_lock
+from tests.integration.workers import Inbox, wait_until
 from tests.scale_out.testbed import HAPROXY_CONFIG, TestBed
 from tests.wsclient import ReflexTab, handler_name, open_page, run, wait_for_var
 
@@ -281,3 +285,71 @@ def test_a_host_killed_mid_lesson_loses_no_acknowledged_click_and_rejoins(
         return landed
 
     assert run(rejoin())["web_a"] == 2
+
+
+# --- The worker dies mid-certificate ---------------------------------------------------------------
+
+def test_a_worker_host_killed_mid_certificate_leaves_each_certificate_and_email_once(
+        bed: TestBed, inbox: Inbox) -> None:
+    """Learners finish a course through the balancer while the worker host is down; each
+    certificate row is locked, so the worker host, once up, draws the first PDF and waits to mark
+    it ready: it is killed there (kill -9, beat too). RabbitMQ gives the task back; the worker host
+    started again draws everything once and sends each email once."""
+    engine = make_engine(bed.database_url)
+    title = "Certificates under fire"
+    with Session(engine, expire_on_commit=False) as db:
+        instructor = make_user(db, Role.INSTRUCTOR, name="Iris Instructor")
+        course = make_course(db, instructor, title=title, lessons_per_module=(1, 1))
+        lessons = [lesson.id for lesson in course_outline(db, course.slug, instructor).lessons]
+        seats = logged_in_learners(db, course.id, 3, "graduate")
+    classroom = Classroom(engine, course.id, course.slug, lessons, "")
+    bed.worker.kill()
+
+    async def finish(token: str) -> None:
+        tab, _ = await through_balancer(bed, token)
+        for lesson in lessons:
+            await open_page(tab, classroom.path(lesson), LearnState)
+            replies = await tab.send(SET_COMPLETED, {"completed": True})
+            await wait_for_var(tab, replies, lambda m: any(
+                key == "is_completed" and value is True for _, key, value in _vars(m)))
+        await tab.close()
+
+    async def everyone() -> None:
+        for _, token in seats:
+            await finish(token)
+
+    run(everyone())
+    users = [user.id for user, _ in seats]
+    with Session(engine) as db:
+        certificates = db.exec(select(Certificate).where(col(Certificate.user_id).in_(users))).all()
+    assert len(certificates) == 3
+    with engine.connect() as holder:
+        holder.execute(sa.text("SELECT id FROM certificates WHERE id = ANY(:ids) FOR UPDATE"),
+                       {"ids": [c.id for c in certificates]})
+        bed.start_worker_host()
+        wait_until(lambda: waiting_on_a_lock(engine), timeout=60)  # a PDF drawn, not yet ready
+        bed.worker.kill()
+        holder.rollback()
+    bed.start_worker_host()
+
+    def all_sent() -> bool:
+        with Session(engine) as db:
+            return db.exec(select(func.count()).select_from(EmailLog).where(
+                col(EmailLog.user_id).in_(users), EmailLog.kind == "certificate.issued",
+                EmailLog.status == "sent")).one() == 3
+    wait_until(all_sent, timeout=90)
+    wait_until(lambda: sum(title.encode() in raw for raw in inbox.messages) >= 3, timeout=30)
+    time.sleep(1.0)  # a duplicate would come now
+    with Session(engine) as db:
+        for user in users:
+            assert db.exec(select(func.count()).select_from(Certificate)
+                           .where(Certificate.user_id == user)).one() == 1
+            assert db.exec(select(func.count()).select_from(EmailLog).where(
+                EmailLog.user_id == user, EmailLog.kind == "certificate.issued")).one() == 1
+        assert all(db.exec(select(Certificate.file_ready_at)
+                           .where(col(Certificate.user_id).in_(users))).all())
+        emails = db.exec(select(User.email).where(col(User.id).in_(users))).all()
+    sent_to = Counter(message_from_bytes(raw, policy=policy.default)["To"]
+                      for raw in inbox.messages if title.encode() in raw)
+    assert sent_to == Counter(emails)
+    engine.dispose()

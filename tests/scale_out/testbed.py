@@ -398,11 +398,12 @@ class TestBed:
 
     def start_worker_host(self) -> None:
         env = self.environment(self.worker)
+        seen = len(self.worker.log("worker.log"))  # a restart appends to the same log
         self.worker.processes += [
             start_worker(env, self.worker.workdir / "worker.log", wrapper=self.worker.wrapper),
             start_beat(env, self.worker.workdir / "beat.log",
                        self.worker.workdir / "celerybeat-schedule", wrapper=self.worker.wrapper)]
-        self._wait(lambda: "ready" in self.worker.log("worker.log"), 120, "the Celery worker",
+        self._wait(lambda: "ready" in self.worker.log("worker.log")[seen:], 120, "the Celery worker",
                    lambda: self.worker.log("worker.log"))
 
     def _wait(self, check: Callable[[], bool], timeout: float, what: str,
