@@ -1,16 +1,21 @@
 """Failure drills on the scale-out test bed: two web hosts and a worker host behind HAProxy
 (tests/scale_out/testbed.py), learners as socket clients speaking Reflex's protocol.
 
-They run in the order written, on one bed. The Redis and PostgreSQL drills restart the machine's
-shared services (every other test's too), so they come last.
+They run in the order written, on one bed. The Redis and PostgreSQL drills stop and restart the
+machine's shared services (every other test's too, and Redis keeps nothing on disk: all its data
+goes), so they come last, and they start them again with scripts/ensure_services.sh whatever
+happens.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import subprocess
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 
@@ -24,6 +29,7 @@ from academy_app.db import make_engine
 from academy_app.models import Certificate, EmailLog, LessonProgress, Notification, Role, User
 from academy_app.services import accounts
 from academy_app.services.catalog import course_outline
+from academy_app.settings import PROJECT_ROOT
 from academy_app.state.learn import LearnState
 from tests.factories import logged_in_learners, make_course, make_user
 from tests.integration.test_certificate_worker import waiting_on_a_lock
@@ -65,7 +71,9 @@ class Classroom:
 
 
 @pytest.fixture(scope="module")
-def classroom(bed: TestBed) -> Classroom:
+def classroom(bed: TestBed, inbox: Inbox) -> Classroom:
+    """A course of 20 lessons and its instructor. The SMTP sink is up from here on: the worker
+    host sends every email the drills cause (a broadcast emails each learner) at once."""
     engine = make_engine(bed.database_url)
     with Session(engine, expire_on_commit=False) as db:
         instructor = make_user(db, Role.INSTRUCTOR, name="Iris Instructor")
@@ -353,3 +361,110 @@ def test_a_worker_host_killed_mid_certificate_leaves_each_certificate_and_email_
                       for raw in inbox.messages if title.encode() in raw)
     assert sent_to == Counter(emails)
     engine.dispose()
+
+
+# --- Redis and PostgreSQL restart (the machine's shared services: these drills come last) ----------
+
+ENSURE_SERVICES = PROJECT_ROOT / "scripts" / "ensure_services.sh"
+
+
+def stop_redis() -> None:
+    """The machine's Redis goes away (it keeps nothing on disk: every tab's state goes with it)."""
+    subprocess.run(["redis-cli", "-p", "6379", "shutdown", "nosave"], capture_output=True,
+                   timeout=30)
+
+
+def stop_postgresql() -> None:
+    """The machine's PostgreSQL crashes, as far as its clients can tell (immediate: no goodbye)."""
+    # The newest installed version's cluster, as scripts/ensure_services.sh picks it.
+    version = max(os.listdir("/etc/postgresql"), key=lambda name: [int(x) for x in name.split(".")])
+    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "stop",
+                    "-m", "immediate"], check=True, capture_output=True, timeout=60)
+
+
+def start_services() -> None:
+    """Start what is down exactly as `make services` does: scripts/ensure_services.sh."""
+    result = subprocess.run(["bash", str(ENSURE_SERVICES)], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+async def click(tab: ReflexTab, completed: bool) -> list[dict]:
+    """One "Mark as complete" (or not) and everything that answers it within a few seconds."""
+    await tab.client.emit("event", {
+        "name": SET_COMPLETED, "payload": {"completed": completed},
+        "router_data": {"pathname": tab.path, "asPath": tab.path, "query": {}},
+    }, namespace="/_event")
+    return await collect(tab, 3.0)
+
+
+async def back_on_the_page(bed: TestBed, classroom: Classroom, user: User, tab: ReflexTab,
+                           lesson: int) -> list[dict]:
+    """The page as the learner sees it once the service is back: the same socket if it lived,
+    else reconnected through the balancer (same token, as the browser does). Checked against the
+    database."""
+    for _ in range(120):
+        try:
+            if not tab.client.connected:
+                await tab.reconnect()
+            replies = await open_page(tab, classroom.path(lesson), LearnState, timeout=15)
+            break
+        except Exception:  # refused until HAProxy has a host up again
+            await asyncio.sleep(0.25)
+    else:
+        raise AssertionError(f"{user.email} could not load the lesson again")
+    completed = classroom.completed(user.id)
+    assert ReflexTab.var(replies, "is_completed") is (lesson in completed), user.email
+    assert ReflexTab.var(replies, "done") == len(set(completed)), user.email
+    return replies
+
+
+def outage_drill(bed: TestBed, classroom: Classroom, label: str, stop: Callable[[], None],
+                 says: str) -> None:
+    """Learners on both hosts complete a lesson (acknowledged), the service stops, each clicks on
+    the next lesson and is told `says` (or loses its socket, which the page shows as
+    "Reconnecting…"), the service is started again as `make services` does, and each learner
+    finds every acknowledged click saved and completes the next lesson: with the same app
+    processes, none restarted."""
+    seats = classroom.learners(8, label)
+    first, second = classroom.lessons[0], classroom.lessons[1]
+    processes = [process.pid for host in (bed.web_a, bed.web_b) for process in host.processes]
+
+    async def scenario() -> None:
+        tabs = [await through_balancer(bed, token) for _, token in seats]
+        assert Counter(host for _, host in tabs) == {"web_a": 4, "web_b": 4}
+        for tab, _ in tabs:
+            await open_page(tab, classroom.path(first), LearnState)
+            replies = await tab.send(SET_COMPLETED, {"completed": True})
+            await wait_for_var(tab, replies, lambda m: any(
+                key == "is_completed" and value is True for _, key, value in _vars(m)))
+            await open_page(tab, classroom.path(second), LearnState)
+        stop()
+        try:
+            during = await asyncio.gather(*(click(tab, True) for tab, _ in tabs))
+            for (tab, host), replies in zip(tabs, during, strict=True):
+                assert says in str(replies) or not tab.client.connected, (host, replies)
+        finally:
+            start_services()
+        for (user, _), (tab, _) in zip(seats, tabs, strict=True):
+            assert first in classroom.completed(user.id), user.email  # acknowledged: saved
+            await back_on_the_page(bed, classroom, user, tab, second)
+            replies = await tab.send(SET_COMPLETED, {"completed": True})
+            await wait_for_var(tab, replies, lambda m: any(
+                key == "is_completed" and value is True for _, key, value in _vars(m)))
+            assert set(classroom.completed(user.id)) == {first, second}, user.email
+            await tab.close()
+
+    run(scenario())
+    assert [process.pid for host in (bed.web_a, bed.web_b) for process in host.processes
+            if process.poll() is None] == processes  # the same processes, still running
+
+
+def test_a_redis_restart_loses_nothing_acknowledged_and_resumes_without_restarting_hosts(
+        bed: TestBed, classroom: Classroom) -> None:
+    outage_drill(bed, classroom, "redis", stop_redis, "Reconnecting")
+
+
+def test_a_postgresql_restart_loses_nothing_acknowledged_and_resumes_without_restarting_hosts(
+        bed: TestBed, classroom: Classroom) -> None:
+    outage_drill(bed, classroom, "postgres", stop_postgresql, "Not saved")

@@ -1,6 +1,6 @@
 """The scale-out test bed: two web hosts and a worker host as Linux network namespaces, HAProxy in
 front, all on this machine's one PostgreSQL, Redis and RabbitMQ. Used by the drills
-(tests/scale_out) and by bench/scale_out.py.
+(tests/scale_out); a benchmark gets a bed of its own with another Layout.
 
     bridge <prefix>br, <subnet>.1 (this machine's side)
       ├── veth ── namespace <prefix>-a  <subnet>.11  web host A: reflex run --env prod --backend-only
@@ -9,6 +9,9 @@ front, all on this machine's one PostgreSQL, Redis and RabbitMQ. Used by the dri
     HAProxy (deploy/haproxy.cfg) on 127.0.0.1:<free port> → <subnet>.11 and .12 port 8000
 
 Every process gets its environment from deploy/academy.env, the file docs/operations.md shows.
+
+The bed's tasks go to a RabbitMQ vhost of its own (named after the prefix), so that they never
+meet another test's worker on the machine's broker.
 
 How the hosts reach the shared services: PostgreSQL and Redis listen on 127.0.0.1 only (RabbitMQ's
 guest user may only connect from there), and a namespace cannot reach this machine's loopback. So
@@ -20,7 +23,8 @@ The SMTP sink listens on the bridge's address itself.
 Clean-up: every namespace, the bridge and its veths carry the bed's prefix, and every process the
 bed starts outside the namespaces carries ACADEMY_TESTBED=<prefix> in its environment. At start
 the bed first removes what a crashed run with the same prefix left (processes by that marker and
-by namespace, then the links and namespaces); at the end it does the same, whatever happened.
+by namespace, then the links, namespaces and its vhost); at the end it does the same, whatever
+happened.
 """
 
 from __future__ import annotations
@@ -64,7 +68,7 @@ WEB_PORT = 8000
 SHARED_PORTS = {"postgresql": 5432, "redis": 6379, "rabbitmq": 5672}
 STARTUP_SECONDS = 300
 MARKER = "ACADEMY_TESTBED"
-TOOLS = ("ip", "socat", "haproxy")
+TOOLS = ("ip", "socat", "haproxy", "rabbitmqctl")
 
 
 class BedError(RuntimeError):
@@ -73,8 +77,8 @@ class BedError(RuntimeError):
 
 @dataclass(frozen=True)
 class Layout:
-    """Names and addresses of one bed. The drills and the benchmark use different ones, so a
-    benchmark never tears down a running test's bed (nor the other way round)."""
+    """Names and addresses of one bed. Two beds at once need different ones: building a bed tears
+    down whatever an earlier bed with the same prefix left."""
 
     prefix: str  # at most 6 characters: interface names are limited to 15
     subnet: str  # the first three octets of a /24 of the bed's own
@@ -89,7 +93,6 @@ class Layout:
 
 
 DRILLS = Layout("acsot", "10.213.23")
-BENCH = Layout("acsob", "10.213.24")
 
 
 def _run(*command: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -160,6 +163,8 @@ def tear_down(layout: Layout) -> None:
         time.sleep(0.2)
     for namespace in namespaces:
         _run("ip", "netns", "del", namespace, check=False)
+    # The bed's own broker vhost, with every queue and message in it.
+    _run("rabbitmqctl", "-q", "delete_vhost", layout.prefix, check=False)
     links = _run("ip", "-o", "link", "show").stdout.splitlines()
     for line in links:
         name = line.split(":")[1].strip().split("@")[0]
@@ -305,6 +310,7 @@ class TestBed:
         try:
             self._network()
             self._forwarders()
+            self._broker()
             self.balancer = Balancer(self.workdir, f"{self.web_a.address}:{WEB_PORT}",
                                      f"{self.web_b.address}:{WEB_PORT}", self._marked_env())
             self.start_web(self.web_a, wait=False)
@@ -360,6 +366,13 @@ class TestBed:
         for port in SHARED_PORTS.values():
             self._wait(lambda p=port: _port_open(self.layout.gateway, p), 10, f"forwarder {port}")
 
+    def _broker(self) -> None:
+        """A RabbitMQ vhost of the bed's own: its tasks never mix with another test's on the
+        machine's broker, and deleting it at the end takes every leftover message with it."""
+        _run("rabbitmqctl", "-q", "add_vhost", self.layout.prefix)
+        _run("rabbitmqctl", "-q", "set_permissions", "-p", self.layout.prefix, "guest",
+             ".*", ".*", ".*")
+
     # --- the hosts ---------------------------------------------------------------------------
 
     def _through_bridge(self, url: str) -> str:
@@ -373,7 +386,8 @@ class TestBed:
             "SECRET_KEY": TEST_SECRET_KEY, "ISSUER_KEY": TEST_ISSUER_KEY,
             "PUBLIC_URL": self.url, "DATABASE_URL": self._through_bridge(self.database_url),
             "REDIS_URL": self._through_bridge(self.redis_url),
-            "BROKER_URL": f"amqp://guest:guest@{self.layout.gateway}:{SHARED_PORTS['rabbitmq']}//",
+            "BROKER_URL": (f"amqp://guest:guest@{self.layout.gateway}:{SHARED_PORTS['rabbitmq']}"
+                           f"/{self.layout.prefix}"),
             "MEDIA_ROOT": str(self.workdir / "media"),
             "SMTP_HOST": self.layout.gateway if self.smtp_port else "",
             "SMTP_PORT": str(self.smtp_port or 25), "SMTP_STARTTLS": "false",
