@@ -439,7 +439,8 @@ def _port_open(address: str, port: int) -> bool:
 def bed_database(admin_url: str, redis_url: str) -> Iterator[str]:
     """A PostgreSQL database of the bed's own, migrated with the demo data, and its Redis database
     emptied; both dropped or emptied afterwards even if the run fails."""
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    # Pre-ping: the PostgreSQL drill restarts the server under this pool.
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     name = f"academy_scaleout_{uuid.uuid4().hex[:8]}"
     url = sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     client = redis.Redis.from_url(redis_url)
