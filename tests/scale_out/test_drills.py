@@ -35,7 +35,7 @@ from tests.factories import logged_in_learners, make_course, make_user
 from tests.integration.test_certificate_worker import waiting_on_a_lock
 from tests.integration.workers import Inbox, wait_until
 from tests.scale_out.testbed import HAPROXY_CONFIG, TestBed
-from tests.wsclient import ReflexTab, handler_name, open_page, run, wait_for_var
+from tests.wsclient import ReflexTab, handler_name, iter_vars, open_page, run, wait_for_var
 
 pytestmark = pytest.mark.scale_out
 SET_COMPLETED = handler_name(LearnState, "set_completed")
@@ -96,14 +96,17 @@ async def through_balancer(bed: TestBed, token: str) -> tuple[ReflexTab, str]:
     return tab, landed[0]
 
 
-def has_var(name: str):
-    return lambda message: any(key == name for _, key, _ in _vars(message))
+def says_completed(message: dict) -> bool:
+    """The answer to "Mark as complete": the lesson shows as completed."""
+    return any(key == "is_completed" and value is True for _, key, value in iter_vars(message))
 
 
-def _vars(message: dict):
-    for state_path, changes in (message.get("delta") or {}).items():
-        for key, value in changes.items():
-            yield state_path, key.removesuffix("_rx_state_"), value
+async def emit_click(tab: ReflexTab, completed: bool) -> None:
+    """Click "Mark as complete" (or "Mark as not complete") without waiting for the answer."""
+    await tab.client.emit("event", {
+        "name": SET_COMPLETED, "payload": {"completed": completed},
+        "router_data": {"pathname": tab.path, "asPath": tab.path, "query": {}},
+    }, namespace="/_event")
 
 
 async def collect(tab: ReflexTab, seconds: float) -> list[dict]:
@@ -157,7 +160,7 @@ def test_learners_spread_over_both_hosts_and_a_broadcast_from_a_reaches_each_onc
         for (user, _, host), messages, unread in zip(tabs, arrived, before, strict=True):
             toasts = [event for message in messages for event in message.get("events") or []
                       if title in str(event.get("payload"))]
-            counts = {value for message in messages for _, key, value in _vars(message)
+            counts = {value for message in messages for _, key, value in iter_vars(message)
                       if key == "unread"}
             assert len(toasts) == 1, (user.email, host, toasts)
             assert counts == {unread + 1}, (user.email, host, counts)
@@ -204,14 +207,9 @@ async def walk(bed: TestBed, classroom: Classroom, learner: Walk, killed: asynci
         try:
             await open_page(tab, classroom.path(lesson), LearnState, timeout=CLICK_TIMEOUT)
             replies: list[dict] = []
-            await tab.client.emit("event", {
-                "name": SET_COMPLETED, "payload": {"completed": True},
-                "router_data": {"pathname": tab.path, "asPath": tab.path, "query": {}},
-            }, namespace="/_event")
+            await emit_click(tab, True)
             learner.unanswered.append(lesson)
-            await wait_for_var(tab, replies, lambda m: any(
-                key == "is_completed" and value is True for _, key, value in _vars(m)),
-                CLICK_TIMEOUT)
+            await wait_for_var(tab, replies, says_completed, CLICK_TIMEOUT)
         except Exception as exc:  # a dead connection: a timeout, or socketio's own errors
             if not killed.is_set() and not isinstance(exc, TimeoutError):
                 raise
@@ -318,8 +316,7 @@ def test_a_worker_host_killed_mid_certificate_leaves_each_certificate_and_email_
         for lesson in lessons:
             await open_page(tab, classroom.path(lesson), LearnState)
             replies = await tab.send(SET_COMPLETED, {"completed": True})
-            await wait_for_var(tab, replies, lambda m: any(
-                key == "is_completed" and value is True for _, key, value in _vars(m)))
+            await wait_for_var(tab, replies, says_completed)
         await tab.close()
 
     async def everyone() -> None:
@@ -391,10 +388,7 @@ def start_services() -> None:
 
 async def click(tab: ReflexTab, completed: bool) -> list[dict]:
     """One "Mark as complete" (or not) and everything that answers it within a few seconds."""
-    await tab.client.emit("event", {
-        "name": SET_COMPLETED, "payload": {"completed": completed},
-        "router_data": {"pathname": tab.path, "asPath": tab.path, "query": {}},
-    }, namespace="/_event")
+    await emit_click(tab, completed)
     return await collect(tab, 3.0)
 
 
@@ -436,8 +430,7 @@ def outage_drill(bed: TestBed, classroom: Classroom, label: str, stop: Callable[
         for tab, _ in tabs:
             await open_page(tab, classroom.path(first), LearnState)
             replies = await tab.send(SET_COMPLETED, {"completed": True})
-            await wait_for_var(tab, replies, lambda m: any(
-                key == "is_completed" and value is True for _, key, value in _vars(m)))
+            await wait_for_var(tab, replies, says_completed)
             await open_page(tab, classroom.path(second), LearnState)
         stop()
         try:
@@ -450,8 +443,7 @@ def outage_drill(bed: TestBed, classroom: Classroom, label: str, stop: Callable[
             assert first in classroom.completed(user.id), user.email  # acknowledged: saved
             await back_on_the_page(bed, classroom, user, tab, second)
             replies = await tab.send(SET_COMPLETED, {"completed": True})
-            await wait_for_var(tab, replies, lambda m: any(
-                key == "is_completed" and value is True for _, key, value in _vars(m)))
+            await wait_for_var(tab, replies, says_completed)
             assert set(classroom.completed(user.id)) == {first, second}, user.email
             await tab.close()
 
