@@ -263,6 +263,12 @@ def test_a_host_killed_mid_lesson_loses_no_acknowledged_click_and_rejoins(
         down_at = await asyncio.to_thread(bed.balancer.wait_status, "web_a", "DOWN", 30)
         assert down_at - killed_at <= down_within, down_at - killed_at
         await asyncio.wait_for(asyncio.gather(*walks), 120)
+        # Every learner's socket, A's reconnected ones too, is now held through HAProxy by B.
+        servers = bed.balancer.servers()
+        assert int(servers["web_a"]["scur"]) == 0, servers["web_a"]
+        assert int(servers["web_b"]["scur"]) >= len(learners), servers["web_b"]
+        for learner in learners:
+            await learner.tab.close()
         return learners
 
     learners = run(scenario())
