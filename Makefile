@@ -69,6 +69,7 @@ bench: install-dev services
 	$(PY) -m bench.admin_kit
 	$(PY) -m bench.quizzes
 	$(PY) -m bench.day
+	$(PY) -m bench.scale_out
 	$(PY) -m bench.lighthouse
 
 # Background work. Without a broker the web process runs tasks itself, so these are for production.

@@ -73,7 +73,14 @@ from bench.common import (
 )
 from bench.machine import Monitor
 from bench.report import publish
-from tests.wsclient import ReflexTab, handler_name, handoff_ticket
+from tests.wsclient import (
+    REPLY_TIMEOUT,
+    ReflexTab,
+    handler_name,
+    handoff_ticket,
+    open_page,
+    wait_for_var,
+)
 
 # Database numbers no test uses, so a benchmark never flushes a running test's state.
 REDIS_ACADEMY = "redis://127.0.0.1:6379/3"
@@ -102,7 +109,6 @@ RATIO_TARGET = 0.5  # Academy's saturation throughput as a share of the bare cou
 CAPACITY_TARGET = 1000  # clients held by one worker
 DASHBOARD_TARGET_MS = 15.0  # warm dashboard data load, p95, server-side
 HIT_RATIO_TARGET = 0.95
-REPLY_TIMEOUT = 30.0  # an answer later than this counts as lost
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -503,23 +509,6 @@ async def settle(clients: list[RoundTripClient], quiet: float = 1.0) -> int:
         if not now:
             return dropped
         dropped += now
-
-
-async def wait_for_var(tab: ReflexTab, replies: list[dict], found: Callable[[dict], bool]) -> None:
-    """Add the tab's messages to `replies` until one satisfies `found`: on a busy machine an answer
-    can come after ReflexTab's quiet spell has ended."""
-    end = time.monotonic() + REPLY_TIMEOUT
-    while not any(found(message) for message in replies):
-        replies.append(await asyncio.wait_for(tab.messages.get(), end - time.monotonic()))
-
-
-async def open_page(tab: ReflexTab, path: str, page_state: type) -> list[dict]:
-    """Load a page and wait until its on_load has finished (its state's `loading` turned False)."""
-    replies = await tab.open(path)
-    key = page_state.get_full_name()
-    await wait_for_var(tab, replies, lambda message: (message.get("delta") or {}).get(key, {})
-                       .get("loading_rx_state_") is False)
-    return replies
 
 
 async def academy_learner(url: str, seat: Seat) -> RoundTripClient:

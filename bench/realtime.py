@@ -81,8 +81,8 @@ class Academy:
         from sqlmodel import Session
 
         from academy_app.db import get_engine
-        from academy_app.models import Course, Enrollment, EnrollmentStatus, Role, User
-        from academy_app.services import accounts
+        from academy_app.models import Course, User
+        from tests.factories import logged_in_learners
 
         self.url, self.tabs, self.users = url, [], []
         self.write_ms: list[float] = []  # of each broadcast: writing and committing the rows
@@ -91,15 +91,9 @@ class Academy:
             self.course = session.execute(sa.select(Course).where(
                 Course.slug == "python-foundations")).scalar_one()
             self.instructor = session.get(User, self.course.instructor_id)
-            learners = [User(email=f"bench-{i}@example.com", full_name=f"Bench Learner {i}",
-                             password_hash="!", role=Role.STUDENT) for i in range(max(CLIENT_COUNTS))]
-            session.add_all(learners)
-            session.flush()
-            session.add_all(Enrollment(user_id=u.id, course_id=self.course.id,
-                                       status=EnrollmentStatus.ACTIVE) for u in learners)
-            self.sessions = [accounts.start_session(session, u) for u in learners]
-            session.commit()
-            self.users = [u.id for u in learners]
+            seated = logged_in_learners(session, self.course.id, max(CLIENT_COUNTS), "bench")
+            self.sessions = [token for _, token in seated]
+            self.users = [user.id for user, _ in seated]
 
     async def connect(self, count: int) -> None:
         from tests.wsclient import ReflexTab

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure what the tests talk to is there: Debian's Chromium, PostgreSQL, Redis and RabbitMQ on
-# 127.0.0.1.
+# 127.0.0.1, and the tools of the scale-out test bed (HAProxy, socat, ip).
 # Uses running servers when they answer; otherwise starts the installed ones, installing the Debian
 # packages first when they are missing and we are root. Never downloads a browser or a toolchain.
 set -euo pipefail
@@ -61,3 +61,10 @@ if ! amqp_answers; then
   wait_for RabbitMQ amqp_answers
 fi
 say "RabbitMQ answers on 127.0.0.1:$AMQP_PORT"
+
+# The scale-out test bed (tests/scale_out): HAProxy in front of two hosts, socat forwarders to the
+# services above, network namespaces made with ip. Installed here, started by the tests themselves.
+for tool in haproxy:haproxy socat:socat ip:iproute2; do
+  command -v "${tool%%:*}" >/dev/null || apt_install "${tool##*:}"
+done
+say "haproxy, socat and ip are installed"

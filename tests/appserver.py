@@ -58,14 +58,10 @@ TEST_SECRET_KEY = "test-signing-key"
 TEST_ISSUER_KEY = "z3u2eS4wZEHu4DRXokbrSUhtrbJMJjcpPBoNZ4XSThnyv3Jh"
 
 
-@contextmanager
-def running_app(workdir: Path, *, redis_url: str | None = None, backend_only: bool = False,
-                database_url: str | None = None,
-                extra_env: dict[str, str] | None = None) -> Iterator[RunningApp]:
-    """A migrated database with demo data (a SQLite file of its own unless `database_url` names a
-    shared one), and the app serving it on a free port."""
-    port = free_port()
-    database_url = database_url or f"sqlite:///{workdir / 'app.db'}"
+def app_environment(workdir: Path, database_url: str, port: int, *, redis_url: str | None = None,
+                    extra_env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment a test app runs in: its database, its port, its own media and outbox folders,
+    the test signing key and per-IP limits high enough for every test to log in from one address."""
     env = {
         **os.environ,
         "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}",
@@ -93,23 +89,61 @@ def running_app(workdir: Path, *, redis_url: str | None = None, backend_only: bo
     env.update(extra_env or {})
     if redis_url:
         env["REFLEX_REDIS_URL"] = redis_url
+    return env
+
+
+def migrate_and_load_demo(env: dict[str, str]) -> None:
+    """`alembic upgrade head` and the demo data, on the database `env` names."""
     for step in (["alembic", "upgrade", "head"], ["python", "-m", "academy_app.demo"]):
         subprocess.run([str(VENV_BIN / step[0]), *step[1:]], cwd=PROJECT_ROOT, env=env,
                        check=True, capture_output=True)
+
+
+def reflex_command(port: int, *, backend_only: bool, host: str | None = None) -> list[str]:
+    """The production command (`reflex run --env prod`), the backend alone or the whole app."""
     command = [str(VENV_BIN / "reflex"), "run", "--env", "prod"]
-    command += (["--backend-only", "--backend-port", str(port)] if backend_only
-                else ["--frontend-port", str(port)])
+    if backend_only:
+        command += ["--backend-only", "--backend-port", str(port)]
+        command += ["--backend-host", host] if host else []
+        return command
+    return [*command, "--frontend-port", str(port)]
+
+
+def start_process(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    """A server in its own process group (so it stops with everything it started), appending its
+    output to `log`."""
+    with log.open("a") as out:
+        return subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def wait_serving(process: subprocess.Popen, url: str, log: Path, *, backend_only: bool,
+                 timeout: float = STARTUP_SECONDS) -> None:
+    """Until `url` answers /ping (and its front page, for the whole app); fails the test if the
+    process ends or time runs out first."""
+    deadline = time.monotonic() + timeout
+    while not (_answers(f"{url}/ping") and (backend_only or _answers(f"{url}/"))):
+        if process.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"the app did not start; its log:\n{log.read_text()[-4000:]}")
+        time.sleep(0.5)
+
+
+@contextmanager
+def running_app(workdir: Path, *, redis_url: str | None = None, backend_only: bool = False,
+                database_url: str | None = None,
+                extra_env: dict[str, str] | None = None) -> Iterator[RunningApp]:
+    """A migrated database with demo data (a SQLite file of its own unless `database_url` names a
+    shared one), and the app serving it on a free port."""
+    port = free_port()
+    database_url = database_url or f"sqlite:///{workdir / 'app.db'}"
+    env = app_environment(workdir, database_url, port, redis_url=redis_url, extra_env=extra_env)
+    migrate_and_load_demo(env)
     log = workdir / "reflex.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+    log.write_text("")
+    process = start_process(reflex_command(port, backend_only=backend_only), env, log)
     url = f"http://localhost:{port}"
-    deadline = time.monotonic() + STARTUP_SECONDS
     try:
-        while not (_answers(f"{url}/ping") and (backend_only or _answers(f"{url}/"))):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the app did not start; its log:\n{log.read_text()[-4000:]}")
-            time.sleep(0.5)
+        wait_serving(process, url, log, backend_only=backend_only)
         yield RunningApp(url=url, database_url=database_url, log=log)
     finally:
         _stop(process)

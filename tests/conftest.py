@@ -44,7 +44,8 @@ class PostgresServer:
 
     def __init__(self, url: str) -> None:
         self.url = make_url(url)
-        self.admin = sa.create_engine(self.url, isolation_level="AUTOCOMMIT")
+        # Pre-ping: tests/scale_out restarts the server under this pool (its PostgreSQL drill).
+        self.admin = sa.create_engine(self.url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
         try:
             with self.admin.connect() as connection:
                 connection.execute(sa.text("select 1"))

@@ -9,8 +9,19 @@ from collections.abc import Callable
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from academy_app.models import Category, Course, CourseLevel, Lesson, LessonKind, Module, Role, User
-from academy_app.services.accounts import SignupForm, register
+from academy_app.models import (
+    Category,
+    Course,
+    CourseLevel,
+    Enrollment,
+    EnrollmentStatus,
+    Lesson,
+    LessonKind,
+    Module,
+    Role,
+    User,
+)
+from academy_app.services.accounts import SignupForm, register, start_session
 
 PASSWORD = "correct-horse-battery"
 _sequence = itertools.count(1)
@@ -47,6 +58,22 @@ def make_course(db: Session, instructor: User, *, title: str = "Course", slug: s
                           body=f"Body of lesson {m_index + 1}.{l_index + 1}", position=l_index))
     db.commit()
     return course
+
+
+def logged_in_learners(db: Session, course_id: int, count: int,
+                       label: str = "learner") -> list[tuple[User, str]]:
+    """`count` learners enrolled in the course, each with a login session: (user, the login
+    cookie's value). Made in bulk (no password: they never log in through the form), for the
+    benchmarks and drills that need many socket clients."""
+    learners = [User(email=f"{label}-{i}@example.com", full_name=f"{label.title()} {i}",
+                     password_hash="!", role=Role.STUDENT) for i in range(count)]
+    db.add_all(learners)
+    db.flush()
+    db.add_all(Enrollment(user_id=user.id, course_id=course_id, status=EnrollmentStatus.ACTIVE)
+               for user in learners)
+    tokens = [start_session(db, user) for user in learners]
+    db.commit()
+    return list(zip(learners, tokens, strict=True))
 
 
 def make_category(db: Session, name: str) -> Category:

@@ -7,11 +7,12 @@ tests can prove that handlers validate what they get and re-check who is calling
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import urllib.request
 import uuid
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -27,6 +28,7 @@ HANDOFF_TICKET = re.compile(r'"ticket": "([\w-]+)"')
 
 
 T = TypeVar("T")
+REPLY_TIMEOUT = 30.0  # an answer later than this counts as lost
 
 
 def run(scenario: Coroutine[Any, Any, T]) -> T:
@@ -77,6 +79,9 @@ class ReflexTab:
 
     def _new_connection(self) -> None:
         self.token = str(uuid.uuid4())
+        self._new_client()
+
+    def _new_client(self) -> None:
         self.client = socketio.AsyncClient(reconnection=False)
         self.messages: asyncio.Queue[dict] = asyncio.Queue()
         self.client.on("event", self.messages.put_nowait, namespace="/_event")
@@ -88,6 +93,14 @@ class ReflexTab:
         await self.client.connect(f"{self.base_url}?token={self.token}", transports=["websocket"],
                                   socketio_path="/_event", namespaces=["/_event"],
                                   headers=headers, wait_timeout=10)
+
+    async def reconnect(self) -> None:
+        """What the page does when its socket drops: connect again with the same token (Reflex keeps
+        it in the tab's sessionStorage), so the server picks the tab's state up where it was."""
+        with contextlib.suppress(Exception):  # the old connection may be dead already
+            await self.client.disconnect()
+        self._new_client()
+        await self.connect()
 
     async def finish_login(self, replies: list[dict]) -> bool:
         """Do what the page does with a log-in's answer: trade its ticket for the login cookie,
@@ -121,10 +134,10 @@ class ReflexTab:
                 break
         return replies
 
-    async def open(self, path: str) -> list[dict]:
+    async def open(self, path: str, timeout: float = 10.0) -> list[dict]:
         """Load a page as the browser does: hydrate, then its on_load."""
         self.path = path
-        return await self.send(HYDRATE_AND_LOAD, {"vars": {}})
+        return await self.send(HYDRATE_AND_LOAD, {"vars": {}}, timeout=timeout)
 
     async def close(self) -> None:
         await self.client.disconnect()
@@ -137,3 +150,23 @@ class ReflexTab:
         if not found:
             raise KeyError(name)
         return found[-1]
+
+
+async def wait_for_var(tab: ReflexTab, replies: list[dict], found: Callable[[dict], bool],
+                       timeout: float = REPLY_TIMEOUT) -> None:
+    """Add the tab's messages to `replies` until one satisfies `found`: on a busy machine an answer
+    can come after ReflexTab's quiet spell has ended."""
+    end = asyncio.get_running_loop().time() + timeout
+    while not any(found(message) for message in replies):
+        left = end - asyncio.get_running_loop().time()
+        replies.append(await asyncio.wait_for(tab.messages.get(), max(left, 0.001)))
+
+
+async def open_page(tab: ReflexTab, path: str, page_state: type[rx.State],
+                    timeout: float = REPLY_TIMEOUT) -> list[dict]:
+    """Load a page and wait until its on_load has finished (its state's `loading` turned False)."""
+    replies = await tab.open(path, timeout)
+    key = page_state.get_full_name()
+    await wait_for_var(tab, replies, lambda message: (message.get("delta") or {}).get(key, {})
+                       .get("loading_rx_state_") is False, timeout)
+    return replies

@@ -7,15 +7,14 @@ import shlex
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
 
-from academy_app.settings import PROJECT_ROOT
-from tests.appserver import VENV_BIN, free_port
+from tests.appserver import VENV_BIN, free_port, start_process
 
 
 class Inbox:
@@ -30,9 +29,10 @@ class Inbox:
 
 
 @contextmanager
-def smtp_server() -> Iterator[tuple[Inbox, int]]:
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+def smtp_server(hostname: str = "127.0.0.1", port: int | None = None
+                ) -> Iterator[tuple[Inbox, int]]:
+    inbox, port = Inbox(), port or free_port()
+    controller = Controller(inbox, hostname=hostname, port=port)
     controller.start()
     try:
         yield inbox, port
@@ -46,18 +46,26 @@ def worker_environment(database: str, broker: str, smtp_port: int, **more: str) 
             "SMTP_STARTTLS": "false", "ACADEMY_MAIL_RETRY_SECONDS": "0.2", **more}
 
 
-def start_worker(env: dict[str, str], log: Path, *, migrate: bool = False) -> subprocess.Popen:
+def start_worker(env: dict[str, str], log: Path, *, migrate: bool = False,
+                 wrapper: Sequence[str] = ()) -> subprocess.Popen:
     """`celery -A tasks worker` in its own process group, appending to `log`; with `migrate`, after
-    `alembic upgrade head`, as `make worker` starts it."""
+    `alembic upgrade head`, as `make worker` starts it. `wrapper` runs it inside another command
+    (`ip netns exec HOST`: on a host of the scale-out test bed)."""
     celery = [str(VENV_BIN / "celery"), "-A", "tasks", "worker", "--pool=solo", "--loglevel=INFO",
               "--without-gossip", "--without-mingle", "--without-heartbeat"]
     command = celery
     if migrate:
         alembic = shlex.quote(str(VENV_BIN / "alembic"))
         command = ["sh", "-c", f"{alembic} upgrade head && exec {shlex.join(celery)}"]
-    with log.open("a") as out:
-        return subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+    return start_process([*wrapper, *command], env, log)
+
+
+def start_beat(env: dict[str, str], log: Path, schedule: Path, *,
+               wrapper: Sequence[str] = ()) -> subprocess.Popen:
+    """`celery -A tasks beat`, as `make beat` starts it, with its schedule file at `schedule`."""
+    command = [str(VENV_BIN / "celery"), "-A", "tasks", "beat", "--loglevel=INFO",
+               f"--schedule={schedule}"]
+    return start_process([*wrapper, *command], env, log)
 
 
 def stop_worker(process: subprocess.Popen) -> None:
