@@ -15,6 +15,7 @@ from academy_app.db import make_engine
 from academy_app.models import (
     Category,
     Course,
+    DiscussionThread,
     Lesson,
     LessonKind,
     Question,
@@ -23,7 +24,7 @@ from academy_app.models import (
     Role,
     User,
 )
-from academy_app.services import accounts
+from academy_app.services import accounts, discussions
 from academy_app.settings import Settings
 from tests.appserver import TEST_ISSUER_KEY
 from tests.conftest import run_migrations
@@ -65,6 +66,14 @@ def test_demo_data_loads_once_with_every_role_and_both_kinds_of_course(engine):
         assert set(db.exec(select(Lesson.kind))) == set(LessonKind)
         assert count(db, Quiz) == 6  # one per course, together using every type of question
         assert set(db.exec(select(Question.kind))) == set(QuestionKind)
+        instructor = db.exec(select(User).where(User.email == "instructor@academy.test")).one()
+        waiting = [row.title for row in discussions.inbox(db, instructor)]
+        assert waiting == ["Why does print need parentheses?"]
+        threads = db.exec(select(DiscussionThread)).all()
+        assert len(threads) >= 3 and any(thread.accepted_post_id for thread in threads)
+        for thread in threads:  # each reads as a page would show it
+            view = discussions.open_thread(db, instructor, thread.id)
+            assert len(view.replies) == thread.reply_count and view.opening.body_html
         roles = {u.email: u.role for u in db.exec(select(User))}
         assert roles["admin@academy.test"] is Role.ADMIN
         assert roles["instructor@academy.test"] is Role.INSTRUCTOR
