@@ -121,7 +121,7 @@ def post_actions(post: PostLine) -> rx.Component:
     )
 
 
-def flag_form(post: PostLine) -> rx.Component:
+def flag_form() -> rx.Component:
     return rx.vstack(
         labelled("Why should a moderator look at this post?", "flag-reason", rx.text_area(
             id="flag-reason", value=DiscussionState.flag_reason,
@@ -189,7 +189,7 @@ def shown_post(post: PostLine) -> rx.Component:
                         rx.html(post.body_html, class_name="markdown")),
             ),
             rx.cond(~post.deleted, post_actions(post)),
-            rx.cond(DiscussionState.flagging_id == post.id, flag_form(post)),
+            rx.cond(DiscussionState.flagging_id == post.id, flag_form()),
             spacing="2", width="100%",
         ),
         aria_label=rx.cond(post.deleted, "Deleted post", "Post by " + post.author),
