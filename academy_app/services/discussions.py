@@ -512,6 +512,7 @@ def set_thread_hidden(session: Session, actor: User | None, thread_id: int,
     if hidden:
         _resolve_flags(session, list(session.exec(select(DiscussionPost.id).where(
             DiscussionPost.thread_id == thread.id))))
+        _unname_in_bells(session, thread)
     audit.record(session, access.user, "discussion.thread." + ("hide" if hidden else "unhide"),
                  thread, before={"hidden": not hidden}, after={"hidden": bool(hidden)})
     _tell_author(session, access, thread, thread.author_id, "thread", bool(hidden))
@@ -862,6 +863,18 @@ def _resolve_flags(session: Session, post_ids: list[int]) -> int:
     return session.execute(update(DiscussionFlag).where(
         col(DiscussionFlag.post_id).in_(post_ids), col(DiscussionFlag.resolved_at).is_(None))
         .values(resolved_at=utcnow())).rowcount
+
+
+def _unname_in_bells(session: Session, thread: DiscussionThread) -> None:
+    """The followers' earlier news of a thread now hidden stops naming it: the bell is read on every
+    page load, and the digest reads it too. Showing the thread again does not bring the names back."""
+    link = _thread_link(session, thread)
+    for kind, prefix in (("discussion.reply", "New reply: "),
+                         ("discussion.accepted", "Answer accepted: ")):
+        session.execute(update(Notification).where(
+            col(Notification.kind) == kind, col(Notification.link) == link,
+            col(Notification.title) == (prefix + thread.title)[:160])
+            .values(title=prefix + "a thread hidden by a moderator"))
 
 
 def _tell_author(session: Session, access: Access, thread: DiscussionThread, author_id: int,

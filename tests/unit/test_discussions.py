@@ -595,15 +595,19 @@ def test_hiding_twice_changes_nothing(db, instructor, asker, peer, lesson_id):
 def test_a_hidden_thread_is_a_placeholder_to_learners_and_closed_to_replies(
         db, instructor, asker, peer, lesson_id):
     thread = ask(db, asker, lesson_id, title="Secret title", body="secret body")
+    answer(db, peer, thread.id, body="a reply the asker heard of")
     discussions.set_thread_hidden(db, instructor, thread.id, True)
     db.commit()
     assert discussions.list_threads(db, peer, lesson_id) == []
     assert discussions.list_threads(db, peer, lesson_id, search="secret") == []
     view = discussions.open_thread(db, asker, thread.id)
     assert view.thread.hidden and view.thread.title == discussions.HIDDEN and view.replies == []
+    assert view.thread.replies == 0
     assert "ecret" not in repr(view)
     assert discussions.list_threads(db, instructor, lesson_id)[0].hidden
     assert discussions.inbox(db, instructor) == []  # a hidden question waits for nobody
+    assert [n.title for n in notifications_of(db, asker, "discussion.reply")] == [
+        "New reply: a thread hidden by a moderator"]
     with pytest.raises(Conflict):
         answer(db, peer, thread.id)
     db.rollback()
