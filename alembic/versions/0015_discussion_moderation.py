@@ -1,7 +1,7 @@
 """discussion moderation: flags, hidden posts and threads
 
-Revision ID: 0014
-Revises: 0012
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-06 00:05:00.000000
 """
 
@@ -12,8 +12,8 @@ import sqlmodel
 from alembic import op
 
 
-revision: str = '0014'
-down_revision: str | None = '0012'
+revision: str = '0015'
+down_revision: str | None = '0014'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
