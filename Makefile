@@ -64,6 +64,7 @@ test: install-dev services lint
 # Benchmarks print tables; `python -m bench.<name> --update-docs` also writes docs/benchmarks.md.
 bench: install-dev services
 	$(PY) -m bench.realtime
+	$(PY) -m bench.discussions
 	$(PY) -m bench.certificates
 	$(PY) -m bench.learning
 	$(PY) -m bench.admin_kit

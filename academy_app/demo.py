@@ -1,5 +1,6 @@
 """Demo data: categories, six courses (each with a quiz; one paced by release rules and run in a
-cohort) and one login per role. Safe to run again; never in production nor on a public URL.
+cohort), one login per role and a few lesson discussions (one question answered and accepted,
+one waiting). Safe to run again; never in production nor on a public URL.
 
 Run with ``python -m academy_app.demo`` (``make demo``; ``make run`` does it too).
 """
@@ -21,12 +22,17 @@ from academy_app.models import (
     Course,
     CourseLevel,
     DiscountKind,
+    DiscussionFollow,
+    DiscussionPost,
+    DiscussionThread,
+    DiscussionVote,
     Lesson,
     LessonKind,
     Module,
     ReleaseKind,
     Role,
     StudyGroup,
+    ThreadKind,
     User,
     utcnow,
 )
@@ -55,6 +61,60 @@ STUDY_GROUPS = [
     ("python-foundations", "Python Circle", 12, "Tuesday evenings: one exercise, solved together."),
     ("python-foundations", "Weekend Pythonistas", 8, "Saturday mornings, for those who work."),
     ("sql-for-analysts", "SQL Study Hall", 20, "Bring a query that puzzles you."),
+]
+
+
+
+@dataclass(frozen=True)
+class DemoThread:
+    """A conversation under a lesson. `posts`: (author's email, Markdown, hours after the question),
+    the question first; `accepted`: the reply (1 = the first) its asker accepted, 0 for none."""
+
+    course: str
+    lesson: str
+    kind: ThreadKind
+    title: str
+    days_ago: int
+    posts: list[tuple[str, str, int]]
+    accepted: int = 0
+
+
+SAM, ALEX, IRIS = "student@academy.test", "student2@academy.test", "instructor@academy.test"
+DISCUSSIONS = [
+    DemoThread("python-foundations", "Your first program", ThreadKind.QUESTION,
+               "Do I need Python 3.12 for this course?", 6, [
+                   (SAM, "My laptop has Python 3.9. Will the examples work, or should I upgrade "
+                         "first?", 0),
+                   (IRIS, "Anything from **3.10** up works: we use `match` once, in the last "
+                          "module. Check with:\n\n```bash\npython3 --version\n```", 3),
+                   (ALEX, "I upgraded with the installer from python.org, it took five minutes.",
+                    20),
+               ], accepted=1),
+    DemoThread("python-foundations", "Your first program", ThreadKind.QUESTION,
+               "Why does print need parentheses?", 2, [
+                   (ALEX, "An old tutorial writes `print \"hello\"` without them, and I get a "
+                          "`SyntaxError`. Which one is right?", 0),
+                   (SAM, "I think `print` became a function in Python 3, so it is called like "
+                         "any other function?", 5),
+               ]),
+    DemoThread("python-foundations", "Lists and dictionaries", ThreadKind.DISCUSSION,
+               "Share the dictionary you built in the exercise", 4, [
+                   (IRIS, "Post the dictionary you made for the exercise, and one thing that "
+                          "surprised you about it.", 0),
+                   (SAM, "```python\npantry = {\"rice\": 2, \"beans\": 5}\n```\nSurprise: "
+                         "`pantry[\"oil\"]` raises `KeyError`, `pantry.get(\"oil\")` gives "
+                         "`None`.", 6),
+                   (ALEX, "Mine counts words in a sentence. I did not know dictionaries keep "
+                          "the order things were added in!", 30),
+               ]),
+    DemoThread("sql-for-analysts", "JOINs explained", ThreadKind.QUESTION,
+               "When do I use LEFT JOIN instead of JOIN?", 3, [
+                   (ALEX, "My report lost every customer without an order. What did I do "
+                          "wrong?", 0),
+                   (IRIS, "`JOIN` keeps only rows that match on both sides. A `LEFT JOIN` "
+                          "keeps every customer, with `NULL` order columns where there is no "
+                          "order.", 2),
+               ], accepted=1),
 ]
 
 
@@ -316,7 +376,52 @@ def load_demo_data(session: Session) -> bool:
             session.add(StudyGroup(name=name, course_id=course_id, capacity=capacity,
                                    description=description, created_by_id=instructor.id))
             added = True
+    for demo_thread in DISCUSSIONS:
+        added = _add_thread(session, users, demo_thread) or added
     return added
+
+
+def _add_thread(session: Session, users: dict[str, User], demo: DemoThread) -> bool:
+    """One demo conversation, as it would stand had its people written it over the past days.
+    Written as rows, not through services/discussions.py: the demo learners are not enrolled
+    (tests enrol them in the demo courses), and the service admits only the enrolled."""
+    row = session.exec(select(Lesson.id, Course.id).join(Module, col(Module.id) == Lesson.module_id)
+                       .join(Course, col(Course.id) == Module.course_id)
+                       .where(Course.slug == demo.course, Lesson.title == demo.lesson)).first()
+    if row is None or session.exec(select(DiscussionThread.id).where(
+            DiscussionThread.course_id == row[1], DiscussionThread.title == demo.title)).first():
+        return False
+    lesson_id, course_id = row
+    asked = utcnow() - timedelta(days=demo.days_ago)
+    author = users[demo.posts[0][0]]
+    thread = DiscussionThread(course_id=course_id, lesson_id=lesson_id, author_id=author.id,
+                              kind=demo.kind, title=demo.title, created_at=asked,
+                              last_activity_at=asked + timedelta(hours=demo.posts[-1][2]),
+                              reply_count=len(demo.posts) - 1)
+    session.add(thread)
+    session.flush()
+    posts = []
+    for index, (email, body, hours) in enumerate(demo.posts):
+        post = DiscussionPost(thread_id=thread.id, author_id=users[email].id,
+                              request_id=f"demo-thread-{thread.id}-post-{index}",
+                              is_opening=index == 0, body=body,
+                              created_at=asked + timedelta(hours=hours))
+        session.add(post)
+        posts.append(post)
+    session.flush()
+    staff_replies = [post for post in posts[1:] if post.author_id == users[IRIS].id]
+    if demo.kind is ThreadKind.QUESTION and staff_replies:
+        thread.answered_at = staff_replies[0].created_at
+    if demo.accepted:
+        accepted = posts[demo.accepted]
+        thread.accepted_post_id = accepted.id
+        accepted.endorsed_at = accepted.created_at
+        # The asker upvoted the answer they accepted.
+        session.add(DiscussionVote(post_id=accepted.id, user_id=author.id))
+        accepted.upvotes = 1
+    for user_id in dict.fromkeys(post.author_id for post in posts):
+        session.add(DiscussionFollow(thread_id=thread.id, user_id=user_id))
+    return True
 
 
 def main(argv: list[str]) -> int:

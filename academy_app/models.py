@@ -782,6 +782,8 @@ class DiscussionThread(SQLModel, table=True):
     reply_count: int = Field(default=0)
     created_at: datetime = Field(default_factory=utcnow, **_timestamp())
     last_activity_at: datetime = Field(default_factory=utcnow, **_timestamp())
+    # Hidden by the course's staff: learners see a placeholder, never its title or posts.
+    hidden_at: datetime | None = Field(default=None, **_timestamp(nullable=True))
 
 
 class DiscussionPost(SQLModel, table=True):
@@ -807,6 +809,8 @@ class DiscussionPost(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, **_timestamp())
     edited_at: datetime | None = Field(default=None, **_timestamp(nullable=True))
     deleted_at: datetime | None = Field(default=None, **_timestamp(nullable=True))
+    # Hidden by the course's staff (and undone by them): learners see a placeholder only.
+    hidden_at: datetime | None = Field(default=None, **_timestamp(nullable=True))
 
 
 class DiscussionVote(SQLModel, table=True):
@@ -832,3 +836,22 @@ class DiscussionFollow(SQLModel, table=True):
     thread_id: int = Field(foreign_key="discussion_threads.id", ondelete="CASCADE")
     user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
     active: bool = Field(default=True)
+
+
+class DiscussionFlag(SQLModel, table=True):
+    """A reader's report that a post needs a moderator's look: one per post and reader (a unique
+    key, so a double click stores one). Resolved when the staff hide the post or dismiss it."""
+
+    __tablename__ = "discussion_flags"
+    __table_args__ = (
+        sa.UniqueConstraint("post_id", "user_id", name="uq_discussion_flags_post_user"),
+        # The moderation queue: open flags, oldest first.
+        sa.Index("ix_discussion_flags_resolved_created", "resolved_at", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="discussion_posts.id", ondelete="CASCADE")
+    user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    reason: str = Field(max_length=500)
+    created_at: datetime = Field(default_factory=utcnow, **_timestamp())
+    resolved_at: datetime | None = Field(default=None, **_timestamp(nullable=True))

@@ -104,6 +104,14 @@ class Settings(BaseSettings):
     discussion_edit_minutes: int = Field(
         default=30, ge=0,
         description="How long after posting a learner may still edit a discussion post (0: never).")
+    discussion_posts_per_window: int = Field(
+        default=10, ge=1,
+        description="Discussion posts (threads and replies) one learner may write per "
+                    "ACADEMY_DISCUSSION_POST_WINDOW_SECONDS; staff are not limited. Counted in Redis "
+                    "when configured, so across all processes.")
+    discussion_post_window_seconds: int = Field(
+        default=600, ge=1,
+        description="The sliding window of ACADEMY_DISCUSSION_POSTS_PER_WINDOW, in seconds.")
     payment_instructions: str = Field(
         default="Pay by bank transfer to Academy Ltd, IBAN GB00 DEMO 0000 0000 0000 00, then enter "
                 "the transfer reference below.",

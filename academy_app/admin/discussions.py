@@ -1,10 +1,13 @@
 """/admin/discussions — the instructor's inbox: questions nobody from the staff has answered yet,
 oldest first, with how long each has waited; answered in place, and live (a new question or an
-answer given elsewhere reloads every open inbox through the bus)."""
+answer given elsewhere reloads every open inbox through the bus). Below them, moderation: posts
+learners flagged, and what is hidden, to hide, show again or leave up (the service checks the
+caller is the course's staff, and audits each action)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -38,6 +41,32 @@ class InboxLine:
     waiting: str = ""
 
 
+@dataclass
+class FlagLine:
+    post_id: int = 0
+    thread_id: int = 0
+    opening: bool = False
+    where: str = ""  # "Course · Lesson"
+    thread_title: str = ""
+    author: str = ""
+    body_html: str = ""
+    href: str = ""
+    flags: str = ""  # "2 flags: spam; rude" ('' once resolved)
+    hidden: bool = False
+    waiting: str = ""
+
+
+def _flag_line(row: discussions.FlaggedRow, now: datetime) -> FlagLine:
+    flags = ""
+    if row.flags:
+        flags = f"{row.flags} flag{'s' if row.flags > 1 else ''}: " + "; ".join(row.reasons)
+    return FlagLine(post_id=row.post_id, thread_id=row.thread_id, opening=row.opening,
+                    where=f"{row.course_title} · {row.lesson_title}",
+                    thread_title=row.thread_title, author=row.author, body_html=row.body_html,
+                    href=row.href, flags=flags, hidden=row.hidden,
+                    waiting=waited(row.flagged_at, now) if row.flagged_at else "")
+
+
 def waited(since: datetime, now: datetime) -> str:
     """How long a question has waited, as a person says it: "4 min", "3 h 20 min", "2 days"."""
     minutes = max(0, int((now - since).total_seconds() // 60))
@@ -51,6 +80,7 @@ def waited(since: datetime, now: datetime) -> str:
 
 class InboxState(StaffState):
     rows: list[InboxLine] = []
+    flagged: list[FlagLine] = []
     courses: list[list[str]] = []  # [id, title]
     lessons: list[list[str]] = []
     course_filter: str = ALL
@@ -78,21 +108,24 @@ class InboxState(StaffState):
         course_id, lesson_id = id_in(self.course_filter), id_in(self.lesson_filter)
 
         def read(session: Session, staff: User | None) -> tuple[
-                list[discussions.InboxRow], list[discussions.Choice], list[discussions.Choice]]:
+                list[discussions.InboxRow], list[discussions.Choice], list[discussions.Choice],
+                list[discussions.FlaggedRow]]:
             return (discussions.inbox(session, staff, course_id=course_id, lesson_id=lesson_id),
                     discussions.inbox_courses(session, staff),
-                    discussions.inbox_lessons(session, staff, course_id) if course_id else [])
+                    discussions.inbox_lessons(session, staff, course_id) if course_id else [],
+                    discussions.moderation_queue(session, staff))
 
         result, away = await self._read_as(read, roles=STAFF)
         if away or result is None:
             return away
-        rows, courses, lessons = result
+        rows, courses, lessons, flagged = result
         now = utcnow()
         self.rows = [InboxLine(thread_id=r.thread_id, course=r.course_title, lesson=r.lesson_title,
                                title=r.title, asker=r.asker, body_html=r.body_html, href=r.href,
                                waiting=waited(r.asked_at, now)) for r in rows]
         self.courses = [[str(c.id), c.label] for c in courses]
         self.lessons = [[str(c.id), c.label] for c in lessons]
+        self.flagged = [_flag_line(row, now) for row in flagged]
         self.loading = False
         return None
 
@@ -137,6 +170,33 @@ class InboxState(StaffState):
         self.answering, self.answer = 0, ""
         await self._reload()
         return rx.toast.success("Answer posted")
+
+    # --- moderation: each handler only asks; the service refuses whoever is not the course's staff
+
+    @rx.event
+    async def hide_post(self, post_id: int, hidden: bool) -> Events:
+        pid, hide = as_id(post_id), hidden is True
+        return await self._moderate("hide_post", lambda session, staff: discussions.set_post_hidden(
+            session, staff, pid, hide), "Hidden from learners" if hide else "Shown again")
+
+    @rx.event
+    async def hide_thread(self, thread_id: int, hidden: bool) -> Events:
+        tid, hide = as_id(thread_id), hidden is True
+        return await self._moderate("hide_thread", lambda session, staff:
+                                    discussions.set_thread_hidden(session, staff, tid, hide),
+                                    "Thread hidden from learners" if hide else "Thread shown again")
+
+    @rx.event
+    async def dismiss_flags(self, post_id: int) -> Events:
+        pid = as_id(post_id)
+        return await self._moderate("dismiss_flags", lambda session, staff:
+                                    discussions.dismiss_flags(session, staff, pid), "Left up")
+
+    async def _moderate(self, name: str, action: Callable[[Session, User], object],
+                        success: str) -> Events:
+        _, refused = await self._act_as(name, action, shown=())
+        await self._reload()
+        return refused or rx.toast.success(success)
 
 
 def filters() -> rx.Component:
@@ -192,16 +252,70 @@ def question_card(line: InboxLine) -> rx.Component:
                           on_click=InboxState.start_answer(line.thread_id)),
                 rx.link("Open the lesson", href=line.href, size="2",
                         aria_label="Open the lesson of: " + line.title),
-                spacing="4", align="center",
+                rx.button(rx.icon("eye-off", size=14), "Hide", variant="soft",
+                          color_scheme="orange", aria_label="Hide from learners: " + line.title,
+                          on_click=InboxState.hide_thread(line.thread_id, True)),
+                spacing="4", align="center", wrap="wrap",
             ),
         ),
         spacing="2", width="100%",
     ), aria_label="Question: " + line.title), width="100%")
 
 
+def flag_card(line: FlagLine) -> rx.Component:
+    what = rx.cond(line.opening, "Thread: ", "Reply in: ") + line.thread_title
+    return rx.card(rx.el.article(rx.vstack(
+        rx.hstack(
+            rx.cond(line.hidden,
+                    rx.badge(rx.icon("eye-off", size=12), "Hidden from learners",
+                             color_scheme="orange", variant="soft"),
+                    rx.badge(rx.icon("flag", size=12), "Flagged " + line.waiting + " ago",
+                             color_scheme="red", variant="soft")),
+            rx.text(line.where, size="1", color_scheme="gray"),
+            spacing="2", wrap="wrap", align="center",
+        ),
+        rx.heading(what, size="3", as_="h3"),
+        rx.text("Written by ", line.author, size="2", color_scheme="gray"),
+        rx.cond(line.flags != "", rx.text(line.flags, size="2", color_scheme="red")),
+        rx.html(line.body_html, class_name="markdown"),
+        rx.hstack(
+            rx.cond(
+                line.opening,
+                rx.button(rx.cond(line.hidden, "Show thread", "Hide thread"), variant="soft",
+                          color_scheme="orange",
+                          on_click=InboxState.hide_thread(line.thread_id, ~line.hidden)),
+                rx.button(rx.cond(line.hidden, "Show post", "Hide post"), variant="soft",
+                          color_scheme="orange",
+                          on_click=InboxState.hide_post(line.post_id, ~line.hidden)),
+            ),
+            rx.cond((line.flags != "") & ~line.hidden, rx.button(
+                "Leave up", variant="soft", color_scheme="gray",
+                on_click=InboxState.dismiss_flags(line.post_id))),
+            rx.link("Open the lesson", href=line.href, size="2"),
+            spacing="4", align="center", wrap="wrap",
+        ),
+        spacing="2", width="100%",
+    ), aria_label=rx.cond(line.opening, "Moderation: thread ", "Moderation: reply by ")
+        + line.author), width="100%")
+
+
+def moderation() -> rx.Component:
+    return rx.el.section(rx.vstack(
+        rx.heading("Flagged and hidden posts", size="5", as_="h2", id="moderation-heading"),
+        rx.cond(
+            InboxState.flagged,
+            rx.vstack(rx.foreach(InboxState.flagged, flag_card), spacing="3", width="100%"),
+            rx.text("Nothing flagged. Learners can flag a post that needs a look.", size="2",
+                    color_scheme="gray"),
+        ),
+        spacing="3", width="100%",
+    ), aria_labelledby="moderation-heading", style={"width": "100%", "margin_top": "24px"})
+
+
 def inbox_page() -> rx.Component:
     return admin_page(
-        "Questions", "Unanswered questions from your courses' lessons, oldest first.",
+        "Questions", "Unanswered questions from your courses' lessons, oldest first, and posts "
+        "learners flagged.",
         filters(),
         rx.cond(
             InboxState.rows,
@@ -210,4 +324,5 @@ def inbox_page() -> rx.Component:
                 "inbox", "No questions waiting",
                 "When a learner asks a question under one of your lessons, it appears here.")),
         ),
+        rx.cond(InboxState.loading, rx.fragment(), moderation()),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from academy_app.components.layout import labelled
+from academy_app.services.discussions import HIDDEN
 from academy_app.state.discussions import SORTS, DiscussionState, PostLine, ThreadLine
 
 
@@ -26,6 +27,7 @@ def thread_badges(thread: ThreadLine) -> rx.Component:
 def thread_card(thread: ThreadLine) -> rx.Component:
     return rx.card(rx.vstack(
         thread_badges(thread),
+        rx.cond(thread.hidden, _badge("Hidden from learners", "orange", "eye-off")),
         rx.button(thread.title, variant="ghost", size="3", on_click=DiscussionState.open_thread(
             thread.id), aria_label="Open thread: " + thread.title,
             # Aligned with the text around it, and a long title wraps.
@@ -105,7 +107,33 @@ def post_actions(post: PostLine) -> rx.Component:
                                          on_click=DiscussionState.start_edit(post.id))),
         rx.cond(post.can_delete, rx.button("Delete", size="1", variant="ghost", color_scheme="red",
                                            on_click=DiscussionState.delete_post(post.id))),
+        rx.cond(post.can_flag, rx.button(rx.icon("flag", size=14), "Flag", size="1",
+                                         variant="ghost", color_scheme="gray",
+                                         aria_label="Flag this post for the moderators",
+                                         on_click=DiscussionState.start_flag(post.id))),
+        rx.cond(post.flagged, rx.text("You flagged this post", size="1", color_scheme="gray")),
+        rx.cond(post.can_hide, rx.button(
+            rx.icon(rx.cond(post.hidden, "eye", "eye-off"), size=14),
+            rx.cond(post.hidden, "Show to learners", "Hide from learners"), size="1",
+            variant="soft", color_scheme="orange",
+            on_click=DiscussionState.hide_post(post.id, ~post.hidden))),
         spacing="2", wrap="wrap", align="center",
+    )
+
+
+def flag_form() -> rx.Component:
+    return rx.vstack(
+        labelled("Why should a moderator look at this post?", "flag-reason", rx.text_area(
+            id="flag-reason", value=DiscussionState.flag_reason,
+            on_change=DiscussionState.set_flag_reason, rows="2", width="100%",
+            aria_describedby="flag-reason-error"), DiscussionState.flag_error,
+            hint="Only the course's instructor and admins see your report."),
+        rx.hstack(rx.spacer(),
+                  rx.button("Cancel", variant="soft", color_scheme="gray", size="1",
+                            on_click=DiscussionState.cancel_flag),
+                  rx.button("Send report", size="1", on_click=DiscussionState.send_flag),
+                  width="100%"),
+        spacing="2", width="100%",
     )
 
 
@@ -127,7 +155,21 @@ def edit_form(post: PostLine) -> rx.Component:
     )
 
 
+def hidden_post() -> rx.Component:
+    """What a learner gets of a hidden post: the service sent neither its author nor its text."""
+    return rx.el.article(
+        rx.text(HIDDEN + ".", size="2", color_scheme="gray", font_style="italic"),
+        aria_label="Hidden post",
+        style={"padding": "12px", "border_radius": "10px", "width": "100%",
+               "background": rx.color("gray", 2), "border": f"1px dashed {rx.color('gray', 6)}"},
+    )
+
+
 def post_view(post: PostLine) -> rx.Component:
+    return rx.cond(post.hidden & ~DiscussionState.is_staff_here, hidden_post(), shown_post(post))
+
+
+def shown_post(post: PostLine) -> rx.Component:
     return rx.el.article(
         rx.vstack(
             rx.hstack(
@@ -135,6 +177,7 @@ def post_view(post: PostLine) -> rx.Component:
                 rx.cond(post.staff, _badge("Staff", "violet", "graduation-cap")),
                 rx.cond(post.accepted, _badge("Accepted answer", "green", "circle-check")),
                 rx.cond(post.endorsed, _badge("Endorsed by staff", "blue", "badge-check")),
+                rx.cond(post.hidden, _badge("Hidden from learners", "orange", "eye-off")),
                 rx.text(post.when, rx.cond(post.edited, " · edited", ""), size="1",
                         color_scheme="gray"),
                 spacing="2", wrap="wrap", align="center",
@@ -146,6 +189,7 @@ def post_view(post: PostLine) -> rx.Component:
                         rx.html(post.body_html, class_name="markdown")),
             ),
             rx.cond(~post.deleted, post_actions(post)),
+            rx.cond(DiscussionState.flagging_id == post.id, flag_form()),
             spacing="2", width="100%",
         ),
         aria_label=rx.cond(post.deleted, "Deleted post", "Post by " + post.author),
@@ -194,13 +238,25 @@ def thread_detail() -> rx.Component:
                       variant="outline",
                       aria_pressed=rx.cond(DiscussionState.following, "true", "false"),
                       on_click=DiscussionState.set_following(~DiscussionState.following)),
-            width="100%", align="center",
+            rx.cond(DiscussionState.is_staff_here, rx.button(
+                rx.icon(rx.cond(DiscussionState.opened.hidden, "eye", "eye-off"), size=14),
+                rx.cond(DiscussionState.opened.hidden, "Show thread to learners",
+                        "Hide thread from learners"),
+                size="1", variant="soft", color_scheme="orange",
+                on_click=DiscussionState.hide_thread(~DiscussionState.opened.hidden))),
+            width="100%", align="center", wrap="wrap",
         ),
-        post_view(DiscussionState.opening),
-        rx.text(DiscussionState.replies_heading, size="2", weight="medium"),
-        rx.foreach(DiscussionState.replies, post_view),
-        new_replies_marker(),
-        reply_form(),
+        rx.cond(
+            DiscussionState.opened.hidden & ~DiscussionState.is_staff_here,
+            rx.text("A moderator hid this thread.", size="2", color_scheme="gray"),
+            rx.fragment(
+                post_view(DiscussionState.opening),
+                rx.text(DiscussionState.replies_heading, size="2", weight="medium"),
+                rx.foreach(DiscussionState.replies, post_view),
+                new_replies_marker(),
+                rx.cond(~DiscussionState.opened.hidden, reply_form()),
+            ),
+        ),
         spacing="3", width="100%",
     )
 

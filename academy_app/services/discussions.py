@@ -10,6 +10,12 @@ Writes are safe to repeat: a post carries the request id its form was opened wit
 a vote is "up" or "not up" (one row per user and post, by a unique key), and acceptance and
 endorsement set a value. After commit every tab with the lesson's discussion open reloads it through
 the bus (`lesson_resource`), and open instructor inboxes reload too (`INBOX`).
+
+Moderation: a reader flags a post once (a unique key per post and reader) with a reason; the
+course's staff see open flags in the inbox and hide or unhide a post or a whole thread, each action
+audited and its author told. What is hidden never leaves the service for a learner: its rows carry a
+placeholder instead of the author, title and text. Learners' posting is rate-limited in the shared
+limiter (`infra/ratelimit.py`: Redis when configured, else in process).
 """
 
 from __future__ import annotations
@@ -28,8 +34,10 @@ from sqlmodel import Session, col, delete, func, or_, select, update
 from academy_app.db import insert_or_get
 from academy_app.infra import bus
 from academy_app.infra.markdown import render_markdown
+from academy_app.infra.ratelimit import limiter
 from academy_app.models import (
     Course,
+    DiscussionFlag,
     DiscussionFollow,
     DiscussionPost,
     DiscussionThread,
@@ -48,7 +56,13 @@ from academy_app.services import audit, emails, reminders
 from academy_app.services.accounts import require_user
 from academy_app.services.catalog import escape_like, is_course_staff
 from academy_app.services.enrollment import LEARNING_STATUSES
-from academy_app.services.errors import Conflict, Invalid, NotFound, PermissionDenied
+from academy_app.services.errors import (
+    Conflict,
+    Invalid,
+    NotFound,
+    PermissionDenied,
+    TooManyAttempts,
+)
 from academy_app.services.notifications import notify, notify_many
 from academy_app.services.permissions import require_staff
 from academy_app.settings import get_settings
@@ -67,6 +81,9 @@ DIGEST_AFTER = timedelta(minutes=30)
 DIGEST_WINDOW = timedelta(days=1)
 DIGEST_LINES = 5
 ANONYMOUS = "Anonymous"
+HIDDEN = "Hidden by a moderator"
+MAX_REASON = 500
+MODERATION_SHOWN = 100
 _REQUEST_ID = re.compile(r"[A-Za-z0-9-]{8,64}")
 
 
@@ -101,6 +118,7 @@ class ThreadRow:
     answered: bool
     accepted: bool
     created_at: datetime
+    hidden: bool = False  # learners get the placeholder only; staff see it marked
 
 
 @dataclass(frozen=True)
@@ -124,6 +142,10 @@ class PostRow:
     can_delete: bool
     can_accept: bool
     can_endorse: bool
+    hidden: bool = False  # learners get the placeholder only; staff see it marked
+    flagged: bool = False  # the viewer flagged it
+    can_flag: bool = False
+    can_hide: bool = False  # the course's staff, on a reply (an opening post hides its thread)
 
 
 @dataclass(frozen=True)
@@ -144,6 +166,25 @@ class InboxRow:
     body_html: str
     href: str
     asked_at: datetime
+
+
+@dataclass(frozen=True)
+class FlaggedRow:
+    """A post in the moderation queue: flagged and not yet looked at, or hidden."""
+
+    post_id: int
+    thread_id: int
+    opening: bool  # hiding it hides the thread
+    course_title: str
+    lesson_title: str
+    thread_title: str
+    author: str
+    body_html: str
+    href: str
+    flags: int  # open flags
+    reasons: list[str]
+    hidden: bool
+    flagged_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -242,6 +283,7 @@ def start_thread(session: Session, actor: User | None, lesson_id: int, *, kind: 
     existing = _post_by_request(session, access.user.id, request)
     if existing is not None:
         return session.get(DiscussionThread, existing.thread_id)
+    _count_post(access)
     now = utcnow()
     thread = DiscussionThread(course_id=access.course.id, lesson_id=lesson.id,
                               author_id=access.user.id, kind=ThreadKind(kind), title=title,
@@ -270,6 +312,8 @@ def reply(session: Session, actor: User | None, thread_id: int, *, body: str, an
     existing = _post_by_request(session, access.user.id, request)
     if existing is not None:
         return existing
+    _open_for_writing(thread)
+    _count_post(access)
     now = utcnow()
     post, created = insert_or_get(
         session, DiscussionPost(thread_id=thread.id, author_id=access.user.id, request_id=request,
@@ -301,6 +345,7 @@ def edit_post(session: Session, actor: User | None, post_id: int, *, body: str,
         raise PermissionDenied("You can only edit your own posts")
     if post.deleted_at is not None:
         raise Conflict("This post was deleted")
+    _visible(post, thread)
     if not _within_edit_window(post):
         raise Conflict("The time to edit this post has passed")
     post.body = _body(body)
@@ -342,6 +387,7 @@ def accept_answer(session: Session, actor: User | None, post_id: int) -> Discuss
         raise Conflict("Only a question has an accepted answer")
     if post.is_opening or post.deleted_at is not None:
         raise Conflict("Choose a reply to accept")
+    _visible(post, thread)
     if thread.accepted_post_id == post.id:
         return thread
     thread.accepted_post_id = post.id
@@ -377,6 +423,7 @@ def set_vote(session: Session, actor: User | None, post_id: int, up: bool) -> in
         raise Conflict("You cannot upvote your own post")
     if post.deleted_at is not None:
         raise Conflict("This post was deleted")
+    _visible(post, thread)
     if up:
         _, changed = insert_or_get(session, DiscussionVote(post_id=post.id, user_id=access.user.id),
                                    lambda: _vote(session, post.id, access.user.id))
@@ -404,6 +451,124 @@ def set_following(session: Session, actor: User | None, thread_id: int, follow: 
     return bool(follow)
 
 
+# --- moderation ------------------------------------------------------------------------------------
+
+def flag_post(session: Session, actor: User | None, post_id: int, reason: str) -> DiscussionFlag:
+    """Report a post to the course's staff, with why. Once per post and reader: asking again (a
+    double click, a second tab) returns the first flag."""
+    post, thread, access = _post_access(session, actor, post_id)
+    if post.author_id == access.user.id:
+        raise Conflict("You cannot flag your own post")
+    if post.deleted_at is not None:
+        raise Conflict("This post was deleted")
+    _visible(post, thread)
+    text = " ".join(reason.split()) if isinstance(reason, str) else ""
+    if not text:
+        raise Invalid({"reason": "Say what is wrong with this post"})
+    if len(text) > MAX_REASON:
+        raise Invalid({"reason": f"Keep the reason under {MAX_REASON} characters"})
+    flag, created = insert_or_get(
+        session, DiscussionFlag(post_id=post.id, user_id=access.user.id, reason=text),
+        lambda: _flag(session, post.id, access.user.id))
+    if created:
+        bus.changed(session, INBOX)
+    return flag
+
+
+def set_post_hidden(session: Session, actor: User | None, post_id: int,
+                    hidden: bool) -> DiscussionPost:
+    """The course's staff hide a reply from learners (its open flags are then resolved), or show it
+    again; audited, and its author told. An opening post is hidden with its thread
+    (`set_thread_hidden`). Asking for what is already so changes nothing."""
+    post, thread, access = _post_access(session, actor, post_id)
+    _require_moderator(access)
+    if post.is_opening:
+        raise Conflict("Hide the whole thread to hide its opening post")
+    if (post.hidden_at is not None) == bool(hidden):
+        return post
+    post.hidden_at = utcnow() if hidden else None
+    session.add(post)
+    if hidden:
+        _resolve_flags(session, [post.id])
+    audit.record(session, access.user, "discussion.post." + ("hide" if hidden else "unhide"), post,
+                 before={"hidden": not hidden}, after={"hidden": bool(hidden),
+                                                       "thread_id": thread.id})
+    _tell_author(session, access, thread, post.author_id, "post", bool(hidden))
+    _changed(session, thread)
+    bus.changed(session, INBOX)
+    return post
+
+
+def set_thread_hidden(session: Session, actor: User | None, thread_id: int,
+                      hidden: bool) -> DiscussionThread:
+    """The course's staff hide a whole thread from learners (the open flags on its posts are then
+    resolved), or show it again; audited, and its author told."""
+    thread, access = _thread_access(session, actor, thread_id, lock=True)
+    _require_moderator(access)
+    if (thread.hidden_at is not None) == bool(hidden):
+        return thread
+    thread.hidden_at = utcnow() if hidden else None
+    session.add(thread)
+    if hidden:
+        _resolve_flags(session, list(session.exec(select(DiscussionPost.id).where(
+            DiscussionPost.thread_id == thread.id))))
+        _unname_in_bells(session, thread)
+    audit.record(session, access.user, "discussion.thread." + ("hide" if hidden else "unhide"),
+                 thread, before={"hidden": not hidden}, after={"hidden": bool(hidden)})
+    _tell_author(session, access, thread, thread.author_id, "thread", bool(hidden))
+    _changed(session, thread)
+    bus.changed(session, INBOX)
+    return thread
+
+
+def dismiss_flags(session: Session, actor: User | None, post_id: int) -> int:
+    """The course's staff looked at a flagged post and leave it up: its open flags are resolved
+    (audited). Returns how many were open."""
+    post, _thread, access = _post_access(session, actor, post_id)
+    _require_moderator(access)
+    resolved = _resolve_flags(session, [post.id])
+    if resolved:
+        audit.record(session, access.user, "discussion.flags.dismiss", post,
+                     after={"flags": resolved})
+        bus.changed(session, INBOX)
+    return resolved
+
+
+def moderation_queue(session: Session, actor: User | None) -> list[FlaggedRow]:
+    """Posts of the actor's courses (every course, for an admin) with open flags, oldest flag
+    first, then what is hidden, most recently hidden first."""
+    staff = require_staff(actor)
+    open_flags = select(DiscussionFlag.post_id).where(col(DiscussionFlag.resolved_at).is_(None))
+    where = [or_(col(DiscussionPost.id).in_(open_flags), col(DiscussionPost.hidden_at).isnot(None),
+                 sa.and_(col(DiscussionPost.is_opening), col(DiscussionThread.hidden_at).isnot(None)))]
+    if staff.role is not Role.ADMIN:
+        where.append(Course.instructor_id == staff.id)
+    rows = session.exec(
+        select(DiscussionPost, DiscussionThread, User.full_name, Course.title, Course.slug,
+               Lesson.title)
+        .join(DiscussionThread, col(DiscussionThread.id) == DiscussionPost.thread_id)
+        .join(User, col(User.id) == DiscussionPost.author_id)
+        .join(Course, col(Course.id) == DiscussionThread.course_id)
+        .join(Lesson, col(Lesson.id) == DiscussionThread.lesson_id)
+        .where(*where).order_by(col(DiscussionPost.id).desc()).limit(MODERATION_SHOWN)).all()
+    flags: dict[int, list[DiscussionFlag]] = defaultdict(list)
+    for flag in session.exec(select(DiscussionFlag).where(
+            col(DiscussionFlag.resolved_at).is_(None),
+            col(DiscussionFlag.post_id).in_([post.id for post, *_ in rows]))
+            .order_by(col(DiscussionFlag.created_at))):
+        flags[flag.post_id].append(flag)
+    queue = [FlaggedRow(
+        post_id=post.id, thread_id=thread.id, opening=post.is_opening, course_title=course_title,
+        lesson_title=lesson_title, thread_title=thread.title, author=name,
+        body_html=render_markdown(post.body), href=f"/learn/{slug}/{thread.lesson_id}",
+        flags=len(flags[post.id]), reasons=[flag.reason for flag in flags[post.id][:3]],
+        hidden=_hidden(post, thread),
+        flagged_at=as_utc(flags[post.id][0].created_at) if flags[post.id] else None)
+        for post, thread, name, course_title, slug, lesson_title in rows]
+    waiting = sorted((row for row in queue if row.flags), key=lambda row: row.flagged_at)
+    return waiting + [row for row in queue if not row.flags]
+
+
 # --- reading ---------------------------------------------------------------------------------------
 
 def list_threads(session: Session, actor: User | None, lesson_id: int, *,
@@ -413,11 +578,15 @@ def list_threads(session: Session, actor: User | None, lesson_id: int, *,
     lesson, access = _lesson_access(session, actor, lesson_id)
     text = " ".join(search.split())[:MAX_SEARCH] if isinstance(search, str) else ""
     where = [DiscussionThread.course_id == access.course.id]
+    if not access.staff:
+        where.append(col(DiscussionThread.hidden_at).is_(None))
     if text:
         pattern = f"%{escape_like(text.lower())}%"
         matching = select(DiscussionPost.thread_id).where(
             func.lower(DiscussionPost.body).like(pattern, escape="\\"),
             col(DiscussionPost.deleted_at).is_(None))
+        if not access.staff:
+            matching = matching.where(col(DiscussionPost.hidden_at).is_(None))
         where.append(or_(func.lower(DiscussionThread.title).like(pattern, escape="\\"),
                          col(DiscussionThread.id).in_(matching)))
     else:
@@ -443,21 +612,27 @@ def list_threads(session: Session, actor: User | None, lesson_id: int, *,
 
 
 def open_thread(session: Session, actor: User | None, thread_id: int) -> ThreadView:
+    """The thread as the viewer may see it: a hidden one is only a placeholder to learners."""
     thread, access = _thread_access(session, actor, thread_id)
+    if thread.hidden_at is not None and not access.staff:
+        return _hidden_view(access, thread)
     rows = session.exec(
         select(DiscussionPost, User.full_name, User.role, User.id)
         .join(User, col(User.id) == DiscussionPost.author_id)
         .where(DiscussionPost.thread_id == thread.id)
         .order_by(col(DiscussionPost.is_opening).desc(), col(DiscussionPost.created_at),
                   col(DiscussionPost.id)).limit(POSTS_SHOWN + 1)).all()
+    ids = [post.id for post, *_ in rows]
     voted = set(session.exec(select(DiscussionVote.post_id).where(
-        DiscussionVote.user_id == access.user.id,
-        col(DiscussionVote.post_id).in_([post.id for post, *_ in rows]))))
+        DiscussionVote.user_id == access.user.id, col(DiscussionVote.post_id).in_(ids))))
+    flagged = set(session.exec(select(DiscussionFlag.post_id).where(
+        DiscussionFlag.user_id == access.user.id, col(DiscussionFlag.post_id).in_(ids))))
     follow = _follow(session, thread.id, access.user.id)
     lesson_title = session.get(Lesson, thread.lesson_id).title
     posts = [_post_row(access, thread, post, name,
                        role is Role.ADMIN or author_id == access.course.instructor_id,
-                       post.id in voted) for post, name, role, author_id in rows]
+                       post.id in voted, post.id in flagged)
+             for post, name, role, author_id in rows]
     opening_post, opening_name = rows[0][0], rows[0][1]
     return ThreadView(
         thread=_thread_row(access, thread, opening_post, opening_name, lesson_title),
@@ -471,9 +646,10 @@ def is_staff_here(session: Session, actor: User | None, lesson_id: int) -> bool:
 
 def post_body(session: Session, actor: User | None, post_id: int) -> str:
     """The Markdown of the actor's own post, for its edit form."""
-    post, _thread, access = _post_access(session, actor, post_id)
+    post, thread, access = _post_access(session, actor, post_id)
     if post.author_id != access.user.id or post.deleted_at is not None:
         raise PermissionDenied("You can only edit your own posts")
+    _visible(post, thread)
     return post.body
 
 
@@ -483,7 +659,8 @@ def inbox(session: Session, actor: User | None, *, course_id: int = 0,
     the actor teaches (every course, for an admin)."""
     staff = require_staff(actor)
     where = [DiscussionThread.kind == ThreadKind.QUESTION,
-             col(DiscussionThread.answered_at).is_(None), col(DiscussionPost.deleted_at).is_(None)]
+             col(DiscussionThread.answered_at).is_(None), col(DiscussionPost.deleted_at).is_(None),
+             col(DiscussionThread.hidden_at).is_(None)]
     if staff.role is not Role.ADMIN:
         where.append(Course.instructor_id == staff.id)
     if course_id:
@@ -577,16 +754,43 @@ def _author_name(access: Access, post: DiscussionPost, name: str) -> str:
 
 def _thread_row(access: Access, thread: DiscussionThread, opening: DiscussionPost, name: str,
                 lesson_title: str) -> ThreadRow:
+    if thread.hidden_at is not None and not access.staff:
+        return _hidden_thread_row(access, thread, lesson_title)
     return ThreadRow(
         id=thread.id, kind=thread.kind.value, title=thread.title,
         author=_author_name(access, opening, name), lesson_title=lesson_title,
         href=f"/learn/{access.course.slug}/{thread.lesson_id}", replies=thread.reply_count,
         upvotes=opening.upvotes, answered=thread.answered_at is not None,
-        accepted=thread.accepted_post_id is not None, created_at=as_utc(thread.created_at))
+        accepted=thread.accepted_post_id is not None, created_at=as_utc(thread.created_at),
+        hidden=thread.hidden_at is not None)
+
+
+def _hidden_thread_row(access: Access, thread: DiscussionThread, lesson_title: str) -> ThreadRow:
+    return ThreadRow(id=thread.id, kind=thread.kind.value, title=HIDDEN, author="",
+                     lesson_title=lesson_title,
+                     href=f"/learn/{access.course.slug}/{thread.lesson_id}", replies=0, upvotes=0,
+                     answered=False, accepted=False, created_at=as_utc(thread.created_at),
+                     hidden=True)
+
+
+def _hidden_post_row(post_id: int, created_at: datetime) -> PostRow:
+    """A hidden post as a learner gets it, its author included: when it was written, nothing else."""
+    return PostRow(id=post_id, author="", staff=False, body_html="", created_at=as_utc(created_at),
+                   edited=False, deleted=False, upvotes=0,
+                   voted=False, accepted=False, endorsed=False, mine=False, can_edit=False,
+                   can_delete=False, can_accept=False, can_endorse=False, hidden=True)
+
+
+def _hidden_view(access: Access, thread: DiscussionThread) -> ThreadView:
+    return ThreadView(thread=_hidden_thread_row(access, thread, ""),
+                      opening=_hidden_post_row(0, thread.created_at), replies=[], following=False)
 
 
 def _post_row(access: Access, thread: DiscussionThread, post: DiscussionPost, name: str,
-              staff_author: bool, voted: bool) -> PostRow:
+              staff_author: bool, voted: bool, flagged: bool = False) -> PostRow:
+    hidden = _hidden(post, thread)
+    if hidden and not access.staff:
+        return _hidden_post_row(post.id, post.created_at)
     mine, deleted = post.author_id == access.user.id, post.deleted_at is not None
     answerable = thread.kind is ThreadKind.QUESTION and not post.is_opening and not deleted
     return PostRow(
@@ -598,8 +802,10 @@ def _post_row(access: Access, thread: DiscussionThread, post: DiscussionPost, na
         mine=mine, can_edit=mine and not deleted and _within_edit_window(post),
         can_delete=(mine or access.staff) and not deleted,
         can_accept=answerable and (thread.author_id == access.user.id or access.staff)
-        and thread.accepted_post_id != post.id,
-        can_endorse=answerable and access.staff)
+        and thread.accepted_post_id != post.id and not hidden,
+        can_endorse=answerable and access.staff and not hidden, hidden=hidden, flagged=flagged,
+        can_flag=not mine and not deleted and not flagged and not access.staff,
+        can_hide=access.staff and not post.is_opening and not deleted)
 
 
 def _who(post: DiscussionPost, access: Access) -> str:
@@ -608,6 +814,78 @@ def _who(post: DiscussionPost, access: Access) -> str:
 
 
 # --- helpers ---------------------------------------------------------------------------------------
+
+def _hidden(post: DiscussionPost, thread: DiscussionThread) -> bool:
+    """Whether learners see only a placeholder: the post is hidden, or it opens a hidden thread."""
+    return post.hidden_at is not None or (post.is_opening and thread.hidden_at is not None)
+
+
+def _visible(post: DiscussionPost, thread: DiscussionThread) -> None:
+    """Refuse acting on what a moderator hid (its placeholder offers nothing to act on)."""
+    _open_for_writing(thread)
+    if post.hidden_at is not None:
+        raise Conflict(f"This post is {HIDDEN.lower()}")
+
+
+def _open_for_writing(thread: DiscussionThread) -> None:
+    if thread.hidden_at is not None:
+        raise Conflict(f"This thread is {HIDDEN.lower()}")
+
+
+def _count_post(access: Access) -> None:
+    """Count a learner's new post in the posting limit, or refuse it (staff are not limited)."""
+    if access.staff:
+        return
+    settings = get_settings()
+    decision = limiter().hit(f"discussion:posts:user:{access.user.id}",
+                             settings.discussion_posts_per_window,
+                             settings.discussion_post_window_seconds)
+    if not decision.allowed:
+        raise TooManyAttempts.in_minutes(
+            f"You have written {settings.discussion_posts_per_window} posts in a short time; "
+            "please wait before posting again", decision.retry_after)
+
+
+def _require_moderator(access: Access) -> None:
+    if not access.staff:
+        raise PermissionDenied("Only the course's instructor or an admin can moderate its "
+                               "discussions")
+
+
+def _flag(session: Session, post_id: int, user_id: int) -> DiscussionFlag | None:
+    return session.exec(select(DiscussionFlag).where(
+        DiscussionFlag.post_id == post_id, DiscussionFlag.user_id == user_id)).first()
+
+
+def _resolve_flags(session: Session, post_ids: list[int]) -> int:
+    if not post_ids:
+        return 0
+    return session.execute(update(DiscussionFlag).where(
+        col(DiscussionFlag.post_id).in_(post_ids), col(DiscussionFlag.resolved_at).is_(None))
+        .values(resolved_at=utcnow())).rowcount
+
+
+def _unname_in_bells(session: Session, thread: DiscussionThread) -> None:
+    """The followers' earlier news of a thread now hidden stops naming it: the bell is read on every
+    page load, and the digest reads it too. Showing the thread again does not bring the names back."""
+    link = _thread_link(session, thread)
+    for kind, prefix in (("discussion.reply", "New reply: "),
+                         ("discussion.accepted", "Answer accepted: ")):
+        session.execute(update(Notification).where(
+            col(Notification.kind) == kind, col(Notification.link) == link,
+            col(Notification.title) == (prefix + thread.title)[:160])
+            .values(title=prefix + "a thread hidden by a moderator"))
+
+
+def _tell_author(session: Session, access: Access, thread: DiscussionThread, author_id: int,
+                 what: str, hidden: bool) -> None:
+    if author_id == access.user.id:
+        return
+    title = (f"Your {what} was hidden by a moderator" if hidden
+             else f"Your {what} is visible again")
+    notify(session, author_id, "discussion.moderated", title,
+           f"In “{thread.title}”, {access.course.title}.", _thread_link(session, thread))
+
 
 def _within_edit_window(post: DiscussionPost) -> bool:
     window = timedelta(minutes=get_settings().discussion_edit_minutes)

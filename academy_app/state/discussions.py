@@ -40,6 +40,7 @@ class ThreadLine:
     accepted: bool = False
     when: str = ""
     counts: str = ""  # "1 reply · 3 upvotes"
+    hidden: bool = False
 
 
 @dataclass
@@ -63,6 +64,10 @@ class PostLine:
     can_delete: bool = False
     can_accept: bool = False
     can_endorse: bool = False
+    hidden: bool = False  # to a learner: a placeholder, author and text empty
+    flagged: bool = False
+    can_flag: bool = False
+    can_hide: bool = False
 
 
 def when(moment: datetime) -> str:
@@ -78,7 +83,7 @@ def _thread_line(row: discussions.ThreadRow) -> ThreadLine:
                       lesson_title=row.lesson_title, replies=row.replies, upvotes=row.upvotes,
                       answered=row.answered, accepted=row.accepted, when=when(row.created_at),
                       counts=f"{counted(row.replies, 'reply', 'replies')} · "
-                             f"{counted(row.upvotes, 'upvote', 'upvotes')}")
+                             f"{counted(row.upvotes, 'upvote', 'upvotes')}", hidden=row.hidden)
 
 
 def _post_line(row: discussions.PostRow) -> PostLine:
@@ -87,7 +92,8 @@ def _post_line(row: discussions.PostRow) -> PostLine:
                     upvotes=row.upvotes, voted=row.voted, accepted=row.accepted,
                     endorsed=row.endorsed, mine=row.mine, can_edit=row.can_edit,
                     can_delete=row.can_delete, can_accept=row.can_accept,
-                    can_endorse=row.can_endorse)
+                    can_endorse=row.can_endorse, hidden=row.hidden, flagged=row.flagged,
+                    can_flag=row.can_flag, can_hide=row.can_hide)
 
 
 def _text(value: object, limit: int) -> str:
@@ -128,6 +134,10 @@ class DiscussionState(AuthState):
     edit_title: str = ""
     edit_body: str = ""
     edit_error: str = ""
+    # Flagging one post for the moderators
+    flagging_id: int = 0
+    flag_reason: str = ""
+    flag_error: str = ""
     _lesson_id: int = 0
     _thread_request: str = ""
     _reply_request: str = ""
@@ -171,6 +181,7 @@ class DiscussionState(AuthState):
     def _close(self) -> None:
         self.open_id, self.replies, self._shown_ids, self.new_replies = 0, [], [], 0
         self.reply_body, self.reply_error, self.editing_id = "", "", 0
+        self.flagging_id, self.flag_error = 0, ""
         self._reply_request = _new_request()
 
     async def _reload(self, keep_shown: bool = False) -> None:
@@ -351,6 +362,57 @@ class DiscussionState(AuthState):
         if refused:
             return refused
         return rx.toast.success(success) if success else None
+
+    # --- moderation ----------------------------------------------------------------------------
+
+    @rx.event
+    def start_flag(self, post_id: int) -> None:
+        self.flagging_id, self.flag_reason, self.flag_error = as_id(post_id), "", ""
+
+    @rx.event
+    def cancel_flag(self) -> None:
+        self.flagging_id, self.flag_error = 0, ""
+
+    @rx.event
+    def set_flag_reason(self, value: str) -> None:
+        self.flag_reason = _text(value, discussions.MAX_REASON + 20)
+
+    @rx.event
+    async def send_flag(self) -> Events:
+        if not self.flagging_id:
+            return None  # the second click of a double click: the form has closed
+        pid, reason = self.flagging_id, self.flag_reason
+        flag, refused = await self._write("flag_post", lambda session, user:
+                                          discussions.flag_post(session, user, pid, reason),
+                                          self._flag_errors)
+        if flag is None:
+            return refused
+        self.flagging_id, self.flag_reason = 0, ""
+        await self._reload(keep_shown=True)
+        return rx.toast.success("Thanks: the moderators will take a look")
+
+    def _flag_errors(self, errors: dict[str, str]) -> None:
+        self.flag_error = "; ".join(errors.values())
+
+    @rx.event
+    async def hide_post(self, post_id: int, hidden: bool) -> Events:
+        """Staff only, as the service decides: a learner's crafted event is refused and logged."""
+        return await self._on_post("hide_post", post_id, lambda session, user, pid:
+                                   discussions.set_post_hidden(session, user, pid, hidden is True),
+                                   "Hidden from learners" if hidden is True else "Shown again")
+
+    @rx.event
+    async def hide_thread(self, hidden: bool) -> Events:
+        """Staff only, as the service decides: a learner's crafted event is refused and logged."""
+        thread_id = self.open_id
+        _, refused = await self._act_as("hide_thread", lambda session, user:
+                                        discussions.set_thread_hidden(session, user, thread_id,
+                                                                      hidden is True), shown=())
+        await self._reload(keep_shown=True)
+        if refused:
+            return refused
+        return rx.toast.success("Thread hidden from learners" if hidden is True
+                                else "Thread shown again")
 
     # --- editing -------------------------------------------------------------------------------
 

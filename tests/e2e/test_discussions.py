@@ -1,5 +1,6 @@
 """Lesson discussions in real browsers: a question, its answer and its acceptance reach every open
-tab of the lesson without a reload, and an anonymous post stays anonymous to other learners."""
+tab of the lesson without a reload, an anonymous post stays anonymous to other learners, and what a
+moderator hides leaves every learner's open page at once."""
 
 from __future__ import annotations
 
@@ -120,3 +121,56 @@ def test_the_inbox_shows_a_new_question_live_and_answers_it_in_place(
     instructor.get_by_role("button", name="Post answer").click()
     expect(question).to_have_count(0)
     expect(asker.get_by_role("button", name="1 new reply")).to_be_visible(timeout=LIVE_MS)
+
+
+def test_a_flagged_reply_and_then_its_thread_are_hidden_live_for_both_learners(
+        open_page: Callable[[], Page]):
+    author = learner_on_first_lesson(open_page, "Ari Author")
+    bystander = learner_on_first_lesson(open_page, "Bea Bystander")
+    instructor = logged_in(open_page, "instructor@academy.test")
+    instructor.goto("/admin/discussions")
+    expect(instructor.get_by_role("heading", name="Flagged and hidden posts")).to_be_visible()
+
+    ask(author, "Is print a function?", "In Python 3, is `print` a function or a statement?")
+    opened = bystander.get_by_role("button", name="Open thread: Is print a function?")
+    expect(opened).to_be_visible(timeout=LIVE_MS)  # no reload
+    opened.click()
+    bystander.get_by_label("Your reply").fill("A function. Cheap followers at spam.example!")
+    bystander.get_by_role("button", name="Reply").click()
+    reply = bystander.get_by_role("article", name="Post by Bea Bystander")
+    expect(reply).to_contain_text("spam.example")
+
+    marker = author.get_by_role("button", name="1 new reply")
+    expect(marker).to_be_visible(timeout=LIVE_MS)
+    marker.click()
+    seen = author.get_by_role("article", name="Post by Bea Bystander")
+    seen.get_by_role("button", name="Flag this post for the moderators").click()
+    author.get_by_role("button", name="Send report").click()
+    expect(author.get_by_text("Say what is wrong with this post")).to_be_visible()
+    author.get_by_label("Why should a moderator look at this post?").fill("An advert")
+    send = author.get_by_role("button", name="Send report")
+    send.dblclick()  # twice: one report
+    expect(seen).to_contain_text("You flagged this post")
+
+    question = instructor.get_by_role("article", name="Question: Is print a function?")
+    expect(question).to_be_visible(timeout=LIVE_MS)
+    flagged = instructor.get_by_role("article", name="Moderation: reply by Bea Bystander")
+    expect(flagged).to_contain_text("1 flag: An advert", timeout=LIVE_MS)
+    flagged.get_by_role("button", name="Hide post").click()
+    expect(flagged).to_contain_text("Hidden from learners")
+
+    for learner in (author, bystander):
+        expect(learner.get_by_role("article", name="Post by Bea Bystander")).to_have_count(
+            0, timeout=LIVE_MS)
+        expect(learner.get_by_role("article", name="Hidden post")).to_contain_text(
+            "Hidden by a moderator")
+        assert "spam.example" not in learner.content()
+    expect(bystander.get_by_role("button", name=re.compile(r"^Notifications, [1-9]\d* unread"))
+           ).to_be_visible()
+
+    question.get_by_role("button", name="Hide from learners: Is print a function?").click()
+    expect(question).to_have_count(0)
+    for learner in (author, bystander):
+        expect(learner.get_by_text("A moderator hid this thread.")).to_be_visible(timeout=LIVE_MS)
+        assert "Is print a function?" not in learner.locator(SECTION).inner_text()
+    assert section_violations(author) == []

@@ -1,6 +1,7 @@
 """Crafted discussion events over the WebSocket: a learner cannot accept an answer to someone
-else's question nor edit someone else's post, whatever the event says, and an anonymous author's
-name never reaches another learner's tab (checked in the state deltas themselves)."""
+else's question, edit someone else's post nor moderate, whatever the event says; posting too fast
+is refused; and an anonymous author's name never reaches another learner's tab (checked in the
+state deltas themselves)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,22 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 import pytest
+import redis
 from sqlmodel import Session, col, select
 
+from academy_app.admin.discussions import InboxState
 from academy_app.db import make_engine
 from academy_app.models import Course, DiscussionPost, Lesson, Module, User
 from academy_app.services import accounts, discussions, enrollment
+from academy_app.settings import get_settings
 from academy_app.state.discussions import DiscussionState
 from tests.appserver import RunningApp
-from tests.integration.test_handlers_over_websocket import backend, logged_in_tab, rows  # noqa: F401
+from tests.integration.test_handlers_over_websocket import (  # noqa: F401
+    REDIS_URL,
+    backend,
+    logged_in_tab,
+    rows,
+)
 from tests.wsclient import handler_name, run
 
 
@@ -78,3 +87,68 @@ def test_a_learner_cannot_accept_or_edit_over_the_websocket(backend, question): 
                          "AND body = 'original words' AND edited_at IS NULL") == 1
     log = backend.log_text()
     assert "refused accept" in log and "refused start_edit" in log
+
+
+def test_a_learner_cannot_moderate_over_the_websocket(backend, question):  # noqa: F811
+    """The moderators' handlers, on the lesson page and the inbox, called by a learner: refused,
+    logged, nothing hidden or audited. Their flag, sent twice, is stored once."""
+    async def scenario() -> None:
+        tab = await logged_in_tab(backend, "student2@academy.test")
+        await tab.open(question.path)
+        await tab.send(handler_name(DiscussionState, "open_thread"),
+                       {"thread_id": question.thread_id})
+        for name, payload in (("hide_thread", {"hidden": True}),
+                              ("hide_post", {"post_id": question.reply_id, "hidden": True})):
+            await tab.send(handler_name(DiscussionState, name), payload, expect_reply=False)
+        for name, payload in (("hide_thread", {"thread_id": question.thread_id, "hidden": True}),
+                              ("hide_post", {"post_id": question.reply_id, "hidden": True}),
+                              ("dismiss_flags", {"post_id": question.opening_id}),
+                              ("hide_post", {"post_id": "1; DROP TABLE users", "hidden": "yes"})):
+            await tab.send(handler_name(InboxState, name), payload, expect_reply=False)
+        await tab.send(handler_name(DiscussionState, "start_flag"), {"post_id": question.opening_id})
+        await tab.send(handler_name(DiscussionState, "set_flag_reason"), {"value": "Off topic"},
+                       expect_reply=False)
+        for _click in range(2):
+            await tab.send(handler_name(DiscussionState, "send_flag"), expect_reply=False)
+        await tab.close()
+
+    run(scenario())
+    assert rows(backend, "SELECT count(*) FROM discussion_posts WHERE thread_id = "
+                         f"{question.thread_id} AND hidden_at IS NOT NULL") == 0
+    assert rows(backend, "SELECT count(*) FROM discussion_threads WHERE id = "
+                         f"{question.thread_id} AND hidden_at IS NULL") == 1
+    assert rows(backend, "SELECT count(*) FROM audit_log WHERE action LIKE 'discussion.%'") == 0
+    assert rows(backend, "SELECT count(*) FROM discussion_flags WHERE post_id = "
+                         f"{question.opening_id} AND reason = 'Off topic'") == 1
+    log = backend.log_text()
+    assert "refused hide_thread" in log and "refused hide_post" in log
+    assert "refused dismiss_flags" in log
+
+
+def test_posting_too_fast_is_refused_with_a_clear_message(backend, question):  # noqa: F811
+    """Learners' posts are counted in Redis (the backend's limiter); the one over the limit is
+    refused with a message saying so, and is not stored."""
+    limits = redis.Redis.from_url(REDIS_URL)
+    for key in limits.scan_iter("academy:rl:discussion:*"):  # ids repeat across test databases
+        limits.delete(key)
+    limit = get_settings().discussion_posts_per_window
+
+    async def scenario() -> str:
+        tab = await logged_in_tab(backend, "student2@academy.test")
+        await tab.open(question.path)
+        await tab.send(handler_name(DiscussionState, "open_thread"),
+                       {"thread_id": question.thread_id})
+        answers = []
+        for number in range(limit + 1):
+            await tab.send(handler_name(DiscussionState, "set_reply_body"),
+                           {"value": f"Thought number {number}"}, expect_reply=False)
+            answers.append(await tab.send(handler_name(DiscussionState, "post_reply")))
+        await tab.close()
+        return str(answers[-1])
+
+    refusal = run(scenario())
+    assert "please wait before posting again" in refusal
+    assert rows(backend, "SELECT count(*) FROM discussion_posts p JOIN users u ON u.id = "
+                         "p.author_id WHERE u.email = 'student2@academy.test' AND p.thread_id = "
+                         f"{question.thread_id}") == 1 + limit
+    assert "refused post_reply" in backend.log_text()

@@ -99,7 +99,8 @@ UNSENDABLE_IN_JSON = re.compile("[\ud800-\udfff]")
 # What some arguments name, so that many payloads are requests the handler would carry out.
 ID_TABLES = {"user_id": "users", "payment_id": "payments", "certificate_id": "certificates",
              "lesson_id": "lessons", "module_id": "modules", "item_id": "lessons",
-             "email_id": "email_log", "course_id": "courses"}
+             "email_id": "email_log", "course_id": "courses", "post_id": "discussion_posts",
+             "thread_id": "discussion_threads"}
 WORDS = {"role": ["admin", "instructor", "student"], "kind": ["module", "lesson"],
          "direction": ["1", "-1"], "column": ["name", "email", "percent", "activity"]}
 DEEP = [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[{"x": [1]}]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]
@@ -269,7 +270,7 @@ def seed(app: RunningApp) -> World:
     world.route_values["[code]"] = world.certificate_code
     world.ids_of = {table: sorted(row[0] for row in world.sql(f"SELECT id FROM {table}")) for table in (
         "users", "courses", "modules", "lessons", "payments", "coupons", "certificates",
-        "email_log", "notifications", "enrollments")}
+        "email_log", "notifications", "enrollments", "discussion_threads", "discussion_posts")}
     world.ids = sorted({id_ for ids in world.ids_of.values() for id_ in ids})
     return world
 
@@ -303,6 +304,10 @@ def guarded(world: World, role: str) -> dict[str, list[tuple]]:
                                  "WHERE status != 'pending' ORDER BY id",
             "audit log": "SELECT * FROM audit_log",
             "course updates sent": "SELECT count(*) FROM notifications WHERE kind = 'course.update'",
+            "hidden discussions": "SELECT 'thread', id FROM discussion_threads WHERE hidden_at IS "
+                                  "NOT NULL UNION ALL SELECT 'post', id FROM discussion_posts "
+                                  "WHERE hidden_at IS NOT NULL ORDER BY 1, 2",
+            "resolved flags": "SELECT id FROM discussion_flags WHERE resolved_at IS NOT NULL",
         }
     return {name: world.sql(query) for name, query in checks.items()}
 

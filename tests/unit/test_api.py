@@ -431,3 +431,10 @@ def test_discussions_are_read_under_the_pages_rule_and_stay_anonymous(client, db
     away = bearer(log_in(client, outsider.email))
     assert client.get(f"{V1}/me/lessons/{lesson_id}/threads", headers=away).status_code == 403
     assert client.get(f"{V1}/me/threads/{thread.id}", headers=away).status_code == 403
+
+    discussions.set_thread_hidden(db, db.get(User, course.instructor_id), thread.id, True)
+    db.commit()
+    assert client.get(f"{V1}/me/lessons/{lesson_id}/threads", headers=seen).json() == []
+    detail = client.get(f"{V1}/me/threads/{thread.id}", headers=seen).json()
+    assert detail["thread"]["hidden"] and detail["thread"]["title"] == "Hidden by a moderator"
+    assert "loops" not in str(detail) and "Stuck" not in str(detail)

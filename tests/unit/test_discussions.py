@@ -489,3 +489,191 @@ def test_no_digest_for_what_was_read_or_for_those_who_opted_out(db, asker, peer,
     answer(db, asker, thread.id, body="thanks")  # the peer follows, but opted out
     _age_notifications(db, 45)
     assert discussions.queue_digests(db) == []
+
+
+# --- moderation ----------------------------------------------------------------------------------
+
+def _opening(db, thread) -> DiscussionPost:
+    return db.exec(select(DiscussionPost).where(DiscussionPost.thread_id == thread.id,
+                                                col(DiscussionPost.is_opening))).one()
+
+
+def _audited(db) -> list[str]:
+    from academy_app.models import AuditEntry
+    return list(db.exec(select(AuditEntry.action).order_by(col(AuditEntry.id))))
+
+
+def test_a_learner_flags_a_post_once_and_staff_see_it_in_the_queue(db, instructor, asker, peer,
+                                                                   lesson_id):
+    from academy_app.models import DiscussionFlag
+    thread = ask(db, asker, lesson_id)
+    rude = answer(db, peer, thread.id, body="rude words")
+    for _click in range(2):
+        discussions.flag_post(db, asker, rude.id, "  Insults   another learner ")
+        db.commit()
+    assert count(db, DiscussionFlag) == 1
+    [row] = discussions.moderation_queue(db, instructor)
+    assert (row.post_id, row.flags, row.reasons, row.author, row.hidden) == (
+        rude.id, 1, ["Insults another learner"], "Pat Peer", False)
+    assert "rude words" in row.body_html
+    [seen] = discussions.open_thread(db, asker, thread.id).replies
+    assert seen.flagged and not seen.can_flag
+
+
+def test_a_raced_double_flag_stores_one(db, engine, asker, peer, lesson_id):
+    from academy_app.models import DiscussionFlag
+    thread = ask(db, asker, lesson_id)
+    post = answer(db, peer, thread.id)
+    errors = race(engine, 4, lambda session, _i: discussions.flag_post(
+        session, session.get(User, asker.id), post.id, "spam"))
+    assert errors == [] and count(db, DiscussionFlag) == 1
+
+
+@pytest.mark.parametrize("reason", ["", "   ", "x" * 501, None, 7])
+def test_a_flag_needs_a_reason(db, asker, peer, lesson_id, reason):
+    thread = ask(db, asker, lesson_id)
+    post = answer(db, peer, thread.id)
+    with pytest.raises(Invalid):
+        discussions.flag_post(db, asker, post.id, reason)
+
+
+def test_one_cannot_flag_ones_own_post_nor_a_post_of_a_course_one_cannot_read(db, asker,
+                                                                            lesson_id):
+    thread = ask(db, asker, lesson_id)
+    with pytest.raises(Conflict):
+        discussions.flag_post(db, asker, _opening(db, thread).id, "mine")
+    with pytest.raises(PermissionDenied):
+        discussions.flag_post(db, make_user(db, name="Olive Outsider"), _opening(db, thread).id,
+                              "spam")
+
+
+def test_a_hidden_reply_reaches_learners_only_as_a_placeholder(db, instructor, asker, peer,
+                                                               lesson_id):
+    thread = ask(db, asker, lesson_id)
+    post = answer(db, peer, thread.id, body="buy cheap watches at spam.example")
+    discussions.flag_post(db, asker, post.id, "spam")
+    discussions.set_post_hidden(db, instructor, post.id, True)
+    db.commit()
+    for learner in (asker, peer):  # its author too
+        [row] = discussions.open_thread(db, learner, thread.id).replies
+        assert row.hidden and row.author == "" and row.body_html == ""
+        assert "spam" not in repr(discussions.open_thread(db, learner, thread.id))
+        assert "spam" not in repr(discussions.list_threads(db, learner, lesson_id, search="spam"))
+    [staff_row] = discussions.open_thread(db, instructor, thread.id).replies
+    assert staff_row.hidden and "spam.example" in staff_row.body_html
+    [queued] = discussions.moderation_queue(db, instructor)
+    assert queued.hidden and queued.flags == 0  # hiding resolved the flag
+    refusals = [lambda: discussions.set_vote(db, asker, post.id, True),
+                lambda: discussions.accept_answer(db, asker, post.id),
+                lambda: discussions.post_body(db, peer, post.id),
+                lambda: discussions.edit_post(db, peer, post.id, body="sorry")]
+    for refused in refusals:
+        with pytest.raises(Conflict):
+            refused()
+        db.rollback()
+    [note] = notifications_of(db, peer, "discussion.moderated")
+    assert note.title == "Your post was hidden by a moderator"
+
+    discussions.set_post_hidden(db, instructor, post.id, False)
+    db.commit()
+    assert "spam.example" in discussions.open_thread(db, peer, thread.id).replies[0].body_html
+    assert _audited(db) == ["discussion.post.hide", "discussion.post.unhide"]
+
+
+def test_hiding_twice_changes_nothing(db, instructor, asker, peer, lesson_id):
+    thread = ask(db, asker, lesson_id)
+    post = answer(db, peer, thread.id)
+    for _click in range(2):
+        discussions.set_post_hidden(db, instructor, post.id, True)
+        discussions.set_thread_hidden(db, instructor, thread.id, True)
+        db.commit()
+    assert _audited(db) == ["discussion.post.hide", "discussion.thread.hide"]
+    assert len(notifications_of(db, peer, "discussion.moderated")) == 1
+    assert len(notifications_of(db, asker, "discussion.moderated")) == 1
+
+
+def test_a_hidden_thread_is_a_placeholder_to_learners_and_closed_to_replies(
+        db, instructor, asker, peer, lesson_id):
+    thread = ask(db, asker, lesson_id, title="Secret title", body="secret body")
+    answer(db, peer, thread.id, body="a reply the asker heard of")
+    discussions.set_thread_hidden(db, instructor, thread.id, True)
+    db.commit()
+    assert discussions.list_threads(db, peer, lesson_id) == []
+    assert discussions.list_threads(db, peer, lesson_id, search="secret") == []
+    view = discussions.open_thread(db, asker, thread.id)
+    assert view.thread.hidden and view.thread.title == discussions.HIDDEN and view.replies == []
+    assert view.thread.replies == 0
+    assert "ecret" not in repr(view)
+    assert discussions.list_threads(db, instructor, lesson_id)[0].hidden
+    assert discussions.inbox(db, instructor) == []  # a hidden question waits for nobody
+    assert [n.title for n in notifications_of(db, asker, "discussion.reply")] == [
+        "New reply: a thread hidden by a moderator"]
+    with pytest.raises(Conflict):
+        answer(db, peer, thread.id)
+    db.rollback()
+    with pytest.raises(Conflict):
+        discussions.flag_post(db, peer, _opening(db, thread).id, "spam")
+    db.rollback()
+    discussions.set_thread_hidden(db, instructor, thread.id, False)
+    db.commit()
+    assert discussions.list_threads(db, peer, lesson_id)[0].title == "Secret title"
+    assert _audited(db) == ["discussion.thread.hide", "discussion.thread.unhide"]
+
+
+def test_only_the_courses_staff_moderate(db, asker, peer, lesson_id):
+    thread = ask(db, asker, lesson_id)
+    post = answer(db, peer, thread.id)
+    other = make_user(db, Role.INSTRUCTOR, name="Otto Other")
+    refusals = [lambda user: discussions.set_post_hidden(db, user, post.id, True),
+                lambda user: discussions.set_thread_hidden(db, user, thread.id, True),
+                lambda user: discussions.dismiss_flags(db, user, post.id)]
+    for user in (asker, other):
+        for refused in refusals:
+            with pytest.raises(PermissionDenied):
+                refused(user)
+            db.rollback()
+    with pytest.raises(PermissionDenied):
+        discussions.moderation_queue(db, asker)
+    assert discussions.moderation_queue(db, other) == []
+    assert _audited(db) == []
+
+
+def test_an_opening_post_is_hidden_with_its_thread(db, instructor, asker, lesson_id):
+    thread = ask(db, asker, lesson_id)
+    with pytest.raises(Conflict):
+        discussions.set_post_hidden(db, instructor, _opening(db, thread).id, True)
+
+
+def test_dismissing_flags_leaves_the_post_up_and_empties_the_queue(db, instructor, asker, peer,
+                                                                    lesson_id):
+    thread = ask(db, asker, lesson_id)
+    post = answer(db, peer, thread.id)
+    discussions.flag_post(db, asker, post.id, "not sure")
+    db.commit()
+    assert discussions.dismiss_flags(db, instructor, post.id) == 1
+    db.commit()
+    assert discussions.moderation_queue(db, instructor) == []
+    assert not discussions.open_thread(db, peer, thread.id).replies[0].hidden
+    assert _audited(db) == ["discussion.flags.dismiss"]
+
+
+def test_learners_posting_is_rate_limited_and_staff_are_not(db, instructor, asker, lesson_id,
+                                                            monkeypatch):
+    monkeypatch.setattr(get_settings(), "discussion_posts_per_window", 3)
+    thread = ask(db, asker, lesson_id)
+    answer(db, asker, thread.id)
+    same = rid()
+    for _retry in range(2):  # a retried post is not counted twice
+        discussions.reply(db, asker, thread.id, body="third", anonymous=False, request_id=same)
+        db.commit()
+    from academy_app.services.errors import TooManyAttempts
+    with pytest.raises(TooManyAttempts) as refused:
+        answer(db, asker, thread.id, body="fourth")
+    db.rollback()
+    assert "please wait before posting again: try again in 10 minutes" in refused.value.message
+    with pytest.raises(TooManyAttempts):
+        ask(db, asker, lesson_id, title="Another")
+    db.rollback()
+    assert count(db, DiscussionPost) == 3
+    for _many in range(5):
+        answer(db, instructor, thread.id)

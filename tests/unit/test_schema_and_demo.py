@@ -16,6 +16,7 @@ from academy_app.models import (
     Category,
     Cohort,
     Course,
+    DiscussionThread,
     Lesson,
     LessonKind,
     Question,
@@ -25,7 +26,7 @@ from academy_app.models import (
     Role,
     User,
 )
-from academy_app.services import accounts
+from academy_app.services import accounts, discussions
 from academy_app.settings import Settings
 from tests.appserver import TEST_ISSUER_KEY
 from tests.conftest import run_migrations
@@ -70,6 +71,14 @@ def test_demo_data_loads_once_with_every_role_and_both_kinds_of_course(engine):
         paced = db.exec(select(Course).where(Course.slug == demo.PACED_COURSE)).one()
         assert paced.time_zone == demo.PACED_ZONE
         assert count(db, Cohort) == 1 and count(db, ReleaseRule) == 2  # both modules paced
+        instructor = db.exec(select(User).where(User.email == "instructor@academy.test")).one()
+        waiting = [row.title for row in discussions.inbox(db, instructor)]
+        assert waiting == ["Why does print need parentheses?"]
+        threads = db.exec(select(DiscussionThread)).all()
+        assert len(threads) >= 3 and any(thread.accepted_post_id for thread in threads)
+        for thread in threads:  # each reads as a page would show it
+            view = discussions.open_thread(db, instructor, thread.id)
+            assert len(view.replies) == thread.reply_count and view.opening.body_html
         roles = {u.email: u.role for u in db.exec(select(User))}
         assert roles["admin@academy.test"] is Role.ADMIN
         assert roles["instructor@academy.test"] is Role.INSTRUCTOR

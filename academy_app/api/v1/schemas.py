@@ -214,6 +214,8 @@ class ThreadOut(BaseModel):
     answered: bool = Field(description="The course's staff replied, or an answer was accepted.")
     accepted: bool
     created_at: datetime
+    hidden: bool = Field(description='Hidden by a moderator: to learners its title is "Hidden by a '
+                                     'moderator" and nothing else of it is sent.')
 
 
 class PostOut(BaseModel):
@@ -232,6 +234,8 @@ class PostOut(BaseModel):
     accepted: bool
     endorsed: bool
     mine: bool
+    hidden: bool = Field(description="Hidden by a moderator: to learners its author and body are "
+                                     "empty.")
 
 
 class ThreadDetailOut(BaseModel):
