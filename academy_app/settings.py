@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     discussion_edit_minutes: int = Field(
         default=30, ge=0,
         description="How long after posting a learner may still edit a discussion post (0: never).")
+    review_min_percent: int = Field(
+        default=30, ge=0, le=100,
+        description="How much of a course (percent of its lessons) a learner completes before "
+                    "they may rate and review it (0: any enrolled learner).")
     payment_instructions: str = Field(
         default="Pay by bank transfer to Academy Ltd, IBAN GB00 DEMO 0000 0000 0000 00, then enter "
                 "the transfer reference below.",
