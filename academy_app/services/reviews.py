@@ -79,7 +79,7 @@ class CourseReviews:
 
     course_id: int
     summary: RatingSummary
-    reviews: list[ReviewView]
+    reviews: list[ReviewView]  # the viewer's own first, then the newest first
     own: ReviewView | None  # the viewer's review, if they wrote one
     can_review: bool
     hint: str  # why the viewer cannot review (yet), in plain words; "" when they can
@@ -111,6 +111,8 @@ def course_reviews(session: Session, viewer: User | None, slug: str) -> CourseRe
     own = next((view for view in views if view.mine), None)
     if own is None and viewer_id is not None:  # older than the newest shown: read it apart
         own = next((view for view in _own_view(session, viewer, course.id)), None)
+    if own is not None:  # the viewer's own review first, where they look for it
+        views = [own, *(view for view in views if not view.mine)]
     return CourseReviews(course_id=course.id, summary=summaries(session, [course.id])[course.id],
                          reviews=views, own=own, can_review=can_review, hint=hint,
                          can_reply=is_course_staff(viewer, course))

@@ -128,6 +128,17 @@ def test_two_tabs_posting_at_once_make_one_review(db, engine, course):
     assert count_reviews(db) == 1
 
 
+def test_the_viewers_own_review_comes_first_then_the_newest(db, course):
+    first = learner(db, course, name="First Writer")
+    reviews.save_review(db, first, course.id, 4, GOOD)
+    reviews.save_review(db, learner(db, course, name="Second Writer"), course.id, 5, GOOD)
+    db.commit()
+    assert [r.author for r in reviews.course_reviews(db, None, course.slug).reviews] == [
+        "Second Writer", "First Writer"]
+    assert [r.author for r in reviews.course_reviews(db, first, course.slug).reviews] == [
+        "First Writer", "Second Writer"]
+
+
 def test_the_average_covers_every_review(db, course):
     for index, stars in enumerate((5, 4, 4)):
         reviews.save_review(db, learner(db, course, name=f"Learner {index}"), course.id, stars,
