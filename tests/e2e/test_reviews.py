@@ -10,6 +10,7 @@ import sqlite3
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.test_accessibility import violations
 from tests.e2e.test_payments import logged_in
 from tests.e2e.test_student_journey import sign_up
 
@@ -54,6 +55,7 @@ def test_a_learner_rates_with_the_keyboard_and_the_instructor_replies(open_page,
     expect(reviews.get_by_role("alert").filter(has_text="Choose a rating")).to_be_visible()
     expect(reviews.get_by_role("alert").filter(has_text="at least 10 characters")).to_be_visible()
     expect(reviews.get_by_label("Your review")).to_have_attribute("aria-invalid", "true")
+    assert violations(learner) == []  # the open form with its errors, for axe
 
     # Keyboard only: the stars are a radio group; Space chooses, arrows move and choose.
     reviews.get_by_role("radio", name="1 star").focus()
@@ -92,6 +94,7 @@ def test_a_learner_rates_with_the_keyboard_and_the_instructor_replies(open_page,
     staff_view.get_by_role("button", name="Reply to Rita Reviewer").click()
     staff_view.get_by_role("button", name="Post reply to Rita Reviewer").click()
     expect(staff_view.get_by_role("alert").filter(has_text="Write a reply first")).to_be_visible()
+    assert violations(instructor) == []
     staff_view.get_by_label("Your reply").fill("Thank you, Rita! A module on documentation is next.")
     staff_view.get_by_role("button", name="Post reply to Rita Reviewer").click()
     expect(staff_view.get_by_role("button", name="Edit reply to Rita Reviewer")).to_be_visible()
