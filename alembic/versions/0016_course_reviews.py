@@ -1,7 +1,7 @@
 """course reviews
 
-Revision ID: 0015
-Revises: 0012
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-06 00:10:00.000000
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0015'
-down_revision: str | None = '0012'
+revision: str = '0016'
+down_revision: str | None = '0015'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
