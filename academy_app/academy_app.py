@@ -63,6 +63,7 @@ from academy_app.state.notifications import NotificationState
 from academy_app.state.orders import OrderState
 from academy_app.state.quiz import QuizState
 from academy_app.state.reminders import ReminderLinkState
+from academy_app.state.reviews import ReviewState
 from academy_app.state.study_groups import LearnerGroupsState
 
 log = logging.getLogger("academy")
@@ -108,7 +109,7 @@ for live_safe in (CourseState.load, DashboardState.load, LearnState.load, Certif
 add_page(home_page, "/", "Academy — learn at your own pace", HomeState.load)
 add_page(catalog_page, "/courses", "Course catalog · Academy", CatalogState.load)
 add_page(course_page, "/courses/[slug]", CourseState.page_title, CourseState.load,
-         CheckoutState.close_checkout)
+         CheckoutState.close_checkout, ReviewState.load)
 add_page(learn_page, "/learn/[slug]/[lesson]", "Lesson · Academy", LearnState.load,
          DiscussionState.load, QuizState.load)
 add_page(dashboard_page, "/dashboard", "My learning · Academy", DashboardState.load)

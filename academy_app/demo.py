@@ -1,6 +1,6 @@
 """Demo data: categories, six courses (each with a quiz; one paced by release rules and run in a
-cohort), one login per role and a few lesson discussions (one question answered and accepted,
-one waiting). Safe to run again; never in production nor on a public URL.
+cohort), one login per role, a few lesson discussions (one question answered and accepted, one
+waiting) and a few learners' reviews. Safe to run again; never in production nor on a public URL.
 
 Run with ``python -m academy_app.demo`` (``make demo``; ``make run`` does it too).
 """
@@ -26,6 +26,7 @@ from academy_app.models import (
     DiscussionPost,
     DiscussionThread,
     DiscussionVote,
+    EnrollmentStatus,
     Lesson,
     LessonKind,
     Module,
@@ -36,7 +37,7 @@ from academy_app.models import (
     User,
     utcnow,
 )
-from academy_app.services import access, quizzes
+from academy_app.services import access, enrollment, progress, quizzes, reviews
 from academy_app.services.access import CohortSpec, RuleSpec
 from academy_app.services.accounts import SignupForm, register
 from academy_app.services.quizzes import QuestionForm, QuizSettingsForm
@@ -61,6 +62,31 @@ STUDY_GROUPS = [
     ("python-foundations", "Python Circle", 12, "Tuesday evenings: one exercise, solved together."),
     ("python-foundations", "Weekend Pythonistas", 8, "Saturday mornings, for those who work."),
     ("sql-for-analysts", "SQL Study Hall", 20, "Bring a query that puzzles you."),
+]
+
+# Learners who took part of a course and reviewed it, so cards, the course page and the catalog's
+# "Highest rated" sort have ratings to show. Not logins anyone needs: they have the demo password
+# all the same. (email, name, [(course slug, lessons completed, stars, review, instructor reply)])
+DEMO_REVIEWERS = [
+    ("maya@academy.test", "Maya Lin", [
+        ("python-foundations", 4, 5, "The pace is just right: every lesson ends with something "
+         "that runs, and the exercises build on each other.",
+         "Thank you, Maya! A module on files and errors is on its way."),
+        ("sql-for-analysts", 3, 4, "JOINs finally make sense. I would have liked one more "
+         "exercise on GROUP BY.", ""),
+    ]),
+    ("tomas@academy.test", "Tomás Rivera", [
+        ("python-foundations", 2, 4, "Clear and friendly. The part on dictionaries was the most "
+         "useful for my job.", ""),
+        ("design-systems-101", 2, 4, "A good map of what a design system is, with tokens "
+         "explained without jargon.", ""),
+    ]),
+    ("nadia@academy.test", "Nadia Okafor", [
+        ("sql-for-analysts", 4, 5, "I use what I learned here every day at work. Short lessons, "
+         "real questions.", "Great to hear, Nadia. Thanks for the kind words!"),
+        ("web-apps-with-reflex", 3, 5, "Building a real-time app without JavaScript felt like "
+         "cheating. Excellent course.", ""),
+    ]),
 ]
 
 
@@ -369,6 +395,7 @@ def load_demo_data(session: Session) -> bool:
             session.add(Coupon(code=code, kind=kind, value=value, max_uses=max_uses))
             added = True
     session.flush()
+    added = _add_reviews(session, instructor) or added
     for slug, name, capacity, description in STUDY_GROUPS:
         course_id = session.exec(select(Course.id).where(Course.slug == slug)).first()
         if course_id is not None and session.exec(select(StudyGroup.id).where(
@@ -422,6 +449,31 @@ def _add_thread(session: Session, users: dict[str, User], demo: DemoThread) -> b
     for user_id in dict.fromkeys(post.author_id for post in posts):
         session.add(DiscussionFollow(thread_id=thread.id, user_id=user_id))
     return True
+
+
+def _add_reviews(session: Session, instructor: User) -> bool:
+    """The reviewers' enrollments, progress and reviews, through the services that check them."""
+    added = False
+    for email, name, reviewed in DEMO_REVIEWERS:
+        learner = session.exec(select(User).where(User.email == email)).first()
+        if learner is not None:
+            continue
+        learner = register(session, SignupForm(full_name=name, email=email,
+                                               password=DEMO_PASSWORD))
+        added = True
+        for slug, done, stars, text, reply in reviewed:
+            course = session.exec(select(Course).where(Course.slug == slug)).one()
+            enrollment.ensure_enrollment(session, learner.id, course.id, EnrollmentStatus.ACTIVE)
+            lesson_ids = session.exec(
+                select(Lesson.id).join(Module).where(Module.course_id == course.id,
+                                                     Lesson.kind != LessonKind.QUIZ)
+                .order_by(col(Module.position), col(Lesson.position))).all()
+            for lesson_id in lesson_ids[:done]:
+                progress.set_lesson_completion(session, learner, lesson_id, True)
+            review = reviews.save_review(session, learner, course.id, stars, text)
+            if reply:
+                reviews.save_reply(session, instructor, review.id, reply)
+    return added
 
 
 def main(argv: list[str]) -> int:

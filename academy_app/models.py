@@ -855,3 +855,26 @@ class DiscussionFlag(SQLModel, table=True):
     reason: str = Field(max_length=500)
     created_at: datetime = Field(default_factory=utcnow, **_timestamp())
     resolved_at: datetime | None = Field(default=None, **_timestamp(nullable=True))
+class CourseReview(SQLModel, table=True):
+    """A learner's rating and review of a course (services/reviews.py holds the rules): one per
+    learner and course, by a unique key, so a double click or a second tab edits the same row.
+    The course's staff may answer it once; editing the answer rewrites it."""
+
+    __tablename__ = "course_reviews"
+    __table_args__ = (
+        sa.UniqueConstraint("course_id", "user_id", name="uq_course_reviews_course_user"),
+        sa.CheckConstraint("rating >= 1 AND rating <= 5", name="ck_course_reviews_rating"),
+        # The course page lists a course's reviews newest first.
+        sa.Index("ix_course_reviews_course_created", "course_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    course_id: int = Field(foreign_key="courses.id", ondelete="CASCADE")
+    user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    rating: int
+    body: str = Field(default="", sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow, **_timestamp())
+    edited_at: datetime | None = Field(default=None, **_timestamp(nullable=True))
+    reply: str = Field(default="", sa_type=sa.Text)
+    reply_author_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    replied_at: datetime | None = Field(default=None, **_timestamp(nullable=True))

@@ -112,6 +112,10 @@ class Settings(BaseSettings):
     discussion_post_window_seconds: int = Field(
         default=600, ge=1,
         description="The sliding window of ACADEMY_DISCUSSION_POSTS_PER_WINDOW, in seconds.")
+    review_min_percent: int = Field(
+        default=30, ge=0, le=100,
+        description="How much of a course (percent of its lessons) a learner completes before "
+                    "they may rate and review it (0: any enrolled learner).")
     payment_instructions: str = Field(
         default="Pay by bank transfer to Academy Ltd, IBAN GB00 DEMO 0000 0000 0000 00, then enter "
                 "the transfer reference below.",

@@ -9,7 +9,8 @@ from academy_app.components.layout import empty_state, page, page_header
 from academy_app.state.catalog import CatalogState
 
 SORTS = [("popular", "Most popular"), ("newest", "Newest"), ("title", "Title A–Z"),
-         ("price_low", "Price: low to high"), ("price_high", "Price: high to low")]
+         ("price_low", "Price: low to high"), ("price_high", "Price: high to low"),
+         ("rating", "Highest rated")]
 
 
 def _select(label: str, name: str, value: rx.Var, *items: rx.Component) -> rx.Component:

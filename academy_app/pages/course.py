@@ -8,6 +8,7 @@ from academy_app.components.course import cover, progress_bar
 from academy_app.components.layout import link_button, page, side_card, skeleton_block
 from academy_app.pages.checkout import paid_enrollment
 from academy_app.pages.errors import not_found_panel
+from academy_app.pages.reviews import rating_summary, reviews_section
 from academy_app.state.course import CourseState
 from academy_app.state.rows import LessonRow, ModuleRow
 
@@ -95,6 +96,7 @@ def course_body() -> rx.Component:
                 rx.heading(CourseState.title, as_="h1", size="8"),
                 rx.text(CourseState.subtitle, size="4", color_scheme="gray"),
                 rx.text("Taught by ", rx.text.strong(CourseState.instructor), size="3"),
+                rating_summary(),
                 padding="24px",
                 spacing="3",
             ),
@@ -111,6 +113,7 @@ def course_body() -> rx.Component:
                 rx.html(CourseState.description_html, class_name="markdown"),
                 rx.heading("Syllabus", size="5", as_="h2", padding_top="16px"),
                 rx.foreach(CourseState.modules, syllabus_module),
+                reviews_section(),
                 spacing="3",
                 width="100%",
                 grid_area="main",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from academy_app.components.course import cover, progress_bar
+from academy_app.components.course import card_grid, cover, progress_bar
 from academy_app.components.layout import (
     empty_state,
     link_button,
@@ -44,16 +44,37 @@ def course_row(course: DashboardRow) -> rx.Component:
                 flex="1",
                 width="100%",
             ),
-            rx.center(
-                link_button(rx.match(course.status, ("completed", "Review"),
-                                     ("pending_payment", "View course"), "Continue"),
-                            course.resume_href, aria_label="Continue " + course.title),
+            rx.vstack(
+                # A long lesson title wraps inside the button instead of widening the page.
+                link_button(course.action, course.resume_href, aria_label=course.action_label,
+                            white_space="normal", height="auto", min_height="var(--space-6)",
+                            padding_y="6px", text_align="center", max_width="100%"),
+                rx.cond(course.certificate_href != "",
+                        link_button(rx.hstack(rx.icon("award", size=16), "View certificate",
+                                              align="center", spacing="2"),
+                                    course.certificate_href, variant="soft",
+                                    aria_label="View certificate of " + course.title)),
+                align="stretch",
+                justify="center",
+                spacing="2",
+                max_width=["100%", "240px"],
             ),
             direction=rx.breakpoints(initial="column", sm="row"),
             spacing="5",
             width="100%",
         ),
         width="100%",
+    )
+
+
+def suggestions() -> rx.Component:
+    """A few catalog courses to start with, for a learner who has none yet."""
+    return rx.el.section(
+        rx.heading("Suggested for you", size="5", as_="h2", id="suggestions-heading",
+                   margin_bottom="16px"),
+        card_grid(DashboardState.suggestions),
+        aria_labelledby="suggestions-heading",
+        style={"width": "100%"},
     )
 
 
@@ -77,9 +98,14 @@ def dashboard_page() -> rx.Component:
                     spacing="4",
                     width="100%",
                 ),
-                empty_state("book-open", "You are not enrolled in any course yet",
-                            "Browse the catalog and enroll in a course to start learning.",
-                            link_button("Browse courses", "/courses")),
+                rx.vstack(
+                    empty_state("book-open", "You are not enrolled in any course yet",
+                                "Browse the catalog and enroll in a course to start learning.",
+                                link_button("Browse courses", "/courses")),
+                    rx.cond(DashboardState.suggestions.length() > 0, suggestions()),
+                    spacing="6",
+                    width="100%",
+                ),
             ),
         ),
     )

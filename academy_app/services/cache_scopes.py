@@ -5,8 +5,8 @@ Cached reads (services/catalog.py, services/learner_records.py) live in four kin
 - ``learner:<user id>``: a learner's enrollments and completed lessons;
 - ``course:<course id>`` and ``slug:<slug>``: a course's outline, as the dashboard (by id) and the
   course and lesson pages (by slug) read it;
-- ``catalog``: every catalog page and the home page's featured courses (a learner count, a price or a
-  lesson count can move a course on any page).
+- ``catalog``: every catalog page and the home page's featured courses (a learner count, a price, a
+  lesson count or a rating can move a course on any page).
 
 Rather than each service remembering what to invalidate, a flush hook looks at every row the session
 is about to write and marks the scopes it changes; they are invalidated when the transaction commits
@@ -23,7 +23,16 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import col, select
 
 from academy_app.infra.cache import cache
-from academy_app.models import Category, Course, Enrollment, Lesson, LessonProgress, Module, User
+from academy_app.models import (
+    Category,
+    Course,
+    CourseReview,
+    Enrollment,
+    Lesson,
+    LessonProgress,
+    Module,
+    User,
+)
 
 CATALOG = "catalog"
 
@@ -76,11 +85,17 @@ def _mark_changed_scopes(session: OrmSession, _context: object, _instances: obje
             # updated_at changes with every completed lesson and must not empty the catalog.
             if obj in session.new or obj in session.deleted or _old(obj, "status"):
                 scopes.add(CATALOG)
+        elif isinstance(obj, CourseReview):
+            # Cards show each course's average rating and count: a review's text and the staff's
+            # reply change neither.
+            if obj in session.new or obj in session.deleted or _old(obj, "rating"):
+                scopes.add(CATALOG)
         elif isinstance(obj, LessonProgress):
             scopes.add(learner_scope(obj.user_id))
         elif isinstance(obj, User):
             if obj in session.deleted:
-                scopes.add(learner_scope(obj.id))
+                # Their enrollments and reviews go by cascade: learner counts and ratings move.
+                scopes |= {learner_scope(obj.id), CATALOG}
             elif obj.id is not None and _old(obj, "full_name"):
                 renamed_instructors.append(obj.id)
         elif isinstance(obj, Category) and obj.id is not None:

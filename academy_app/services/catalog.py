@@ -17,6 +17,7 @@ from academy_app.models import (
     Category,
     Course,
     CourseLevel,
+    CourseReview,
     Enrollment,
     EnrollmentStatus,
     Lesson,
@@ -51,6 +52,7 @@ class CatalogSort(StrEnum):
     TITLE = "title"
     PRICE_LOW = "price_low"
     PRICE_HIGH = "price_high"
+    RATING = "rating"  # highest average rating first; unrated courses last
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,8 @@ class CourseCard:
     lesson_count: int
     duration_minutes: int
     learners: int
+    rating: float | None = None  # average stars, None before the first review
+    reviews: int = 0
 
 
 @dataclass(frozen=True)
@@ -365,22 +369,32 @@ def _course_cards(session: Session, filters: list, sort: CatalogSort, *, limit: 
         .group_by(col(Enrollment.course_id))
         .subquery()
     )
+    ratings = (
+        select(CourseReview.course_id.label("course_id"),
+               func.avg(CourseReview.rating).label("average"), func.count().label("reviews"))
+        .group_by(col(CourseReview.course_id))
+        .subquery()
+    )
     learners = func.coalesce(learner_counts.c.learners, 0)
+    reviews = func.coalesce(ratings.c.reviews, 0)
     order = {
         CatalogSort.POPULAR: [learners.desc(), col(Course.created_at).desc()],
         CatalogSort.NEWEST: [col(Course.created_at).desc()],
         CatalogSort.TITLE: [col(Course.title).asc()],
         CatalogSort.PRICE_LOW: [col(Course.price_cents).asc(), col(Course.title).asc()],
         CatalogSort.PRICE_HIGH: [col(Course.price_cents).desc(), col(Course.title).asc()],
+        CatalogSort.RATING: [func.coalesce(ratings.c.average, 0).desc(), reviews.desc(),
+                             learners.desc()],
     }[sort]
     statement = (
         select(Course, Category.name, User.full_name,
                func.coalesce(lesson_stats.c.lessons, 0), func.coalesce(lesson_stats.c.minutes, 0),
-               learners, func.count().over())
+               learners, ratings.c.average, reviews, func.count().over())
         .join(User, col(User.id) == Course.instructor_id)
         .outerjoin(Category, col(Category.id) == Course.category_id)
         .outerjoin(lesson_stats, lesson_stats.c.course_id == Course.id)
         .outerjoin(learner_counts, learner_counts.c.course_id == Course.id)
+        .outerjoin(ratings, ratings.c.course_id == Course.id)
         .where(*filters)
         .order_by(*order, col(Course.id))
         .limit(limit)
@@ -392,8 +406,9 @@ def _course_cards(session: Session, filters: list, sort: CatalogSort, *, limit: 
                    level=course.level.value, category=category or "", price_cents=course.price_cents,
                    currency=course.currency, instructor=instructor,
                    cover_image_url=course.cover_image_url, lesson_count=int(lessons),
-                   duration_minutes=int(minutes), learners=int(count))
-        for course, category, instructor, lessons, minutes, count, _total in rows
+                   duration_minutes=int(minutes), learners=int(count),
+                   rating=float(average) if average is not None else None, reviews=int(reviewed))
+        for course, category, instructor, lessons, minutes, count, average, reviewed, _total in rows
     ]
     return cards, int(rows[0][-1]) if rows else 0
 

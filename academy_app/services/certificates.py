@@ -186,6 +186,14 @@ def for_learner(session: Session, actor: User | None) -> list[CertificateRow]:
                  .where(Certificate.user_id == user.id))
 
 
+def codes_by_course(session: Session, actor: User | None) -> dict[int, str]:
+    """The learner's certificates that stand (not revoked), as codes by course id: the
+    dashboard links each completed course to its certificate."""
+    user = require_user(actor)
+    return dict(session.exec(select(Certificate.course_id, Certificate.code).where(
+        Certificate.user_id == user.id, col(Certificate.revoked_at).is_(None))).all())
+
+
 def download(session: Session, actor: User | None, raw_code: str) -> tuple[Path, str]:
     """The PDF's path and a file name for it: its learner's or an admin's to download."""
     user = require_user(actor)

@@ -74,6 +74,7 @@ class DashboardEntry:
     done: int
     total: int
     resume_lesson_id: int | None  # next lesson, or the first one once everything is done
+    resume_lesson_title: str = ""
 
 
 
@@ -193,11 +194,14 @@ def dashboard(session: Session, actor: User | None) -> list[DashboardEntry]:
         ids = tuple(lesson.id for lesson in outline.lessons)
         progress = CourseProgress(lesson_ids=ids,
                                   completed=record.completed_in(course.id, ids))
+        resume_id = progress.next_lesson_id or (ids[0] if ids else None)
         entries.append(DashboardEntry(
             course_id=course.id, slug=course.slug, title=course.title, subtitle=course.subtitle,
             instructor=outline.instructor, cover_image_url=course.cover_image_url,
             status=membership.status.value, percent=progress.percent, done=progress.done,
             total=progress.total,
-            resume_lesson_id=progress.next_lesson_id or (ids[0] if ids else None),
+            resume_lesson_id=resume_id,
+            resume_lesson_title=next((lesson.title for lesson in outline.lessons
+                                      if lesson.id == resume_id), ""),
         ))
     return entries

@@ -82,15 +82,29 @@ class CourseCardRow:
     instructor: str = ""
     lessons: str = ""
     cover: str = ""
+    rating: str = ""  # "4.5", or "" before the first review
+    reviews: str = ""  # "(12)"
+    rating_label: str = ""  # what a screen reader says: "Rated 4.5 out of 5 in 12 reviews"
 
     @classmethod
     def of(cls, card: CourseCard, search: str = "") -> CourseCardRow:
+        rated = card.rating is not None and card.reviews > 0
         return cls(slug=card.slug, title=card.title, title_parts=highlighted(card.title, search),
                    subtitle=card.subtitle,
                    level=LEVEL_LABELS.get(card.level, card.level), category=card.category,
                    price=price_label(card.price_cents, card.currency), instructor=card.instructor,
                    lessons=f"{card.lesson_count} lessons · {duration_label(card.duration_minutes)}",
-                   cover=cover_style(card.slug, card.cover_image_url))
+                   cover=cover_style(card.slug, card.cover_image_url),
+                   rating=f"{card.rating:.1f}" if rated else "",
+                   reviews=f"({card.reviews})" if rated else "",
+                   rating_label=rating_label(card.rating, card.reviews) if rated else "")
+
+
+def rating_label(average: float | None, count: int) -> str:
+    """A rating in words: "Rated 4.5 out of 5 in 12 reviews" ("No reviews yet" without one)."""
+    if average is None or count == 0:
+        return "No reviews yet"
+    return f"Rated {average:.1f} out of 5 in {count} review{'s' if count != 1 else ''}"
 
 
 @dataclass
@@ -143,17 +157,33 @@ class DashboardRow:
     summary: str = ""
     status: str = ""
     resume_href: str = ""
+    # The button: "Start" at 0 %, "Continue: <next lesson>" after, and their names for a screen
+    # reader, which also say the course ("Continue Python Foundations: Lists").
+    action: str = ""
+    action_label: str = ""
+    certificate_href: str = ""  # a completed course's certificate, when it stands
     cover: str = ""
 
     @classmethod
-    def of(cls, entry: DashboardEntry) -> DashboardRow:
+    def of(cls, entry: DashboardEntry, certificate_code: str = "") -> DashboardRow:
         can_learn = entry.status in ("active", "completed") and entry.resume_lesson_id
         resume = (f"/learn/{entry.slug}/{entry.resume_lesson_id}" if can_learn
                   else f"/courses/{entry.slug}")
+        if not can_learn:
+            action, label = "View course", f"View course {entry.title}"
+        elif entry.status == "completed":
+            action, label = "Revisit lessons", f"Revisit lessons of {entry.title}"
+        elif entry.done == 0:
+            action, label = "Start", f"Start {entry.title}"
+        else:
+            action = f"Continue: {entry.resume_lesson_title}"
+            label = f"Continue {entry.title}: {entry.resume_lesson_title}"
         return cls(slug=entry.slug, title=entry.title, subtitle=entry.subtitle,
                    instructor=entry.instructor, percent=entry.percent,
                    summary=f"{entry.done} of {entry.total} lessons complete",
-                   status=entry.status, resume_href=resume,
+                   status=entry.status, resume_href=resume, action=action, action_label=label,
+                   certificate_href=f"/verify/{certificate_code}"
+                   if certificate_code and entry.status == "completed" else "",
                    cover=cover_style(entry.slug, entry.cover_image_url))
 
 

@@ -199,7 +199,7 @@ def test_the_lesson_dashboard_certificates_and_navbar_show_them_as_text(world, p
     page = learner.page
     navbar_name = page.get_by_role("link", name=f"{LEARNER}: your account")
     expect(navbar_name.get_by_text(LEARNER, exact=True)).to_be_visible()
-    expect(page.get_by_role("link", name=f"Continue {COURSE_TITLE}")).to_be_visible()
+    expect(page.get_by_role("link", name=f"Revisit lessons of {COURSE_TITLE}")).to_be_visible()
     expect(page.get_by_role("progressbar", name=f"Progress in {COURSE_TITLE}")).to_be_visible()
     learner.assert_inert()
 

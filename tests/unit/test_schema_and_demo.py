@@ -16,6 +16,7 @@ from academy_app.models import (
     Category,
     Cohort,
     Course,
+    CourseReview,
     DiscussionThread,
     Lesson,
     LessonKind,
@@ -62,7 +63,9 @@ def test_demo_data_loads_once_with_every_role_and_both_kinds_of_course(engine):
         db.commit()
         assert demo.load_demo_data(db) is False
         db.commit()
-        assert count(db, User) == 4 and count(db, Course) == 6 and count(db, Category) >= 3
+        assert count(db, User) == len(demo.DEMO_USERS) + len(demo.DEMO_REVIEWERS)
+        assert count(db, Course) == 6 and count(db, Category) >= 3
+        assert count(db, CourseReview) == sum(len(made) for _, _, made in demo.DEMO_REVIEWERS)
         prices = set(db.exec(select(Course.price_cents)))
         assert 0 in prices and any(prices - {0})
         assert set(db.exec(select(Lesson.kind))) == set(LessonKind)
@@ -82,7 +85,7 @@ def test_demo_data_loads_once_with_every_role_and_both_kinds_of_course(engine):
         roles = {u.email: u.role for u in db.exec(select(User))}
         assert roles["admin@academy.test"] is Role.ADMIN
         assert roles["instructor@academy.test"] is Role.INSTRUCTOR
-        for email in roles:
+        for email, _, _ in demo.DEMO_USERS:  # the logins (five a minute: the rate limit)
             assert accounts.authenticate(db, email, demo.DEMO_PASSWORD).email == email
 
 
