@@ -79,6 +79,9 @@ def running_app(workdir: Path, *, redis_url: str | None = None, backend_only: bo
         # Receipts and emails of a test app stay in its own folder, never in the project's var/.
         "ACADEMY_MEDIA_ROOT": str(workdir / "media"),
         "ACADEMY_OUTBOX_DIR": str(workdir / "outbox"),
+        # Reflex empties its states folder when it starts: each app keeps its own, so starting one
+        # (on another xdist worker) never deletes the tabs of another that is running.
+        "REFLEX_STATES_WORKDIR": str(workdir / "states"),
         "ACADEMY_SECRET_KEY": TEST_SECRET_KEY,  # the tests sign links the app accepts
         # Every browser test logs in (signs up, asks for a reset link, tries coupon codes) from
         # 127.0.0.1; the limits themselves are tested on their own.
