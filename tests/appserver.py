@@ -30,8 +30,15 @@ class RunningApp:
     database_url: str
     log: Path
 
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace")
+    def log_text(self, start: int = 0) -> str:
+        """The log, or what it gained since `start` (a `log_size()` taken earlier): a busy app's
+        log runs to tens of megabytes, which a check after every test should not read whole."""
+        with self.log.open("rb") as log:
+            log.seek(start)
+            return log.read().decode(errors="replace")
+
+    def log_size(self) -> int:
+        return self.log.stat().st_size
 
     @property
     def outbox(self) -> Path:
