@@ -58,8 +58,11 @@ lint: install-dev
 services:
 	bash scripts/ensure_services.sh
 
+# Two pytest processes (the CI machine has two cores): tests that share an app, a .web folder or
+# Redis's channel stay together on one of them (tests/conftest.py, XDIST_GROUPS).
+TEST_WORKERS ?= 2
 test: install-dev services lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # Benchmarks print tables; `python -m bench.<name> --update-docs` also writes docs/benchmarks.md.
 bench: install-dev services

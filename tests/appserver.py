@@ -30,8 +30,15 @@ class RunningApp:
     database_url: str
     log: Path
 
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace")
+    def log_text(self, start: int = 0) -> str:
+        """The log, or what it gained since `start` (a `log_size()` taken earlier): a busy app's
+        log runs to tens of megabytes, which a check after every test should not read whole."""
+        with self.log.open("rb") as log:
+            log.seek(start)
+            return log.read().decode(errors="replace")
+
+    def log_size(self) -> int:
+        return self.log.stat().st_size
 
     @property
     def outbox(self) -> Path:
@@ -75,6 +82,9 @@ def app_environment(workdir: Path, database_url: str, port: int, *, redis_url: s
         # Receipts and emails of a test app stay in its own folder, never in the project's var/.
         "ACADEMY_MEDIA_ROOT": str(workdir / "media"),
         "ACADEMY_OUTBOX_DIR": str(workdir / "outbox"),
+        # Reflex empties its states folder when it starts: each app keeps its own, so starting one
+        # (on another xdist worker) never deletes the tabs of another that is running.
+        "REFLEX_STATES_WORKDIR": str(workdir / "states"),
         "ACADEMY_SECRET_KEY": TEST_SECRET_KEY,  # the tests sign links the app accepts
         # Every browser test logs in (signs up, asks for a reset link, tries coupon codes) from
         # 127.0.0.1; the limits themselves are tested on their own.

@@ -28,6 +28,41 @@ from alembic import command
 from tests.appserver import TEST_SECRET_KEY
 from tests.factories import make_user
 
+# `make test` runs the suite on two processes (pytest-xdist, `-n 2 --dist loadgroup`). Tests that
+# share something outside their process run together on one of them, in order; the rest are spread
+# one test at a time:
+# - the browser tests and the fault tests: apps with a frontend, built into the project's one .web
+#   folder (tests/faults/conftest.py);
+# - the handler fuzzer: one backend for its ~900 tests (module fixtures);
+# - every other test with a live app or worker, and the unit tests of the Redis bus: they publish
+#   and listen on Redis's one "academy:live" channel (pub/sub ignores database numbers), and some
+#   share a Redis database number.
+# (xdist's own `xdist_group` marker does nothing under pytest 9, which made node ids read-only:
+# the groups are given to xdist's scheduler instead.)
+XDIST_GROUPS = {"tests/e2e/": "browser", "tests/faults/": "browser",
+                "tests/integration/test_fuzz_handlers.py": "fuzz",
+                "tests/integration/": "servers", "tests/unit/test_bus.py": "servers"}
+
+
+def xdist_group(nodeid: str) -> str | None:
+    return next((name for prefix, name in XDIST_GROUPS.items() if nodeid.startswith(prefix)), None)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        """Whole groups to one worker, biggest first (xdist's default order of work units);
+        every other test is a unit of its own."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group(nodeid) or nodeid
+
+    return GroupScheduling(config, log)
+
+
 PG_SERVER_URL = os.environ.get("ACADEMY_TEST_PG_URL",
                                "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 
@@ -178,3 +213,4 @@ def instructor(db: Session) -> User:
 @pytest.fixture
 def student(db: Session) -> User:
     return make_user(db)
+

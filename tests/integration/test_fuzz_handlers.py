@@ -547,7 +547,7 @@ def test_hostile_payloads_are_answered_and_change_nothing_they_should_not(world,
                                                                           role, target):
     page = world.path(app_facts.route_of(target.state))
     tab = loop(tab_as(world, role, page))
-    before, log_start = guarded(world, role), len(world.app.log_text())
+    before, log_start = guarded(world, role), world.app.log_size()
     raised = [_short(payload) for payload in fixed_payloads(target)
               if _error_toasts(loop(exchange(tab, target.event, payload)))]
 
@@ -580,7 +580,7 @@ def test_hostile_sequences_on_one_page_are_answered_and_change_nothing_they_shou
     targets = [target for target in TARGETS if target.state is state]
     page = world.path(app_facts.route_of(state))
     tab = loop(tab_as(world, role, page))
-    before, log_start = guarded(world, role), len(world.app.log_text())
+    before, log_start = guarded(world, role), world.app.log_size()
     step = st.sampled_from(targets).flatmap(
         lambda target: typed_payloads(world, target).map(lambda payload: (target, payload)))
 
@@ -605,6 +605,6 @@ def assert_still_sound(world: World, loop: LoopThread, tab: ReflexTab, role: str
     name = _user_name(replies) or ""
     assert name == ROLES[role][1] or (may_log_out and name == ""), name
     loop(tab.close())
-    log = world.app.log_text()[log_start:]
+    log = world.app.log_text(log_start)
     assert "Traceback" not in log and "Backend Exception" not in log, log[-6000:]
     assert_nothing_gained(world, role, before)
