@@ -61,8 +61,10 @@ services:
 # Two pytest processes (the CI machine has two cores): tests that share an app, a .web folder or
 # Redis's channel stay together on one of them (tests/conftest.py, XDIST_GROUPS).
 TEST_WORKERS ?= 2
+# The scale-out drills run last and alone: they restart the machine's Redis and PostgreSQL.
 test: install-dev services lint
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --ignore=tests/scale_out
+	$(PY) -m pytest tests/scale_out
 
 # Benchmarks print tables; `python -m bench.<name> --update-docs` also writes docs/benchmarks.md.
 bench: install-dev services
