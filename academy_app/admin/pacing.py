@@ -38,12 +38,13 @@ COMMON_ZONES = ["UTC", "Europe/London", "Europe/Paris", "Europe/Berlin", "Americ
                 "Asia/Kolkata", "Asia/Singapore", "Asia/Tokyo", "Australia/Sydney",
                 "Africa/Johannesburg"]
 ZONES = COMMON_ZONES + sorted(available_timezones() - set(COMMON_ZONES))
-RULE_KINDS = [("none", "No rule: opens with the course"),
+# Short enough for a phone's select.
+RULE_KINDS = [("none", "No rule"),
               (ReleaseKind.ON_DATE.value, "On a date and time"),
-              (ReleaseKind.AFTER_ENROLMENT.value, "Some days after the learner enrols"),
-              (ReleaseKind.AFTER_COHORT_START.value, "Some days after the learner's cohort starts"),
-              (ReleaseKind.AFTER_COMPLETION.value, "After a lesson or quiz is complete"),
-              (ReleaseKind.IN_SEQUENCE.value, "In sequence: after the lesson before it")]
+              (ReleaseKind.AFTER_ENROLMENT.value, "Days after enrolling"),
+              (ReleaseKind.AFTER_COHORT_START.value, "Days after the cohort starts"),
+              (ReleaseKind.AFTER_COMPLETION.value, "After a lesson or quiz"),
+              (ReleaseKind.IN_SEQUENCE.value, "In sequence")]
 PREREQUISITE_KINDS = [(PrerequisiteKind.COMPLETED.value, "Completed"),
                       (PrerequisiteKind.CERTIFICATE.value, "Certificate held")]
 RULE_FIELDS = ("kind", "opens_at", "days", "after_lesson", "min_score")
@@ -737,10 +738,10 @@ def zone_card() -> rx.Component:
                 id="time-zone", value=S.zone_input, on_change=S.set_zone_input, width="100%",
                 placeholder="Type to search, e.g. Europe/Paris", aria_describedby="time-zone-error",
                 custom_attrs={"list": "time-zones", "autocomplete": "off"}), S.zone_error),
-                flex="1", min_width="0", width="100%"),
+                width="100%", max_width=rx.breakpoints(initial="100%", sm="360px")),
             rx.button("Save time zone", on_click=S.save_zone),
             rx.el.datalist(*[rx.el.option(value=zone) for zone in ZONES], id="time-zones"),
-            direction=rx.breakpoints(initial="column", sm="row"), gap="3",
+            direction=rx.breakpoints(initial="column", sm="row"), spacing="3",
             align=rx.breakpoints(initial="stretch", sm="end"), width="100%",
         ),
         spacing="3", width="100%",
@@ -760,7 +761,7 @@ def rule_line(title: rx.Var, rule: rx.Var, target: str, target_id: rx.Var,
         rx.button(rx.cond(rule != "", "Change rule", "Set rule"), size="1", variant="soft",
                   aria_label=f"Release rule of {target} " + title,
                   on_click=S.open_rule(target, target_id)),
-        align="center", gap="3", width="100%",
+        align="center", spacing="3", width="100%",
         padding_left="0" if heading else "20px", padding_y="4px",
     )
 
@@ -820,7 +821,7 @@ def prerequisites_card() -> rx.Component:
                 value=S.prerequisite_form["kind"],
                 on_change=lambda v: S.set_prerequisite_field("kind", v)),
             rx.button("Add prerequisite", on_click=S.add_prerequisite),
-            direction=rx.breakpoints(initial="column", sm="row"), gap="3", width="100%",
+            direction=rx.breakpoints(initial="column", sm="row"), spacing="3", width="100%",
         ),
         _error(S.prerequisite_error, "prerequisite"),
         spacing="3", width="100%",
@@ -879,7 +880,7 @@ def rule_dialog() -> rx.Component:
                 rx.spacer(),
                 rx.button("Cancel", variant="soft", color_scheme="gray", on_click=S.close_rule),
                 rx.button("Save rule", on_click=S.save_rule),
-                gap="3", width="100%", wrap="wrap",
+                spacing="3", width="100%", wrap="wrap",
             ),
             spacing="3", padding_top="12px", width="100%",
         ),
@@ -892,8 +893,9 @@ def cohort_row(cohort: CohortLine) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(rx.vstack(rx.text(cohort.name, weight="medium"),
                                            rx.text("Starts " + cohort.starts, size="1",
-                                                   color_scheme="gray"), spacing="0")),
-        rx.table.cell(rx.text(cohort.window, size="2")),
+                                                   color_scheme="gray"), spacing="0"),
+                                 min_width="180px"),
+        rx.table.cell(rx.text(cohort.window, size="2"), min_width="160px"),
         rx.table.cell(rx.text(cohort.seats, size="2")),
         rx.table.cell(rx.hstack(progress_bar(cohort.average, "Average progress of " + cohort.name),
                                 rx.text(cohort.average.to_string() + "%", size="2"),
@@ -917,7 +919,7 @@ def cohorts_card() -> rx.Component:
             rx.text("Learners who start together; rules can count days from their start.",
                     size="2", color_scheme="gray", flex="1"),
             rx.button(rx.icon("plus", size=16), "New cohort", on_click=S.open_new_cohort),
-            gap="3", align="center", width="100%", wrap="wrap",
+            spacing="3", align="center", width="100%", wrap="wrap",
         ),
         data_table(S.cohorts, cohort_row,
                    ["Cohort", "Enrolment window", "Seats", "Average progress", "Completed", "Actions"],
@@ -1042,7 +1044,7 @@ def learners_section() -> rx.Component:
                 debounce_timeout=250),
             rx.checkbox("Select all shown", checked=(S.selected.length() == S.learners.length())
                         & (S.learners.length() > 0), on_change=S.select_all_learners),
-            gap="3", align="center", width="100%", wrap="wrap",
+            spacing="3", align="center", width="100%", wrap="wrap",
         ),
         rx.cond(S.learners_note != "", rx.text(S.learners_note, size="2", color_scheme="gray")),
         data_table(S.learners, learner_row, ["Select", "Learner", "Progress", "Cohort"],
@@ -1083,7 +1085,7 @@ def overrides_section() -> rx.Component:
             rx.spacer(),
             rx.button("Revoke chosen", variant="soft", color_scheme="red",
                       disabled=S.chosen_overrides.length() == 0, on_click=S.ask_revoke(0)),
-            gap="3", align="center", width="100%",
+            spacing="3", align="center", width="100%",
         ),
         data_table(S.overrides, override_row,
                    ["Choose", "Learner", "Opens", "Granted", "Status", "Actions"],

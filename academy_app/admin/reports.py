@@ -274,4 +274,5 @@ def course_report_links(course_id: rx.Var) -> rx.Component:
         link_button("Pacing", "/admin/courses/" + course_id.to_string() + "/pacing",
                     variant="soft", size="2"),
         spacing="2",
+        wrap="wrap",
     )

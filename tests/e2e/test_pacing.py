@@ -66,7 +66,7 @@ def test_an_instructor_paces_a_module_runs_a_cohort_and_opens_it_early_for_a_lea
     # A rule counted from the cohort's start: a wrong number first, then 7 days.
     page.get_by_role("button", name=f"Release rule of module {MODULE}").click()
     dialog = page.get_by_role("dialog")
-    choose(page, "Opens", "Some days after the learner's cohort starts")
+    choose(page, "Opens", "Days after the cohort starts")
     dialog.get_by_label("Days").fill("a week")
     dialog.get_by_role("button", name="Save rule").click()
     expect(dialog.get_by_text("Enter a number of days from 0 to 3650")).to_be_visible()
