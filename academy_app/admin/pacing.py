@@ -208,10 +208,10 @@ def cohort_spec(form: dict[str, str]) -> CohortSpec:
     name = form.get("name", "").strip()
     if not name:
         errors["name"] = "Give the cohort a name"
-    if errors:
+    starts = moments.get("starts_at")
+    if errors or starts is None:
         raise Invalid(errors)
-    return CohortSpec(name, moments["starts_at"], capacity,  # type: ignore[arg-type]
-                      moments["enrol_from"], moments["enrol_until"])
+    return CohortSpec(name, starts, capacity, moments["enrol_from"], moments["enrol_until"])
 
 
 def _renamed(errors: dict[str, str], names: dict[str, str]) -> dict[str, str]:

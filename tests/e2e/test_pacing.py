@@ -77,6 +77,21 @@ def test_an_instructor_paces_a_module_runs_a_cohort_and_opens_it_early_for_a_lea
     assert sql(app_server, "SELECT kind, days FROM release_rules WHERE course_id = ?",
                course_id) == [("after_cohort_start", 7)]
 
+    # Two lessons waiting for each other: refused, with the service's words in the dialog.
+    page.get_by_role("button", name="Release rule of lesson Sorting and limiting").click()
+    choose(page, "Opens", "In sequence")
+    page.get_by_role("dialog").get_by_role("button", name="Save rule").click()
+    expect(page.get_by_text("Opens once the lesson before it is complete")).to_be_visible()
+    page.get_by_role("button", name="Release rule of lesson SELECT and WHERE").click()
+    choose(page, "Opens", "After a lesson or quiz")
+    choose(page, "Lesson to complete first", "Sorting and limiting")
+    page.get_by_role("dialog").get_by_role("button", name="Save rule").click()
+    expect(page.get_by_role("dialog").get_by_role("alert")).to_have_text(
+        "This rule would make lessons wait for each other forever: “SELECT and WHERE” needs "
+        "“Sorting and limiting” needs “SELECT and WHERE”")
+    page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+
     # A cohort: without its start first, then with it (double clicked: one cohort).
     page.get_by_role("tab", name="Cohorts").click()
     expect(page.get_by_text("No cohorts yet")).to_be_visible()
@@ -132,5 +147,5 @@ def test_an_instructor_paces_a_module_runs_a_cohort_and_opens_it_early_for_a_lea
                            "WHERE course_id = ?", course_id) == [(1, 1)]
     actions = [action for (action,) in sql(
         app_server, "SELECT action FROM audit_log WHERE id > ? ORDER BY id", audited)]
-    assert actions == ["release_rule.set", "cohort.create", "enrollment.cohort",
+    assert actions == ["release_rule.set", "release_rule.set", "cohort.create", "enrollment.cohort",
                        "access_override.grant", "access_override.revoke"]
