@@ -124,3 +124,40 @@ def test_only_the_courses_staff_read_its_pacing(db, instructor, student, read):
     for outsider in (student, other):
         with pytest.raises(PermissionDenied):
             read(db, outsider, course.id)
+
+
+def test_the_pacing_page_costs_the_same_statements_for_1_or_30_learners(db, instructor,
+                                                                      sql_statements):
+    """What PacingState's read runs (the outline, cohorts, roster, overrides) does not grow with
+    learners, cohorts, rules or overrides."""
+    course = make_course(db, instructor, lessons_per_module=(2, 2))
+    modules = db.exec(select(Module).where(Module.course_id == course.id)).all()
+    spring = access.create_cohort(db, instructor, course.id,
+                                  CohortSpec("Spring", datetime(2026, 3, 2, 9, 0)))
+    access.set_rule(db, instructor, RuleSpec(ReleaseKind.IN_SEQUENCE), module_id=modules[0].id)
+
+    def add_learner() -> None:
+        learner = make_user(db)
+        enrollment.enroll_free(db, learner, course.id)
+        access.join_cohort(db, instructor, spring.id, T0, user_id=learner.id)
+        progress.set_lesson_completion(db, learner, lessons_of(db, course)[0].id, True)
+        access.grant_overrides(db, instructor, [learner.id], course_id=course.id, reason="x")
+        db.commit()
+
+    def read(session) -> None:
+        staff = session.get(type(instructor), instructor.id)
+        reports.pacing(session, staff, course.id)
+        reports.cohort_progress(session, staff, course.id)
+        reports.course_roster(session, staff, course.id)
+        reports.override_lines(session, staff, course.id, include_revoked=True)
+
+    add_learner()
+    one = sql_statements(read)
+    for _ in range(29):
+        add_learner()
+    access.create_cohort(db, instructor, course.id, CohortSpec("Autumn", datetime(2026, 9, 1, 9)))
+    access.set_rule(db, instructor, RuleSpec(ReleaseKind.AFTER_COHORT_START, days=7),
+                    module_id=modules[1].id)
+    db.commit()
+    thirty = sql_statements(read)
+    assert len(one) == len(thirty), (one, thirty)
