@@ -265,7 +265,10 @@ class PacingState(StaffState):
     _rule_id: int = 0
     _deleting_cohort_id: int = 0
     _revoking: list[int] = []
+    # Set by a successful grant or prerequisite: the second click of a double click finds its
+    # form emptied and must neither act again nor answer with "choose …" errors.
     _just_granted: bool = False
+    _prerequisite_added: bool = False
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -370,6 +373,8 @@ class PacingState(StaffState):
         if not zone:
             self.zone_error = "Choose a time zone, e.g. Europe/Paris"
             return None
+        if zone == self.zone:
+            return None  # nothing to change (a double click's second event, too)
         try:
             _, refused = await self._act_as("pacing.time_zone", lambda session, actor:
                                             access.set_time_zone(session, actor, course_id, zone))
@@ -378,6 +383,7 @@ class PacingState(StaffState):
             return None
         if refused:
             return [*refused, PacingState.refresh]
+        self.zone = zone
         return [rx.toast.success(f"Dates of this course are now in {zone}"), PacingState.refresh]
 
     # --- release rules -------------------------------------------------------------------------
@@ -475,10 +481,12 @@ class PacingState(StaffState):
     def set_prerequisite_field(self, name: str, value: str) -> None:
         if name in ("course", "kind") and isinstance(value, str):
             self.prerequisite_form = {**self.prerequisite_form, name: value[:20]}
-            self.prerequisite_error, self._just_granted = "", False
+            self.prerequisite_error, self._prerequisite_added = "", False
 
     @rx.event
     async def add_prerequisite(self) -> Events:
+        if self._prerequisite_added:
+            return None
         course_id = self._course_id
         required = id_in(self.prerequisite_form.get("course", ""))
         kind = self.prerequisite_form.get("kind", "")
@@ -498,7 +506,7 @@ class PacingState(StaffState):
             return None
         if refused:
             return [*refused, PacingState.refresh]
-        self.prerequisite_form = {"course": "", "kind": kind}
+        self.prerequisite_form, self._prerequisite_added = {"course": "", "kind": kind}, True
         return [rx.toast.success("Prerequisite saved"), PacingState.refresh]
 
     @rx.event

@@ -1,5 +1,6 @@
 """The pacing page (/admin/courses/[course_id]/pacing), used as an instructor would: a release rule
-"7 days after the cohort starts" on a module (a mistake first), a new cohort (a mistake first), a
+"7 days after the cohort starts" on a module (a mistake first), two lessons waiting for each other
+refused, a prerequisite course added and removed, a new cohort (a mistake first), a
 learner placed in it and given an override with a reason, the override revoked after a
 confirmation, and the audit log holding each step."""
 
@@ -47,6 +48,7 @@ def course_id(app_server: RunningApp) -> Iterator[int]:
     [(found,)] = sql(app_server, "SELECT id FROM courses WHERE slug = ?", SLUG)
     yield found
     sql(app_server, "DELETE FROM release_rules WHERE course_id = ?", found)
+    sql(app_server, "DELETE FROM course_prerequisites WHERE course_id = ?", found)
     sql(app_server, "DELETE FROM access_overrides WHERE course_id = ?", found)
     sql(app_server, "UPDATE enrollments SET cohort_id = NULL WHERE course_id = ?", found)
     sql(app_server, "DELETE FROM cohorts WHERE course_id = ?", found)
@@ -98,6 +100,17 @@ def test_an_instructor_paces_a_module_runs_a_cohort_and_opens_it_early_for_a_lea
         "“Sorting and limiting” needs “SELECT and WHERE”")
     page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
     expect(page.get_by_role("dialog")).to_have_count(0)
+
+    # A prerequisite course: none chosen first; added (double clicked: once), then removed.
+    page.get_by_role("button", name="Add prerequisite").click()
+    expect(page.get_by_text("Choose the course learners need first")).to_be_visible()
+    choose(page, "Required course", "Python Foundations")
+    page.get_by_role("button", name="Add prerequisite").dblclick()
+    remove = page.get_by_role("button", name="Remove prerequisite Python Foundations")
+    expect(remove).to_be_visible()
+    expect(page.get_by_text("Choose the course learners need first")).to_have_count(0)
+    remove.click()
+    expect(remove).to_have_count(0)
 
     # A cohort: without its start first, then with it (double clicked: one cohort).
     page.get_by_role("tab", name="Cohorts").click()
@@ -156,5 +169,6 @@ def test_an_instructor_paces_a_module_runs_a_cohort_and_opens_it_early_for_a_lea
                            "WHERE course_id = ?", course_id) == [(1, 1)]
     actions = [action for (action,) in sql(
         app_server, "SELECT action FROM audit_log WHERE id > ? ORDER BY id", audited)]
-    assert actions == ["release_rule.set", "release_rule.set", "cohort.create", "enrollment.cohort",
+    assert actions == ["release_rule.set", "release_rule.set", "course_prerequisite.set",
+                       "course_prerequisite.remove", "cohort.create", "enrollment.cohort",
                        "access_override.grant", "access_override.revoke"]
