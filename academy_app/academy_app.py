@@ -14,6 +14,7 @@ from academy_app.admin.broadcast import BroadcastState
 from academy_app.admin.course_editor import CourseEditorState, course_editor_page
 from academy_app.admin.discussions import InboxState, inbox_page
 from academy_app.admin.jobs import JobsState, jobs_page
+from academy_app.admin.pacing import PacingState, pacing_page
 from academy_app.admin.question_bank import QuestionBankState, question_bank_page
 from academy_app.admin.quiz_editor import QuizEditorState, quiz_editor_page
 from academy_app.admin.quiz_results import QuizResultsState, quiz_results_page
@@ -135,6 +136,8 @@ add_page(analytics_page, "/admin/courses/[course_id]/analytics",
          "Course analytics · Workspace · Academy", AnalyticsState.load)
 add_page(question_bank_page, "/admin/courses/[course_id]/questions",
          "Question bank · Workspace · Academy", QuestionBankState.load)
+add_page(pacing_page, "/admin/courses/[course_id]/pacing", "Pacing · Workspace · Academy",
+         PacingState.load)
 add_page(quiz_editor_page, "/admin/quizzes/[quiz_id]", "Quiz editor · Workspace · Academy",
          QuizEditorState.load)
 add_page(quiz_results_page, "/admin/quizzes/[quiz_id]/results",

@@ -697,6 +697,7 @@ def publish_bar() -> rx.Component:
                           on_click=CourseEditorState.set_published(True))),
         align="center",
         width="100%",
+        wrap="wrap",  # the links to the course's other pages go under each other on a phone
     ), width="100%")
 
 

@@ -271,5 +271,8 @@ def course_report_links(course_id: rx.Var) -> rx.Component:
                     variant="soft", size="2"),
         link_button("Question bank", "/admin/courses/" + course_id.to_string() + "/questions",
                     variant="soft", size="2"),
+        link_button("Pacing", "/admin/courses/" + course_id.to_string() + "/pacing",
+                    variant="soft", size="2"),
         spacing="2",
+        wrap="wrap",
     )

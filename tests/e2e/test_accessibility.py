@@ -51,7 +51,8 @@ def test_learner_pages_have_no_wcag_violations(page: Page):
                                   "/admin/users", "/admin/audit", "/admin/jobs",
                                   "/admin/certificates", "/admin/study-groups",
                                   "/admin/discussions",
-                                  "/admin/courses/1", "/admin/courses/1/questions"])
+                                  "/admin/courses/1", "/admin/courses/1/questions",
+                                  "/admin/courses/1/pacing"])
 def test_workspace_pages_have_no_wcag_violations(page: Page, path: str):
     page.goto("/login")
     log_in(page, "admin@academy.test")

@@ -36,7 +36,8 @@ PUBLIC_PAGES = ["/", "/courses", "/courses/python-foundations", "/courses/access
 LEARNER_PAGES = ["/dashboard", "/certificates", "/account", "/study-groups",
                  "/learn/python-foundations/1"]
 STAFF_PAGES = ["/admin/courses", "/admin/courses/new", "/admin/courses/1",
-               "/admin/courses/1/learners", "/admin/courses/1/analytics", "/admin/analytics",
+               "/admin/courses/1/learners", "/admin/courses/1/analytics",
+               "/admin/courses/1/pacing", "/admin/analytics",
                "/admin/payments", "/admin/coupons", "/admin/study-groups"]
 ADMIN_PAGES = ["/admin/users", "/admin/certificates", "/admin/audit", "/admin/jobs"]
 PAGES_OF = {

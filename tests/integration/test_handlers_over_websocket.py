@@ -23,6 +23,7 @@ from academy_app.admin.certificates import certificate_page
 from academy_app.admin.course_editor import CourseEditorState
 from academy_app.admin.courses import course_page
 from academy_app.admin.jobs import JobsState
+from academy_app.admin.pacing import PacingState
 from academy_app.admin.payments import payment_page
 from academy_app.admin.question_bank import QuestionBankState
 from academy_app.admin.quiz_editor import QuizEditorState
@@ -664,3 +665,69 @@ def test_the_server_clock_ends_an_open_attempt_and_the_tab_shows_its_result(back
     assert len(counted) == 2 and 0 < counted[0] <= 3 and counted[1] == -1, shown  # sent once
     assert rows(backend, f"SELECT count(*) FROM quiz_attempts WHERE id = {attempt_id} AND "
                          "submitted_at IS NOT NULL") == 1
+
+
+PACING_TABLES = ["SELECT * FROM release_rules ORDER BY id", "SELECT * FROM cohorts ORDER BY id",
+                 "SELECT * FROM course_prerequisites ORDER BY id",
+                 "SELECT * FROM access_overrides ORDER BY id",
+                 "SELECT id, cohort_id FROM enrollments ORDER BY id",
+                 "SELECT id, time_zone FROM courses ORDER BY id"]
+
+
+@pytest.mark.parametrize("caller", ["student", "other instructor"])
+def test_crafted_pacing_events_are_refused_logged_and_change_nothing(backend, other_instructor,
+                                                                     caller):
+    """A learner or another course's instructor opens the paced demo course's pacing page and
+    calls its handlers directly, naming its module, cohort and a learner: the page shows nothing,
+    every call that reaches a service is refused and logged, and no table changes."""
+    email = "student2@academy.test" if caller == "student" else other_instructor
+    [(course_id, module_id, cohort_id)] = table(
+        backend, "SELECT c.id, min(m.id), min(h.id) FROM courses c JOIN modules m ON "
+                 "m.course_id = c.id JOIN cohorts h ON h.course_id = c.id "
+                 "WHERE c.slug = 'statistics-you-can-use' GROUP BY c.id")
+    [(learner_id,)] = table(backend, "SELECT id FROM users WHERE email = 'student@academy.test'")
+    before = [table(backend, query) for query in PACING_TABLES]
+    log_start = len(backend.log_text())
+
+    async def scenario() -> tuple[list[dict], list[dict]]:
+        tab = await logged_in_tab(backend, email)
+        opened = await tab.open(f"/admin/courses/{course_id}/pacing")
+        replies = []
+        for handler, payload in [
+            ("open_rule", {"target": "module", "target_id": module_id}),
+            ("set_rule_field", {"name": "kind", "value": "in_sequence"}),
+            ("save_rule", {}),
+            ("clear_rule", {}),
+            ("set_zone_input", {"value": "Asia/Tokyo"}),
+            ("save_zone", {}),
+            ("set_prerequisite_field", {"name": "course", "value": "1"}),
+            ("add_prerequisite", {}),
+            ("remove_prerequisite", {"prerequisite_id": 1}),
+            ("open_cohort", {"cohort_id": cohort_id}),
+            ("set_cohort_field", {"name": "name", "value": "Hijacked"}),
+            ("save_cohort", {}),
+            ("ask_delete_cohort", {"cohort_id": cohort_id}),
+            ("confirm_delete_cohort", {}),
+            ("place", {"user_id": learner_id, "cohort": str(cohort_id)}),
+            ("toggle_learner", {"user_id": learner_id, "on": True}),
+            ("set_override_field", {"name": "reason", "value": "Let me in"}),
+            ("grant", {}),
+            ("ask_revoke", {"override_id": 1}),
+            ("confirm_revoke", {}),
+        ]:
+            replies += await tab.send(handler_name(PacingState, handler), payload,
+                                      expect_reply=False)
+        await tab.close()
+        return opened, replies
+
+    opened, replies = run(scenario())
+    shown = {key: value for message in opened for path, key, value in iter_vars(message)
+             if path == PacingState.get_full_name()}
+    assert not shown.get("modules") and not shown.get("cohorts")  # nothing of the course shown
+    assert [table(backend, query) for query in PACING_TABLES] == before
+    assert '"error"' in str(replies)  # told, as a toast
+    log = backend.log_text()[log_start:]
+    for refused in ("pacing.open_rule", "pacing.time_zone", "pacing.add_prerequisite",
+                    "pacing.remove_prerequisite", "pacing.open_cohort", "pacing.place"):
+        assert f"refused {refused}" in log
+    assert "Traceback" not in log
