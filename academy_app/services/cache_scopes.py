@@ -23,7 +23,17 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import col, select
 
 from academy_app.infra.cache import cache
-from academy_app.models import Category, Course, Enrollment, Lesson, LessonProgress, Module, User
+from academy_app.models import (
+    Category,
+    Course,
+    CoursePrerequisite,
+    Enrollment,
+    Lesson,
+    LessonProgress,
+    Module,
+    ReleaseRule,
+    User,
+)
 
 CATALOG = "catalog"
 
@@ -83,6 +93,8 @@ def _mark_changed_scopes(session: OrmSession, _context: object, _instances: obje
                 scopes.add(learner_scope(obj.id))
             elif obj.id is not None and _old(obj, "full_name"):
                 renamed_instructors.append(obj.id)
+        elif isinstance(obj, ReleaseRule | CoursePrerequisite):
+            course_ids.add(obj.course_id)  # the outline says whether the course is gated
         elif isinstance(obj, Category) and obj.id is not None:
             changed_categories.append(obj.id)
     connection = session.connection()

@@ -17,8 +17,9 @@ from typing import Any
 import reflex as rx
 from sqlmodel import Session
 
+from academy_app.infra import clock
 from academy_app.infra.markdown import render_markdown
-from academy_app.models import AttemptScoring, ShowAnswers, User, utcnow
+from academy_app.models import AttemptScoring, ShowAnswers, User
 from academy_app.services import attempts, lessons
 from academy_app.services.attempts import AttemptResult, AttemptView, QuestionView, QuizStatus
 from academy_app.services.errors import Invalid, ServiceError
@@ -289,7 +290,7 @@ class QuizState(LearnState):
 
     def _count_down(self) -> bool:
         """Show the time left; whether any is."""
-        left = 0.0 if self._deadline is None else (self._deadline - utcnow()).total_seconds()
+        left = 0.0 if self._deadline is None else (self._deadline - clock.now()).total_seconds()
         self.seconds_left = max(int(left + 0.999), 0)
         return left > 0
 
