@@ -7,9 +7,15 @@ from collections.abc import AsyncIterator
 import reflex as rx
 
 from academy_app.services import lessons, progress
-from academy_app.services.errors import NotFound, PermissionDenied
+from academy_app.services.errors import Locked, NotFound, PermissionDenied
 from academy_app.state.auth import AuthState, Events
-from academy_app.state.rows import ModuleRow, TranscriptLine, module_rows, transcript_lines
+from academy_app.state.rows import (
+    LessonRow,
+    ModuleRow,
+    TranscriptLine,
+    module_rows,
+    transcript_lines,
+)
 from academy_app.text import id_in
 
 
@@ -33,6 +39,8 @@ class LearnState(AuthState):
     is_enrolled: bool = False
     previous_href: str = ""
     next_href: str = ""
+    # The next lesson when it is locked to the learner (its title and why), else an empty row.
+    next_locked: LessonRow = LessonRow()
     # Which lesson this tab is on, fixed by the URL at load time; the client cannot change it.
     _lesson_id: int = 0
 
@@ -50,6 +58,10 @@ class LearnState(AuthState):
         try:
             view, away = await self._read_as(lambda session, learner: lessons.open_lesson(
                 session, learner, slug, lesson_id))
+        except Locked as exc:  # nothing of the lesson was read: its course page says why
+            yield [rx.redirect(f"/courses/{slug}"),
+                   rx.toast.info(f"This lesson is locked: {exc.message}")]
+            return
         except PermissionDenied as exc:
             yield [rx.redirect(f"/courses/{slug}"), rx.toast.info(exc.message)]
             return
@@ -69,8 +81,12 @@ class LearnState(AuthState):
         self.is_enrolled = view.is_enrolled
         base = f"/learn/{self.course_slug}/"
         self.previous_href = f"{base}{view.previous_id}" if view.previous_id else ""
-        self.next_href = f"{base}{view.next_id}" if view.next_id else ""
-        self.modules = module_rows(view.outline, current_id=self._lesson_id)
+        self.modules = module_rows(view.outline, current_id=self._lesson_id, access=view.access)
+        following = next((row for module in self.modules for row in module.lessons or ()
+                          if row.id == view.next_id), None)
+        locked = following is not None and following.locked
+        self.next_href = f"{base}{view.next_id}" if view.next_id and not locked else ""
+        self.next_locked = following if following is not None and locked else LessonRow()
         self._show_progress(view.progress)
         self.loading = False
 
