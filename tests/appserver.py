@@ -88,6 +88,8 @@ def running_app(workdir: Path, *, redis_url: str | None = None, backend_only: bo
         "ACADEMY_WRONG_COUPON_CODES_PER_HOUR": "1000",
         "ACADEMY_API_ANONYMOUS_PER_HOUR": "100000",
         "ACADEMY_API_AUTHENTICATED_PER_HOUR": "100000",
+        # A clock a browser test may move (POST /_test/clock); real time until it does.
+        "ACADEMY_TEST_CLOCK_FILE": str(workdir / "clock"),
     }
     env.pop("REFLEX_REDIS_URL", None)
     env.update(extra_env or {})
