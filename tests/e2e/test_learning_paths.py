@@ -139,6 +139,8 @@ def test_an_open_lesson_shows_what_waits_and_opens_it_live_by_quiz_and_by_clock(
         quiz_page.get_by_role("alertdialog").get_by_role("button", name="Submit",
                                                          exact=True).click()
         expect(quiz_page.get_by_role("status").filter(has_text="Passed: 100%")).to_be_visible()
+        expect(quiz_page.get_by_text("Quiz passed. Well done! Now open: Deeper")).to_be_visible()
+        expect(outline(quiz_page).get_by_role("link", name="Deeper")).to_be_visible()
         expect(outline(page).get_by_role("link", name="Deeper")).to_be_visible(timeout=LIVE_MS)
         expect(page.get_by_text("“Deeper” is open")).to_be_visible(timeout=LIVE_MS)
 
