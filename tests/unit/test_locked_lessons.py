@@ -288,3 +288,21 @@ def test_production_refuses_a_test_clock(tmp_path):
         Settings(env="production", secret_key="k", credential_issuer_key=TEST_ISSUER_KEY,
                  test_clock_file=tmp_path / "clock")
 
+
+
+def test_the_beat_sweeps_releases_every_minute_on_the_platform_s_clock(db, course, learner,
+                                                                       monkeypatch, tmp_path):
+    from tasks.celery_app import app
+    from tasks.releases import ANNOUNCE_RELEASES_TASK, announce_releases
+
+    schedule = {entry["task"]: entry["schedule"] for entry in app.conf.beat_schedule.values()}
+    assert schedule[ANNOUNCE_RELEASES_TASK] == timedelta(minutes=1)
+    monkeypatch.setattr(get_settings(), "test_clock_file", tmp_path / "clock")
+    db.commit()
+    clock.move_test_clock((BEFORE - datetime.now(UTC)).total_seconds())
+    assert announce_releases() == 0
+    clock.move_test_clock((AFTER - datetime.now(UTC)).total_seconds())
+    assert announce_releases() == 3  # module 2's lessons, for the one learner
+    assert announce_releases() == 3  # the next minute's sweep sees them again, and stays quiet
+    assert rows(db, Notification, Notification.kind == unlocks.OPENED) == 3
+    assert rows(db, EmailLog, EmailLog.kind == unlocks.RELEASE_EMAIL) == 1
