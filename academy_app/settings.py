@@ -176,6 +176,11 @@ class Settings(BaseSettings):
     sentry_release: str | None = Field(
         default=None, validation_alias=AliasChoices("SENTRY_RELEASE", "ACADEMY_SENTRY_RELEASE"),
         description="The release errors are tagged with. Unset: academy@<git sha>, else the version.")
+    test_clock_file: Path | None = Field(
+        default=None,
+        description="Tests only (refused in production): a file holding seconds by which the "
+                    "app's clock runs ahead (infra/clock.py), so a browser test can pass the moment "
+                    "a lesson opens; with it, POST /_test/clock moves the clock.")
     metrics_token: str | None = Field(
         default=None,
         description="Bearer token /metrics asks for, from everyone. Unset: /metrics answers only "
@@ -193,6 +198,9 @@ class Settings(BaseSettings):
             from academy_app.infra.multikey import decode_secret
 
             decode_secret(self.credential_issuer_key)
+        if self.env is Environment.PRODUCTION and self.test_clock_file is not None:
+            raise ValueError("ACADEMY_TEST_CLOCK_FILE is for tests and cannot be set when "
+                             "ACADEMY_ENV=production")
         if self.env is Environment.PRODUCTION and "*" in self.extra_origins:
             raise ValueError("ACADEMY_EXTRA_ORIGINS must name origins, not '*', in production")
         return self

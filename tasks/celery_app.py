@@ -30,6 +30,10 @@ app.conf.beat_schedule = {
     # Once a day at a civil hour (UTC); a learner is reminded once per quiet spell.
     "inactivity-reminders": {"task": "tasks.maintenance.send_inactivity_reminders",
                              "schedule": crontab(hour=16, minute=5)},
+    # Every minute: lessons the clock opened reach the learners' tabs within the minute; their
+    # email goes once per learner, course and release day (services/unlocks.py).
+    "announce-releases": {"task": "tasks.releases.announce_releases",
+                          "schedule": timedelta(minutes=1)},
     # Hourly, one per follower and day: the news of the day reaches those who were away.
     "discussion-digests": {"task": "tasks.maintenance.send_discussion_digests",
                            "schedule": crontab(minute=35)},

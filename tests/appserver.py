@@ -94,6 +94,8 @@ def app_environment(workdir: Path, database_url: str, port: int, *, redis_url: s
         "ACADEMY_WRONG_COUPON_CODES_PER_HOUR": "1000",
         "ACADEMY_API_ANONYMOUS_PER_HOUR": "100000",
         "ACADEMY_API_AUTHENTICATED_PER_HOUR": "100000",
+        # A clock a browser test may move (POST /_test/clock); real time until it does.
+        "ACADEMY_TEST_CLOCK_FILE": str(workdir / "clock"),
     }
     env.pop("REFLEX_REDIS_URL", None)
     env.update(extra_env or {})

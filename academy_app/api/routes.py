@@ -11,7 +11,9 @@ from academy_app.api.health import healthz, readyz
 from academy_app.api.metrics import metrics_endpoint
 from academy_app.api.served_html import robots_txt, sitemap
 from academy_app.api.session import end_browser_session, start_browser_session
+from academy_app.api.test_clock import move_clock
 from academy_app.api.unsubscribe import one_click_unsubscribe
+from academy_app.settings import get_settings
 
 routes = Starlette(routes=[
     Route("/receipts/{payment_id:int}", receipt, methods=["GET"]),
@@ -31,3 +33,5 @@ routes = Starlette(routes=[
     Route("/robots.txt", robots_txt, methods=["GET"]),
     Route("/sitemap.xml", sitemap, methods=["GET"]),
 ])
+if get_settings().test_clock_file is not None:  # tests only; refused in production (settings)
+    routes.routes.append(Route("/_test/clock", move_clock, methods=["POST"]))

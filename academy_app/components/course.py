@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex.vars import FunctionStringVar
 
 from academy_app.components.layout import skeleton_block
-from academy_app.state.rows import CourseCardRow, TextPart
+from academy_app.state.rows import CourseCardRow, LessonRow, TextPart
 
 CARD_GRID_COLUMNS = rx.breakpoints(initial="1", sm="2", md="3")
 
@@ -108,3 +109,30 @@ def card_grid_skeleton(count: int = 3) -> rx.Component:
 def progress_bar(percent: rx.Var, label: rx.Var | str) -> rx.Component:
     """Radix Progress: role=progressbar with aria-valuenow, named for the course it measures."""
     return rx.progress(value=percent, max=100, aria_label=label, size="2", width="100%")
+
+
+# "Opens Tue 9 Dec, 09:00" worded by the browser in its own time zone, from the UTC instant: the
+# learner reads the time on their own clock (the server's words use the course's zone).
+_OPENS_IN_BROWSER = FunctionStringVar.create(
+    "((iso) => 'Opens ' + new Intl.DateTimeFormat('en-GB', {weekday: 'short', day: 'numeric', "
+    "month: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23'}).format(new Date(iso)))")
+
+
+def lock_reason(lesson: LessonRow) -> rx.Var:
+    """Why a locked lesson is locked, or when it opens in the browser's zone."""
+    return rx.cond(lesson.opens_at != "", _OPENS_IN_BROWSER.call(lesson.opens_at).to(str),
+                   lesson.lock_reason)
+
+
+def locked_lesson(lesson: LessonRow, **props: object) -> rx.Component:
+    """A lesson the learner cannot open yet: a lock, its title and why (no link to follow)."""
+    return rx.hstack(
+        rx.icon("lock", size=18, color=rx.color("gray", 10), aria_label="Locked", flex_shrink="0"),
+        rx.vstack(rx.text(lesson.title, size="2", color=rx.color("gray", 11)),
+                  rx.text(lock_reason(lesson), size="1", color=rx.color("gray", 11)),
+                  spacing="0"),
+        align="center",
+        spacing="2",
+        aria_label=f"{lesson.title}, locked",
+        **props,
+    )

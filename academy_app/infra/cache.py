@@ -49,7 +49,7 @@ T = TypeVar("T")
 PREFIX = "academy:cache"
 # Bump when the shape of a cached value changes, so a new release never reads an old release's
 # pickles (and old and new releases running side by side during a deploy each read their own).
-SCHEMA = 2  # 2: catalog cards carry their average rating and review count
+SCHEMA = 3  # 2: catalog cards carry their average rating and review count; 3: CourseOutline.gated
 COMPRESS_ABOVE = 1024  # bytes; smaller pickles are stored as they are
 VERSION_TTL_SECONDS = 24 * 3600  # a version outlives its entries; if it goes, it only costs a miss
 RETRY_REDIS_SECONDS = 5  # after a failure, read from the database this long before asking Redis again

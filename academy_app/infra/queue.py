@@ -24,7 +24,7 @@ log = logging.getLogger("academy.tasks")
 TASK_TIME_LIMIT_SECONDS = 120
 TASK_SOFT_TIME_LIMIT_SECONDS = 90
 # Module names, not imports: the worker imports them at start, an eager process at its first task.
-TASK_MODULES = ["tasks.certificates", "tasks.emails", "tasks.maintenance"]
+TASK_MODULES = ["tasks.certificates", "tasks.emails", "tasks.maintenance", "tasks.releases"]
 
 
 def make_app() -> Celery:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from academy_app.components.course import cover, progress_bar
+from academy_app.components.course import cover, locked_lesson, progress_bar
 from academy_app.components.layout import link_button, page, side_card, skeleton_block
 from academy_app.pages.checkout import paid_enrollment
 from academy_app.pages.errors import not_found_panel
@@ -26,9 +26,35 @@ def lesson_icon(lesson: LessonRow) -> rx.Component:
 def syllabus_lesson(lesson: LessonRow) -> rx.Component:
     title = rx.cond(CourseState.is_enrolled, rx.link(lesson.title, href=lesson.href),
                     rx.text(lesson.title))
-    return rx.hstack(lesson_icon(lesson), title, rx.spacer(),
-                     rx.text(lesson.duration, size="2", color_scheme="gray"),
-                     align="center", width="100%", padding_y="8px", spacing="3")
+    return rx.cond(
+        lesson.locked,
+        rx.hstack(locked_lesson(lesson), rx.spacer(),
+                  rx.text(lesson.duration, size="2", color_scheme="gray"),
+                  align="center", width="100%", padding_y="8px", spacing="3"),
+        rx.hstack(lesson_icon(lesson), title, rx.spacer(),
+                  rx.text(lesson.duration, size="2", color_scheme="gray"),
+                  align="center", width="100%", padding_y="8px", spacing="3"))
+
+
+def cohort_choice() -> rx.Component:
+    """A course run in cohorts: which one to enrol in (or, enrolled without one, to join)."""
+    return rx.vstack(
+        rx.el.label("Cohort", html_for="cohort-choice", style={"font_weight": "500",
+                                                                "font_size": "14px"}),
+        rx.select.root(
+            rx.select.trigger(placeholder="Choose a cohort", id="cohort-choice", width="100%",
+                              aria_label="Cohort"),
+            rx.select.content(rx.foreach(CourseState.cohorts, lambda cohort: rx.select.item(
+                cohort.label, value=cohort.id, disabled=cohort.full))),
+            value=CourseState.chosen_cohort,
+            on_change=CourseState.choose_cohort,
+        ),
+        rx.cond(CourseState.cohort_error != "",
+                rx.callout(CourseState.cohort_error, icon="triangle-alert", color_scheme="red",
+                           size="1", width="100%", role="alert")),
+        spacing="2",
+        width="100%",
+    )
 
 
 def syllabus_module(module: ModuleRow) -> rx.Component:
@@ -66,13 +92,24 @@ def call_to_action() -> rx.Component:
             rx.vstack(
                 progress_bar(CourseState.percent, "Course progress"),
                 rx.text(f"{CourseState.percent}% complete", size="2", color_scheme="gray"),
+                rx.cond(CourseState.my_cohort != "",
+                        rx.text("Your cohort: ", rx.text.strong(CourseState.my_cohort), size="2")),
+                rx.cond((CourseState.cohorts.length() > 0) & (CourseState.my_cohort == ""),
+                        rx.vstack(cohort_choice(),
+                                  rx.button("Join cohort", on_click=CourseState.enroll,
+                                            width="100%"),
+                                  width="100%")),
                 link_button("Continue learning", CourseState.resume_href, size="3", width="100%"),
                 certificate_status(),
                 width="100%",
             ),
             rx.cond(
                 CourseState.is_free,
-                rx.button("Enroll", on_click=CourseState.enroll, size="3", width="100%"),
+                rx.vstack(
+                    rx.cond(CourseState.cohorts.length() > 0, cohort_choice()),
+                    rx.button("Enroll", on_click=CourseState.enroll, size="3", width="100%"),
+                    width="100%",
+                ),
                 paid_enrollment(),
             ),
         ),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from academy_app.components.course import progress_bar
+from academy_app.components.course import lock_reason, locked_lesson, progress_bar
 from academy_app.components.layout import link_button, page, side_card, skeleton_block
 from academy_app.pages.discussions import discussion_section
 from academy_app.pages.quiz import quiz_panel
@@ -13,6 +13,12 @@ from academy_app.state.rows import LessonRow, ModuleRow
 
 
 def sidebar_lesson(lesson: LessonRow) -> rx.Component:
+    return rx.cond(lesson.locked,
+                   locked_lesson(lesson, padding_x="12px", padding_y="8px"),
+                   open_sidebar_lesson(lesson))
+
+
+def open_sidebar_lesson(lesson: LessonRow) -> rx.Component:
     return rx.link(
         rx.hstack(
             rx.cond(LearnState.completed_ids.contains(lesson.id),
@@ -77,6 +83,11 @@ def lesson_actions() -> rx.Component:
         rx.cond(LearnState.next_href != "",
                 rx.button("Next lesson", rx.icon("arrow-right", size=16),
                           on_click=rx.redirect(LearnState.next_href))),
+        rx.cond(LearnState.next_locked.locked,
+                rx.hstack(rx.icon("lock", size=16, aria_label="Locked"),
+                          rx.text("Next: ", LearnState.next_locked.title, " · ",
+                                  lock_reason(LearnState.next_locked), size="2"),
+                          align="center", spacing="2", color=rx.color("gray", 11))),
         spacing="3",
         wrap="wrap",
         width="100%",

@@ -229,6 +229,14 @@ def outline_access(session: Session, learner: User | None, course_id: int,
     return _evaluate(outline, _load_learner(session, outline, user.id), as_utc(now))
 
 
+def is_gated(session: Session, course_id: int) -> bool:
+    """Whether anything but the enrollment decides access in this course (a release rule or a
+    prerequisite): one cheap query, so callers skip `outline_access` for the other courses."""
+    return bool(session.exec(select(sa.or_(
+        sa.exists().where(col(ReleaseRule.course_id) == course_id),
+        sa.exists().where(col(CoursePrerequisite.course_id) == course_id)))).one())
+
+
 def newly_opened(before: Mapping[int, Access], after: Mapping[int, Access]) -> list[int]:
     """Lessons closed in `before` and open in `after` (two `outline_access` reads around an
     action, such as submitting a quiz), in course order."""

@@ -14,7 +14,7 @@ which left one (matching's right sides and ordering's items are always shown shu
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +22,7 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from academy_app.db import insert_or_get
-from academy_app.infra import bus
+from academy_app.infra import bus, clock
 from academy_app.models import (
     AttemptAnswer,
     AttemptScoring,
@@ -40,14 +40,13 @@ from academy_app.models import (
     ShowAnswers,
     User,
     as_utc,
-    utcnow,
 )
-from academy_app.services import certificate_rule, grading, progress
+from academy_app.services import access, certificate_rule, grading, progress, unlocks
 from academy_app.services.accounts import require_user
 from academy_app.services.authoring import lesson_for_editing
 from academy_app.services.certificate_rule import QuizOutcome, reaches
 from academy_app.services.enrollment import LEARNING_STATUSES
-from academy_app.services.errors import Conflict, Invalid, NotFound, PermissionDenied
+from academy_app.services.errors import Conflict, Invalid, Locked, NotFound, PermissionDenied
 from academy_app.services.notifications import notify
 from academy_app.services.permissions import require_staff
 
@@ -163,7 +162,7 @@ def quiz_id_for_lesson(session: Session, lesson_id: int) -> int | None:
 def quiz_status(session: Session, actor: User | None, quiz_id: int, *,
                 now: datetime | None = None) -> QuizStatus:
     user = require_user(actor)
-    now = now or utcnow()
+    now = now or clock.now()
     quiz, lesson, _ = _quiz_for_learner(session, user, quiz_id)
     _close_expired(session, quiz, user.id, now)
     taken = list(session.exec(select(QuizAttempt).where(
@@ -202,8 +201,8 @@ def start_attempt(session: Session, actor: User | None, quiz_id: int, *,
     """A new attempt, or the open one: a double click, a second tab or a reload resumes it.
     Refused for a learner not enrolled and once every allowed attempt is used."""
     user = require_user(actor)
-    now = now or utcnow()
-    quiz, lesson, course = _quiz_for_learner(session, user, quiz_id)
+    now = now or clock.now()
+    quiz, lesson, course = _quiz_for_learner(session, user, quiz_id, now)
     _close_expired(session, quiz, user.id, now)
     open_attempt = _open_attempt(session, quiz.id, user.id)
     if open_attempt is not None:
@@ -230,8 +229,8 @@ def attempt_view(session: Session, actor: User | None, attempt_id: int, *,
                  now: datetime | None = None) -> AttemptView:
     """The learner's own attempt as they answer it (closed first if its time ran out)."""
     user = require_user(actor)
-    attempt, quiz, lesson = _attempt_for_learner(session, user, attempt_id)
-    _close_if_expired(session, attempt, quiz, now or utcnow())
+    attempt, quiz, lesson = _attempt_for_learner(session, user, attempt_id, now=now)
+    _close_if_expired(session, attempt, quiz, now or clock.now())
     return _view(session, attempt, lesson)
 
 
@@ -240,8 +239,8 @@ def save_answer(session: Session, actor: User | None, attempt_id: int, version_i
     """Save (or replace) the answer to one question of the learner's open attempt, before its
     deadline: the stored response. Saving the same answer twice leaves one row."""
     user = require_user(actor)
-    now = now or utcnow()
-    attempt, _, _ = _attempt_for_learner(session, user, attempt_id, lock=True)
+    now = now or clock.now()
+    attempt, _, _ = _attempt_for_learner(session, user, attempt_id, lock=True, now=now)
     if attempt.submitted_at is not None:
         raise Conflict("This attempt was submitted: its answers can no longer change")
     if attempt.deadline is not None and now > as_utc(attempt.deadline):
@@ -269,11 +268,23 @@ def submit_attempt(session: Session, actor: User | None, attempt_id: int, *,
     lesson, and may earn the certificate). Submitting again returns the same result; after the
     deadline, only what was saved by the deadline is graded."""
     user = require_user(actor)
-    now = now or utcnow()
-    attempt, quiz, lesson = _attempt_for_learner(session, user, attempt_id, lock=True)
+    now = now or clock.now()
+    course_id = session.exec(select(Module.course_id).join(Lesson, col(Lesson.module_id) == Module.id)
+                             .join(Quiz, col(Quiz.lesson_id) == Lesson.id)
+                             .join(QuizAttempt, col(QuizAttempt.quiz_id) == Quiz.id)
+                             .where(QuizAttempt.id == attempt_id)).first() \
+        if isinstance(attempt_id, int) and not isinstance(attempt_id, bool) else None
+    # In a gated course, what passing opens is told to the learner's tabs: the outline before.
+    before = access.outline_access(session, user, course_id, now) \
+        if course_id is not None and access.is_gated(session, course_id) else None
+    attempt, quiz, lesson = _attempt_for_learner(session, user, attempt_id, lock=True, now=now,
+                                                 accesses=before)
     if attempt.submitted_at is None:
         closed_at = now if attempt.deadline is None else min(now, as_utc(attempt.deadline))
         _close(session, attempt, quiz, closed_at)
+        if before is not None:
+            after = access.outline_access(session, user, course_id, now)
+            unlocks.tell_opened(session, user.id, access.newly_opened(before, after))
     return _result(session, attempt, quiz, lesson)
 
 
@@ -282,8 +293,8 @@ def attempt_result(session: Session, actor: User | None, attempt_id: int, *,
     """The learner's submitted attempt: score, pass or fail, and per question what they answered;
     the key, explanation and feedback only as the quiz's show_answers setting allows."""
     user = require_user(actor)
-    attempt, quiz, lesson = _attempt_for_learner(session, user, attempt_id)
-    _close_if_expired(session, attempt, quiz, now or utcnow())
+    attempt, quiz, lesson = _attempt_for_learner(session, user, attempt_id, now=now)
+    _close_if_expired(session, attempt, quiz, now or clock.now())
     if attempt.submitted_at is None:
         raise Conflict("Submit the attempt to see its result")
     return _result(session, attempt, quiz, lesson)
@@ -299,7 +310,7 @@ def attempt_for_staff(session: Session, actor: User | None, attempt_id: int, *,
         raise NotFound("attempt", attempt_id)
     quiz = session.get_one(Quiz, attempt.quiz_id)
     lesson, _ = lesson_for_editing(session, actor, quiz.lesson_id)
-    _close_if_expired(session, attempt, quiz, now or utcnow())
+    _close_if_expired(session, attempt, quiz, now or clock.now())
     if attempt.submitted_at is None:
         raise Conflict("This attempt is still being taken")
     return _result(session, attempt, quiz, lesson, reveal=True)
@@ -465,7 +476,7 @@ def _result(session: Session, attempt: QuizAttempt, quiz: Quiz, lesson: Lesson, 
 
 def close_expired_attempts(session: Session, quiz: Quiz, now: datetime | None = None) -> int:
     """Grade every attempt at the quiz whose time ran out unsubmitted (for the results summary)."""
-    now = now or utcnow()
+    now = now or clock.now()
     expired = list(session.exec(select(QuizAttempt).where(
         QuizAttempt.quiz_id == quiz.id, col(QuizAttempt.submitted_at).is_(None),
         col(QuizAttempt.deadline).is_not(None), col(QuizAttempt.deadline) < now)
@@ -579,7 +590,13 @@ def _tell_changed(session: Session, quiz: Quiz, user_id: int, outcome: QuizOutco
 
 # Reading
 
-def _quiz_for_learner(session: Session, user: User, quiz_id: int) -> tuple[Quiz, Lesson, Course]:
+def _quiz_for_learner(session: Session, user: User, quiz_id: int, now: datetime | None = None, *,
+                      accesses: Mapping[int, access.Access] | None = None
+                      ) -> tuple[Quiz, Lesson, Course]:
+    """The quiz, its lesson and course, for a learner enrolled in the course. With `now`, also
+    one the learner may open then (services/access.py): a locked quiz's questions are never
+    drawn, shown, saved or graded (`Locked`, with the reason). `accesses`: the course's outline
+    already read at `now`."""
     if isinstance(quiz_id, bool) or not isinstance(quiz_id, int):
         raise NotFound("quiz", quiz_id)
     row = session.exec(select(Quiz, Lesson, Course, Enrollment.status)
@@ -594,20 +611,28 @@ def _quiz_for_learner(session: Session, user: User, quiz_id: int) -> tuple[Quiz,
     quiz, lesson, course, status = row
     if status not in LEARNING_STATUSES:
         raise PermissionDenied("Enroll in this course to take its quizzes")
+    if now is not None and (accesses is not None or access.is_gated(session, course.id)):
+        found = (accesses if accesses is not None
+                 else access.outline_access(session, user, course.id, now))[lesson.id]
+        if not found.is_open:
+            raise Locked(found.reason, found.opens_at)
     return quiz, lesson, course
 
 
 def _attempt_for_learner(session: Session, user: User, attempt_id: int, *,
-                         lock: bool = False) -> tuple[QuizAttempt, Quiz, Lesson]:
+                         lock: bool = False, now: datetime | None = None,
+                         accesses: Mapping[int, access.Access] | None = None
+                         ) -> tuple[QuizAttempt, Quiz, Lesson]:
     """The learner's own attempt (someone else's is not said to exist), its quiz and lesson,
-    while they are still enrolled in the course."""
+    while they are still enrolled in the course (and, as `_quiz_for_learner`, may open it)."""
     if isinstance(attempt_id, bool) or not isinstance(attempt_id, int):
         raise NotFound("attempt", attempt_id)
     statement = select(QuizAttempt).where(QuizAttempt.id == attempt_id)
     attempt = session.exec(statement.with_for_update() if lock else statement).first()
     if attempt is None or attempt.user_id != user.id:
         raise NotFound("attempt", attempt_id)
-    quiz, lesson, _ = _quiz_for_learner(session, user, attempt.quiz_id)
+    quiz, lesson, _ = _quiz_for_learner(session, user, attempt.quiz_id, now or clock.now(),
+                                        accesses=accesses)
     return attempt, quiz, lesson
 
 

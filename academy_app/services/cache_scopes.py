@@ -26,11 +26,13 @@ from academy_app.infra.cache import cache
 from academy_app.models import (
     Category,
     Course,
+    CoursePrerequisite,
     CourseReview,
     Enrollment,
     Lesson,
     LessonProgress,
     Module,
+    ReleaseRule,
     User,
 )
 
@@ -98,6 +100,8 @@ def _mark_changed_scopes(session: OrmSession, _context: object, _instances: obje
                 scopes |= {learner_scope(obj.id), CATALOG}
             elif obj.id is not None and _old(obj, "full_name"):
                 renamed_instructors.append(obj.id)
+        elif isinstance(obj, ReleaseRule | CoursePrerequisite):
+            course_ids.add(obj.course_id)  # the outline says whether the course is gated
         elif isinstance(obj, Category) and obj.id is not None:
             changed_categories.append(obj.id)
     connection = session.connection()

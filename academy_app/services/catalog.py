@@ -17,11 +17,13 @@ from academy_app.models import (
     Category,
     Course,
     CourseLevel,
+    CoursePrerequisite,
     CourseReview,
     Enrollment,
     EnrollmentStatus,
     Lesson,
     Module,
+    ReleaseRule,
     Role,
     User,
 )
@@ -137,6 +139,10 @@ class CourseOutline:
     # record: the course and lesson pages need no query of their own for them.
     enrollment: Membership | None = None
     completed: frozenset[int] = frozenset()
+    # The course has release rules or prerequisites: its learners' access must be asked
+    # (services/access.py). False, the common case, spares the lesson page and "mark as complete"
+    # those queries: every enrolled learner opens every lesson.
+    gated: bool = False
 
     @property
     def lessons(self) -> list[LessonRef]:
@@ -320,12 +326,15 @@ def _load_outlines(session: Session, where: sa.ColumnElement[bool]) -> list[Cour
     """Outlines of the courses matching `where`, from the database in one statement: a row per
     lesson, the course's columns repeated on each (the session keeps one Course per id). A lesson
     page then costs four statements cold: its user, this, the learner's record and the lesson."""
-    outlines: dict[int, tuple[Course, str, str, dict[int, ModuleOutline]]] = {}
+    outlines: dict[int, tuple[Course, str, str, dict[int, ModuleOutline], bool]] = {}
+    gated = sa.or_(sa.exists().where(col(ReleaseRule.course_id) == Course.id),
+                   sa.exists().where(col(CoursePrerequisite.course_id) == Course.id))
     # Lesson columns, not Lesson rows: the outline never needs the bodies, which can be long.
-    for course, category, instructor, module_id, module_title, lesson_id, title, kind, minutes in (
+    for (course, category, instructor, module_id, module_title, lesson_id, title, kind, minutes,
+         is_gated) in (
         session.exec(
             select(Course, Category.name, User.full_name, Module.id, Module.title, Lesson.id,
-                   Lesson.title, Lesson.kind, Lesson.duration_minutes)
+                   Lesson.title, Lesson.kind, Lesson.duration_minutes, gated)
             .join(User, col(User.id) == Course.instructor_id)
             .outerjoin(Category, col(Category.id) == Course.category_id)
             .outerjoin(Module, col(Module.course_id) == Course.id)
@@ -335,7 +344,8 @@ def _load_outlines(session: Session, where: sa.ColumnElement[bool]) -> list[Cour
                       col(Lesson.id))
         )
     ):
-        modules = outlines.setdefault(course.id, (course, category or "", instructor, {}))[3]
+        modules = outlines.setdefault(course.id, (course, category or "", instructor, {},
+                                                  bool(is_gated)))[3]
         if module_id is None:
             continue  # a course without modules yet
         module = modules.setdefault(module_id, ModuleOutline(id=module_id, title=module_title))
@@ -343,8 +353,8 @@ def _load_outlines(session: Session, where: sa.ColumnElement[bool]) -> list[Cour
             module.lessons.append(LessonRef(id=lesson_id, title=title, kind=kind.value,
                                             duration_minutes=minutes))
     return [CourseOutline(course=course, category=category, instructor=instructor,
-                          modules=list(modules.values()))
-            for course, category, instructor, modules in outlines.values()]
+                          modules=list(modules.values()), gated=is_gated)
+            for course, category, instructor, modules, is_gated in outlines.values()]
 
 
 def is_course_staff(user: User | None, course: Course) -> bool:

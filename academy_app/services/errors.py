@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import datetime
 
 
 class ServiceError(Exception):
@@ -27,6 +28,16 @@ class NotAuthenticated(ServiceError):
 
 class PermissionDenied(ServiceError):
     pass
+
+
+class Locked(PermissionDenied):
+    """A lesson its learner may not open yet (services/access.py): the message says why, in their
+    words ("Opens Tue 9 Dec, 09:00", "Pass “Quiz 1” (70 %) to open"); `opens_at` (UTC) is when,
+    if time is all that stands in the way."""
+
+    def __init__(self, message: str, opens_at: datetime | None = None) -> None:
+        super().__init__(message)
+        self.opens_at = opens_at
 
 
 class Conflict(ServiceError):

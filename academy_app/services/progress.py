@@ -4,27 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, delete, select, update
 
-from academy_app.infra import bus
+from academy_app.infra import bus, clock
 from academy_app.models import (
+    CoursePrerequisite,
     Enrollment,
     EnrollmentStatus,
     Lesson,
     LessonKind,
     LessonProgress,
     Module,
+    ReleaseRule,
     User,
     utcnow,
 )
-from academy_app.services import cache_scopes, certificates
+from academy_app.services import access, cache_scopes, certificates, unlocks
 from academy_app.services.accounts import require_user
 from academy_app.services.catalog import CourseOutline, outlines_by_id
 from academy_app.services.enrollment import LEARNING_STATUSES
-from academy_app.services.errors import Conflict, NotFound, PermissionDenied
+from academy_app.services.errors import Conflict, Locked, NotFound, PermissionDenied
 from academy_app.services.learner_records import learner_record
 
 
@@ -87,7 +90,11 @@ def outline_progress(outline: CourseOutline) -> CourseProgress:
 # The statements of the platform's busiest write, built once: building a statement and its cache
 # key anew for every call was about a tenth of a worker's CPU per "mark as complete".
 _LOCK_ENROLLMENT = (
-    select(Enrollment.id, Enrollment.status, Enrollment.course_id, Lesson.kind)
+    select(Enrollment.id, Enrollment.status, Enrollment.course_id, Lesson.kind,
+           # gated: the course has release rules or prerequisites (services/access.py decides)
+           sa.or_(sa.exists().where(col(ReleaseRule.course_id) == Enrollment.course_id),
+                  sa.exists().where(col(CoursePrerequisite.course_id) == Enrollment.course_id))
+           .label("gated"))
     .join(Module, col(Module.course_id) == Enrollment.course_id)
     .join(Lesson, col(Lesson.module_id) == Module.id)
     .where(Lesson.id == sa.bindparam("lesson_id"), Enrollment.user_id == sa.bindparam("user_id"))
@@ -113,7 +120,7 @@ _TOUCH_ENROLLMENT = update(Enrollment).where(col(Enrollment.id) == sa.bindparam(
 
 
 def set_lesson_completion(session: Session, actor: User | None, lesson_id: int,
-                          completed: bool) -> CourseProgress:
+                          completed: bool, now: datetime | None = None) -> CourseProgress:
     """Mark a lesson complete or not; keep the enrollment's completed status in step.
 
     Idempotent: marking twice leaves one progress row. The enrollment row is locked first so two tabs
@@ -123,9 +130,13 @@ def set_lesson_completion(session: Session, actor: User | None, lesson_id: int,
     inserted (or left) or deleted, the course's lessons with the learner's marks, the enrollment's
     last activity. Only finishing (or un-finishing) the course loads the enrollment as an object.
     A quiz lesson is refused: it is complete when its quiz is passed (`record_quiz_result`).
+    In a gated course (release rules, prerequisites) a lesson locked to the learner is refused
+    with the reason (`Locked`) and nothing is written; lessons the change opens are told to the
+    learner's tabs (services/unlocks.py).
     """
     user = require_user(actor)
-    return _set_completion(session, user.id, lesson_id, completed, by_quiz=False)
+    return _set_completion(session, user.id, lesson_id, completed, by_quiz=False, learner=user,
+                           now=now)
 
 
 def record_quiz_result(session: Session, user_id: int, lesson_id: int,
@@ -138,7 +149,9 @@ def record_quiz_result(session: Session, user_id: int, lesson_id: int,
 
 
 def _set_completion(session: Session, user_id: int, lesson_id: int, completed: bool, *,
-                    by_quiz: bool) -> CourseProgress:
+                    by_quiz: bool, learner: User | None = None,
+                    now: datetime | None = None) -> CourseProgress:
+    access_now = now or clock.now()
     now = utcnow()
     # Plain statements on the session's connection: the ORM's entity machinery is most of what a
     # statement costs in Python, and none of these needs it.
@@ -150,6 +163,11 @@ def _set_completion(session: Session, user_id: int, lesson_id: int, completed: b
         raise PermissionDenied("Enroll in this course to track your progress")
     if (found.kind is LessonKind.QUIZ) is not by_quiz:
         raise Conflict("A quiz counts as complete once you pass it: take the quiz")
+    before = None
+    if found.gated and learner is not None:  # a quiz's result was gated when it was taken
+        before = access.outline_access(session, learner, found.course_id, access_now)
+        if not before[lesson_id].is_open:
+            raise Locked(before[lesson_id].reason, before[lesson_id].opens_at)
 
     mark = _MARK_DONE[connection.dialect.name] if completed else _MARK_UNDONE
     connection.execute(mark, {"user_id": user_id, "lesson_id": lesson_id, "now": now})
@@ -172,6 +190,9 @@ def _set_completion(session: Session, user_id: int, lesson_id: int, completed: b
     else:  # updated_at doubles as "last activity"
         connection.execute(_TOUCH_ENROLLMENT, {"enrollment_id": found.id, "now": now})
     bus.refresh(session, user_id)  # the learner's other tabs show the new progress
+    if before is not None and completed:
+        after = access.outline_access(session, learner, found.course_id, access_now)
+        unlocks.tell_opened(session, user_id, access.newly_opened(before, after))
     return progress
 
 

@@ -17,12 +17,14 @@ from typing import Any
 import reflex as rx
 from sqlmodel import Session
 
+from academy_app.infra import clock
 from academy_app.infra.markdown import render_markdown
-from academy_app.models import AttemptScoring, ShowAnswers, User, utcnow
+from academy_app.models import AttemptScoring, ShowAnswers, User
 from academy_app.services import attempts, lessons
 from academy_app.services.attempts import AttemptResult, AttemptView, QuestionView, QuizStatus
 from academy_app.services.errors import Invalid, ServiceError
 from academy_app.services.grading import MAX_ANSWER_TEXT, MAX_NUMBER_TEXT
+from academy_app.services.lessons import LessonView
 from academy_app.state.auth import Events
 from academy_app.state.learn import LearnState
 
@@ -282,7 +284,7 @@ class QuizState(LearnState):
             self.seconds_left = -1
             return None
         self._clock += 1
-        left = (view.deadline - utcnow()).total_seconds()
+        left = (view.deadline - clock.now()).total_seconds()
         self.seconds_left = max(int(left + 0.999), 0)
         return QuizState.count_down
 
@@ -293,16 +295,16 @@ class QuizState(LearnState):
         nothing before: the browser shows the seconds itself. It wakes every CLOCK_CHECK seconds
         to end early once the attempt is submitted or the learner has moved on."""
         async with self:
-            clock, deadline = self._clock, self._deadline
+            countdown, deadline = self._clock, self._deadline
         if deadline is None:  # no limit (or a crafted call): nothing to count
             return
-        while (left := (deadline - utcnow()).total_seconds()) > 0:
+        while (left := (deadline - clock.now()).total_seconds()) > 0:
             await asyncio.sleep(min(left, CLOCK_CHECK))
             async with self:
-                if clock != self._clock or self.mode != "taking":
+                if countdown != self._clock or self.mode != "taking":
                     return
         async with self:
-            if clock == self._clock and self.mode == "taking":
+            if countdown == self._clock and self.mode == "taking":
                 attempt_id = self._attempt_id
                 result, _ = await self._act_as("quiz_time_up", lambda session, learner:
                                                attempts.attempt_result(session, learner,
@@ -422,12 +424,15 @@ class QuizState(LearnState):
                                              shown=())
         if refused or result is None:
             return refused
-        await self._show_result(result)
+        opened = await self._show_result(result)
         if result.quiz_passed and self.course_complete:
             return rx.toast.success(f"You completed {self.course_title}. Congratulations!")
-        return rx.toast.success("Quiz passed. Well done!") if result.quiz_passed else None
+        now_open = f" Now open: {', '.join(opened)}" if opened else ""
+        return rx.toast.success(f"Quiz passed. Well done!{now_open}") if result.quiz_passed \
+            else None
 
-    async def _show_result(self, result: AttemptResult) -> None:
+    async def _show_result(self, result: AttemptResult) -> list[str]:
+        """Show the graded attempt; the titles of the lessons that passing it opened."""
         self._clock += 1  # stops the countdown
         self.mode, self.seconds_left = "result", -1
         self.result_score = _percent(result.percent)
@@ -443,23 +448,29 @@ class QuizState(LearnState):
             explanation_html=render_markdown(q.explanation) if q.explanation else "",
             feedback=" ".join(q.feedback)) for n, q in enumerate(result.questions, 1)]
         self.questions = []
-        await self._refresh()
+        return await self._refresh()
 
-    async def _refresh(self) -> None:
-        """The settings panel's record and the syllabus's checkmarks after a graded attempt."""
+    async def _refresh(self) -> list[str]:
+        """The settings panel's record, the syllabus's checkmarks and locks after a graded
+        attempt; the titles of the lessons that opened."""
         quiz_id, lesson_id, slug = self._quiz_id, self._lesson_id, self.course_slug
 
-        def read(session: Session, learner: User | None) -> tuple[QuizStatus, Any]:
+        def read(session: Session, learner: User | None) -> tuple[QuizStatus, LessonView]:
             view = lessons.open_lesson(session, learner, slug, lesson_id)
-            return attempts.quiz_status(session, learner, quiz_id), view.progress
+            return attempts.quiz_status(session, learner, quiz_id), view
 
-        found, _ = await self._read_as(read)
-        if found is not None:
-            status, course_progress = found
-            mode = self.mode
-            self._show_status(status)
-            self.mode = mode
-            self._show_progress(course_progress)
+        try:
+            found, _ = await self._read_as(read)
+        except ServiceError:  # locked or left since: the next page load says so
+            return []
+        if found is None:
+            return []
+        status, view = found
+        mode = self.mode
+        self._show_status(status)
+        self.mode = mode
+        self._show_progress(view.progress)
+        return self._show_locks(view.access) if view.access else []
 
     @rx.event
     def back_to_quiz(self) -> None:

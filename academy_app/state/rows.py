@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from academy_app.models import as_utc
+from academy_app.services.access import Access
 from academy_app.services.captions import Cue, clock
-from academy_app.services.catalog import CourseCard, CourseOutline
+from academy_app.services.catalog import CourseCard, CourseOutline, LessonRef
 from academy_app.services.payments import Order
 from academy_app.services.progress import DashboardEntry
 
@@ -115,7 +116,12 @@ class LessonRow:
     duration: str = ""
     done: bool = False
     current: bool = False
-    href: str = ""
+    href: str = ""  # "" when locked: a locked lesson is not a link
+    locked: bool = False
+    lock_reason: str = ""  # why, in the learner's words (services/access.py)
+    # When it opens (ISO 8601, UTC) if time is all that stands in the way: the browser words it
+    # in the learner's own time zone (components/course.py opens_label).
+    opens_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -135,16 +141,30 @@ class ModuleRow:
 
 
 def module_rows(outline: CourseOutline, completed: frozenset[int] = frozenset(),
-                current_id: int | None = None) -> list[ModuleRow]:
+                current_id: int | None = None,
+                access: Mapping[int, Access] | None = None) -> list[ModuleRow]:
+    """The syllabus; with `access` (the learner's, services/access.py) each locked lesson says
+    why and when it opens, and links nowhere."""
     slug = outline.course.slug
-    return [
-        ModuleRow(title=module.title, lessons=[
-            LessonRow(id=lesson.id, title=lesson.title, kind=lesson.kind,
-                      duration=duration_label(lesson.duration_minutes), done=lesson.id in completed,
-                      current=lesson.id == current_id, href=f"/learn/{slug}/{lesson.id}")
-            for lesson in module.lessons])
-        for module in outline.modules
-    ]
+    access = access or {}
+
+    def row(lesson: LessonRef) -> LessonRow:
+        found = access.get(lesson.id)
+        locked = found is not None and not found.is_open
+        return LessonRow(id=lesson.id, title=lesson.title, kind=lesson.kind,
+                         duration=duration_label(lesson.duration_minutes),
+                         done=lesson.id in completed, current=lesson.id == current_id,
+                         href="" if locked else f"/learn/{slug}/{lesson.id}", locked=locked,
+                         lock_reason=found.reason if locked else "",
+                         opens_at=iso_utc(found.opens_at) if locked and found.opens_at else "")
+
+    return [ModuleRow(title=module.title, lessons=[row(lesson) for lesson in module.lessons])
+            for module in outline.modules]
+
+
+def iso_utc(moment: datetime) -> str:
+    """An instant for the browser to word in its own zone: ISO 8601 with its Z."""
+    return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
