@@ -8,8 +8,16 @@ from collections.abc import Callable
 import reflex as rx
 
 # Kit pages register on import (admin/kit, docs/extending.md).
-from academy_app.admin import certificates, coupons, courses, kit, payments, study_groups, users  # noqa: F401
-from academy_app.admin.audit import AuditLogState, audit_page
+from academy_app.admin import (  # noqa: F401 - importing a kit page registers it
+    audit,
+    certificates,
+    coupons,
+    courses,
+    kit,
+    payments,
+    study_groups,
+    users,
+)
 from academy_app.admin.broadcast import BroadcastState
 from academy_app.admin.course_editor import CourseEditorState, course_editor_page
 from academy_app.admin.discussions import InboxState, inbox_page
@@ -143,7 +151,6 @@ add_page(quiz_editor_page, "/admin/quizzes/[quiz_id]", "Quiz editor · Workspace
 add_page(quiz_results_page, "/admin/quizzes/[quiz_id]/results",
          "Quiz results · Workspace · Academy", QuizResultsState.load)
 add_page(analytics_page, "/admin/analytics", "Analytics · Workspace · Academy", AnalyticsState.load)
-add_page(audit_page, "/admin/audit", "Audit log · Workspace · Academy", AuditLogState.load)
 add_page(jobs_page, "/admin/jobs", "Jobs · Workspace · Academy", JobsState.load)
 add_page(inbox_page, "/admin/discussions", "Questions · Workspace · Academy", InboxState.load)
 for kit_page in kit.registered():  # pages declared with the admin kit (admin/kit, docs/extending.md)

@@ -30,3 +30,33 @@ def _jsonable(value: Any) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)
+
+
+def describe_change(before: str, after: str, limit: int = 400) -> str:
+    """An entry's before/after JSON as a reader wants it: "title: Old → New; price_cents: 0 → 4990"
+    for what changed, "title: New" for what was created, "title: Old (removed)" for a delete.
+    Long values (a lesson body) are cut; the entry itself keeps them whole."""
+    old, new = _as_dict(before), _as_dict(after)
+    parts = []
+    for name in sorted(old.keys() | new.keys()):
+        if name not in new:
+            parts.append(f"{name}: {_short(old[name])} (removed)")
+        elif name not in old:
+            parts.append(f"{name}: {_short(new[name])}")
+        elif old[name] != new[name]:
+            parts.append(f"{name}: {_short(old[name])} → {_short(new[name])}")
+    text = "; ".join(parts) or "(no field changed)"
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _as_dict(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {"value": text}
+    return value if isinstance(value, dict) else {"value": value}
+
+
+def _short(value: Any, width: int = 60) -> str:
+    text = "empty" if value in ("", None) else " ".join(str(value).split())
+    return text if len(text) <= width else text[:width - 1] + "…"

@@ -1,4 +1,5 @@
-"""Account administration (admins only): change roles, deactivate; read the audit log.
+"""Account administration (admins only): change roles, deactivate (the audit log is a kit page:
+admin/audit.py).
 
 An admin never changes their own role or access, and at least one active admin always remains.
 Two admins demoting each other at once would each see the other still there, so every change
@@ -8,30 +9,14 @@ lock: the second admin waits for the first, then finds themselves demoted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from sqlmodel import Session, col, delete, select
 
-from academy_app.models import AuditEntry, LoginSession, Role, User, utcnow
+from academy_app.models import LoginSession, Role, User, utcnow
 from academy_app.services import audit
 from academy_app.services.errors import Conflict, Invalid, NotFound, PermissionDenied
 from academy_app.services.permissions import require_admin
 
-MAX_ROWS = 200
-AUDIT_PREVIEW_CHARS = 2000
 LAST_ADMIN = "At least one active admin must remain: make another admin first"
-
-
-@dataclass(frozen=True)
-class AuditRow:
-    id: int
-    actor: str
-    action: str
-    entity: str
-    before: str
-    after: str
-    created_at: datetime
 
 
 def change_role(session: Session, actor: User | None, user_id: int, role: str) -> User:
@@ -60,26 +45,6 @@ def set_active(session: Session, actor: User | None, user_id: int, active: bool)
     if not active:
         session.exec(delete(LoginSession).where(col(LoginSession.user_id) == user.id))
     return user
-
-
-def audit_log(session: Session, actor: User | None, action: str = "") -> list[AuditRow]:
-    require_admin(actor)
-    statement = (select(AuditEntry, User.full_name)
-                 .outerjoin(User, col(User.id) == AuditEntry.actor_id)
-                 .order_by(col(AuditEntry.created_at).desc(), col(AuditEntry.id).desc())
-                 .limit(MAX_ROWS))
-    if action:
-        statement = statement.where(col(AuditEntry.action).startswith(action[:60]))
-    return [AuditRow(id=e.id, actor=name or "(deleted user)", action=e.action,
-                     entity=f"{e.entity_type} #{e.entity_id}", before=_preview(e.before),
-                     after=_preview(e.after),
-                     created_at=e.created_at)
-            for e, name in session.exec(statement)]
-
-
-def _preview(text: str) -> str:
-    """The start of a before/after value: a lesson body can be 100 kB, the log page shows 200 rows."""
-    return text if len(text) <= AUDIT_PREVIEW_CHARS else text[:AUDIT_PREVIEW_CHARS] + " …(cut)"
 
 
 def _other_user(session: Session, admin: User, user_id: int, what: str, *,
