@@ -836,13 +836,20 @@ def prerequisites_card() -> rx.Component:
     ), width="100%")
 
 
-def _rule_input(label: str, name: str, hint: str = "", **props) -> rx.Component:
-    field_id = f"rule-{name}"
+def _form_input(form: str, label: str, name: str, hint: str = "", **props) -> rx.Component:
+    """A text field of the rule or cohort dialog: `form` names the state's `<form>_form`,
+    `<form>_errors` and `set_<form>_field`."""
+    values, errors = getattr(S, f"{form}_form"), getattr(S, f"{form}_errors")
+    setter, field_id = getattr(S, f"set_{form}_field"), f"{form}-{name}"
     return labelled(label, field_id, rx.input(
-        id=field_id, value=S.rule_form.get(name, ""), width="100%",
-        on_change=lambda v: S.set_rule_field(name, v), aria_describedby=f"{field_id}-error",
-        aria_invalid=rx.cond(S.rule_errors.contains(name), "true", "false"), **props),
-        S.rule_errors.get(name, ""), hint)
+        id=field_id, value=values.get(name, ""), width="100%",
+        on_change=lambda v: setter(name, v), aria_describedby=f"{field_id}-error",
+        aria_invalid=rx.cond(errors.contains(name), "true", "false"), **props),
+        errors.get(name, ""), hint)
+
+
+def _rule_input(label: str, name: str, hint: str = "", **props) -> rx.Component:
+    return _form_input("rule", label, name, hint, **props)
 
 
 def rule_dialog() -> rx.Component:
@@ -939,12 +946,7 @@ def cohorts_card() -> rx.Component:
 
 
 def _cohort_input(label: str, name: str, hint: str = "", **props) -> rx.Component:
-    field_id = f"cohort-{name}"
-    return labelled(label, field_id, rx.input(
-        id=field_id, value=S.cohort_form.get(name, ""), width="100%",
-        on_change=lambda v: S.set_cohort_field(name, v), aria_describedby=f"{field_id}-error",
-        aria_invalid=rx.cond(S.cohort_errors.contains(name), "true", "false"), **props),
-        S.cohort_errors.get(name, ""), hint)
+    return _form_input("cohort", label, name, hint, **props)
 
 
 def cohort_dialog() -> rx.Component:

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Locator, Page, WebSocket, expect
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from academy_app.db import make_engine
 from academy_app.demo import DEMO_PASSWORD, QUIZ_TITLE, QUIZZES
-from academy_app.models import Role, User
+from academy_app.models import Course, Lesson, Module, Quiz, Role, User
 from academy_app.services import accounts, authoring, emails, enrollment, quizzes
 from academy_app.services.quizzes import QuestionForm, QuizSettingsForm
 from tests.e2e.quiz_answers import (
@@ -28,6 +28,7 @@ from tests.e2e.quiz_answers import (
     submit,
 )
 from tests.e2e.test_accessibility import violations
+from tests.e2e.test_payments import logged_in
 from tests.e2e.test_student_journey import landing, log_in, sign_up
 
 pytestmark = pytest.mark.e2e
@@ -80,11 +81,28 @@ def expect_kept(section: Locator, form: QuestionForm) -> None:
             expect(select.locator("option:checked")).to_have_text(rights[(number + 1) % len(rights)])
 
 
-def test_fail_a_demo_quiz_then_pass_it_and_earn_a_valid_certificate(open_page):
+def demo_quiz_id(database_url: str) -> int:
+    engine = make_engine(database_url)
+    with Session(engine) as session:
+        quiz_id = session.exec(select(Quiz.id).join(Lesson, col(Lesson.id) == Quiz.lesson_id)
+                               .join(Module).join(Course).where(Course.slug == SLUG)).one()
+    engine.dispose()
+    return quiz_id
+
+
+def test_fail_a_demo_quiz_then_pass_it_and_earn_a_valid_certificate(open_page, app_server):
     page = open_page()
     sign_up(page, "Ada Quizwell")
     expect(page).to_have_url(re.compile(r"/dashboard/?$"))
     to_the_quiz(page)
+    # The instructor watches the quiz's results in another browser: each submit shows there
+    # without a reload.
+    results = logged_in(open_page, "instructor@academy.test")
+    results.goto(f"/admin/quizzes/{demo_quiz_id(app_server.database_url)}/results")
+    learner_row = results.get_by_role("rowheader", name="Ada Quizwell")
+    expect(results.get_by_role("status", name="Summary")).to_be_visible()
+    expect(learner_row).to_have_count(0)
+    results.evaluate("window.__stillTheSamePage = true")
     expect(page.get_by_role("heading", name=QUIZ_TITLE, level=1)).to_be_visible()
     expect(page.get_by_text("Pass mark")).to_be_visible()
     expect(page.get_by_text("60%", exact=True)).to_be_visible()
@@ -114,6 +132,7 @@ def test_fail_a_demo_quiz_then_pass_it_and_earn_a_valid_certificate(open_page):
     expect(page.get_by_role("status").filter(has_text=re.compile(r"^Not passed: \d+%"))
            ).to_be_visible()
     expect(page.get_by_text("Correct answer:").first).to_be_visible()  # shown after submitting
+    expect(learner_row).to_be_visible()
     expect(page.get_by_text("`len` counts the items of a list.".replace("`", ""))).to_be_visible()
 
     page.goto(f"/courses/{SLUG}")
@@ -134,6 +153,8 @@ def test_fail_a_demo_quiz_then_pass_it_and_earn_a_valid_certificate(open_page):
     expect(page.get_by_role("status").filter(has_text="Passed: 100%")).to_be_visible()
     page.get_by_role("button", name="Back to the quiz").click()
     expect(page.get_by_role("table", name="Your attempts").get_by_role("row")).to_have_count(3)
+    expect(results.get_by_role("button", name="Open attempt 2 of Ada Quizwell")).to_be_visible()
+    assert results.evaluate("window.__stillTheSamePage") is True
 
     page.goto(f"/courses/{SLUG}")
     expect(page.get_by_text("You have earned the certificate of this course.")).to_be_visible()
