@@ -41,6 +41,11 @@ class RunningApp:
         return self.log.stat().st_size
 
     @property
+    def states(self) -> Path:
+        """Where Reflex keeps this app's tab states on disk (embedded mode)."""
+        return self.log.parent / "states"
+
+    @property
     def outbox(self) -> Path:
         """Where the app writes its emails as .eml files (it has no SMTP server)."""
         return self.log.parent / "outbox"

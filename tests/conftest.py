@@ -36,12 +36,17 @@ from tests.factories import make_user
 # - the handler fuzzer: one backend for its ~900 tests (module fixtures);
 # - every other test with a live app or worker, and the unit tests of the Redis bus: they publish
 #   and listen on Redis's one "academy:live" channel (pub/sub ignores database numbers), and some
-#   share a Redis database number.
+#   share a Redis database number;
+# - the unit tests that count in (or empty) a Redis database of their own: both databases'
+#   variants of one test would otherwise count together (the API's hourly limit).
 # (xdist's own `xdist_group` marker does nothing under pytest 9, which made node ids read-only:
 # the groups are given to xdist's scheduler instead.)
 XDIST_GROUPS = {"tests/e2e/": "browser", "tests/faults/": "browser",
                 "tests/integration/test_fuzz_handlers.py": "fuzz",
-                "tests/integration/": "servers", "tests/unit/test_bus.py": "servers"}
+                "tests/integration/": "servers", "tests/unit/test_bus.py": "servers",
+                **dict.fromkeys(("tests/unit/test_api.py", "tests/unit/test_cache.py",
+                                 "tests/unit/test_health.py", "tests/unit/test_jobs.py",
+                                 "tests/unit/test_ratelimit.py"), "redis")}
 
 
 def xdist_group(nodeid: str) -> str | None:

@@ -11,7 +11,6 @@ import pytest
 from playwright.sync_api import Page, Route, expect
 
 from academy_app.infra.session_cookie import SESSION_COOKIE
-from academy_app.settings import PROJECT_ROOT
 from tests.appserver import RunningApp
 from tests.e2e.test_student_journey import log_in
 
@@ -61,7 +60,7 @@ def test_a_logged_in_visitor_following_a_crafted_link_stays_on_the_site(page: Pa
     assert not left
 
 
-def test_the_login_cookie_is_out_of_scripts_reach(page: Page):
+def test_the_login_cookie_is_out_of_scripts_reach(page: Page, app_server: RunningApp):
     page.goto("/login?next=/courses")
     log_in(page, "student@academy.test")
     expect(page).to_have_url(re.compile(r"/courses/?$"))  # back to where the login was asked
@@ -76,10 +75,10 @@ def test_the_login_cookie_is_out_of_scripts_reach(page: Page):
     assert SESSION_COOKIE not in seen_by_scripts and token not in seen_by_scripts
     assert token not in page.content()
 
-    # Nor does the state Reflex keeps of each tab hold it (`.states/`, written after a short wait).
+    # Nor does the state Reflex keeps of each tab hold it (on disk, written after a short wait).
     page.get_by_role("link", name="My learning").click()
     expect(page.get_by_text("Sam Student").first).to_be_visible()
-    states = PROJECT_ROOT / ".states"
+    states = app_server.states
     deadline = time.monotonic() + 15
     while not any(b"Sam Student" in path.read_bytes() for path in states.glob("*.pkl")):
         assert time.monotonic() < deadline, "Reflex wrote no state for the tab"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, func, select
 
+from academy_app.admin.audit import audit_page
 from academy_app.admin.kit import service as kit_service
 from academy_app.admin.kit.service import ListQuery
-from academy_app.admin.audit import audit_page
 from academy_app.admin.users import user_page
 from academy_app.models import AuditEntry, Role, User
 from academy_app.services import accounts, audit, users
