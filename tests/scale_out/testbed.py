@@ -397,7 +397,10 @@ class TestBed:
             del env["SMTP_HOST"]
         keep = {key: os.environ[key] for key in ("HOME", "LANG", "LC_ALL") if key in os.environ}
         return {**keep, "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}", "PORT": str(WEB_PORT),
-                "ACADEMY_OUTBOX_DIR": str(host.workdir / "outbox"), **env}
+                "ACADEMY_OUTBOX_DIR": str(host.workdir / "outbox"),
+                # `reflex run` empties its states folder at start, even with Redis: hosts that are
+                # folders of one machine would race over the same files.
+                "REFLEX_STATES_WORKDIR": str(host.workdir / "states"), **env}
 
     def start_web(self, host: Host, *, wait: bool = True) -> None:
         command = reflex_command(WEB_PORT, backend_only=True, host="0.0.0.0")
