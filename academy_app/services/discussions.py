@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, delete, func, or_, select, update
 
 from academy_app.db import insert_or_get
-from academy_app.infra import bus
+from academy_app.infra import bus, clock
 from academy_app.infra.markdown import render_markdown
 from academy_app.infra.ratelimit import limiter
 from academy_app.models import (
@@ -53,12 +53,14 @@ from academy_app.models import (
     utcnow,
 )
 from academy_app.services import audit, emails, reminders
+from academy_app.services.access import can_open, is_gated
 from academy_app.services.accounts import require_user
 from academy_app.services.catalog import escape_like, is_course_staff
 from academy_app.services.enrollment import LEARNING_STATUSES
 from academy_app.services.errors import (
     Conflict,
     Invalid,
+    Locked,
     NotFound,
     PermissionDenied,
     TooManyAttempts,
@@ -223,7 +225,9 @@ def _lesson_access(session: Session, actor: User | None, lesson_id: int) -> tupl
     if row is None:
         raise NotFound("lesson", lesson_id)
     lesson, course = row
-    return lesson, _admit(session, actor, course)
+    access = _admit(session, actor, course)
+    _require_lesson_open(session, access, lesson.id)
+    return lesson, access
 
 
 def _thread_access(session: Session, actor: User | None, thread_id: int,
@@ -232,7 +236,18 @@ def _thread_access(session: Session, actor: User | None, thread_id: int,
     thread = session.exec(statement.with_for_update() if lock else statement).one_or_none()
     if thread is None:
         raise NotFound("thread", thread_id)
-    return thread, _admit(session, actor, session.get(Course, thread.course_id))
+    access = _admit(session, actor, session.get(Course, thread.course_id))
+    _require_lesson_open(session, access, thread.lesson_id)
+    return thread, access
+
+
+def _require_lesson_open(session: Session, access: Access, lesson_id: int) -> None:
+    """A learner joins a lesson's discussion once the lesson is open to them (the one access
+    rule, services/access.py): its questions could give away what it teaches."""
+    if not access.staff and is_gated(session, access.course.id):
+        opened = can_open(session, access.user, lesson_id, clock.now())
+        if not opened.is_open:
+            raise Locked(opened.reason, opened.opens_at)
 
 
 def _post_access(session: Session, actor: User | None, post_id: int

@@ -15,6 +15,7 @@ from academy_app.api.v1.app import api
 from academy_app.infra import clock
 from academy_app.models import (
     Course,
+    DiscussionPost,
     EmailLog,
     Enrollment,
     Lesson,
@@ -30,6 +31,7 @@ from academy_app.services import (
     accounts,
     attempts,
     catalog,
+    discussions,
     enrollment,
     lessons,
     progress,
@@ -43,6 +45,7 @@ from tests.appserver import TEST_ISSUER_KEY
 from tests.factories import make_course, make_user
 from tests.unit.test_access import lessons_of, make_quiz, modules_of, take
 from tests.unit.test_api import V1, bearer, log_in
+from tests.unit.test_discussions import rid
 
 SECRET_BODY = "The answer is forty-two"
 OPENS = datetime(2026, 3, 9, 9, 0, tzinfo=UTC)  # module 2's date (the course runs on UTC)
@@ -306,3 +309,37 @@ def test_the_beat_sweeps_releases_every_minute_on_the_platform_s_clock(db, cours
     assert announce_releases() == 3  # the next minute's sweep sees them again, and stays quiet
     assert rows(db, Notification, Notification.kind == unlocks.OPENED) == 3
     assert rows(db, EmailLog, EmailLog.kind == unlocks.RELEASE_EMAIL) == 1
+
+
+def test_a_locked_lessons_discussion_waits_with_it(db, instructor, student):
+    """Module 2 opens in sequence: its discussion is closed to a learner until it opens, whatever
+    the handler or API names; staff take part all along."""
+    course = make_course(db, instructor, slug="sequenced", lessons_per_module=(1, 1))
+    access.set_rule(db, instructor, RuleSpec(ReleaseKind.IN_SEQUENCE),
+                    module_id=modules_of(db, course)[1].id)
+    enrollment.enroll_free(db, student, course.id)
+    db.commit()
+    first, locked = lessons_of(db, course)
+    asked = discussions.start_thread(db, instructor, locked.id, kind="discussion",
+                                     title="What did you build?", body="Share it here",
+                                     anonymous=False, request_id=rid())
+    db.commit()
+    for attempt in (
+            lambda: discussions.list_threads(db, student, locked.id),
+            lambda: discussions.open_thread(db, student, asked.id),
+            lambda: discussions.start_thread(db, student, locked.id, kind="question",
+                                             title="Is this on the exam?", body="Asking early",
+                                             anonymous=False, request_id=rid()),
+            lambda: discussions.reply(db, student, asked.id, body="A to-do app",
+                                      anonymous=False, request_id=rid())):
+        with pytest.raises(Locked, match=r"^Complete “Lesson 1\.1” to open$"):
+            attempt()
+        db.rollback()
+    assert rows(db, DiscussionPost, DiscussionPost.author_id == student.id) == 0
+
+    progress.set_lesson_completion(db, student, first.id, True)
+    discussions.reply(db, student, asked.id, body="A to-do app", anonymous=False,
+                      request_id=rid())
+    db.commit()
+    assert [row.title for row in discussions.list_threads(db, student, locked.id)] == [
+        "What did you build?"]
