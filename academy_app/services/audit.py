@@ -40,13 +40,18 @@ def describe_change(before: str, after: str, limit: int = 400) -> str:
     parts = []
     for name in sorted(old.keys() | new.keys()):
         if name not in new:
-            parts.append(f"{name}: {_short(old[name])} (removed)")
+            if old[name] not in _EMPTY:
+                parts.append(f"{name}: {_short(old[name])} (removed)")
         elif name not in old:
-            parts.append(f"{name}: {_short(new[name])}")
+            if new[name] not in _EMPTY:  # a new row's unset fields say nothing
+                parts.append(f"{name}: {_short(new[name])}")
         elif old[name] != new[name]:
             parts.append(f"{name}: {_short(old[name])} → {_short(new[name])}")
     text = "; ".join(parts) or "(no field changed)"
     return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+_EMPTY = ("", None, [], {})
 
 
 def _as_dict(text: str) -> dict[str, Any]:
@@ -58,5 +63,5 @@ def _as_dict(text: str) -> dict[str, Any]:
 
 
 def _short(value: Any, width: int = 60) -> str:
-    text = "empty" if value in ("", None) else " ".join(str(value).split())
+    text = "empty" if value in _EMPTY else " ".join(str(value).split())
     return text if len(text) <= width else text[:width - 1] + "…"

@@ -199,7 +199,7 @@ def test_the_audit_log_is_read_only():
 
 @pytest.mark.parametrize(("before", "after", "shown"), [
     ('{"title": "Old", "price_cents": 0}', '{"title": "New", "price_cents": 0}', "title: Old → New"),
-    ("{}", '{"code": "SPRING", "value": 20}', "code: SPRING; value: 20"),
+    ("{}", '{"code": "SPRING", "value": 20, "note": "", "ends": null}', "code: SPRING; value: 20"),
     ('{"title": "Gone"}', "{}", "title: Gone (removed)"),
     ('{"body": ""}', '{"body": "a  b\\nc"}', "body: empty → a b c"),
     ('{"a": 1}', '{"a": 1}', "(no field changed)"),
