@@ -145,6 +145,10 @@ class Course(SQLModel, table=True):
     is_published: bool = Field(default=False)
     instructor_id: int = Field(foreign_key="users.id", index=True)
     cover_image_url: str = Field(default="", max_length=500)
+    # An uploaded cover (services/covers.py): the key its resized files are named by, empty for
+    # none, and what it shows for people who cannot see it (empty: the course's title).
+    cover_key: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
+    cover_alt: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
     # The certificate rule's optional minimum overall grade over the graded quizzes, and how the
     # quizzes are weighted in it (services/certificate_rule.py).
     min_grade_percent: int | None = Field(default=None)
