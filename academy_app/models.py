@@ -481,6 +481,8 @@ class EmailLog(SQLModel, table=True):
     a redelivered message or a double click send nothing twice."""
 
     __tablename__ = "email_log"
+    # The jobs page lists one status newest first, a page at a time (services/emails.newest).
+    __table_args__ = (sa.Index("ix_email_log_status_created", "status", "created_at", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=40)

@@ -1,4 +1,4 @@
-"""course covers: an uploaded cover's key and its alt text
+"""course covers: an uploaded cover's key and its alt text; the email log by status, newest first
 
 Revision ID: 0020
 Revises: 0016
@@ -24,9 +24,14 @@ def upgrade() -> None:
                                       nullable=False, server_default=''))
         batch_op.add_column(sa.Column('cover_alt', sqlmodel.sql.sqltypes.AutoString(length=200),
                                       nullable=False, server_default=''))
+    with op.batch_alter_table('email_log', schema=None) as batch_op:
+        batch_op.create_index('ix_email_log_status_created', ['status', 'created_at', 'id'],
+                              unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('email_log', schema=None) as batch_op:
+        batch_op.drop_index('ix_email_log_status_created')
     with op.batch_alter_table('courses', schema=None) as batch_op:
         batch_op.drop_column('cover_alt')
         batch_op.drop_column('cover_key')
