@@ -56,22 +56,21 @@ def read_picture(data: bytes, needed: int = 0) -> Image.Image:
             if needed and kind == "JPEG":
                 image.draft("RGB", (needed, needed))
             image.load()  # every pixel decoded now: a truncated or corrupt file fails here
+            upright = ImageOps.exif_transpose(image)  # a broken EXIF block fails here
+            # Redrawn from here on in one of the two modes WebP holds (16-bit, CMYK, palettes in).
+            return upright.convert("RGBA" if "A" in upright.getbands()
+                                   or "transparency" in upright.info else "RGB")
     except ImageRefused:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning,
-            OSError, SyntaxError, ValueError) as exc:
+            OSError, SyntaxError, ValueError, TypeError, KeyError) as exc:
         raise ImageRefused("This picture could not be read: it may be damaged or incomplete") \
             from exc
-    upright = ImageOps.exif_transpose(image)
-    return upright if upright is not None else image
 
 
 def cropped(image: Image.Image, width: int, height: int) -> bytes:
-    """A WebP `width` wide and `height` high: the picture scaled to cover it, cut evenly from both sides,
-    with nothing of the original file but its pixels."""
-    if image.mode not in ("RGB", "RGBA"):
-        image = image.convert("RGBA" if "A" in image.getbands() or "transparency" in image.info
-                              else "RGB")
+    """A WebP `width` wide and `height` high of a picture read_picture gave: scaled to cover it,
+    cut evenly from both sides, with nothing of the original file but its pixels."""
     fitted = ImageOps.fit(image, (width, height), method=Image.Resampling.LANCZOS)
     output = io.BytesIO()
     fitted.save(output, format="WEBP", quality=WEBP_QUALITY, method=4)
