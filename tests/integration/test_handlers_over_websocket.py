@@ -287,6 +287,8 @@ def test_crafted_authoring_events_against_another_instructors_course_change_noth
                                           "WHERE c.slug = 'python-foundations'")
                             for column in ("id", "module_id"))
     lessons_before = rows(backend, "SELECT count(*) FROM lessons")
+    cover = "SELECT cover_key FROM courses WHERE slug = 'python-foundations'"
+    cover_before = rows(backend, cover)
 
     async def scenario() -> list[dict]:
         tab = await logged_in_tab(backend, other_instructor)
@@ -303,6 +305,8 @@ def test_crafted_authoring_events_against_another_instructors_course_change_noth
             ("set_lesson_field", {"name": "title", "value": "Injected"}),
             ("save_lesson", {}),
             ("reload_outline", {}),
+            ("upload_cover", {"files": [{"name": "cover.png", "data": "iVBORw0KGgo="}]}),
+            ("remove_cover", {}),
         ]:
             replies += await tab.send(handler_name(CourseEditorState, handler), payload,
                                       expect_reply=False)
@@ -314,8 +318,9 @@ def test_crafted_authoring_events_against_another_instructors_course_change_noth
     assert rows(backend, "SELECT count(*) FROM lessons") == lessons_before
     assert rows(backend, "SELECT count(*) FROM lessons WHERE title = 'Injected'") == 0
     log = backend.log_text()
+    assert rows(backend, cover) == cover_before != ""
     for handler in ("delete_lesson", "delete_module", "open_lesson", "move_lesson", "save_lesson",
-                    "reload_outline"):
+                    "reload_outline", "remove_cover"):
         assert f"refused {handler}" in log
 
 
