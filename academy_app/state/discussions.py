@@ -176,18 +176,17 @@ class DiscussionState(AuthState):
         it, a thread of another lesson open) reads alone, as on any event."""
         lesson_id, thread_id, login = self._lesson_id, self.open_id, self._login()
         sort, search = discussions.ThreadSort.parse(self.sort), self.search
+        read = AuthState._in_transaction  # in a worker thread; nothing there touches a tab's state
         try:
-            access = await change.batched(
-                ("viewers", lesson_id), login, lambda logins: self._in_transaction(
-                    lambda session: discussions.admit_viewers(session, lesson_id, logins)))
+            access = await change.batched(("viewers", lesson_id), login, lambda logins: read(
+                lambda session: discussions.admit_viewers(session, lesson_id, logins)))
             if not isinstance(access, discussions.Access) or access.user.id != self._user_id:
                 await self._reload(keep_shown=True)
                 return
-            threads = await change.once(
-                ("threads", lesson_id, access.staff, sort, search), lambda: self._in_transaction(
-                    lambda session: discussions.thread_list(session, access, sort=sort,
-                                                            search=search)))
-            posts = await change.once(("thread", thread_id), lambda: self._in_transaction(
+            threads = await change.once(("threads", lesson_id, access.staff, sort, search),
+                                        lambda: read(lambda session: discussions.thread_list(
+                                            session, access, sort=sort, search=search)))
+            posts = await change.once(("thread", thread_id), lambda: read(
                 lambda session: discussions.thread_posts(session, access, thread_id))
             ) if thread_id else None
             rows = discussions.thread_rows(access, threads)
