@@ -28,7 +28,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -220,6 +220,10 @@ class ThreadList:
     staff: bool  # read for the staff: hidden threads included
     # Each thread with its opening post, that post's author's name and the lesson's title.
     rows: tuple[tuple[DiscussionThread, DiscussionPost, str, str], ...]
+    # Rows already written, by thread and `_thread_viewer` key: most viewers share them all, so
+    # hundreds of tabs cost one writing per thread, not one per thread and tab.
+    _written: dict[tuple[int, bool], ThreadRow] = field(default_factory=dict, compare=False,
+                                                          repr=False)
 
 
 @dataclass(frozen=True)
@@ -702,8 +706,14 @@ def thread_rows(access: Access, threads: ThreadList) -> list[ThreadRow]:
     peer. Reads no database: a live change writes one `ThreadList` for every tab watching."""
     if (threads.lesson_id, threads.staff) != (access.lesson_id, access.staff):
         raise PermissionDenied("These threads were read for other viewers")
-    return [_thread_row(access, thread, opening, name, lesson_title)
-            for thread, opening, name, lesson_title in threads.rows]
+    rows = []
+    for thread, opening, name, lesson_title in threads.rows:
+        key = (thread.id, _thread_viewer(access, opening))
+        row = threads._written.get(key)
+        if row is None:
+            row = threads._written[key] = _thread_row(access, thread, opening, name, lesson_title)
+        rows.append(row)
+    return rows
 
 
 def open_thread(session: Session, actor: User | None, thread_id: int) -> ThreadView:
@@ -897,6 +907,13 @@ def _thread_row(access: Access, thread: DiscussionThread, opening: DiscussionPos
         upvotes=opening.upvotes, answered=thread.answered_at is not None,
         accepted=thread.accepted_post_id is not None, created_at=as_utc(thread.created_at),
         hidden=thread.hidden_at is not None)
+
+
+def _thread_viewer(access: Access, opening: DiscussionPost) -> bool:
+    """What `_thread_row` reads of its viewer beyond the audience (staff or learner) and the course:
+    whether they wrote the thread. Rows written for one viewer are given to another with the same
+    audience and answer (`thread_rows`), so whatever else of the viewer it ever reads goes here."""
+    return opening.author_id == access.user.id
 
 
 def _hidden_thread_row(access: Access, thread: DiscussionThread, lesson_title: str) -> ThreadRow:

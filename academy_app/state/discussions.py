@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 import reflex as rx
 from sqlmodel import Session
@@ -74,6 +75,8 @@ class PostLine:
     can_hide: bool = False
 
 
+# A live change writes the same dates and counts into hundreds of tabs' lists: formatted once.
+@lru_cache(maxsize=4096)
 def when(moment: datetime) -> str:
     return moment.strftime("%d %b %Y, %H:%M UTC")
 
@@ -82,12 +85,16 @@ def counted(number: int, one: str, many: str) -> str:
     return f"{number} {one if number == 1 else many}"
 
 
+@lru_cache(maxsize=1024)
+def _counts(replies: int, upvotes: int) -> str:
+    return f"{counted(replies, 'reply', 'replies')} · {counted(upvotes, 'upvote', 'upvotes')}"
+
+
 def _thread_line(row: discussions.ThreadRow) -> ThreadLine:
     return ThreadLine(id=row.id, kind=row.kind, title=row.title, author=row.author,
                       lesson_title=row.lesson_title, replies=row.replies, upvotes=row.upvotes,
                       answered=row.answered, accepted=row.accepted, when=when(row.created_at),
-                      counts=f"{counted(row.replies, 'reply', 'replies')} · "
-                             f"{counted(row.upvotes, 'upvote', 'upvotes')}", hidden=row.hidden)
+                      counts=_counts(row.replies, row.upvotes), hidden=row.hidden)
 
 
 def _post_line(row: discussions.PostRow) -> PostLine:

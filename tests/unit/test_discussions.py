@@ -735,6 +735,11 @@ def test_one_read_written_for_each_viewer_is_what_each_would_read_alone(db, inst
         assert discussions.thread_view(viewer, posts) == \
             discussions.open_thread(db, user, thread.id)
 
+    learners = discussions.thread_list(db, by_user[asker.id])  # one read, for both learners
+    for user in (asker, peer):  # the asker's "You (anonymous)" row is not the peer's
+        assert discussions.thread_rows(by_user[user.id], learners) == \
+            discussions.list_threads(db, user, lesson_id)
+
     seen_by_peer = discussions.thread_view(by_user[peer.id], posts)
     assert "Ada" not in repr(seen_by_peer) and "spam" not in repr(seen_by_peer)
     assert {seen_by_peer.opening.author, seen_by_peer.replies[0].author} == {"Anonymous"}
