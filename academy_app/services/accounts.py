@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import secrets
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -304,17 +305,38 @@ def user_for_login(session: Session, login_hash: str) -> User | None:
     row = session.exec(_LOGIN_BY_TOKEN, params={"token_hash": login_hash}).first()
     if row is None:
         return None
-    login, user = row
+    return _in_force(session, [row]).get(login_hash)
+
+
+def users_for_logins(session: Session, login_hashes: Collection[str]) -> dict[str, User]:
+    """`user_for_login` for many tabs at once (a live change reaching every tab that watches a
+    discussion): login hash → its user, for the logins in force, in one query."""
+    hashes = sorted({login for login in login_hashes if login})
+    if not hashes:
+        return {}
+    return _in_force(session, session.exec(
+        select(LoginSession, User).join(User, col(User.id) == LoginSession.user_id)
+        .where(col(LoginSession.token_hash).in_(hashes))).all())
+
+
+def _in_force(session: Session, rows: Iterable[tuple[LoginSession, User]]) -> dict[str, User]:
+    """Of these logins, those still in force, by hash; marks them seen (one write every few
+    minutes at most, for all of them at once)."""
     now = utcnow()
-    if not login_in_force(login, user, now):
-        return None
-    if as_utc(login.last_seen_at) <= now - LAST_SEEN_RESOLUTION:  # one write every few minutes
+    users: dict[str, User] = {}
+    stale: list[int] = []
+    for login, user in rows:
+        if login_in_force(login, user, now):
+            users[login.token_hash] = user
+            if as_utc(login.last_seen_at) <= now - LAST_SEEN_RESOLUTION:
+                stale.append(login.id)
+    if stale:
         session.execute(update(LoginSession)
-                        .where(col(LoginSession.id) == login.id,
+                        .where(col(LoginSession.id).in_(stale),
                                col(LoginSession.last_seen_at) <= now - LAST_SEEN_RESOLUTION)
                         .values(last_seen_at=now)
                         .execution_options(synchronize_session=False))
-    return user
+    return users
 
 
 def require_user(user: User | None) -> User:

@@ -152,7 +152,8 @@ class AuthState(rx.State):
         """`work(session)` for a form any visitor may submit (log in, sign up, reset a password),
         in one transaction in a worker thread: each hashes a password with argon2 on purpose
         slowly, which on the event loop would stall every tab this worker serves. Errors
-        propagate for the form to show."""
+        propagate for the form to show. Also the reads a live change shares among many tabs
+        (state/live.py `Change`), which check each tab's caller themselves."""
         def run() -> T:
             with session_scope() as session:
                 return work(session)
