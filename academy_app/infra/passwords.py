@@ -3,11 +3,11 @@
 A hash or a verification costs about 20 ms of a core and 19 MiB on purpose. A burst of log-ins
 (a class that starts at nine) would otherwise spread over every thread that asks, take every core,
 and make every other learner's click wait seconds. So at most `password_hash_concurrency` run at
-once in a process (`_turns`), whoever asks: the log-in page, the API, the command line. The forms
+once in a process (`turns`), whoever asks: the log-in page, the API, the command line. The forms
 that hash (log in, sign up, reset a password) also run their whole transaction through `in_turn`,
-on threads of their own as many as the bound: a log-in waiting for its turn is a future on the
-event loop, holding neither a thread of the pool every other handler reads the database from nor a
-database connection.
+on a few threads of their own: a log-in waiting there is a future on the event loop, holding
+neither a thread of the pool every other handler reads the database from nor a database
+connection.
 """
 
 from __future__ import annotations
@@ -56,13 +56,15 @@ def turns() -> Turns:
 
 @lru_cache(maxsize=1)
 def _form_threads() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=turns().limit, thread_name_prefix="academy-passwords")
+    # Twice the turns: while one form hashes, another does its reads and writes, so the queue moves
+    # at the pace of the hashing alone; a form thread that waits for a turn holds a connection,
+    # so there are no more of them than that.
+    return ThreadPoolExecutor(max_workers=2 * turns().limit, thread_name_prefix="academy-passwords")
 
 
 async def in_turn(work: Callable[[], T]) -> T:
-    """Run `work` (a form's transaction that hashes a password) on the hashing threads, and await
-    it without blocking the event loop. No more of these run at once than hashes may, so a form
-    thread never waits for a hashing turn unless another caller (the API) holds one."""
+    """Run `work` (a form's transaction that hashes a password) on the forms' own threads, and
+    await it without blocking the event loop."""
     return await asyncio.get_running_loop().run_in_executor(_form_threads(), work)
 
 

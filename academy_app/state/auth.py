@@ -150,10 +150,10 @@ class AuthState(rx.State):
     @staticmethod
     async def _in_transaction(work: Callable[[Session], T]) -> T:
         """`work(session)` for a form any visitor may submit (log in, sign up, reset a password),
-        in one transaction on the password-hashing threads: each hashes a password with argon2 on
-        purpose slowly, which on the event loop would stall every tab this worker serves, and a
-        burst of them waits its turn there (infra/passwords.py) instead of taking the threads and
-        cores every other handler needs. Errors propagate for the form to show."""
+        in one transaction on threads of their own: each hashes a password with argon2 on purpose
+        slowly, which on the event loop would stall every tab this worker serves, and a burst of
+        them waits its turn there (infra/passwords.py) instead of taking the threads and cores
+        every other handler needs. Errors propagate for the form to show."""
         def run() -> T:
             with session_scope() as session:
                 return work(session)

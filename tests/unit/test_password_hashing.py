@@ -67,7 +67,7 @@ def test_a_verification_waits_while_every_turn_is_taken_then_runs() -> None:
 
 
 def test_a_form_awaits_its_turn_off_the_event_loop() -> None:
-    """The forms' transactions run on the hashing threads, never on the event loop's thread."""
+    """The forms' transactions run on threads of their own, a few, never on the event loop's."""
     async def scenario() -> tuple[int, set[int]]:
         ran_on: set[int] = set()
 
@@ -82,4 +82,4 @@ def test_a_form_awaits_its_turn_off_the_event_loop() -> None:
 
     loop_thread, ran_on = asyncio.run(scenario())
     assert loop_thread not in ran_on
-    assert len(ran_on) <= passwords.turns().limit
+    assert len(ran_on) <= 2 * passwords.turns().limit
