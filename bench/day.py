@@ -116,6 +116,13 @@ def loaded(state: type) -> Callable[[dict], bool]:
     return has_var(state, "loading", lambda value: value is False)
 
 
+def hydrated(message: dict) -> bool:
+    """The page's on_load handlers have all run, whatever they changed."""
+    from reflex.state import State
+
+    return has_var(State, "is_hydrated", lambda value: value is True)(message)
+
+
 async def request(tab: ReflexTab, name: str, payload: dict, done: Callable[[dict], bool]
                   ) -> list[dict]:
     """Send one event and wait for the message that shows it done; what came before it (pushes,
@@ -134,14 +141,15 @@ async def request(tab: ReflexTab, name: str, payload: dict, done: Callable[[dict
     return replies
 
 
-async def visit(tab: ReflexTab, path: str, state: type) -> list[dict]:
+async def visit(tab: ReflexTab, path: str, state: type | None) -> list[dict]:
     """A click on a link: the browser changes the route and sends Reflex's on_load_internal,
-    which runs the new page's on_load handlers."""
+    which runs the new page's on_load handlers, until `state` has loaded (None: until they have
+    all run, for a page whose state already holds what it shows)."""
     from reflex.state import OnLoadInternalState
 
     tab.path = path
     return await request(tab, handler_name(OnLoadInternalState, "on_load_internal"), {},
-                         loaded(state))
+                         hydrated if state is None else loaded(state))
 
 
 async def log_in(tab: ReflexTab, email: str, first_page: str, state: type) -> list[dict]:
@@ -208,12 +216,13 @@ class Learner:
     async def search_catalog(self) -> None:
         from academy_app.state.catalog import CatalogState
 
-        # The search box puts the words in the address (so Back and a shared link keep them):
-        # the handler answers with a redirect, and the page loads the results for it.
+        # The search answers with the results and a redirect that puts the words in the address
+        # (so Back and a shared link keep them); the browser then goes there, which runs the
+        # page's on_load, and that finds the results already shown.
         await visit(self.tab, "/courses", CatalogState)
         replies = await request(self.tab, handler_name(CatalogState, "search"),
                                 {"text": self.rng.choice(SEARCHES)}, redirect_target)
-        await visit(self.tab, redirect_target(replies[-1]), CatalogState)
+        await visit(self.tab, redirect_target(replies[-1]), None)
 
     async def notifications(self) -> None:
         from academy_app.state.notifications import NotificationState

@@ -11,12 +11,12 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
-from passlib.context import CryptContext
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, func, or_, select, update
 
-from academy_app.infra import signing
+from academy_app.infra import passwords, signing
 from academy_app.infra.common_passwords import is_common
+from academy_app.infra.passwords import hash_password
 from academy_app.infra.ratelimit import Decision, limiter
 from academy_app.infra.session_cookie import MAX_TOKEN_LENGTH, token_hash
 from academy_app.models import LoginSession, PasswordReset, Role, User, as_utc, utcnow
@@ -54,17 +54,8 @@ RESET_PURPOSE = "password-reset"  # what the link's token is derived for (infra/
 HANDOFF_LIFETIME = timedelta(minutes=2)
 HANDOFF_PURPOSE = "login-handoff"
 
-# argon2id at the OWASP baseline (19 MiB, t=2, p=1): about 20 ms here, so a log-in stays snappy while
-# an offline guess still costs memory. Hashes made with other parameters are upgraded at next log-in.
-_passwords = CryptContext(
-    schemes=["argon2"],
-    argon2__type="ID",
-    argon2__memory_cost=19_456,
-    argon2__rounds=2,
-    argon2__parallelism=1,
-)
 # Verified against when the email is unknown, so both failures take the same time.
-_DUMMY_HASH = _passwords.hash("not-a-real-password-" + secrets.token_hex(8))
+_DUMMY_HASH = hash_password("not-a-real-password-" + secrets.token_hex(8))
 
 
 @dataclass(frozen=True)
@@ -72,10 +63,6 @@ class SignupForm:
     full_name: str
     email: str
     password: str
-
-
-def hash_password(password: str) -> str:
-    return _passwords.hash(password)
 
 
 def normalize_email(raw: str) -> str:
@@ -170,9 +157,9 @@ def authenticate(session: Session, email: str, password: str, client_ip: str = "
     password = password or ""
     if user is None or len(password) > MAX_PASSWORD_LENGTH:
         # Never truncated: a password longer than any account can have fails, in the same time.
-        _passwords.verify(password[:MAX_PASSWORD_LENGTH], _DUMMY_HASH)
+        passwords.verify(password[:MAX_PASSWORD_LENGTH], _DUMMY_HASH)
         raise AuthenticationFailed()
-    valid, new_hash = _passwords.verify_and_update(password, user.password_hash)
+    valid, new_hash = passwords.verify_and_update(password, user.password_hash)
     if not valid or not user.is_active:
         raise AuthenticationFailed()
     for key, hit_id in counted:
