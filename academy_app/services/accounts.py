@@ -87,6 +87,27 @@ def normalize_email(raw: str) -> str:
     return result.normalized.lower()
 
 
+def tidy_name(raw: object) -> str:
+    """A name as typed, its runs of spaces (and stray newlines) made one."""
+    return " ".join(raw.split()) if isinstance(raw, str) else ""
+
+
+def name_problem(full_name: str) -> str | None:
+    if not full_name:
+        return "Enter your full name"
+    if len(full_name) > MAX_NAME_LENGTH:
+        return f"Use at most {MAX_NAME_LENGTH} characters"
+    return None
+
+
+def password_matches(user: User, password: object) -> bool:
+    """Whether `password` is the user's, checked in the time any other password takes."""
+    if not isinstance(password, str) or len(password) > MAX_PASSWORD_LENGTH:
+        _passwords.verify("", _DUMMY_HASH)
+        return False
+    return _passwords.verify(password, user.password_hash)
+
+
 def password_problem(password: str, email: str) -> str | None:
     if len(password) < MIN_PASSWORD_LENGTH:
         return f"Use at least {MIN_PASSWORD_LENGTH} characters"
@@ -107,14 +128,12 @@ def register(session: Session, form: SignupForm, role: Role = Role.STUDENT,
     that address first: otherwise the "already exists" answer would test addresses by the thousand.
     """
     if client_ip is not None:
-        _hourly_limit(f"signup:ip:{client_ip}", get_settings().signups_per_hour,
+        hourly_limit(f"signup:ip:{client_ip}", get_settings().signups_per_hour,
                       "Too many sign-ups from your network")
     errors: dict[str, str] = {}
-    full_name = " ".join((form.full_name or "").split())
-    if not full_name:
-        errors["full_name"] = "Enter your full name"
-    elif len(full_name) > MAX_NAME_LENGTH:
-        errors["full_name"] = f"Use at most {MAX_NAME_LENGTH} characters"
+    full_name = tidy_name(form.full_name)
+    if problem := name_problem(full_name):
+        errors["full_name"] = problem
     email = ""
     try:
         email = normalize_email(form.email)
@@ -122,7 +141,7 @@ def register(session: Session, form: SignupForm, role: Role = Role.STUDENT,
         errors.update(exc.errors)
     if problem := password_problem(form.password or "", email or form.email or ""):
         errors["password"] = problem
-    if email and "email" not in errors and _user_by_email(session, email) is not None:
+    if email and "email" not in errors and user_by_email(session, email) is not None:
         errors["email"] = "An account with this email already exists"
     if errors:
         raise Invalid(errors)
@@ -163,7 +182,7 @@ def authenticate(session: Session, email: str, password: str, client_ip: str = "
     account = normalized or str(email or "")[:254].strip().lower()
     guard = limiter()
     _refuse_unless(guard.hit(f"login:ip:{client_ip}", get_settings().login_attempts_per_minute, 60))
-    user = _user_by_email(session, normalized) if normalized else None
+    user = user_by_email(session, normalized) if normalized else None
     scope = _login_scope(account, user)
     counted = _count_attempt(scope, client_ip)
     password = password or ""
@@ -228,7 +247,8 @@ def _refuse_unless(decision: Decision) -> None:
                               decision.retry_after)
 
 
-def _hourly_limit(key: str, limit: int, refusal: str) -> None:
+def hourly_limit(key: str, limit: int, refusal: str) -> None:
+    """Count one attempt under `key`; ``TooManyAttempts`` past `limit` in the last hour."""
     decision = limiter().hit(key, limit, 3600)
     if not decision.allowed:
         raise TooManyAttempts.in_minutes(refusal, decision.retry_after)
@@ -377,8 +397,8 @@ def request_password_reset(session: Session, email: str, client_ip: str = "") ->
     """
     address = normalize_email(email)
     limit = get_settings().password_resets_per_hour
-    _hourly_limit(f"reset:ip:{client_ip}", limit, "Too many password reset requests")
-    _hourly_limit(f"reset:account:{address}", limit, "Too many password reset requests")
+    hourly_limit(f"reset:ip:{client_ip}", limit, "Too many password reset requests")
+    hourly_limit(f"reset:account:{address}", limit, "Too many password reset requests")
     # The row lock (on SQLite, the write lock every transaction takes) makes two requests for one
     # account take turns, so the later one always finds, and removes, the earlier one's link.
     user = session.exec(select(User).where(User.email == address).with_for_update()).first()
@@ -458,5 +478,5 @@ def _open_reset(session: Session, token: str) -> tuple[PasswordReset, User]:
     return reset, user
 
 
-def _user_by_email(session: Session, email: str) -> User | None:
+def user_by_email(session: Session, email: str) -> User | None:
     return session.exec(select(User).where(User.email == email)).first()
