@@ -12,9 +12,12 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 
 from academy_app.db import session_scope
 from academy_app.infra.session_cookie import SESSION_COOKIE
-from academy_app.services import accounts, certificates, lessons, payments
+from academy_app.services import accounts, certificates, lessons, payments, profile
 from academy_app.services.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied
 from academy_app.text import as_id
+
+# For a file whose address changes with its content: kept a year, never asked for again.
+CACHED_FOR_GOOD = "public, max-age=31536000, immutable"
 
 
 async def receipt(request: Request) -> Response:
@@ -68,3 +71,13 @@ async def lesson_captions(request: Request) -> Response:
         return PlainTextResponse("Not found", status_code=404)
     return Response(text, media_type="text/vtt; charset=utf-8", headers={
         "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-cache"})
+
+
+async def avatar(request: Request) -> Response:
+    """A person's picture at one size. Public, like their name beside a discussion post: its
+    address comes from the picture's bytes and the person, so it cannot be guessed."""
+    path = profile.avatar_file(request.path_params["name"])
+    if path is None:
+        return PlainTextResponse("Not found", status_code=404)
+    return FileResponse(path, media_type="image/webp", headers={
+        "X-Content-Type-Options": "nosniff", "Cache-Control": CACHED_FOR_GOOD})
