@@ -56,7 +56,7 @@ def avatar_editor() -> rx.Component:
                 rx.cond(MyAccountState.avatar != "",
                         rx.button("Remove picture", variant="ghost", color_scheme="gray",
                                   on_click=MyAccountState.remove_avatar)),
-                spacing="3", wrap="wrap",
+                spacing="3", wrap="wrap", align="center",
             ),
             rx.text("JPEG, PNG or WebP, up to 5 MB. It is cropped to a square; nothing else of the "
                     "file (camera, place) is kept.", size="1", color_scheme="gray"),

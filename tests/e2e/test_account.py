@@ -69,10 +69,14 @@ def screenshot(page: Page, name: str, viewport: dict[str, int]) -> None:
     page.set_viewport_size(viewport)
     expect(page.locator("[data-sonner-toast]")).to_have_count(0, timeout=15_000)
     page.evaluate("window.scrollTo(0, 0)")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), (
         f"{name}: the page scrolls sideways")
+    # The window made as tall as the page: headless Chromium's full-page capture of a tall page
+    # leaves parts below the first screens unpainted (blank cards), one run here, another there.
+    height = page.evaluate("document.documentElement.scrollHeight")
+    page.set_viewport_size({"width": viewport["width"], "height": height})
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / name))
 
 
 def test_name_picture_email_preferences_and_a_new_address_by_its_link(open_page, app_server,
