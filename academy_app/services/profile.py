@@ -89,7 +89,7 @@ def set_avatar(session: Session, actor: User | None, data: object) -> User:
         raise Invalid({"avatar": f"The picture is larger than "
                                  f"{MAX_AVATAR_BYTES // (1024 * 1024)} MB"})
     try:
-        picture = images.read_picture(data)
+        picture = images.read_picture(data, needed=max(AVATAR_SIZES))
         drawn = {size: images.cropped(picture, size, size) for size in AVATAR_SIZES}
     except images.ImageRefused as exc:
         raise Invalid({"avatar": str(exc)}) from exc

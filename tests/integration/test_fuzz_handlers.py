@@ -614,8 +614,9 @@ def assert_still_sound(world: World, loop: LoopThread, tab: ReflexTab, role: str
     put back first, so the tab is known by it again.)"""
     email, name = ROLES[role]
     if may_rename and email:
-        world.sql("UPDATE users SET full_name = :name WHERE email = :email", name=name,
-                  email=email)
+        with world.engine.begin() as connection:
+            connection.execute(sa.text("UPDATE users SET full_name = :name WHERE email = :email"),
+                               {"name": name, "email": email})
     replies = loop(open_page(tab, page))
     assert not _error_toasts(replies)
     name = _user_name(replies) or ""
