@@ -7,7 +7,7 @@ from __future__ import annotations
 import reflex as rx
 
 from academy_app.components.layout import labelled, link_button, page, page_header, skeleton_block
-from academy_app.pages.account import auth_card
+from academy_app.pages.account import link_card
 from academy_app.pages.orders import status_badge
 from academy_app.services.email_preferences import Switch
 from academy_app.services.profile import MAX_AVATAR_BYTES
@@ -197,42 +197,31 @@ def account_page() -> rx.Component:
 
 
 def confirm_email_page() -> rx.Component:
-    return auth_card(
+    return link_card(
+        EmailChangeState.link_checked, EmailChangeState.link_valid | EmailChangeState.done,
         rx.cond(
-            ~EmailChangeState.link_checked,
-            rx.center(rx.spinner(aria_label="Checking the link"), width="100%", padding="24px"),
-            rx.cond(
-                EmailChangeState.done,
-                rx.vstack(
-                    rx.heading("Your email address is changed", size="7", as_="h1"),
-                    rx.callout("Academy now writes to " + EmailChangeState.new_email + ". Log in "
-                               "with this address from now on.", icon="circle-check",
-                               color_scheme="green", role="status", width="100%"),
-                    link_button("Go to your account", "/account", size="3"),
-                    spacing="4", width="100%",
-                ),
-                rx.cond(
-                    EmailChangeState.link_valid,
-                    rx.vstack(
-                        rx.heading("Confirm your new email address", size="7", as_="h1"),
-                        rx.text("Your Academy account will use ",
-                                rx.text.strong(EmailChangeState.new_email),
-                                " for log-in and every email.", color_scheme="gray"),
-                        rx.cond(EmailChangeState.problem != "",
-                                rx.callout(EmailChangeState.problem, icon="triangle-alert",
-                                           color_scheme="red", role="alert", width="100%")),
-                        rx.button("Use this address", size="3", width="100%",
-                                  on_click=EmailChangeState.confirm),
-                        spacing="4", width="100%",
-                    ),
-                    rx.vstack(
-                        rx.heading("This link no longer works", size="7", as_="h1"),
-                        rx.text("A confirmation link works once, for 24 hours, and only the latest "
-                                "one you asked for.", color_scheme="gray"),
-                        link_button("Go to your account", "/account", size="3"),
-                        spacing="4", width="100%",
-                    ),
-                ),
+            EmailChangeState.done,
+            rx.vstack(
+                rx.heading("Your email address is changed", size="7", as_="h1"),
+                rx.callout("Academy now writes to " + EmailChangeState.new_email + ". Log in "
+                           "with this address from now on.", icon="circle-check",
+                           color_scheme="green", role="status", width="100%"),
+                link_button("Go to your account", "/account", size="3"),
+                spacing="4", width="100%",
+            ),
+            rx.vstack(
+                rx.heading("Confirm your new email address", size="7", as_="h1"),
+                rx.text("Your Academy account will use ",
+                        rx.text.strong(EmailChangeState.new_email),
+                        " for log-in and every email.", color_scheme="gray"),
+                rx.cond(EmailChangeState.problem != "",
+                        rx.callout(EmailChangeState.problem, icon="triangle-alert",
+                                   color_scheme="red", role="alert", width="100%")),
+                rx.button("Use this address", size="3", width="100%",
+                          on_click=EmailChangeState.confirm),
+                spacing="4", width="100%",
             ),
         ),
+        "A confirmation link works once, for 24 hours, and only the latest one you asked for.",
+        "Go to your account", "/account",
     )

@@ -7,6 +7,7 @@ import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
@@ -18,7 +19,7 @@ from academy_app.infra import signing
 from academy_app.infra.common_passwords import is_common
 from academy_app.infra.ratelimit import Decision, limiter
 from academy_app.infra.session_cookie import MAX_TOKEN_LENGTH, token_hash
-from academy_app.models import LoginSession, PasswordReset, Role, User, as_utc, utcnow
+from academy_app.models import EmailChange, LoginSession, PasswordReset, Role, User, as_utc, utcnow
 from academy_app.services import emails
 from academy_app.services.errors import (
     AuthenticationFailed,
@@ -440,14 +441,8 @@ def reset_password(session: Session, token: str, new_password: str) -> User:
     if problem := password_problem(new_password or "", user.email):
         raise Invalid({"password": problem})
     password_hash = hash_password(new_password)  # before the UPDATE: its row lock is held briefly
-    now = utcnow()
-    used = session.execute(update(PasswordReset).where(
-        col(PasswordReset.id) == reset.id, col(PasswordReset.used_at).is_(None),
-        col(PasswordReset.expires_at) > now).values(used_at=now)
-        .execution_options(synchronize_session=False)).rowcount
-    if used != 1:
-        raise NotFound("link")
-    user.password_hash, user.updated_at = password_hash, now
+    use_link(session, PasswordReset, reset)
+    user.password_hash, user.updated_at = password_hash, utcnow()
     session.add(user)
     end_all_sessions(session, user)
     # The new hash starts the account's log-in limits afresh (`_login_scope`): whatever failures a
@@ -463,19 +458,38 @@ def purge_expired_resets(session: Session) -> int:
 
 
 def _open_reset(session: Session, token: str) -> tuple[PasswordReset, User]:
+    return open_link(session, PasswordReset, token)
+
+
+# A link mailed to act once (a password reset, an email confirmation): a row of `model` with
+# token_hash, user_id, expires_at and used_at.
+L = TypeVar("L", PasswordReset, EmailChange)
+
+
+def open_link(session: Session, model: type[L], token: object) -> tuple[L, User]:
+    """The row of a mailed link and its account, while the link is unused and unexpired and the
+    account active; else ``NotFound``, whatever the token (unknown, used, expired, crafted)."""
     if not token or not isinstance(token, str) or len(token) > 128:
         raise NotFound("link")
-    row = session.exec(
-        select(PasswordReset, User)
-        .join(User, col(User.id) == PasswordReset.user_id)
-        .where(PasswordReset.token_hash == token_hash(token))
-    ).first()
+    row = session.exec(select(model, User).join(User, col(User.id) == model.user_id)
+                       .where(model.token_hash == token_hash(token))).first()
     if row is None:
         raise NotFound("link")
-    reset, user = row
-    if reset.used_at is not None or as_utc(reset.expires_at) <= utcnow() or not user.is_active:
+    link, user = row
+    if link.used_at is not None or as_utc(link.expires_at) <= utcnow() or not user.is_active:
         raise NotFound("link")
-    return reset, user
+    return link, user
+
+
+def use_link(session: Session, model: type[L], link: L) -> None:
+    """Use a link up with one conditional UPDATE: of two requests racing with it exactly one
+    passes; the other gets ``NotFound``, as an expired link does."""
+    now = utcnow()
+    used = session.execute(update(model).where(
+        col(model.id) == link.id, col(model.used_at).is_(None), col(model.expires_at) > now)
+        .values(used_at=now).execution_options(synchronize_session=False)).rowcount
+    if used != 1:
+        raise NotFound("link")
 
 
 def user_by_email(session: Session, email: str) -> User | None:

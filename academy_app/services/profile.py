@@ -23,16 +23,16 @@ from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, delete, select, update
+from sqlmodel import Session, col, delete, select
 
 from academy_app.db import after_commit
 from academy_app.infra import images, signing, storage
 from academy_app.infra.session_cookie import token_hash
-from academy_app.models import EmailChange, PasswordReset, User, as_utc, utcnow
+from academy_app.models import EmailChange, PasswordReset, User, utcnow
 from academy_app.services import accounts, emails
 from academy_app.services.accounts import require_user
 from academy_app.services.email_preferences import masked
-from academy_app.services.errors import Conflict, Invalid, NotFound
+from academy_app.services.errors import Conflict, Invalid
 from academy_app.services.notifications import notify
 from academy_app.settings import get_settings
 
@@ -203,7 +203,7 @@ def request_email_change(session: Session, actor: User | None, form: EmailChange
 def check_email_change(session: Session, token: str) -> str:
     """The new address a confirmation link would set, masked, while it is usable; else
     ``NotFound``. Opening the link changes nothing (mail scanners open links too)."""
-    change, _user = _open_change(session, token)
+    change, _user = accounts.open_link(session, EmailChange, token)
     return masked(change.new_email)
 
 
@@ -212,14 +212,9 @@ def confirm_email_change(session: Session, token: str) -> User:
     a login (it may be opened on another device). Used up by one conditional UPDATE, so of two
     clicks exactly one changes anything; the other gets ``NotFound``, as an expired link does.
     ``Conflict`` if the address was taken meanwhile."""
-    change, user = _open_change(session, token)
+    change, user = accounts.open_link(session, EmailChange, token)
+    accounts.use_link(session, EmailChange, change)
     now = utcnow()
-    used = session.execute(update(EmailChange).where(
-        col(EmailChange.id) == change.id, col(EmailChange.used_at).is_(None),
-        col(EmailChange.expires_at) > now).values(used_at=now)
-        .execution_options(synchronize_session=False)).rowcount
-    if used != 1:
-        raise NotFound("link")
     holder = accounts.user_by_email(session, change.new_email)
     if holder is not None and holder.id != user.id:
         raise Conflict(TAKEN)
@@ -244,16 +239,3 @@ def purge_expired_email_changes(session: Session) -> int:
     return session.exec(delete(EmailChange).where(
         (col(EmailChange.expires_at) <= utcnow()) | col(EmailChange.used_at).is_not(None)
     )).rowcount
-
-
-def _open_change(session: Session, token: str) -> tuple[EmailChange, User]:
-    if not token or not isinstance(token, str) or len(token) > 128:
-        raise NotFound("link")
-    row = session.exec(select(EmailChange, User).join(User, col(User.id) == EmailChange.user_id)
-                       .where(EmailChange.token_hash == token_hash(token))).first()
-    if row is None:
-        raise NotFound("link")
-    change, user = row
-    if change.used_at is not None or as_utc(change.expires_at) <= utcnow() or not user.is_active:
-        raise NotFound("link")
-    return change, user
