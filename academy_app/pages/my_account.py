@@ -70,8 +70,8 @@ def avatar_editor() -> rx.Component:
 def profile_section() -> rx.Component:
     return section(
         "Profile",
-        rx.text("Your name and picture show in the header, beside your discussion posts, and on "
-                "certificates issued from now on.", color_scheme="gray"),
+        rx.text("Your picture shows in the header; your name there, beside your discussion "
+                "posts, and on certificates issued from now on.", color_scheme="gray"),
         avatar_editor(),
         form(field("Display name", "full_name", "full_name", autocomplete="name",
                    default=MyAccountState.full_name),
