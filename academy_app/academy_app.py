@@ -53,12 +53,18 @@ from academy_app.pages.dashboard import dashboard_page
 from academy_app.pages.errors import not_found_page
 from academy_app.pages.home import home_page
 from academy_app.pages.learn import learn_page
-from academy_app.pages.my_account import account_page
+from academy_app.pages.my_account import account_page, confirm_email_page
+from academy_app.pages.notifications import notifications_page
 from academy_app.pages.orders import order_page
 from academy_app.pages.reminders import unsubscribe_page
 from academy_app.pages.study_groups import study_groups_page
 from academy_app.settings import get_settings
-from academy_app.state.account import AccountFormState, MyAccountState, PasswordFormState
+from academy_app.state.account import (
+    AccountFormState,
+    EmailChangeState,
+    MyAccountState,
+    PasswordFormState,
+)
 from academy_app.state.auth import AuthState
 from academy_app.state.catalog import CatalogState, HomeState
 from academy_app.state.certificates import CertificatesState, VerifyState
@@ -125,7 +131,7 @@ add_page(dashboard_page, "/dashboard", "My learning · Academy", DashboardState.
 add_page(certificates_page, "/certificates", "My certificates · Academy", CertificatesState.load)
 add_page(verify_page, "/verify", "Verify a certificate · Academy", VerifyState.load)
 add_page(verify_page, "/verify/[code]", "Verify a certificate · Academy", VerifyState.load)
-add_page(unsubscribe_page, "/unsubscribe/[token]", "Reminder emails · Academy",
+add_page(unsubscribe_page, "/unsubscribe/[token]", "Emails from Academy · Academy",
          ReminderLinkState.load)
 add_page(signup_page, "/signup", "Sign up · Academy", AccountFormState.open_form)
 add_page(login_page, "/login", "Log in · Academy", AccountFormState.open_form)
@@ -134,6 +140,10 @@ add_page(forgot_password_page, "/password/forgot", "Forgot password · Academy",
 add_page(reset_password_page, "/password/reset/[token]", "Choose a new password · Academy",
          PasswordFormState.open_reset)
 add_page(account_page, "/account", "Your account · Academy", MyAccountState.load)
+add_page(confirm_email_page, "/account/email/[token]", "Confirm your new email · Academy",
+         EmailChangeState.open_link)
+add_page(notifications_page, "/notifications", "Notifications · Academy",
+         NotificationState.open_page)
 add_page(order_page, "/orders/[order_id]", "Your order · Academy", OrderState.load)
 add_page(study_groups_page, "/study-groups", "Study groups · Academy", LearnerGroupsState.load)
 add_page(course_editor_page, "/admin/courses/[course_id]", "Course editor · Workspace · Academy",

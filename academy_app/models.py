@@ -79,8 +79,17 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=255)
     role: Role = Field(default=Role.STUDENT, sa_type=_enum(Role))
     is_active: bool = Field(default=True)
-    # Reminder emails when they stop learning; off by the signed link in every reminder.
+    # Email on or off per topic (services/email_preferences.py): the account page and the signed
+    # unsubscribe link in each email set them; the bell shows everything whatever they say.
     email_reminders: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    email_course_updates: bool = Field(default=True,
+                                       sa_column_kwargs={"server_default": sa.true()})
+    email_discussions: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    email_releases: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    email_payments: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    # The stored avatar's name ('' for none): a new picture gets a new name, so its address can be
+    # cached for good (services/profile.py).
+    avatar: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
     created_at: datetime = Field(default_factory=utcnow, **_timestamp())
     updated_at: datetime = Field(default_factory=utcnow, **_timestamp())
 
@@ -110,6 +119,22 @@ class PasswordReset(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     token_hash: str = Field(max_length=64, unique=True, index=True)
     user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    created_at: datetime = Field(default_factory=utcnow, **_timestamp())
+    expires_at: datetime = Field(**_timestamp(index=True))
+    used_at: datetime | None = Field(default=None, **_timestamp(nullable=True))
+
+
+class EmailChange(SQLModel, table=True):
+    """A change of address waiting for its confirmation link, sent to the new address. As with a
+    password reset, only a SHA-256 of the link's token is stored; used once, it expires, and a newer
+    request of the same user deletes the older ones. The address changes only when it is used."""
+
+    __tablename__ = "email_changes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    new_email: str = Field(max_length=254)
     created_at: datetime = Field(default_factory=utcnow, **_timestamp())
     expires_at: datetime = Field(**_timestamp(index=True))
     used_at: datetime | None = Field(default=None, **_timestamp(nullable=True))

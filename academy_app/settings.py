@@ -93,6 +93,12 @@ class Settings(BaseSettings):
         default=5, ge=1,
         description="Password-reset emails that may be asked for per hour from one IP address, and "
                     "for one email address (known or not: the answer must not tell).")
+    email_changes_per_hour: int = Field(
+        default=5, ge=1,
+        description="Requests to change one's email address allowed per hour for one user, and "
+                    "from one IP address. Each sends a link to the new address and a notice to the "
+                    "old one, and answers whether the new address has an account (as sign-up "
+                    "does), so every request counts.")
     wrong_coupon_codes_per_hour: int = Field(
         default=20, ge=1,
         description="Coupon codes that turn out unusable allowed per hour for one user, and from one "

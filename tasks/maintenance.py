@@ -15,6 +15,7 @@ from academy_app.services import (
     discussions,
     emails,
     learner_records,
+    profile,
     reminders,
 )
 
@@ -23,9 +24,11 @@ STUCK_AFTER = timedelta(minutes=10)
 
 @app.task(name="tasks.maintenance.purge_expired_sessions")
 def purge_expired_sessions() -> int:
-    """Login sessions past their absolute or idle timeout, and used or expired reset links."""
+    """Login sessions past their absolute or idle timeout, and used or expired reset links and
+    email confirmation links."""
     with session_scope() as session:
         accounts.purge_expired_resets(session)
+        profile.purge_expired_email_changes(session)
         return accounts.purge_expired_sessions(session)
 
 

@@ -96,6 +96,7 @@ def app_environment(workdir: Path, database_url: str, port: int, *, redis_url: s
         "ACADEMY_LOGIN_ATTEMPTS_PER_MINUTE": "1000",
         "ACADEMY_SIGNUPS_PER_HOUR": "1000",
         "ACADEMY_PASSWORD_RESETS_PER_HOUR": "1000",
+        "ACADEMY_EMAIL_CHANGES_PER_HOUR": "1000",
         "ACADEMY_WRONG_COUPON_CODES_PER_HOUR": "1000",
         "ACADEMY_API_ANONYMOUS_PER_HOUR": "100000",
         "ACADEMY_API_AUTHENTICATED_PER_HOUR": "100000",

@@ -7,12 +7,14 @@ through here: the session cookie names the user, and the payments service decide
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 
 from academy_app.db import session_scope
 from academy_app.infra.session_cookie import SESSION_COOKIE
-from academy_app.services import accounts, certificates, covers, lessons, payments
+from academy_app.services import accounts, certificates, covers, lessons, payments, profile
 from academy_app.services.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied
 from academy_app.text import as_id
 
@@ -75,7 +77,17 @@ async def lesson_captions(request: Request) -> Response:
 async def course_cover(request: Request) -> Response:
     """A course's cover at one size. Public, like the course page: a draft's cover is only found by
     the address its staff's pages print, which the uploaded bytes' hash makes unguessable."""
-    path = covers.file_for(request.path_params["name"])
+    return _picture(covers.file_for(request.path_params["name"]))
+
+
+async def avatar(request: Request) -> Response:
+    """A person's picture at one size. Public, like their name beside a discussion post: its
+    address comes from the picture's bytes and the person, so it cannot be guessed."""
+    return _picture(profile.avatar_file(request.path_params["name"]))
+
+
+def _picture(path: Path | None) -> Response:
+    """A drawn WebP, named by its content: kept for good."""
     if path is None:
         return PlainTextResponse("Not found", status_code=404)
     return FileResponse(path, media_type="image/webp", headers={

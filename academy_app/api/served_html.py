@@ -63,6 +63,7 @@ IMMUTABLE = (b"cache-control", CACHED_FOR_GOOD.encode())
 PAGES_ROUTE = Mount("/", routes=[], name="frontend")
 # What search engines have no business indexing: a learner's own pages and the staff workspace.
 PRIVATE_PATHS = ["/admin", "/dashboard", "/learn/", "/certificates", "/account", "/study-groups",
+                 "/notifications",
                  "/password/", "/unsubscribe/", "/receipts/", "/downloads/", "/lessons/", "/auth/", "/api/",
                  "/_event", "/_upload"]
 

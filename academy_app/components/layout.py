@@ -78,7 +78,8 @@ def content_column(width: str = MAX_WIDTH) -> dict[str, object]:
 def _account_link(name_display: str | rx.Breakpoints) -> rx.Component:
     return rx.link(
         rx.hstack(
-            rx.avatar(fallback=AuthState.user_initials, size="2", radius="full", aria_hidden="true"),
+            rx.avatar(src=AuthState.user_avatar, fallback=AuthState.user_initials, size="2",
+                      radius="full", aria_hidden="true"),
             rx.text(AuthState.user_name, size="2", weight="medium", display=name_display,
                     overflow_wrap="anywhere"),
             align="center",

@@ -7,12 +7,16 @@ import reflex as rx
 from academy_app.state.notifications import NotificationRow, NotificationState
 
 
+def unread_dot(item: NotificationRow) -> rx.Component:
+    return rx.cond(item.unread, rx.box(width="8px", height="8px", border_radius="50%",
+                                       background=rx.color("accent", 9), aria_label="Unread",
+                                       role="img", flex_shrink="0"))
+
+
 def notification_item(item: NotificationRow) -> rx.Component:
     content = rx.vstack(
-        rx.hstack(rx.cond(item.unread, rx.box(width="8px", height="8px", border_radius="50%",
-                                              background=rx.color("accent", 9),
-                                              aria_label="Unread")),
-                  rx.text(item.title, size="2", weight="medium"), align="center", spacing="2"),
+        rx.hstack(unread_dot(item), rx.text(item.title, size="2", weight="medium"),
+                  align="center", spacing="2"),
         rx.cond(item.body != "", rx.text(item.body, size="1", color_scheme="gray")),
         rx.text(item.when, size="1", color_scheme="gray"),
         spacing="1",
@@ -46,6 +50,8 @@ def notification_bell() -> rx.Component:
                                               overflow_y="auto"),
                                     rx.text("Nothing yet. Updates about your courses appear here.",
                                             size="2", color_scheme="gray"))),
+                    rx.popover.close(rx.link("See all notifications", href="/notifications",
+                                             size="2", underline="always", align_self="center")),
                     spacing="2",
                     width="320px",
                 ),

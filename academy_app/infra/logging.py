@@ -24,8 +24,10 @@ from datetime import UTC, datetime
 
 from academy_app.settings import Settings, get_settings
 
-# Path segments that are secrets: a reset link's token, a signed unsubscribe link.
-_SECRET_PATHS = re.compile(r"(/(?:password/reset|email/unsubscribe|unsubscribe)/)[^/?#\s\"'<>]+")
+# Path segments that are secrets: a reset link's token, an email confirmation link's, a signed
+# unsubscribe link.
+_SECRET_PATHS = re.compile(
+    r"(/(?:password/reset|account/email|email/unsubscribe|unsubscribe)/)[^/?#\s\"'<>]+")
 
 
 @dataclass

@@ -125,29 +125,40 @@ def forgot_password_page() -> rx.Component:
     )
 
 
-def reset_password_page() -> rx.Component:
+def link_card(checked: rx.Var, valid: rx.Var, usable: rx.Component, spent: str, retry: str,
+              retry_href: str) -> rx.Component:
+    """The page a mailed one-time link opens: a spinner while it is checked, then what it offers
+    (`usable`), or why it no longer works (`spent`) and where to get another."""
     return auth_card(
         rx.cond(
-            ~PasswordFormState.link_checked,
+            ~checked,
             rx.center(rx.spinner(aria_label="Checking the link"), width="100%", padding="24px"),
             rx.cond(
-                PasswordFormState.link_valid,
-                rx.vstack(
-                    rx.heading("Choose a new password", size="7", as_="h1"),
-                    rx.text("Every device logged in to your account will be logged out.",
-                            color_scheme="gray"),
-                    auth_form([text_field("New password", "password", kind="password",
-                                          autocomplete="new-password", hint=PASSWORD_HINT)],
-                              "Set new password", PasswordFormState.set_new_password),
-                    spacing="4", width="100%",
-                ),
+                valid,
+                usable,
                 rx.vstack(
                     rx.heading("This link no longer works", size="7", as_="h1"),
-                    rx.text("A reset link works once, for one hour, and only the latest one you "
-                            "asked for.", color_scheme="gray"),
-                    link_button("Ask for a new link", "/password/forgot", size="3"),
+                    rx.text(spent, color_scheme="gray"),
+                    link_button(retry, retry_href, size="3"),
                     spacing="4", width="100%",
                 ),
             ),
         ),
+    )
+
+
+def reset_password_page() -> rx.Component:
+    return link_card(
+        PasswordFormState.link_checked, PasswordFormState.link_valid,
+        rx.vstack(
+            rx.heading("Choose a new password", size="7", as_="h1"),
+            rx.text("Every device logged in to your account will be logged out.",
+                    color_scheme="gray"),
+            auth_form([text_field("New password", "password", kind="password",
+                                  autocomplete="new-password", hint=PASSWORD_HINT)],
+                      "Set new password", PasswordFormState.set_new_password),
+            spacing="4", width="100%",
+        ),
+        "A reset link works once, for one hour, and only the latest one you asked for.",
+        "Ask for a new link", "/password/forgot",
     )

@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
@@ -19,7 +20,7 @@ from academy_app.infra.common_passwords import is_common
 from academy_app.infra.passwords import hash_password
 from academy_app.infra.ratelimit import Decision, limiter
 from academy_app.infra.session_cookie import MAX_TOKEN_LENGTH, token_hash
-from academy_app.models import LoginSession, PasswordReset, Role, User, as_utc, utcnow
+from academy_app.models import EmailChange, LoginSession, PasswordReset, Role, User, as_utc, utcnow
 from academy_app.services import emails
 from academy_app.services.errors import (
     AuthenticationFailed,
@@ -75,6 +76,27 @@ def normalize_email(raw: str) -> str:
     return result.normalized.lower()
 
 
+def tidy_name(raw: object) -> str:
+    """A name as typed, its runs of spaces (and stray newlines) made one."""
+    return " ".join(raw.split()) if isinstance(raw, str) else ""
+
+
+def name_problem(full_name: str) -> str | None:
+    if not full_name:
+        return "Enter your full name"
+    if len(full_name) > MAX_NAME_LENGTH:
+        return f"Use at most {MAX_NAME_LENGTH} characters"
+    return None
+
+
+def password_matches(user: User, password: object) -> bool:
+    """Whether `password` is the user's, checked in the time any other password takes."""
+    if not isinstance(password, str) or len(password) > MAX_PASSWORD_LENGTH:
+        passwords.verify("", _DUMMY_HASH)
+        return False
+    return passwords.verify(password, user.password_hash)
+
+
 def password_problem(password: str, email: str) -> str | None:
     if len(password) < MIN_PASSWORD_LENGTH:
         return f"Use at least {MIN_PASSWORD_LENGTH} characters"
@@ -95,14 +117,12 @@ def register(session: Session, form: SignupForm, role: Role = Role.STUDENT,
     that address first: otherwise the "already exists" answer would test addresses by the thousand.
     """
     if client_ip is not None:
-        _hourly_limit(f"signup:ip:{client_ip}", get_settings().signups_per_hour,
+        hourly_limit(f"signup:ip:{client_ip}", get_settings().signups_per_hour,
                       "Too many sign-ups from your network")
     errors: dict[str, str] = {}
-    full_name = " ".join((form.full_name or "").split())
-    if not full_name:
-        errors["full_name"] = "Enter your full name"
-    elif len(full_name) > MAX_NAME_LENGTH:
-        errors["full_name"] = f"Use at most {MAX_NAME_LENGTH} characters"
+    full_name = tidy_name(form.full_name)
+    if problem := name_problem(full_name):
+        errors["full_name"] = problem
     email = ""
     try:
         email = normalize_email(form.email)
@@ -110,7 +130,7 @@ def register(session: Session, form: SignupForm, role: Role = Role.STUDENT,
         errors.update(exc.errors)
     if problem := password_problem(form.password or "", email or form.email or ""):
         errors["password"] = problem
-    if email and "email" not in errors and _user_by_email(session, email) is not None:
+    if email and "email" not in errors and user_by_email(session, email) is not None:
         errors["email"] = "An account with this email already exists"
     if errors:
         raise Invalid(errors)
@@ -151,7 +171,7 @@ def authenticate(session: Session, email: str, password: str, client_ip: str = "
     account = normalized or str(email or "")[:254].strip().lower()
     guard = limiter()
     _refuse_unless(guard.hit(f"login:ip:{client_ip}", get_settings().login_attempts_per_minute, 60))
-    user = _user_by_email(session, normalized) if normalized else None
+    user = user_by_email(session, normalized) if normalized else None
     scope = _login_scope(account, user)
     counted = _count_attempt(scope, client_ip)
     password = password or ""
@@ -216,7 +236,8 @@ def _refuse_unless(decision: Decision) -> None:
                               decision.retry_after)
 
 
-def _hourly_limit(key: str, limit: int, refusal: str) -> None:
+def hourly_limit(key: str, limit: int, refusal: str) -> None:
+    """Count one attempt under `key`; ``TooManyAttempts`` past `limit` in the last hour."""
     decision = limiter().hit(key, limit, 3600)
     if not decision.allowed:
         raise TooManyAttempts.in_minutes(refusal, decision.retry_after)
@@ -386,8 +407,8 @@ def request_password_reset(session: Session, email: str, client_ip: str = "") ->
     """
     address = normalize_email(email)
     limit = get_settings().password_resets_per_hour
-    _hourly_limit(f"reset:ip:{client_ip}", limit, "Too many password reset requests")
-    _hourly_limit(f"reset:account:{address}", limit, "Too many password reset requests")
+    hourly_limit(f"reset:ip:{client_ip}", limit, "Too many password reset requests")
+    hourly_limit(f"reset:account:{address}", limit, "Too many password reset requests")
     # The row lock (on SQLite, the write lock every transaction takes) makes two requests for one
     # account take turns, so the later one always finds, and removes, the earlier one's link.
     user = session.exec(select(User).where(User.email == address).with_for_update()).first()
@@ -429,14 +450,8 @@ def reset_password(session: Session, token: str, new_password: str) -> User:
     if problem := password_problem(new_password or "", user.email):
         raise Invalid({"password": problem})
     password_hash = hash_password(new_password)  # before the UPDATE: its row lock is held briefly
-    now = utcnow()
-    used = session.execute(update(PasswordReset).where(
-        col(PasswordReset.id) == reset.id, col(PasswordReset.used_at).is_(None),
-        col(PasswordReset.expires_at) > now).values(used_at=now)
-        .execution_options(synchronize_session=False)).rowcount
-    if used != 1:
-        raise NotFound("link")
-    user.password_hash, user.updated_at = password_hash, now
+    use_link(session, PasswordReset, reset)
+    user.password_hash, user.updated_at = password_hash, utcnow()
     session.add(user)
     end_all_sessions(session, user)
     # The new hash starts the account's log-in limits afresh (`_login_scope`): whatever failures a
@@ -452,20 +467,39 @@ def purge_expired_resets(session: Session) -> int:
 
 
 def _open_reset(session: Session, token: str) -> tuple[PasswordReset, User]:
+    return open_link(session, PasswordReset, token)
+
+
+# A link mailed to act once (a password reset, an email confirmation): a row of `model` with
+# token_hash, user_id, expires_at and used_at.
+L = TypeVar("L", PasswordReset, EmailChange)
+
+
+def open_link(session: Session, model: type[L], token: object) -> tuple[L, User]:
+    """The row of a mailed link and its account, while the link is unused and unexpired and the
+    account active; else ``NotFound``, whatever the token (unknown, used, expired, crafted)."""
     if not token or not isinstance(token, str) or len(token) > 128:
         raise NotFound("link")
-    row = session.exec(
-        select(PasswordReset, User)
-        .join(User, col(User.id) == PasswordReset.user_id)
-        .where(PasswordReset.token_hash == token_hash(token))
-    ).first()
+    row = session.exec(select(model, User).join(User, col(User.id) == model.user_id)
+                       .where(model.token_hash == token_hash(token))).first()
     if row is None:
         raise NotFound("link")
-    reset, user = row
-    if reset.used_at is not None or as_utc(reset.expires_at) <= utcnow() or not user.is_active:
+    link, user = row
+    if link.used_at is not None or as_utc(link.expires_at) <= utcnow() or not user.is_active:
         raise NotFound("link")
-    return reset, user
+    return link, user
 
 
-def _user_by_email(session: Session, email: str) -> User | None:
+def use_link(session: Session, model: type[L], link: L) -> None:
+    """Use a link up with one conditional UPDATE: of two requests racing with it exactly one
+    passes; the other gets ``NotFound``, as an expired link does."""
+    now = utcnow()
+    used = session.execute(update(model).where(
+        col(model.id) == link.id, col(model.used_at).is_(None), col(model.expires_at) > now)
+        .values(used_at=now).execution_options(synchronize_session=False)).rowcount
+    if used != 1:
+        raise NotFound("link")
+
+
+def user_by_email(session: Session, email: str) -> User | None:
     return session.exec(select(User).where(User.email == email)).first()

@@ -56,7 +56,7 @@ from academy_app.models import (
     as_utc,
     utcnow,
 )
-from academy_app.services import accounts, audit, emails, reminders
+from academy_app.services import accounts, audit, emails
 from academy_app.services.access import can_open, is_gated
 from academy_app.services.accounts import require_user
 from academy_app.services.catalog import escape_like, is_course_staff
@@ -852,7 +852,8 @@ def queue_digests(session: Session, now: datetime | None = None) -> list[int]:
     """One email per follower and day listing the discussion news they have not read (the bell's
     unread notifications of the last day, older than `DIGEST_AFTER`). Keyed by user and day in the
     email log: the scheduled job may run twice, or on two machines, and sends one. Followers who
-    turned reminder emails off (the signed link in every such email) get none."""
+    turned discussion emails off (the account page, or the link in every digest) get none
+    (emails.queue_once)."""
     now = now or utcnow()
     unread = session.exec(
         select(Notification.user_id, Notification.title, Notification.link, User.email,
@@ -861,7 +862,7 @@ def queue_digests(session: Session, now: datetime | None = None) -> list[int]:
         .where(col(Notification.kind).in_(NOTIFIED_KINDS), col(Notification.read_at).is_(None),
                Notification.created_at > now - DIGEST_WINDOW,
                Notification.created_at <= now - DIGEST_AFTER,
-               col(User.is_active).is_(True), col(User.email_reminders).is_(True))
+               col(User.is_active).is_(True))
         .order_by(col(Notification.user_id), col(Notification.id).desc())).all()
     news: dict[int, list[tuple]] = defaultdict(list)
     for row in unread:
@@ -880,8 +881,7 @@ def _digest(user_id: int, rows: list[tuple], day: str) -> dict:
     return {"kind": "discussion.digest", "user_id": user_id, "to_address": address,
             "dedupe_key": f"discussion.digest:user:{user_id}:{day}", "subject": title,
             "context": json.dumps({"name": name, "title": title, "body": "\n".join(lines),
-                                   "link": link,
-                                   "unsubscribe_token": reminders.unsubscribe_token(user_id)})}
+                                   "link": link})}
 
 
 # --- rows for a viewer -----------------------------------------------------------------------------

@@ -4,13 +4,20 @@ A service never talks to SMTP. Storing a notification of an emailed kind also wr
 row (unique per kind and notification) in the same transaction; after commit a task is queued for
 it by name (`SEND_EMAIL_TASK`), which renders, sends and marks it. A retried or redelivered task finds
 the row already sent and does nothing, and a rolled-back transaction queues nothing.
+
+Every email is written by `queue_once`, and that is where a person's choice is obeyed: an email of
+a topic (course updates, discussions, releases, reminders, payments) is written only while its
+person's switch for the topic is on (services/email_preferences.py sets them), and it carries a
+signed link that turns the switch off. Emails about the account itself belong to no topic.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy import or_
@@ -18,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from academy_app.db import after_commit, after_keyset, keyset_cursor, read_keyset_cursor
+from academy_app.infra import signing
 from academy_app.infra.queue import enqueue
 from academy_app.models import EmailLog, EmailStatus, Notification, User, utcnow
 
@@ -29,6 +37,52 @@ MAX_ATTEMPTS = 6  # then the email is marked failed (an admin may retry it)
 # The tasks (tasks/emails.py) register under these names; a service queues work by name only.
 SEND_EMAIL_TASK = "tasks.emails.send_email"
 SEND_EMAILS_TASK = "tasks.emails.send_emails"
+
+
+class Topic(StrEnum):
+    COURSE_UPDATES = "course_updates"
+    DISCUSSIONS = "discussions"
+    RELEASES = "releases"
+    REMINDERS = "reminders"
+    PAYMENTS = "payments"
+
+
+@dataclass(frozen=True)
+class TopicInfo:
+    column: str  # the User column holding the switch
+    label: str
+    description: str
+    kinds: frozenset[str]  # the email kinds (email_log.kind) it covers
+
+
+TOPICS: dict[Topic, TopicInfo] = {
+    Topic.COURSE_UPDATES: TopicInfo(
+        "email_course_updates", "Course updates and announcements",
+        "What the instructors of your courses announce.", frozenset({"course.update"})),
+    Topic.DISCUSSIONS: TopicInfo(
+        "email_discussions", "Discussion replies and mentions",
+        "A daily digest of replies, accepted answers and mentions you have not read.",
+        frozenset({"discussion.digest"})),
+    Topic.RELEASES: TopicInfo(
+        "email_releases", "New lessons on learning paths",
+        "One email on a day lessons open for you.", frozenset({"lessons.released"})),
+    Topic.REMINDERS: TopicInfo(
+        "email_reminders", "Study reminders",
+        "A nudge when a course has waited a week for you.", frozenset({"reminder.inactive"})),
+    Topic.PAYMENTS: TopicInfo(
+        "email_payments", "Payments and enrolments",
+        "A payment received, approved or not accepted, and each new enrolment.",
+        frozenset({"payment.received", "payment.approved", "payment.rejected",
+                   "enrollment.active"})),
+}
+TOPIC_OF_KIND = {kind: topic for topic, info in TOPICS.items() for kind in info.kinds}
+
+UNSUBSCRIBE = "unsubscribe"  # the purpose a link's signature is bound to: "<user id>:<topic>"
+
+
+def unsubscribe_token(user_id: int, topic: Topic) -> str:
+    """What the email's unsubscribe link carries: this person and this topic, signed."""
+    return signing.sign(UNSUBSCRIBE, f"{user_id}:{topic.value}")
 
 
 def queue_for(session: Session, notifications: Sequence[Notification]) -> list[int]:
@@ -49,6 +103,7 @@ def queue_for(session: Session, notifications: Sequence[Notification]) -> list[i
 def queue_once(session: Session, values: list[dict]) -> list[int]:
     """Write email rows, skipping any whose dedupe key exists already, and queue the new ones'
     sending after commit. Returns the new rows' ids."""
+    values = _wanted(session, values)
     if not values:
         return []
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
@@ -57,6 +112,25 @@ def queue_once(session: Session, values: list[dict]) -> list[int]:
     if ids:
         after_commit(session, lambda: send_later(ids))
     return ids
+
+
+def _wanted(session: Session, values: list[dict]) -> list[dict]:
+    """The email rows whose person wants their topic by email (User's switches), each given its
+    topic's unsubscribe link; rows of no topic (about the account itself) all."""
+    ids = {row["user_id"] for row in values if row["kind"] in TOPIC_OF_KIND and row.get("user_id")}
+    columns = [getattr(User, info.column) for info in TOPICS.values()]
+    switches = {user_id: dict(zip(TOPICS, on, strict=True)) for user_id, *on in session.exec(
+        select(User.id, *columns).where(col(User.id).in_(ids)))} if ids else {}
+    wanted = []
+    for row in values:
+        topic = TOPIC_OF_KIND.get(row["kind"])
+        if topic is None:
+            wanted.append(row)
+        elif switches.get(row.get("user_id"), {}).get(topic):
+            context = {**json.loads(row["context"]),
+                       "unsubscribe_token": unsubscribe_token(row["user_id"], topic)}
+            wanted.append({**row, "context": json.dumps(context)})
+    return wanted
 
 
 def send_later(email_ids: list[int]) -> None:

@@ -11,8 +11,10 @@ from academy_app.infra import bus
 from academy_app.models import Notification, User, utcnow
 from academy_app.services import emails
 from academy_app.services.accounts import require_user
+from academy_app.text import as_id
 
 RECENT_LIMIT = 20
+PAGE_SIZE = 20  # the all-notifications page, per "Show older"
 
 
 def notify(session: Session, user_id: int, kind: str, title: str, body: str = "",
@@ -63,6 +65,30 @@ def recent_ids(session: Session, actor: User | None, limit: int = RECENT_LIMIT) 
     user = require_user(actor)
     return list(session.exec(select(Notification.id).where(Notification.user_id == user.id)
                              .order_by(col(Notification.id).desc()).limit(min(max(limit, 1), 100))))
+
+
+def older(session: Session, actor: User | None, before_id: int = 0,
+          limit: int = PAGE_SIZE) -> tuple[list[Notification], bool]:
+    """One page of the user's notifications, newest first, from just before `before_id` (0: the
+    newest): keyset paging down the (user, id) index, so a page far back costs what the first does
+    and a notification arriving meanwhile shifts nothing. Returns the page and whether there is
+    more."""
+    user = require_user(actor)
+    statement = select(Notification).where(Notification.user_id == user.id)
+    if before_id := as_id(before_id):
+        statement = statement.where(col(Notification.id) < before_id)
+    size = min(max(as_id(limit), 1), PAGE_SIZE)
+    rows = list(session.exec(statement.order_by(col(Notification.id).desc()).limit(size + 1)))
+    return rows[:size], len(rows) > size
+
+
+def mark_read(session: Session, actor: User | None, notification_id: int) -> bool:
+    """Mark one of the user's notifications read; whether it was unread (nobody else's is touched,
+    whatever id is asked, and a second click changes nothing)."""
+    user = require_user(actor)
+    return session.execute(update(Notification).where(
+        col(Notification.id) == as_id(notification_id), col(Notification.user_id) == user.id,
+        col(Notification.read_at).is_(None)).values(read_at=utcnow())).rowcount == 1
 
 
 def mark_all_read(session: Session, actor: User | None) -> int:

@@ -1,4 +1,5 @@
-"""Reminder emails to learners who stopped: one per quiet spell, never to those who opted out.
+"""Reminder emails to learners who stopped: one per quiet spell, never to those who opted out
+(emails.queue_once obeys their switch).
 
 A learner is quiet when nothing of theirs moved for `INACTIVE_AFTER` (an enrollment's `updated_at`
 doubles as its last activity) while a course of theirs is unfinished. Each quiet spell is named by
@@ -14,17 +15,14 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from academy_app.infra import signing
 from academy_app.models import Course, Enrollment, EnrollmentStatus, User, as_utc, utcnow
 from academy_app.services import emails
-from academy_app.services.errors import NotFound
 
 INACTIVE_AFTER = timedelta(days=7)
 # Spells that began longer ago are let be: the first run after this feature ships, or after a long
 # outage of the scheduler, must not email everyone who ever drifted away.
 FORGET_AFTER = timedelta(days=30)
 BATCH = 500
-UNSUBSCRIBE = "unsubscribe-reminders"  # the purpose a link's signature is bound to
 
 
 def queue_inactivity_reminders(session: Session, now: datetime | None = None) -> list[int]:
@@ -42,27 +40,6 @@ def queue_inactivity_reminders(session: Session, now: datetime | None = None) ->
     return written
 
 
-def unsubscribe_token(user_id: int) -> str:
-    return signing.sign(UNSUBSCRIBE, str(user_id))
-
-
-def user_for_token(session: Session, token: str) -> User:
-    """The user an unsubscribe link was made for: no login needed, the signature is the proof."""
-    value = signing.unsign(UNSUBSCRIBE, token)
-    user = session.get(User, int(value)) if value and value.isdigit() else None
-    if user is None:
-        raise NotFound("link")
-    return user
-
-
-def set_reminders(session: Session, token: str, enabled: bool) -> User:
-    user = user_for_token(session, token)
-    if user.email_reminders != enabled:
-        user.email_reminders, user.updated_at = enabled, utcnow()
-        session.add(user)
-    return user
-
-
 def _quiet_learners(session: Session, cutoff: datetime, forgotten: datetime,
                     after: int) -> list[tuple]:
     """Learners (by id, from `after` on) with an unfinished course, no activity since `cutoff`,
@@ -73,7 +50,6 @@ def _quiet_learners(session: Session, cutoff: datetime, forgotten: datetime,
         select(User.id, User.email, User.full_name, last_activity)
         .join(Enrollment, col(Enrollment.user_id) == User.id)
         .where(col(User.id) > after, col(User.is_active).is_(True),
-               col(User.email_reminders).is_(True),
                col(Enrollment.status).in_([EnrollmentStatus.ACTIVE, EnrollmentStatus.COMPLETED]))
         .group_by(col(User.id), col(User.email), col(User.full_name))
         .having(last_activity <= cutoff, last_activity > forgotten, unfinished > 0)
@@ -88,8 +64,7 @@ def _reminder(user_id: int, address: str, name: str, since: datetime, course: st
             "subject": title[:200],
             "context": json.dumps({
                 "name": name, "title": title, "link": f"/courses/{slug}",
-                "body": "A few minutes today keeps the momentum going: your next lesson is waiting.",
-                "unsubscribe_token": unsubscribe_token(user_id)})}
+                "body": "A few minutes today keeps the momentum going: your next lesson is waiting."})}
 
 
 def _course_to_resume(session: Session, user_ids: list[int]) -> dict[int, tuple[str, str]]:

@@ -27,7 +27,6 @@ from academy_app.infra import bus
 from academy_app.models import Course, Lesson, Module, Notification, User
 from academy_app.services import access, emails
 from academy_app.services.notifications import notify
-from academy_app.services.reminders import unsubscribe_token
 
 OPENED = "lesson.opened"
 RELEASE_EMAIL = "lessons.released"
@@ -85,7 +84,7 @@ def announce_due(session: Session, now: datetime,
             if not access.record_release_notice(session, user_id, course_id, day,
                                                 [unlock.lesson_id for unlock in released]):
                 continue  # this day's email is another sweep's (sent, or being sent)
-            if user is not None and user.email_reminders:  # the reminders' unsubscribe covers it
+            if user is not None:  # and wants it: emails.queue_once asks
                 mails.append(_release_email(user, course, day.isoformat(), released))
     emails.queue_once(session, mails)
     return unlocks
@@ -102,5 +101,4 @@ def _release_email(user: User, course: Course, day: str, released: Sequence[acce
             "subject": title,
             "context": json.dumps({"name": user.full_name, "title": title,
                                    "body": "Opened today:\n" + "\n".join(lines),
-                                   "link": f"/learn/{course.slug}/{released[0].lesson_id}",
-                                   "unsubscribe_token": unsubscribe_token(user.id)})}
+                                   "link": f"/learn/{course.slug}/{released[0].lesson_id}"})}

@@ -25,7 +25,7 @@ from academy_app.infra.logging import bind_user
 from academy_app.infra.presence import presence
 from academy_app.infra.session_cookie import login_hash
 from academy_app.models import User
-from academy_app.services import accounts
+from academy_app.services import accounts, profile
 from academy_app.services.errors import Invalid, ServiceError
 from academy_app.services.permissions import ANY_ROLE, STAFF, Roles, has_role, refusal
 
@@ -70,10 +70,13 @@ class Caller(NamedTuple):
     id: int
     name: str
     role: str
+    avatar: str  # the header's picture address ('' for initials)
 
     @classmethod
     def of(cls, user: User | None) -> Caller | None:
-        return cls(user.id, user.full_name, user.role.value) if user is not None else None
+        if user is None:
+            return None
+        return cls(user.id, user.full_name, user.role.value, profile.avatar_url(user.avatar))
 
 
 def _event_user(session: Session, login: str, client_token: str) -> User | None:
@@ -90,6 +93,7 @@ class AuthState(rx.State):
     # What the navbar shows. Display only: permission decisions never read these.
     user_name: str = ""
     user_role: str = ""
+    user_avatar: str = ""
     # Whose tab this is as of its last event: live pushes (state/live.py) go only to that user.
     _user_id: int = 0
 
@@ -209,9 +213,9 @@ class AuthState(rx.State):
     def _show_caller(self, caller: Caller | None) -> None:
         # Assigned only when changed: an assignment marks the state dirty, and every event would
         # otherwise send the navbar's vars again (and, without oplock, write the state to Redis).
-        shown = (caller.name, caller.role, caller.id) if caller else ("", "", 0)
-        if (self.user_name, self.user_role, self._user_id) != shown:
-            self.user_name, self.user_role, self._user_id = shown
+        shown = (caller.name, caller.role, caller.avatar, caller.id) if caller else ("", "", "", 0)
+        if (self.user_name, self.user_role, self.user_avatar, self._user_id) != shown:
+            self.user_name, self.user_role, self.user_avatar, self._user_id = shown
 
     def _login_redirect(self) -> rx.event.EventSpec:
         """Send a logged-out visitor to the login page, and back here afterwards."""

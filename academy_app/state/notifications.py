@@ -1,22 +1,28 @@
-"""The bell in the navbar: unread count, the latest notifications, and "Mark all as read"."""
+"""Notifications: the bell in the navbar (unread count, the latest, "Mark all as read") and the
+/notifications page (all of them, paged, one or all marked read). One state for both, so a
+notification pushed live reaches the count, the open popover and the open page alike."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
 import reflex as rx
 
 from academy_app.infra.bus import LiveNotification
-from academy_app.models import as_utc
+from academy_app.models import Notification, as_utc
 from academy_app.services import notifications
 from academy_app.state.auth import AuthState, Events
+from academy_app.text import as_id
 
 KNOWN_IDS = 2 * notifications.RECENT_LIMIT
+PAGE_PATH = "/notifications"
 
 
 @dataclass
 class NotificationRow:
+    id: int = 0
     title: str = ""
     body: str = ""
     link: str = ""
@@ -30,6 +36,10 @@ class NotificationState(AuthState):
     # count) instead of the whole list to every tab, and page loads read no notification bodies.
     items: list[NotificationRow] = []
     list_loaded: bool = False
+    # The /notifications page: its rows, newest first, and whether older ones remain.
+    page_items: list[NotificationRow] = []
+    page_loaded: bool = False
+    has_older: bool = False
     # Ids already counted in `unread`: a live signal and a refresh may both bring the same row.
     _known_ids: list[int] = []
 
@@ -47,8 +57,15 @@ class NotificationState(AuthState):
         if found is None:  # a visitor
             self.unread, self._known_ids = 0, []
             self.items, self.list_loaded = [], False
+            if self.page_loaded:
+                self._close_page()
             return
         self.unread, self._known_ids = found
+        if self.page_loaded and self.router.url.path.rstrip("/") != PAGE_PATH:
+            self._close_page()  # left the page: live pushes need not keep its rows
+
+    def _close_page(self) -> None:
+        self.page_items, self.page_loaded, self.has_older = [], False, False
 
     @rx.event
     async def show_list(self, is_open: bool) -> None:
@@ -62,9 +79,7 @@ class NotificationState(AuthState):
         if found is None:
             return
         self.unread, rows = found
-        self.items = [NotificationRow(title=n.title, body=n.body, link=n.link,
-                                      when=_when(as_utc(n.created_at)), unread=n.read_at is None)
-                      for n in rows]
+        self.items = [_row(n) for n in rows]
         self._known_ids = list(dict.fromkeys([*(n.id for n in rows), *self._known_ids]))[
             :KNOWN_IDS]
         self.list_loaded = True
@@ -76,12 +91,53 @@ class NotificationState(AuthState):
             return False
         self._known_ids = [note.id, *self._known_ids][:KNOWN_IDS]
         self.unread += 1
+        row = NotificationRow(id=note.id, title=note.title, body=note.body, link=note.link,
+                              when=_when(datetime.fromisoformat(note.created_at)), unread=True)
         if self.list_loaded:
-            self.items = [NotificationRow(title=note.title, body=note.body, link=note.link,
-                                          when=_when(datetime.fromisoformat(note.created_at)),
-                                          unread=True),
-                          *self.items][:notifications.RECENT_LIMIT]
+            self.items = [row, *self.items][:notifications.RECENT_LIMIT]
+        if self.page_loaded and all(item.id != note.id for item in self.page_items):
+            # (the page's own load may have read it already, between the commit and this push)
+            self.page_items = [row, *self.page_items]
         return True
+
+    @rx.event
+    async def open_page(self) -> Events:
+        """on_load of /notifications: the newest page."""
+        self._close_page()
+        found, away = await self._read_as(lambda session, user: notifications.older(session, user))
+        if away or found is None:
+            return away
+        rows, self.has_older = found
+        self.page_items, self.page_loaded = [_row(n) for n in rows], True
+        return None
+
+    @rx.event
+    async def show_older(self) -> Events:
+        """The next page, older than the last row shown (keyset: nothing shifts or repeats)."""
+        if not self.page_loaded or not self.page_items:
+            return None
+        before = self.page_items[-1].id
+        found, refused = await self._act_as(
+            "show_older", lambda session, user: notifications.older(session, user, before))
+        if refused or found is None:
+            return refused
+        rows, self.has_older = found
+        shown = {item.id for item in self.page_items}
+        self.page_items = [*self.page_items, *(_row(n) for n in rows if n.id not in shown)]
+        return None
+
+    @rx.event
+    async def mark_read(self, notification_id: int) -> Events:
+        target = as_id(notification_id)
+        changed, refused = await self._act_as(
+            "mark_read", lambda session, user: notifications.mark_read(session, user, target))
+        if refused:
+            return refused
+        if changed:
+            self.unread = max(self.unread - 1, 0)
+        self.items = [_read(i) if i.id == target else i for i in self.items]
+        self.page_items = [_read(i) if i.id == target else i for i in self.page_items]
+        return None
 
     @rx.event
     async def mark_all_read(self) -> Events:
@@ -89,9 +145,19 @@ class NotificationState(AuthState):
         if refused:
             return refused
         self.unread = 0
-        self.items = [NotificationRow(title=i.title, body=i.body, link=i.link, when=i.when)
-                      for i in self.items]
+        self.items = [_read(i) for i in self.items]
+        self.page_items = [_read(i) for i in self.page_items]
         return None
+
+
+def _row(notification: Notification) -> NotificationRow:
+    return NotificationRow(id=notification.id, title=notification.title, body=notification.body,
+                           link=notification.link, when=_when(as_utc(notification.created_at)),
+                           unread=notification.read_at is None)
+
+
+def _read(row: NotificationRow) -> NotificationRow:
+    return dataclasses.replace(row, unread=False)
 
 
 def _when(moment: datetime) -> str:

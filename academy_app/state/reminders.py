@@ -1,4 +1,4 @@
-"""The page an unsubscribe link opens: reminder emails off (or back on) without logging in."""
+"""The page an unsubscribe link opens: one kind of email off (or back on) without logging in."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import reflex as rx
 from sqlmodel import Session
 
 from academy_app.models import User
-from academy_app.services import reminders
+from academy_app.services import email_preferences
 from academy_app.services.errors import NotFound
 from academy_app.state.auth import AuthState, Events
 
@@ -14,7 +14,8 @@ from academy_app.state.auth import AuthState, Events
 class ReminderLinkState(AuthState):
     loading: bool = True
     valid: bool = False
-    email: str = ""
+    email: str = ""  # masked: enough to recognise one's own
+    topics: str = ""  # what the link is about, in words
     enabled: bool = True
     _token: str = ""  # from the address; never sent back to the browser
 
@@ -23,36 +24,29 @@ class ReminderLinkState(AuthState):
         self.loading = True
         self._token = token = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
 
-        def read(session: Session, _viewer: User | None) -> tuple[str, bool] | None:
-            """The link's learner (the caller may be anyone, or nobody: the link is the key)."""
+        def read(session: Session, _viewer: User | None) -> email_preferences.LinkView | None:
+            """The link's person and topic (the caller may be anyone, or nobody: the link is the
+            key)."""
             try:
-                user = reminders.user_for_token(session, token)
+                return email_preferences.read_link(session, token)
             except NotFound:
                 return None
-            return user.email, user.email_reminders
 
         found, _ = await self._read_as(read, roles=None)
         self.valid = found is not None
         if found is not None:
-            self.email, self.enabled = _masked(found[0]), found[1]
+            self.email, self.enabled = found.masked_email, found.email
+            self.topics = ", ".join(found.labels)
         self.loading = False
 
     @rx.event
     async def set_enabled(self, enabled: bool) -> Events:
         token = self._token
         try:
-            self.enabled = await self._in_transaction(lambda session: reminders.set_reminders(
-                session, token, enabled is True).email_reminders)
+            self.enabled = await self._in_transaction(
+                lambda session: email_preferences.set_by_link(session, token, enabled is True))
         except NotFound:
             self.valid = False
             return None
-        return rx.toast.success("Reminder emails are back on" if self.enabled
-                                else "Done: no more reminder emails")
-
-
-def _masked(address: str) -> str:
-    """Enough of the address to recognise one's own, not enough to learn someone else's from a
-    forwarded email: s•••••2@academy.test."""
-    local, _, domain = address.partition("@")
-    hidden = local[0] + "•" * max(len(local) - 2, 1) + local[-1] if len(local) > 2 else local[0] + "•"
-    return f"{hidden}@{domain}"
+        return rx.toast.success("These emails are back on" if self.enabled
+                                else "Done: no more of these emails")

@@ -25,7 +25,8 @@ def violations(page: Page) -> list[str]:
 @pytest.mark.parametrize("path", ["/", "/courses", "/courses/python-foundations", "/login",
                                   "/signup", "/courses/no-such-course", "/verify",
                                   "/verify/ABCD-2345-EFGH-6789", "/unsubscribe/forged.token",
-                                  "/password/forgot", "/password/reset/forged-token"])
+                                  "/password/forgot", "/password/reset/forged-token",
+                                  "/account/email/forged-token"])
 def test_public_pages_have_no_wcag_violations(page: Page, path: str):
     page.goto(path)
     assert violations(page) == []
@@ -44,6 +45,9 @@ def test_learner_pages_have_no_wcag_violations(page: Page):
     assert violations(page) == []
     page.goto("/account")
     expect(page.get_by_role("button", name="Log out everywhere")).to_be_visible()
+    assert violations(page) == []
+    page.goto("/notifications")
+    expect(page.get_by_role("heading", name="Notifications")).to_be_visible()
     assert violations(page) == []
 
 

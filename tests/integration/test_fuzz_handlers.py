@@ -74,6 +74,8 @@ ROLES = {  # role: (email, the name the navbar shows)
 OTHER_INSTRUCTOR = "other-instructor@example.com"
 # Handlers that end the tab's login when they work: afterwards the tab may show nobody.
 ENDS_THE_SESSION = {"logout", "logout_everywhere", "set_new_password"}
+# Handlers with which a person renames themselves: afterwards the tab may show another name.
+RENAMES_THE_CALLER = {"save_name"}
 ADMIN_ONLY_ACTIONS = ("user.%", "certificate.%", "email.%")
 
 # Words the app's handlers compare arguments with, so fuzzing also reaches past the first check.
@@ -84,6 +86,7 @@ VOCABULARY = [
     "pending", "approved", "rejected", "failed", "queued", "sent", "valid", "revoked", "name",
     "email", "percent", "activity", "popular", "newest", "any", "free", "paid", "beginner", "text",
     "video", "session_token", "_course_id", "_user_id", "is_hydrated", "password", "full_name",
+    "course_updates", "discussions", "releases", "reminders", "payments", "new_email",
 ]
 HOSTILE_STRINGS = [
     "", " ", "'; DROP TABLE users; --", "' OR '1'='1", "1); UPDATE users SET role='admin'; --",
@@ -278,8 +281,13 @@ def seed(app: RunningApp) -> World:
 def guarded(world: World, role: str) -> dict[str, list[tuple]]:
     """What the role must not be able to change, read straight from the database."""
     other = world.other_course_id
+    own = ROLES[role][0] or ""
     checks = {
         "roles and active flags": "SELECT id, role, is_active FROM users ORDER BY id",
+        "other people's names, addresses, pictures and email switches":
+            "SELECT id, full_name, email, avatar, email_course_updates, email_discussions, "
+            f"email_releases, email_reminders, email_payments FROM users WHERE email != '{own}' "
+            f"AND id <= {max(world.ids_of['users'])} ORDER BY id",  # not who signed up meanwhile
         "certificates": "SELECT id, revoked_at, revoked_reason, revoked_by FROM certificates",
         "the failed email": f"SELECT status FROM email_log WHERE id = {world.failed_email_id}",
         "admin-only audit entries": "SELECT id, action FROM audit_log WHERE "
@@ -562,7 +570,8 @@ def test_hostile_payloads_are_answered_and_change_nothing_they_should_not(world,
     fuzz()
     assert not raised, f"the handler raised on {raised}"
     assert_still_sound(world, loop, tab, role, page, before, log_start,
-                       may_log_out=target.handler in ENDS_THE_SESSION)
+                       may_log_out=target.handler in ENDS_THE_SESSION,
+                       may_rename=target.handler in RENAMES_THE_CALLER)
 
 
 # Pages whose handlers work together (open a dialog, fill it in, confirm): sequences of them, with
@@ -593,13 +602,21 @@ def test_hostile_sequences_on_one_page_are_answered_and_change_nothing_they_shou
 
     fuzz()
     assert_still_sound(world, loop, tab, role, page, before, log_start,
-                       may_log_out=any(t.handler in ENDS_THE_SESSION for t in targets))
+                       may_log_out=any(t.handler in ENDS_THE_SESSION for t in targets),
+                       may_rename=any(t.handler in RENAMES_THE_CALLER for t in targets))
 
 
 def assert_still_sound(world: World, loop: LoopThread, tab: ReflexTab, role: str, page: str,
-                       before: dict[str, list[tuple]], log_start: int, *, may_log_out: bool) -> None:
+                       before: dict[str, list[tuple]], log_start: int, *, may_log_out: bool,
+                       may_rename: bool = False) -> None:
     """The tab still loads its page as the same person; the log holds no traceback; the
-    database shows nothing the role may not do."""
+    database shows nothing the role may not do. (A person may rename themselves: their name is
+    put back first, so the tab is known by it again.)"""
+    email, name = ROLES[role]
+    if may_rename and email:
+        with world.engine.begin() as connection:
+            connection.execute(sa.text("UPDATE users SET full_name = :name WHERE email = :email"),
+                               {"name": name, "email": email})
     replies = loop(open_page(tab, page))
     assert not _error_toasts(replies)
     name = _user_name(replies) or ""

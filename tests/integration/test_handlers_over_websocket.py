@@ -44,11 +44,12 @@ from academy_app.models import (
     User,
     utcnow,
 )
-from academy_app.services import accounts, attempts, enrollment, payments, quizzes
-from academy_app.state.account import AccountFormState
+from academy_app.services import accounts, attempts, enrollment, notifications, payments, quizzes
+from academy_app.state.account import AccountFormState, EmailChangeState, MyAccountState
 from academy_app.state.catalog import CatalogState
 from academy_app.state.course import CourseState
 from academy_app.state.learn import LearnState
+from academy_app.state.notifications import NotificationState
 from academy_app.state.quiz import QuizState
 from tests.appserver import RunningApp, redis_backend
 from tests.wsclient import ReflexTab, handler_name, handoff_ticket, iter_vars, run
@@ -760,3 +761,61 @@ def test_crafted_pacing_events_are_refused_logged_and_change_nothing(backend, ot
                     "pacing.remove_prerequisite", "pacing.open_cohort", "pacing.place"):
         assert f"refused {refused}" in log
     assert "Traceback" not in log
+
+
+ACCOUNT_COLUMNS = ("id, full_name, email, avatar, email_course_updates, email_discussions, "
+                   "email_releases, email_reminders, email_payments")
+
+
+def test_crafted_account_events_reach_only_the_callers_own_account(backend):
+    """A visitor's account events send it to log in; a learner's crafted ones name a topic the page
+    has not got, another person's notification, a confirmation link never sent, a picture that did
+    not come through the upload route: refused (and logged) or ignored, and nobody's account, email
+    switches or notifications change."""
+    engine = make_engine(backend.database_url)
+    with Session(engine) as session:
+        other = session.exec(select(User).where(User.email == "student2@academy.test")).one()
+        theirs = notifications.notify(session, other.id, "test", "Not for you").id
+        session.commit()
+    engine.dispose()
+
+    def accounts_now() -> list[tuple]:
+        with sqlite3.connect(backend.database_url.removeprefix("sqlite:///")) as connection:
+            return connection.execute(f"SELECT {ACCOUNT_COLUMNS} FROM users ORDER BY id").fetchall()
+
+    before, log_start = accounts_now(), len(backend.log_text())
+
+    async def scenario() -> None:
+        visitor = await anonymous_tab(backend, "/account")
+        for handler, payload in (
+                ("save_name", {"form_data": {"full_name": "Taken Over"}}),
+                ("set_email_topic", {"topic": "payments", "enabled": False}),
+                ("request_email_change", {"form_data": {"new_email": "x@example.com",
+                                                        "password": DEMO_PASSWORD}}),
+                ("remove_avatar", {})):
+            replies = await visitor.send(handler_name(MyAccountState, handler), payload)
+            assert "/login?next=/account" in str(replies), handler
+        await visitor.close()
+
+        tab = await logged_in_tab(backend)
+        await tab.open("/account")
+        for topic in ("email_payments", "role", None, ["payments"]):
+            replies = await tab.send(handler_name(MyAccountState, "set_email_topic"),
+                                     {"topic": topic, "enabled": False})
+            assert "Choose one of the kinds of email listed" in str(replies)
+        await tab.send(handler_name(MyAccountState, "upload_avatar"),
+                       {"files": [{"name": "x.png", "data": "iVBORw0KGgo="}]}, expect_reply=False)
+        await tab.open("/notifications")
+        await tab.send(handler_name(NotificationState, "mark_read"), {"notification_id": theirs},
+                       expect_reply=False)
+        await tab.open("/account/email/never-sent-token")
+        replies = await tab.send(handler_name(EmailChangeState, "confirm"))
+        assert ReflexTab.var(replies, "link_valid") is False
+        await tab.close()
+
+    run(scenario())
+    assert accounts_now() == before
+    assert rows(backend, f"SELECT count(*) FROM notifications WHERE id = {theirs} "
+                         "AND read_at IS NULL") == 1
+    log = backend.log_text()[log_start:]
+    assert "refused set_email_topic" in log and "Traceback" not in log

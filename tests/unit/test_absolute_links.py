@@ -10,7 +10,7 @@ import pytest
 
 from academy_app.infra import mail
 from academy_app.models import EmailLog
-from academy_app.services import certificates, reminders
+from academy_app.services import certificates, emails
 from academy_app.settings import PROJECT_ROOT, get_settings
 
 ORIGIN = "https://academy.example"
@@ -34,7 +34,7 @@ def test_the_certificate_verify_link_and_qr_payload_start_with_the_public_url(pu
 
 
 def test_every_link_in_an_email_starts_with_the_public_url(public_url):
-    token = reminders.unsubscribe_token(7)
+    token = emails.unsubscribe_token(7, emails.Topic.REMINDERS)
     email = EmailLog(id=1, kind="reminder.inactive", dedupe_key="reminder.inactive:user:7:1",
                      to_address="zoe@example.com", subject="Pick up SQL",
                      context=json.dumps({"name": "Zoë", "title": "Pick up SQL",

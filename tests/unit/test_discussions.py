@@ -463,7 +463,7 @@ def test_an_away_follower_gets_one_digest_a_day_with_an_unsubscribe_link(db, ask
     from email import policy
 
     from academy_app.models import EmailLog
-    from academy_app.services import reminders
+    from academy_app.services import emails
     from tasks.maintenance import send_discussion_digests
     thread = ask(db, asker, lesson_id)
     answer(db, peer, thread.id, body="try this")
@@ -480,16 +480,16 @@ def test_an_away_follower_gets_one_digest_a_day_with_an_unsubscribe_link(db, ask
     assert message["Subject"] == "2 updates in discussions you follow"
     text = message.get_body(("plain",)).get_content()
     assert "New reply: How do loops work?" in text and f"/{lesson_id}" in text
-    assert f"/unsubscribe/{reminders.unsubscribe_token(asker.id)}" in text
+    assert f"/unsubscribe/{emails.unsubscribe_token(asker.id, emails.Topic.DISCUSSIONS)}" in text
 
 
 def test_no_digest_for_what_was_read_or_for_those_who_opted_out(db, asker, peer, lesson_id):
-    from academy_app.services import notifications, reminders
+    from academy_app.services import email_preferences, notifications
     thread = ask(db, asker, lesson_id)
     answer(db, asker, thread.id, body="bump")  # the asker's own reply tells nobody
     answer(db, peer, thread.id)
     notifications.mark_all_read(db, asker)  # seen in the bell
-    reminders.set_reminders(db, reminders.unsubscribe_token(peer.id), False)
+    email_preferences.set_email(db, peer, "discussions", False)
     answer(db, asker, thread.id, body="thanks")  # the peer follows, but opted out
     _age_notifications(db, 45)
     assert discussions.queue_digests(db) == []

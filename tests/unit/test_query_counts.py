@@ -231,6 +231,8 @@ HOT_LOOKUPS: dict[str, tuple[str, Callable[[Session, Learner], object]]] = {
         "notifications", lambda session, me: notifications.unread_count(session, _user(session, me))),
     "newest notification ids by user": (
         "notifications", lambda session, me: notifications.recent_ids(session, _user(session, me))),
+    "a page of notifications by user, further back": (
+        "notifications", lambda session, me: notifications.older(session, _user(session, me), 10**6)),
     "published courses by creation date": (
         "courses", lambda session, _me: catalog.search_courses(
             session, catalog.CatalogQuery.parse(sort=catalog.CatalogSort.NEWEST))),

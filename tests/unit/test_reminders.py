@@ -12,7 +12,7 @@ from sqlmodel import select, update
 
 from academy_app.infra import signing
 from academy_app.models import EmailLog, Enrollment, EnrollmentStatus, Role, utcnow
-from academy_app.services import enrollment, reminders, users
+from academy_app.services import email_preferences, emails, enrollment, reminders, users
 from academy_app.services.errors import NotFound
 from tasks.maintenance import send_inactivity_reminders
 from tests.factories import make_course, make_user
@@ -49,7 +49,7 @@ def test_a_quiet_learner_gets_one_reminder_per_quiet_spell(db, course, outbox):
     assert message["Subject"] == "Pick up SQL for Analysts where you left off"
     text = message.get_body(("plain",)).get_content()
     assert "Zoë Ångström" in text and "/courses/sql-for-analysts" in text
-    token = reminders.unsubscribe_token(learner.id)
+    token = emails.unsubscribe_token(learner.id, emails.Topic.REMINDERS)
     assert f"/unsubscribe/{token}" in text
     assert message["List-Unsubscribe"].endswith(f"/email/unsubscribe/{token}>")
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -70,7 +70,8 @@ def test_only_quiet_active_learners_with_an_unfinished_course_and_reminders_on(d
     enrolled(db, course, days_quiet=30, status=EnrollmentStatus.COMPLETED)  # nothing unfinished
     enrolled(db, course, days_quiet=30, status=EnrollmentStatus.CANCELLED)
     opted_out = enrolled(db, course, days_quiet=8)
-    reminders.set_reminders(db, reminders.unsubscribe_token(opted_out.id), enabled=False)
+    email_preferences.set_by_link(db, emails.unsubscribe_token(opted_out.id,
+                                                                emails.Topic.REMINDERS), False)
     gone = enrolled(db, course, days_quiet=8)
     admin = make_user(db, role=Role.ADMIN)
     users.set_active(db, admin, gone.id, False)
@@ -101,14 +102,28 @@ def test_every_quiet_learner_is_reached_however_many_batches(db, course, monkeyp
     assert reminded(db) == [learner.id for learner in learners]
 
 
-def test_the_unsubscribe_link_is_signed_for_one_learner_and_one_purpose(db, student):
-    token = reminders.unsubscribe_token(student.id)
-    assert reminders.user_for_token(db, token).id == student.id
+def test_the_unsubscribe_link_is_signed_for_one_learner_and_one_topic(db, student):
+    token = emails.unsubscribe_token(student.id, emails.Topic.REMINDERS)
+    assert email_preferences.read_link(db, token).labels == ["Study reminders"]
     value, _, signature = token.rpartition(".")
-    for forged in ("", "garbage", f"{student.id + 1}.{signature}", f"{value}.{signature[:-1]}x",
-                   signing.sign("another-purpose", str(student.id)), "x" * 5000,
-                   f"{student.id}.é", "é.é", f"{student.id}.{signature}\x00"):
+    for forged in ("", "garbage", f"{student.id + 1}:reminders.{signature}",
+                   f"{value}.{signature[:-1]}x", f"{student.id}:payments.{signature}",
+                   signing.sign("another-purpose", f"{student.id}:reminders"), "x" * 5000,
+                   signing.sign(emails.UNSUBSCRIBE, f"{student.id}:no-such-topic"),
+                   signing.sign(emails.UNSUBSCRIBE, "99999999999999999999:reminders"),
+                   f"{student.id}.é", "é.é", f"{value}.{signature}\x00"):
         with pytest.raises(NotFound):
-            reminders.user_for_token(db, forged)
-    assert reminders.set_reminders(db, token, enabled=False).email_reminders is False
-    assert reminders.set_reminders(db, token, enabled=True).email_reminders is True
+            email_preferences.read_link(db, forged)
+    assert email_preferences.set_by_link(db, token, enabled=False) is False
+    assert (student.email_reminders, student.email_payments) == (False, True)
+    assert email_preferences.set_by_link(db, token, enabled=True) is True
+    assert student.email_reminders is True
+
+
+def test_a_link_from_before_topics_still_stops_what_it_stopped(db, student):
+    """Reminders, release emails and digests all carried this link and obeyed one switch."""
+    legacy = signing.sign(email_preferences.LEGACY_UNSUBSCRIBE, str(student.id))
+    email_preferences.set_by_link(db, legacy, enabled=False)
+    assert (student.email_reminders, student.email_releases, student.email_discussions,
+            student.email_course_updates, student.email_payments) == (False, False, False, True,
+                                                                        True)

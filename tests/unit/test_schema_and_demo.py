@@ -6,6 +6,7 @@ import contextlib
 import logging
 
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import Session, SQLModel, func, select
@@ -51,6 +52,26 @@ def test_migrations_build_exactly_the_models_from_empty_and_tear_down(empty_engi
     assert differences == []
     run_migrations(empty_engine, "base", down=True)
     run_migrations(empty_engine)
+
+
+def test_whoever_had_turned_reminders_off_keeps_the_emails_that_switch_stopped(empty_engine):
+    """Before 0019 one switch stopped reminders, release emails and discussion digests."""
+    run_migrations(empty_engine, "0016")
+    with empty_engine.begin() as connection:
+        for email, reminders in (("off@example.com", False), ("on@example.com", True)):
+            connection.execute(sa.text(
+                "INSERT INTO users (email, full_name, password_hash, role, is_active, "
+                "email_reminders, created_at, updated_at) VALUES (:email, 'X', 'x', 'student', "
+                ":active, :reminders, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                {"email": email, "active": True, "reminders": reminders})
+    run_migrations(empty_engine, "0019")
+    with empty_engine.connect() as connection:
+        switches = connection.execute(sa.text(
+            "SELECT email, email_reminders, email_releases, email_discussions, "
+            "email_course_updates, email_payments, avatar FROM users ORDER BY email")).all()
+    assert [tuple(row) for row in switches] == [
+        ("off@example.com", False, False, False, True, True, ""),
+        ("on@example.com", True, True, True, True, True, "")]
 
 
 def count(db, model) -> int:
