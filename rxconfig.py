@@ -26,6 +26,8 @@ config = rx.Config(
     cors_allowed_origins=settings.origins,
     telemetry_enabled=False,
     show_built_with_reflex=False,
+    # No `appearance`: light or dark follows the colour mode, which is the system's preference
+    # until the header's "Dark theme" toggle sets one (components/layout.py theme_toggle).
     plugins=[rx.plugins.RadixThemesPlugin(
         theme=rx.theme(accent_color="indigo", gray_color="slate", radius="large")
     )],

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import reflex as rx
 from reflex.components.core.banner import has_connection_errors
+from reflex_base.style import toggle_color_mode
 
 from academy_app.components.notification_bell import notification_bell
 from academy_app.state.auth import AuthState
@@ -73,6 +74,22 @@ def content_column(width: str = MAX_WIDTH) -> dict[str, object]:
     """The props of a centred content column. Header, main and footer of one page share them, so
     their left edges line up at every width (the workspace passes its own wider `width`)."""
     return {"width": "100%", "max_width": width, "margin": "0 auto", "padding_x": ["16px", "32px"]}
+
+
+def theme_toggle(labelled: bool = False) -> rx.Component:
+    """The dark theme's on/off switch: a toggle button named "Dark theme", pressed while the page
+    is dark. Until the first press the page follows the system's prefers-color-scheme; a press
+    sets light or dark, which Reflex's ThemeProvider keeps in localStorage ("theme") and its head
+    script applies before the first paint of every later page, so a reload never flashes the
+    other theme. `labelled` writes the name out (in the drawer); the header shows the icon."""
+    dark = rx.color_mode_cond("false", "true")
+    icon = rx.color_mode_cond(rx.icon("moon", size=18), rx.icon("sun", size=18))
+    if labelled:
+        return rx.button(icon, "Dark theme", on_click=toggle_color_mode, aria_pressed=dark,
+                         variant="soft", color_scheme="gray", size="2", justify_content="start")
+    return rx.icon_button(icon, on_click=toggle_color_mode, aria_pressed=dark,
+                          aria_label="Dark theme", variant="ghost", color_scheme="gray",
+                          display=WIDE, flex_shrink="0")
 
 
 def _account_link(name_display: str | rx.Breakpoints) -> rx.Component:
@@ -145,6 +162,7 @@ def _menu_drawer() -> rx.Component:
             rx.dialog.description("Pages of Academy and your account", class_name="visually-hidden"),
             rx.el.nav(rx.vstack(*_main_links(_drawer_link), spacing="1", width="100%"),
                       aria_label="Main", width="100%"),
+            theme_toggle(labelled=True),
             rx.cond(
                 AuthState.is_authenticated,
                 rx.vstack(rx.divider(), rx.dialog.close(_account_link("block")), _log_out_button(),
@@ -160,7 +178,7 @@ def navbar(width: str = MAX_WIDTH) -> rx.Component:
         rx.hstack(
             rx.link(
                 rx.hstack(
-                    rx.center(rx.icon("graduation-cap", size=20, color="white"),
+                    rx.center(rx.icon("graduation-cap", size=20, color="var(--accent-contrast)"),
                               background=rx.color("accent", 9), border_radius="10px",
                               width="34px", height="34px"),
                     rx.text("Academy", size="5", weight="bold", display=["none", "block"]),
@@ -181,6 +199,7 @@ def navbar(width: str = MAX_WIDTH) -> rx.Component:
                 align_self="stretch",
             ),
             rx.spacer(),
+            theme_toggle(),
             _account_menu(),
             _menu_drawer(),
             align="center",
@@ -250,7 +269,7 @@ def empty_state(icon: str, title: str, text: str, *actions: rx.Component) -> rx.
     return rx.center(
         rx.vstack(
             rx.center(rx.icon(icon, size=28, color=rx.color("accent", 11)),
-                      background=rx.color("accent", 3), border_radius="full", width="64px",
+                      background=rx.color("accent", 3), border_radius="50%", width="64px",
                       height="64px"),
             rx.heading(title, size="5", as_="h2"),
             rx.text(text, color_scheme="gray", text_align="center", max_width="420px"),

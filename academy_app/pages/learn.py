@@ -72,13 +72,14 @@ def lesson_actions() -> rx.Component:
         rx.spacer(),
         rx.cond(
             LearnState.is_enrolled & (LearnState.lesson_kind != "quiz"),  # passing completes it
-            rx.cond(
-                LearnState.is_completed,
-                rx.button(rx.icon("check", size=16), "Mark as not complete", variant="outline",
-                          color_scheme="green", on_click=LearnState.set_completed(False)),
-                rx.button(rx.icon("circle-check", size=16), "Mark as complete",
-                          color_scheme="green", on_click=LearnState.set_completed(True)),
-            ),
+            # One button whose label turns over, not two swapped: focus stays on it when pressed
+            # (a keyboard user is not sent back to the top of the page).
+            rx.button(
+                rx.cond(LearnState.is_completed, rx.icon("check", size=16),
+                        rx.icon("circle-check", size=16)),
+                rx.cond(LearnState.is_completed, "Mark as not complete", "Mark as complete"),
+                variant=rx.cond(LearnState.is_completed, "outline", "solid"),
+                color_scheme="green", on_click=LearnState.set_completed(~LearnState.is_completed)),
         ),
         rx.cond(LearnState.next_href != "",
                 rx.button("Next lesson", rx.icon("arrow-right", size=16),

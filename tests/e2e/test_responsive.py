@@ -32,9 +32,9 @@ LONG_NAME = "Maximilianawolfeschlegelsteinhausenbergerdorffvonlangername"
 PUBLIC_PAGES = ["/", "/courses", "/courses/python-foundations", "/courses/accessible-interfaces",
                 "/login", "/signup", "/password/forgot", "/password/reset/forged-token", "/verify",
                 "/verify/ABCD-2345-EFGH-6789", "/unsubscribe/forged.token",
-                "/courses/no-such-course", "/no-such-page"]
+                "/account/email/forged-token", "/courses/no-such-course", "/no-such-page"]
 LEARNER_PAGES = ["/dashboard", "/certificates", "/account", "/study-groups",
-                 "/learn/python-foundations/1"]
+                 "/learn/python-foundations/1", "/notifications"]
 STAFF_PAGES = ["/admin/courses", "/admin/courses/new", "/admin/courses/1",
                "/admin/courses/1/learners", "/admin/courses/1/analytics",
                "/admin/courses/1/pacing", "/admin/analytics",
