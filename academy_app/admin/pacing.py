@@ -1192,24 +1192,36 @@ def learners_section() -> rx.Component:
     )
 
 
+def _granted_cells(learner: rx.Var, email: rx.Var, what: rx.Var, reason: rx.Var,
+                   extra: list[rx.Component], granted: rx.Var, live: rx.Var, revoked: rx.Var,
+                   revoke_label: rx.Var, revoke: rx.EventSpec) -> list[rx.Component]:
+    """The cells an override and an extension share: for whom, what and why, when and by whom,
+    live or revoked, and the Revoke button of a live one."""
+    return [
+        rx.table.row_header_cell(rx.vstack(rx.text(learner, weight="medium"),
+                                           rx.text(email, size="1", color_scheme="gray"),
+                                           spacing="0")),
+        rx.table.cell(rx.vstack(rx.text(what, size="2"),
+                                rx.text(reason, size="1", color_scheme="gray"), spacing="0")),
+        *extra,
+        rx.table.cell(rx.text(granted, size="2")),
+        rx.table.cell(rx.cond(live, rx.badge("Live", color_scheme="green"),
+                              rx.text("Revoked " + revoked, size="2"))),
+        rx.table.cell(rx.cond(live, rx.button("Revoke", size="1", variant="soft",
+                                              color_scheme="red", aria_label=revoke_label,
+                                              on_click=revoke))),
+    ]
+
+
 def override_row(row: OverrideRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.cond(row.live, rx.checkbox(
             checked=S.chosen_overrides.contains(row.id),
             on_change=lambda on: S.toggle_override(row.id, on),
             aria_label="Choose override of " + row.learner + ": " + row.target))),
-        rx.table.row_header_cell(rx.vstack(rx.text(row.learner, weight="medium"),
-                                           rx.text(row.email, size="1", color_scheme="gray"),
-                                           spacing="0")),
-        rx.table.cell(rx.vstack(rx.text(row.target, size="2"),
-                                rx.text(row.reason, size="1", color_scheme="gray"), spacing="0")),
-        rx.table.cell(rx.text(row.granted, size="2")),
-        rx.table.cell(rx.cond(row.live, rx.badge("Live", color_scheme="green"),
-                              rx.text("Revoked " + row.revoked, size="2"))),
-        rx.table.cell(rx.cond(row.live, rx.button(
-            "Revoke", size="1", variant="soft", color_scheme="red",
-            aria_label="Revoke " + row.target + " for " + row.learner,
-            on_click=S.ask_revoke(row.id)))),
+        *_granted_cells(row.learner, row.email, row.target, row.reason, [], row.granted,
+                        row.live, row.revoked, "Revoke " + row.target + " for " + row.learner,
+                        S.ask_revoke(row.id)),
         align="center",
     )
 
@@ -1234,19 +1246,10 @@ def overrides_section() -> rx.Component:
 
 def extension_row(row: ExtensionRow) -> rx.Component:
     return rx.table.row(
-        rx.table.row_header_cell(rx.vstack(rx.text(row.learner, weight="medium"),
-                                           rx.text(row.email, size="1", color_scheme="gray"),
-                                           spacing="0")),
-        rx.table.cell(rx.vstack(rx.text(row.quiz, size="2"),
-                                rx.text(row.reason, size="1", color_scheme="gray"), spacing="0")),
-        rx.table.cell(rx.text(row.closes, size="2")),
-        rx.table.cell(rx.text(row.granted, size="2")),
-        rx.table.cell(rx.cond(row.live, rx.badge("Live", color_scheme="green"),
-                              rx.text("Revoked " + row.revoked, size="2"))),
-        rx.table.cell(rx.cond(row.live, rx.button(
-            "Revoke", size="1", variant="soft", color_scheme="red",
-            aria_label="Revoke the extension of " + row.quiz + " for " + row.learner,
-            on_click=S.ask_revoke_extension(row.id)))),
+        *_granted_cells(row.learner, row.email, row.quiz, row.reason,
+                        [rx.table.cell(rx.text(row.closes, size="2"))], row.granted, row.live,
+                        row.revoked, "Revoke the extension of " + row.quiz + " for " + row.learner,
+                        S.ask_revoke_extension(row.id)),
         align="center",
     )
 
