@@ -370,6 +370,31 @@ class AccessOverride(SQLModel, table=True):
     revoked_by_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
 
 
+class DeadlineExtension(SQLModel, table=True):
+    """An instructor moved a quiz's closing time for one learner. Revoking keeps the row
+    (`revoked_at`) and the quiz's own closing time applies again; the audit log has both. At most
+    one live extension per learner and quiz: a database rule, so a double click makes one."""
+
+    __tablename__ = "deadline_extensions"
+    __table_args__ = (
+        sa.Index("uq_deadline_extensions_one_live", "user_id", "quiz_id", unique=True,
+                 sqlite_where=sa.text("revoked_at IS NULL"),
+                 postgresql_where=sa.text("revoked_at IS NULL")),
+        sa.Index("ix_deadline_extensions_user_course", "user_id", "course_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE")
+    course_id: int = Field(foreign_key="courses.id", index=True, ondelete="CASCADE")
+    quiz_id: int = Field(foreign_key="quizzes.id", index=True, ondelete="CASCADE")
+    closes_at_local: datetime = Field(sa_type=sa.DateTime(timezone=False))  # the course's zone
+    reason: str = Field(default="", max_length=500)
+    granted_by_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    granted_at: datetime = Field(default_factory=utcnow, **_timestamp())
+    revoked_at: datetime | None = Field(default=None, **_timestamp(nullable=True))
+    revoked_by_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+
+
 class ReleaseNotice(SQLModel, table=True):
     """One per learner, course and release day (in the course's zone): the key that makes the
     "what opened today" email go once, however often the beat task runs."""
@@ -640,6 +665,9 @@ class Quiz(SQLModel, table=True):
     show_answers: ShowAnswers = Field(default=ShowAnswers.AFTER_SUBMIT, sa_type=_enum(ShowAnswers))
     weight: int = Field(default=1)  # in the overall grade, when the course weights by quiz
     is_graded: bool = Field(default=True)  # a graded quiz must be passed for the certificate
+    # "Closes on": wall clock of the course's zone (as release rules), None for never. After it no
+    # attempt starts and an open one stops (services/deadlines.py); an extension moves it per learner.
+    closes_at_local: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=False))
     updated_at: datetime = Field(default_factory=utcnow, **_timestamp())
 
 
@@ -710,7 +738,10 @@ class QuizAttempt(SQLModel, table=True):
     user_id: int = Field(foreign_key="users.id", ondelete="CASCADE")
     number: int
     started_at: datetime = Field(default_factory=utcnow, **_timestamp())
+    # The earlier of the time limit's end and the quiz's close for this learner; answers after it
+    # are refused and not graded. Recomputed from `time_limit_at` when the close moves.
     deadline: datetime | None = Field(default=None, **_timestamp(nullable=True))
+    time_limit_at: datetime | None = Field(default=None, **_timestamp(nullable=True))  # None: no limit
     submitted_at: datetime | None = Field(default=None, **_timestamp(nullable=True))
     points: float | None = Field(default=None)
     max_points: float = Field(default=0.0)

@@ -1,8 +1,9 @@
 """/admin/courses/[course_id]/pacing — when a course's modules and lessons open (release rules, the
-course's time zone, prerequisite courses), its cohorts with their progress, and overrides that open
-something early for chosen learners.
+course's time zone, prerequisite courses), its cohorts with their progress, overrides that open
+something early for chosen learners, and extensions of a quiz's due date for chosen learners.
 
-Every rule, check and audit entry is in services/access.py; the reads are in services/reports.py.
+Every rule, check and audit entry is in services/access.py (extensions: services/deadlines.py); the
+reads are in services/reports.py.
 This state parses form input into the service's typed specs first (dates, numbers) and shows each
 error next to its field. Every handler acts on the course the server holds (`_course_id`, set by
 `load` for its staff only); ids in arguments are checked again by the services, so a crafted event
@@ -23,14 +24,15 @@ from academy_app.admin.reports import course_header, course_missing
 from academy_app.admin.workspace import admin_page, data_table
 from academy_app.components.course import progress_bar
 from academy_app.components.layout import empty_state, labelled
-from academy_app.models import Cohort, PrerequisiteKind, ReleaseKind, ReleaseRule, User, utcnow
-from academy_app.services import access, reports
+from academy_app.infra import clock
+from academy_app.models import Cohort, PrerequisiteKind, ReleaseKind, ReleaseRule, User
+from academy_app.services import access, deadlines, reports
 from academy_app.services.access import CohortSpec, RuleSpec
 from academy_app.services.errors import Invalid, ServiceError
 from academy_app.services.permissions import STAFF
 from academy_app.state.auth import Events
 from academy_app.state.staff import StaffState
-from academy_app.text import as_id, id_in, whole_number
+from academy_app.text import as_id, id_in, parse_local, whole_number
 
 # Offered first in the time zone list; the rest follow alphabetically (the input searches them).
 COMMON_ZONES = ["UTC", "Europe/London", "Europe/Paris", "Europe/Berlin", "America/New_York",
@@ -54,6 +56,7 @@ RULE_ERRORS = {"opens_at_local": "opens_at", "days": "days", "after_lesson_id": 
                "min_score_percent": "min_score"}
 COHORT_ERRORS = {"starts_at_local": "starts_at", "enrol_from_local": "enrol_from",
                  "enrol_until_local": "enrol_until"}
+EXTENSION_ERRORS = {"quiz_id": "quiz", "closes_at_local": "closes_at", "user_ids": "learners"}
 NO_COHORT = "none"
 MAX_TEXT = 500
 
@@ -114,6 +117,19 @@ class OverrideRow:
 
 
 @dataclass
+class ExtensionRow:
+    id: int = 0
+    learner: str = ""
+    email: str = ""
+    quiz: str = ""
+    closes: str = ""  # the learner's new due date, the course's wall clock
+    reason: str = ""
+    granted: str = ""
+    revoked: str = ""
+    live: bool = True
+
+
+@dataclass
 class Snapshot:
     """Everything the page shows, read in one transaction."""
 
@@ -122,6 +138,7 @@ class Snapshot:
     roster: list[reports.RosterLine]
     matching: int
     overrides: list[reports.OverrideLine]
+    extensions: list[reports.ExtensionLine]
 
 
 def _when(local: datetime | None) -> str:
@@ -131,25 +148,6 @@ def _when(local: datetime | None) -> str:
 def _field_value(local: datetime | None) -> str:
     """A wall-clock time as a datetime-local input holds it."""
     return f"{local:%Y-%m-%dT%H:%M}" if local else ""
-
-
-def parse_local(text: str, *, required: bool) -> datetime | None:
-    """A date-time typed in the course's zone ("2026-12-09T09:00" from the browser's picker, or
-    "2026-12-09 09:00"), naive; None when empty and allowed. Raises ValueError with the message."""
-    text = text.strip()
-    if not text:
-        if required:
-            raise ValueError("Choose a date and time")
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace(" ", "T", 1))
-    except ValueError:
-        raise ValueError("Enter a date and time like 2026-12-09 09:00") from None
-    if moment.tzinfo is not None:
-        raise ValueError("Give the time as the course's clock shows it, without a zone")
-    if not 2000 <= moment.year <= 2100:
-        raise ValueError("Choose a date between 2000 and 2100")
-    return moment.replace(second=0, microsecond=0)
 
 
 def parse_number(text: str, low: int, high: int, what: str, *, required: bool) -> int | None:
@@ -260,14 +258,22 @@ class PacingState(StaffState):
     show_revoked: bool = False
     chosen_overrides: list[int] = []
     revoke_question: str = ""  # the open revoke confirmation's question
+    revoke_detail: str = ""  # and what revoking does
+    # Quizzes that close, as [quiz id, "Title (closes …)"]: what an extension may move.
+    quiz_choices: list[list[str]] = []
+    extension_form: dict[str, str] = {"quiz": "", "closes_at": "", "reason": ""}
+    extension_errors: dict[str, str] = {}
+    extensions: list[ExtensionRow] = []
     _course_id: int = 0
     _rule_target_id: int = 0
     _rule_id: int = 0
     _deleting_cohort_id: int = 0
     _revoking: list[int] = []
+    _revoking_extensions: list[int] = []
     # Set by a successful grant or prerequisite: the second click of a double click finds its
     # form emptied and must neither act again nor answer with "choose …" errors.
     _just_granted: bool = False
+    _just_extended: bool = False
     _prerequisite_added: bool = False
 
     # --- reading -------------------------------------------------------------------------------
@@ -283,7 +289,9 @@ class PacingState(StaffState):
             roster, matching = reports.course_roster(session, staff, course_id, query)
             return Snapshot(pacing, reports.cohort_progress(session, staff, course_id), roster,
                             matching, reports.override_lines(session, staff, course_id,
-                                                             include_revoked=revoked))
+                                                             include_revoked=revoked),
+                            reports.extension_lines(session, staff, course_id,
+                                                    include_revoked=revoked))
         return read
 
     @rx.event
@@ -300,6 +308,7 @@ class PacingState(StaffState):
         self.zone_error, self.prerequisite_error, self.override_error = "", "", ""
         self.rule_target, self.cohort_editing, self.deleting_cohort = "", 0, ""
         self.revoke_question, self.selected, self.chosen_overrides = "", [], []
+        self.extension_errors = {}
         self._show(snapshot)
         self.zone_input = self.zone
         return None
@@ -360,6 +369,17 @@ class PacingState(StaffState):
             live=o.revoked_at is None) for o in snapshot.overrides]
         live = {o.id for o in snapshot.overrides if o.revoked_at is None}
         self.chosen_overrides = [i for i in self.chosen_overrides if i in live]
+        self.quiz_choices = [[str(lesson.quiz_id), f"{lesson.title} (closes "
+                              f"{_when(lesson.closes_at_local)})"]
+                             for m in pacing.modules for lesson in m.lessons
+                             if lesson.quiz_id is not None and lesson.closes_at_local is not None]
+        self.extensions = [ExtensionRow(
+            id=e.id, learner=e.learner, email=e.email, quiz=e.quiz, closes=_when(e.closes_at_local),
+            reason=e.reason,
+            granted=f"{_when(access.utc_to_local(e.granted_at, zone_info))} by {e.granted_by}",
+            revoked="" if e.revoked_at is None else
+            f"{_when(access.utc_to_local(e.revoked_at, zone_info))} by {e.revoked_by}",
+            live=e.revoked_at is None) for e in snapshot.extensions]
 
     # --- the time zone -------------------------------------------------------------------------
 
@@ -607,7 +627,7 @@ class PacingState(StaffState):
         cohort_id = id_in(cohort)
         if cohort != NO_COHORT and not cohort_id:
             return None
-        now = utcnow()
+        now = clock.now()
         return await self._act("pacing.place", lambda session, actor: (
             access.join_cohort(session, actor, cohort_id, now, user_id=learner) if cohort_id
             else access.leave_cohort(session, actor, course_id, user_id=learner)),
@@ -626,12 +646,12 @@ class PacingState(StaffState):
         if wanted and wanted in {line.user_id for line in self.learners}:
             others = [i for i in self.selected if i != wanted]
             self.selected = [*others, wanted] if on is True else others
-            self.override_error, self._just_granted = "", False
+            self.override_error, self._just_granted, self._just_extended = "", False, False
 
     @rx.event
     def select_all_learners(self, on: bool) -> None:
         self.selected = [line.user_id for line in self.learners] if on is True else []
-        self.override_error, self._just_granted = "", False
+        self.override_error, self._just_granted, self._just_extended = "", False, False
 
     @rx.event
     def set_override_field(self, name: str, value: str) -> None:
@@ -694,26 +714,91 @@ class PacingState(StaffState):
             [i for i in self.chosen_overrides if i in live]
         if not ids:
             return
-        self._revoking = ids
+        self._revoking, self._revoking_extensions = ids, []
         one = live[ids[0]]
         self.revoke_question = (f"Revoke “{one.target}” for {one.learner}?" if len(ids) == 1
                                 else f"Revoke {len(ids)} overrides?")
+        self.revoke_detail = ("The release rules apply to them again; the audit log keeps who "
+                              "granted and who revoked.")
+
+    @rx.event
+    def ask_revoke_extension(self, extension_id: int) -> None:
+        """Confirm revoking one due date extension (its id)."""
+        wanted = as_id(extension_id)
+        one = next((e for e in self.extensions if e.live and e.id == wanted), None)
+        if one is None:
+            return
+        self._revoking, self._revoking_extensions = [], [one.id]
+        self.revoke_question = f"Revoke the extension of “{one.quiz}” for {one.learner}?"
+        self.revoke_detail = ("The quiz's own due date applies to them again, to an attempt "
+                              "they have open too; the audit log keeps who granted and who "
+                              "revoked.")
 
     @rx.event
     def cancel_revoke(self) -> None:
-        self._revoking, self.revoke_question = [], ""
+        self._revoking, self._revoking_extensions, self.revoke_question = [], [], ""
 
     @rx.event
     async def confirm_revoke(self) -> Events:
-        ids = list(self._revoking)
+        ids, extension_ids = list(self._revoking), list(self._revoking_extensions)
         self.cancel_revoke()
+        now = clock.now()
+        if extension_ids:
+            return await self._act("pacing.revoke_extension", lambda session, actor:
+                                   deadlines.revoke(session, actor, extension_ids, now),
+                                   "Revoked: the quiz's own due date applies again",
+                                   PacingState.refresh)
         if not ids:
             return None  # a second click after the dialog closed
         self.chosen_overrides = [i for i in self.chosen_overrides if i not in ids]
-        now = utcnow()
         return await self._act("pacing.revoke", lambda session, actor: access.revoke_overrides(
             session, actor, ids, now), "Revoked: the release rules apply again",
             PacingState.refresh)
+
+    # --- due date extensions -------------------------------------------------------------------
+
+    @rx.event
+    def set_extension_field(self, name: str, value: str) -> None:
+        if name in ("quiz", "closes_at", "reason") and isinstance(value, str):
+            self.extension_form = {**self.extension_form, name: value[:MAX_TEXT]}
+            self.extension_errors = {k: v for k, v in self.extension_errors.items() if k != name}
+            self._just_extended = False
+
+    @rx.event
+    async def extend(self) -> Events:
+        """Move the chosen quiz's due date for the selected learners, with the reason."""
+        if self._just_extended:
+            return None  # the second click of a double click: done already
+        chosen, form = list(self.selected), self.extension_form
+        quiz_id, reason = id_in(form.get("quiz", "")), form.get("reason", "").strip()
+        errors: dict[str, str] = {}
+        if not quiz_id:
+            errors["quiz"] = "Choose the quiz"
+        closes: datetime | None = None
+        try:
+            closes = parse_local(form.get("closes_at", ""), required=True)
+        except ValueError as exc:
+            errors["closes_at"] = str(exc)
+        if not reason:
+            errors["reason"] = "Say why: the audit log keeps the reason"
+        if not chosen:
+            errors["learners"] = "Select at least one learner in the table"
+        if errors or closes is None:
+            self.extension_errors = errors
+            return None
+        now = clock.now()
+        try:
+            extended, refused = await self._act_as("pacing.extend", lambda session, actor: len(
+                deadlines.extend(session, actor, quiz_id, chosen, closes, now, reason=reason)))
+        except Invalid as exc:
+            self.extension_errors = _renamed(exc.errors, EXTENSION_ERRORS)
+            return None
+        if refused:
+            return [*refused, PacingState.refresh]
+        self.selected, self._just_extended, self.extension_errors = [], True, {}
+        self.extension_form = {**self.extension_form, "reason": ""}
+        return [rx.toast.success(f"Due date extended for {extended} learner"
+                                 f"{'' if extended == 1 else 's'}"), PacingState.refresh]
 
 
 def _window(opens: datetime | None, closes: datetime | None) -> str:
@@ -1044,6 +1129,46 @@ def grant_card() -> rx.Component:
     ), width="100%")
 
 
+def _extension_input(label: str, name: str, hint: str = "", **props) -> rx.Component:
+    return labelled(label, f"extension-{name}", rx.input(
+        id=f"extension-{name}", value=S.extension_form[name], width="100%",
+        on_change=lambda v: S.set_extension_field(name, v),
+        aria_invalid=rx.cond(S.extension_errors.contains(name), "true", "false"),
+        aria_describedby=f"extension-{name}-error", **props),
+        S.extension_errors.get(name, ""), hint)
+
+
+def extend_card() -> rx.Component:
+    return rx.card(rx.vstack(
+        rx.heading("Extend a due date", size="4", as_="h3"),
+        rx.text(S.selected.length().to_string() + " selected. The quiz closes later for them; "
+                "an attempt they have open runs to the new date.", size="2", color_scheme="gray"),
+        rx.cond(S.quiz_choices.length() > 0, rx.vstack(
+            rx.grid(
+                labelled("Quiz", "extension-quiz", rx.select.root(
+                    rx.select.trigger(id="extension-quiz", aria_label="Quiz to extend",
+                                      placeholder="Choose a quiz", width="100%"),
+                    rx.select.content(rx.foreach(S.quiz_choices,
+                                                 lambda c: rx.select.item(c[1], value=c[0]))),
+                    value=S.extension_form["quiz"],
+                    on_change=lambda v: S.set_extension_field("quiz", v)),
+                    S.extension_errors.get("quiz", "")),
+                _extension_input("New due date", "closes_at", "In the course's time zone: "
+                                 + S.zone + ".", type="datetime-local"),
+                _extension_input("Why the extension", "reason",
+                                 placeholder="e.g. Ill the week of the quiz"),
+                columns=rx.breakpoints(initial="1", md="3"), spacing="3", width="100%",
+            ),
+            _error(S.extension_errors.get("learners", ""), "extension-learners"),
+            rx.hstack(rx.spacer(), rx.button("Extend for selected learners", on_click=S.extend),
+                      width="100%"),
+            spacing="3", width="100%"),
+            rx.text("No quiz of this course closes: set “Closes on” in a quiz's settings first.",
+                    size="2")),
+        spacing="3", width="100%",
+    ), width="100%")
+
+
 def learners_section() -> rx.Component:
     return rx.vstack(
         rx.flex(
@@ -1062,8 +1187,30 @@ def learners_section() -> rx.Component:
                                "Learners appear here once they enrol."),
                    loading=S.loading, label="Learners"),
         grant_card(),
+        extend_card(),
         spacing="3", width="100%",
     )
+
+
+def _granted_cells(learner: rx.Var, email: rx.Var, what: rx.Var, reason: rx.Var,
+                   extra: list[rx.Component], granted: rx.Var, live: rx.Var, revoked: rx.Var,
+                   revoke_label: rx.Var, revoke: rx.EventSpec) -> list[rx.Component]:
+    """The cells an override and an extension share: for whom, what and why, when and by whom,
+    live or revoked, and the Revoke button of a live one."""
+    return [
+        rx.table.row_header_cell(rx.vstack(rx.text(learner, weight="medium"),
+                                           rx.text(email, size="1", color_scheme="gray"),
+                                           spacing="0")),
+        rx.table.cell(rx.vstack(rx.text(what, size="2"),
+                                rx.text(reason, size="1", color_scheme="gray"), spacing="0")),
+        *extra,
+        rx.table.cell(rx.text(granted, size="2")),
+        rx.table.cell(rx.cond(live, rx.badge("Live", color_scheme="green"),
+                              rx.text("Revoked " + revoked, size="2"))),
+        rx.table.cell(rx.cond(live, rx.button("Revoke", size="1", variant="soft",
+                                              color_scheme="red", aria_label=revoke_label,
+                                              on_click=revoke))),
+    ]
 
 
 def override_row(row: OverrideRow) -> rx.Component:
@@ -1072,18 +1219,9 @@ def override_row(row: OverrideRow) -> rx.Component:
             checked=S.chosen_overrides.contains(row.id),
             on_change=lambda on: S.toggle_override(row.id, on),
             aria_label="Choose override of " + row.learner + ": " + row.target))),
-        rx.table.row_header_cell(rx.vstack(rx.text(row.learner, weight="medium"),
-                                           rx.text(row.email, size="1", color_scheme="gray"),
-                                           spacing="0")),
-        rx.table.cell(rx.vstack(rx.text(row.target, size="2"),
-                                rx.text(row.reason, size="1", color_scheme="gray"), spacing="0")),
-        rx.table.cell(rx.text(row.granted, size="2")),
-        rx.table.cell(rx.cond(row.live, rx.badge("Live", color_scheme="green"),
-                              rx.text("Revoked " + row.revoked, size="2"))),
-        rx.table.cell(rx.cond(row.live, rx.button(
-            "Revoke", size="1", variant="soft", color_scheme="red",
-            aria_label="Revoke " + row.target + " for " + row.learner,
-            on_click=S.ask_revoke(row.id)))),
+        *_granted_cells(row.learner, row.email, row.target, row.reason, [], row.granted,
+                        row.live, row.revoked, "Revoke " + row.target + " for " + row.learner,
+                        S.ask_revoke(row.id)),
         align="center",
     )
 
@@ -1106,11 +1244,32 @@ def overrides_section() -> rx.Component:
     )
 
 
+def extension_row(row: ExtensionRow) -> rx.Component:
+    return rx.table.row(
+        *_granted_cells(row.learner, row.email, row.quiz, row.reason,
+                        [rx.table.cell(rx.text(row.closes, size="2"))], row.granted, row.live,
+                        row.revoked, "Revoke the extension of " + row.quiz + " for " + row.learner,
+                        S.ask_revoke_extension(row.id)),
+        align="center",
+    )
+
+
+def extensions_section() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Due date extensions", size="4", as_="h3"),
+        data_table(S.extensions, extension_row,
+                   ["Learner", "Quiz", "New due date", "Granted", "Status", "Actions"],
+                   empty_state("calendar-clock", "No extensions",
+                               "Extend a quiz's due date for learners from the Learners tab."),
+                   loading=S.loading, label="Due date extensions"),
+        spacing="3", width="100%",
+    )
+
+
 def revoke_dialog() -> rx.Component:
     return rx.alert_dialog.root(rx.alert_dialog.content(
         rx.alert_dialog.title(S.revoke_question),
-        rx.alert_dialog.description("The release rules apply to them again; the audit log keeps "
-                                    "who granted and who revoked."),
+        rx.alert_dialog.description(S.revoke_detail),
         rx.hstack(
             rx.spacer(),
             rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray",
@@ -1132,7 +1291,8 @@ def pacing_tabs() -> rx.Component:
                                   width="100%"), value="rules", padding_top="16px"),
         rx.tabs.content(cohorts_card(), value="cohorts", padding_top="16px"),
         rx.tabs.content(learners_section(), value="learners", padding_top="16px"),
-        rx.tabs.content(overrides_section(), value="overrides", padding_top="16px"),
+        rx.tabs.content(rx.vstack(overrides_section(), extensions_section(), spacing="5",
+                                  width="100%"), value="overrides", padding_top="16px"),
         default_value="rules", width="100%",
     )
 

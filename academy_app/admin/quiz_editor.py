@@ -27,7 +27,7 @@ from academy_app.state.staff import StaffState
 from academy_app.text import as_id, id_in
 
 SETTING_TEXTS = ("pass_percent", "max_attempts", "time_limit_minutes", "draw_count", "draw_tag",
-                 "weight", "attempt_scoring", "show_answers")
+                 "weight", "attempt_scoring", "show_answers", "closes_at")
 SETTING_FLAGS = ("shuffle_questions", "shuffle_options", "is_graded")
 KINDS = [("single", "Single choice"), ("multiple", "Multiple choice"),
          ("true_false", "True or false"), ("numeric", "Numeric"), ("short_text", "Short text"),
@@ -220,7 +220,8 @@ class QuizEditorState(StaffState):
             "time_limit_minutes": _optional(quiz.time_limit_minutes),
             "draw_count": _optional(quiz.draw_count), "draw_tag": quiz.draw_tag,
             "weight": str(quiz.weight), "attempt_scoring": quiz.attempt_scoring.value,
-            "show_answers": quiz.show_answers.value}
+            "show_answers": quiz.show_answers.value,
+            "closes_at": f"{quiz.closes_at_local:%Y-%m-%dT%H:%M}" if quiz.closes_at_local else ""}
         self.flags = {name: bool(getattr(quiz, name)) for name in SETTING_FLAGS}
         self._bank = {q.id: q for q in editor.questions}
         self.questions = [EditorQuestion(
@@ -510,6 +511,8 @@ def settings_card() -> rx.Component:
             _setting_choice("Show answers", "show_answers", SHOW_ANSWERS),
             _setting("Weight", "weight", "In the overall grade, when weighted by quiz.",
                      inputmode="numeric"),
+            _setting("Closes on", "closes_at", "The course's time zone (see Pacing). Empty: "
+                     "never closes.", type="datetime-local"),
             columns=rx.breakpoints(initial="1", sm="2", lg="4"),
             spacing="4",
             width="100%",

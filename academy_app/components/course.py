@@ -134,17 +134,31 @@ def progress_bar(percent: rx.Var, label: rx.Var | str) -> rx.Component:
     return rx.progress(value=percent, max=100, aria_label=label, size="2", width="100%")
 
 
-# "Opens Tue 9 Dec, 09:00" worded by the browser in its own time zone, from the UTC instant: the
-# learner reads the time on their own clock (the server's words use the course's zone).
-_OPENS_IN_BROWSER = FunctionStringVar.create(
-    "((iso) => 'Opens ' + new Intl.DateTimeFormat('en-GB', {weekday: 'short', day: 'numeric', "
-    "month: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23'}).format(new Date(iso)))")
+# "Opens Tue 9 Dec, 09:00", "Due Fri 12 Dec, 17:00": words and a UTC instant worded by the
+# browser in its own time zone: the learner reads the time on their own clock (the server's words
+# use the course's zone).
+_IN_BROWSER = FunctionStringVar.create(
+    "((words, iso) => words + ' ' + new Intl.DateTimeFormat('en-GB', {weekday: 'short', "
+    "day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23'})"
+    ".format(new Date(iso)))")
+
+
+def in_browser_zone(words: rx.Var | str, iso: rx.Var) -> rx.Var:
+    """`words` then the instant `iso` (ISO 8601, UTC) on the browser's clock."""
+    return _IN_BROWSER.call(words, iso).to(str)
 
 
 def lock_reason(lesson: LessonRow) -> rx.Var:
     """Why a locked lesson is locked, or when it opens in the browser's zone."""
-    return rx.cond(lesson.opens_at != "", _OPENS_IN_BROWSER.call(lesson.opens_at).to(str),
+    return rx.cond(lesson.opens_at != "", in_browser_zone("Opens", lesson.opens_at),
                    lesson.lock_reason)
+
+
+def due_label(due_at: rx.Var, closed: rx.Var, **props: object) -> rx.Component:
+    """"Due …" or "Closed on …" for a quiz that closes, in the browser's zone; nothing else."""
+    return rx.cond(due_at != "", rx.text(
+        in_browser_zone(rx.cond(closed, "Closed on", "Due"), due_at), size="1",
+        color=rx.cond(closed, rx.color("red", 11), rx.color("gray", 11)), **props))
 
 
 def locked_lesson(lesson: LessonRow, **props: object) -> rx.Component:
@@ -153,6 +167,7 @@ def locked_lesson(lesson: LessonRow, **props: object) -> rx.Component:
         rx.icon("lock", size=18, color=rx.color("gray", 10), aria_label="Locked", flex_shrink="0"),
         rx.vstack(rx.text(lesson.title, size="2", color=rx.color("gray", 11)),
                   rx.text(lock_reason(lesson), size="1", color=rx.color("gray", 11)),
+                  due_label(lesson.due_at, lesson.closed),
                   spacing="0"),
         align="center",
         spacing="2",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from academy_app.components.course import cover, locked_lesson, progress_bar
+from academy_app.components.course import cover, due_label, locked_lesson, progress_bar
 from academy_app.components.layout import link_button, page, side_card, skeleton_block
 from academy_app.pages.checkout import paid_enrollment
 from academy_app.pages.errors import not_found_panel
@@ -32,7 +32,8 @@ def syllabus_lesson(lesson: LessonRow) -> rx.Component:
         rx.hstack(locked_lesson(lesson), rx.spacer(),
                   rx.text(lesson.duration, size="2", color_scheme="gray"),
                   align="center", width="100%", padding_y="8px", spacing="3"),
-        rx.hstack(lesson_icon(lesson), title, rx.spacer(),
+        rx.hstack(lesson_icon(lesson), rx.vstack(title, due_label(lesson.due_at, lesson.closed),
+                                                 spacing="0"), rx.spacer(),
                   rx.text(lesson.duration, size="2", color_scheme="gray"),
                   align="center", width="100%", padding_y="8px", spacing="3"))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from academy_app.components.course import lock_reason, locked_lesson, progress_bar
+from academy_app.components.course import due_label, lock_reason, locked_lesson, progress_bar
 from academy_app.components.layout import link_button, page, side_card, skeleton_block
 from academy_app.pages.discussions import discussion_section
 from academy_app.pages.quiz import quiz_panel
@@ -26,7 +26,9 @@ def open_sidebar_lesson(lesson: LessonRow) -> rx.Component:
                             aria_label="Completed"),
                     rx.icon("circle", size=18, color=rx.color("gray", 8),
                             aria_label="Not completed")),
-            rx.text(lesson.title, size="2", weight=rx.cond(lesson.current, "bold", "regular")),
+            rx.vstack(rx.text(lesson.title, size="2",
+                              weight=rx.cond(lesson.current, "bold", "regular")),
+                      due_label(lesson.due_at, lesson.closed), spacing="0"),
             align="center",
             spacing="2",
             padding_x="12px",

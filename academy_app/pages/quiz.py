@@ -9,6 +9,7 @@ from __future__ import annotations
 import reflex as rx
 from reflex.vars import Var, VarData
 
+from academy_app.components.course import in_browser_zone
 from academy_app.state.quiz import AttemptRow, ChoiceRow, QuestionRow, QuizState, ResultRow
 
 
@@ -63,6 +64,16 @@ def _attempt_row(attempt: AttemptRow) -> rx.Component:
     )
 
 
+def due_notice() -> rx.Component:
+    """When the quiz closes for this learner, on their own clock; nothing if it never does."""
+    return rx.cond(QuizState.due_at != "", rx.callout(
+        rx.text(in_browser_zone(rx.cond(QuizState.closed, "Closed on", "Due"), QuizState.due_at),
+                rx.cond(QuizState.extended, " (extended for you)", ""),
+                rx.cond(QuizState.closed, "", ". An attempt still open then stops there.")),
+        icon="calendar-clock", color_scheme=rx.cond(QuizState.closed, "red", "blue"),
+        size="1", width="100%", role="status"))
+
+
 def overview() -> rx.Component:
     return rx.vstack(
         rx.grid(
@@ -72,6 +83,7 @@ def overview() -> rx.Component:
             _fact("Your score", QuizState.kept_score),
             columns=rx.breakpoints(initial="2", sm="4"), spacing="4", width="100%",
         ),
+        due_notice(),
         rx.text(QuizState.counting, ". Answers and explanations are shown: ",
                 QuizState.answers_shown_when.lower(), ".", size="2", color_scheme="gray"),
         rx.cond(QuizState.quiz_passed,
@@ -99,7 +111,9 @@ def overview() -> rx.Component:
                                       "Start the quiz")),
                       on_click=QuizState.start, size="3"),
             rx.cond(~QuizState.quiz_passed,
-                    rx.text("You have used every attempt at this quiz.", size="2")),
+                    rx.text(rx.cond(QuizState.closed,
+                                    "This quiz has closed: no new attempt can start.",
+                                    "You have used every attempt at this quiz."), size="2")),
         ),
         spacing="4", width="100%", align="start",
     )
@@ -272,6 +286,7 @@ def taking() -> rx.Component:
             align="center", width="100%",
         ),
         rx.text("Each answer is saved as you give it.", size="2", color_scheme="gray"),
+        due_notice(),
         rx.foreach(QuizState.questions, _question),
         rx.flex(rx.text(QuizState.unanswered, " unanswered", size="2", color_scheme="gray",
                         role="status"),

@@ -176,8 +176,13 @@ def release_day(course: Course, moment: datetime) -> date:
 
 def opens_wording(moment: datetime, zone: ZoneInfo) -> str:
     """"Opens Tue 9 Dec, 09:00" in `zone`: the server's fallback when no browser formats it."""
+    return f"Opens {moment_wording(moment, zone)}"
+
+
+def moment_wording(moment: datetime, zone: ZoneInfo) -> str:
+    """"Tue 9 Dec, 09:00": an instant as the wall clock of `zone` shows it."""
     local = as_utc(moment).astimezone(zone)
-    return f"Opens {local:%a} {local.day} {local:%b}, {local:%H:%M}"
+    return f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -836,7 +841,7 @@ def _check_window(cohort: Cohort, course: Course, now: datetime) -> None:
     zone = zone_of(course)
     if cohort.enrol_from_local is not None and now < local_to_utc(cohort.enrol_from_local, zone):
         raise Conflict(f"“{cohort.name}” takes learners from "
-                       f"{opens_wording(local_to_utc(cohort.enrol_from_local, zone), zone)[6:]}")
+                       f"{moment_wording(local_to_utc(cohort.enrol_from_local, zone), zone)}")
     if cohort.enrol_until_local is not None and now >= local_to_utc(cohort.enrol_until_local,
                                                                      zone):
         raise Conflict(f"“{cohort.name}” no longer takes learners")

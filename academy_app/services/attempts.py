@@ -1,9 +1,10 @@
 """Taking a quiz: start (or resume) an attempt, save answers as they are given, submit, read the
 result; and regrading the attempts of a question whose key was fixed.
 
-The clock is the server's. An attempt with a time limit has a deadline: answers are refused after
-it, a late submit is graded with what was saved by then, and an attempt left open past it is graded
-by whichever call reads it next (the learner's next visit, the results summary). Every function
+The clock is the server's. An attempt with a time limit, or at a quiz that closes
+(services/deadlines.py), has a deadline, the earlier of the two: answers are refused after it, a
+late submit is graded with what was saved by then, and an attempt left open past it is graded by
+whichever call reads it next (the learner's next visit, the results summary). Every function
 takes `now` so tests can move the clock instead of sleeping.
 
 What a learner sees of an open attempt (`AttemptView`) carries no answer key: option and item texts
@@ -16,7 +17,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, func, select
@@ -41,7 +42,7 @@ from academy_app.models import (
     User,
     as_utc,
 )
-from academy_app.services import access, certificate_rule, grading, progress, unlocks
+from academy_app.services import access, certificate_rule, deadlines, grading, progress, unlocks
 from academy_app.services.accounts import require_user
 from academy_app.services.authoring import lesson_for_editing
 from academy_app.services.certificate_rule import QuizOutcome, reaches
@@ -141,7 +142,10 @@ class QuizStatus:
     kept_percent: float | None
     passed: bool
     open_attempt_id: int | None
-    can_start: bool  # an attempt is left (or one is open to resume)
+    can_start: bool  # an attempt is left (or one is open to resume), and the quiz has not closed
+    due_at: datetime | None  # UTC: when the quiz closes for this learner (None: never)
+    extended: bool  # that close is the learner's own extension
+    closed: bool  # it has closed: no new attempt
 
 
 @dataclass(frozen=True)
@@ -163,8 +167,10 @@ def quiz_status(session: Session, actor: User | None, quiz_id: int, *,
                 now: datetime | None = None) -> QuizStatus:
     user = require_user(actor)
     now = now or clock.now()
-    quiz, lesson, _ = _quiz_for_learner(session, user, quiz_id)
+    quiz, lesson, course = _quiz_for_learner(session, user, quiz_id)
     _close_expired(session, quiz, user.id, now)
+    due = deadlines.due_for(session, quiz, course, user.id)
+    closed = due is not None and due.closed(now)
     taken = list(session.exec(select(QuizAttempt).where(
         QuizAttempt.quiz_id == quiz.id, QuizAttempt.user_id == user.id)
         .order_by(col(QuizAttempt.number))))
@@ -181,8 +187,9 @@ def quiz_status(session: Session, actor: User | None, quiz_id: int, *,
                                       passed=a.passed) for a in taken),
         kept_percent=outcome.kept_percent, passed=outcome.passed,
         open_attempt_id=open_attempt.id if open_attempt else None,
-        can_start=open_attempt is not None or quiz.max_attempts is None
-        or submitted < quiz.max_attempts)
+        can_start=open_attempt is not None or (not closed and (
+            quiz.max_attempts is None or submitted < quiz.max_attempts)),
+        due_at=due.due_at if due else None, extended=bool(due and due.extended), closed=closed)
 
 
 def course_quiz_statuses(session: Session, actor: User | None, course_id: int, *,
@@ -199,7 +206,8 @@ def course_quiz_statuses(session: Session, actor: User | None, course_id: int, *
 def start_attempt(session: Session, actor: User | None, quiz_id: int, *,
                   now: datetime | None = None) -> AttemptView:
     """A new attempt, or the open one: a double click, a second tab or a reload resumes it.
-    Refused for a learner not enrolled and once every allowed attempt is used."""
+    Refused for a learner not enrolled, once every allowed attempt is used, and once the quiz has
+    closed for them (`Closed`). Its deadline is the earlier of the time limit and the close."""
     user = require_user(actor)
     now = now or clock.now()
     quiz, lesson, course = _quiz_for_learner(session, user, quiz_id, now)
@@ -211,15 +219,17 @@ def start_attempt(session: Session, actor: User | None, quiz_id: int, *,
         QuizAttempt.quiz_id == quiz.id, QuizAttempt.user_id == user.id)).one()
     if quiz.max_attempts is not None and used >= quiz.max_attempts:
         raise Conflict(f"You have used all {quiz.max_attempts} attempts at this quiz")
+    due = deadlines.due_for(session, quiz, course, user.id)
+    deadlines.refuse_if_closed(due, lesson.title, course, now)
     drawn = _draw(session, quiz, course.id)
     if not drawn:
         raise Conflict("This quiz has no questions yet")
     layout = [{"version": version.id, "order": _shown_order(kind, version.spec, quiz)}
               for version, kind in drawn]
+    time_limit_at = deadlines.time_limit_end(quiz, now)
     attempt = QuizAttempt(
         quiz_id=quiz.id, user_id=user.id, number=used + 1, started_at=now,
-        deadline=now + timedelta(minutes=quiz.time_limit_minutes)
-        if quiz.time_limit_minutes else None,
+        time_limit_at=time_limit_at, deadline=deadlines.attempt_deadline(time_limit_at, due),
         max_points=sum(version.points for version, _ in drawn), layout=layout)
     attempt, _ = insert_or_get(session, attempt, lambda: _open_attempt(session, quiz.id, user.id))
     return _view(session, attempt, lesson)
@@ -244,7 +254,8 @@ def save_answer(session: Session, actor: User | None, attempt_id: int, version_i
     if attempt.submitted_at is not None:
         raise Conflict("This attempt was submitted: its answers can no longer change")
     if attempt.deadline is not None and now > as_utc(attempt.deadline):
-        raise Conflict("Time is up: answers after the deadline are not saved")
+        raise Conflict("Time is up (the time limit or the quiz's close): answers after the "
+                       "deadline are not saved")
     if not isinstance(version_id, int) or version_id not in _layout_versions(attempt):
         raise Invalid({"question": "This question is not part of your attempt"})
     version, kind = _versions(session, [version_id])[version_id]

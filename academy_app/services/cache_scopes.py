@@ -32,6 +32,7 @@ from academy_app.models import (
     Lesson,
     LessonProgress,
     Module,
+    Quiz,
     ReleaseRule,
     User,
 )
@@ -70,6 +71,7 @@ def _mark_changed_scopes(session: OrmSession, _context: object, _instances: obje
     deleted_lessons: list[int] = []
     renamed_instructors: list[int] = []
     changed_categories: list[int] = []
+    closing_lessons: list[int] = []
     for obj in touched:
         if isinstance(obj, Course):
             scopes |= {CATALOG, slug_scope(obj.slug), *map(slug_scope, _old(obj, "slug"))}
@@ -102,9 +104,15 @@ def _mark_changed_scopes(session: OrmSession, _context: object, _instances: obje
                 renamed_instructors.append(obj.id)
         elif isinstance(obj, ReleaseRule | CoursePrerequisite):
             course_ids.add(obj.course_id)  # the outline says whether the course is gated
+        elif isinstance(obj, Quiz) and (obj in session.new or obj in session.deleted
+                                        or _old(obj, "closes_at_local")):
+            closing_lessons.append(obj.lesson_id)  # the outline says whether a quiz closes
         elif isinstance(obj, Category) and obj.id is not None:
             changed_categories.append(obj.id)
     connection = session.connection()
+    if closing_lessons:
+        module_ids.update(connection.execute(
+            select(Lesson.module_id).where(col(Lesson.id).in_(closing_lessons))).scalars())
     if module_ids:
         course_ids.update(connection.execute(
             select(Module.course_id).where(col(Module.id).in_(module_ids))).scalars())

@@ -23,6 +23,7 @@ from academy_app.models import (
     EnrollmentStatus,
     Lesson,
     Module,
+    Quiz,
     ReleaseRule,
     Role,
     User,
@@ -145,6 +146,9 @@ class CourseOutline:
     # (services/access.py). False, the common case, spares the lesson page and "mark as complete"
     # those queries: every enrolled learner opens every lesson.
     gated: bool = False
+    # A quiz of the course closes ("Closes on"): the learner's due dates must be asked
+    # (services/deadlines.py); False spares the lesson and course pages that query.
+    closes: bool = False
 
     @property
     def lessons(self) -> list[LessonRef]:
@@ -328,15 +332,20 @@ def _load_outlines(session: Session, where: sa.ColumnElement[bool]) -> list[Cour
     """Outlines of the courses matching `where`, from the database in one statement: a row per
     lesson, the course's columns repeated on each (the session keeps one Course per id). A lesson
     page then costs four statements cold: its user, this, the learner's record and the lesson."""
-    outlines: dict[int, tuple[Course, str, str, dict[int, ModuleOutline], bool]] = {}
+    outlines: dict[int, tuple[Course, str, str, dict[int, ModuleOutline], bool, bool]] = {}
     gated = sa.or_(sa.exists().where(col(ReleaseRule.course_id) == Course.id),
                    sa.exists().where(col(CoursePrerequisite.course_id) == Course.id))
+    quiz_lesson, quiz_module = sa.orm.aliased(Lesson), sa.orm.aliased(Module)  # not the row's
+    closing = sa.exists().where(col(Quiz.closes_at_local).is_not(None),
+                                quiz_lesson.id == Quiz.lesson_id,
+                                quiz_module.id == quiz_lesson.module_id,
+                                quiz_module.course_id == Course.id)
     # Lesson columns, not Lesson rows: the outline never needs the bodies, which can be long.
     for (course, category, instructor, module_id, module_title, lesson_id, title, kind, minutes,
-         is_gated) in (
+         is_gated, closes) in (
         session.exec(
             select(Course, Category.name, User.full_name, Module.id, Module.title, Lesson.id,
-                   Lesson.title, Lesson.kind, Lesson.duration_minutes, gated)
+                   Lesson.title, Lesson.kind, Lesson.duration_minutes, gated, closing)
             .join(User, col(User.id) == Course.instructor_id)
             .outerjoin(Category, col(Category.id) == Course.category_id)
             .outerjoin(Module, col(Module.course_id) == Course.id)
@@ -347,7 +356,7 @@ def _load_outlines(session: Session, where: sa.ColumnElement[bool]) -> list[Cour
         )
     ):
         modules = outlines.setdefault(course.id, (course, category or "", instructor, {},
-                                                  bool(is_gated)))[3]
+                                                  bool(is_gated), bool(closes)))[3]
         if module_id is None:
             continue  # a course without modules yet
         module = modules.setdefault(module_id, ModuleOutline(id=module_id, title=module_title))
@@ -355,8 +364,8 @@ def _load_outlines(session: Session, where: sa.ColumnElement[bool]) -> list[Cour
             module.lessons.append(LessonRef(id=lesson_id, title=title, kind=kind.value,
                                             duration_minutes=minutes))
     return [CourseOutline(course=course, category=category, instructor=instructor,
-                          modules=list(modules.values()), gated=is_gated)
-            for course, category, instructor, modules, is_gated in outlines.values()]
+                          modules=list(modules.values()), gated=is_gated, closes=closes)
+            for course, category, instructor, modules, is_gated, closes in outlines.values()]
 
 
 def is_course_staff(user: User | None, course: Course) -> bool:

@@ -44,6 +44,16 @@ class Conflict(ServiceError):
     pass
 
 
+class Closed(Conflict):
+    """A quiz past its closing time for this learner (services/deadlines.py): no attempt starts
+    and answers stop. The message says when, in the course's zone ("“Quiz 1” closed on Tue 9 Dec,
+    17:00"); `closed_at` (UTC) lets a page say it in the browser's zone."""
+
+    def __init__(self, message: str, closed_at: datetime) -> None:
+        super().__init__(message)
+        self.closed_at = closed_at
+
+
 class Invalid(ServiceError):
     """Bad input: one message per form field, so each can be shown next to its field."""
 

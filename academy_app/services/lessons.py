@@ -11,10 +11,11 @@ from sqlmodel import Session, col, select
 from academy_app.infra import clock
 from academy_app.infra.markdown import render_markdown
 from academy_app.models import Course, Lesson, Module, User
-from academy_app.services import access
+from academy_app.services import access, deadlines
 from academy_app.services.access import Access
 from academy_app.services.captions import Cue, read_webvtt
 from academy_app.services.catalog import CourseOutline, course_outline
+from academy_app.services.deadlines import Due
 from academy_app.services.enrollment import require_learning_access
 from academy_app.services.errors import Invalid, Locked, NotFound
 from academy_app.services.progress import CourseProgress, outline_progress
@@ -33,6 +34,9 @@ class LessonView:
     # Each lesson's access for this learner when the course is gated (release rules or
     # prerequisites); empty when every lesson is open to them.
     access: Mapping[int, Access] = field(default_factory=dict)
+    # When each quiz of the course closes for this learner (services/deadlines.py), by lesson id;
+    # empty when none closes.
+    due: Mapping[int, Due] = field(default_factory=dict)
 
     def locked(self, lesson_id: int | None) -> Access | None:
         """The lesson's access if it is locked to this learner, else None."""
@@ -46,7 +50,8 @@ def open_lesson(session: Session, actor: User | None, slug: str, lesson_id: int,
     Locked (not open to this learner yet, services/access.py: nothing of the lesson is read).
 
     Three statements however long the course: the outline (which brings the actor's enrollment
-    and completed lessons along) and the lesson itself; a gated course adds `outline_access`'s.
+    and completed lessons along) and the lesson itself; a gated course adds `outline_access`'s,
+    a course with a quiz that closes the learner's due dates.
     """
     outline = course_outline(session, slug, actor)
     enrollment = require_learning_access(actor, outline.course, outline.enrollment)
@@ -74,6 +79,8 @@ def open_lesson(session: Session, actor: User | None, slug: str, lesson_id: int,
         next_id=order[index + 1] if index + 1 < len(order) else None,
         is_enrolled=enrollment is not None,
         access=accesses,
+        due=deadlines.course_due_dates(session, actor, outline.course)
+        if outline.closes and enrollment is not None else {},
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from academy_app.db import insert_or_get
+from academy_app.infra import clock
 from academy_app.models import (
     AttemptScoring,
     Course,
@@ -34,14 +35,15 @@ from academy_app.models import (
     User,
     utcnow,
 )
-from academy_app.services import attempts, audit, authoring, gift, grading
+from academy_app.services import attempts, audit, authoring, deadlines, gift, grading
 from academy_app.services.authoring import Direction
 from academy_app.services.errors import Conflict, Invalid, NotFound
 from academy_app.services.permissions import require_course_staff, require_staff
+from academy_app.text import parse_local
 
 QUIZ_FIELDS = ("pass_percent", "max_attempts", "attempt_scoring", "time_limit_minutes",
                "shuffle_questions", "shuffle_options", "draw_count", "draw_tag", "show_answers",
-               "weight", "is_graded")
+               "weight", "is_graded", "closes_at_local")
 # Settings that decide who has passed: changing one recomputes every learner's outcome.
 OUTCOME_FIELDS = ("pass_percent", "attempt_scoring", "is_graded")
 MAX_STEM = 20_000
@@ -67,6 +69,7 @@ class QuizSettingsForm:
     show_answers: str = ShowAnswers.AFTER_SUBMIT.value
     weight: str = "1"
     is_graded: bool = True
+    closes_at: str = ""  # "Closes on", the course's wall clock ("2026-12-09T17:00"); "": never
 
 
 @dataclass(frozen=True)
@@ -135,10 +138,11 @@ def create_quiz(session: Session, actor: User | None, module_id: int, title: str
 def update_quiz_settings(session: Session, actor: User | None, quiz_id: int,
                          settings: QuizSettingsForm) -> Quiz:
     """New settings. Draws, shuffles, time limit and attempts allowed apply to attempts started
-    from now on; a new pass mark, attempt scoring or graded flag applies to everyone at once: each
+    from now on; a new close applies at once, to open attempts too (services/deadlines.py); a new
+    pass mark, attempt scoring or graded flag applies to everyone at once: each
     learner's outcome, quiz-lesson progress and certificate follow it, and those whose pass or fail
     changes are told (a certificate already issued is kept, as in `regrade_question`)."""
-    quiz, _, _ = quiz_for_staff(session, actor, quiz_id)
+    quiz, _, course = quiz_for_staff(session, actor, quiz_id)
     before = audit.snapshot(quiz, *QUIZ_FIELDS)
     passes = attempts.passes_before_change(session, quiz)
     _apply_settings(quiz, settings)
@@ -147,6 +151,8 @@ def update_quiz_settings(session: Session, actor: User | None, quiz_id: int,
     after = audit.snapshot(quiz, *QUIZ_FIELDS)
     if any(before[name] != after[name] for name in OUTCOME_FIELDS):
         after["changed_outcomes"] = attempts.settle_settings_change(session, quiz, passes)
+    if before["closes_at_local"] != after["closes_at_local"]:
+        deadlines.refit_open_attempts(session, quiz, course, clock.now())
     audit.record(session, actor, "quiz.update", quiz, before, after)
     return quiz
 
@@ -398,6 +404,10 @@ def _apply_settings(quiz: Quiz, form: QuizSettingsForm) -> None:
         errors["show_answers"] = "Choose when answers are shown: after submitting, after " \
                                  "passing, or never"
     draw_tag = _tag(form.draw_tag) if str(form.draw_tag or "").strip() else ""
+    try:
+        closes_at = parse_local(str(form.closes_at or ""), required=False)
+    except ValueError as exc:
+        errors["closes_at"] = str(exc)
     if draw_tag and draw_count is None:
         errors["draw_count"] = "Say how many questions to draw from the tag"
     if errors:
@@ -410,6 +420,7 @@ def _apply_settings(quiz: Quiz, form: QuizSettingsForm) -> None:
     quiz.shuffle_questions, quiz.shuffle_options = bool(form.shuffle_questions), \
         bool(form.shuffle_options)
     quiz.is_graded = bool(form.is_graded)
+    quiz.closes_at_local = closes_at
 
 
 def _optional_int(raw: Any, low: int, high: int, name: str, message: str,

@@ -18,6 +18,7 @@ from academy_app.models import (
     Cohort,
     Course,
     CoursePrerequisite,
+    DeadlineExtension,
     Enrollment,
     EnrollmentStatus,
     Lesson,
@@ -26,6 +27,7 @@ from academy_app.models import (
     Module,
     Payment,
     PaymentStatus,
+    Quiz,
     ReleaseKind,
     ReleaseRule,
     Role,
@@ -164,6 +166,8 @@ class PacedLesson:
     title: str
     is_quiz: bool
     rule: ReleaseRule | None
+    quiz_id: int | None = None
+    closes_at_local: datetime | None = None  # a quiz's "Closes on", the course's wall clock
 
 
 @dataclass(frozen=True)
@@ -212,6 +216,20 @@ class OverrideLine:
     revoked_at: datetime | None
 
 
+@dataclass(frozen=True)
+class ExtensionLine:
+    id: int
+    learner: str
+    email: str
+    quiz: str  # the quiz lesson's title
+    closes_at_local: datetime  # the learner's close, the course's wall clock
+    reason: str
+    granted_by: str
+    granted_at: datetime
+    revoked_by: str
+    revoked_at: datetime | None
+
+
 ROSTER_LIMIT = 100  # learners shown at once; a search narrows a bigger course
 
 
@@ -223,12 +241,15 @@ def pacing(session: Session, actor: User | None, course_id: int) -> Pacing:
     by_module = {r.module_id: r for r in rules if r.module_id is not None}
     by_lesson = {r.lesson_id: r for r in rules if r.lesson_id is not None}
     lessons: dict[int, list[PacedLesson]] = defaultdict(list)
-    for lesson in session.exec(select(Lesson).join(Module, col(Module.id) == Lesson.module_id)
-                               .where(Module.course_id == course.id)
-                               .order_by(col(Lesson.position), col(Lesson.id))):
+    for lesson, quiz_id, closes in session.exec(
+            select(Lesson, Quiz.id, Quiz.closes_at_local)
+            .join(Module, col(Module.id) == Lesson.module_id)
+            .outerjoin(Quiz, col(Quiz.lesson_id) == Lesson.id)
+            .where(Module.course_id == course.id)
+            .order_by(col(Lesson.position), col(Lesson.id))):
         lessons[lesson.module_id].append(PacedLesson(lesson.id, lesson.title,
                                                      lesson.kind is LessonKind.QUIZ,
-                                                     by_lesson.get(lesson.id)))
+                                                     by_lesson.get(lesson.id), quiz_id, closes))
     modules = [PacedModule(m.id, m.title, by_module.get(m.id), lessons[m.id])
                for m in session.exec(select(Module).where(Module.course_id == course.id)
                                      .order_by(col(Module.position), col(Module.id)))]
@@ -352,3 +373,27 @@ def override_lines(session: Session, actor: User | None, course_id: int, *,
                                   as_utc(row.granted_at), revoked_by or "",
                                   as_utc(row.revoked_at) if row.revoked_at else None))
     return lines
+
+
+def extension_lines(session: Session, actor: User | None, course_id: int, *,
+                    include_revoked: bool = False) -> list[ExtensionLine]:
+    """The course's due date extensions (services/deadlines.py) with whom and which quiz they are
+    for, who granted and revoked them and when, newest first, for its staff. One query."""
+    course = course_for_editing(session, actor, course_id)
+    learner, granter, revoker = (sa.orm.aliased(User) for _ in range(3))
+    statement = (
+        select(DeadlineExtension, learner.full_name, learner.email, Lesson.title,
+               granter.full_name, revoker.full_name)
+        .join(learner, learner.id == DeadlineExtension.user_id)
+        .join(Quiz, col(Quiz.id) == DeadlineExtension.quiz_id)
+        .join(Lesson, col(Lesson.id) == Quiz.lesson_id)
+        .outerjoin(granter, granter.id == DeadlineExtension.granted_by_id)
+        .outerjoin(revoker, revoker.id == DeadlineExtension.revoked_by_id)
+        .where(DeadlineExtension.course_id == course.id)
+        .order_by(col(DeadlineExtension.granted_at).desc(), col(DeadlineExtension.id).desc()))
+    if not include_revoked:
+        statement = statement.where(col(DeadlineExtension.revoked_at).is_(None))
+    return [ExtensionLine(row.id, name, email, quiz, row.closes_at_local, row.reason,
+                          granted_by or "", as_utc(row.granted_at), revoked_by or "",
+                          as_utc(row.revoked_at) if row.revoked_at else None)
+            for row, name, email, quiz, granted_by, revoked_by in session.exec(statement)]

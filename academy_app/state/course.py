@@ -16,6 +16,7 @@ from academy_app.services import (
     catalog,
     certificate_rule,
     covers,
+    deadlines,
     enrollment,
     payments,
     progress,
@@ -23,6 +24,7 @@ from academy_app.services import (
 from academy_app.services.access import Access
 from academy_app.services.catalog import CourseOutline
 from academy_app.services.certificate_rule import CertificateEligibility
+from academy_app.services.deadlines import Due
 from academy_app.services.errors import Conflict, Invalid, NotFound
 from academy_app.state.auth import AuthState, Events
 from academy_app.state.rows import (
@@ -52,6 +54,7 @@ class _Read:
     access: Mapping[int, Access]
     cohorts: list[CohortRow]
     my_cohort_id: int | None
+    due: Mapping[int, Due]  # when the learner's quizzes close (services/deadlines.py)
 
 
 class CourseState(AuthState):
@@ -121,13 +124,15 @@ class CourseState(AuthState):
                 access.outline_access(session, viewer, course.id, clock.now())
                 if learning and outline.gated else {},
                 [CohortRow(id=str(c.id), name=c.name,
-                           label=_cohort_label(c.name, access.opens_wording(
-                               access.local_to_utc(c.starts_at_local, zone), zone)[6:]
+                           label=_cohort_label(c.name, access.moment_wording(
+                               access.local_to_utc(c.starts_at_local, zone), zone)
                                + f" ({course.time_zone})", c.capacity - c.seats_taken),
                            full=c.seats_taken >= c.capacity) for c in cohorts],
                 session.exec(select(Enrollment.cohort_id).where(
                     Enrollment.user_id == viewer.id, Enrollment.course_id == course.id)).first()
-                if learning and cohorts and viewer else None)
+                if learning and cohorts and viewer else None,
+                deadlines.course_due_dates(session, viewer, course)
+                if learning and outline.closes else {})
 
         found, _ = await self._read_as(read, roles=None)
         if found is None:
@@ -151,7 +156,7 @@ class CourseState(AuthState):
         self.picture_alt = course.cover_alt or course.title
         self.lesson_count = len(lessons)
         self.modules = module_rows(outline, state.completed if state else frozenset(),
-                                   access=found.access)
+                                   access=found.access, due=found.due, now=clock.now())
         self.is_enrolled = enrolled
         self.percent = state.percent if state else 0
         self.cohorts = found.cohorts

@@ -86,7 +86,8 @@ class LearnState(AuthState):
         self.is_enrolled = view.is_enrolled
         base = f"/learn/{self.course_slug}/"
         self.previous_href = f"{base}{view.previous_id}" if view.previous_id else ""
-        self.modules = module_rows(view.outline, current_id=self._lesson_id, access=view.access)
+        self.modules = module_rows(view.outline, current_id=self._lesson_id, access=view.access,
+                                   due=view.due, now=clock.now())
         following = next((row for module in self.modules for row in module.lessons or ()
                           if row.id == view.next_id), None)
         locked = following is not None and following.locked

@@ -27,6 +27,7 @@ from academy_app.services.grading import MAX_ANSWER_TEXT, MAX_NUMBER_TEXT
 from academy_app.services.lessons import LessonView
 from academy_app.state.auth import Events
 from academy_app.state.learn import LearnState
+from academy_app.state.rows import iso_utc
 
 SCORING_LABELS = {AttemptScoring.HIGHEST: "your best attempt counts",
                   AttemptScoring.LAST: "your last attempt counts",
@@ -40,6 +41,8 @@ KIND_HINTS = {"single": "Choose one answer.", "multiple": "Choose every answer t
               "ordering": "Put the items in order with the Move up and Move down buttons.",
               "matching": "Match each item on the left with one on the right."}
 CLOCK_CHECK = 30.0  # seconds between the server clock's looks at whether its attempt is still open
+# A deadline further away than this is a due date, not a time limit (600 minutes at most): no timer.
+COUNTDOWN_HORIZON = 12 * 3600.0
 NOT_IN_ATTEMPT = Invalid({"question": "This question is not part of your attempt"})
 
 
@@ -194,6 +197,11 @@ class QuizState(LearnState):
     quiz_passed: bool = False
     has_open_attempt: bool = False
     can_start: bool = False
+    # When the quiz closes for this learner (ISO 8601, UTC; "" for never): the browser words it
+    # in its own zone, "Due …" or, once `closed`, "Closed on …" (services/deadlines.py).
+    due_at: str = ""
+    closed: bool = False
+    extended: bool = False  # that close is an extension the instructor gave this learner
     # The attempt being taken
     attempt_number: int = 0
     questions: list[QuestionRow] = []
@@ -260,6 +268,8 @@ class QuizState(LearnState):
         self.quiz_passed = status.passed
         self.has_open_attempt = status.open_attempt_id is not None
         self.can_start = status.can_start
+        self.due_at = iso_utc(status.due_at) if status.due_at else ""
+        self.closed, self.extended = status.closed, status.extended
 
     @rx.event
     async def start(self) -> Events:
@@ -280,11 +290,13 @@ class QuizState(LearnState):
         count = len(view.questions)
         self.questions = [_question_row(q, n, count) for n, q in enumerate(view.questions, 1)]
         self.mode = "taking"
-        if view.deadline is None:
+        left = (view.deadline - clock.now()).total_seconds() if view.deadline else None
+        if left is None or left > COUNTDOWN_HORIZON:
+            # No deadline, or a due date days away: the panel says "Due …" and the service stops
+            # the attempt there; no countdown waits that long on the server.
             self.seconds_left = -1
             return None
         self._clock += 1
-        left = (view.deadline - clock.now()).total_seconds()
         self.seconds_left = max(int(left + 0.999), 0)
         return QuizState.count_down
 
@@ -295,22 +307,38 @@ class QuizState(LearnState):
         nothing before: the browser shows the seconds itself. It wakes every CLOCK_CHECK seconds
         to end early once the attempt is submitted or the learner has moved on."""
         async with self:
-            countdown, deadline = self._clock, self._deadline
+            countdown, deadline, attempt_id = self._clock, self._deadline, self._attempt_id
         if deadline is None:  # no limit (or a crafted call): nothing to count
             return
-        while (left := (deadline - clock.now()).total_seconds()) > 0:
-            await asyncio.sleep(min(left, CLOCK_CHECK))
+        while True:
+            while (left := (deadline - clock.now()).total_seconds()) > 0:
+                await asyncio.sleep(min(left, CLOCK_CHECK))
+                async with self:
+                    if countdown != self._clock or self.mode != "taking":
+                        return
             async with self:
                 if countdown != self._clock or self.mode != "taking":
                     return
-        async with self:
-            if countdown == self._clock and self.mode == "taking":
-                attempt_id = self._attempt_id
+                view, _ = await self._act_as("quiz_time_up", lambda session, learner:
+                                             attempts.attempt_view(session, learner, attempt_id),
+                                             shown=())
+                moved = view.deadline if view is not None and not view.submitted else None
+                if moved is not None and moved > deadline:
+                    # The instructor extended the learner's due date meanwhile: count on to it
+                    # (or, days away, leave it to the "Due …" notice and the service).
+                    deadline = self._deadline = moved
+                    left = (moved - clock.now()).total_seconds()
+                    self.seconds_left = max(int(left + 0.999), 0) \
+                        if left <= COUNTDOWN_HORIZON else -1
+                    if left > COUNTDOWN_HORIZON:
+                        return
+                    continue
                 result, _ = await self._act_as("quiz_time_up", lambda session, learner:
                                                attempts.attempt_result(session, learner,
                                                                        attempt_id), shown=())
                 if result is not None:
                     await self._show_result(result)
+                return
 
     # Answering: one handler per kind of control, each checking what the client sent.
 

@@ -12,6 +12,7 @@ from academy_app.services import covers
 from academy_app.services.access import Access
 from academy_app.services.captions import Cue, clock
 from academy_app.services.catalog import CourseCard, CourseOutline, LessonRef
+from academy_app.services.deadlines import Due
 from academy_app.services.payments import Order
 from academy_app.services.progress import DashboardEntry
 
@@ -139,6 +140,10 @@ class LessonRow:
     # When it opens (ISO 8601, UTC) if time is all that stands in the way: the browser words it
     # in the learner's own time zone (components/course.py opens_label).
     opens_at: str = ""
+    # When its quiz closes for the learner (ISO 8601, UTC; "" for never), worded by the browser
+    # as "Due …" or, once `closed`, "Closed on …" (services/deadlines.py).
+    due_at: str = ""
+    closed: bool = False
 
 
 @dataclass(frozen=True)
@@ -159,11 +164,14 @@ class ModuleRow:
 
 def module_rows(outline: CourseOutline, completed: frozenset[int] = frozenset(),
                 current_id: int | None = None,
-                access: Mapping[int, Access] | None = None) -> list[ModuleRow]:
+                access: Mapping[int, Access] | None = None,
+                due: Mapping[int, Due] | None = None, now: datetime | None = None
+                ) -> list[ModuleRow]:
     """The syllabus; with `access` (the learner's, services/access.py) each locked lesson says
-    why and when it opens, and links nowhere."""
+    why and when it opens, and links nowhere; with `due` (services/deadlines.py) each quiz that
+    closes says when, or that it closed by `now`."""
     slug = outline.course.slug
-    access = access or {}
+    access, due = access or {}, due or {}
 
     def row(lesson: LessonRef) -> LessonRow:
         found = access.get(lesson.id)
@@ -173,7 +181,10 @@ def module_rows(outline: CourseOutline, completed: frozenset[int] = frozenset(),
                          done=lesson.id in completed, current=lesson.id == current_id,
                          href="" if locked else f"/learn/{slug}/{lesson.id}", locked=locked,
                          lock_reason=found.reason if locked else "",
-                         opens_at=iso_utc(found.opens_at) if locked and found.opens_at else "")
+                         opens_at=iso_utc(found.opens_at) if locked and found.opens_at else "",
+                         due_at=iso_utc(due[lesson.id].due_at) if lesson.id in due else "",
+                         closed=lesson.id in due and now is not None
+                         and due[lesson.id].closed(now))
 
     return [ModuleRow(title=module.title, lessons=[row(lesson) for lesson in module.lessons])
             for module in outline.modules]

@@ -2,17 +2,20 @@
 "7 days after the cohort starts" on a module (a mistake first), two lessons waiting for each other
 refused, a prerequisite course added and removed, a new cohort (a mistake first), a
 learner placed in it and given an override with a reason, the override revoked after a
-confirmation, and the audit log holding each step."""
+confirmation, her due date on the course's quiz extended and that revoked, and the audit log
+holding each step."""
 
 from __future__ import annotations
 
 import re
 import sqlite3
 from collections.abc import Iterator
+from datetime import date, timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from academy_app.demo import QUIZ_TITLE
 from tests.appserver import RunningApp
 from tests.e2e.test_accessibility import violations
 from tests.e2e.test_payments import logged_in
@@ -22,6 +25,8 @@ pytestmark = pytest.mark.e2e
 
 SLUG = "sql-for-analysts"
 MODULE = "Combining tables"
+# The course's quiz closes at 17:00 (the course's clock) four weeks from the day the test runs.
+CLOSES = date.today() + timedelta(days=28)
 
 
 def sql(app: RunningApp, query: str, *params: object) -> list[tuple]:
@@ -46,7 +51,13 @@ def course_id(app_server: RunningApp) -> Iterator[int]:
     """The demo course this test paces; whatever happens, its learners in other tests find it as
     they expect afterwards (no rule, no override, no extra cohort)."""
     [(found,)] = sql(app_server, "SELECT id FROM courses WHERE slug = ?", SLUG)
+    quiz = ("SELECT q.id FROM quizzes q JOIN lessons l ON l.id = q.lesson_id JOIN modules m ON "
+            "m.id = l.module_id WHERE m.course_id = ?")
+    sql(app_server, f"UPDATE quizzes SET closes_at_local = ? WHERE id IN ({quiz})",
+        f"{CLOSES:%Y-%m-%d} 17:00:00.000000", found)
     yield found
+    sql(app_server, "DELETE FROM deadline_extensions WHERE course_id = ?", found)
+    sql(app_server, f"UPDATE quizzes SET closes_at_local = NULL WHERE id IN ({quiz})", found)
     sql(app_server, "DELETE FROM release_rules WHERE course_id = ?", found)
     sql(app_server, "DELETE FROM course_prerequisites WHERE course_id = ?", found)
     sql(app_server, "DELETE FROM access_overrides WHERE course_id = ?", found)
@@ -172,8 +183,31 @@ def test_an_instructor_paces_a_module_runs_a_cohort_and_opens_it_early_for_a_lea
         re.compile(r"Revoked .* by Iris Instructor"))
     assert sql(app_server, "SELECT count(*), count(revoked_at) FROM access_overrides "
                            "WHERE course_id = ?", course_id) == [(1, 1)]
+
+    # Her due date on the quiz, a week later (double clicked: one extension); then revoked.
+    page.get_by_role("tab", name="Learners").click()
+    page.get_by_role("checkbox", name="Select Pia Pacing").click()
+    choose(page, "Quiz to extend",
+           f"{QUIZ_TITLE} (closes {CLOSES:%a} {CLOSES.day} {CLOSES:%b %Y}, 17:00)")
+    page.get_by_label("New due date").fill(f"{CLOSES + timedelta(days=7):%Y-%m-%d}T17:00")
+    page.get_by_label("Why the extension").fill("Ill the week of the quiz")
+    page.get_by_role("button", name="Extend for selected learners").dblclick()
+    expect(page.get_by_text("Due date extended for 1 learner")).to_be_visible()
+    page.get_by_role("tab", name="Overrides").click()
+    extensions = page.get_by_role("region", name="Due date extensions")
+    extended = extensions.get_by_role("row").filter(has_text="Pia Pacing")
+    expect(extended).to_contain_text("Ill the week of the quiz")
+    later = CLOSES + timedelta(days=7)
+    expect(extended).to_contain_text(f"{later:%a} {later.day} {later:%b %Y}, 17:00")
+    no_violations_once_toasts_went(page)
+    page.get_by_role("button", name=f"Revoke the extension of {QUIZ_TITLE} for Pia Pacing").click()
+    page.get_by_role("alertdialog").get_by_role("button", name="Revoke").click()
+    expect(extended).to_contain_text(re.compile(r"Revoked .* by Iris Instructor"))
+    assert sql(app_server, "SELECT count(*), count(revoked_at) FROM deadline_extensions "
+                           "WHERE course_id = ?", course_id) == [(1, 1)]
     actions = [action for (action,) in sql(
         app_server, "SELECT action FROM audit_log WHERE id > ? ORDER BY id", audited)]
     assert actions == ["release_rule.set", "release_rule.set", "course_prerequisite.set",
                        "course_prerequisite.remove", "cohort.create", "enrollment.cohort",
-                       "access_override.grant", "access_override.revoke"]
+                       "access_override.grant", "access_override.revoke",
+                       "deadline_extension.grant", "deadline_extension.revoke"]

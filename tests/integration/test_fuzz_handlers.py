@@ -301,6 +301,8 @@ def guarded(world: World, role: str) -> dict[str, list[tuple]]:
         "site-wide and the other instructor's coupons": "SELECT id, code, kind, value, course_id, "
                                                         "max_uses, expires_at FROM coupons WHERE "
                                                         f"course_id IS NULL OR course_id = {other}",
+        "the other instructor's due date extensions": "SELECT * FROM deadline_extensions "
+                                                       f"WHERE course_id = {other}",
         # Nobody here may review: the student has done 0 % of their course, the instructor is staff.
         "reviews": "SELECT id, course_id, user_id, rating, body FROM course_reviews ORDER BY id",
     }
@@ -319,6 +321,7 @@ def guarded(world: World, role: str) -> dict[str, list[tuple]]:
                                   "WHERE hidden_at IS NOT NULL ORDER BY 1, 2",
             "resolved flags": "SELECT id FROM discussion_flags WHERE resolved_at IS NOT NULL",
             "replies to reviews": "SELECT id, reply, reply_author_id FROM course_reviews ORDER BY id",
+            "due date extensions": "SELECT * FROM deadline_extensions ORDER BY id",
         }
     return {name: world.sql(query) for name, query in checks.items()}
 

@@ -12,7 +12,7 @@ import socket
 import sqlite3
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import redis
@@ -30,7 +30,7 @@ from academy_app.admin.quiz_editor import QuizEditorState
 from academy_app.admin.study_groups import study_groups
 from academy_app.admin.users import user_page
 from academy_app.db import make_engine
-from academy_app.demo import DEMO_PASSWORD
+from academy_app.demo import DEMO_PASSWORD, QUIZ_TITLE
 from academy_app.infra.cache import PREFIX as CACHE_PREFIX
 from academy_app.models import (
     Course,
@@ -697,9 +697,52 @@ def test_the_server_clock_ends_an_open_attempt_and_the_tab_shows_its_result(back
                          "submitted_at IS NOT NULL") == 1
 
 
+def test_a_crafted_start_of_a_closed_quiz_is_refused_logged_and_starts_nothing(backend):
+    """The quiz panel of a quiz that has closed offers no start; a learner who sends the start
+    event anyway is refused with the close's date (services/deadlines.py), and it is logged."""
+    engine = make_engine(backend.database_url)
+    with Session(engine) as session:
+        course = session.exec(select(Course).where(Course.slug == "python-foundations")).one()
+        learner = session.exec(select(User).where(User.email == "student2@academy.test")).one()
+        enrollment.enroll_free(session, learner, course.id)
+        quiz = session.exec(select(Quiz).join(Lesson, Lesson.id == Quiz.lesson_id).join(Module)
+                            .where(Module.course_id == course.id, Lesson.title == QUIZ_TITLE)).one()
+        quiz.closes_at_local = datetime(2001, 2, 3, 17, 0)
+        session.add(quiz)
+        lesson_id, quiz_id, learner_id = quiz.lesson_id, quiz.id, learner.id
+        session.commit()
+    forget_cached_reads()
+    log_start = len(backend.log_text())
+
+    async def scenario() -> tuple[list[dict], list[dict]]:
+        tab = await logged_in_tab(backend, "student2@academy.test")
+        opened = await tab.open(f"/learn/python-foundations/{lesson_id}")
+        replies = []
+        for _ in range(2):  # a double click, as crafted as the first
+            replies += await tab.send(handler_name(QuizState, "start"), expect_reply=False)
+        await tab.close()
+        return opened, replies
+
+    try:
+        opened, replies = run(scenario())
+    finally:  # the demo quiz never closes for the tests after this one
+        with Session(engine) as session:
+            session.get(Quiz, quiz_id).closes_at_local = None
+            session.commit()
+        engine.dispose()
+        forget_cached_reads()
+    assert ReflexTab.var(opened, "closed") is True and ReflexTab.var(opened, "can_start") is False
+    assert "closed on Sat 3 Feb, 17:00" in str(replies)
+    assert rows(backend, f"SELECT count(*) FROM quiz_attempts WHERE quiz_id = {quiz_id} AND "
+                         f"user_id = {learner_id}") == 0
+    log = backend.log_text()[log_start:]
+    assert "refused start_quiz" in log and "Traceback" not in log
+
+
 PACING_TABLES = ["SELECT * FROM release_rules ORDER BY id", "SELECT * FROM cohorts ORDER BY id",
                  "SELECT * FROM course_prerequisites ORDER BY id",
                  "SELECT * FROM access_overrides ORDER BY id",
+                 "SELECT * FROM deadline_extensions ORDER BY id",
                  "SELECT id, cohort_id FROM enrollments ORDER BY id",
                  "SELECT id, time_zone FROM courses ORDER BY id"]
 
@@ -743,6 +786,12 @@ def test_crafted_pacing_events_are_refused_logged_and_change_nothing(backend, ot
             ("set_override_field", {"name": "reason", "value": "Let me in"}),
             ("grant", {}),
             ("ask_revoke", {"override_id": 1}),
+            ("confirm_revoke", {}),
+            ("set_extension_field", {"name": "quiz", "value": "1"}),
+            ("set_extension_field", {"name": "closes_at", "value": "2099-01-01T09:00"}),
+            ("set_extension_field", {"name": "reason", "value": "Let me off"}),
+            ("extend", {}),
+            ("ask_revoke_extension", {"extension_id": 1}),
             ("confirm_revoke", {}),
         ]:
             replies += await tab.send(handler_name(PacingState, handler), payload,

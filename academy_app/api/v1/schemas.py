@@ -6,6 +6,7 @@ summary), never from a table row, so no column reaches a client unless it is nam
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
@@ -19,7 +20,9 @@ from academy_app.models import (
     QuestionKind,
     ShowAnswers,
 )
-from academy_app.services.catalog import CourseOutline
+from academy_app.services.access import Access
+from academy_app.services.catalog import CourseOutline, LessonRef
+from academy_app.services.deadlines import Due
 from academy_app.services.progress import CourseProgress, DashboardEntry
 
 
@@ -84,6 +87,17 @@ class LessonOut(BaseModel):
     title: str
     kind: LessonKind
     duration_minutes: int
+    locked: bool | None = Field(
+        default=None, description="Whether the calling learner may not open it yet (release "
+        "rules, prerequisites); null when the caller is not learning the course.")
+    reason: str | None = Field(default=None, description="Why it is locked, in the learner's "
+                               "words (times in the course's zone); null when open.")
+    opens_at: datetime | None = Field(default=None, description="When it opens, if time is all "
+                                      "that stands in the way; null otherwise.")
+    due_at: datetime | None = Field(default=None, description="A quiz that closes: when it "
+                                    "closes for the calling learner (their extension included).")
+    closed: bool | None = Field(default=None, description="A quiz that closes: whether it has: "
+                                "no new attempt can start.")
 
 
 class ModuleOut(BaseModel):
@@ -111,18 +125,34 @@ class CourseDetail(BaseModel):
         description="The caller's enrollment; null when anonymous or not enrolled.")
 
     @classmethod
-    def of(cls, outline: CourseOutline, description_html: str) -> CourseDetail:
+    def of(cls, outline: CourseOutline, description_html: str, *,
+           access: Mapping[int, Access] | None = None, due: Mapping[int, Due] | None = None,
+           now: datetime | None = None) -> CourseDetail:
+        """`access` and `due`: the calling learner's (services/access.py, services/deadlines.py),
+        None for anyone not learning the course; an empty `access` means every lesson is open."""
         course = outline.course
+
+        def lesson_out(lesson: LessonRef) -> LessonOut:
+            found = access.get(lesson.id) if access is not None else None
+            closes = due.get(lesson.id) if due is not None else None
+            return LessonOut(
+                id=lesson.id, title=lesson.title, kind=LessonKind(lesson.kind),
+                duration_minutes=lesson.duration_minutes,
+                locked=None if access is None else found is not None and not found.is_open,
+                reason=found.reason if found is not None and not found.is_open else None,
+                opens_at=found.opens_at if found is not None and not found.is_open else None,
+                due_at=closes.due_at if closes else None,
+                closed=closes.closed(now) if closes and now is not None else None)
+
         return cls(
             slug=course.slug, title=course.title, subtitle=course.subtitle,
             description=course.description, description_html=description_html, level=course.level,
             category=outline.category, instructor=outline.instructor,
             price_cents=course.price_cents, currency=course.currency,
             cover_image_url=course.cover_image_url, is_published=course.is_published,
-            modules=[ModuleOut(id=module.id, title=module.title, lessons=[
-                LessonOut(id=lesson.id, title=lesson.title, kind=LessonKind(lesson.kind),
-                          duration_minutes=lesson.duration_minutes)
-                for lesson in module.lessons]) for module in outline.modules],
+            modules=[ModuleOut(id=module.id, title=module.title,
+                               lessons=[lesson_out(lesson) for lesson in module.lessons])
+                     for module in outline.modules],
             enrollment_status=outline.enrollment.status if outline.enrollment else None)
 
 
@@ -289,6 +319,11 @@ class QuizStatusOut(BaseModel):
     passed: bool
     open_attempt_id: int | None = Field(description="An attempt being taken: resume it.")
     can_start: bool
+    due_at: datetime | None = Field(description="When the quiz closes for the caller (their "
+                                    "extension included); null: never.")
+    extended: bool = Field(description="That close is an extension given to the caller.")
+    closed: bool = Field(description="It has closed: no new attempt can start (409), and an "
+                         "open attempt stopped at the close.")
 
 
 class QuizChoice(BaseModel):

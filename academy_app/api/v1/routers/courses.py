@@ -9,11 +9,13 @@ from fastapi import APIRouter, Path, Query
 from academy_app.api.v1.deps import DbSession, OptionalUser
 from academy_app.api.v1.errors import problems
 from academy_app.api.v1.schemas import CourseDetail, CoursePage, CourseSummary
+from academy_app.infra import clock
 from academy_app.infra.markdown import render_markdown
 from academy_app.models import CourseLevel
-from academy_app.services import catalog
+from academy_app.services import access, catalog, deadlines
 from academy_app.services.authoring import SLUG_PATTERN
 from academy_app.services.catalog import CatalogSort, PriceFilter
+from academy_app.services.enrollment import LEARNING_STATUSES
 
 router = APIRouter(prefix="/courses", tags=["courses"])
 MAX_PAGE = 10_000
@@ -50,6 +52,17 @@ def list_courses(
             openapi_extra={"security": [{}]})
 def course_detail(slug: Slug, session: DbSession, user: OptionalUser) -> CourseDetail:
     """A course with its modules and lessons in order, and the caller's enrollment if a token is
-    sent. A draft is found only by its instructor and admins."""
+    sent. A draft is found only by its instructor and admins. For a learner of the course each
+    lesson also says whether it is locked to them (why, and when it opens) and each quiz that
+    closes when it does for them: titles only, never what a locked lesson holds."""
     outline = catalog.course_outline(session, slug, user)
-    return CourseDetail.of(outline, render_markdown(outline.course.description))
+    html = render_markdown(outline.course.description)
+    if user is None or outline.enrollment is None \
+            or outline.enrollment.status not in LEARNING_STATUSES:
+        return CourseDetail.of(outline, html)
+    now = clock.now()
+    return CourseDetail.of(
+        outline, html, now=now,
+        access=access.outline_access(session, user, outline.course.id, now)
+        if outline.gated else {},
+        due=deadlines.course_due_dates(session, user, outline.course) if outline.closes else {})
