@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import enum
+import json
 import logging
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
 from functools import lru_cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -138,3 +142,46 @@ def _run_after_transaction(session: OrmSession, transaction: SessionTransaction)
             callback()
         except Exception:  # the request has had its answer; a failed record must not change it
             log.exception("after-transaction step failed")
+
+
+# Keyset paging: a page starts after the (sort value, id) of the last row shown, so the 4,000th
+# page is read in index order like the first, and rows added meanwhile neither repeat nor vanish
+# (an OFFSET would shift). The cursor is that pair as opaque URL-safe text; one a client altered
+# reads as no cursor (the first page), never as an error.
+
+def keyset_cursor(value: Any, row_id: int) -> str:
+    """The cursor of the page that starts after the row with this sort value and id."""
+    if isinstance(value, datetime | date):
+        value = value.isoformat()
+    elif isinstance(value, enum.Enum):
+        value = value.value
+    return base64.urlsafe_b64encode(json.dumps([value, row_id]).encode()).decode()
+
+
+def read_keyset_cursor(cursor: str, column: sa.ColumnElement) -> tuple[Any, int] | None:
+    """(sort value, id) of the row a page starts after; None for the first page or a bad cursor."""
+    if not cursor or not isinstance(cursor, str):
+        return None
+    try:
+        value, row_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        python_type = column.type.python_type
+        if python_type is datetime:
+            value = datetime.fromisoformat(value)
+        elif python_type is date:
+            value = date.fromisoformat(value)
+        elif not isinstance(value, python_type) and not hasattr(column.type, "enum_class"):
+            return None
+        if not isinstance(row_id, int):
+            return None
+    except (ValueError, TypeError, json.JSONDecodeError, NotImplementedError):
+        return None
+    return value, row_id
+
+
+def after_keyset(sort_column: sa.ColumnElement, id_column: sa.ColumnElement,
+                 after: tuple[Any, int], descending: bool) -> sa.ColumnElement[bool]:
+    """The rows that come after `after` in the order (sort column, id), both descending or both
+    ascending: one row-value comparison, which an index on (sort column, id) answers."""
+    key = sa.tuple_(sort_column, id_column)
+    bound = sa.tuple_(sa.literal(after[0], sort_column.type), sa.literal(after[1]))
+    return key < bound if descending else key > bound

@@ -1,17 +1,21 @@
-"""Demo data: categories, six courses (each with a quiz; one paced by release rules and run in a
-cohort), one login per role, a few lesson discussions (one question answered and accepted, one
-waiting) and a few learners' reviews. Safe to run again; never in production nor on a public URL.
+"""Demo data: categories, six courses (each with a quiz and a cover drawn here; one paced by
+release rules and run in a cohort), one login per role, a few lesson discussions (one question
+answered and accepted, one waiting) and a few learners' reviews. Safe to run again; never in
+production nor on a public URL.
 
 Run with ``python -m academy_app.demo`` (``make demo``; ``make run`` does it too).
 """
 
 from __future__ import annotations
 
+import io
 import logging
+import random
 import sys
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
+from PIL import Image, ImageDraw
 from sqlmodel import Session, col, select
 
 from academy_app.db import session_scope
@@ -37,7 +41,7 @@ from academy_app.models import (
     User,
     utcnow,
 )
-from academy_app.services import access, enrollment, progress, quizzes, reviews
+from academy_app.services import access, covers, enrollment, progress, quizzes, reviews
 from academy_app.services.access import CohortSpec, RuleSpec
 from academy_app.services.accounts import SignupForm, register
 from academy_app.services.quizzes import QuestionForm, QuizSettingsForm
@@ -57,6 +61,10 @@ DEMO_VIDEO_URL = "https://interactive-examples.mdn.mozilla.net/media/cc0-videos/
 # (code, kind, value, max uses): try them on any paid course.
 COUPONS = [("HALFPRICE", DiscountKind.PERCENT, 50, 100), ("FREEPASS", DiscountKind.PERCENT, 100, 20)]
 CATEGORIES = [("Programming", "programming"), ("Data", "data"), ("Design", "design")]
+# The two colours of each category's generated covers (drawn here: the demo downloads nothing).
+COVER_COLOURS = {"programming": ((79, 70, 229), (6, 182, 212)),
+                 "data": ((15, 118, 110), (132, 204, 22)),
+                 "design": ((190, 24, 93), (245, 158, 11))}
 # (course slug, name, seats, description): the workspace's Study groups page (admin kit example).
 STUDY_GROUPS = [
     ("python-foundations", "Python Circle", 12, "Tuesday evenings: one exercise, solved together."),
@@ -315,6 +323,33 @@ def _add_quiz(session: Session, instructor: User, course: Course) -> None:
         quizzes.add_quiz_question(session, instructor, quiz.id, form)
 
 
+def _cover_picture(demo: DemoCourse) -> bytes:
+    """An abstract cover for a demo course: its category's colours on a diagonal, with soft
+    shapes placed by its slug (each course its own, the same on every run), as a PNG upload."""
+    width, height = 1600, 900
+    start, end = COVER_COLOURS[demo.category]
+    ramp = Image.linear_gradient("L")
+    mask = Image.blend(ramp.resize((width, height)), ramp.rotate(90).resize((width, height)), 0.5)
+    picture = Image.composite(Image.new("RGB", (width, height), end),
+                              Image.new("RGB", (width, height), start), mask).convert("RGBA")
+    shapes = Image.new("RGBA", (width, height))
+    draw = ImageDraw.Draw(shapes)
+    chance = random.Random(demo.slug)
+    for _ in range(7):
+        x, y, r = chance.randint(0, width), chance.randint(0, height), chance.randint(60, 320)
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=(255, 255, 255, chance.randint(18, 48)))
+    left, top = chance.randint(760, 900), chance.randint(200, 300)
+    draw.rounded_rectangle((left, top, left + 560, top + 360), radius=36,
+                           fill=(255, 255, 255, 70), outline=(255, 255, 255, 150), width=6)
+    for line in range(4):
+        draw.rounded_rectangle((left + 48, top + 60 + line * 70,
+                                left + 48 + chance.randint(200, 460), top + 92 + line * 70),
+                               radius=16, fill=(255, 255, 255, 150))
+    output = io.BytesIO()
+    Image.alpha_composite(picture, shapes).convert("RGB").save(output, format="PNG")
+    return output.getvalue()
+
+
 def _lesson_body(course: DemoCourse, title: str) -> str:
     return (
         f"Welcome to **{title}**, part of *{course.title}*.\n\n"
@@ -385,6 +420,11 @@ def load_demo_data(session: Session) -> bool:
         session.flush()
         _add_quiz(session, instructor, course)
         added = True
+    for demo in COURSES:  # a database made before covers existed gets them too
+        course = session.exec(select(Course).where(Course.slug == demo.slug)).one()
+        if not course.cover_key:
+            covers.set_cover(session, instructor, course.id, _cover_picture(demo))
+            added = True
     paced = session.exec(select(Course).where(Course.slug == PACED_COURSE)).first()
     if paced is not None and session.exec(select(Cohort.id).where(
             Cohort.course_id == paced.id)).first() is None:

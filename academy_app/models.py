@@ -145,6 +145,10 @@ class Course(SQLModel, table=True):
     is_published: bool = Field(default=False)
     instructor_id: int = Field(foreign_key="users.id", index=True)
     cover_image_url: str = Field(default="", max_length=500)
+    # An uploaded cover (services/covers.py): the key its resized files are named by, empty for
+    # none, and what it shows for people who cannot see it (empty: the course's title).
+    cover_key: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
+    cover_alt: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
     # The certificate rule's optional minimum overall grade over the graded quizzes, and how the
     # quizzes are weighted in it (services/certificate_rule.py).
     min_grade_percent: int | None = Field(default=None)
@@ -477,6 +481,8 @@ class EmailLog(SQLModel, table=True):
     a redelivered message or a double click send nothing twice."""
 
     __tablename__ = "email_log"
+    # The jobs page lists one status newest first, a page at a time (services/emails.newest).
+    __table_args__ = (sa.Index("ix_email_log_status_created", "status", "created_at", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=40)

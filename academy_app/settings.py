@@ -7,6 +7,7 @@ same names so the app, Alembic, the demo loader and the tests agree on one value
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -83,6 +84,11 @@ class Settings(BaseSettings):
         default=10, ge=1,
         description="Sign-up attempts allowed per hour from one IP address (every attempt counts, "
                     "so the 'email already taken' answer cannot be used to test many addresses).")
+    password_hash_concurrency: int = Field(
+        default_factory=lambda: max(1, (os.cpu_count() or 1) // 2), ge=1,
+        description="Password hashes (argon2, about 20 ms of a core each, on purpose) one process "
+                    "computes at once; further log-ins, sign-ups and resets wait their turn while "
+                    "every other handler keeps running. Default: one per two cores, at least 1.")
     password_resets_per_hour: int = Field(
         default=5, ge=1,
         description="Password-reset emails that may be asked for per hour from one IP address, and "

@@ -28,7 +28,7 @@ from sqlmodel import Session, select
 from academy_app.admin.kit import service
 from academy_app.admin.kit.service import ListQuery
 from academy_app.admin.study_groups import study_groups
-from academy_app.db import make_engine
+from academy_app.db import keyset_cursor, make_engine
 from academy_app.models import Course, Role, StudyGroup, User, utcnow
 from bench.common import ROOT, migrate, throwaway_database
 from bench.machine import Monitor
@@ -75,7 +75,7 @@ def scenarios(session: Session) -> list[tuple[str, User, ListQuery]]:
     course_id = session.exec(select(Course.id).where(Course.instructor_id == instructor.id)).first()
     middle = session.exec(select(StudyGroup).order_by(StudyGroup.name, StudyGroup.id)
                           .offset(ROWS // 2)).first()
-    deep = service._encode_cursor(middle.name, middle.id)
+    deep = keyset_cursor(middle.name, middle.id)
     own = session.exec(select(StudyGroup).join(Course).where(Course.instructor_id == instructor.id)
                        .order_by(StudyGroup.name, StudyGroup.id).offset(2_500)).first()
     return [
@@ -83,7 +83,7 @@ def scenarios(session: Session) -> list[tuple[str, User, ListQuery]]:
         ("page 2,001: 50,000 rows in (keyset)", admin, ListQuery(after=deep)),
         ("an instructor's own groups, first page", instructor, ListQuery()),
         ("an instructor's own groups, 2,500 rows in", instructor,
-         ListQuery(after=service._encode_cursor(own.name, own.id))),
+         ListQuery(after=keyset_cursor(own.name, own.id))),
         ("filter: one course", admin, ListQuery(filters={"course_id": str(course_id)})),
         ("filter: closed groups", admin, ListQuery(filters={"is_open": "false"})),
         ("search matching ~11% (\"python\")", admin, ListQuery(search="python")),

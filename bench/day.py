@@ -28,9 +28,11 @@ The ramp: first a few learners (four per core) go through one round of the day u
 no step pays for the workers' first events. Then at each step new learners arrive (spread over
 `--arrival-seconds`) until the step's number is online, then all keep going for `--step-seconds`.
 Per step: p50/p95/p99 of each action, errors, failed connections, the workers' memory per learner
-and CPU, the clients' CPU, and the machine's state (bench/machine.py). The ramp stops at the first
-step where an action's p95 passes its threshold or anything failed; the learners one host serves is
-the last good step.
+and CPU, the clients' CPU, and the machine's state (bench/machine.py). A step is good when every
+action's p95 is within its threshold and nothing failed; the learners one host serves is the last
+good step before the first that is not. The ramp goes on past a slow step to draw the curve (a PNG
+of p95 per action against learners, docs/day.png with --update-docs) and stops after a step where
+something failed or a p95 passed --give-up-ms.
 """
 
 from __future__ import annotations
@@ -46,10 +48,11 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from itertools import pairwise
+from itertools import pairwise, takewhile
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import redis
 
@@ -87,6 +90,8 @@ THRESHOLD_MS = 100.0  # p95 of every action, but for those below
 # core, on purpose) and sets up a session; a broadcast writes one notification per enrolled learner.
 SLOW_ACTIONS = ("log in", "instructor: log in", "instructor: broadcast update")
 SLOW_THRESHOLD_MS = 1_000.0
+GIVE_UP_MS = 5_000.0  # a p95 past this ends the ramp: the curve has bent for good
+PLOT = ROOT / "docs" / "day.png"
 SEARCHES = ("python", "data", "design", "web", "security", "music", "cloud", "finance")
 
 
@@ -100,9 +105,22 @@ def has_var(state: type, name: str, check: Callable[[Any], bool] = lambda _: Tru
                             and check(changes[var]))
 
 
+def redirect_target(message: dict) -> str:
+    """Where a message's redirect sends the browser ('' when it has none)."""
+    return next((event["payload"]["path"] for event in message.get("events") or []
+                 if event.get("name") == "_redirect"), "")
+
+
 def loaded(state: type) -> Callable[[dict], bool]:
     """The page's on_load has finished: its state's `loading` turned False."""
     return has_var(state, "loading", lambda value: value is False)
+
+
+def hydrated(message: dict) -> bool:
+    """The page's on_load handlers have all run, whatever they changed."""
+    from reflex.state import State
+
+    return has_var(State, "is_hydrated", lambda value: value is True)(message)
 
 
 async def request(tab: ReflexTab, name: str, payload: dict, done: Callable[[dict], bool]
@@ -111,9 +129,10 @@ async def request(tab: ReflexTab, name: str, payload: dict, done: Callable[[dict
     late answers to the last action) is dropped first."""
     while not tab.messages.empty():
         tab.messages.get_nowait()
+    route, _, query = tab.path.partition("?")
     await tab.client.emit("event", {
         "name": name, "payload": payload,
-        "router_data": {"pathname": tab.path, "asPath": tab.path, "query": {}},
+        "router_data": {"pathname": route, "asPath": tab.path, "query": dict(parse_qsl(query))},
     }, namespace="/_event")
     replies: list[dict] = []
     end = time.monotonic() + REPLY_TIMEOUT
@@ -122,14 +141,15 @@ async def request(tab: ReflexTab, name: str, payload: dict, done: Callable[[dict
     return replies
 
 
-async def visit(tab: ReflexTab, path: str, state: type) -> list[dict]:
+async def visit(tab: ReflexTab, path: str, state: type | None) -> list[dict]:
     """A click on a link: the browser changes the route and sends Reflex's on_load_internal,
-    which runs the new page's on_load handlers."""
+    which runs the new page's on_load handlers, until `state` has loaded (None: until they have
+    all run, for a page whose state already holds what it shows)."""
     from reflex.state import OnLoadInternalState
 
     tab.path = path
     return await request(tab, handler_name(OnLoadInternalState, "on_load_internal"), {},
-                         loaded(state))
+                         hydrated if state is None else loaded(state))
 
 
 async def log_in(tab: ReflexTab, email: str, first_page: str, state: type) -> list[dict]:
@@ -196,9 +216,13 @@ class Learner:
     async def search_catalog(self) -> None:
         from academy_app.state.catalog import CatalogState
 
+        # The search answers with the results and a redirect that puts the words in the address
+        # (so Back and a shared link keep them); the browser then goes there, which runs the
+        # page's on_load, and that finds the results already shown.
         await visit(self.tab, "/courses", CatalogState)
-        await request(self.tab, handler_name(CatalogState, "search"),
-                      {"text": self.rng.choice(SEARCHES)}, has_var(CatalogState, "total"))
+        replies = await request(self.tab, handler_name(CatalogState, "search"),
+                                {"text": self.rng.choice(SEARCHES)}, redirect_target)
+        await visit(self.tab, redirect_target(replies[-1]), None)
 
     async def notifications(self) -> None:
         from academy_app.state.notifications import NotificationState
@@ -360,6 +384,21 @@ class Step:
     def good(self, args: argparse.Namespace) -> bool:
         return not self.problems(args)
 
+    def hopeless(self, args: argparse.Namespace) -> bool:
+        """Past the point where another step says anything: something failed, or an action's
+        p95 passed `--give-up-ms`. A step that is only slow lets the ramp go on, to draw the
+        curve."""
+        return bool(sum(self.errors.values()) or self.failed or any(
+            len(values) > 1 and percentiles(values)[1] > args.give_up_ms
+            for values in self.times.values()))
+
+
+def served(steps: list[Step], args: argparse.Namespace) -> Step | None:
+    """The learners one host serves: the last good step before the first that is not (a later
+    step that happens to pass says nothing once an earlier one failed)."""
+    good = list(takewhile(lambda step: step.good(args), steps))
+    return good[-1] if good else None
+
 
 def step_table(step: Step, args: argparse.Namespace) -> str:
     lines = ["| Action | Count | p50 (ms) | p95 (ms) | p99 (ms) | Errors | p95 limit (ms) |",
@@ -468,7 +507,7 @@ async def warm_up(url: str, seats: list[Seat], instructor: Instructor | None) ->
 def ramp(url: str, data: DataSet, args: argparse.Namespace, monitor: Monitor) -> list[Step]:
     """Start the client processes, each with its share of every step's new learners (and the
     first with the instructors), then step by step: let them go, gather what they measured, and
-    stop at the first step that is not good."""
+    stop after the first step where something failed or an action got hopelessly slow."""
     count = args.client_processes
     batches: list[list[list[Seat]]] = [[] for _ in range(count)]
     for before, target in pairwise((0, *args.steps)):
@@ -513,7 +552,9 @@ def ramp(url: str, data: DataSet, args: argparse.Namespace, monitor: Monitor) ->
             for action, error in step.first_error.items():
                 print(f"  first error of {action}: {error}")
             if not step.good(args):
-                print("  stop: " + "; ".join(step.problems(args)), flush=True)
+                print("  not good: " + "; ".join(step.problems(args)), flush=True)
+            if step.hopeless(args):
+                print("  stop: the next step would say nothing more", flush=True)
                 break
         for ours, _ in pipes:
             ours.send("stop")
@@ -573,6 +614,8 @@ def main() -> None:
                         help="p95 above which an action fails its step")
     parser.add_argument("--slow-threshold-ms", type=float, default=SLOW_THRESHOLD_MS,
                         help=f"the same for {', '.join(SLOW_ACTIONS)}")
+    parser.add_argument("--give-up-ms", type=float, default=GIVE_UP_MS,
+                        help="p95 past which the ramp stops (slower steps only draw the curve)")
     parser.add_argument("--update-docs", action="store_true",
                         help="write the table into docs/benchmarks.md (refused on a busy machine)")
     args = parser.parse_args()
@@ -602,7 +645,7 @@ def main() -> None:
                          extra_env={"ACADEMY_LOGIN_ATTEMPTS_PER_MINUTE": "1000000",
                                     "GRANIAN_WORKERS": str(CORES)}) as app:
             steps = ramp(app.url, data, args, monitor)
-    good = [step for step in steps if step.good(args)]
+    last_good = served(steps, args)
     text = (f"Data set: {data.counts['users']:,} users, {data.counts['courses']} courses, "
             f"{data.counts['enrollments']:,} enrollments, {data.counts['lesson_progress']:,} "
             f"lesson-progress rows, {data.counts['payments']:,} payments waiting. {CORES} workers "
@@ -614,8 +657,41 @@ def main() -> None:
             + f"\n\nLearners one host serves (the last step where every action's p95 stayed "
               f"within its limit, {args.threshold_ms:.0f} ms or {args.slow_threshold_ms:.0f} ms "
               f"for {', '.join(SLOW_ACTIONS)}, with nothing failed): "
-            + (f"**{good[-1].online:,}**" if good else "none of the steps"))
-    publish("day", text, monitor, write=args.update_docs)
+            + (f"**{last_good.online:,}**" if last_good else "none of the steps"))
+    publish("day", text + f"\n\n![p95 of each action against learners online]({PLOT.name})",
+            monitor, write=args.update_docs)
+    # Reached with --update-docs only when the docs took the table (a busy machine exits above).
+    plot(steps, args, PLOT if args.update_docs else Path(tempfile.gettempdir()) / PLOT.name)
+
+
+def plot(steps: list[Step], args: argparse.Namespace, path: Path) -> None:
+    """p95 of each action against the learners online, with the limits, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: a file
+    from matplotlib import pyplot
+
+    figure, axes = pyplot.subplots(figsize=(9, 5.5), dpi=110)
+    colours = pyplot.get_cmap("tab20").colors  # more actions than the default cycle's 10
+    for index, action in enumerate(sorted({action for step in steps for action in step.times})):
+        points = [(step.online, percentiles(step.times[action])[1]) for step in steps
+                  if len(step.times.get(action, [])) > 1]
+        axes.plot(*zip(*points, strict=True), marker="osD^v<>"[index % 7], label=action,
+                  color=colours[index % len(colours)])
+    for limit, label in ((args.threshold_ms, "limit"), (args.slow_threshold_ms,
+                                                       "limit for log-ins and broadcasts")):
+        axes.axhline(limit, color="black", linestyle="--", linewidth=0.8)
+        axes.annotate(f"{label} ({limit:.0f} ms)", (steps[0].online, limit), fontsize=8,
+                      xytext=(0, 3), textcoords="offset points")
+    axes.set(xscale="log", yscale="log", xlabel="learners online", ylabel="p95 (ms)",
+             title="A day at the academy: one host, 2 cores")
+    axes.set_xticks([step.online for step in steps], [f"{step.online:,}" for step in steps])
+    axes.set_xticks([], minor=True)  # the steps only, not a log scale's 6x10^2
+    axes.legend(fontsize=7, ncol=2)
+    axes.grid(True, which="both", linewidth=0.3)
+    figure.tight_layout()
+    figure.savefig(path)
+    print(f"plotted into {path}")
 
 
 if __name__ == "__main__":

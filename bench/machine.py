@@ -52,6 +52,7 @@ class Proc:
     comm: str
     title: str  # the command line as the process shows it (PostgreSQL writes its state there)
     ticks: int  # user + system CPU time, in clock ticks
+    reaped: int = 0  # the CPU time of its children that ended and it waited for (cutime + cstime)
 
 
 @dataclass(frozen=True)
@@ -79,10 +80,11 @@ def read_processes() -> dict[tuple[int, int], Proc]:
             continue
         comm = stat[stat.index("(") + 1:stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2:].split()
-        # after the name: state ppid … utime(12th) stime(13th) … starttime(20th)
+        # after the name: state ppid … utime(12th) stime(13th) cutime cstime … starttime(20th)
         pid = int(name)
         found[(pid, int(fields[19]))] = Proc(pid, int(fields[1]), comm, title,
-                                             int(fields[11]) + int(fields[12]))
+                                             int(fields[11]) + int(fields[12]),
+                                             int(fields[13]) + int(fields[14]))
     return found
 
 
@@ -166,17 +168,28 @@ class Usage:
 def usage(before: Snapshot, after: Snapshot, roots: Iterable[int], databases: Iterable[str],
           services: Iterable[str]) -> Usage:
     """Sort the CPU used between two snapshots. A process seen only in `after` started in between:
-    all its time counts. One that ended in between is not seen at all: it is in the machine's total
-    and so in "others", the only group that is counted by difference."""
+    all its time counts. One that ended in between is not seen at all: when a run process waited
+    for it, its time is in that parent's `reaped` and so the run's; otherwise it is in the
+    machine's total and so in "others", the only group that is counted by difference."""
     kinds = classify(after.processes, roots, databases, services)
     used: Counter[str] = Counter()
     offenders: Counter[str] = Counter()
     for key, proc in after.processes.items():
         earlier = before.processes.get(key)
         ticks = proc.ticks - (earlier.ticks if earlier else 0)
+        if kinds[key] == "run":
+            # Children a run process started and waited for within the phase (Lighthouse's
+            # Chromium, a client process) are the run's, though never seen in a snapshot.
+            ticks += proc.reaped - (earlier.reaped if earlier else 0)
         used[kinds[key]] += ticks
         if kinds[key] == "others":
             offenders[proc.comm] += ticks
+    # A run process that ended in between was waited for by its parent, whose `reaped` now holds
+    # its whole life: take away what it had used before the phase.
+    earlier_kinds = classify(before.processes, roots, databases, services)
+    for key, proc in before.processes.items():
+        if key not in after.processes and earlier_kinds[key] == "run":
+            used["run"] -= proc.ticks + proc.reaped
     others = max(after.busy - before.busy - used["run"] - used["shared"] - used["kernel"],
                  used["others"])
     if others > used["others"]:

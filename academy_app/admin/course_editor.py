@@ -18,7 +18,7 @@ from academy_app.admin.workspace import admin_page
 from academy_app.components.layout import labelled, link_button
 from academy_app.infra.markdown import render_markdown
 from academy_app.models import Category, Course, User
-from academy_app.services import attempts, authoring, captions, catalog, quizzes
+from academy_app.services import attempts, authoring, captions, catalog, covers, quizzes
 from academy_app.services.errors import Invalid, ServiceError
 from academy_app.services.permissions import STAFF
 from academy_app.state.auth import Events
@@ -26,9 +26,11 @@ from academy_app.state.staff import StaffState
 from academy_app.text import as_id, id_in
 
 COURSE_FIELDS = ("title", "slug", "subtitle", "description", "category", "level", "price",
-                 "currency", "cover_image_url")
+                 "currency", "cover_image_url", "cover_alt")
 LESSON_FIELDS = ("title", "kind", "body", "video_url", "poster_url", "captions", "duration_minutes")
 CAPTIONS_UPLOAD_ID = "lesson-captions-file"
+COVER_UPLOAD_ID = "course-cover-file"
+COVER_TYPES = {"image/jpeg": [".jpg", ".jpeg"], "image/png": [".png"], "image/webp": [".webp"]}
 LEVELS = [("beginner", "Beginner"), ("intermediate", "Intermediate"), ("advanced", "Advanced")]
 
 
@@ -77,6 +79,9 @@ class CourseEditorState(StaffState):
     pending_delete_kind: str = ""
     pending_delete_title: str = ""
     _pending_delete_id: int = 0
+    # The uploaded cover as cards show it ("" for none), and why the last file was refused.
+    picture: str = ""
+    cover_error: str = ""
     _course_id: int = 0
     _slug_edited: bool = False
 
@@ -118,7 +123,8 @@ class CourseEditorState(StaffState):
             self._slug_edited, self.not_found, self.modules = False, False, []
             self.form = {"title": "", "slug": "", "subtitle": "", "description": "",
                          "category": "", "level": "beginner", "price": "0", "currency": "USD",
-                         "cover_image_url": ""}
+                         "cover_image_url": "", "cover_alt": ""}
+            self.picture, self.cover_error = "", ""
         elif opened is None:
             self.not_found = True
         else:
@@ -134,7 +140,9 @@ class CourseEditorState(StaffState):
                      "description": course.description, "category": category,
                      "level": course.level.value,
                      "price": f"{course.price_cents // 100}.{course.price_cents % 100:02d}",
-                     "currency": course.currency, "cover_image_url": course.cover_image_url}
+                     "currency": course.currency, "cover_image_url": course.cover_image_url,
+                     "cover_alt": course.cover_alt}
+        self.picture, self.cover_error = covers.cover_url(course.cover_key, covers.CARD), ""
         self.rule_form = {"min_grade_percent": "" if course.min_grade_percent is None
                           else str(course.min_grade_percent),
                           "grade_weighting": course.grade_weighting.value}
@@ -172,6 +180,43 @@ class CourseEditorState(StaffState):
             return [rx.toast.success("Course created: now add its lessons"),
                     rx.redirect(f"/admin/courses/{course_id}")]
         return [rx.toast.success("Course saved"), CourseEditorState.load]
+
+    @rx.event
+    async def upload_cover(self, files: list[rx.UploadFile]) -> Events:
+        """Upload handler: the picture becomes the cover in one transaction, or, refused, changes
+        nothing and the editor says why."""
+        # Only the upload endpoint brings files; the same handler named over the WebSocket brings
+        # whatever the client sent, which is no file.
+        if not (self._course_id and isinstance(files, list) and files
+                and isinstance(files[0], rx.UploadFile)):
+            return None
+        data, course_id = await files[0].read(covers.MAX_BYTES + 1), self._course_id
+        try:
+            key, refused = await self._act_as("set_cover", lambda session, actor: covers.set_cover(
+                session, actor, course_id, data).cover_key)
+        except Invalid as exc:
+            self.cover_error = exc.errors.get("cover", exc.message)
+            return rx.clear_selected_files(COVER_UPLOAD_ID)
+        if refused:
+            return [*refused, rx.clear_selected_files(COVER_UPLOAD_ID)]
+        self.picture, self.cover_error = covers.cover_url(key, covers.CARD), ""
+        return [rx.toast.success("Cover saved"), rx.clear_selected_files(COVER_UPLOAD_ID)]
+
+    @rx.event
+    def reject_cover(self) -> None:
+        """The browser refused the chosen file (its type or size) before any upload."""
+        self.cover_error = (f"Choose a JPEG, PNG or WebP picture of at most "
+                            f"{covers.MAX_BYTES // (1024 * 1024)} MB")
+
+    @rx.event
+    async def remove_cover(self) -> Events:
+        course_id = self._course_id
+        _, refused = await self._act_as("remove_cover", lambda session, actor:
+                                        covers.remove_cover(session, actor, course_id))
+        if refused:
+            return refused
+        self.picture, self.cover_error = "", ""
+        return rx.toast.success("Cover removed")
 
     @rx.event
     async def set_published(self, published: bool) -> Events:
@@ -395,6 +440,60 @@ def _choice(label: str, name: str, options: list[rx.Component]) -> rx.Component:
     ))
 
 
+def cover_field() -> rx.Component:
+    """The cover as a card shows it, and the upload that replaces it at once."""
+    picture = CourseEditorState.picture
+    return rx.vstack(
+        rx.text("Cover picture", weight="medium", size="2"),
+        rx.flex(
+            rx.cond(picture != "",
+                    rx.image(src=picture, alt="Current cover", decoding="async",
+                             custom_attrs={"width": str(covers.CARD.width),
+                                           "height": str(covers.CARD.height)},
+                             width="240px", height="auto", border_radius="8px",
+                             display="block", flex_shrink="0"),
+                    rx.center(rx.text("No picture yet", size="2", color_scheme="gray"),
+                              width="240px", aspect_ratio="16 / 9", border_radius="8px",
+                              flex_shrink="0", background=rx.color("gray", 3))),
+            rx.vstack(
+                rx.text(f"JPEG, PNG or WebP, at most {covers.MAX_BYTES // (1024 * 1024)} MB. It "
+                        f"is cropped to 16:9 from its centre, {covers.PAGE.width} × "
+                        f"{covers.PAGE.height} pixels at best.", size="1", color_scheme="gray"),
+                rx.hstack(
+                    # The dropzone's file input takes no props of its own: a label around it
+                    # names it after the button.
+                    rx.el.label(rx.upload.root(
+                        rx.button(rx.icon("image-up", size=14),
+                                  rx.cond(picture != "", "Replace cover picture",
+                                          "Upload cover picture"),
+                                  variant="outline", type="button"),
+                        id=COVER_UPLOAD_ID, accept=COVER_TYPES, max_files=1,
+                        max_size=covers.MAX_BYTES, multiple=False, no_drag=True,
+                        on_drop=CourseEditorState.upload_cover(
+                            rx.upload_files(upload_id=COVER_UPLOAD_ID)),
+                        # The refused File objects stay in the browser (see checkout.py).
+                        on_drop_rejected=lambda _refused: CourseEditorState.reject_cover(),
+                    )),
+                    rx.cond(picture != "", rx.button("Remove cover picture", variant="soft",
+                                                     color_scheme="gray", type="button",
+                                                     on_click=CourseEditorState.remove_cover)),
+                    spacing="2",
+                    wrap="wrap",
+                ),
+                rx.cond(CourseEditorState.cover_error != "",
+                        rx.text(CourseEditorState.cover_error, color_scheme="red", size="2",
+                                role="alert")),
+                spacing="2",
+            ),
+            direction=rx.breakpoints(initial="column", sm="row"),
+            spacing="4",
+            width="100%",
+        ),
+        spacing="2",
+        width="100%",
+    )
+
+
 def details_form() -> rx.Component:
     return rx.card(rx.vstack(
         rx.heading("Details", size="4", as_="h2"),
@@ -413,7 +512,15 @@ def details_form() -> rx.Component:
             spacing="4",
             width="100%",
         ),
-        _text("Cover image URL", "cover_image_url", placeholder="https://… (optional)"),
+        rx.cond(CourseEditorState.is_new,
+                rx.text("Once the course is created, you can upload its cover picture here.",
+                        size="2", color_scheme="gray"),
+                cover_field()),
+        _text("Cover description", "cover_alt",
+              hint="What the cover picture shows, for people who cannot see it. Empty: the "
+                   "course's title."),
+        _text("Cover image URL", "cover_image_url", placeholder="https://… (optional)",
+              hint="Only used while no cover picture is uploaded."),
         rx.grid(
             _field("Description", "description", rx.text_area(
                 id="description", value=CourseEditorState.form.get("description", ""),

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import reflex as rx
 
+from academy_app.admin.kit.page import pager
 from academy_app.admin.workspace import admin_page, data_table
 from academy_app.components.layout import empty_state, stat_card
 from academy_app.models import EmailStatus, as_utc
@@ -47,12 +48,60 @@ class JobsState(StaffState):
     certificates_drawing: int = 0
     status_filter: str = "all"
     loading: bool = True
+    # Keyset paging (services/emails.newest), as the admin kit's lists page: where this page
+    # starts, where the pages before it started, and where the next one starts.
+    summary: str = ""  # e.g. "51-100 of 1,234"
+    has_next: bool = False
+    has_previous: bool = False
+    _cursor: str = ""
+    _previous: list[str] = []
+    _next: str = ""
 
     @rx.event
     async def load(self) -> Refusal | None:
+        """on_load: the newest emails."""
+        self._cursor, self._previous = "", []
+        return await self._read_page()
+
+    @rx.event
+    async def refresh(self) -> Refusal | None:
+        """The page being read, as it is now (after a retry)."""
+        refused = await self._read_page()
+        if not refused and not self.rows and self._previous:  # its last row left the filter
+            self._cursor, self._previous = self._previous[-1], self._previous[:-1]
+            refused = await self._read_page()
+        return refused
+
+    @rx.event
+    async def set_status_filter(self, value: str) -> Refusal | None:
+        self.status_filter = value if value in ("all", *EmailStatus._value2member_map_) else "all"
+        self._cursor, self._previous = "", []
+        return await self._read_page()
+
+    @rx.event
+    async def next_page(self) -> Refusal | None:
+        if not self._next:
+            return None
+        self._cursor, self._previous = self._next, [*self._previous, self._cursor]
+        return await self._read_page()
+
+    @rx.event
+    async def previous_page(self) -> Refusal | None:
+        if not self._previous:
+            return None
+        self._cursor, self._previous = self._previous[-1], self._previous[:-1]
+        return await self._read_page()
+
+    @rx.event
+    async def retry(self, email_id: int) -> Refusal:
+        return await self._act("retry_email", lambda session, actor: jobs.retry_email(
+            session, actor, as_id(email_id)), "Queued again", JobsState.refresh)
+
+    async def _read_page(self) -> Refusal | None:
         status = EmailStatus(self.status_filter) if self.status_filter != "all" else None
+        cursor = self._cursor
         data, away = await self._read_as(
-            lambda session, actor: jobs.overview(session, actor, status), roles=ADMINS)
+            lambda session, actor: jobs.overview(session, actor, status, cursor), roles=ADMINS)
         if away:
             return away
         self.waiting = waiting_label(data)
@@ -62,18 +111,13 @@ class JobsState(StaffState):
                                status=r.status, attempts=r.attempts, error=r.last_error[:300],
                                when=as_utc(r.sent_at or r.created_at).strftime("%d %b, %H:%M UTC"))
                      for r in data.recent]
+        self._next, self.has_next = data.next_cursor, bool(data.next_cursor)
+        self.has_previous = bool(self._previous)
+        first = len(self._previous) * jobs.PAGE_SIZE + 1
+        self.summary = (f"{first:,}–{first + len(self.rows) - 1:,} of {data.listed:,}"
+                        if self.rows else "")
         self.loading = False
         return None
-
-    @rx.event
-    def set_status_filter(self, value: str) -> rx.event.EventHandler:
-        self.status_filter = value if value in ("all", *EmailStatus._value2member_map_) else "all"
-        return JobsState.load
-
-    @rx.event
-    async def retry(self, email_id: int) -> Refusal:
-        return await self._act("retry_email", lambda session, actor: jobs.retry_email(
-            session, actor, as_id(email_id)), "Queued again", JobsState.load)
 
 
 def email_line(line: EmailLine) -> rx.Component:
@@ -117,4 +161,5 @@ def jobs_page() -> rx.Component:
                    ["Email", "To", "Status", "Attempts", "Last error", "When", ""],
                    empty_state("mail", "No emails yet", "Emails appear here as they are sent."),
                    loading=JobsState.loading),
+        pager(JobsState),
     )

@@ -12,9 +12,12 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 
 from academy_app.db import session_scope
 from academy_app.infra.session_cookie import SESSION_COOKIE
-from academy_app.services import accounts, certificates, lessons, payments
+from academy_app.services import accounts, certificates, covers, lessons, payments
 from academy_app.services.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied
 from academy_app.text import as_id
+
+# For a file whose address changes with its content: kept a year, never asked for again.
+CACHED_FOR_GOOD = "public, max-age=31536000, immutable"
 
 
 async def receipt(request: Request) -> Response:
@@ -53,7 +56,6 @@ async def certificate_pdf(request: Request) -> Response:
         "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
 
 
-
 async def lesson_captions(request: Request) -> Response:
     # The <track> element asks for this with the page's cookies: the same rule as the lesson page.
     try:
@@ -68,3 +70,13 @@ async def lesson_captions(request: Request) -> Response:
         return PlainTextResponse("Not found", status_code=404)
     return Response(text, media_type="text/vtt; charset=utf-8", headers={
         "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-cache"})
+
+
+async def course_cover(request: Request) -> Response:
+    """A course's cover at one size. Public, like the course page: a draft's cover is only found by
+    the address its staff's pages print, which the uploaded bytes' hash makes unguessable."""
+    path = covers.file_for(request.path_params["name"])
+    if path is None:
+        return PlainTextResponse("Not found", status_code=404)
+    return FileResponse(path, media_type="image/webp", headers={
+        "X-Content-Type-Options": "nosniff", "Cache-Control": CACHED_FOR_GOOD})

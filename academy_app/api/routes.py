@@ -6,7 +6,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from academy_app.api.credentials import badge, credential, issuer, key, status_list
-from academy_app.api.files import certificate_pdf, lesson_captions, receipt
+from academy_app.api.files import certificate_pdf, course_cover, lesson_captions, receipt
 from academy_app.api.health import healthz, readyz
 from academy_app.api.metrics import metrics_endpoint
 from academy_app.api.served_html import robots_txt, sitemap
@@ -19,6 +19,7 @@ routes = Starlette(routes=[
     Route("/receipts/{payment_id:int}", receipt, methods=["GET"]),
     Route("/downloads/certificates/{code}.pdf", certificate_pdf, methods=["GET"]),
     Route("/lessons/{lesson_id:int}/captions.vtt", lesson_captions, methods=["GET"]),
+    Route("/covers/{name}", course_cover, methods=["GET", "HEAD"]),
     Route("/credentials/issuer", issuer, methods=["GET"]),
     Route("/credentials/keys/{key}", key, methods=["GET"]),
     Route("/credentials/status/{number:int}", status_list, methods=["GET"]),

@@ -41,9 +41,10 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from academy_app.api.files import CACHED_FOR_GOOD
 from academy_app.db import session_scope
 from academy_app.infra.markdown import render_markdown
-from academy_app.services import catalog
+from academy_app.services import catalog, covers
 from academy_app.services.catalog import CatalogQuery, CourseCard, CourseOutline
 from academy_app.services.errors import NotFound
 from academy_app.settings import get_settings
@@ -56,7 +57,7 @@ DESCRIPTION_LENGTH = 200
 COURSE_PATH = re.compile(r"/courses/([^/]+)/?")
 # Vite's build output: a content hash in every name, so a file at an address never changes.
 HASHED_ASSET = re.compile(r"/assets/[^/]+-[A-Za-z0-9_-]{8}\.(?:js|css)")
-IMMUTABLE = (b"cache-control", b"public, max-age=31536000, immutable")
+IMMUTABLE = (b"cache-control", CACHED_FOR_GOOD.encode())
 # Stands for Reflex's frontend mount (named "frontend" in reflex/utils/exec.py) in the scope of a
 # page answered here.
 PAGES_ROUTE = Mount("/", routes=[], name="frontend")
@@ -89,6 +90,8 @@ class Meta:
     template: str  # the exported file the page is served from, relative to exported_pages()
     og_type: str = "website"
     image: str = ""
+    image_size: tuple[int, int] | None = None  # known for an uploaded cover (services/covers.py)
+    image_alt: str = ""
     json_ld: dict | None = None
     body: str = ""  # HTML, every value in it escaped
     status: int = 200
@@ -118,7 +121,10 @@ def course_meta(outline: CourseOutline) -> Meta:
     course = outline.course
     description = _shorten(course.subtitle or _plain(render_markdown(course.description)))
     path = _course_path(course.slug)
-    image = _absolute(course.cover_image_url) if course.cover_image_url else ""
+    # An uploaded cover is drawn at the size link previews ask for; an address typed in is not.
+    uploaded = covers.cover_url(course.cover_key, covers.PAGE)
+    image = _absolute(uploaded or course.cover_image_url) if uploaded or course.cover_image_url \
+        else ""
     minutes = sum(lesson.duration_minutes for lesson in outline.lessons)
     instance: dict = {"@type": "CourseInstance", "courseMode": "Online"}
     if minutes:
@@ -158,7 +164,9 @@ def course_meta(outline: CourseOutline) -> Meta:
                 body=body, extra_head=[f'<meta property="og:price:amount" '
                                        f'content="{course.price_cents / 100:.2f}"/>',
                                        f'<meta property="og:price:currency" '
-                                       f'content="{_text(course.currency)}"/>'])
+                                       f'content="{_text(course.currency)}"/>'],
+                image_size=(covers.PAGE.width, covers.PAGE.height) if uploaded else None,
+                image_alt=course.cover_alt or course.title)
 
 
 def missing_course_meta(slug: str) -> Meta:
@@ -207,6 +215,12 @@ def render(template: str, meta: Meta) -> str:
     if meta.image:
         tags += [f'<meta property="og:image" content="{_text(meta.image)}"/>',
                  f'<meta name="twitter:image" content="{_text(meta.image)}"/>']
+        if meta.image_size:  # a preview drawn without waiting for the picture
+            tags += [f'<meta property="og:image:width" content="{meta.image_size[0]}"/>',
+                     f'<meta property="og:image:height" content="{meta.image_size[1]}"/>']
+        if meta.image_alt:
+            tags += [f'<meta property="og:image:alt" content="{_text(meta.image_alt)}"/>',
+                     f'<meta name="twitter:image:alt" content="{_text(meta.image_alt)}"/>']
     if meta.json_ld:
         tags.append(f'<script type="application/ld+json">{_json_for_script(meta.json_ld)}</script>')
     # Reflex's own title (the route's fixed one; the SPA fallback has none), description and

@@ -1,14 +1,17 @@
 """A cap on upload bodies, applied before Reflex's upload route reads them.
 
 Reflex's `/_upload` reads the whole multipart body before any handler can look at it, so without a
-cap any visitor could fill the disk. Receipts are at most 5 MB; the cap leaves room for the form.
+cap any visitor could fill the disk. A file (a receipt, a course cover) is at most
+MAX_UPLOAD_BYTES (5 MB); the cap leaves room for the rest of the form.
 """
 
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-MAX_UPLOAD_BODY = 6 * 1024 * 1024
+from academy_app.infra.storage import MAX_UPLOAD_BYTES
+
+MAX_UPLOAD_BODY = MAX_UPLOAD_BYTES + 1024 * 1024
 
 
 class UploadTooLarge(Exception):
@@ -50,7 +53,7 @@ def limit_upload_size(app: ASGIApp, max_body: int = MAX_UPLOAD_BODY) -> ASGIApp:
 
 
 async def _refuse(send: Send) -> None:
-    body = b"The file is too large: receipts can be at most 5 MB."
+    body = b"The file is too large: an upload can be at most 5 MB."
     await send({"type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", b"text/plain; charset=utf-8"),
                             (b"content-length", str(len(body)).encode())]})

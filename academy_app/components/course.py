@@ -6,22 +6,43 @@ import reflex as rx
 from reflex.vars import FunctionStringVar
 
 from academy_app.components.layout import skeleton_block
+from academy_app.services import covers
 from academy_app.state.rows import CourseCardRow, LessonRow, TextPart
 
 CARD_GRID_COLUMNS = rx.breakpoints(initial="1", sm="2", md="3")
 
 
-def cover(background: rx.Var | str, height: str = "140px", label: rx.Var | str = "") -> rx.Component:
-    return rx.center(
+# How wide a card's cover is drawn, for the browser to pick a file from a srcset: three cards a
+# row from md (about 400 px each in the 1,280 px column), two from sm, one below.
+CARD_PICTURE_SIZES = "(min-width: 1024px) 400px, (min-width: 768px) 50vw, 100vw"
+
+
+def cover(background: rx.Var | str, height: str = "", label: rx.Var | str = "",
+          picture: rx.Var | str = "", pictures: rx.Var | str = "",
+          alt: rx.Var | str = "") -> rx.Component:
+    """A course's cover: its uploaded picture (card size), or a calm gradient with the category.
+    Without `height` it is 16:9, the picture's own shape; the <img> carries its width and height,
+    so the page keeps its place while it loads."""
+    shape = {"height": height} if height else {"aspect_ratio": "16 / 9"}
+    plain = rx.center(
         rx.icon("book-open", size=36, color="rgba(255,255,255,0.85)"),
         rx.cond(label != "", rx.text(label, color="white", weight="bold", size="2",
                                      position="absolute", bottom="10px", left="14px")),
         background=background,
-        height=height,
         width="100%",
         position="relative",
         aria_hidden="true",
+        **shape,
     )
+    if isinstance(picture, str) and not picture:
+        return plain
+    return rx.cond(picture != "", rx.image(
+        src=picture, src_set=pictures, sizes=CARD_PICTURE_SIZES, alt=alt, loading="lazy",
+        decoding="async",
+        custom_attrs={"width": str(covers.CARD.width), "height": str(covers.CARD.height)},
+        display="block", width="100%", object_fit="cover", background=background,
+        **({"height": height} if height else {"height": "auto"}),
+    ), plain)
 
 
 def price_badge(price: rx.Var) -> rx.Component:
@@ -53,7 +74,9 @@ def stars(rating: rx.Var | str, reviews: rx.Var | str, label: rx.Var | str,
 def course_card(course: CourseCardRow) -> rx.Component:
     return rx.link(
         rx.card(
-            rx.inset(cover(course.cover, label=course.category), side="top", pb="current"),
+            rx.inset(cover(course.cover, label=course.category, picture=course.picture,
+                           pictures=course.pictures, alt=course.picture_alt),
+                     side="top", pb="current"),
             rx.vstack(
                 rx.hstack(rx.badge(course.level, variant="outline", color_scheme="gray"),
                           rx.spacer(), price_badge(course.price), width="100%"),

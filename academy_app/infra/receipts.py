@@ -6,9 +6,10 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from academy_app.infra.storage import MAX_UPLOAD_BYTES
 from academy_app.settings import get_settings
 
-MAX_RECEIPT_BYTES = 5 * 1024 * 1024
+MAX_RECEIPT_BYTES = MAX_UPLOAD_BYTES
 # Magic numbers: what a file really is, whatever its name or the browser's label say.
 _SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", "image/png", "png"),

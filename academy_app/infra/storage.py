@@ -6,6 +6,10 @@ import os
 import tempfile
 from pathlib import Path
 
+# The largest file anyone may upload (a receipt, a course cover); api/upload_size.py caps the
+# request body just above it, before Reflex reads any of it.
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+
 
 def write_atomically(path: Path, data: bytes) -> None:
     """Write to a private temporary file, flush it to disk, then rename: a reader, or a second

@@ -20,8 +20,9 @@ from academy_app.state.rows import DashboardRow
 def course_row(course: DashboardRow) -> rx.Component:
     return rx.card(
         rx.flex(
-            rx.box(cover(course.cover, height="110px"), width=["100%", "180px"], flex_shrink="0",
-                   border_radius="10px", overflow="hidden"),
+            rx.box(cover(course.cover, height="110px", picture=course.picture),
+                   width=["100%", "180px"], flex_shrink="0", border_radius="10px",
+                   overflow="hidden"),
             rx.vstack(
                 rx.hstack(
                     rx.link(rx.heading(course.title, size="4", as_="h2"),

@@ -5,17 +5,18 @@ from __future__ import annotations
 import json
 import math
 import secrets
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
-from passlib.context import CryptContext
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, func, or_, select, update
 
-from academy_app.infra import signing
+from academy_app.infra import passwords, signing
 from academy_app.infra.common_passwords import is_common
+from academy_app.infra.passwords import hash_password
 from academy_app.infra.ratelimit import Decision, limiter
 from academy_app.infra.session_cookie import MAX_TOKEN_LENGTH, token_hash
 from academy_app.models import LoginSession, PasswordReset, Role, User, as_utc, utcnow
@@ -53,17 +54,8 @@ RESET_PURPOSE = "password-reset"  # what the link's token is derived for (infra/
 HANDOFF_LIFETIME = timedelta(minutes=2)
 HANDOFF_PURPOSE = "login-handoff"
 
-# argon2id at the OWASP baseline (19 MiB, t=2, p=1): about 20 ms here, so a log-in stays snappy while
-# an offline guess still costs memory. Hashes made with other parameters are upgraded at next log-in.
-_passwords = CryptContext(
-    schemes=["argon2"],
-    argon2__type="ID",
-    argon2__memory_cost=19_456,
-    argon2__rounds=2,
-    argon2__parallelism=1,
-)
 # Verified against when the email is unknown, so both failures take the same time.
-_DUMMY_HASH = _passwords.hash("not-a-real-password-" + secrets.token_hex(8))
+_DUMMY_HASH = hash_password("not-a-real-password-" + secrets.token_hex(8))
 
 
 @dataclass(frozen=True)
@@ -71,10 +63,6 @@ class SignupForm:
     full_name: str
     email: str
     password: str
-
-
-def hash_password(password: str) -> str:
-    return _passwords.hash(password)
 
 
 def normalize_email(raw: str) -> str:
@@ -169,9 +157,9 @@ def authenticate(session: Session, email: str, password: str, client_ip: str = "
     password = password or ""
     if user is None or len(password) > MAX_PASSWORD_LENGTH:
         # Never truncated: a password longer than any account can have fails, in the same time.
-        _passwords.verify(password[:MAX_PASSWORD_LENGTH], _DUMMY_HASH)
+        passwords.verify(password[:MAX_PASSWORD_LENGTH], _DUMMY_HASH)
         raise AuthenticationFailed()
-    valid, new_hash = _passwords.verify_and_update(password, user.password_hash)
+    valid, new_hash = passwords.verify_and_update(password, user.password_hash)
     if not valid or not user.is_active:
         raise AuthenticationFailed()
     for key, hit_id in counted:
@@ -304,17 +292,38 @@ def user_for_login(session: Session, login_hash: str) -> User | None:
     row = session.exec(_LOGIN_BY_TOKEN, params={"token_hash": login_hash}).first()
     if row is None:
         return None
-    login, user = row
+    return _in_force(session, [row]).get(login_hash)
+
+
+def users_for_logins(session: Session, login_hashes: Collection[str]) -> dict[str, User]:
+    """`user_for_login` for many tabs at once (a live change reaching every tab that watches a
+    discussion): login hash → its user, for the logins in force, in one query."""
+    hashes = sorted({login for login in login_hashes if login})
+    if not hashes:
+        return {}
+    return _in_force(session, session.exec(
+        select(LoginSession, User).join(User, col(User.id) == LoginSession.user_id)
+        .where(col(LoginSession.token_hash).in_(hashes))).all())
+
+
+def _in_force(session: Session, rows: Iterable[tuple[LoginSession, User]]) -> dict[str, User]:
+    """Of these logins, those still in force, by hash; marks them seen (one write every few
+    minutes at most, for all of them at once)."""
     now = utcnow()
-    if not login_in_force(login, user, now):
-        return None
-    if as_utc(login.last_seen_at) <= now - LAST_SEEN_RESOLUTION:  # one write every few minutes
+    users: dict[str, User] = {}
+    stale: list[int] = []
+    for login, user in rows:
+        if login_in_force(login, user, now):
+            users[login.token_hash] = user
+            if as_utc(login.last_seen_at) <= now - LAST_SEEN_RESOLUTION:
+                stale.append(login.id)
+    if stale:
         session.execute(update(LoginSession)
-                        .where(col(LoginSession.id) == login.id,
+                        .where(col(LoginSession.id).in_(stale),
                                col(LoginSession.last_seen_at) <= now - LAST_SEEN_RESOLUTION)
                         .values(last_seen_at=now)
                         .execution_options(synchronize_session=False))
-    return user
+    return users
 
 
 def require_user(user: User | None) -> User:

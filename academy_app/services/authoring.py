@@ -37,7 +37,7 @@ _HTTPS_ADDRESS = re.compile(r"^https://[^\s\"'<>]{1,490}$")
 MAX_PRICE_CENTS = 100_000_00
 CURRENCIES = ("USD", "EUR", "GBP")
 COURSE_FIELDS = ("title", "slug", "subtitle", "description", "category_id", "level", "price_cents",
-                 "currency", "cover_image_url", "is_published")
+                 "currency", "cover_image_url", "cover_alt", "is_published")
 LESSON_FIELDS = ("title", "kind", "body", "video_url", "poster_url", "duration_minutes", "module_id",
                  "position")
 Direction = Literal[-1, 1]
@@ -54,6 +54,7 @@ class CourseForm:
     price: str = "0"  # as typed: "49", "49.90"
     currency: str = "USD"
     cover_image_url: str = ""
+    cover_alt: str = ""  # what the uploaded cover shows, for people who cannot see it
 
 
 @dataclass(frozen=True)
@@ -251,6 +252,9 @@ def _apply_course_form(session: Session, course: Course, form: CourseForm) -> No
     cover = str(form.cover_image_url or "").strip()
     if cover and not re.match(r"^(https://|/)[^\s\"'<>(){};\\]{1,490}$", cover):
         errors["cover_image_url"] = "Use an https:// address or a path on this site"
+    cover_alt = " ".join(str(form.cover_alt or "").split())
+    if len(cover_alt) > 200:
+        errors["cover_alt"] = "Keep the description of the cover under 200 characters"
     if len(form.subtitle or "") > 255:
         errors["subtitle"] = "Keep the subtitle under 255 characters"
     if len(form.description or "") > 50_000:
@@ -261,7 +265,7 @@ def _apply_course_form(session: Session, course: Course, form: CourseForm) -> No
     course.description, course.category_id = form.description, category_id
     course.level, course.price_cents, course.currency = CourseLevel(form.level), price_cents, \
         form.currency
-    course.cover_image_url = cover
+    course.cover_image_url, course.cover_alt = cover, cover_alt
 
 
 def _apply_lesson_form(lesson: Lesson, form: LessonForm) -> None:

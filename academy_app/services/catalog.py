@@ -104,6 +104,8 @@ class CourseCard:
     learners: int
     rating: float | None = None  # average stars, None before the first review
     reviews: int = 0
+    cover_key: str = ""  # an uploaded cover (services/covers.py), shown before cover_image_url
+    cover_alt: str = ""
 
 
 @dataclass(frozen=True)
@@ -417,7 +419,8 @@ def _course_cards(session: Session, filters: list, sort: CatalogSort, *, limit: 
                    currency=course.currency, instructor=instructor,
                    cover_image_url=course.cover_image_url, lesson_count=int(lessons),
                    duration_minutes=int(minutes), learners=int(count),
-                   rating=float(average) if average is not None else None, reviews=int(reviewed))
+                   rating=float(average) if average is not None else None, reviews=int(reviewed),
+                   cover_key=course.cover_key, cover_alt=course.cover_alt)
         for course, category, instructor, lessons, minutes, count, average, reviewed, _total in rows
     ]
     return cards, int(rows[0][-1]) if rows else 0

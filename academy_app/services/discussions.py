@@ -9,7 +9,10 @@ see the name.
 Writes are safe to repeat: a post carries the request id its form was opened with (unique per author),
 a vote is "up" or "not up" (one row per user and post, by a unique key), and acceptance and
 endorsement set a value. After commit every tab with the lesson's discussion open reloads it through
-the bus (`lesson_resource`), and open instructor inboxes reload too (`INBOX`).
+the bus (`lesson_resource`), and open instructor inboxes reload too (`INBOX`). Those tabs share one
+read per change: `admit_viewers` checks all their viewers at once, `thread_list` and `thread_posts`
+read what every viewer's page is made from, and `thread_rows` and `thread_view` write it for each
+viewer without the database, as `list_threads` and `open_thread` do for one.
 
 Moderation: a reader flags a post with a reason, one open flag per post and reader (a partial
 unique key; after a dismissal they may flag it again); the course's staff see open flags in the
@@ -26,11 +29,12 @@ staff approve it, which publishes it as if posted then, or reject it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -58,7 +62,7 @@ from academy_app.models import (
     as_utc,
     utcnow,
 )
-from academy_app.services import audit, emails, reminders
+from academy_app.services import accounts, audit, emails, reminders
 from academy_app.services.access import can_open, is_gated
 from academy_app.services.accounts import require_user
 from academy_app.services.catalog import escape_like, is_course_staff
@@ -210,37 +214,99 @@ class Choice:
 
 @dataclass(frozen=True)
 class Access:
-    """A viewer admitted to a course's discussions, and whether they are its staff."""
+    """A viewer admitted to a course's discussions, and whether they are its staff; `lesson_id`:
+    the lesson whose discussion they were admitted to (its access rule checked), 0 for none yet."""
 
     user: User
     course: Course
     staff: bool
+    lesson_id: int = 0
+
+
+@dataclass(frozen=True)
+class ThreadList:
+    """A lesson's threads read once for every viewer of one audience (the course's staff, or its
+    learners), before anything in them is written for one viewer (`thread_rows`): anonymous
+    authors' names are still in it, so it never leaves the server as it is."""
+
+    lesson_id: int
+    staff: bool  # read for the staff: hidden threads included
+    # Each thread with its opening post, that post's author's name and the lesson's title.
+    rows: tuple[tuple[DiscussionThread, DiscussionPost, str, str], ...]
+    # Rows already written, by thread and `_thread_viewer` key: most viewers share them all, so
+    # hundreds of tabs cost one writing per thread, not one per thread and tab.
+    _written: dict[tuple[int, bool, bool], ThreadRow] = field(default_factory=dict, compare=False,
+                                                          repr=False)
+
+
+@dataclass(frozen=True)
+class ThreadPosts:
+    """A thread and its posts read once for every viewer, before anything in them is written for one
+    viewer (`thread_view`): who wrote what, hidden text, and each reader's votes, flags and follow
+    are all in it, so it never leaves the server as it is."""
+
+    thread: DiscussionThread
+    lesson_title: str
+    # Each post (the opening first) with its author's name, whether the course's staff wrote it,
+    # and its body as HTML (rendered once, not once per viewer).
+    posts: tuple[tuple[DiscussionPost, str, bool, str], ...]
+    votes: frozenset[tuple[int, int]]  # (post id, user id)
+    flags: frozenset[tuple[int, int]]  # (post id, user id)
+    followers: frozenset[int]  # users following it now
 
 
 # --- who may ----------------------------------------------------------------------------------------
 
 def _admit(session: Session, actor: User | None, course: Course) -> Access:
     user = require_user(actor)
-    if is_course_staff(user, course):
-        return Access(user, course, staff=True)
-    enrolled = session.exec(select(Enrollment.id).where(
-        Enrollment.user_id == user.id, Enrollment.course_id == course.id,
-        col(Enrollment.status).in_(LEARNING_STATUSES))).first()
-    if enrolled is None:
+    access = _admitted(session, course, [user]).get(user.id)
+    if access is None:
         raise PermissionDenied("Enroll in this course to join its discussions")
-    return Access(user, course, staff=False)
+    return access
+
+
+def _admitted(session: Session, course: Course, users: Collection[User]) -> dict[int, Access]:
+    """Those of `users` admitted to the course's discussions (its staff, its learning learners), by
+    id: one query, however many."""
+    staff = {user.id: Access(user, course, staff=True) for user in users
+             if is_course_staff(user, course)}
+    learners = {user.id: user for user in users if user.id not in staff}
+    enrolled = set(session.exec(select(Enrollment.user_id).where(
+        col(Enrollment.user_id).in_(list(learners)), Enrollment.course_id == course.id,
+        col(Enrollment.status).in_(LEARNING_STATUSES)))) if learners else set()
+    return staff | {user_id: Access(user, course, staff=False)
+                    for user_id, user in learners.items() if user_id in enrolled}
 
 
 def _lesson_access(session: Session, actor: User | None, lesson_id: int) -> tuple[Lesson, Access]:
+    lesson, course = _lesson_and_course(session, lesson_id)
+    return lesson, _require_lesson_open(session, _admit(session, actor, course), lesson.id)
+
+
+def _lesson_and_course(session: Session, lesson_id: int) -> tuple[Lesson, Course]:
     row = session.exec(select(Lesson, Course).join(Module, col(Module.id) == Lesson.module_id)
                        .join(Course, col(Course.id) == Module.course_id)
                        .where(Lesson.id == lesson_id)).first()
     if row is None:
         raise NotFound("lesson", lesson_id)
-    lesson, course = row
-    access = _admit(session, actor, course)
-    _require_lesson_open(session, access, lesson.id)
-    return lesson, access
+    return row[0], row[1]
+
+
+def admit_viewers(session: Session, lesson_id: int, logins: Collection[str]) -> dict[str, Access]:
+    """Which of these tabs (their login hashes, as `accounts.user_for_login` takes one) may read the
+    lesson's discussion now, each with its access: `list_threads`' rule for every tab one live
+    change reaches, in a few queries however many they are. The others are left out."""
+    lesson, course = _lesson_and_course(session, lesson_id)
+    users = accounts.users_for_logins(session, logins)
+    admitted = _admitted(session, course, users.values())
+    gated = is_gated(session, course.id)
+    viewers: dict[str, Access] = {}
+    for login, user in users.items():
+        if user.id in admitted:
+            with contextlib.suppress(Locked):
+                viewers[login] = _require_lesson_open(session, admitted[user.id], lesson.id,
+                                                      gated=gated)
+    return viewers
 
 
 def _thread_access(session: Session, actor: User | None, thread_id: int,
@@ -250,19 +316,22 @@ def _thread_access(session: Session, actor: User | None, thread_id: int,
     if thread is None:
         raise NotFound("thread", thread_id)
     access = _admit(session, actor, session.get(Course, thread.course_id))
-    _require_lesson_open(session, access, thread.lesson_id)
+    access = _require_lesson_open(session, access, thread.lesson_id)
     if not _shown_to(access, _opening(session, thread.id)):
         raise NotFound("thread", thread_id)
     return thread, access
 
 
-def _require_lesson_open(session: Session, access: Access, lesson_id: int) -> None:
+def _require_lesson_open(session: Session, access: Access, lesson_id: int, *,
+                         gated: bool | None = None) -> Access:
     """A learner joins a lesson's discussion once the lesson is open to them (the one access
-    rule, services/access.py): its questions could give away what it teaches."""
-    if not access.staff and is_gated(session, access.course.id):
+    rule, services/access.py): its questions could give away what it teaches. Returns the access
+    to that lesson's discussion. `gated`: whether the course is, when the caller knows."""
+    if not access.staff and (is_gated(session, access.course.id) if gated is None else gated):
         opened = can_open(session, access.user, lesson_id, clock.now())
         if not opened.is_open:
             raise Locked(opened.reason, opened.opens_at)
+    return replace(access, lesson_id=lesson_id)
 
 
 def _post_access(session: Session, actor: User | None, post_id: int
@@ -691,23 +760,36 @@ def list_threads(session: Session, actor: User | None, lesson_id: int, *,
                  sort: ThreadSort = ThreadSort.NEWEST, search: str = "") -> list[ThreadRow]:
     """The lesson's threads; with `search`, the threads of the whole course whose title or posts
     contain it."""
-    lesson, access = _lesson_access(session, actor, lesson_id)
+    _lesson, access = _lesson_access(session, actor, lesson_id)
+    return thread_rows(access, thread_list(session, access, sort=sort, search=search))
+
+
+def thread_list(session: Session, access: Access, *, sort: ThreadSort = ThreadSort.NEWEST,
+                search: str = "") -> ThreadList:
+    """What `list_threads` reads for the lesson `access` admits to (from `admit_viewers` or
+    `_lesson_access`), the same for every viewer of its audience: a live change reads it once
+    for all the tabs watching the lesson, and `thread_rows` writes it for each."""
     text = " ".join(search.split())[:MAX_SEARCH] if isinstance(search, str) else ""
-    where = [DiscussionThread.course_id == access.course.id, _shown_where(access)]
+    # Held openings of every author (not only this viewer's): the read is shared by the audience,
+    # and `thread_rows` keeps each viewer's own.
+    where = [DiscussionThread.course_id == access.course.id, _shown_where()]
     if not access.staff:
         where.append(col(DiscussionThread.hidden_at).is_(None))
     if text:
         pattern = f"%{escape_like(text.lower())}%"
         matching = select(DiscussionPost.thread_id).where(
             func.lower(DiscussionPost.body).like(pattern, escape="\\"),
-            col(DiscussionPost.deleted_at).is_(None), _shown_where(access))
+            col(DiscussionPost.deleted_at).is_(None), _shown_where())
         titled = func.lower(DiscussionThread.title).like(pattern, escape="\\")
         if not access.staff:  # what is hidden is not searched, nor the title of a hidden opening
-            matching = matching.where(col(DiscussionPost.hidden_at).is_(None))
+            # nor a held reply: one learner's would show the others a thread for words they cannot
+            # see (a held opening may match: `thread_rows` gives its thread to its author alone).
+            matching = matching.where(col(DiscussionPost.hidden_at).is_(None), or_(
+                col(DiscussionPost.held_at).is_(None), col(DiscussionPost.is_opening)))
             titled = sa.and_(titled, col(DiscussionPost.hidden_at).is_(None))
         where.append(or_(titled, col(DiscussionThread.id).in_(matching)))
     else:
-        where.append(DiscussionThread.lesson_id == lesson.id)
+        where.append(DiscussionThread.lesson_id == access.lesson_id)
     order = {
         ThreadSort.NEWEST: [col(DiscussionThread.created_at).desc()],
         ThreadSort.TOP: [col(DiscussionPost.upvotes).desc(), col(DiscussionThread.created_at).desc()],
@@ -724,37 +806,98 @@ def list_threads(session: Session, actor: User | None, lesson_id: int, *,
         .join(Lesson, col(Lesson.id) == DiscussionThread.lesson_id)
         .where(*where).order_by(*order, col(DiscussionThread.id).desc()).limit(THREADS_SHOWN)
     ).all()
-    return [_thread_row(access, thread, opening, name, lesson_title)
-            for thread, opening, name, lesson_title in rows]
+    return ThreadList(access.lesson_id, access.staff, tuple(tuple(row) for row in rows))
+
+
+def thread_rows(access: Access, threads: ThreadList) -> list[ThreadRow]:
+    """The threads as `access`'s viewer may see them: an anonymous author is "Anonymous" to a
+    peer, a thread held for review is its author's and the staff's only. Reads no database: a live
+    change writes one `ThreadList` for every tab watching."""
+    if (threads.lesson_id, threads.staff) != (access.lesson_id, access.staff):
+        raise PermissionDenied("These threads were read for other viewers")
+    rows = []
+    for thread, opening, name, lesson_title in threads.rows:
+        if not _shown_to(access, opening):
+            continue
+        key = (thread.id, *_thread_viewer(access, opening))
+        row = threads._written.get(key)
+        if row is None:
+            row = threads._written[key] = _thread_row(access, thread, opening, name, lesson_title)
+        rows.append(row)
+    return rows
 
 
 def open_thread(session: Session, actor: User | None, thread_id: int) -> ThreadView:
     """The thread as the viewer may see it: a hidden one is only a placeholder to learners."""
     thread, access = _thread_access(session, actor, thread_id)
-    if thread.hidden_at is not None and not access.staff:
-        return _hidden_view(access, thread)
-    rows = [row for row in session.exec(
+    return thread_view(access, _thread_posts(session, access, thread, readers=[access.user.id]))
+
+
+def thread_posts(session: Session, access: Access, thread_id: int) -> ThreadPosts:
+    """What `open_thread` reads, for every viewer of the lesson `access` admits to (from
+    `admit_viewers`), every reader's votes, flags and follow included: a live change reads it
+    once for all the tabs that have the thread open, and `thread_view` writes it for each."""
+    thread = session.get(DiscussionThread, thread_id)
+    if thread is None:
+        raise NotFound("thread", thread_id)
+    if thread.lesson_id != access.lesson_id:
+        raise PermissionDenied("This thread is under another lesson")
+    return _thread_posts(session, access, thread, readers=None)
+
+
+def _thread_posts(session: Session, access: Access, thread: DiscussionThread, *,
+                  readers: list[int] | None) -> ThreadPosts:
+    """The thread's posts, held ones of every author included (`thread_view` gives each viewer
+    theirs), and the votes, open flags and follow of `readers` (None: of everyone)."""
+    rows = session.exec(
         select(DiscussionPost, User.full_name, User.role, User.id)
         .join(User, col(User.id) == DiscussionPost.author_id)
-        .where(DiscussionPost.thread_id == thread.id)
+        .where(DiscussionPost.thread_id == thread.id, _shown_where())
         .order_by(col(DiscussionPost.is_opening).desc(), col(DiscussionPost.created_at),
-                  col(DiscussionPost.id)).limit(POSTS_SHOWN + 1)) if _shown_to(access, row[0])]
+                  col(DiscussionPost.id)).limit(POSTS_SHOWN + 1)).all()
     ids = [post.id for post, *_ in rows]
-    voted = set(session.exec(select(DiscussionVote.post_id).where(
-        DiscussionVote.user_id == access.user.id, col(DiscussionVote.post_id).in_(ids))))
-    flagged = set(session.exec(select(DiscussionFlag.post_id).where(
-        DiscussionFlag.user_id == access.user.id, col(DiscussionFlag.post_id).in_(ids),
-        col(DiscussionFlag.resolved_at).is_(None))))
-    follow = _follow(session, thread.id, access.user.id)
-    lesson_title = session.get(Lesson, thread.lesson_id).title
-    posts = [_post_row(access, thread, post, name,
-                       role is Role.ADMIN or author_id == access.course.instructor_id,
-                       post.id in voted, post.id in flagged)
-             for post, name, role, author_id in rows]
-    opening_post, opening_name = rows[0][0], rows[0][1]
+
+    def of_readers(model: type[DiscussionVote] | type[DiscussionFlag]) -> frozenset[tuple[int, int]]:
+        statement = select(model.post_id, model.user_id).where(col(model.post_id).in_(ids))
+        if readers is not None:
+            statement = statement.where(col(model.user_id).in_(readers))
+        if model is DiscussionFlag:  # a dismissed flag may be raised again
+            statement = statement.where(col(DiscussionFlag.resolved_at).is_(None))
+        return frozenset((post_id, user_id) for post_id, user_id in session.exec(statement))
+
+    following = select(DiscussionFollow.user_id).where(DiscussionFollow.thread_id == thread.id,
+                                                       col(DiscussionFollow.active))
+    if readers is not None:
+        following = following.where(col(DiscussionFollow.user_id).in_(readers))
+    return ThreadPosts(
+        thread=thread, lesson_title=session.get(Lesson, thread.lesson_id).title,
+        posts=tuple((post, name, role is Role.ADMIN or author_id == access.course.instructor_id,
+                     "" if post.deleted_at is not None else render_markdown(post.body))
+                    for post, name, role, author_id in rows),
+        votes=of_readers(DiscussionVote), flags=of_readers(DiscussionFlag),
+        followers=frozenset(session.exec(following)))
+
+
+def thread_view(access: Access, posts: ThreadPosts) -> ThreadView:
+    """The thread as `access`'s viewer may see it: a hidden one is only a placeholder to learners,
+    an anonymous author is "Anonymous" to a peer, a post held for review is its author's and the
+    staff's only, and their own votes, flags and follow. Reads no database: a live change writes one
+    `ThreadPosts` for every tab that has the thread open."""
+    thread = posts.thread
+    if thread.lesson_id != access.lesson_id:
+        raise PermissionDenied("This thread is under another lesson")
+    if not posts.posts or not posts.posts[0][0].is_opening or not _shown_to(access, posts.posts[0][0]):
+        raise NotFound("thread", thread.id)  # held for someone else's review, or rejected
+    if thread.hidden_at is not None and not access.staff:
+        return _hidden_view(access, thread)
+    me = access.user.id
+    rows = [_post_row(access, thread, post, name, staff_author, body_html,
+                      (post.id, me) in posts.votes, (post.id, me) in posts.flags)
+            for post, name, staff_author, body_html in posts.posts if _shown_to(access, post)]
+    opening_post, opening_name = posts.posts[0][0], posts.posts[0][1]
     return ThreadView(
-        thread=_thread_row(access, thread, opening_post, opening_name, lesson_title),
-        opening=posts[0], replies=posts[1:], following=follow is not None and follow.active)
+        thread=_thread_row(access, thread, opening_post, opening_name, posts.lesson_title),
+        opening=rows[0], replies=rows[1:], following=me in posts.followers)
 
 
 def is_staff_here(session: Session, actor: User | None, lesson_id: int) -> bool:
@@ -886,6 +1029,15 @@ def _thread_row(access: Access, thread: DiscussionThread, opening: DiscussionPos
         hidden=thread.hidden_at is not None, held=opening.held_at is not None)
 
 
+def _thread_viewer(access: Access, opening: DiscussionPost) -> tuple[bool, bool]:
+    """What `_thread_row` reads of its viewer beyond the audience (staff or learner) and the course:
+    whether they wrote the thread, and, as that decides whether a learner gets it at all
+    (`_shown_to`), whether it is held for review. Rows written for one viewer are given to another
+    with the same audience and answer (`thread_rows`), so whatever else of the viewer it ever reads
+    goes here."""
+    return opening.author_id == access.user.id, opening.held_at is not None
+
+
 def _hidden_thread_row(access: Access, thread: DiscussionThread, lesson_title: str) -> ThreadRow:
     return ThreadRow(id=thread.id, kind=thread.kind.value, title=HIDDEN, author="",
                      lesson_title=lesson_title,
@@ -908,7 +1060,7 @@ def _hidden_view(access: Access, thread: DiscussionThread) -> ThreadView:
 
 
 def _post_row(access: Access, thread: DiscussionThread, post: DiscussionPost, name: str,
-              staff_author: bool, voted: bool, flagged: bool = False) -> PostRow:
+              staff_author: bool, body_html: str, voted: bool, flagged: bool = False) -> PostRow:
     hidden = _hidden(post, thread)
     if hidden and not access.staff:
         return _hidden_post_row(post.id, post.created_at)
@@ -919,7 +1071,7 @@ def _post_row(access: Access, thread: DiscussionThread, post: DiscussionPost, na
     return PostRow(
         id=post.id, author="" if deleted else _author_name(access, post, name),
         staff=staff_author and not deleted,
-        body_html="" if deleted else render_markdown(post.body), created_at=as_utc(post.created_at),
+        body_html="" if deleted else body_html, created_at=as_utc(post.created_at),
         edited=post.edited_at is not None, deleted=deleted, upvotes=post.upvotes, voted=voted,
         accepted=thread.accepted_post_id == post.id, endorsed=post.endorsed_at is not None,
         mine=mine, can_edit=mine and not deleted and _within_edit_window(post),
@@ -953,17 +1105,18 @@ def _visible(post: DiscussionPost, thread: DiscussionThread) -> None:
 def _shown_to(access: Access, post: DiscussionPost) -> bool:
     """Whether the viewer gets the post at all: one held for review only its author and the
     course's staff, until it is approved; a rejected one (held, and deleted) nobody. Reads of many
-    posts ask the same in SQL (`_shown_where`)."""
+    posts read what any viewer may get (`_shown_where`) and then ask this for each viewer."""
     if post.held_at is None:
         return True
     return post.deleted_at is None and (access.staff or post.author_id == access.user.id)
 
 
-def _shown_where(access: Access) -> sa.ColumnElement[bool]:
-    """`_shown_to` as a condition on `DiscussionPost`, for reads that select many posts."""
-    return or_(col(DiscussionPost.held_at).is_(None),
-               sa.and_(col(DiscussionPost.deleted_at).is_(None),
-                       sa.true() if access.staff else DiscussionPost.author_id == access.user.id))
+def _shown_where() -> sa.ColumnElement[bool]:
+    """`_shown_to` as a condition on `DiscussionPost` for the reads one live change shares between
+    viewers (`thread_list`, `thread_posts`): what any of them may get, the staff's share (held posts
+    not rejected, each still marked held). `thread_rows` and `thread_view` then keep each viewer's
+    with `_shown_to`, so a learner's held post reaches no other learner."""
+    return or_(col(DiscussionPost.held_at).is_(None), col(DiscussionPost.deleted_at).is_(None))
 
 
 def _require_published(post: DiscussionPost) -> None:

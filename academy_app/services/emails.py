@@ -17,7 +17,7 @@ from sqlalchemy import or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from academy_app.db import after_commit
+from academy_app.db import after_commit, after_keyset, keyset_cursor, read_keyset_cursor
 from academy_app.infra.queue import enqueue
 from academy_app.models import EmailLog, EmailStatus, Notification, User, utcnow
 
@@ -89,8 +89,18 @@ def give_up(session: Session) -> int:
                 last_error=f"gave up after {MAX_ATTEMPTS} attempts")).rowcount
 
 
-def recent(session: Session, limit: int = 50, status: EmailStatus | None = None) -> list[EmailLog]:
-    statement = select(EmailLog).order_by(col(EmailLog.created_at).desc(), col(EmailLog.id).desc())
+def newest(session: Session, limit: int, status: EmailStatus | None = None,
+           after: str = "") -> tuple[list[EmailLog], str]:
+    """A page of the email log, newest first, from the row after `after` (a keyset cursor, "" for
+    the first page); and the cursor of the next page, "" on the last."""
+    table = EmailLog.__table__.c
+    statement = select(EmailLog).order_by(table.created_at.desc(), table.id.desc())
     if status is not None:
         statement = statement.where(EmailLog.status == status)
-    return list(session.exec(statement.limit(limit)))
+    if (bound := read_keyset_cursor(after, table.created_at)) is not None:
+        statement = statement.where(after_keyset(table.created_at, table.id, bound,
+                                                 descending=True))
+    rows = list(session.exec(statement.limit(limit + 1)))
+    if len(rows) <= limit:
+        return rows, ""
+    return rows[:limit], keyset_cursor(rows[limit - 1].created_at, rows[limit - 1].id)

@@ -14,7 +14,7 @@ from academy_app.services import audit, certificates, emails
 from academy_app.services.errors import Conflict, NotFound
 from academy_app.services.permissions import require_admin
 
-RECENT_ROWS = 100
+PAGE_SIZE = 50  # emails a page of the jobs page lists
 
 
 @dataclass(frozen=True)
@@ -38,10 +38,15 @@ class JobsOverview:
     failed: int
     sent_last_day: int
     certificates_drawing: int  # issued, PDF not drawn yet
-    recent: list[EmailRun]
+    recent: list[EmailRun]  # a page of the email log, newest first (of `status`, if given)
+    listed: int = 0  # how many emails the pages hold in all
+    next_cursor: str = ""  # where the next page starts; "" on the last
 
 
-def overview(session: Session, actor: User | None, status: EmailStatus | None = None) -> JobsOverview:
+def overview(session: Session, actor: User | None, status: EmailStatus | None = None,
+             after: str = "") -> JobsOverview:
+    """The counts, and the page of emails that starts after `after` (a cursor the previous page
+    gave, "" for the newest)."""
     require_admin(actor)
     counts = {status: n for status, n in session.exec(
         select(EmailLog.status, func.count()).group_by(EmailLog.status)).all()}
@@ -52,14 +57,16 @@ def overview(session: Session, actor: User | None, status: EmailStatus | None = 
         waiting, answers = broker.queue_length(), True
     except broker.BrokerUnavailable:
         waiting, answers = None, False
+    page, next_cursor = emails.newest(session, PAGE_SIZE, status, after)
     return JobsOverview(
         waiting=waiting, broker_answers=answers, queued=counts.get(EmailStatus.QUEUED, 0),
         failed=counts.get(EmailStatus.FAILED, 0), sent_last_day=sent_last_day,
         certificates_drawing=certificates.drawing_count(session),
         recent=[EmailRun(id=e.id, kind=e.kind, to_address=e.to_address, subject=e.subject,
                          status=e.status.value, attempts=e.attempts, last_error=e.last_error,
-                         created_at=e.created_at, sent_at=e.sent_at)
-                for e in emails.recent(session, RECENT_ROWS, status)])
+                         created_at=e.created_at, sent_at=e.sent_at) for e in page],
+        listed=counts.get(status, 0) if status is not None else sum(counts.values()),
+        next_cursor=next_cursor)
 
 
 def retry_email(session: Session, actor: User | None, email_id: int) -> None:

@@ -78,6 +78,7 @@ class DashboardEntry:
     total: int
     resume_lesson_id: int | None  # next lesson, or the first one once everything is done
     resume_lesson_title: str = ""
+    cover_key: str = ""  # an uploaded cover (services/covers.py)
 
 
 
@@ -224,5 +225,6 @@ def dashboard(session: Session, actor: User | None) -> list[DashboardEntry]:
             resume_lesson_id=resume_id,
             resume_lesson_title=next((lesson.title for lesson in outline.lessons
                                       if lesson.id == resume_id), ""),
+            cover_key=course.cover_key,
         ))
     return entries

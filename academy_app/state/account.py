@@ -94,7 +94,7 @@ class AccountFormState(AuthState):
             return accounts.start_handoff(session, user)
 
         try:
-            ticket = await self._in_transaction(register)
+            ticket = await self._in_form_transaction(register)
         except Invalid as exc:
             self.errors = exc.errors
             return None
@@ -125,7 +125,7 @@ class AccountFormState(AuthState):
             return accounts.start_handoff(session, user), is_staff(user)
 
         try:
-            ticket, staff = await self._in_transaction(authenticate)
+            ticket, staff = await self._in_form_transaction(authenticate)
         except (AuthenticationFailed, TooManyAttempts) as exc:
             if isinstance(exc, TooManyAttempts):
                 log.warning("login refused by rate limit from %s", self.router.session.client_ip)
@@ -158,7 +158,7 @@ class PasswordFormState(AccountFormState):
         email = _field(form_data, "email", 320)
         client_ip = self.router.session.client_ip
         try:
-            await self._in_transaction(lambda session: accounts.request_password_reset(
+            await self._in_form_transaction(lambda session: accounts.request_password_reset(
                 session, email, client_ip))
         except Invalid as exc:
             self.errors = exc.errors
@@ -193,7 +193,7 @@ class PasswordFormState(AccountFormState):
         self._clear()
         token, password = self._token, _field(form_data, "password", 1024)
         try:
-            await self._in_transaction(lambda session: accounts.reset_password(
+            await self._in_form_transaction(lambda session: accounts.reset_password(
                 session, token, password))
         except Invalid as exc:
             self.errors = exc.errors

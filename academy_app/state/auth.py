@@ -20,7 +20,7 @@ import reflex as rx
 from sqlmodel import Session
 
 from academy_app.db import session_scope
-from academy_app.infra import bus
+from academy_app.infra import bus, passwords
 from academy_app.infra.logging import bind_user
 from academy_app.infra.presence import presence
 from academy_app.infra.session_cookie import login_hash
@@ -149,14 +149,25 @@ class AuthState(rx.State):
 
     @staticmethod
     async def _in_transaction(work: Callable[[Session], T]) -> T:
-        """`work(session)` for a form any visitor may submit (log in, sign up, reset a password),
-        in one transaction in a worker thread: each hashes a password with argon2 on purpose
-        slowly, which on the event loop would stall every tab this worker serves. Errors
-        propagate for the form to show."""
+        """`work(session)` in one transaction in a worker thread, for work that checks its caller
+        itself or needs none: the reads a live change shares among many tabs (state/live.py
+        `Change`), a switch reached from an emailed link. Errors propagate."""
         def run() -> T:
             with session_scope() as session:
                 return work(session)
         return await asyncio.to_thread(run)
+
+    @staticmethod
+    async def _in_form_transaction(work: Callable[[Session], T]) -> T:
+        """`work(session)` for a form any visitor may submit (log in, sign up, reset a password),
+        in one transaction on threads of their own: each hashes a password with argon2 on purpose
+        slowly, which on the event loop would stall every tab this worker serves, and a burst of
+        them waits its turn there (infra/passwords.py) instead of taking the threads and cores
+        every other handler needs. Errors propagate for the form to show."""
+        def run() -> T:
+            with session_scope() as session:
+                return work(session)
+        return await passwords.in_turn(run)
 
     async def _as_caller(self, work: Callable[[Session, User | None], T]
                          ) -> tuple[Caller | None, T]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from collections.abc import Mapping
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import reflex as rx
 from sqlmodel import Session
@@ -36,8 +37,10 @@ def counted(label: str, count: int) -> str:
 
 class CatalogState(AuthState):
     """The catalog's search, filters, sort and page live in the address (``/courses?q=sql&
-    level=beginner``): a link shares them, a reload keeps them, and Back undoes a change. Every
-    control changes the address; the page's on_load (`load`) reads it and searches."""
+    level=beginner``): a link shares them, a reload keeps them, and Back undoes a change. A link,
+    a reload or Back runs the page's on_load (`load`), which searches for the address; a control
+    searches for its new address at once (`_go`), answering with the results and the address
+    together, and the on_load that the address change then runs has nothing left to read."""
 
     text: str = ""
     category: str = ""
@@ -53,6 +56,9 @@ class CatalogState(AuthState):
     level_options: list[list[str]] = []
     price_options: list[list[str]] = []
     loading: bool = True
+    # The query parameters whose results a control has just shown with its redirect: the on_load
+    # that redirect runs finds them there and reads nothing (once: a later visit reads afresh).
+    _shown_before_redirect: dict[str, str] | None = None
 
     @rx.var
     def result_label(self) -> str:
@@ -60,8 +66,14 @@ class CatalogState(AuthState):
 
     @rx.event
     async def load(self) -> None:
-        """on_load, and again whenever a control changes the address."""
-        params = self.router.url.query_parameters
+        """on_load: the results for the address, unless a control has just shown them."""
+        params = dict(self.router.url.query_parameters)
+        shown, self._shown_before_redirect = self._shown_before_redirect, None
+        if params != shown:
+            await self._show(params)
+
+    async def _show(self, params: Mapping[str, str]) -> None:
+        """Search for an address's query parameters and show the results."""
         self.text = str(params.get("q", ""))[:catalog.MAX_SEARCH_LENGTH]
         query = catalog.CatalogQuery.parse(
             text=self.text, category=params.get("category", ""), level=params.get("level", ""),
@@ -97,26 +109,34 @@ class CatalogState(AuthState):
                  if value and value != DEFAULTS.get(name)}
         return "/courses" + ("?" + urlencode(shown) if shown else "")
 
+    async def _go(self, address: str, replace: bool = False) -> rx.event.EventSpec:
+        """Show `address`'s results now, in this event's answer, and put it in the browser's
+        address bar."""
+        params = dict(parse_qsl(urlsplit(address).query))
+        await self._show(params)
+        self._shown_before_redirect = params
+        return rx.redirect(address, replace=replace)
+
     @rx.event
-    def search(self, text: str) -> rx.event.EventSpec:
+    async def search(self, text: str) -> rx.event.EventSpec:
         """Typing refines the search in place: only the first word typed adds a step to Back."""
         refining = bool(self.text.strip())
         self.text = text[:catalog.MAX_SEARCH_LENGTH] if isinstance(text, str) else ""
-        return rx.redirect(self._address(), replace=refining and bool(self.text.strip()))
+        return await self._go(self._address(), replace=refining and bool(self.text.strip()))
 
     @rx.event
-    def set_filter(self, name: str, value: str) -> rx.event.EventSpec | None:
-        """One handler for the selects; unknown names are ignored, unknown values reset (load
+    async def set_filter(self, name: str, value: str) -> rx.event.EventSpec | None:
+        """One handler for the selects; unknown names are ignored, unknown values reset (`_show`
         parses the address)."""
         if not isinstance(name, str) or name not in DEFAULTS or not isinstance(value, str):
             return None
         setattr(self, name, "" if value == "any" else value[:80])
-        return rx.redirect(self._address())
+        return await self._go(self._address())
 
     @rx.event
-    def clear_filters(self) -> rx.event.EventSpec:
-        return rx.redirect("/courses")
+    async def clear_filters(self) -> rx.event.EventSpec:
+        return await self._go("/courses")
 
     @rx.event
-    def go_to_page(self, page: int) -> rx.event.EventSpec:
-        return rx.redirect(self._address(page if isinstance(page, int) else 1))
+    async def go_to_page(self, page: int) -> rx.event.EventSpec:
+        return await self._go(self._address(page if isinstance(page, int) else 1))

@@ -11,7 +11,15 @@ from sqlmodel import Session, select
 from academy_app.infra import clock
 from academy_app.infra.markdown import render_markdown
 from academy_app.models import Enrollment, Payment, User
-from academy_app.services import access, catalog, certificate_rule, enrollment, payments, progress
+from academy_app.services import (
+    access,
+    catalog,
+    certificate_rule,
+    covers,
+    enrollment,
+    payments,
+    progress,
+)
 from academy_app.services.access import Access
 from academy_app.services.catalog import CourseOutline
 from academy_app.services.certificate_rule import CertificateEligibility
@@ -59,6 +67,8 @@ class CourseState(AuthState):
     price: str = ""
     is_free: bool = True
     cover: str = ""
+    picture: str = ""  # an uploaded cover at the page's size, and its words
+    picture_alt: str = ""
     lesson_count: int = 0
     modules: list[ModuleRow] = []
     is_enrolled: bool = False
@@ -137,6 +147,8 @@ class CourseState(AuthState):
         self.level = LEVEL_LABELS[course.level.value]
         self.price, self.is_free = price_label(course.price_cents, course.currency), course.is_free
         self.cover = cover_style(course.slug, course.cover_image_url)
+        self.picture = covers.cover_url(course.cover_key, covers.PAGE)
+        self.picture_alt = course.cover_alt or course.title
         self.lesson_count = len(lessons)
         self.modules = module_rows(outline, state.completed if state else frozenset(),
                                    access=found.access)

@@ -2,9 +2,12 @@
 
 Thin, like every state: each handler bounds its input and calls services/discussions.py as the
 caller, which decides who may do what and what an anonymous post shows this viewer. A change made in
-another tab reaches this one through the bus (the lesson's resource, state/live.py calls `refresh`):
-the list and the open thread update in place, and replies that arrived meanwhile wait behind an
-"N new replies" marker, so the page does not jump under the reader.
+another tab reaches this one through the bus (the lesson's resource, state/live.py calls
+`_refresh_live`): the list and the open thread update in place, and replies that arrived meanwhile
+wait behind an "N new replies" marker, so the page does not jump under the reader. Such a change
+reaches every tab watching the lesson at once, so what they read is shared: who of them may still
+read it, the threads and the open thread are each read once per change, and the service writes each
+tab's view of them (its anonymity, hidden posts, votes and follow).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 import reflex as rx
 from sqlmodel import Session
@@ -22,6 +26,7 @@ from academy_app.models import User
 from academy_app.services import discussions
 from academy_app.services.errors import Invalid, ServiceError
 from academy_app.state.auth import AuthState, Events
+from academy_app.state.live import Change
 from academy_app.text import as_id, id_in
 
 SORTS = [["newest", "Newest"], ["top", "Most upvoted"], ["unanswered", "Unanswered first"]]
@@ -73,6 +78,8 @@ class PostLine:
     held: bool = False  # waiting for review: only its author and staff have it
 
 
+# A live change writes the same dates and counts into hundreds of tabs' lists: formatted once.
+@lru_cache(maxsize=4096)
 def when(moment: datetime) -> str:
     return moment.strftime("%d %b %Y, %H:%M UTC")
 
@@ -81,12 +88,16 @@ def counted(number: int, one: str, many: str) -> str:
     return f"{number} {one if number == 1 else many}"
 
 
+@lru_cache(maxsize=1024)
+def _counts(replies: int, upvotes: int) -> str:
+    return f"{counted(replies, 'reply', 'replies')} · {counted(upvotes, 'upvote', 'upvotes')}"
+
+
 def _thread_line(row: discussions.ThreadRow) -> ThreadLine:
     return ThreadLine(id=row.id, kind=row.kind, title=row.title, author=row.author,
                       lesson_title=row.lesson_title, replies=row.replies, upvotes=row.upvotes,
                       answered=row.answered, accepted=row.accepted, when=when(row.created_at),
-                      counts=f"{counted(row.replies, 'reply', 'replies')} · "
-                             f"{counted(row.upvotes, 'upvote', 'upvotes')}", hidden=row.hidden,
+                      counts=_counts(row.replies, row.upvotes), hidden=row.hidden,
                       held=row.held)
 
 
@@ -169,11 +180,32 @@ class DiscussionState(AuthState):
                            self.router.session.client_token, type(self), self.router.url.path)
         return None
 
-    @rx.event
-    async def refresh(self) -> None:
+    async def _refresh_live(self, change: Change) -> None:
         """A change made elsewhere (state/live.py): what is shown updates in place; new replies
-        wait behind the marker."""
-        await self._reload(keep_shown=True)
+        wait behind the marker. Read once for every tab the change reaches in this worker, and
+        written here for this tab's viewer; a tab that does not fit (its login no longer admits
+        it, a thread of another lesson open) reads alone, as on any event."""
+        lesson_id, thread_id, login = self._lesson_id, self.open_id, self._login()
+        sort, search = discussions.ThreadSort.parse(self.sort), self.search
+        read = AuthState._in_transaction  # in a worker thread; nothing there touches a tab's state
+        try:
+            access = await change.batched(("viewers", lesson_id), login, lambda logins: read(
+                lambda session: discussions.admit_viewers(session, lesson_id, logins)))
+            if not isinstance(access, discussions.Access) or access.user.id != self._user_id:
+                await self._reload(keep_shown=True)
+                return
+            threads = await change.once(("threads", lesson_id, access.staff, sort, search),
+                                        lambda: read(lambda session: discussions.thread_list(
+                                            session, access, sort=sort, search=search)))
+            posts = await change.once(("thread", thread_id), lambda: read(
+                lambda session: discussions.thread_posts(session, access, thread_id))
+            ) if thread_id else None
+            rows = discussions.thread_rows(access, threads)
+            view = discussions.thread_view(access, posts) if posts is not None else None
+        except ServiceError:
+            await self._reload(keep_shown=True)
+            return
+        self._show(rows, view, access.staff, keep_shown=True)
 
     def _reset(self, lesson_id: int) -> None:
         self._lesson_id, self.loaded, self.threads = lesson_id, False, []
@@ -208,8 +240,12 @@ class DiscussionState(AuthState):
         if result is None:  # not allowed here (LearnState says why) or gone
             self.loaded, self.threads = False, []
             return
-        rows, view, self.is_staff_here = result
+        self._show(*result, keep_shown)
+
+    def _show(self, rows: list[discussions.ThreadRow], view: discussions.ThreadView | None,
+              staff: bool, keep_shown: bool) -> None:
         self.threads, self.loaded = [_thread_line(row) for row in rows], True
+        self.is_staff_here = staff
         if view is not None:
             self._show_thread(view, keep_shown)
         elif self.open_id:

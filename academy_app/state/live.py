@@ -5,6 +5,10 @@ For each user a signal names, the listener takes the tabs of that user whose soc
 bell (and show as a toast), and for a "refresh" the page's own load handlers run again, so progress,
 an unlocked course or a dashboard change appear without a reload. Tabs on other workers are left to
 those workers, so every tab hears each signal once.
+
+A changed resource reloads every tab watching it. A state may share that work among them: given
+the `Change` (one per signal and resource in this worker), its `_refresh_live` reads what every
+tab needs once (`Change.once`, `Change.batched`) and writes only its own tab's view of it.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ import inspect
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from functools import lru_cache
+from typing import TypeVar
 
 import reflex as rx
 from reflex.event import Event, EventHandler, EventSpec
@@ -27,10 +33,69 @@ from academy_app.settings import get_settings
 from academy_app.state.notifications import NotificationState
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PRUNE_EVERY_SECONDS = 60
 _LIVE_RELOADS: set = set()  # on_load functions a refresh may run again (see reloads_live)
 MAX_TABS_AT_ONCE = 64  # tabs updated concurrently for one signal (a broadcast reaches hundreds)
+
+
+class Change:
+    """One signal's change to one resource, as the tabs watching it in this worker receive it: what
+    they read of it is read once for all of them, and each writes its own view from that. Lives
+    as long as the delivery, so nothing read here outlives the change it was read for."""
+
+    def __init__(self) -> None:
+        self._reads: dict[Hashable, asyncio.Future] = {}
+        self._batches: dict[Hashable, _Batch] = {}
+
+    async def once(self, key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
+        """`read()`'s result, read by the first tab that asks for `key`; the others wait for it
+        (its error too)."""
+        future = self._reads.get(key)
+        if future is None:
+            future = self._reads[key] = asyncio.ensure_future(read())
+        return await asyncio.shield(future)  # a tab that gives up does not cancel it for the rest
+
+    async def batched(self, key: Hashable, item: Hashable,
+                      read_many: Callable[[list], Awaitable[Mapping]]) -> object | None:
+        """`read_many(items)[item]` (None when it has none), read for many tabs at once: the items
+        asked for while a read runs go together in the next (as a database groups commits)."""
+        batch = self._batches.get(key)
+        if batch is None:
+            batch = self._batches[key] = _Batch(read_many)
+        return await asyncio.shield(batch.get(item))
+
+
+class _Batch:
+    def __init__(self, read_many: Callable[[list], Awaitable[Mapping]]) -> None:
+        self._read_many = read_many
+        self._found: dict[Hashable, asyncio.Future] = {}
+        self._waiting: list[Hashable] = []
+        self._reader: asyncio.Task | None = None
+
+    def get(self, item: Hashable) -> asyncio.Future:
+        future = self._found.get(item)
+        if future is None:
+            future = self._found[item] = asyncio.get_running_loop().create_future()
+            self._waiting.append(item)
+            if self._reader is None:
+                self._reader = asyncio.create_task(self._read())
+        return future
+
+    async def _read(self) -> None:
+        await asyncio.sleep(0)  # the tabs asking in this same turn of the loop join the first read
+        while self._waiting:
+            items, self._waiting = self._waiting, []
+            try:
+                found = await self._read_many(items)
+            except Exception as exc:  # every tab waiting gets it, and falls back to its own read
+                for item in items:
+                    self._found[item].set_exception(exc)
+                continue
+            for item in items:
+                self._found[item].set_result(found.get(item))
+        self._reader = None
 
 
 def connected_clients(app: rx.App) -> int:
@@ -86,13 +151,14 @@ async def deliver(app: rx.App, signal: bus.Signal) -> int:
 
     lists = []
     for resource in signal.resources:
+        change = Change()
         for token, state_cls, path in watchers.tabs_of(resource):
             if not is_connected_here(app, token):
                 watchers.forget(token)
             elif token != signal.origin_token:  # the tab that made the change reloads itself
-                lists.append((token, state_cls, path))
+                lists.append((token, state_cls, path, change))
 
-    async def reload(tab: tuple[str, type[BaseState], str]) -> None:
+    async def reload(tab: tuple[str, type[BaseState], str, Change]) -> None:
         async with limit:
             await _reload_list(app, *tab)
 
@@ -118,15 +184,19 @@ async def _update_tab(app: rx.App, token: str, user_id: int, notes: list[bus.Liv
         log.exception("live updates: could not update a tab")
 
 
-async def _reload_list(app: rx.App, token: str, state_cls: type[BaseState], path: str) -> None:
-    """Reload an open admin-kit list (its `refresh`: rows only, never the form or a dialog)."""
+async def _reload_list(app: rx.App, token: str, state_cls: type[BaseState], path: str,
+                       change: Change) -> None:
+    """Reload an open list (its `_refresh_live(change)` if it shares reads with the other tabs
+    watching, else its `refresh`: rows only, never the form or a dialog)."""
     try:
         async with app.modify_state(rx.BaseStateToken(ident=token, cls=state_cls)) as root:
             if root.router.url.path.rstrip("/") != path.rstrip("/"):
                 watchers.forget(token)  # the tab went to another page since
                 return
             state = await root.get_state(state_cls)
-            await _run_for_push(state_cls.event_handlers["refresh"].fn(state))
+            shared = getattr(state_cls, "_refresh_live", None)
+            await _run_for_push(shared(state, change) if shared is not None else
+                                state_cls.event_handlers["refresh"].fn(state))
     except Exception:  # one broken tab must not stop the others
         log.exception("live updates: could not reload a list")
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from academy_app.models import as_utc
+from academy_app.services import covers
 from academy_app.services.access import Access
 from academy_app.services.captions import Cue, clock
 from academy_app.services.catalog import CourseCard, CourseOutline, LessonRef
@@ -47,6 +48,15 @@ def cover_style(key: str, image_url: str = "") -> str:
     return gradient
 
 
+def cover_pictures(key: str) -> str:
+    """An uploaded cover's files for the browser to choose from (an <img> srcset): the card size,
+    and the page size for wide or high-density screens. "" without an uploaded cover."""
+    if not key:
+        return ""
+    return ", ".join(f"{covers.cover_url(key, size)} {size.width}w"
+                     for size in (covers.CARD, covers.PAGE))
+
+
 @dataclass
 class TextPart:
     text: str = ""
@@ -83,6 +93,10 @@ class CourseCardRow:
     instructor: str = ""
     lessons: str = ""
     cover: str = ""
+    # An uploaded cover: the card-size file, the sizes to choose from, and its words.
+    picture: str = ""
+    pictures: str = ""
+    picture_alt: str = ""
     rating: str = ""  # "4.5", or "" before the first review
     reviews: str = ""  # "(12)"
     rating_label: str = ""  # what a screen reader says: "Rated 4.5 out of 5 in 12 reviews"
@@ -96,6 +110,9 @@ class CourseCardRow:
                    price=price_label(card.price_cents, card.currency), instructor=card.instructor,
                    lessons=f"{card.lesson_count} lessons · {duration_label(card.duration_minutes)}",
                    cover=cover_style(card.slug, card.cover_image_url),
+                   picture=covers.cover_url(card.cover_key, covers.CARD),
+                   pictures=cover_pictures(card.cover_key),
+                   picture_alt=card.cover_alt or card.title,
                    rating=f"{card.rating:.1f}" if rated else "",
                    reviews=f"({card.reviews})" if rated else "",
                    rating_label=rating_label(card.rating, card.reviews) if rated else "")
@@ -183,6 +200,7 @@ class DashboardRow:
     action_label: str = ""
     certificate_href: str = ""  # a completed course's certificate, when it stands
     cover: str = ""
+    picture: str = ""  # an uploaded cover, card size; the title is beside it, so it says nothing
 
     @classmethod
     def of(cls, entry: DashboardEntry, certificate_code: str = "") -> DashboardRow:
@@ -204,7 +222,8 @@ class DashboardRow:
                    status=entry.status, resume_href=resume, action=action, action_label=label,
                    certificate_href=f"/verify/{certificate_code}"
                    if certificate_code and entry.status == "completed" else "",
-                   cover=cover_style(entry.slug, entry.cover_image_url))
+                   cover=cover_style(entry.slug, entry.cover_image_url),
+                   picture=covers.cover_url(entry.cover_key, covers.CARD))
 
 
 STATUS_LABELS = {"pending": "Waiting for review", "approved": "Approved", "rejected": "Not accepted"}

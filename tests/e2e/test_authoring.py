@@ -1,11 +1,14 @@
-"""An instructor builds and publishes a paid course; a learner pays, is approved, and learns."""
+"""An instructor builds and publishes a paid course; a learner pays, is approved, and learns. An
+instructor uploads a course's cover, and the catalog and the course page show it."""
 
 from __future__ import annotations
 
 import re
 import uuid
+from pathlib import Path
 
 import pytest
+from PIL import Image
 from playwright.sync_api import Page, expect
 
 from tests.e2e.test_payments import logged_in, start_checkout
@@ -83,3 +86,65 @@ def test_instructor_publishes_a_paid_course_that_a_learner_buys_and_opens(open_p
     student.reload()
     student.get_by_role("link", name="Continue learning").click()
     expect(student.get_by_role("heading", name="Cells and ranges", level=1)).to_be_visible()
+
+
+def sideways_photo(path: Path) -> Path:
+    """A phone's JPEG: stored 800 by 400 with EXIF orientation 6, so upright it is a portrait."""
+    image = Image.new("RGB", (800, 400), (30, 30, 220))
+    image.paste((220, 30, 30), (0, 0, 400, 400))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    image.save(path, format="JPEG", exif=exif.tobytes())
+    return path
+
+
+def test_an_instructor_uploads_a_cover_that_the_catalog_card_and_course_page_show(open_page,
+                                                                                tmp_path):
+    title = f"Darkroom Printing {uuid.uuid4().hex[:4]}"
+    instructor = logged_in(open_page, "instructor@academy.test")
+    instructor.goto("/admin/courses/new")
+    instructor.get_by_label("Title", exact=True).fill(title)
+    expect(instructor.get_by_text("Once the course is created, you can upload its cover")) \
+        .to_be_visible()
+    instructor.get_by_role("button", name="Create course").click()
+    expect(instructor).to_have_url(re.compile(r"/admin/courses/\d+/?$"))
+    instructor.get_by_label("New module title").fill("Prints")
+    instructor.get_by_role("button", name="Add module").click()
+    add_lesson(instructor, "Prints", "Contact sheets", "Lay the negatives flat.",
+               "Lay the negatives flat.")
+    instructor.get_by_role("button", name="Publish").click()
+    expect(instructor.get_by_text("Published", exact=True)).to_be_visible()
+
+    upload = instructor.get_by_label("Upload cover picture")
+    disguised = tmp_path / "cover.jpg"
+    disguised.write_text("Not a picture, whatever its name says.\n")
+    upload.set_input_files(disguised)
+    expect(instructor.get_by_role("alert").filter(
+        has_text="This file is not a JPEG, PNG or WebP picture")).to_be_visible()
+    expect(instructor.get_by_text("No picture yet")).to_be_visible()
+
+    instructor.get_by_label("Upload cover picture").set_input_files(
+        sideways_photo(tmp_path / "darkroom.jpg"))
+    expect(instructor.get_by_text("Cover saved")).to_be_visible()
+    expect(instructor.get_by_role("img", name="Current cover")).to_be_visible()
+    instructor.get_by_label("Cover description").fill("Red and blue test print")
+    instructor.get_by_role("button", name="Save changes").click()
+    expect(instructor.get_by_text("Course saved")).to_be_visible()
+
+    visitor = open_page()
+    visitor.goto("/courses?q=" + title.replace(" ", "+"))
+    card = visitor.get_by_role("link", name=title)
+    picture = card.get_by_role("img", name="Red and blue test print")
+    expect(picture).to_be_visible()
+    expect(picture).to_have_attribute("src", re.compile(r"^/covers/[0-9a-f]{32}-480x270\.webp$"))
+    expect(picture).to_have_attribute("width", "480")
+    expect(picture).to_have_attribute("height", "270")
+    expect(picture).to_have_js_property("complete", True)
+    assert picture.evaluate("img => img.complete && img.naturalWidth > 0")
+    box = picture.bounding_box()
+    assert box is not None and abs(box["width"] / box["height"] - 16 / 9) < 0.02
+
+    card.click()
+    hero = visitor.get_by_role("img", name="Red and blue test print")
+    expect(hero).to_have_attribute("src", re.compile(r"-1200x675\.webp$"))
+    expect(hero).to_have_attribute("width", "1200")

@@ -1,7 +1,8 @@
 """Crafted discussion events over the WebSocket: a learner cannot accept an answer to someone
 else's question, edit someone else's post nor moderate (nor approve a post held for review, their
-own included), whatever the event says; posting too fast is refused; and an anonymous author's
-name never reaches another learner's tab (checked in the state deltas themselves)."""
+own included), whatever the event says; posting too fast is refused; and an anonymous author's name
+never reaches another learner's tab, nor hidden text, whether the tab asked or a live change reached
+it (checked in the state deltas themselves)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from tests.integration.test_handlers_over_websocket import (  # noqa: F401
     logged_in_tab,
     rows,
 )
-from tests.wsclient import handler_name, run
+from tests.wsclient import ReflexTab, handler_name, iter_vars, run, wait_for_var
 
 
 class Question(NamedTuple):
@@ -35,6 +36,7 @@ class Question(NamedTuple):
     thread_id: int
     opening_id: int
     reply_id: int  # the attacker's own reply to it
+    asker_email: str
 
 
 @pytest.fixture
@@ -47,7 +49,7 @@ def question(backend: RunningApp) -> Iterator[Question]:  # noqa: F811
             Module.course_id == course.id).order_by(col(Module.position), col(Lesson.position))
         ).first()
         asker = accounts.register(session, accounts.SignupForm(
-            "Secret Asker", f"asker-{uuid.uuid4().hex[:6]}@example.com", "long-enough-password"))
+            "Secret Asker", f"asker-{uuid.uuid4().hex[:6]}@example.com", DEMO_PASSWORD))
         attacker = session.exec(select(User).where(User.email == "student2@academy.test")).one()
         for learner in (asker, attacker):
             enrollment.enroll_free(session, learner, course.id)
@@ -59,7 +61,8 @@ def question(backend: RunningApp) -> Iterator[Question]:  # noqa: F811
         opening = session.exec(select(DiscussionPost).where(
             DiscussionPost.thread_id == thread.id, col(DiscussionPost.is_opening))).one()
         session.commit()
-        yield Question(f"/learn/{course.slug}/{lesson_id}", thread.id, opening.id, reply.id)
+        yield Question(f"/learn/{course.slug}/{lesson_id}", thread.id, opening.id, reply.id,
+                       asker.email)
     engine.dispose()
 
 
@@ -190,3 +193,69 @@ def test_posting_too_fast_is_refused_with_a_clear_message(backend, question):  #
                          "p.author_id WHERE u.email = 'student2@academy.test' AND p.thread_id = "
                          f"{question.thread_id}") == 1 + limit
     assert "refused post_reply" in backend.log_text()
+
+
+def discussion_deltas(messages: list[dict]) -> list[dict]:
+    """What of these server messages changed the discussion's state (not the bell's)."""
+    key = DiscussionState.get_full_name()
+    return [(message.get("delta") or {})[key] for message in messages
+            if key in (message.get("delta") or {})]
+
+
+def has_var(name: str, found) -> object:
+    return lambda message: any(key == name and found(value) for _, key, value in
+                               iter_vars(message))
+
+
+def test_a_live_change_reaches_each_tab_as_its_viewer_may_see_it(backend, question):  # noqa: F811
+    """The asker posts anonymously while a peer and the instructor watch the lesson with the
+    question open: the change, read once in the backend for every tab, reaches each tab written
+    for its viewer. The peer's deltas never carry the asker's name, the instructor's do; a new
+    reply waits behind the marker; once the instructor hides the thread, the peer's tab gets
+    none of its text."""
+    def send(tab: ReflexTab, handler: str, payload: dict | None = None) -> object:
+        return tab.send(handler_name(DiscussionState, handler), payload)
+
+    async def scenario() -> tuple[list[dict], list[dict], list[dict]]:
+        peer = await logged_in_tab(backend, "student2@academy.test")
+        staff = await logged_in_tab(backend, "instructor@academy.test")
+        asker = await logged_in_tab(backend, question.asker_email)
+        for tab in (peer, staff, asker):
+            await tab.open(question.path)
+            await send(tab, "open_thread", {"thread_id": question.thread_id})
+        seen, staff_seen = [], []
+        for handler, value in (("set_title", "Second secret question"),
+                               ("set_body", "asked without my name"), ("set_anonymous", True)):
+            await send(asker, handler, {"value": value})
+        await send(asker, "post_thread")
+        titled = has_var("threads", lambda threads: "Second secret question" in str(threads))
+        await wait_for_var(peer, seen, titled)
+        await wait_for_var(staff, staff_seen, titled)
+
+        await send(asker, "open_thread", {"thread_id": question.thread_id})
+        await send(asker, "set_reply_body", {"value": "still stuck, anyone?"})
+        await send(asker, "set_reply_anonymous", {"value": True})
+        await send(asker, "post_reply")
+        await wait_for_var(peer, seen, has_var("new_replies", lambda count: count == 1))
+
+        await send(staff, "hide_thread", {"hidden": True})
+        after_hiding: list[dict] = []
+        await wait_for_var(peer, after_hiding, has_var(
+            "opened", lambda line: line.get("title") == discussions.HIDDEN))
+        for tab in (peer, staff, asker):
+            await tab.close()
+        return seen, staff_seen, after_hiding
+
+    seen, staff_seen, after_hiding = run(scenario())
+    pushed = discussion_deltas(seen + after_hiding)
+    assert "Secret Asker" not in str(pushed)
+    threads = next(delta["threads_rx_state_"] for delta in discussion_deltas(seen)
+                   if "Second secret question" in str(delta.get("threads_rx_state_")))
+    assert {"title": "Second secret question", "author": "Anonymous"}.items() <= \
+        threads[0].items()
+    assert "Secret Asker (anonymous to learners)" in str(discussion_deltas(staff_seen))
+    hidden = discussion_deltas(after_hiding)
+    assert "original words" not in str(hidden) and "still stuck" not in str(hidden)
+    # (other tests' questions share its title, so the hidden one is told by its id)
+    assert all(line["id"] != question.thread_id for delta in hidden
+               for line in delta.get("threads_rx_state_", []))

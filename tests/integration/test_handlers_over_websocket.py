@@ -146,6 +146,30 @@ def test_a_logged_out_tab_cannot_enroll_and_is_sent_to_log_in(backend):
     assert rows(backend, "SELECT count(*) FROM enrollments") == enrollments
 
 
+def test_a_search_answers_with_its_results_and_puts_the_words_in_the_address(backend):
+    """One event brings the results and the redirect; the on_load that the address change then
+    runs reads nothing again, and a later visit to the same address (Back, a reload) reads afresh."""
+    from reflex.state import OnLoadInternalState
+
+    async def scenario() -> None:
+        tab = await anonymous_tab(backend, "/courses")
+        replies = await tab.send(handler_name(CatalogState, "search"), {"text": "sql"})
+        redirects = [event["payload"]["path"] for message in replies
+                     for event in message.get("events") or [] if event.get("name") == "_redirect"]
+        assert redirects == ["/courses?q=sql"]
+        assert "SQL for Analysts" in [card["title"] for card in ReflexTab.var(replies, "courses")]
+        tab.path = redirects[0]
+        replies = await tab.send(handler_name(OnLoadInternalState, "on_load_internal"))
+        assert ReflexTab.var(replies, "is_hydrated") is True
+        with pytest.raises(KeyError):
+            ReflexTab.var(replies, "courses")
+        replies = await tab.send(handler_name(OnLoadInternalState, "on_load_internal"))
+        assert "SQL for Analysts" in [card["title"] for card in ReflexTab.var(replies, "courses")]
+        await tab.close()
+
+    run(scenario())
+
+
 def test_repeated_enroll_events_create_one_enrollment(backend):
     async def scenario() -> None:
         tab = await logged_in_tab(backend, "student2@academy.test")
@@ -287,6 +311,8 @@ def test_crafted_authoring_events_against_another_instructors_course_change_noth
                                           "WHERE c.slug = 'python-foundations'")
                             for column in ("id", "module_id"))
     lessons_before = rows(backend, "SELECT count(*) FROM lessons")
+    cover = "SELECT cover_key FROM courses WHERE slug = 'python-foundations'"
+    cover_before = rows(backend, cover)
 
     async def scenario() -> list[dict]:
         tab = await logged_in_tab(backend, other_instructor)
@@ -303,6 +329,8 @@ def test_crafted_authoring_events_against_another_instructors_course_change_noth
             ("set_lesson_field", {"name": "title", "value": "Injected"}),
             ("save_lesson", {}),
             ("reload_outline", {}),
+            ("upload_cover", {"files": [{"name": "cover.png", "data": "iVBORw0KGgo="}]}),
+            ("remove_cover", {}),
         ]:
             replies += await tab.send(handler_name(CourseEditorState, handler), payload,
                                       expect_reply=False)
@@ -314,8 +342,9 @@ def test_crafted_authoring_events_against_another_instructors_course_change_noth
     assert rows(backend, "SELECT count(*) FROM lessons") == lessons_before
     assert rows(backend, "SELECT count(*) FROM lessons WHERE title = 'Injected'") == 0
     log = backend.log_text()
+    assert rows(backend, cover) == cover_before != ""
     for handler in ("delete_lesson", "delete_module", "open_lesson", "move_lesson", "save_lesson",
-                    "reload_outline"):
+                    "reload_outline", "remove_cover"):
         assert f"refused {handler}" in log
 
 

@@ -7,9 +7,9 @@ from collections import Counter
 
 import pytest
 
-from bench.day import SLOW_ACTIONS, Share, Step, merge, parse_steps
+from bench.day import SLOW_ACTIONS, Share, Step, merge, parse_steps, served
 
-LIMITS = argparse.Namespace(threshold_ms=100.0, slow_threshold_ms=1000.0)
+LIMITS = argparse.Namespace(threshold_ms=100.0, slow_threshold_ms=1000.0, give_up_ms=5000.0)
 
 
 def step(times: dict[str, list[float]], errors: Counter[str] | None = None,
@@ -40,6 +40,20 @@ def test_any_error_or_failed_log_in_fails_the_step() -> None:
     assert step({"lesson": [5.0] * 10}, errors=Counter({"lesson": 1})).problems(LIMITS) == [
         "1 errors"]
     assert step({"lesson": [5.0] * 10}, failed=2).problems(LIMITS) == ["2 failed log-ins"]
+
+
+def test_a_slow_step_lets_the_ramp_go_on_and_a_failure_or_a_hopeless_p95_stops_it() -> None:
+    assert not step({"dashboard": [150.0] * 50}).hopeless(LIMITS)  # slow: draw the next point
+    assert step({"dashboard": [6000.0] * 50}).hopeless(LIMITS)
+    assert step({"lesson": [5.0] * 10}, errors=Counter({"lesson": 1})).hopeless(LIMITS)
+    assert step({"lesson": [5.0] * 10}, failed=1).hopeless(LIMITS)
+
+
+def test_one_host_serves_the_last_good_step_before_the_first_that_is_not() -> None:
+    good, slow = step({"lesson": [5.0] * 10}), step({"lesson": [150.0] * 10})
+    assert served([good, good, slow], LIMITS) is good
+    assert served([slow, good], LIMITS) is None  # a later pass after a miss counts for nothing
+    assert served([], LIMITS) is None
 
 
 def test_steps_must_rise() -> None:

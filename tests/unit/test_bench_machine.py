@@ -112,6 +112,33 @@ def test_cpu_of_processes_that_came_and_went_is_counted_as_others() -> None:
     assert used.others_cores == pytest.approx(0.5, abs=0.01)
 
 
+def test_children_the_run_started_and_waited_for_are_the_runs() -> None:
+    """Lighthouse starts a Chromium per page and waits for it: never seen in a snapshot, its CPU
+    is in its parent's `reaped`, not "others"."""
+    tick = machine.TICKS
+    node_before = Proc(101, 100, "node", "node", 20, reaped=5)
+    chromium_before = Proc(102, 101, "chromium", "chromium", 30)
+    before = snap(0.0, 1000, proc(100, 1, "python", 50), node_before, chromium_before)
+    # In 2 s: a Chromium that started and ended used 1 s; the one alive before used 0.5 s more
+    # and ended too; node itself 0.25 s. Both Chromiums were waited for by node.
+    reaped = node_before.reaped + tick + (30 + tick // 2)
+    after = snap(2.0, 1000 + tick + tick // 2 + tick // 4, proc(100, 1, "python", 50),
+                 Proc(101, 100, "node", "node", 20 + tick // 4, reaped=reaped))
+    used = usage(before, after, roots=[100], databases=[], services=())
+    assert used.run == pytest.approx(1.75, abs=0.02)
+    assert used.others == pytest.approx(0.0, abs=0.02)
+    assert "(came and went)" not in used.offenders
+
+
+def test_a_real_child_that_came_and_went_is_the_runs() -> None:
+    monitor = Monitor(before_seconds=0.1)
+    with monitor.phase("child"):
+        subprocess.run([sys.executable, "-c", "sum(range(30_000_000))"], check=True)
+    during = monitor.phases[0].during
+    assert during.run >= 0.3
+    assert during.offenders.get("(came and went)", 0) < during.run / 2
+
+
 def test_a_quiet_machine_is_not_refused() -> None:
     quiet = usage(snap(0.0, 0, proc(100, 1, "python", 0)),
                   snap(10.0, 1, proc(100, 1, "python", 1)), roots=[100], databases=[],

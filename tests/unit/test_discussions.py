@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, col, func, select
 
+from academy_app.infra.session_cookie import token_hash
 from academy_app.models import (
     DiscussionPost,
     DiscussionThread,
@@ -18,11 +19,13 @@ from academy_app.models import (
     Lesson,
     Module,
     Notification,
+    ReleaseKind,
     Role,
     User,
     utcnow,
 )
-from academy_app.services import discussions, enrollment
+from academy_app.services import access, accounts, discussions, enrollment
+from academy_app.services.access import RuleSpec
 from academy_app.services.discussions import ThreadSort
 from academy_app.services.errors import (
     Conflict,
@@ -33,6 +36,7 @@ from academy_app.services.errors import (
 )
 from academy_app.settings import get_settings
 from tests.factories import make_course, make_user, race
+from tests.unit.test_access import lessons_of, modules_of
 
 
 def rid() -> str:
@@ -736,8 +740,10 @@ def test_a_new_accounts_post_with_a_link_is_held_for_its_author_and_staff_only(
     assert discussions.open_thread(db, asker, thread.id).opening.held
     [my_reply] = discussions.open_thread(db, asker, published.id).replies
     assert my_reply.held and my_reply.mine and "the docs" in my_reply.body_html
-    assert {row.title for row in discussions.list_threads(db, asker, lesson_id, search="docs")
-            } == set(mine)
+    # Searches are read once for all learners: their own held reply's words do not find its thread
+    # (another learner's would show the others a thread for words they cannot see).
+    assert [row.title for row in discussions.list_threads(db, asker, lesson_id, search="docs")
+            ] == ["Held question"]
     with pytest.raises(Conflict):  # its replies open once it is published
         answer(db, asker, thread.id)
     db.rollback()
@@ -876,3 +882,127 @@ def test_learners_posting_is_rate_limited_and_staff_are_not(db, instructor, aske
     assert count(db, DiscussionPost) == 3
     for _many in range(5):
         answer(db, instructor, thread.id)
+
+
+# --- a live change: read once, written for each viewer ----------------------------------------------
+
+def login_of(db, user) -> str:
+    """A login hash, as a tab's handshake carries it (what `admit_viewers` is given per tab)."""
+    hashed = token_hash(accounts.start_session(db, user))
+    db.commit()
+    return hashed
+
+
+def test_a_live_change_admits_only_those_who_may_read_the_lesson_now(db, instructor, asker, peer,
+                                                                    course, lesson_id):
+    outsider = make_user(db, name="Olive Outsider")
+    logins = {name: login_of(db, user) for name, user in
+              (("instructor", instructor), ("asker", asker), ("peer", peer),
+               ("outsider", outsider))}
+    accounts.end_login(db, logins["peer"])  # logged out since the tab opened
+    db.commit()
+    admitted = discussions.admit_viewers(db, lesson_id, [*logins.values(), "", "forged"])
+    assert {login: (viewer.user.id, viewer.staff, viewer.lesson_id)
+            for login, viewer in admitted.items()} == {
+        logins["instructor"]: (instructor.id, True, lesson_id),
+        logins["asker"]: (asker.id, False, lesson_id)}
+
+    access.set_rule(db, instructor, RuleSpec(ReleaseKind.IN_SEQUENCE),
+                    module_id=modules_of(db, course)[0].id)
+    db.commit()
+    second = lessons_of(db, course)[1].id  # locked to learners until the first is done
+    assert set(discussions.admit_viewers(db, second, logins.values())) == {logins["instructor"]}
+
+
+def test_one_read_written_for_each_viewer_is_what_each_would_read_alone(db, instructor, asker,
+                                                                        peer, lesson_id):
+    thread = ask(db, asker, lesson_id, anonymous=True)
+    answer(db, asker, thread.id, body="Any ideas?", anonymous=True)
+    reply = answer(db, peer, thread.id, body="Try a for loop")
+    hidden = answer(db, peer, thread.id, body="buy cheap watches at spam.example")
+    discussions.set_vote(db, asker, reply.id, True)
+    discussions.flag_post(db, asker, reply.id, "rude")
+    discussions.set_post_hidden(db, instructor, hidden.id, True)
+    db.commit()
+    admitted = discussions.admit_viewers(db, lesson_id, [login_of(db, user) for user in
+                                                         (instructor, asker, peer)])
+    by_user = {viewer.user.id: viewer for viewer in admitted.values()}
+    posts = discussions.thread_posts(db, by_user[peer.id], thread.id)  # read once, for everyone
+    for user in (instructor, asker, peer):
+        viewer = by_user[user.id]
+        threads = discussions.thread_list(db, viewer)
+        assert discussions.thread_rows(viewer, threads) == \
+            discussions.list_threads(db, user, lesson_id)
+        assert discussions.thread_view(viewer, posts) == \
+            discussions.open_thread(db, user, thread.id)
+
+    learners = discussions.thread_list(db, by_user[asker.id])  # one read, for both learners
+    for user in (asker, peer):  # the asker's "You (anonymous)" row is not the peer's
+        assert discussions.thread_rows(by_user[user.id], learners) == \
+            discussions.list_threads(db, user, lesson_id)
+
+    seen_by_peer = discussions.thread_view(by_user[peer.id], posts)
+    assert "Ada" not in repr(seen_by_peer) and "spam" not in repr(seen_by_peer)
+    assert {seen_by_peer.opening.author, seen_by_peer.replies[0].author} == {"Anonymous"}
+    assert seen_by_peer.replies[2].hidden and seen_by_peer.replies[2].body_html == ""
+    seen_by_asker = discussions.thread_view(by_user[asker.id], posts)
+    assert seen_by_asker.replies[1].voted and seen_by_asker.replies[1].flagged
+    assert not seen_by_peer.replies[1].voted and seen_by_peer.following
+
+
+def test_what_was_read_for_staff_or_another_lesson_is_never_written_for_a_learner(
+        db, instructor, asker, peer, course, lesson_id):
+    thread = ask(db, asker, lesson_id, title="Secret title", body="secret body")
+    discussions.set_thread_hidden(db, instructor, thread.id, True)
+    db.commit()
+    admitted = discussions.admit_viewers(db, lesson_id, [login_of(db, instructor),
+                                                         login_of(db, peer)])
+    staff, learner = sorted(admitted.values(), key=lambda viewer: not viewer.staff)
+    with pytest.raises(PermissionDenied):
+        discussions.thread_rows(learner, discussions.thread_list(db, staff))
+    view = discussions.thread_view(learner, discussions.thread_posts(db, staff, thread.id))
+    assert view.thread.hidden and "ecret" not in repr(view)
+
+    other_lesson = lessons_of(db, course)[1].id
+    [elsewhere] = discussions.admit_viewers(db, other_lesson, [login_of(db, peer)]).values()
+    with pytest.raises(PermissionDenied):
+        discussions.thread_posts(db, elsewhere, thread.id)
+    with pytest.raises(PermissionDenied):
+        discussions.thread_view(elsewhere, discussions.thread_posts(db, staff, thread.id))
+
+
+def test_a_held_post_read_once_for_all_is_written_for_its_author_and_staff_alone(
+        db, instructor, asker, peer, lesson_id, holding):
+    published = ask(db, peer, lesson_id, title="A plain question", body="no link here")
+    held_thread = ask(db, asker, lesson_id, title="Held question", body=LINKED)
+    held_reply = answer(db, asker, published.id, body="Held [reply](https://x.org)")
+    admitted = discussions.admit_viewers(db, lesson_id, [login_of(db, user) for user in
+                                                         (instructor, asker, peer)])
+    by_user = {viewer.user.id: viewer for viewer in admitted.values()}
+    # The learners' list read for the peer's tab, the thread read for the peer's: shared reads
+    # hold the asker's held posts, and each viewer's writing keeps them or not.
+    learners = discussions.thread_list(db, by_user[peer.id])
+    staff = discussions.thread_list(db, by_user[instructor.id])
+    posts = discussions.thread_posts(db, by_user[peer.id], published.id)
+    held_posts = discussions.thread_posts(db, by_user[peer.id], held_thread.id)
+
+    def titles(user, threads) -> dict[str, bool]:
+        return {row.title: row.held for row in discussions.thread_rows(by_user[user.id], threads)}
+
+    def replies(user) -> list[tuple[int, bool]]:
+        return [(row.id, row.held) for row in discussions.thread_view(by_user[user.id], posts).replies]
+
+    both = {"Held question": True, "A plain question": False}
+    assert (titles(asker, learners), titles(instructor, staff)) == (both, both)
+    assert titles(peer, learners) == {"A plain question": False}
+    assert replies(asker) == replies(instructor) == [(held_reply.id, True)]
+    assert replies(peer) == [] and "x.org" not in repr(discussions.thread_view(by_user[peer.id], posts))
+    for user in (asker, instructor):
+        assert discussions.thread_view(by_user[user.id], held_posts).opening.held
+    with pytest.raises(NotFound):
+        discussions.thread_view(by_user[peer.id], held_posts)
+    for user in (instructor, asker, peer):  # the same as each would read alone
+        assert discussions.thread_rows(by_user[user.id], learners if user is not instructor
+                                       else staff) == discussions.list_threads(db, user, lesson_id)
+        assert discussions.thread_view(by_user[user.id], posts) == \
+            discussions.open_thread(db, user, published.id)

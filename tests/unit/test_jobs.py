@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 import redis
-from sqlmodel import select
+from sqlmodel import col, select
 
 from academy_app.admin.jobs import waiting_label
 from academy_app.infra import broker
-from academy_app.models import AuditEntry, EmailLog, EmailStatus, Role
+from academy_app.models import AuditEntry, EmailLog, EmailStatus, Role, utcnow
 from academy_app.services import jobs
 from academy_app.services.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied
 from academy_app.settings import get_settings
@@ -98,3 +99,34 @@ def test_the_waiting_card_says_what_is_true(waiting, answers, label):
     data = jobs.JobsOverview(waiting=waiting, broker_answers=answers, queued=0, failed=0,
                              sent_last_day=0, certificates_drawing=0, recent=[])
     assert waiting_label(data) == label
+
+
+def test_the_email_log_pages_through_every_email_newest_first(db, admin, student):
+    # 130 emails, some sharing a creation time to the microsecond: the id orders those.
+    start = utcnow()
+    statuses = [EmailStatus.SENT, EmailStatus.SENT, EmailStatus.FAILED]
+    db.add_all([EmailLog(kind="course.update", dedupe_key=f"course.update:paging:{n}",
+                         to_address=student.email, subject=f"Email {n}", status=statuses[n % 3],
+                         created_at=start + timedelta(seconds=n // 4)) for n in range(130)])
+    db.commit()
+    newest_first = db.exec(select(EmailLog.id).order_by(col(EmailLog.created_at).desc(),
+                                                        col(EmailLog.id).desc())).all()
+
+    def every_page(status: EmailStatus | None = None) -> list[list[int]]:
+        pages, cursor = [], ""
+        while True:
+            data = jobs.overview(db, admin, status, cursor)
+            pages.append([run.id for run in data.recent])
+            assert data.listed == (130 if status is None else 43)
+            if not data.next_cursor:
+                return pages
+            cursor = data.next_cursor
+
+    pages = every_page()
+    assert [len(page) for page in pages] == [50, 50, 30]
+    assert [email_id for page in pages for email_id in page] == newest_first
+    failed = every_page(EmailStatus.FAILED)
+    assert [len(page) for page in failed] == [43]
+    assert all(email_id in newest_first for email_id in failed[0])
+    # A cursor a client made up reads as the first page, never as an error.
+    assert [run.id for run in jobs.overview(db, admin, None, "bm90IGEgY3Vyc29y").recent] == pages[0]

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select, update
 
+from academy_app.infra import passwords
 from academy_app.models import EmailLog, LoginSession, PasswordReset, Role, User, as_utc, utcnow
 from academy_app.services import accounts, users
 from academy_app.services.accounts import SignupForm
@@ -189,13 +190,13 @@ def test_two_submits_racing_with_one_link_change_the_password_once(db, engine, s
         return real_hash(password)
 
     monkeypatch.setattr(accounts, "hash_password", hash_after_both_read)
-    passwords = ["first racer passphrase", "second racer passphrase"]
+    chosen = ["first racer passphrase", "second racer passphrase"]
     errors = race(engine, 2, lambda session, i: accounts.reset_password(session, token,
-                                                                        passwords[i]))
+                                                                        chosen[i]))
     assert len(errors) == 1 and isinstance(errors[0], NotFound), errors
     db.expire_all()
     stored = db.get(User, student.id).password_hash
-    winners = [p for p in passwords if accounts._passwords.verify(p, stored)]
+    winners = [p for p in chosen if passwords.verify(p, stored)]
     assert len(winners) == 1
     assert db.exec(select(PasswordReset.used_at)).one() is not None
     assert all(accounts.user_for_token(db, t) is None for t in sessions)

@@ -3,12 +3,14 @@ or a link preview reads it: a plain GET, the markup parsed without running anyth
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
@@ -18,6 +20,7 @@ from starlette.testclient import TestClient
 from academy_app.api import served_html
 from academy_app.api.routes import routes
 from academy_app.models import Course
+from academy_app.services import covers
 from academy_app.settings import get_settings
 from tests.factories import make_category, make_course
 
@@ -169,6 +172,24 @@ def test_a_cover_image_becomes_the_preview_image(client, db, shelf):
     assert html.one("twitter:image") == "https://images.example/python.png"
     assert html.one("twitter:card") == "summary_large_image"
     assert html.json_ld[0]["image"] == "https://images.example/python.png"
+
+
+def test_an_uploaded_cover_is_the_preview_image_with_its_size_and_words(client, db, shelf,
+                                                                         instructor):
+    picture = io.BytesIO()
+    Image.new("RGB", (1600, 900), (40, 90, 200)).save(picture, format="PNG")
+    course = shelf["course"]
+    course.cover_image_url = "https://images.example/python.png"  # an upload comes first
+    course.cover_alt = "A snake reading a book"
+    covers.set_cover(db, instructor, course.id, picture.getvalue())
+    db.commit()
+    html = page(client, "/courses/python")
+    image = f"{PUBLIC_URL}/covers/{course.cover_key}-1200x675.webp"
+    assert html.one("og:image") == image and html.one("twitter:image") == image
+    assert (html.one("og:image:width"), html.one("og:image:height")) == ("1200", "675")
+    assert html.one("og:image:alt") == "A snake reading a book"
+    assert html.json_ld[0]["image"] == image
+    assert client.get(image.removeprefix(PUBLIC_URL)).headers["content-type"] == "image/webp"
 
 
 def test_both_addresses_of_a_page_are_served_and_name_the_one_canonical(client, shelf):

@@ -11,9 +11,7 @@ so the 4,000th page costs what the first does.
 
 from __future__ import annotations
 
-import base64
 import enum
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from academy_app.admin.kit.resource import Action, FieldSpec, Resource, label_attribute
+from academy_app.db import after_keyset, keyset_cursor, read_keyset_cursor
 from academy_app.infra import bus
 from academy_app.models import Role, User, utcnow
 from academy_app.services import audit, permissions
@@ -151,11 +150,10 @@ def list_records(session: Session, actor: User | None, resource: Resource,
     sort = query.sort if query.sort and query.sort.removeprefix("-") in (
         *resource.sortable, listing.sort.removeprefix("-")) else listing.sort
     descending, sort_column = sort.startswith("-"), resource.column(sort.removeprefix("-"))
-    after = _decode_cursor(query.after, sort_column)
+    after = read_keyset_cursor(query.after, sort_column)
     if after is not None:
-        key = sa.tuple_(sort_column, id_column)
-        bound = sa.tuple_(sa.literal(after[0], sort_column.type), sa.literal(after[1]))
-        rows_statement = rows_statement.where(key < bound if descending else key > bound)
+        rows_statement = rows_statement.where(after_keyset(sort_column, id_column, after,
+                                                           descending))
     order = (sort_column.desc(), id_column.desc()) if descending else \
         (sort_column.asc(), id_column.asc())
     rows = list(session.exec(rows_statement.order_by(*order).limit(listing.per_page + 1)))
@@ -165,7 +163,7 @@ def list_records(session: Session, actor: User | None, resource: Resource,
     # table once, not twice.
     total = len(rows) if after is None and not more else session.exec(select(func.count())
         .select_from(ids_statement.limit(COUNT_CAP + 1).subquery())).one()
-    next_cursor = _encode_cursor(getattr(rows[-1], sort_column.name), rows[-1].id) \
+    next_cursor = keyset_cursor(getattr(rows[-1], sort_column.name), rows[-1].id) \
         if more else ""
     extra = _related(session, resource, rows, [c.name for c in resource.shown if c.format is None]
                      + resource.label_paths)
@@ -228,34 +226,6 @@ def _filter_value(resource: Resource, name: str, raw: str) -> Any:
     if enum_type is not None:
         return enum_type(raw) if raw in {m.value for m in enum_type} else None
     return raw
-
-
-def _encode_cursor(value: Any, row_id: int) -> str:
-    if isinstance(value, datetime | date):
-        value = value.isoformat()
-    elif isinstance(value, enum.Enum):
-        value = value.value
-    return base64.urlsafe_b64encode(json.dumps([value, row_id]).encode()).decode()
-
-
-def _decode_cursor(cursor: str, column: sa.Column) -> tuple[Any, int] | None:
-    """(sort value, id) of the row a page starts after; None for the first page or a bad cursor."""
-    if not cursor or not isinstance(cursor, str):
-        return None
-    try:
-        value, row_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        python_type = column.type.python_type
-        if python_type is datetime:
-            value = datetime.fromisoformat(value)
-        elif python_type is date:
-            value = date.fromisoformat(value)
-        elif not isinstance(value, python_type) and not hasattr(column.type, "enum_class"):
-            return None
-        if not isinstance(row_id, int):
-            return None
-    except (ValueError, TypeError, json.JSONDecodeError, NotImplementedError):
-        return None
-    return value, row_id
 
 
 def _related(session: Session, resource: Resource, rows: list[Any],
