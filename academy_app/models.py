@@ -873,6 +873,10 @@ class DiscussionPost(SQLModel, table=True):
     deleted_at: datetime | None = Field(default=None, **_timestamp(nullable=True))
     # Hidden by the course's staff (and undone by them): learners see a placeholder only.
     hidden_at: datetime | None = Field(default=None, **_timestamp(nullable=True))
+    # Held for review (a new account's post with a link, ACADEMY_DISCUSSION_HOLD_LINKS_DAYS): only
+    # its author and the course's staff see it. Approving clears it; rejecting sets `deleted_at`
+    # beside it, and then nobody sees it.
+    held_at: datetime | None = Field(default=None, **_timestamp(nullable=True))
 
 
 class DiscussionVote(SQLModel, table=True):
@@ -901,12 +905,15 @@ class DiscussionFollow(SQLModel, table=True):
 
 
 class DiscussionFlag(SQLModel, table=True):
-    """A reader's report that a post needs a moderator's look: one per post and reader (a unique
-    key, so a double click stores one). Resolved when the staff hide the post or dismiss it."""
+    """A reader's report that a post needs a moderator's look: one open flag per post and reader
+    (a partial unique index, so a double click stores one). Resolved when the staff hide the post
+    or dismiss it; a reader may flag a post again after a dismissal, as a new row."""
 
     __tablename__ = "discussion_flags"
     __table_args__ = (
-        sa.UniqueConstraint("post_id", "user_id", name="uq_discussion_flags_post_user"),
+        sa.Index("uq_discussion_flags_one_open", "post_id", "user_id", unique=True,
+                 sqlite_where=sa.text("resolved_at IS NULL"),
+                 postgresql_where=sa.text("resolved_at IS NULL")),
         # The moderation queue: open flags, oldest first.
         sa.Index("ix_discussion_flags_resolved_created", "resolved_at", "created_at"),
     )

@@ -124,6 +124,11 @@ class Settings(BaseSettings):
     discussion_post_window_seconds: int = Field(
         default=600, ge=1,
         description="The sliding window of ACADEMY_DISCUSSION_POSTS_PER_WINDOW, in seconds.")
+    discussion_hold_links_days: int = Field(
+        default=0, ge=0,
+        description="A learner's discussion post with a link waits for the course's staff to "
+                    "approve it while their account is younger than this many days and none of "
+                    "their posts was published yet (0: never held). Staff are never held.")
     review_min_percent: int = Field(
         default=30, ge=0, le=100,
         description="How much of a course (percent of its lessons) a learner completes before "

@@ -1,8 +1,8 @@
 """/admin/discussions — the instructor's inbox: questions nobody from the staff has answered yet,
 oldest first, with how long each has waited; answered in place, and live (a new question or an
 answer given elsewhere reloads every open inbox through the bus). Below them, moderation: posts
-learners flagged, and what is hidden, to hide, show again or leave up (the service checks the
-caller is the course's staff, and audits each action)."""
+held for review, to approve or reject; posts learners flagged, and what is hidden, to hide, show
+again or leave up (the service checks the caller is the course's staff, and audits each action)."""
 
 from __future__ import annotations
 
@@ -52,8 +52,10 @@ class FlagLine:
     body_html: str = ""
     href: str = ""
     flags: str = ""  # "2 flags: spam; rude" ('' once resolved)
-    hidden: bool = False
-    waiting: str = ""
+    hidden: bool = False  # the post itself
+    thread_hidden: bool = False
+    held: bool = False  # waiting for review
+    waiting: str = ""  # since it was held, or first flagged
 
 
 def _flag_line(row: discussions.FlaggedRow, now: datetime) -> FlagLine:
@@ -63,8 +65,9 @@ def _flag_line(row: discussions.FlaggedRow, now: datetime) -> FlagLine:
     return FlagLine(post_id=row.post_id, thread_id=row.thread_id, opening=row.opening,
                     where=f"{row.course_title} · {row.lesson_title}",
                     thread_title=row.thread_title, author=row.author, body_html=row.body_html,
-                    href=row.href, flags=flags, hidden=row.hidden,
-                    waiting=waited(row.flagged_at, now) if row.flagged_at else "")
+                    href=row.href, flags=flags, hidden=row.hidden, thread_hidden=row.thread_hidden,
+                    held=row.held_at is not None,
+                    waiting=waited(since, now) if (since := row.held_at or row.flagged_at) else "")
 
 
 def waited(since: datetime, now: datetime) -> str:
@@ -187,6 +190,12 @@ class InboxState(StaffState):
                                     "Thread hidden from learners" if hide else "Thread shown again")
 
     @rx.event
+    async def review_post(self, post_id: int, approve: bool) -> Events:
+        pid, publish = as_id(post_id), approve is True
+        return await self._moderate("review_post", lambda session, staff: discussions.review_post(
+            session, staff, pid, publish), "Published" if publish else "Rejected")
+
+    @rx.event
     async def dismiss_flags(self, post_id: int) -> Events:
         pid = as_id(post_id)
         return await self._moderate("dismiss_flags", lambda session, staff:
@@ -262,15 +271,48 @@ def question_card(line: InboxLine) -> rx.Component:
     ), aria_label="Question: " + line.title), width="100%")
 
 
+def _state_badge(line: FlagLine) -> rx.Component:
+    return rx.cond(
+        line.held,
+        rx.badge(rx.icon("hourglass", size=12), "Waiting for review " + line.waiting,
+                 color_scheme="amber", variant="soft"),
+        rx.cond(line.hidden | line.thread_hidden,
+                rx.badge(rx.icon("eye-off", size=12), "Hidden from learners",
+                         color_scheme="orange", variant="soft"),
+                rx.badge(rx.icon("flag", size=12), "Flagged " + line.waiting + " ago",
+                         color_scheme="red", variant="soft")))
+
+
+def review_actions(line: FlagLine) -> rx.Component:
+    """A held post: published as if written now, or never (each once, however often clicked)."""
+    return rx.fragment(
+        rx.button(rx.icon("check", size=14), "Approve", color_scheme="green",
+                  on_click=InboxState.review_post(line.post_id, True)),
+        rx.button(rx.icon("x", size=14), "Reject", variant="soft", color_scheme="red",
+                  on_click=InboxState.review_post(line.post_id, False)),
+    )
+
+
+def hide_actions(line: FlagLine) -> rx.Component:
+    """Any post alone (an opening one keeps its replies up), or an opening post's whole thread."""
+    return rx.fragment(
+        rx.button(rx.cond(line.hidden, "Show post", "Hide post"), variant="soft",
+                  color_scheme="orange", on_click=InboxState.hide_post(line.post_id, ~line.hidden)),
+        rx.cond(line.opening, rx.button(
+            rx.cond(line.thread_hidden, "Show thread", "Hide thread"), variant="soft",
+            color_scheme="orange",
+            on_click=InboxState.hide_thread(line.thread_id, ~line.thread_hidden))),
+        rx.cond((line.flags != "") & ~line.hidden & ~line.thread_hidden, rx.button(
+            "Leave up", variant="soft", color_scheme="gray",
+            on_click=InboxState.dismiss_flags(line.post_id))),
+    )
+
+
 def flag_card(line: FlagLine) -> rx.Component:
     what = rx.cond(line.opening, "Thread: ", "Reply in: ") + line.thread_title
     return rx.card(rx.el.article(rx.vstack(
         rx.hstack(
-            rx.cond(line.hidden,
-                    rx.badge(rx.icon("eye-off", size=12), "Hidden from learners",
-                             color_scheme="orange", variant="soft"),
-                    rx.badge(rx.icon("flag", size=12), "Flagged " + line.waiting + " ago",
-                             color_scheme="red", variant="soft")),
+            _state_badge(line),
             rx.text(line.where, size="1", color_scheme="gray"),
             spacing="2", wrap="wrap", align="center",
         ),
@@ -279,33 +321,23 @@ def flag_card(line: FlagLine) -> rx.Component:
         rx.cond(line.flags != "", rx.text(line.flags, size="2", color_scheme="red")),
         rx.html(line.body_html, class_name="markdown"),
         rx.hstack(
-            rx.cond(
-                line.opening,
-                rx.button(rx.cond(line.hidden, "Show thread", "Hide thread"), variant="soft",
-                          color_scheme="orange",
-                          on_click=InboxState.hide_thread(line.thread_id, ~line.hidden)),
-                rx.button(rx.cond(line.hidden, "Show post", "Hide post"), variant="soft",
-                          color_scheme="orange",
-                          on_click=InboxState.hide_post(line.post_id, ~line.hidden)),
-            ),
-            rx.cond((line.flags != "") & ~line.hidden, rx.button(
-                "Leave up", variant="soft", color_scheme="gray",
-                on_click=InboxState.dismiss_flags(line.post_id))),
+            rx.cond(line.held, review_actions(line), hide_actions(line)),
             rx.link("Open the lesson", href=line.href, size="2"),
             spacing="4", align="center", wrap="wrap",
         ),
         spacing="2", width="100%",
-    ), aria_label=rx.cond(line.opening, "Moderation: thread ", "Moderation: reply by ")
-        + line.author), width="100%")
+    ), aria_label=rx.cond(line.held, "Waiting for review: ", "Moderation: ")
+        + rx.cond(line.opening, "thread by ", "reply by ") + line.author), width="100%")
 
 
 def moderation() -> rx.Component:
     return rx.el.section(rx.vstack(
-        rx.heading("Flagged and hidden posts", size="5", as_="h2", id="moderation-heading"),
+        rx.heading("Waiting for review, flagged and hidden posts", size="5", as_="h2",
+                   id="moderation-heading"),
         rx.cond(
             InboxState.flagged,
             rx.vstack(rx.foreach(InboxState.flagged, flag_card), spacing="3", width="100%"),
-            rx.text("Nothing flagged. Learners can flag a post that needs a look.", size="2",
+            rx.text("Nothing to review. Learners can flag a post that needs a look.", size="2",
                     color_scheme="gray"),
         ),
         spacing="3", width="100%",
@@ -314,8 +346,8 @@ def moderation() -> rx.Component:
 
 def inbox_page() -> rx.Component:
     return admin_page(
-        "Questions", "Unanswered questions from your courses' lessons, oldest first, and posts "
-        "learners flagged.",
+        "Questions", "Unanswered questions from your courses' lessons, oldest first, new learners' "
+        "posts waiting for review, and posts learners flagged.",
         filters(),
         rx.cond(
             InboxState.rows,

@@ -39,6 +39,14 @@ def render_markdown(text: str) -> str:
     )
 
 
+def has_link(text: str) -> bool:
+    """Whether the text renders to a link a reader could follow: an anchor that kept its address
+    through the sanitiser. Read off the very HTML the page shows, so a URL typed as plain text or
+    in a code block, or a link with a refused scheme, is none. Every `<` the writer typed comes out
+    escaped, so the only `<a href=` in the HTML is one the renderer made."""
+    return "<a href=" in render_markdown(text)
+
+
 def plain_text(text: str) -> str:
     """What a Markdown text says without its markup, on one line: for labels and table cells,
     where a rendered block does not fit. Typed HTML stays the literal text it was typed as, and

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from academy_app.components.layout import labelled
-from academy_app.services.discussions import HIDDEN
+from academy_app.services.discussions import HIDDEN, WAITING
 from academy_app.state.discussions import SORTS, DiscussionState, PostLine, ThreadLine
 
 
@@ -24,10 +24,16 @@ def thread_badges(thread: ThreadLine) -> rx.Component:
     )
 
 
+def waiting_badge() -> rx.Component:
+    """On a post held for review: only its author and the course's staff ever see one."""
+    return _badge(WAITING, "amber", "hourglass")
+
+
 def thread_card(thread: ThreadLine) -> rx.Component:
     return rx.card(rx.vstack(
         thread_badges(thread),
         rx.cond(thread.hidden, _badge("Hidden from learners", "orange", "eye-off")),
+        rx.cond(thread.held, waiting_badge()),
         rx.button(thread.title, variant="ghost", size="3", on_click=DiscussionState.open_thread(
             thread.id), aria_label="Open thread: " + thread.title,
             # Aligned with the text around it, and a long title wraps.
@@ -90,7 +96,7 @@ def post_actions(post: PostLine) -> rx.Component:
         rx.button(
             rx.icon("arrow-big-up", size=16), post.upvotes,
             variant=rx.cond(post.voted, "solid", "soft"), size="1",
-            disabled=post.mine,
+            disabled=post.mine | post.held,
             aria_pressed=rx.cond(post.voted, "true", "false"),
             aria_label=rx.cond(post.voted, "Remove upvote", "Upvote") + ", "
             + post.upvotes.to_string() + " upvotes",
@@ -178,6 +184,7 @@ def shown_post(post: PostLine) -> rx.Component:
                 rx.cond(post.accepted, _badge("Accepted answer", "green", "circle-check")),
                 rx.cond(post.endorsed, _badge("Endorsed by staff", "blue", "badge-check")),
                 rx.cond(post.hidden, _badge("Hidden from learners", "orange", "eye-off")),
+                rx.cond(post.held, waiting_badge()),
                 rx.text(post.when, rx.cond(post.edited, " · edited", ""), size="1",
                         color_scheme="gray"),
                 spacing="2", wrap="wrap", align="center",
@@ -238,7 +245,7 @@ def thread_detail() -> rx.Component:
                       variant="outline",
                       aria_pressed=rx.cond(DiscussionState.following, "true", "false"),
                       on_click=DiscussionState.set_following(~DiscussionState.following)),
-            rx.cond(DiscussionState.is_staff_here, rx.button(
+            rx.cond(DiscussionState.is_staff_here & ~DiscussionState.opened.held, rx.button(
                 rx.icon(rx.cond(DiscussionState.opened.hidden, "eye", "eye-off"), size=14),
                 rx.cond(DiscussionState.opened.hidden, "Show thread to learners",
                         "Hide thread from learners"),
@@ -254,7 +261,10 @@ def thread_detail() -> rx.Component:
                 rx.text(DiscussionState.replies_heading, size="2", weight="medium"),
                 rx.foreach(DiscussionState.replies, post_view),
                 new_replies_marker(),
-                rx.cond(~DiscussionState.opened.hidden, reply_form()),
+                rx.cond(DiscussionState.opened.held,
+                        rx.text("Replies open once a moderator approves this post.", size="2",
+                                color_scheme="gray"),
+                        rx.cond(~DiscussionState.opened.hidden, reply_form())),
             ),
         ),
         spacing="3", width="100%",

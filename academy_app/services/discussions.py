@@ -14,11 +14,17 @@ read per change: `admit_viewers` checks all their viewers at once, `thread_list`
 read what every viewer's page is made from, and `thread_rows` and `thread_view` write it for each
 viewer without the database, as `list_threads` and `open_thread` do for one.
 
-Moderation: a reader flags a post once (a unique key per post and reader) with a reason; the
-course's staff see open flags in the inbox and hide or unhide a post or a whole thread, each action
-audited and its author told. What is hidden never leaves the service for a learner: its rows carry a
-placeholder instead of the author, title and text. Learners' posting is rate-limited in the shared
-limiter (`infra/ratelimit.py`: Redis when configured, else in process).
+Moderation: a reader flags a post with a reason, one open flag per post and reader (a partial
+unique key; after a dismissal they may flag it again); the course's staff see open flags in the
+inbox and hide or unhide a post (an opening post alone too: its replies stay) or a whole thread,
+each action audited and its author told. What is hidden never leaves the service for a learner: its
+rows carry a placeholder instead of the author, title and text. Learners' posting is rate-limited in
+the shared limiter (`infra/ratelimit.py`: Redis when configured, else in process).
+
+Held for review (`ACADEMY_DISCUSSION_HOLD_LINKS_DAYS`): a new account's post with a link, before
+any of theirs was published, is saved but shown only to its author (marked) and the course's staff
+(`_shown_to`, the one rule every read applies for its viewer); nothing is told or pushed until the
+staff approve it, which publishes it as if posted then, or reject it.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ from sqlmodel import Session, col, delete, func, or_, select, update
 
 from academy_app.db import insert_or_get
 from academy_app.infra import bus, clock
-from academy_app.infra.markdown import render_markdown
+from academy_app.infra.markdown import has_link, render_markdown
 from academy_app.infra.ratelimit import limiter
 from academy_app.models import (
     Course,
@@ -88,6 +94,8 @@ DIGEST_WINDOW = timedelta(days=1)
 DIGEST_LINES = 5
 ANONYMOUS = "Anonymous"
 HIDDEN = "Hidden by a moderator"
+UNNAMED = "a thread hidden by a moderator"  # what followers' news calls it
+WAITING = "Waiting for review"
 MAX_REASON = 500
 MODERATION_SHOWN = 100
 _REQUEST_ID = re.compile(r"[A-Za-z0-9-]{8,64}")
@@ -125,6 +133,7 @@ class ThreadRow:
     accepted: bool
     created_at: datetime
     hidden: bool = False  # learners get the placeholder only; staff see it marked
+    held: bool = False  # waiting for review: only its author and the course's staff get the row
 
 
 @dataclass(frozen=True)
@@ -151,7 +160,8 @@ class PostRow:
     hidden: bool = False  # learners get the placeholder only; staff see it marked
     flagged: bool = False  # the viewer flagged it
     can_flag: bool = False
-    can_hide: bool = False  # the course's staff, on a reply (an opening post hides its thread)
+    can_hide: bool = False  # the course's staff, on a published post (an opening one alone too)
+    held: bool = False  # waiting for review: only its author and the course's staff get the row
 
 
 @dataclass(frozen=True)
@@ -176,11 +186,12 @@ class InboxRow:
 
 @dataclass(frozen=True)
 class FlaggedRow:
-    """A post in the moderation queue: flagged and not yet looked at, or hidden."""
+    """A post in the moderation queue: waiting for review, flagged and not yet looked at, or
+    hidden."""
 
     post_id: int
     thread_id: int
-    opening: bool  # hiding it hides the thread
+    opening: bool  # its thread can be hidden too
     course_title: str
     lesson_title: str
     thread_title: str
@@ -189,8 +200,10 @@ class FlaggedRow:
     href: str
     flags: int  # open flags
     reasons: list[str]
-    hidden: bool
+    hidden: bool  # the post itself
     flagged_at: datetime | None
+    thread_hidden: bool = False
+    held_at: datetime | None = None  # waiting for review since
 
 
 @dataclass(frozen=True)
@@ -222,7 +235,7 @@ class ThreadList:
     rows: tuple[tuple[DiscussionThread, DiscussionPost, str, str], ...]
     # Rows already written, by thread and `_thread_viewer` key: most viewers share them all, so
     # hundreds of tabs cost one writing per thread, not one per thread and tab.
-    _written: dict[tuple[int, bool], ThreadRow] = field(default_factory=dict, compare=False,
+    _written: dict[tuple[int, bool, bool], ThreadRow] = field(default_factory=dict, compare=False,
                                                           repr=False)
 
 
@@ -303,7 +316,10 @@ def _thread_access(session: Session, actor: User | None, thread_id: int,
     if thread is None:
         raise NotFound("thread", thread_id)
     access = _admit(session, actor, session.get(Course, thread.course_id))
-    return thread, _require_lesson_open(session, access, thread.lesson_id)
+    access = _require_lesson_open(session, access, thread.lesson_id)
+    if not _shown_to(access, _opening(session, thread.id)):
+        raise NotFound("thread", thread_id)
+    return thread, access
 
 
 def _require_lesson_open(session: Session, access: Access, lesson_id: int, *,
@@ -324,6 +340,8 @@ def _post_access(session: Session, actor: User | None, post_id: int
     if post is None:
         raise NotFound("post", post_id)
     thread, access = _thread_access(session, actor, post.thread_id)
+    if not _shown_to(access, post):
+        raise NotFound("post", post_id)
     return post, thread, access
 
 
@@ -375,15 +393,15 @@ def start_thread(session: Session, actor: User | None, lesson_id: int, *, kind: 
     session.flush()
     post = DiscussionPost(thread_id=thread.id, author_id=access.user.id, request_id=request,
                           is_opening=True, body=body, created_at=now,
-                          anonymous=bool(anonymous) and not access.staff)
+                          anonymous=bool(anonymous) and not access.staff,
+                          held_at=now if _to_hold(session, access, body) else None)
     saved, created = insert_or_get(session, post, lambda: _post_by_request(
         session, access.user.id, request))
     if not created:  # a twin request won the race: it made the thread
         session.delete(thread)
         return session.get(DiscussionThread, saved.thread_id)
     _follow_once(session, thread.id, access.user.id)
-    _notify_mentions(session, access, thread, saved)
-    _changed(session, thread)
+    _publish_or_hold(session, access, thread, saved)
     return thread
 
 
@@ -396,28 +414,51 @@ def reply(session: Session, actor: User | None, thread_id: int, *, body: str, an
     if existing is not None:
         return existing
     _open_for_writing(thread)
+    _require_published(_opening(session, thread.id))
     _count_post(access)
     now = utcnow()
     post, created = insert_or_get(
         session, DiscussionPost(thread_id=thread.id, author_id=access.user.id, request_id=request,
                                 body=body, created_at=now,
-                                anonymous=bool(anonymous) and not access.staff),
+                                anonymous=bool(anonymous) and not access.staff,
+                                held_at=now if _to_hold(session, access, body) else None),
         lambda: _post_by_request(session, access.user.id, request))
     if not created:
         return post
-    values: dict = {"reply_count": DiscussionThread.reply_count + 1, "last_activity_at": now}
-    if access.staff and thread.kind is ThreadKind.QUESTION and thread.answered_at is None:
-        values["answered_at"] = now
-    session.execute(update(DiscussionThread).where(col(DiscussionThread.id) == thread.id)
-                    .values(**values))
-    session.refresh(thread)
     _follow_once(session, thread.id, access.user.id)
-    mentioned = _notify_mentions(session, access, thread, post)
-    _notify_followers(session, thread, access.user.id, skip=mentioned,
-                      kind="discussion.reply", title=f"New reply: {thread.title}",
-                      body=_who(post, access) + " replied.")
-    _changed(session, thread)
+    _publish_or_hold(session, access, thread, post)
     return post
+
+
+def _publish_or_hold(session: Session, author: Access, thread: DiscussionThread,
+                     post: DiscussionPost) -> None:
+    """A post just written: published, or, when held, only the moderators' queues reload."""
+    if post.held_at is None:
+        _publish(session, author, thread, post)
+    else:
+        _changed(session, thread, post)
+
+
+def _publish(session: Session, author: Access, thread: DiscussionThread,
+             post: DiscussionPost) -> None:
+    """What a new post sets off, once, when it is written or when a held one is approved: a reply
+    counts in its thread (a staff one answers its question) and tells its followers; a mention
+    tells the instructor; every open tab of the lesson reloads."""
+    if not post.is_opening:
+        values: dict = {"reply_count": DiscussionThread.reply_count + 1,
+                        "last_activity_at": post.created_at}
+        if author.staff and thread.kind is ThreadKind.QUESTION and thread.answered_at is None:
+            values["answered_at"] = post.created_at
+        session.execute(update(DiscussionThread).where(col(DiscussionThread.id) == thread.id)
+                        .values(**values))
+        session.refresh(thread)
+    mentioned = _notify_mentions(session, author, thread, post)
+    if not post.is_opening:
+        _notify_followers(session, thread, author.user.id, skip=mentioned,
+                          kind="discussion.reply",
+                          title=f"New reply: {_followers_title(session, thread)}",
+                          body=_who(post, author) + " replied.")
+    _changed(session, thread)
 
 
 def edit_post(session: Session, actor: User | None, post_id: int, *, body: str,
@@ -437,7 +478,7 @@ def edit_post(session: Session, actor: User | None, post_id: int, *, body: str,
         session.add(thread)
     post.edited_at = utcnow()
     session.add(post)
-    _changed(session, thread)
+    _changed(session, thread, post)
     return post
 
 
@@ -448,6 +489,8 @@ def delete_post(session: Session, actor: User | None, post_id: int) -> Discussio
         raise PermissionDenied("You can only delete your own posts")
     if post.deleted_at is not None:
         return post
+    if post.author_id != access.user.id:
+        _require_published(post)  # the staff approve or reject it, and its author is told
     post.deleted_at = utcnow()
     session.add(post)
     if thread.accepted_post_id == post.id:
@@ -456,7 +499,7 @@ def delete_post(session: Session, actor: User | None, post_id: int) -> Discussio
     if post.author_id != access.user.id:
         audit.record(session, access.user, "discussion.post.delete", post,
                      after={"thread_id": thread.id})
-    _changed(session, thread)
+    _changed(session, thread, post)
     return post
 
 
@@ -471,13 +514,15 @@ def accept_answer(session: Session, actor: User | None, post_id: int) -> Discuss
     if post.is_opening or post.deleted_at is not None:
         raise Conflict("Choose a reply to accept")
     _visible(post, thread)
+    _require_published(post)
     if thread.accepted_post_id == post.id:
         return thread
     thread.accepted_post_id = post.id
     thread.answered_at = thread.answered_at or utcnow()
     session.add(thread)
     _notify_followers(session, thread, access.user.id, skip=set(),
-                      kind="discussion.accepted", title=f"Answer accepted: {thread.title}",
+                      kind="discussion.accepted",
+                      title=f"Answer accepted: {_followers_title(session, thread)}",
                       body="The question has an accepted answer.")
     _changed(session, thread)
     return thread
@@ -491,6 +536,7 @@ def set_endorsed(session: Session, actor: User | None, post_id: int,
         raise PermissionDenied("Only the course's staff can endorse an answer")
     if post.is_opening or post.deleted_at is not None:
         raise Conflict("Choose a reply to endorse")
+    _require_published(post)
     if (post.endorsed_at is not None) != bool(endorsed):
         post.endorsed_at = utcnow() if endorsed else None
         session.add(post)
@@ -507,6 +553,7 @@ def set_vote(session: Session, actor: User | None, post_id: int, up: bool) -> in
     if post.deleted_at is not None:
         raise Conflict("This post was deleted")
     _visible(post, thread)
+    _require_published(post)
     if up:
         _, changed = insert_or_get(session, DiscussionVote(post_id=post.id, user_id=access.user.id),
                                    lambda: _vote(session, post.id, access.user.id))
@@ -537,14 +584,16 @@ def set_following(session: Session, actor: User | None, thread_id: int, follow: 
 # --- moderation ------------------------------------------------------------------------------------
 
 def flag_post(session: Session, actor: User | None, post_id: int, reason: str) -> DiscussionFlag:
-    """Report a post to the course's staff, with why. Once per post and reader: asking again (a
-    double click, a second tab) returns the first flag."""
+    """Report a post to the course's staff, with why. One open flag per post and reader: asking
+    again (a double click, a second tab) returns it; once the staff dismissed it, the reader may
+    flag the post again."""
     post, thread, access = _post_access(session, actor, post_id)
     if post.author_id == access.user.id:
         raise Conflict("You cannot flag your own post")
     if post.deleted_at is not None:
         raise Conflict("This post was deleted")
     _visible(post, thread)
+    _require_published(post)
     text = " ".join(reason.split()) if isinstance(reason, str) else ""
     if not text:
         raise Invalid({"reason": "Say what is wrong with this post"})
@@ -552,7 +601,7 @@ def flag_post(session: Session, actor: User | None, post_id: int, reason: str) -
         raise Invalid({"reason": f"Keep the reason under {MAX_REASON} characters"})
     flag, created = insert_or_get(
         session, DiscussionFlag(post_id=post.id, user_id=access.user.id, reason=text),
-        lambda: _flag(session, post.id, access.user.id))
+        lambda: _open_flag(session, post.id, access.user.id))
     if created:
         bus.changed(session, INBOX)
     return flag
@@ -560,23 +609,25 @@ def flag_post(session: Session, actor: User | None, post_id: int, reason: str) -
 
 def set_post_hidden(session: Session, actor: User | None, post_id: int,
                     hidden: bool) -> DiscussionPost:
-    """The course's staff hide a reply from learners (its open flags are then resolved), or show it
-    again; audited, and its author told. An opening post is hidden with its thread
-    (`set_thread_hidden`). Asking for what is already so changes nothing."""
+    """The course's staff hide a post from learners (its open flags are then resolved), or show it
+    again; audited, and its author told. An opening post hidden alone takes the thread's title with
+    it, and its replies stay (`set_thread_hidden` hides them all). Asking for what is already so
+    changes nothing."""
     post, thread, access = _post_access(session, actor, post_id)
     _require_moderator(access)
-    if post.is_opening:
-        raise Conflict("Hide the whole thread to hide its opening post")
+    _require_published(post)
     if (post.hidden_at is not None) == bool(hidden):
         return post
     post.hidden_at = utcnow() if hidden else None
     session.add(post)
     if hidden:
         _resolve_flags(session, [post.id])
+        if post.is_opening:
+            _unname_in_bells(session, thread)
     audit.record(session, access.user, "discussion.post." + ("hide" if hidden else "unhide"), post,
                  before={"hidden": not hidden}, after={"hidden": bool(hidden),
                                                        "thread_id": thread.id})
-    _tell_author(session, access, thread, post.author_id, "post", bool(hidden))
+    _tell_author(session, access, thread, post.author_id, _hidden_news("post", bool(hidden)))
     _changed(session, thread)
     bus.changed(session, INBOX)
     return post
@@ -588,6 +639,7 @@ def set_thread_hidden(session: Session, actor: User | None, thread_id: int,
     resolved), or show it again; audited, and its author told."""
     thread, access = _thread_access(session, actor, thread_id, lock=True)
     _require_moderator(access)
+    _require_published(_opening(session, thread.id))
     if (thread.hidden_at is not None) == bool(hidden):
         return thread
     thread.hidden_at = utcnow() if hidden else None
@@ -598,7 +650,8 @@ def set_thread_hidden(session: Session, actor: User | None, thread_id: int,
         _unname_in_bells(session, thread)
     audit.record(session, access.user, "discussion.thread." + ("hide" if hidden else "unhide"),
                  thread, before={"hidden": not hidden}, after={"hidden": bool(hidden)})
-    _tell_author(session, access, thread, thread.author_id, "thread", bool(hidden))
+    _tell_author(session, access, thread, thread.author_id,
+                 _hidden_news("thread", bool(hidden)))
     _changed(session, thread)
     bus.changed(session, INBOX)
     return thread
@@ -617,12 +670,57 @@ def dismiss_flags(session: Session, actor: User | None, post_id: int) -> int:
     return resolved
 
 
+def review_post(session: Session, actor: User | None, post_id: int,
+                approve: bool) -> DiscussionPost:
+    """The course's staff decide on a post held for review. Approving publishes it as if it were
+    written now: it moves to now, its thread's followers and a mentioned instructor are told, and
+    every open tab of the lesson shows it. Rejecting takes it out of its author's view too. Either
+    is audited and its author told. One decision per post, by a conditional update: a double
+    click, a second moderator or the other button finds it decided and changes nothing."""
+    post = session.get(DiscussionPost, post_id)
+    if post is None:
+        raise NotFound("post", post_id)
+    thread = session.get(DiscussionThread, post.thread_id)
+    # Not `_post_access`: a rejected post is shown to nobody, and a second click must find it.
+    access = _admit(session, actor, session.get(Course, thread.course_id))
+    _require_moderator(access)
+    now = utcnow()
+    waiting = update(DiscussionPost).where(col(DiscussionPost.id) == post.id,
+                                           col(DiscussionPost.held_at).isnot(None),
+                                           col(DiscussionPost.deleted_at).is_(None))
+    decided = session.execute(waiting.values(held_at=None, created_at=now) if approve
+                              else waiting.values(deleted_at=now)).rowcount
+    session.refresh(post)
+    if not decided:
+        return post
+    audit.record(session, access.user, "discussion.post." + ("approve" if approve else "reject"),
+                 post, before={"held": True}, after={"published": bool(approve),
+                                                     "thread_id": thread.id})
+    what = "question or discussion" if post.is_opening else "reply"
+    _tell_author(session, access, thread, post.author_id,
+                 f"Your {what} is published" if approve
+                 else f"Your {what} was not published by the moderators")
+    if approve:
+        if post.is_opening:  # the thread, too, is new from now
+            thread.created_at = thread.last_activity_at = now
+            session.add(thread)
+        writer = session.get(User, post.author_id)
+        _publish(session, Access(writer, access.course, is_course_staff(writer, access.course)),
+                 thread, post)
+    else:
+        _changed(session, thread)  # the author's open tabs let it go
+    bus.changed(session, INBOX)
+    return post
+
+
 def moderation_queue(session: Session, actor: User | None) -> list[FlaggedRow]:
-    """Posts of the actor's courses (every course, for an admin) with open flags, oldest flag
-    first, then what is hidden, most recently hidden first."""
+    """Posts of the actor's courses (every course, for an admin) waiting for review, oldest
+    first, then those with open flags, oldest flag first, then what is hidden, newest first."""
     staff = require_staff(actor)
     open_flags = select(DiscussionFlag.post_id).where(col(DiscussionFlag.resolved_at).is_(None))
-    where = [or_(col(DiscussionPost.id).in_(open_flags), col(DiscussionPost.hidden_at).isnot(None),
+    held = sa.and_(col(DiscussionPost.held_at).isnot(None), col(DiscussionPost.deleted_at).is_(None))
+    where = [or_(held, col(DiscussionPost.id).in_(open_flags),
+                 col(DiscussionPost.hidden_at).isnot(None),
                  sa.and_(col(DiscussionPost.is_opening), col(DiscussionThread.hidden_at).isnot(None)))]
     if staff.role is not Role.ADMIN:
         where.append(Course.instructor_id == staff.id)
@@ -645,11 +743,15 @@ def moderation_queue(session: Session, actor: User | None) -> list[FlaggedRow]:
         lesson_title=lesson_title, thread_title=thread.title, author=name,
         body_html=render_markdown(post.body), href=f"/learn/{slug}/{thread.lesson_id}",
         flags=len(flags[post.id]), reasons=[flag.reason for flag in flags[post.id][:3]],
-        hidden=_hidden(post, thread),
-        flagged_at=as_utc(flags[post.id][0].created_at) if flags[post.id] else None)
+        hidden=post.hidden_at is not None,
+        flagged_at=as_utc(flags[post.id][0].created_at) if flags[post.id] else None,
+        thread_hidden=thread.hidden_at is not None,
+        held_at=as_utc(post.held_at) if post.held_at and not post.deleted_at else None)
         for post, thread, name, course_title, slug, lesson_title in rows]
-    waiting = sorted((row for row in queue if row.flags), key=lambda row: row.flagged_at)
-    return waiting + [row for row in queue if not row.flags]
+    held_rows = sorted((row for row in queue if row.held_at), key=lambda row: row.held_at)
+    flagged = sorted((row for row in queue if row.flags and not row.held_at),
+                     key=lambda row: row.flagged_at)
+    return held_rows + flagged + [row for row in queue if not row.flags and not row.held_at]
 
 
 # --- reading ---------------------------------------------------------------------------------------
@@ -668,18 +770,24 @@ def thread_list(session: Session, access: Access, *, sort: ThreadSort = ThreadSo
     `_lesson_access`), the same for every viewer of its audience: a live change reads it once
     for all the tabs watching the lesson, and `thread_rows` writes it for each."""
     text = " ".join(search.split())[:MAX_SEARCH] if isinstance(search, str) else ""
-    where = [DiscussionThread.course_id == access.course.id]
+    # Held openings of every author (not only this viewer's): the read is shared by the audience,
+    # and `thread_rows` keeps each viewer's own.
+    where = [DiscussionThread.course_id == access.course.id, _shown_where()]
     if not access.staff:
         where.append(col(DiscussionThread.hidden_at).is_(None))
     if text:
         pattern = f"%{escape_like(text.lower())}%"
         matching = select(DiscussionPost.thread_id).where(
             func.lower(DiscussionPost.body).like(pattern, escape="\\"),
-            col(DiscussionPost.deleted_at).is_(None))
-        if not access.staff:
-            matching = matching.where(col(DiscussionPost.hidden_at).is_(None))
-        where.append(or_(func.lower(DiscussionThread.title).like(pattern, escape="\\"),
-                         col(DiscussionThread.id).in_(matching)))
+            col(DiscussionPost.deleted_at).is_(None), _shown_where())
+        titled = func.lower(DiscussionThread.title).like(pattern, escape="\\")
+        if not access.staff:  # what is hidden is not searched, nor the title of a hidden opening
+            # nor a held reply: one learner's would show the others a thread for words they cannot
+            # see (a held opening may match: `thread_rows` gives its thread to its author alone).
+            matching = matching.where(col(DiscussionPost.hidden_at).is_(None), or_(
+                col(DiscussionPost.held_at).is_(None), col(DiscussionPost.is_opening)))
+            titled = sa.and_(titled, col(DiscussionPost.hidden_at).is_(None))
+        where.append(or_(titled, col(DiscussionThread.id).in_(matching)))
     else:
         where.append(DiscussionThread.lesson_id == access.lesson_id)
     order = {
@@ -703,12 +811,15 @@ def thread_list(session: Session, access: Access, *, sort: ThreadSort = ThreadSo
 
 def thread_rows(access: Access, threads: ThreadList) -> list[ThreadRow]:
     """The threads as `access`'s viewer may see them: an anonymous author is "Anonymous" to a
-    peer. Reads no database: a live change writes one `ThreadList` for every tab watching."""
+    peer, a thread held for review is its author's and the staff's only. Reads no database: a live
+    change writes one `ThreadList` for every tab watching."""
     if (threads.lesson_id, threads.staff) != (access.lesson_id, access.staff):
         raise PermissionDenied("These threads were read for other viewers")
     rows = []
     for thread, opening, name, lesson_title in threads.rows:
-        key = (thread.id, _thread_viewer(access, opening))
+        if not _shown_to(access, opening):
+            continue
+        key = (thread.id, *_thread_viewer(access, opening))
         row = threads._written.get(key)
         if row is None:
             row = threads._written[key] = _thread_row(access, thread, opening, name, lesson_title)
@@ -736,11 +847,12 @@ def thread_posts(session: Session, access: Access, thread_id: int) -> ThreadPost
 
 def _thread_posts(session: Session, access: Access, thread: DiscussionThread, *,
                   readers: list[int] | None) -> ThreadPosts:
-    """The thread's posts, and the votes, flags and follow of `readers` (None: of everyone)."""
+    """The thread's posts, held ones of every author included (`thread_view` gives each viewer
+    theirs), and the votes, open flags and follow of `readers` (None: of everyone)."""
     rows = session.exec(
         select(DiscussionPost, User.full_name, User.role, User.id)
         .join(User, col(User.id) == DiscussionPost.author_id)
-        .where(DiscussionPost.thread_id == thread.id)
+        .where(DiscussionPost.thread_id == thread.id, _shown_where())
         .order_by(col(DiscussionPost.is_opening).desc(), col(DiscussionPost.created_at),
                   col(DiscussionPost.id)).limit(POSTS_SHOWN + 1)).all()
     ids = [post.id for post, *_ in rows]
@@ -749,6 +861,8 @@ def _thread_posts(session: Session, access: Access, thread: DiscussionThread, *,
         statement = select(model.post_id, model.user_id).where(col(model.post_id).in_(ids))
         if readers is not None:
             statement = statement.where(col(model.user_id).in_(readers))
+        if model is DiscussionFlag:  # a dismissed flag may be raised again
+            statement = statement.where(col(DiscussionFlag.resolved_at).is_(None))
         return frozenset((post_id, user_id) for post_id, user_id in session.exec(statement))
 
     following = select(DiscussionFollow.user_id).where(DiscussionFollow.thread_id == thread.id,
@@ -766,17 +880,20 @@ def _thread_posts(session: Session, access: Access, thread: DiscussionThread, *,
 
 def thread_view(access: Access, posts: ThreadPosts) -> ThreadView:
     """The thread as `access`'s viewer may see it: a hidden one is only a placeholder to learners,
-    an anonymous author is "Anonymous" to a peer, and their own votes, flags and follow. Reads no
-    database: a live change writes one `ThreadPosts` for every tab that has the thread open."""
+    an anonymous author is "Anonymous" to a peer, a post held for review is its author's and the
+    staff's only, and their own votes, flags and follow. Reads no database: a live change writes one
+    `ThreadPosts` for every tab that has the thread open."""
     thread = posts.thread
     if thread.lesson_id != access.lesson_id:
         raise PermissionDenied("This thread is under another lesson")
+    if not posts.posts or not posts.posts[0][0].is_opening or not _shown_to(access, posts.posts[0][0]):
+        raise NotFound("thread", thread.id)  # held for someone else's review, or rejected
     if thread.hidden_at is not None and not access.staff:
         return _hidden_view(access, thread)
     me = access.user.id
     rows = [_post_row(access, thread, post, name, staff_author, body_html,
                       (post.id, me) in posts.votes, (post.id, me) in posts.flags)
-            for post, name, staff_author, body_html in posts.posts]
+            for post, name, staff_author, body_html in posts.posts if _shown_to(access, post)]
     opening_post, opening_name = posts.posts[0][0], posts.posts[0][1]
     return ThreadView(
         thread=_thread_row(access, thread, opening_post, opening_name, posts.lesson_title),
@@ -804,7 +921,8 @@ def inbox(session: Session, actor: User | None, *, course_id: int = 0,
     staff = require_staff(actor)
     where = [DiscussionThread.kind == ThreadKind.QUESTION,
              col(DiscussionThread.answered_at).is_(None), col(DiscussionPost.deleted_at).is_(None),
-             col(DiscussionThread.hidden_at).is_(None)]
+             col(DiscussionThread.hidden_at).is_(None),
+             col(DiscussionPost.held_at).is_(None)]  # those wait in the moderation queue
     if staff.role is not Role.ADMIN:
         where.append(Course.instructor_id == staff.id)
     if course_id:
@@ -900,20 +1018,24 @@ def _thread_row(access: Access, thread: DiscussionThread, opening: DiscussionPos
                 lesson_title: str) -> ThreadRow:
     if thread.hidden_at is not None and not access.staff:
         return _hidden_thread_row(access, thread, lesson_title)
+    # An opening post hidden alone takes the title and its author with it; the replies stay.
+    withheld = opening.hidden_at is not None and not access.staff
     return ThreadRow(
-        id=thread.id, kind=thread.kind.value, title=thread.title,
-        author=_author_name(access, opening, name), lesson_title=lesson_title,
+        id=thread.id, kind=thread.kind.value, title=HIDDEN if withheld else thread.title,
+        author="" if withheld else _author_name(access, opening, name), lesson_title=lesson_title,
         href=f"/learn/{access.course.slug}/{thread.lesson_id}", replies=thread.reply_count,
-        upvotes=opening.upvotes, answered=thread.answered_at is not None,
+        upvotes=0 if withheld else opening.upvotes, answered=thread.answered_at is not None,
         accepted=thread.accepted_post_id is not None, created_at=as_utc(thread.created_at),
-        hidden=thread.hidden_at is not None)
+        hidden=thread.hidden_at is not None, held=opening.held_at is not None)
 
 
-def _thread_viewer(access: Access, opening: DiscussionPost) -> bool:
+def _thread_viewer(access: Access, opening: DiscussionPost) -> tuple[bool, bool]:
     """What `_thread_row` reads of its viewer beyond the audience (staff or learner) and the course:
-    whether they wrote the thread. Rows written for one viewer are given to another with the same
-    audience and answer (`thread_rows`), so whatever else of the viewer it ever reads goes here."""
-    return opening.author_id == access.user.id
+    whether they wrote the thread, and, as that decides whether a learner gets it at all
+    (`_shown_to`), whether it is held for review. Rows written for one viewer are given to another
+    with the same audience and answer (`thread_rows`), so whatever else of the viewer it ever reads
+    goes here."""
+    return opening.author_id == access.user.id, opening.held_at is not None
 
 
 def _hidden_thread_row(access: Access, thread: DiscussionThread, lesson_title: str) -> ThreadRow:
@@ -943,7 +1065,9 @@ def _post_row(access: Access, thread: DiscussionThread, post: DiscussionPost, na
     if hidden and not access.staff:
         return _hidden_post_row(post.id, post.created_at)
     mine, deleted = post.author_id == access.user.id, post.deleted_at is not None
-    answerable = thread.kind is ThreadKind.QUESTION and not post.is_opening and not deleted
+    held = post.held_at is not None
+    answerable = (thread.kind is ThreadKind.QUESTION and not post.is_opening and not deleted
+                  and not hidden and not held)
     return PostRow(
         id=post.id, author="" if deleted else _author_name(access, post, name),
         staff=staff_author and not deleted,
@@ -951,12 +1075,12 @@ def _post_row(access: Access, thread: DiscussionThread, post: DiscussionPost, na
         edited=post.edited_at is not None, deleted=deleted, upvotes=post.upvotes, voted=voted,
         accepted=thread.accepted_post_id == post.id, endorsed=post.endorsed_at is not None,
         mine=mine, can_edit=mine and not deleted and _within_edit_window(post),
-        can_delete=(mine or access.staff) and not deleted,
+        can_delete=(mine or (access.staff and not held)) and not deleted,
         can_accept=answerable and (thread.author_id == access.user.id or access.staff)
-        and thread.accepted_post_id != post.id and not hidden,
-        can_endorse=answerable and access.staff and not hidden, hidden=hidden, flagged=flagged,
-        can_flag=not mine and not deleted and not flagged and not access.staff,
-        can_hide=access.staff and not post.is_opening and not deleted)
+        and thread.accepted_post_id != post.id,
+        can_endorse=answerable and access.staff, hidden=hidden, flagged=flagged,
+        can_flag=not mine and not deleted and not flagged and not access.staff and not held,
+        can_hide=access.staff and not deleted and not held, held=held)
 
 
 def _who(post: DiscussionPost, access: Access) -> str:
@@ -976,6 +1100,49 @@ def _visible(post: DiscussionPost, thread: DiscussionThread) -> None:
     _open_for_writing(thread)
     if post.hidden_at is not None:
         raise Conflict(f"This post is {HIDDEN.lower()}")
+
+
+def _shown_to(access: Access, post: DiscussionPost) -> bool:
+    """Whether the viewer gets the post at all: one held for review only its author and the
+    course's staff, until it is approved; a rejected one (held, and deleted) nobody. Reads of many
+    posts read what any viewer may get (`_shown_where`) and then ask this for each viewer."""
+    if post.held_at is None:
+        return True
+    return post.deleted_at is None and (access.staff or post.author_id == access.user.id)
+
+
+def _shown_where() -> sa.ColumnElement[bool]:
+    """`_shown_to` as a condition on `DiscussionPost` for the reads one live change shares between
+    viewers (`thread_list`, `thread_posts`): what any of them may get, the staff's share (held posts
+    not rejected, each still marked held). `thread_rows` and `thread_view` then keep each viewer's
+    with `_shown_to`, so a learner's held post reaches no other learner."""
+    return or_(col(DiscussionPost.held_at).is_(None), col(DiscussionPost.deleted_at).is_(None))
+
+
+def _require_published(post: DiscussionPost) -> None:
+    """Refuse acting on a post waiting for review, but for deciding on it (`review_post`) and its
+    author editing or deleting it."""
+    if post.held_at is not None:
+        raise Conflict(f"This post is {WAITING.lower()}")
+
+
+def _to_hold(session: Session, access: Access, body: str) -> bool:
+    """Whether a new post waits for review: a learner's with a link (as the page would render
+    one) while their account is younger than ACADEMY_DISCUSSION_HOLD_LINKS_DAYS and none of their
+    posts was published yet. Staff and instructors are never held."""
+    days = get_settings().discussion_hold_links_days
+    if not days or access.staff or access.user.role is not Role.STUDENT:
+        return False
+    if utcnow() - as_utc(access.user.created_at) >= timedelta(days=days) or not has_link(body):
+        return False
+    published = session.exec(select(DiscussionPost.id).where(
+        DiscussionPost.author_id == access.user.id, col(DiscussionPost.held_at).is_(None))).first()
+    return published is None
+
+
+def _opening(session: Session, thread_id: int) -> DiscussionPost:
+    return session.exec(select(DiscussionPost).where(DiscussionPost.thread_id == thread_id,
+                                                     col(DiscussionPost.is_opening))).one()
 
 
 def _open_for_writing(thread: DiscussionThread) -> None:
@@ -1003,9 +1170,10 @@ def _require_moderator(access: Access) -> None:
                                "discussions")
 
 
-def _flag(session: Session, post_id: int, user_id: int) -> DiscussionFlag | None:
+def _open_flag(session: Session, post_id: int, user_id: int) -> DiscussionFlag | None:
     return session.exec(select(DiscussionFlag).where(
-        DiscussionFlag.post_id == post_id, DiscussionFlag.user_id == user_id)).first()
+        DiscussionFlag.post_id == post_id, DiscussionFlag.user_id == user_id,
+        col(DiscussionFlag.resolved_at).is_(None))).first()
 
 
 def _resolve_flags(session: Session, post_ids: list[int]) -> int:
@@ -1025,17 +1193,26 @@ def _unname_in_bells(session: Session, thread: DiscussionThread) -> None:
         session.execute(update(Notification).where(
             col(Notification.kind) == kind, col(Notification.link) == link,
             col(Notification.title) == (prefix + thread.title)[:160])
-            .values(title=prefix + "a thread hidden by a moderator"))
+            .values(title=prefix + UNNAMED))
+
+
+def _followers_title(session: Session, thread: DiscussionThread) -> str:
+    """The thread as its followers' news names it: not by a title a moderator hid."""
+    if thread.hidden_at is not None or _opening(session, thread.id).hidden_at is not None:
+        return UNNAMED
+    return thread.title
 
 
 def _tell_author(session: Session, access: Access, thread: DiscussionThread, author_id: int,
-                 what: str, hidden: bool) -> None:
+                 title: str) -> None:
     if author_id == access.user.id:
         return
-    title = (f"Your {what} was hidden by a moderator" if hidden
-             else f"Your {what} is visible again")
     notify(session, author_id, "discussion.moderated", title,
            f"In “{thread.title}”, {access.course.title}.", _thread_link(session, thread))
+
+
+def _hidden_news(what: str, hidden: bool) -> str:
+    return f"Your {what} was hidden by a moderator" if hidden else f"Your {what} is visible again"
 
 
 def _within_edit_window(post: DiscussionPost) -> bool:
@@ -1096,7 +1273,13 @@ def _notify_mentions(session: Session, access: Access, thread: DiscussionThread,
     return {instructor.id}
 
 
-def _changed(session: Session, thread: DiscussionThread) -> None:
+def _changed(session: Session, thread: DiscussionThread,
+             post: DiscussionPost | None = None) -> None:
+    """Reload the open tabs the change shows in; a change to a held `post` shows only to the
+    moderators (and to its author, whose own page reloads after their action)."""
+    if post is not None and post.held_at is not None:
+        bus.changed(session, INBOX)
+        return
     bus.changed(session, lesson_resource(thread.lesson_id))
     if thread.kind is ThreadKind.QUESTION:
         bus.changed(session, INBOX)

@@ -30,6 +30,7 @@ from academy_app.state.live import Change
 from academy_app.text import as_id, id_in
 
 SORTS = [["newest", "Newest"], ["top", "Most upvoted"], ["unanswered", "Unanswered first"]]
+HELD = "Sent: others see it once a moderator approves it"
 
 
 @dataclass
@@ -46,6 +47,7 @@ class ThreadLine:
     when: str = ""
     counts: str = ""  # "1 reply · 3 upvotes"
     hidden: bool = False
+    held: bool = False  # waiting for review: only its author and staff have it
 
 
 @dataclass
@@ -73,6 +75,7 @@ class PostLine:
     flagged: bool = False
     can_flag: bool = False
     can_hide: bool = False
+    held: bool = False  # waiting for review: only its author and staff have it
 
 
 # A live change writes the same dates and counts into hundreds of tabs' lists: formatted once.
@@ -94,7 +97,8 @@ def _thread_line(row: discussions.ThreadRow) -> ThreadLine:
     return ThreadLine(id=row.id, kind=row.kind, title=row.title, author=row.author,
                       lesson_title=row.lesson_title, replies=row.replies, upvotes=row.upvotes,
                       answered=row.answered, accepted=row.accepted, when=when(row.created_at),
-                      counts=_counts(row.replies, row.upvotes), hidden=row.hidden)
+                      counts=_counts(row.replies, row.upvotes), hidden=row.hidden,
+                      held=row.held)
 
 
 def _post_line(row: discussions.PostRow) -> PostLine:
@@ -104,7 +108,7 @@ def _post_line(row: discussions.PostRow) -> PostLine:
                     endorsed=row.endorsed, mine=row.mine, can_edit=row.can_edit,
                     can_delete=row.can_delete, can_accept=row.can_accept,
                     can_endorse=row.can_endorse, hidden=row.hidden, flagged=row.flagged,
-                    can_flag=row.can_flag, can_hide=row.can_hide)
+                    can_flag=row.can_flag, can_hide=row.can_hide, held=row.held)
 
 
 def _text(value: object, limit: int) -> str:
@@ -325,7 +329,7 @@ class DiscussionState(AuthState):
         self._close()
         self.open_id = thread.id
         await self._reload()
-        return rx.toast.success("Posted")
+        return rx.toast.success(HELD if self.opening.held else "Posted")
 
     def _thread_errors(self, errors: dict[str, str]) -> None:
         self.errors = errors
@@ -346,15 +350,15 @@ class DiscussionState(AuthState):
             return None
         thread_id, request = self.open_id, self._reply_request
         body, anonymous = self.reply_body, self.reply_anonymous
-        post, refused = await self._write("post_reply", lambda session, user: discussions.reply(
-            session, user, thread_id, body=body, anonymous=anonymous, request_id=request),
-            self._reply_errors)
-        if post is None:
+        held, refused = await self._write("post_reply", lambda session, user: discussions.reply(
+            session, user, thread_id, body=body, anonymous=anonymous,
+            request_id=request).held_at is not None, self._reply_errors)
+        if held is None:
             return refused
         self.reply_body, self.reply_anonymous, self.reply_error = "", False, ""
         self._reply_request, self._just_posted = _new_request(), True
         await self._reload()
-        return None
+        return rx.toast.success(HELD) if held else None
 
     def _reply_errors(self, errors: dict[str, str]) -> None:
         self.reply_error = "; ".join(errors.values())

@@ -21,8 +21,10 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]
     """What `make run` serves: prod mode, embedded state, a fresh database with demo data.
 
     Stopped once the e2e tests are done: a second app with a frontend (tests/faults) builds it
-    into the same .web folder, which would pull the pages from under this one."""
-    with running_app(tmp_path_factory.mktemp("app")) as app:
+    into the same .web folder, which would pull the pages from under this one.
+    New accounts' discussion posts with a link wait for review, as test_discussions shows."""
+    with running_app(tmp_path_factory.mktemp("app"),
+                     extra_env={"ACADEMY_DISCUSSION_HOLD_LINKS_DAYS": "1"}) as app:
         yield app
 
 

@@ -1,6 +1,7 @@
 """Lesson discussions in real browsers: a question, its answer and its acceptance reach every open
-tab of the lesson without a reload, an anonymous post stays anonymous to other learners, and what a
-moderator hides leaves every learner's open page at once."""
+tab of the lesson without a reload, an anonymous post stays anonymous to other learners, a new
+account's post with a link waits for review until the instructor approves it, and what a moderator
+hides leaves every learner's open page at once."""
 
 from __future__ import annotations
 
@@ -102,6 +103,32 @@ def test_an_anonymous_question_names_its_author_to_staff_only(open_page: Callabl
     instructor.get_by_role("button", name="Open thread: Is it fine to be slow?").click()
     expect(instructor.get_by_role("article",
                                   name="Post by Quinn Quiet (anonymous to learners)")).to_be_visible()
+
+    # A new account's first post with a link waits for review: its author and the staff see it,
+    # marked; the other learner does not, until the instructor approves it, and then live.
+    peer.get_by_label("Your reply").fill("Me too. [This guide](https://docs.python.org/3/) helps.")
+    peer.get_by_role("button", name="Reply").click()
+    held = peer.get_by_role("article", name="Post by Pia Peer")
+    expect(held).to_contain_text("Waiting for review")
+    for reader in (instructor, asker):  # the thread read afresh
+        reader.get_by_role("button", name="All threads").click()
+        reader.get_by_role("button", name="Open thread: Is it fine to be slow?").click()
+        expect(reader.get_by_role("heading", name="Is it fine to be slow?")).to_be_visible()
+    expect(instructor.get_by_role("article", name="Post by Pia Peer")).to_contain_text(
+        "Waiting for review")
+    expect(asker.get_by_role("article", name="Post by Pia Peer")).to_have_count(0)
+    assert "This guide" not in asker.content()
+
+    instructor.goto("/admin/discussions")
+    review = instructor.get_by_role("article", name="Waiting for review: reply by Pia Peer")
+    expect(review).to_contain_text("This guide")
+    review.get_by_role("button", name="Approve").dblclick()  # twice: published once
+    expect(review).to_have_count(0)
+    marker = asker.get_by_role("button", name="1 new reply")
+    expect(marker).to_be_visible(timeout=LIVE_MS)
+    marker.click()
+    expect(asker.get_by_role("article", name="Post by Pia Peer")).to_contain_text("This guide")
+    expect(held).not_to_contain_text("Waiting for review", timeout=LIVE_MS)
 
 
 def test_the_inbox_shows_a_new_question_live_and_answers_it_in_place(

@@ -1,7 +1,8 @@
 """Crafted discussion events over the WebSocket: a learner cannot accept an answer to someone
-else's question, edit someone else's post nor moderate, whatever the event says; posting too fast
-is refused; and an anonymous author's name never reaches another learner's tab, nor hidden text,
-whether the tab asked or a live change reached it (checked in the state deltas themselves)."""
+else's question, edit someone else's post nor moderate (nor approve a post held for review, their
+own included), whatever the event says; posting too fast is refused; and an anonymous author's name
+never reaches another learner's tab, nor hidden text, whether the tab asked or a live change reached
+it (checked in the state deltas themselves)."""
 
 from __future__ import annotations
 
@@ -126,6 +127,43 @@ def test_a_learner_cannot_moderate_over_the_websocket(backend, question):  # noq
     log = backend.log_text()
     assert "refused hide_thread" in log and "refused hide_post" in log
     assert "refused dismiss_flags" in log
+
+
+def test_a_learner_cannot_approve_a_held_post_over_the_websocket(
+        backend, question, monkeypatch):  # noqa: F811
+    """A new learner's reply with a link waits for review. Its author and another learner send the
+    moderators' review event, approve and reject: refused and logged, the post still held, nothing
+    audited."""
+    # The reply is written in this process, under its settings.
+    monkeypatch.setattr(get_settings(), "discussion_hold_links_days", 7)
+    engine = make_engine(backend.database_url)
+    with Session(engine, expire_on_commit=False) as session:
+        email = f"newcomer-{uuid.uuid4().hex[:6]}@example.com"
+        newcomer = accounts.register(session, accounts.SignupForm("Nina Newcomer", email,
+                                                                  DEMO_PASSWORD))
+        course = session.exec(select(Course).where(Course.slug == "python-foundations")).one()
+        enrollment.enroll_free(session, newcomer, course.id)
+        held = discussions.reply(session, newcomer, question.thread_id,
+                                 body="Cheap answers at [this site](https://spam.example)",
+                                 anonymous=False, request_id=uuid.uuid4().hex)
+        session.commit()
+    engine.dispose()
+    assert held.held_at is not None
+
+    async def scenario() -> None:
+        for attacker in (email, "student2@academy.test"):
+            tab = await logged_in_tab(backend, attacker)
+            await tab.open(question.path)
+            for approve in (True, False):
+                await tab.send(handler_name(InboxState, "review_post"),
+                               {"post_id": held.id, "approve": approve}, expect_reply=False)
+            await tab.close()
+
+    run(scenario())
+    assert rows(backend, f"SELECT count(*) FROM discussion_posts WHERE id = {held.id} "
+                         "AND held_at IS NOT NULL AND deleted_at IS NULL") == 1
+    assert rows(backend, "SELECT count(*) FROM audit_log WHERE action LIKE 'discussion.%'") == 0
+    assert backend.log_text().count("refused review_post") >= 4
 
 
 def test_posting_too_fast_is_refused_with_a_clear_message(backend, question):  # noqa: F811

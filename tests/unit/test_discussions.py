@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
+from datetime import timedelta
 
 import pytest
 from sqlmodel import Session, col, func, select
@@ -21,6 +22,7 @@ from academy_app.models import (
     ReleaseKind,
     Role,
     User,
+    utcnow,
 )
 from academy_app.services import access, accounts, discussions, enrollment
 from academy_app.services.access import RuleSpec
@@ -87,6 +89,11 @@ def answer(db, user, thread_id, body="Use a for loop", anonymous=False) -> Discu
 def notifications_of(db, user, kind: str) -> list[Notification]:
     return list(db.exec(select(Notification).where(Notification.user_id == user.id,
                                                    Notification.kind == kind)))
+
+
+def discussion_news(db: Session) -> list[str]:
+    return list(db.exec(select(Notification.title).where(
+        col(Notification.kind).startswith("discussion."))))
 
 
 def count(db: Session, model) -> int:
@@ -642,10 +649,204 @@ def test_only_the_courses_staff_moderate(db, asker, peer, lesson_id):
     assert _audited(db) == []
 
 
-def test_an_opening_post_is_hidden_with_its_thread(db, instructor, asker, lesson_id):
+def test_an_opening_post_can_be_hidden_alone_and_its_replies_stay(db, instructor, asker, peer,
+                                                                   lesson_id):
+    thread = ask(db, asker, lesson_id, title="Rude title", body="rude body")
+    answer(db, peer, thread.id, body="a kind reply")
+    opening = _opening(db, thread)
+    for _click in range(2):
+        discussions.set_post_hidden(db, instructor, opening.id, True)
+        db.commit()
+    for learner in (asker, peer):
+        [row] = discussions.list_threads(db, learner, lesson_id)
+        assert (row.title, row.author, row.replies, row.hidden) == (discussions.HIDDEN, "", 1, False)
+        view = discussions.open_thread(db, learner, thread.id)
+        assert view.opening.hidden and view.opening.body_html == ""
+        assert ["a kind reply" in reply.body_html for reply in view.replies] == [True]
+        assert "ude" not in repr(view) and "ude" not in repr(row)
+        assert discussions.list_threads(db, learner, lesson_id, search="rude") == []
+    staff_view = discussions.open_thread(db, instructor, thread.id)
+    assert staff_view.thread.title == "Rude title" and staff_view.opening.hidden
+    [note] = notifications_of(db, asker, "discussion.moderated")
+    assert note.title == "Your post was hidden by a moderator"
+    answer(db, peer, thread.id, body="still open for replies")  # named in no follower's news
+    assert [n.title for n in notifications_of(db, asker, "discussion.reply")] == [
+        "New reply: a thread hidden by a moderator"] * 2
+
+    discussions.set_post_hidden(db, instructor, opening.id, False)
+    db.commit()
+    assert discussions.list_threads(db, peer, lesson_id)[0].title == "Rude title"
+    assert _audited(db) == ["discussion.post.hide", "discussion.post.unhide"]
+    assert len(notifications_of(db, asker, "discussion.moderated")) == 2
+
+
+def test_a_dismissed_flag_can_be_raised_again_once(db, instructor, asker, peer, lesson_id):
+    from academy_app.models import DiscussionFlag
     thread = ask(db, asker, lesson_id)
-    with pytest.raises(Conflict):
-        discussions.set_post_hidden(db, instructor, _opening(db, thread).id, True)
+    post = answer(db, peer, thread.id)
+    discussions.flag_post(db, asker, post.id, "spam")
+    db.commit()
+    discussions.dismiss_flags(db, instructor, post.id)
+    db.commit()
+    [seen] = discussions.open_thread(db, asker, thread.id).replies
+    assert seen.can_flag and not seen.flagged
+    for _click in range(2):
+        discussions.flag_post(db, asker, post.id, "still spam")
+        db.commit()
+    assert count(db, DiscussionFlag) == 2
+    [row] = discussions.moderation_queue(db, instructor)
+    assert (row.flags, row.reasons) == (1, ["still spam"])
+    assert discussions.open_thread(db, asker, thread.id).replies[0].flagged
+    assert discussions.dismiss_flags(db, instructor, post.id) == 1
+    db.commit()
+    assert _audited(db) == ["discussion.flags.dismiss", "discussion.flags.dismiss"]
+
+
+# --- posts held for review -------------------------------------------------------------------------
+
+LINKED = "See [the docs](https://docs.python.org/3/) @Iris"
+
+
+@pytest.fixture
+def holding(monkeypatch):
+    """New accounts' posts with a link wait for review (off by default)."""
+    monkeypatch.setattr(get_settings(), "discussion_hold_links_days", 7)
+
+
+def test_a_new_accounts_post_with_a_link_is_held_for_its_author_and_staff_only(
+        db, instructor, asker, peer, lesson_id, holding):
+    published = ask(db, peer, lesson_id, title="A plain question", body="no link here")
+    thread = ask(db, asker, lesson_id, title="Held question", body=LINKED)
+    held_reply = answer(db, asker, published.id, body=LINKED)
+    assert held_reply.held_at is not None
+    assert discussion_news(db) == []  # no follower, no mentioned instructor hears of either
+
+    assert [row.title for row in discussions.list_threads(db, peer, lesson_id)] == [
+        "A plain question"]
+    assert discussions.list_threads(db, peer, lesson_id, search="docs") == []
+    peer_view = discussions.open_thread(db, peer, published.id)
+    assert peer_view.replies == [] and peer_view.thread.replies == 0
+    for refused in (lambda: discussions.open_thread(db, peer, thread.id),
+                    lambda: discussions.set_vote(db, peer, held_reply.id, True),
+                    lambda: discussions.flag_post(db, peer, held_reply.id, "spam"),
+                    lambda: discussions.set_following(db, peer, thread.id, True),
+                    lambda: answer(db, peer, thread.id)):
+        with pytest.raises(NotFound):
+            refused()
+        db.rollback()
+
+    mine = {row.title: row.held for row in discussions.list_threads(db, asker, lesson_id)}
+    assert mine == {"Held question": True, "A plain question": False}
+    assert discussions.open_thread(db, asker, thread.id).opening.held
+    [my_reply] = discussions.open_thread(db, asker, published.id).replies
+    assert my_reply.held and my_reply.mine and "the docs" in my_reply.body_html
+    # Searches are read once for all learners: their own held reply's words do not find its thread
+    # (another learner's would show the others a thread for words they cannot see).
+    assert [row.title for row in discussions.list_threads(db, asker, lesson_id, search="docs")
+            ] == ["Held question"]
+    with pytest.raises(Conflict):  # its replies open once it is published
+        answer(db, asker, thread.id)
+    db.rollback()
+
+    staff_view = discussions.open_thread(db, instructor, published.id)
+    assert staff_view.replies[0].held and not staff_view.replies[0].can_accept
+    assert [row.title for row in discussions.inbox(db, instructor)] == ["A plain question"]
+    queue = discussions.moderation_queue(db, instructor)
+    assert [(row.post_id, row.held_at is not None) for row in queue] == [
+        (_opening(db, thread).id, True), (held_reply.id, True)]
+    for refused in (lambda: discussions.accept_answer(db, instructor, held_reply.id),
+                    lambda: discussions.set_post_hidden(db, instructor, held_reply.id, True),
+                    lambda: answer(db, instructor, thread.id)):
+        with pytest.raises(Conflict):
+            refused()
+        db.rollback()
+    assert discussion_news(db) == []
+
+
+def test_no_hold_without_a_link_for_an_older_account_for_staff_or_when_off(
+        db, instructor, course, lesson_id, holding, monkeypatch):
+    def first_post(user, body) -> bool:
+        return discussions.open_thread(db, user, ask(db, user, lesson_id, body=body).id
+                                       ).opening.held
+
+    assert not first_post(enrolled(db, course, "Nell New"), "see https://example.com, no link")
+    assert not first_post(enrolled(db, course, "Nell New"), "`[code](https://example.com)`")
+    older = enrolled(db, course, "Olga Older")
+    older.created_at = utcnow() - timedelta(days=8)
+    db.commit()
+    assert not first_post(older, LINKED)
+    assert not first_post(instructor, LINKED)
+    admin = make_user(db, Role.ADMIN, name="Ada Admin")
+    assert not first_post(admin, LINKED)
+    known = enrolled(db, course, "Kim Known")
+    assert not first_post(known, "no link")
+    assert not first_post(known, LINKED)  # one of theirs is published already
+    assert first_post(enrolled(db, course, "Nell New"), LINKED)
+    monkeypatch.setattr(get_settings(), "discussion_hold_links_days", 0)
+    assert not first_post(enrolled(db, course, "Nell New"), LINKED)
+
+
+def test_approving_publishes_once_and_tells_followers_once(db, instructor, asker, peer,
+                                                           lesson_id, holding):
+    from academy_app.models import DiscussionThread
+    question = ask(db, peer, lesson_id, title="A plain question", body="no link here")
+    held = answer(db, asker, question.id, body=LINKED)
+    held_thread = ask(db, asker, lesson_id, title="Held question", body="[link](https://x.org)")
+    for _click in range(2):  # a double click, then the other button: one decision
+        discussions.review_post(db, instructor, held.id, True)
+        discussions.review_post(db, instructor, _opening(db, held_thread).id, True)
+        db.commit()
+    discussions.review_post(db, instructor, held.id, False)
+    db.commit()
+
+    [reply] = discussions.open_thread(db, peer, question.id).replies
+    assert not reply.held and "the docs" in reply.body_html and reply.can_flag
+    assert db.get(DiscussionThread, question.id).reply_count == 1
+    assert [row.title for row in discussions.list_threads(db, peer, lesson_id)] == [
+        "Held question", "A plain question"]  # published as if posted now: the newest
+    assert [n.title for n in notifications_of(db, peer, "discussion.reply")] == [
+        "New reply: A plain question"]
+    assert [n.title for n in notifications_of(db, instructor, "discussion.mention")] == [
+        "You were mentioned: A plain question"]
+    assert sorted(n.title for n in notifications_of(db, asker, "discussion.moderated")) == [
+        "Your question or discussion is published", "Your reply is published"]
+    assert _audited(db) == ["discussion.post.approve", "discussion.post.approve"]
+    assert discussions.moderation_queue(db, instructor) == []
+    assert not discussions.open_thread(db, asker, question.id).replies[0].held
+    assert answer(db, asker, held_thread.id, body="[now](https://x.org)").held_at is None
+
+
+def test_rejecting_takes_a_held_post_out_of_everyones_view(db, instructor, asker, peer, lesson_id,
+                                                           holding):
+    thread = ask(db, asker, lesson_id, title="Held question", body=LINKED)
+    opening = _opening(db, thread)
+    for _click in range(2):
+        discussions.review_post(db, instructor, opening.id, False)
+        db.commit()
+    discussions.review_post(db, instructor, opening.id, True)  # too late: it was rejected
+    db.commit()
+    for viewer in (asker, peer, instructor):
+        assert discussions.list_threads(db, viewer, lesson_id) == []
+        with pytest.raises(NotFound):
+            discussions.open_thread(db, viewer, thread.id)
+    assert discussions.moderation_queue(db, instructor) == []
+    [note] = notifications_of(db, asker, "discussion.moderated")
+    assert note.title == "Your question or discussion was not published by the moderators"
+    assert notifications_of(db, instructor, "discussion.mention") == []
+    assert _audited(db) == ["discussion.post.reject"]
+    again = ask(db, asker, lesson_id, title="Another try", body=LINKED)
+    assert discussions.open_thread(db, asker, again.id).opening.held  # nothing of theirs is up
+
+
+def test_only_the_courses_staff_review_a_held_post(db, asker, peer, lesson_id, holding):
+    thread = ask(db, asker, lesson_id, body=LINKED)
+    opening = _opening(db, thread)
+    other = make_user(db, Role.INSTRUCTOR, name="Otto Other")
+    for user in (asker, other, peer):
+        with pytest.raises(PermissionDenied):
+            discussions.review_post(db, user, opening.id, True)
+        db.rollback()
+    assert db.get(DiscussionPost, opening.id).held_at is not None and _audited(db) == []
 
 
 def test_dismissing_flags_leaves_the_post_up_and_empties_the_queue(db, instructor, asker, peer,
@@ -768,3 +969,40 @@ def test_what_was_read_for_staff_or_another_lesson_is_never_written_for_a_learne
         discussions.thread_posts(db, elsewhere, thread.id)
     with pytest.raises(PermissionDenied):
         discussions.thread_view(elsewhere, discussions.thread_posts(db, staff, thread.id))
+
+
+def test_a_held_post_read_once_for_all_is_written_for_its_author_and_staff_alone(
+        db, instructor, asker, peer, lesson_id, holding):
+    published = ask(db, peer, lesson_id, title="A plain question", body="no link here")
+    held_thread = ask(db, asker, lesson_id, title="Held question", body=LINKED)
+    held_reply = answer(db, asker, published.id, body="Held [reply](https://x.org)")
+    admitted = discussions.admit_viewers(db, lesson_id, [login_of(db, user) for user in
+                                                         (instructor, asker, peer)])
+    by_user = {viewer.user.id: viewer for viewer in admitted.values()}
+    # The learners' list read for the peer's tab, the thread read for the peer's: shared reads
+    # hold the asker's held posts, and each viewer's writing keeps them or not.
+    learners = discussions.thread_list(db, by_user[peer.id])
+    staff = discussions.thread_list(db, by_user[instructor.id])
+    posts = discussions.thread_posts(db, by_user[peer.id], published.id)
+    held_posts = discussions.thread_posts(db, by_user[peer.id], held_thread.id)
+
+    def titles(user, threads) -> dict[str, bool]:
+        return {row.title: row.held for row in discussions.thread_rows(by_user[user.id], threads)}
+
+    def replies(user) -> list[tuple[int, bool]]:
+        return [(row.id, row.held) for row in discussions.thread_view(by_user[user.id], posts).replies]
+
+    both = {"Held question": True, "A plain question": False}
+    assert (titles(asker, learners), titles(instructor, staff)) == (both, both)
+    assert titles(peer, learners) == {"A plain question": False}
+    assert replies(asker) == replies(instructor) == [(held_reply.id, True)]
+    assert replies(peer) == [] and "x.org" not in repr(discussions.thread_view(by_user[peer.id], posts))
+    for user in (asker, instructor):
+        assert discussions.thread_view(by_user[user.id], held_posts).opening.held
+    with pytest.raises(NotFound):
+        discussions.thread_view(by_user[peer.id], held_posts)
+    for user in (instructor, asker, peer):  # the same as each would read alone
+        assert discussions.thread_rows(by_user[user.id], learners if user is not instructor
+                                       else staff) == discussions.list_threads(db, user, lesson_id)
+        assert discussions.thread_view(by_user[user.id], posts) == \
+            discussions.open_thread(db, user, published.id)

@@ -246,6 +246,8 @@ class ThreadOut(BaseModel):
     created_at: datetime
     hidden: bool = Field(description='Hidden by a moderator: to learners its title is "Hidden by a '
                                      'moderator" and nothing else of it is sent.')
+    held: bool = Field(description="Waiting for a moderator's review (a new account's post with a "
+                                   "link): only its author and the course's staff get it.")
 
 
 class PostOut(BaseModel):
@@ -266,6 +268,8 @@ class PostOut(BaseModel):
     mine: bool
     hidden: bool = Field(description="Hidden by a moderator: to learners its author and body are "
                                      "empty.")
+    held: bool = Field(description="Waiting for a moderator's review: only its author and the "
+                                   "course's staff get it.")
 
 
 class ThreadDetailOut(BaseModel):
