@@ -1,7 +1,7 @@
 """discussion posts held for review; a flag may be raised again after a dismissal
 
 Revision ID: 0018
-Revises: 0020
+Revises: 0017
 Create Date: 2026-12-06 03:30:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0018'
-down_revision: str | None = '0020'
+down_revision: str | None = '0017'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
