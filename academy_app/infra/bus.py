@@ -20,8 +20,8 @@ import json
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 
 import redis
@@ -29,6 +29,7 @@ import redis.asyncio as aioredis
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, SessionTransaction
 
+from academy_app.infra.identities import identities
 from academy_app.infra.outages import log_throttled
 from academy_app.models import Notification, as_utc
 from academy_app.settings import get_settings
@@ -62,6 +63,9 @@ class Signal:
     resources: tuple[str, ...] = ()
     # The tab whose event caused the change: it has already shown the result and its own toast.
     origin_token: str = ""
+    # Users whose logins ended or whose account changed: every process forgets who their logins
+    # are (infra/identities.py) and asks the database at their next event.
+    identity_users: tuple[int, ...] = ()
     sent_at: float = field(default_factory=time.time)  # for latency figures
 
     @property
@@ -77,7 +81,9 @@ class Signal:
         return cls(notifications=tuple(LiveNotification(**n) for n in data["notifications"]),
                    refresh_users=tuple(int(u) for u in data["refresh_users"]),
                    resources=tuple(str(r) for r in data.get("resources", ())),
-                   origin_token=str(data["origin_token"]), sent_at=float(data["sent_at"]))
+                   origin_token=str(data["origin_token"]),
+                   identity_users=tuple(int(u) for u in data.get("identity_users", ())),
+                   sent_at=float(data["sent_at"]))
 
 
 # --- recording inside a transaction ------------------------------------------------------------
@@ -97,6 +103,16 @@ def changed(session: Session, resource: str) -> None:
     _pending(session)["resources"].add(resource)
 
 
+def identities_changed(session: Session, user_ids: Iterable[int],
+                       logins: Iterable[str] = ()) -> None:
+    """Once committed, forget who these users' logins are (infra/identities.py): at once in this
+    process (also these `logins` by hash), and in every other through the signal. The hashes stay
+    here: a login's hash is what a tab presents, so it never goes on the bus."""
+    pending = _pending(session)
+    pending["identity_users"].update(user_ids)
+    pending["identity_logins"].update(logins)
+
+
 def origin(session: Session, token: str) -> None:
     """Name the tab (Reflex client token) whose event runs this transaction."""
     session.info["academy_live_origin"] = token
@@ -104,7 +120,8 @@ def origin(session: Session, token: str) -> None:
 
 def _pending(session: Session) -> dict:
     return session.info.setdefault(_PENDING, {"rows": [], "refresh_users": set(),
-                                              "resources": set()})
+                                              "resources": set(), "identity_users": set(),
+                                              "identity_logins": set()})
 
 
 @sa.event.listens_for(Session, "before_commit")
@@ -113,7 +130,8 @@ def _seal_pending(session: Session) -> None:
     # into plain values now.
     pending = session.info.get(_PENDING)
     if session.in_nested_transaction() or not pending or not (
-            pending["rows"] or pending["refresh_users"] or pending["resources"]):
+            pending["rows"] or pending["refresh_users"] or pending["resources"]
+            or pending["identity_users"] or pending["identity_logins"]):
         return  # nothing recorded, or only a savepoint is committing: the transaction goes on
     if pending["rows"]:
         session.flush()
@@ -124,7 +142,8 @@ def _seal_pending(session: Session) -> None:
             for row in pending["rows"]),
         refresh_users=tuple(sorted(pending["refresh_users"])),
         resources=tuple(sorted(pending["resources"])),
-        origin_token=session.info.get("academy_live_origin", ""))
+        origin_token=session.info.get("academy_live_origin", ""),
+        identity_users=tuple(sorted(pending["identity_users"])))
 
 
 @sa.event.listens_for(Session, "after_commit")
@@ -132,8 +151,17 @@ def _publish_pending(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint committed; the data is not visible to anyone else yet
     pending = session.info.pop(_PENDING, None)
-    if pending and "signal" in pending:
-        publish(pending["signal"])
+    if not pending:
+        return
+    # Here first, before anything can fail: this process's next event reads the database.
+    identities.drop(users=pending["identity_users"], logins=pending["identity_logins"])
+    signal = pending.get("signal")
+    if pending["identity_users"] and (signal is None or set(signal.identity_users)
+                                      != pending["identity_users"]):
+        # A user row changed in the commit's own flush, which comes after the seal.
+        signal = replace(signal or Signal(), identity_users=tuple(sorted(pending["identity_users"])))
+    if signal is not None:
+        publish(signal)
 
 
 @sa.event.listens_for(Session, "after_transaction_end")
@@ -161,8 +189,12 @@ async def listen() -> AsyncIterator[Signal]:
     """Signals as they are published, for as long as the caller iterates."""
     url = get_settings().redis_url
     if url is None:
-        async for signal in _local.listen():
-            yield signal
+        identities.heard(True)  # every writer is in this process: it drops as it commits
+        try:
+            async for signal in _local.listen():
+                yield signal
+        finally:
+            identities.heard(False)
         return
     attempt = 0
     while True:
@@ -171,8 +203,10 @@ async def listen() -> AsyncIterator[Signal]:
         client = aioredis.Redis.from_url(url, health_check_interval=HEALTH_CHECK_SECONDS,
                                          socket_keepalive=True)
         pubsub = client.pubsub(ignore_subscribe_messages=True)
+        subscribed = False
         try:
             await pubsub.subscribe(CHANNEL)
+            identities.heard(subscribed := True)  # from now on no drop is missed
             if attempt:
                 log.warning("live updates: listening on Redis again")
             attempt = 0
@@ -182,14 +216,20 @@ async def listen() -> AsyncIterator[Signal]:
                 if message is None:
                     continue
                 try:
-                    yield Signal.from_json(message["data"])
+                    signal = Signal.from_json(message["data"])
                 except (ValueError, KeyError, TypeError):
                     log.warning("live updates: ignored a malformed signal")
+                    continue
+                if signal.identity_users:  # before anything else: the next event must see it
+                    identities.drop(users=signal.identity_users)
+                yield signal
         except (redis.RedisError, OSError) as exc:
             log_throttled("live-updates", "live updates: Redis listener lost (%s); retrying", exc)
             await asyncio.sleep(_RETRY_SECONDS[min(attempt, len(_RETRY_SECONDS) - 1)])
             attempt += 1
         finally:
+            if subscribed:  # drops may be missed from here on: remember nothing until heard again
+                identities.heard(False)
             await pubsub.aclose()
             await client.aclose()
 

@@ -13,10 +13,14 @@ from typing import TypeVar
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, delete, func, or_, select, update
 
-from academy_app.infra import passwords, signing
+from academy_app.infra import bus, passwords, signing
 from academy_app.infra.common_passwords import is_common
+from academy_app.infra.identities import identities
 from academy_app.infra.passwords import hash_password
 from academy_app.infra.ratelimit import Decision, limiter
 from academy_app.infra.session_cookie import MAX_TOKEN_LENGTH, token_hash
@@ -307,13 +311,31 @@ def user_for_token(session: Session, token: str | None) -> User | None:
 
 def user_for_login(session: Session, login_hash: str) -> User | None:
     """`user_for_token` for a token known by its hash (what a tab's WebSocket handshake carries,
-    infra/session_cookie.py)."""
+    infra/session_cookie.py).
+
+    Remembered for a few seconds (infra/identities.py), so most events of a tab ask the database
+    nothing about who sends them: the same rules apply to what is remembered (the user active,
+    the login within both timeouts), a login whose last-seen time is due to move forward is read
+    again, and every change to a user or end of a login drops it (`_drop_changed_identities`,
+    `end_login`, `end_all_sessions`)."""
     if not login_hash:
         return None
+    now = utcnow()
+    known = identities.get(login_hash)
+    if known is not None and _within_timeouts(known.expires_at, known.last_seen_at, now) and \
+            as_utc(known.last_seen_at) > now - LAST_SEEN_RESOLUTION:
+        return _attached_user(session, known.user)
+    generation = identities.generation()  # before the read: a drop meanwhile is not undone
     row = session.exec(_LOGIN_BY_TOKEN, params={"token_hash": login_hash}).first()
     if row is None:
         return None
-    return _in_force(session, [row]).get(login_hash)
+    found = _in_force(session, [row]).get(login_hash)
+    login, user = row
+    if found is not None and as_utc(login.last_seen_at) > now - LAST_SEEN_RESOLUTION:
+        # remembered only as the database has it: a due last-seen write is not yet committed
+        identities.remember(login_hash, user.id, _columns(user), login.expires_at,
+                            login.last_seen_at, generation)
+    return found
 
 
 def users_for_logins(session: Session, login_hashes: Collection[str]) -> dict[str, User]:
@@ -347,6 +369,39 @@ def _in_force(session: Session, rows: Iterable[tuple[LoginSession, User]]) -> di
     return users
 
 
+_USER_MAPPER = sa.inspect(User)
+_USER_COLUMNS = tuple(attribute.key for attribute in _USER_MAPPER.column_attrs)
+
+
+def _columns(user: User) -> dict[str, object]:
+    return {key: getattr(user, key) for key in _USER_COLUMNS}
+
+
+def _attached_user(session: Session, columns: dict[str, object]) -> User:
+    """The user row rebuilt from remembered columns, in `session` as if it had been loaded (the
+    same object a query would give: services may read it, change it, lock it)."""
+    found = session.identity_map.get(_USER_MAPPER.identity_key_from_primary_key([columns["id"]]))
+    if found is not None:
+        return found  # already loaded by this transaction: that copy is the one it sees
+    user = _USER_MAPPER.class_manager.new_instance()
+    for key, value in columns.items():
+        set_committed_value(user, key, value)
+    make_transient_to_detached(user)
+    session.add(user)
+    return user
+
+
+@sa.event.listens_for(OrmSession, "before_flush")
+def _drop_changed_identities(session: OrmSession, _context: object, _instances: object) -> None:
+    """A user changed (role, deactivated, password, name) or removed: once committed, nobody
+    remembers who their logins are any more (infra/identities.py)."""
+    changed = [obj.id for obj in (*session.dirty, *session.deleted)
+               if isinstance(obj, User) and obj.id is not None
+               and (obj in session.deleted or session.is_modified(obj))]
+    if changed:
+        bus.identities_changed(session, changed)
+
+
 def require_user(user: User | None) -> User:
     if user is None:
         raise NotAuthenticated()
@@ -361,11 +416,14 @@ def end_session(session: Session, token: str | None) -> None:
 def end_login(session: Session, login_hash: str) -> None:
     """End the login with this token hash (log out), if there is one."""
     if login_hash:
-        session.exec(delete(LoginSession).where(col(LoginSession.token_hash) == login_hash))
+        ended = session.execute(delete(LoginSession).where(
+            col(LoginSession.token_hash) == login_hash).returning(col(LoginSession.user_id)))
+        bus.identities_changed(session, ended.scalars().all(), logins=[login_hash])
 
 
 def end_all_sessions(session: Session, user: User) -> int:
     """Log the user out everywhere, this browser included; returns how many logins ended."""
+    bus.identities_changed(session, [user.id])
     return session.exec(delete(LoginSession).where(col(LoginSession.user_id) == user.id)).rowcount
 
 
@@ -389,8 +447,11 @@ def login_in_force(login: LoginSession, user: User, now: datetime | None = None)
     """A login (browser or REST API) still counts: its user is active, and it is within both the
     absolute (`session_days`) and the idle (`session_idle_minutes`) timeout."""
     now = now or utcnow()
-    return (user.is_active and as_utc(login.expires_at) > now
-            and as_utc(login.last_seen_at) > _idle_cutoff(now))
+    return user.is_active and _within_timeouts(login.expires_at, login.last_seen_at, now)
+
+
+def _within_timeouts(expires_at: datetime, last_seen_at: datetime, now: datetime) -> bool:
+    return as_utc(expires_at) > now and as_utc(last_seen_at) > _idle_cutoff(now)
 
 
 def _idle_cutoff(now: datetime) -> datetime:

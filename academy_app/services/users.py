@@ -9,10 +9,10 @@ lock: the second admin waits for the first, then finds themselves demoted.
 
 from __future__ import annotations
 
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, select
 
-from academy_app.models import LoginSession, Role, User, utcnow
-from academy_app.services import audit
+from academy_app.models import Role, User, utcnow
+from academy_app.services import accounts, audit
 from academy_app.services.errors import Conflict, Invalid, NotFound, PermissionDenied
 from academy_app.services.permissions import require_admin
 
@@ -42,8 +42,8 @@ def set_active(session: Session, actor: User | None, user_id: int, active: bool)
         session.add(user)
         audit.record(session, admin, "user.activate" if active else "user.deactivate", user,
                      {"is_active": not active}, {"is_active": active})
-    if not active:
-        session.exec(delete(LoginSession).where(col(LoginSession.user_id) == user.id))
+    if not active:  # logged out everywhere, and forgotten by every worker (infra/identities.py)
+        accounts.end_all_sessions(session, user)
     return user
 
 

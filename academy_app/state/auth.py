@@ -1,10 +1,12 @@
-"""The root of every page state: who is calling, re-checked against the database on every event.
+"""The root of every page state: who is calling, re-checked on every event.
 
 The browser holds only a random login token, in an HttpOnly cookie that no script can read
 (infra/session_cookie.py). The tab's WebSocket handshake carries the token's hash, never the token.
 Nothing the client sends in an event is trusted: each handler resolves that hash to a user through
-``accounts.user_for_login``, which also refuses expired logins and deactivated accounts, and the
-services check permission again.
+``accounts.user_for_login``, which also refuses expired logins and deactivated accounts (from the
+database, or from what this worker remembered of it for a few seconds: infra/identities.py, dropped
+by every log-out, role change and deactivation in any worker), and the services check permission
+again.
 """
 
 from __future__ import annotations
@@ -115,8 +117,9 @@ class AuthState(rx.State):
 
     # --- acting as the caller: the one way every handler reaches a service ---------------------
     #
-    # `_read_as` and `_act_as` look the caller up from the tab's login (never cached across
-    # events) and run the service in one transaction in a worker thread: meanwhile this worker's
+    # `_read_as` and `_act_as` look the caller up from the tab's login on every event (a worker
+    # remembers a login for a few seconds at most, and forgets it at its end: infra/identities.py)
+    # and run the service in one transaction in a worker thread: meanwhile this worker's
     # event loop serves other tabs, where a synchronous handler waiting on the database would stall
     # them all. The thread never touches the state; the caller's name, role and presence are set
     # back on the event loop. Handlers that use them are async.

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
-from sqlmodel import func, select
+from sqlmodel import Session, func, select
 
 from academy_app.models import Enrollment, EnrollmentStatus, LessonProgress, User
 from academy_app.services import enrollment, lessons, progress
@@ -91,6 +93,44 @@ def test_completing_every_lesson_completes_the_enrollment_and_undoing_reopens_it
     db.commit()
     db.refresh(mine)
     assert mine.status is EnrollmentStatus.ACTIVE and mine.completed_at is None
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_two_tabs_finishing_the_last_two_lessons_at_once_complete_the_course(engine, db, student,
+                                                                            course):
+    """The second waits for the first's lock on the enrollment, then counts the first's lesson
+    too: on PostgreSQL its mark and its count are one statement, begun once the lock is its."""
+    ids = lesson_ids(db, course)
+    enrollment.enroll_free(db, student, course.id)
+    for lesson_id in ids[:-2]:
+        progress.set_lesson_completion(db, student, lesson_id, True)
+    db.commit()
+    first = Session(engine, expire_on_commit=False)
+    first_state = progress.set_lesson_completion(first, first.get(User, student.id), ids[-2], True)
+    first_pid = first.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    second_state: list[progress.CourseProgress] = []
+
+    def second_tab() -> None:
+        with Session(engine, expire_on_commit=False) as session:
+            second_state.append(progress.set_lesson_completion(
+                session, session.get(User, student.id), ids[-1], True))
+            session.commit()
+
+    thread = threading.Thread(target=second_tab)
+    thread.start()
+    with engine.connect() as watcher:  # until the second tab waits for the first's lock
+        while not watcher.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND "
+                f"{first_pid} = ANY(pg_blocking_pids(pid))").scalar():
+            watcher.rollback()
+            thread.join(0.01)
+    first.commit()
+    first.close()
+    thread.join()
+    assert (first_state.is_complete, second_state[0].is_complete) == (False, True)
+    db.expire_all()
+    mine = enrollment.enrollment_for(db, student.id, course.id)
+    assert mine.status is EnrollmentStatus.COMPLETED and mine.completed_at is not None
 
 
 def test_progress_needs_an_enrollment(db, student, instructor, course):
