@@ -39,6 +39,8 @@ def test_a_discounted_order_can_be_found_again_and_becomes_a_printable_receipt(o
                  "TRX-STORE-0001", "Waiting for review"):
         expect(details).to_contain_text(text)
     expect(student.get_by_role("button", name="Print receipt")).to_have_count(0)
+    # The checkout's toasts go first (test_accessibility checks toasts whole, in both themes).
+    expect(student.locator("[data-sonner-toast]")).to_have_count(0, timeout=15_000)
     assert violations(student) == []
 
     # The account page lists every purchase, each linking to its order.
