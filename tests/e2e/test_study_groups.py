@@ -29,12 +29,12 @@ def second_admin(open_page, app_server) -> Page:
     expect(page).to_have_url(re.compile(r"/dashboard/?$"))
     with sqlite3.connect(app_server.database_url.removeprefix("sqlite:///")) as connection:
         connection.execute("UPDATE users SET role = 'admin' WHERE email = ?", (email,))
-    workspace = page.get_by_role("navigation", name="Workspace")
+    groups = page.get_by_role("rowheader").first
     deadline = time.monotonic() + IDENTITY_SECONDS + 15
     while True:
-        page.goto("/admin/courses")
+        page.goto("/admin/study-groups")
         try:
-            expect(workspace).to_be_visible(timeout=3_000)
+            expect(groups).to_be_visible(timeout=3_000)
             return page
         except AssertionError:
             if time.monotonic() > deadline:
