@@ -36,6 +36,9 @@ from dataclasses import dataclass, field
 
 OTHERS_LIMIT = 0.3  # cores others may use in a phase before its numbers are not to be quoted
 BEFORE_SECONDS = 2.0  # the window read just before a phase
+# A phase is read over at least this long: in a 30 ms phase one clock tick of anyone else's CPU
+# would read as a third of a core and refuse a quiet machine.
+MIN_PHASE_SECONDS = 1.0
 TICKS = os.sysconf("SC_CLK_TCK")
 # Processes that serve every user of the machine, the run included.
 SHARED_SERVICES = frozenset({"redis-server", "postgres"})
@@ -212,10 +215,12 @@ class Monitor:
 
     def __init__(self, roots: Iterable[int] | None = None,
                  services: Iterable[str] = SHARED_SERVICES,
-                 before_seconds: float = BEFORE_SECONDS) -> None:
+                 before_seconds: float = BEFORE_SECONDS,
+                 min_phase_seconds: float = MIN_PHASE_SECONDS) -> None:
         self.roots = set(roots) if roots is not None else {os.getpid()}
         self.services = frozenset(services)
         self.before_seconds = before_seconds
+        self.min_phase_seconds = min_phase_seconds
         self.phases: list[Phase] = []
 
     def _usage(self, before: Snapshot, after: Snapshot) -> Usage:
@@ -231,6 +236,7 @@ class Monitor:
         time.sleep(self.before_seconds)
         start = snapshot()
         yield
+        time.sleep(self._rest_of_window(start))
         self._record(name, first, start, snapshot())
 
     @asynccontextmanager
@@ -241,7 +247,12 @@ class Monitor:
         await asyncio.sleep(self.before_seconds)
         start = await asyncio.to_thread(snapshot)
         yield
+        await asyncio.sleep(self._rest_of_window(start))
         self._record(name, first, start, await asyncio.to_thread(snapshot))
+
+    def _rest_of_window(self, start: Snapshot) -> float:
+        """How much longer to read the machine so a short phase is read over the minimum window."""
+        return max(0.0, start.at + self.min_phase_seconds - time.monotonic())
 
     def refusal(self) -> str | None:
         """Why the numbers must not go into the docs, or None."""

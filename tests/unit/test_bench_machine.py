@@ -156,3 +156,12 @@ def test_a_busy_machine_is_refused_naming_the_phase_and_who() -> None:
     refusal = monitor.refusal()
     assert refusal is not None
     assert "200 learners: others 0.50 cores (pytest 0.50)" in refusal
+
+
+def test_a_short_phase_is_read_over_the_minimum_window() -> None:
+    # A phase of a few milliseconds would otherwise turn one tick of a passing process into a
+    # third of a core.
+    monitor = Monitor(before_seconds=0.0, min_phase_seconds=0.3)
+    with monitor.phase("instant"):
+        pass
+    assert monitor.phases[0].during.seconds >= 0.3
