@@ -9,7 +9,8 @@ then tracemalloc starts in the worker, `--tabs` more learners' tabs log in and h
 /dashboard as in the learning benchmark's capacity phase, and the worker reports once they have
 settled and again once they have closed. Printed per tab: resident memory, Python's live
 allocations (tracemalloc), glibc's heap, objects by type, and the allocation sites that grew most.
-tracemalloc costs memory of its own: `--no-trace` for resident memory as production has it.
+tracemalloc costs memory and time of its own: `--no-trace` for resident memory as production has it
+(traced on a busy machine, hydrates can outlast Reflex's 10 s state lock and the tabs fail).
 `--bare` measures the bare Reflex app's tabs (bench/bare_push, one state) the same way: the floor
 that Reflex, Socket.IO and Granian set before any state of Academy's. With REFLEX_USE_GRANIAN=false
 (and uvicorn and gunicorn importable) the server is Uvicorn instead, as Reflex runs it then: what
