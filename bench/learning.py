@@ -3,6 +3,7 @@
     make bench                                    # runs this (and the other benchmarks)
     .venv/bin/python -m bench.learning [--update-docs] [--quick]
     .venv/bin/python -m bench.learning --workers 2 5   # which worker count serves learners better
+    .venv/bin/python -m bench.learning --capacity-only # memory per tab alone (one worker, both modes)
 
 A throwaway PostgreSQL database is migrated and filled in bulk with a realistic academy: 10,000
 users, 200 published courses of 25 lessons, about 60,000 enrollments and 200,000 lesson-progress
@@ -107,6 +108,7 @@ PASSWORD = "bench-password-123"
 ROUND_TRIP_TARGET_MS = 50.0  # p95 of "mark as complete" at every client count
 RATIO_TARGET = 0.5  # Academy's saturation throughput as a share of the bare counter's
 CAPACITY_TARGET = 1000  # clients held by one worker
+CAPACITY_WARM_UP = 100  # learners whose tabs warm the worker up before the capacity phase alone
 DASHBOARD_TARGET_MS = 15.0  # warm dashboard data load, p95, server-side
 HIT_RATIO_TARGET = 0.95
 T = TypeVar("T")
@@ -848,6 +850,26 @@ async def measure_mode(academy_url: str, bare_url: str, database_url: str, data:
     return ModeResult(latency, *saturated, capacity=held)
 
 
+async def measure_capacity_alone(academy_url: str, data: DataSet, plan: Plan, mode: Mode,
+                                 monitor: Monitor) -> Capacity:
+    """The capacity phase without the phases before it (--capacity-only). Those leave the worker
+    warm (caches filled, pools open, lazy imports done), so warm-up tabs of other learners come and
+    go first here, or the first step would carry what a worker pays once."""
+    plain = ReflexTab(academy_url)  # the worker is the process holding a client's socket
+    await plain.connect()
+    worker = worker_pid(academy_url)
+    await plain.close()
+    warm = data.sessions[plan.capacity_steps[-1]:]
+    print(f"  warm-up: {len(warm)} learners on /dashboard, then gone", flush=True)
+    await capacity(academy_url, warm, (len(warm),), worker)
+    print(f"  capacity: learners on /dashboard, in steps of {plan.capacity_steps}", flush=True)
+    async with monitor.async_phase(f"{mode.name}, capacity"):
+        held = await capacity(academy_url, data.sessions, plan.capacity_steps, worker)
+    print(f"  capacity: {held.held} held, {held.worker_kib:.0f} KiB per client in the worker, "
+          f"{held.redis_kib:.0f} KiB in Redis", flush=True)
+    return held
+
+
 # --- Further measurements and the table --------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -927,15 +949,17 @@ def mode_rows(mode: str, result: ModeResult, plan: Plan) -> list[Row]:
                     f"{100 * result.academy.per_second / writes.per_second:.0f} % of it "
                     f"({1000 * writes.cpu['worker'] / max(writes.events, 1):.2f} ms)",
                     "— (to read the row above)", None))
-    held = result.capacity
-    if held is None:
-        return rows
-    rows.append(Row("clients held by one worker, hydrated on /dashboard; memory per client "
-                    "(worker RSS, Redis)", mode, f"up to {plan.capacity_steps[-1]}",
-                    f"{held.held} held ({held.failed} failed); {held.worker_kib:.0f} KiB + "
-                    f"{held.redis_kib:.0f} KiB", f"{CAPACITY_TARGET:,} per worker",
-                    held.held >= CAPACITY_TARGET and not held.failed))
+    if result.capacity is not None:
+        rows.append(capacity_row(mode, result.capacity, plan))
     return rows
+
+
+def capacity_row(mode: str, held: Capacity, plan: Plan) -> Row:
+    return Row("clients held by one worker, hydrated on /dashboard; memory per client "
+               "(worker RSS, Redis)", mode, f"up to {plan.capacity_steps[-1]}",
+               f"{held.held} held ({held.failed} failed); {held.worker_kib:.0f} KiB + "
+               f"{held.redis_kib:.0f} KiB", f"{CAPACITY_TARGET:,} per worker",
+               held.held >= CAPACITY_TARGET and not held.failed)
 
 
 def table(rows: list[Row]) -> str:
@@ -966,9 +990,15 @@ def main() -> None:
                         help="compare backend worker counts (e.g. 2 5): only the production mode "
                              "(Redis + oplock) with each count and no extra measurements; the "
                              "table is printed, never written to the docs")
+    parser.add_argument("--capacity-only", action="store_true",
+                        help="only the capacity phase (memory per tab), in the one-worker modes, "
+                             "after warm-up tabs; no bare app and no extra measurements; the "
+                             "table is printed, never written to the docs")
     args = parser.parse_args()
     modes = MODES if not args.workers else tuple(
         Mode(f"Redis + oplock, {n} workers", oplock=True, workers=n) for n in args.workers)
+    if args.capacity_only:
+        modes = tuple(mode for mode in modes if mode.workers == 1)
     plan = QUICK if args.quick else FULL
     raise_open_file_limit()
     run_started = time.perf_counter()
@@ -976,7 +1006,8 @@ def main() -> None:
     monitor = Monitor()
     with throwaway_database() as database_url:
         migrate(database_url)
-        data = build_data_set(database_url, capacity_sessions=plan.capacity_steps[-1],
+        data = build_data_set(database_url, capacity_sessions=plan.capacity_steps[-1]
+                              + (CAPACITY_WARM_UP if args.capacity_only else 0),
                               seats_wanted=max(*plan.levels, plan.saturation_clients))
         print(f"Data set built in {data.seconds:.1f} s: "
               + ", ".join(f"{count:,} {name}" for name, count in data.counts.items()), flush=True)
@@ -993,6 +1024,15 @@ def main() -> None:
                 redis.Redis.from_url(url).flushdb()
             # read by both backends at start
             os.environ["REFLEX_OPLOCK_ENABLED"] = "true" if mode.oplock else "false"
+            if args.capacity_only:
+                print(f"{mode.name}: Academy, one backend worker…", flush=True)
+                with (tempfile.TemporaryDirectory() as tmp,
+                      running_app(Path(tmp), redis_url=REDIS_ACADEMY, backend_only=True,
+                                  database_url=database_url,
+                                  extra_env={"GRANIAN_WORKERS": "1"}) as app):
+                    held = asyncio.run(measure_capacity_alone(app.url, data, plan, mode, monitor))
+                rows.append(capacity_row(mode.name, held, plan))
+                continue
             print(f"{mode.name}: Academy and bare Reflex, {mode.workers} backend worker(s) each…",
                   flush=True)
             with (tempfile.TemporaryDirectory() as tmp,
@@ -1005,7 +1045,7 @@ def main() -> None:
                 result = asyncio.run(measure_mode(app.url, bare_url, database_url, data, plan,
                                                   mode, monitor))
             rows += mode_rows(mode.name, result, plan)
-        for extra in EXTRA_MEASUREMENTS if not args.workers else ():
+        for extra in EXTRA_MEASUREMENTS if not (args.workers or args.capacity_only) else ():
             with monitor.phase(extra.measure):
                 rows += extra.run(database_url) or [Row(extra.measure, "—", "—",
                                                         "not measured yet", extra.target, None)]
@@ -1018,7 +1058,7 @@ def main() -> None:
     if args.quick:
         print("(--quick: fewer clients and shorter phases; not comparable with the targets)")
     publish("learning", text, monitor,
-            write=args.update_docs and not args.quick and not args.workers)
+            write=args.update_docs and not (args.quick or args.workers or args.capacity_only))
 
 
 if __name__ == "__main__":
