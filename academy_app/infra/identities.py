@@ -73,6 +73,11 @@ class Identities:
             self._logins_of.setdefault(user_id, set()).add(login)
 
     def drop(self, users: Iterable[int] = (), logins: Iterable[str] = ()) -> None:
+        users, logins = tuple(users), tuple(logins)
+        if not users and not logins:
+            # Every commit that tells the bus anything calls this, most with nothing to drop: moving
+            # `generation` on then would only make the reads racing that commit go unremembered.
+            return
         with self._lock:
             self._generation += 1
             for login in logins:

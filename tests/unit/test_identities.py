@@ -143,6 +143,15 @@ def test_a_read_that_raced_with_a_drop_is_not_remembered():
     assert cache.get("login") is not None
 
 
+def test_a_commit_with_nothing_to_drop_does_not_spoil_a_read_racing_it():
+    cache = Identities()
+    cache.heard(True)
+    before = cache.generation()
+    cache.drop()  # e.g. a "mark as complete" committed meanwhile: it changed nobody's login
+    cache.remember("login", 7, {"id": 7}, *_times(), before)
+    assert cache.get("login") is not None
+
+
 def test_losing_the_bus_forgets_everything_and_remembers_nothing_until_heard_again():
     cache = Identities()
     cache.heard(True)

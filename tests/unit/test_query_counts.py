@@ -19,7 +19,15 @@ from sqlmodel import Session
 
 from academy_app.infra.identities import identities
 from academy_app.models import Course, Role, User
-from academy_app.services import accounts, catalog, enrollment, lessons, notifications, progress
+from academy_app.services import (
+    accounts,
+    catalog,
+    certificate_rule,
+    enrollment,
+    lessons,
+    notifications,
+    progress,
+)
 from tests.factories import make_category, make_course, make_user
 
 if TYPE_CHECKING:
@@ -59,6 +67,25 @@ def test_dashboard_stays_within_five_statements_for_1_or_50_courses(
         enroll_with_progress(db, student, course)
     fifty = sql_statements(load)
     assert len(one) == len(fifty) <= 5, (one, fifty)
+
+
+def test_a_certificate_rule_without_quizzes_reads_no_attempts(
+        db: Session, sql_statements: StatementRecorder, instructor: User, student: User) -> None:
+    """Counted: ``certificate_rule.for_learner``, which the course page of every enrolled learner
+    runs: the enrollment, the course, its lessons with the learner's marks and its quizzes. A
+    course without quizzes (most) has no attempts or points to read."""
+    course = make_course(db, instructor, lessons_per_module=(2, 3))
+    enroll_with_progress(db, student, course)
+    learner_id = student.id
+
+    def rule(session: Session) -> None:
+        learner = session.get_one(User, learner_id)
+        assert certificate_rule.for_learner(session, learner, course.id).lessons_missing
+
+    statements = sql_statements(rule)
+    assert not any("quiz_attempts" in s.sql or "quiz_questions" in s.sql for s in statements), \
+        statements
+    assert len(statements) <= 5, statements
 
 
 def test_the_bell_stays_within_three_statements_for_1_or_60_notifications(
