@@ -4,6 +4,7 @@
     .venv/bin/python -m bench.learning [--update-docs] [--quick]
     .venv/bin/python -m bench.learning --workers 2 5   # which worker count serves learners better
     .venv/bin/python -m bench.learning --capacity-only # memory per tab alone (one worker, both modes)
+    .venv/bin/python -m bench.learning --workers 1 --events-only   # A/B runs of the write path
 
 A throwaway PostgreSQL database is migrated and filled in bulk with a realistic academy: 10,000
 users, 200 published courses of 25 lessons, about 60,000 enrollments and 200,000 lesson-progress
@@ -776,9 +777,10 @@ def workers_of(url: str) -> list[int]:
 
 
 async def measure_mode(academy_url: str, bare_url: str, database_url: str, data: DataSet,
-                       plan: Plan, mode: Mode, monitor: Monitor) -> ModeResult:
-    """One mode, both apps running: round trips, saturation, then (with one worker) capacity
-    (last, because it fills the worker with a thousand tabs)."""
+                       plan: Plan, mode: Mode, monitor: Monitor,
+                       capacity_too: bool = True) -> ModeResult:
+    """One mode, both apps running: round trips, saturation, then (with one worker, unless not
+    `capacity_too`) capacity (last, because it fills the worker with a thousand tabs)."""
     rng = random.Random(7)
     count = max(*plan.levels, plan.saturation_clients)
     began = time.perf_counter()
@@ -837,7 +839,7 @@ async def measure_mode(academy_url: str, bare_url: str, database_url: str, data:
         print(f"  WARNING: {sum(client.errors for client in wrong)} answers did not carry the "
               f"expected value; the first: {str(wrong[0].first_error)[:600]}", flush=True)
     await in_batches([client.tab for client in learners + bare], ReflexTab.close, batch=100)
-    if mode.workers > 1:
+    if mode.workers > 1 or not capacity_too:
         return ModeResult(latency, *saturated, capacity=None)
 
     print(f"  capacity: learners on /dashboard, in steps of {plan.capacity_steps}", flush=True)
@@ -994,6 +996,10 @@ def main() -> None:
                         help="only the capacity phase (memory per tab), in the one-worker modes, "
                              "after warm-up tabs; no bare app and no extra measurements; the "
                              "table is printed, never written to the docs")
+    parser.add_argument("--events-only", action="store_true",
+                        help="only the round trips and the saturation: no capacity, no extra "
+                             "measurements, never written to the docs (A/B runs of a change to "
+                             "the write path, e.g. with --workers 1)")
     args = parser.parse_args()
     modes = MODES if not args.workers else tuple(
         Mode(f"Redis + oplock, {n} workers", oplock=True, workers=n) for n in args.workers)
@@ -1043,9 +1049,10 @@ def main() -> None:
                   bare_reflex(Path(tmp), REDIS_BARE, database_url=database_url,
                               workers=mode.workers) as bare_url):
                 result = asyncio.run(measure_mode(app.url, bare_url, database_url, data, plan,
-                                                  mode, monitor))
+                                                  mode, monitor, capacity_too=not args.events_only))
             rows += mode_rows(mode.name, result, plan)
-        for extra in EXTRA_MEASUREMENTS if not (args.workers or args.capacity_only) else ():
+        for extra in EXTRA_MEASUREMENTS if not (args.workers or args.capacity_only
+                                                or args.events_only) else ():
             with monitor.phase(extra.measure):
                 rows += extra.run(database_url) or [Row(extra.measure, "—", "—",
                                                         "not measured yet", extra.target, None)]
@@ -1058,7 +1065,8 @@ def main() -> None:
     if args.quick:
         print("(--quick: fewer clients and shorter phases; not comparable with the targets)")
     publish("learning", text, monitor,
-            write=args.update_docs and not (args.quick or args.workers or args.capacity_only))
+            write=args.update_docs and not (args.quick or args.workers or args.capacity_only
+                                            or args.events_only))
 
 
 if __name__ == "__main__":
