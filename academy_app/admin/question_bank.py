@@ -12,6 +12,7 @@ from sqlmodel import Session
 from academy_app.admin.reports import CourseReportState, course_header, course_missing
 from academy_app.admin.workspace import admin_page, data_table
 from academy_app.components.layout import empty_state, labelled
+from academy_app.infra.markdown import plain_text
 from academy_app.models import User
 from academy_app.services import gift, grading, quizzes
 from academy_app.services.errors import Invalid
@@ -69,7 +70,8 @@ class QuestionBankState(CourseReportState):
             if self.tag != ALL_TAGS and self.tag not in self.tags:
                 self.tag = ALL_TAGS
             self.rows = [BankLine(id=q.id, kind=_kind_label(q.kind.value),
-                                  label=gift.title_from(q.stem), tags=", ".join(q.tags),
+                                  label=gift.title_from(plain_text(q.stem)),
+                                  tags=", ".join(q.tags),
                                   points=f"{q.points:g}", version=q.version)
                          for q in rows if self.tag == ALL_TAGS or self.tag in q.tags]
         return None
@@ -186,6 +188,7 @@ def bank_card() -> rx.Component:
             rx.spacer(),
             rx.button(rx.icon("download", size=14), "Export GIFT", variant="soft",
                       on_click=S.export_gift),
+            wrap="wrap",  # a phone puts Export GIFT on a line of its own, not past the edge
             width="100%",
             align="center",
         ),

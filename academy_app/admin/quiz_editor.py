@@ -225,7 +225,8 @@ class QuizEditorState(StaffState):
         self.flags = {name: bool(getattr(quiz, name)) for name in SETTING_FLAGS}
         self._bank = {q.id: q for q in editor.questions}
         self.questions = [EditorQuestion(
-            id=q.id, number=number, kind=KIND_LABELS[q.kind.value], label=gift.title_from(q.stem),
+            id=q.id, number=number, kind=KIND_LABELS[q.kind.value],
+            label=gift.title_from(plain_text(q.stem)),  # "What is 7 // 2?", not "`7 // 2`"
             points=f"{q.points:g}", tags=", ".join(q.tags), version=q.version,
             key=grading.describe_key(q.kind, q.spec))
             for number, q in enumerate(editor.questions, start=1)]

@@ -194,12 +194,16 @@ def learners_page() -> rx.Component:
                     rx.hstack(
                         rx.debounce_input(rx.input(
                             rx.input.slot(rx.icon("search", size=16)), value=LearnersState.query,
-                            on_change=LearnersState.search, type="search", width="300px",
-                            aria_label="Search learners", placeholder="Search by name or email"),
+                            on_change=LearnersState.search, type="search",
+                            width=["100%", "300px"], aria_label="Search learners",
+                            placeholder="Search by name or email"),
                             debounce_timeout=250),
                         rx.spacer(),
                         rx.button(rx.icon("download", size=14), "Export CSV", variant="soft",
                                   on_click=LearnersState.export_csv),
+                        # A phone puts Export CSV under a full-width search, whose hint showed
+                        # cut off ("Search by name or emai") squeezed beside it.
+                        wrap="wrap",
                         width="100%",
                     ),
                     data_table(LearnersState.rows, learner_line,

@@ -277,7 +277,8 @@ def empty_state(icon: str, title: str, text: str, *actions: rx.Component) -> rx.
             align="center",
             spacing="3",
         ),
-        padding="64px",
+        # Narrower padding on a phone: 64 px a side left the message a third of the screen wide.
+        padding=rx.breakpoints(initial="40px 20px", sm="64px"),
         border=f"1px dashed {rx.color('gray', 6)}",
         border_radius="16px",
         background=rx.color("gray", 1),

@@ -146,13 +146,13 @@ def verification_result() -> rx.Component:
             _details(),
             open_badge_button(VerifyState.credential_href, "Download Open Badge (JSON)",
                               "Download Open Badge (JSON) of certificate " + VerifyState.shown_code),
-            spacing="4", width="100%"))),
+            spacing="4", width="100%"), width="100%")),
         ("revoked", rx.card(rx.vstack(
             rx.callout("This certificate was revoked on " + VerifyState.revoked_on
                        + ". It no longer certifies this course.", icon="ban", color_scheme="red",
                        size="2",
                        role="status", width="100%"),
-            _details(), spacing="4", width="100%"))),
+            _details(), spacing="4", width="100%"), width="100%")),
         rx.callout("No certificate has this code. Check it for typos: it is printed under the "
                    "QR code, like ABCD-2345-EFGH-6789.", icon="circle-help", color_scheme="amber",
                    high_contrast=True, size="2", role="status", width="100%"),
@@ -197,7 +197,7 @@ def credential_file_check() -> rx.Component:
             rx.callout(VerifyState.file_verdict, icon="ban", color_scheme="red", size="2",
                        role="status", width="100%"))),
         spacing="3", width="100%",
-    ))
+    ), width="100%")
 
 
 def verify_page() -> rx.Component:

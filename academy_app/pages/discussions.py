@@ -175,35 +175,55 @@ def post_view(post: PostLine) -> rx.Component:
     return rx.cond(post.hidden & ~DiscussionState.is_staff_here, hidden_post(), shown_post(post))
 
 
+def author_face(post: PostLine) -> rx.Component:
+    """Beside a post: its author's picture or initials, an image named for them; a plain mark,
+    hidden from screen readers, where the viewer is not told who wrote it (or it was deleted)."""
+    return rx.cond(
+        post.initials != "",
+        rx.box(rx.avatar(src=post.avatar, fallback=post.initials, size="2", radius="full",
+                         custom_attrs={"alt": ""}),
+               role="img", aria_label=post.author, flex_shrink="0", line_height="0"),
+        rx.flex(rx.icon("user-round", size=16), aria_hidden="true", width="32px", height="32px",
+                flex_shrink="0", align="center", justify="center", border_radius="100%",
+                background=rx.color("gray", 4), color=rx.color("gray", 11)),
+    )
+
+
 def shown_post(post: PostLine) -> rx.Component:
     return rx.el.article(
-        rx.vstack(
-            rx.hstack(
-                rx.text(rx.cond(post.deleted, "Deleted post", post.author), weight="bold", size="2"),
-                rx.cond(post.staff, _badge("Staff", "violet", "graduation-cap")),
-                rx.cond(post.accepted, _badge("Accepted answer", "green", "circle-check")),
-                rx.cond(post.endorsed, _badge("Endorsed by staff", "blue", "badge-check")),
-                rx.cond(post.hidden, _badge("Hidden from learners", "orange", "eye-off")),
-                rx.cond(post.held, waiting_badge()),
-                rx.text(post.when, rx.cond(post.edited, " · edited", ""), size="1",
-                        color_scheme="gray"),
-                spacing="2", wrap="wrap", align="center",
-            ),
-            rx.cond(
-                post.deleted,
-                rx.text("This post was deleted.", size="2", color_scheme="gray", font_style="italic"),
-                rx.cond(DiscussionState.editing_id == post.id, edit_form(post),
-                        rx.html(post.body_html, class_name="markdown")),
-            ),
-            rx.cond(~post.deleted, post_actions(post)),
-            rx.cond(DiscussionState.flagging_id == post.id, flag_form()),
-            spacing="2", width="100%",
-        ),
+        rx.hstack(author_face(post), post_content(post), spacing="3", align="start",
+                  width="100%"),
         aria_label=rx.cond(post.deleted, "Deleted post", "Post by " + post.author),
         style={"padding": "12px", "border_radius": "10px", "width": "100%",
                "background": rx.cond(post.accepted, rx.color("green", 2), rx.color("gray", 2)),
                "border": rx.cond(post.accepted, f"1px solid {rx.color('green', 6)}",
                                  f"1px solid {rx.color('gray', 4)}")},
+    )
+
+
+def post_content(post: PostLine) -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.text(rx.cond(post.deleted, "Deleted post", post.author), weight="bold", size="2"),
+            rx.cond(post.staff, _badge("Staff", "violet", "graduation-cap")),
+            rx.cond(post.accepted, _badge("Accepted answer", "green", "circle-check")),
+            rx.cond(post.endorsed, _badge("Endorsed by staff", "blue", "badge-check")),
+            rx.cond(post.hidden, _badge("Hidden from learners", "orange", "eye-off")),
+            rx.cond(post.held, waiting_badge()),
+            rx.text(post.when, rx.cond(post.edited, " · edited", ""), size="1",
+                    color_scheme="gray"),
+            spacing="2", wrap="wrap", align="center",
+        ),
+        rx.cond(
+            post.deleted,
+            rx.text("This post was deleted.", size="2", color_scheme="gray", font_style="italic"),
+            rx.cond(DiscussionState.editing_id == post.id, edit_form(post),
+                    rx.html(post.body_html, class_name="markdown")),
+        ),
+        rx.cond(~post.deleted, post_actions(post)),
+        rx.cond(DiscussionState.flagging_id == post.id, flag_form()),
+        # min_width: a wide code block scrolls in its own box instead of widening the post.
+        spacing="2", flex="1", min_width="0",
     )
 
 
@@ -274,9 +294,10 @@ def thread_detail() -> rx.Component:
 def thread_list() -> rx.Component:
     return rx.vstack(
         rx.hstack(
-            rx.input(placeholder="Search this course's discussions", value=DiscussionState.search,
+            # Short enough to show whole beside the sort on a phone.
+            rx.input(placeholder="Search discussions", value=DiscussionState.search,
                      on_change=DiscussionState.set_search.debounce(300), type="search",
-                     aria_label="Search this course's discussions", flex="1"),
+                     aria_label="Search discussions", flex="1"),
             rx.select.root(
                 rx.select.trigger(aria_label="Sort threads"),
                 rx.select.content(*[rx.select.item(label, value=value) for value, label in SORTS]),

@@ -91,6 +91,10 @@ def lesson_actions() -> rx.Component:
                           rx.text("Next: ", LearnState.next_locked.title, " · ",
                                   lock_reason(LearnState.next_locked), size="2"),
                           align="center", spacing="2", color=rx.color("gray", 11))),
+        # A phone stacks them, full width: in a row that wraps, "Next lesson" fell alone to the
+        # left of a second line under "Mark as complete" on the right.
+        direction=rx.breakpoints(initial="column", sm="row"),
+        align=rx.breakpoints(initial="stretch", sm="center"),
         spacing="3",
         wrap="wrap",
         width="100%",

@@ -70,8 +70,9 @@ def avatar_editor() -> rx.Component:
 def profile_section() -> rx.Component:
     return section(
         "Profile",
-        rx.text("Your picture shows in the header; your name there, beside your discussion "
-                "posts, and on certificates issued from now on.", color_scheme="gray"),
+        rx.text("Your picture and name show in the header and beside your discussion posts "
+                "(other learners see neither on a post you make anonymously); your name also on "
+                "certificates issued from now on.", color_scheme="gray"),
         avatar_editor(),
         form(field("Display name", "full_name", "full_name", autocomplete="name",
                    default=MyAccountState.full_name),

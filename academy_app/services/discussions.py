@@ -62,7 +62,7 @@ from academy_app.models import (
     as_utc,
     utcnow,
 )
-from academy_app.services import accounts, audit, emails
+from academy_app.services import accounts, audit, emails, profile
 from academy_app.services.access import can_open, is_gated
 from academy_app.services.accounts import require_user
 from academy_app.services.catalog import escape_like, is_course_staff
@@ -162,6 +162,10 @@ class PostRow:
     can_flag: bool = False
     can_hide: bool = False  # the course's staff, on a published post (an opening one alone too)
     held: bool = False  # waiting for review: only its author and the course's staff get the row
+    # Beside the post: the author's picture and initials, both '' when this viewer is not told who
+    # wrote it (an anonymous post to a peer: a face names its author as surely as a name).
+    avatar: str = ""
+    initials: str = ""
 
 
 @dataclass(frozen=True)
@@ -248,8 +252,8 @@ class ThreadPosts:
     thread: DiscussionThread
     lesson_title: str
     # Each post (the opening first) with its author's name, whether the course's staff wrote it,
-    # and its body as HTML (rendered once, not once per viewer).
-    posts: tuple[tuple[DiscussionPost, str, bool, str], ...]
+    # its body as HTML (rendered once, not once per viewer) and the author's avatar key.
+    posts: tuple[tuple[DiscussionPost, str, bool, str, str], ...]
     votes: frozenset[tuple[int, int]]  # (post id, user id)
     flags: frozenset[tuple[int, int]]  # (post id, user id)
     followers: frozenset[int]  # users following it now
@@ -850,7 +854,7 @@ def _thread_posts(session: Session, access: Access, thread: DiscussionThread, *,
     """The thread's posts, held ones of every author included (`thread_view` gives each viewer
     theirs), and the votes, open flags and follow of `readers` (None: of everyone)."""
     rows = session.exec(
-        select(DiscussionPost, User.full_name, User.role, User.id)
+        select(DiscussionPost, User.full_name, User.role, User.id, User.avatar)
         .join(User, col(User.id) == DiscussionPost.author_id)
         .where(DiscussionPost.thread_id == thread.id, _shown_where())
         .order_by(col(DiscussionPost.is_opening).desc(), col(DiscussionPost.created_at),
@@ -872,8 +876,8 @@ def _thread_posts(session: Session, access: Access, thread: DiscussionThread, *,
     return ThreadPosts(
         thread=thread, lesson_title=session.get(Lesson, thread.lesson_id).title,
         posts=tuple((post, name, role is Role.ADMIN or author_id == access.course.instructor_id,
-                     "" if post.deleted_at is not None else render_markdown(post.body))
-                    for post, name, role, author_id in rows),
+                     "" if post.deleted_at is not None else render_markdown(post.body), avatar)
+                    for post, name, role, author_id, avatar in rows),
         votes=of_readers(DiscussionVote), flags=of_readers(DiscussionFlag),
         followers=frozenset(session.exec(following)))
 
@@ -891,9 +895,10 @@ def thread_view(access: Access, posts: ThreadPosts) -> ThreadView:
     if thread.hidden_at is not None and not access.staff:
         return _hidden_view(access, thread)
     me = access.user.id
-    rows = [_post_row(access, thread, post, name, staff_author, body_html,
+    rows = [_post_row(access, thread, post, name, staff_author, body_html, avatar,
                       (post.id, me) in posts.votes, (post.id, me) in posts.flags)
-            for post, name, staff_author, body_html in posts.posts if _shown_to(access, post)]
+            for post, name, staff_author, body_html, avatar in posts.posts
+            if _shown_to(access, post)]
     opening_post, opening_name = posts.posts[0][0], posts.posts[0][1]
     return ThreadView(
         thread=_thread_row(access, thread, opening_post, opening_name, posts.lesson_title),
@@ -1060,11 +1065,14 @@ def _hidden_view(access: Access, thread: DiscussionThread) -> ThreadView:
 
 
 def _post_row(access: Access, thread: DiscussionThread, post: DiscussionPost, name: str,
-              staff_author: bool, body_html: str, voted: bool, flagged: bool = False) -> PostRow:
+              staff_author: bool, body_html: str, avatar: str, voted: bool,
+              flagged: bool = False) -> PostRow:
     hidden = _hidden(post, thread)
     if hidden and not access.staff:
         return _hidden_post_row(post.id, post.created_at)
     mine, deleted = post.author_id == access.user.id, post.deleted_at is not None
+    # The face goes with the name (`_author_name`): never to a peer of an anonymous author.
+    face = not deleted and (not post.anonymous or access.staff or mine)
     held = post.held_at is not None
     answerable = (thread.kind is ThreadKind.QUESTION and not post.is_opening and not deleted
                   and not hidden and not held)
@@ -1080,7 +1088,9 @@ def _post_row(access: Access, thread: DiscussionThread, post: DiscussionPost, na
         and thread.accepted_post_id != post.id,
         can_endorse=answerable and access.staff, hidden=hidden, flagged=flagged,
         can_flag=not mine and not deleted and not flagged and not access.staff and not held,
-        can_hide=access.staff and not deleted and not held, held=held)
+        can_hide=access.staff and not deleted and not held, held=held,
+        avatar=profile.avatar_url(avatar) if face else "",
+        initials=profile.initials(name) if face else "")
 
 
 def _who(post: DiscussionPost, access: Access) -> str:

@@ -71,6 +71,11 @@ def avatar_url(key: str, size: int = 64) -> str:
     return f"/avatars/{key}-{size}.webp" if key else ""
 
 
+def initials(name: str) -> str:
+    """What stands in for a person without a picture: the first letters of their first two names."""
+    return "".join(part[0] for part in name.split()[:2]).upper()
+
+
 def avatar_file(name: str) -> Path | None:
     """A stored avatar file by its name; None for anything that is not one."""
     if not _AVATAR_FILE.fullmatch(name or ""):

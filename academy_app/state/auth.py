@@ -109,7 +109,7 @@ class AuthState(rx.State):
 
     @rx.var
     def user_initials(self) -> str:
-        return "".join(part[0] for part in self.user_name.split()[:2]).upper()
+        return profile.initials(self.user_name)
 
     def _login(self) -> str:
         """The hash of the login token the browser sent when this tab connected ('' for none)."""

@@ -76,6 +76,8 @@ class PostLine:
     can_flag: bool = False
     can_hide: bool = False
     held: bool = False  # waiting for review: only its author and staff have it
+    avatar: str = ""  # the author's picture ('' for none, or for an author the viewer is not told)
+    initials: str = ""  # in place of the picture ('' likewise)
 
 
 # A live change writes the same dates and counts into hundreds of tabs' lists: formatted once.
@@ -108,7 +110,8 @@ def _post_line(row: discussions.PostRow) -> PostLine:
                     endorsed=row.endorsed, mine=row.mine, can_edit=row.can_edit,
                     can_delete=row.can_delete, can_accept=row.can_accept,
                     can_endorse=row.can_endorse, hidden=row.hidden, flagged=row.flagged,
-                    can_flag=row.can_flag, can_hide=row.can_hide, held=row.held)
+                    can_flag=row.can_flag, can_hide=row.can_hide, held=row.held,
+                    avatar=row.avatar, initials=row.initials)
 
 
 def _text(value: object, limit: int) -> str:

@@ -33,8 +33,9 @@ SCORING_LABELS = {AttemptScoring.HIGHEST: "your best attempt counts",
                   AttemptScoring.LAST: "your last attempt counts",
                   AttemptScoring.AVERAGE: "the average of your attempts counts",
                   AttemptScoring.FIRST: "your first attempt counts"}
-SHOWN_LABELS = {ShowAnswers.AFTER_SUBMIT: "after each attempt",
-                ShowAnswers.AFTER_PASS: "once you pass", ShowAnswers.NEVER: "never"}
+# The end of "Answers and explanations …": "shown: never" read as a form, not a sentence.
+SHOWN_LABELS = {ShowAnswers.AFTER_SUBMIT: "are shown after each attempt",
+                ShowAnswers.AFTER_PASS: "are shown once you pass", ShowAnswers.NEVER: "are not shown"}
 KIND_HINTS = {"single": "Choose one answer.", "multiple": "Choose every answer that applies.",
               "true_false": "True or false?", "numeric": "Enter a number.",
               "short_text": "Type a short answer.",
@@ -258,7 +259,7 @@ class QuizState(LearnState):
         minutes = status.time_limit_minutes
         self.time_limit = f"{minutes} minute{'' if minutes == 1 else 's'}" if minutes else "None"
         self.counting = SCORING_LABELS[status.attempt_scoring].capitalize()
-        self.answers_shown_when = SHOWN_LABELS[status.show_answers].capitalize()
+        self.answers_shown_when = SHOWN_LABELS[status.show_answers]
         self.past = [AttemptRow(number=a.number, started=_when(a.started_at),
                                 score=_percent(a.percent) if a.submitted_at else "In progress",
                                 outcome="" if a.passed is None

@@ -17,7 +17,15 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.test_responsive import ADMIN, ADMIN_PAGES, INSTRUCTOR, PAGES_OF, STAFF_PAGES, settled
+from tests.e2e.test_responsive import (
+    ADMIN,
+    ADMIN_PAGES,
+    INSTRUCTOR,
+    PAGES_OF,
+    STAFF_MORE,
+    STAFF_PAGES,
+    settled,
+)
 from tests.e2e.test_student_journey import landing, log_in, sign_up
 
 pytestmark = pytest.mark.e2e
@@ -33,8 +41,6 @@ PHONE = {"width": 390, "height": 844}
 THEMES = ("light", "dark")
 # The responsive test's pages of each role, with staff's question inbox, a question bank and a
 # quiz's editor and results. An admin's learner pages are the instructor's, already checked.
-STAFF_MORE = ["/admin/discussions", "/admin/courses/1/questions", "/admin/quizzes/1",
-              "/admin/quizzes/1/results"]
 PAGES_TO_CHECK = {
     **PAGES_OF,
     INSTRUCTOR: PAGES_OF[INSTRUCTOR] + STAFF_MORE,

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.test_polish import right_edge
 from tests.e2e.test_student_journey import complete_every_lesson, landing, log_in, sign_up
 
 pytestmark = pytest.mark.e2e
@@ -74,6 +75,9 @@ def test_earn_download_verify_and_revoke_a_certificate(open_page):
     stranger.goto(f"/verify/{code}")
     revoked = stranger.get_by_role("status").filter(has_text="This certificate was revoked on")
     expect(revoked).to_be_visible()
+    # The result's card spans the column, to the code field's Check button.
+    result = stranger.locator(".rt-Card").filter(has=revoked)
+    assert abs(right_edge(result) - right_edge(stranger.get_by_role("button", name="Check", exact=True))) <= 1
     expect(revoked).not_to_contain_text("Issued in error")  # the reason is the learner's
     expect(learner.get_by_text("Revoked", exact=True)).to_be_visible()  # live, no reload
     expect(learner.get_by_role("link", name=re.compile("^Download the certificate"))).to_have_count(0)

@@ -13,6 +13,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from tests.e2e.test_accessibility import WCAG
+from tests.e2e.test_account import a_photo
 from tests.e2e.test_payments import LIVE_MS, logged_in
 from tests.e2e.test_student_journey import sign_up
 
@@ -88,6 +89,31 @@ def test_a_question_is_answered_endorsed_and_accepted_live(open_page: Callable[[
            ).to_be_visible()
 
 
+def test_a_post_shows_its_authors_picture_or_else_initials(open_page: Callable[[], Page],
+                                                            tmp_path):
+    asker = learner_on_first_lesson(open_page, "Fay Face")
+    lesson = asker.url
+    asker.goto("/account")
+    asker.get_by_label("Upload a picture").set_input_files(a_photo(tmp_path / "fay.jpg"))
+    expect(asker.get_by_role("img", name="Your picture")).to_have_attribute(
+        "src", re.compile(r"^/avatars/"))
+    asker.goto(lesson)
+    ask(asker, "Where do I start?", "The first lesson looks long.")
+
+    peer = learner_on_first_lesson(open_page, "Gil Glance")
+    peer.get_by_role("button", name="Open thread: Where do I start?").click()
+    face = peer.get_by_role("article", name="Post by Fay Face").get_by_role("img", name="Fay Face")
+    expect(face).to_be_visible()
+    expect(face.locator("img")).to_have_attribute(
+        "src", re.compile(r"^/avatars/[0-9a-f]{32}-64\.webp$"))
+    peer.get_by_label("Your reply").fill("Start with the video.")
+    peer.get_by_role("button", name="Reply").click()
+    initials = peer.get_by_role("article", name="Post by Gil Glance").get_by_role(
+        "img", name="Gil Glance")
+    expect(initials).to_have_text("GG")  # no picture uploaded
+    assert section_violations(peer) == []
+
+
 def test_an_anonymous_question_names_its_author_to_staff_only(open_page: Callable[[], Page]):
     asker = learner_on_first_lesson(open_page, "Quinn Quiet")
     ask(asker, "Is it fine to be slow?", "I take a long time per lesson.", anonymous=True)
@@ -96,6 +122,8 @@ def test_an_anonymous_question_names_its_author_to_staff_only(open_page: Callabl
     peer = learner_on_first_lesson(open_page, "Pia Peer")
     peer.get_by_role("button", name="Open thread: Is it fine to be slow?").click()
     expect(peer.get_by_role("article", name="Post by Anonymous")).to_be_visible()
+    # No face either: a picture or initials would name the author as surely.
+    expect(peer.get_by_role("article", name="Post by Anonymous").get_by_role("img")).to_have_count(0)
     assert "Quinn" not in peer.content()
 
     instructor = logged_in(open_page, "instructor@academy.test")

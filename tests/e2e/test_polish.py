@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.test_student_journey import log_in
+from tests.e2e.test_student_journey import continue_course, log_in, sign_up
 
 pytestmark = pytest.mark.e2e
 
@@ -79,3 +79,138 @@ def test_an_explicit_next_still_wins_for_staff(page: Page):
     page.goto("/login?next=/courses")
     log_in(page, "instructor@academy.test")
     expect(page).to_have_url(re.compile(r"/courses/?$"))
+
+
+def right_edge(locator: Locator) -> float:
+    box = locator.bounding_box()
+    assert box, f"{locator} is not shown"
+    return box["x"] + box["width"]
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_the_verify_pages_panels_span_the_column_of_its_code_field(page: Page,
+                                                                   viewport: dict[str, int]):
+    """The result and the badge-file check were as wide as their text, short of the code field's
+    Check button on a desktop: the page's parts end on one line."""
+    page.set_viewport_size(viewport)
+    page.goto("/verify")
+    check = page.get_by_role("button", name="Check", exact=True)
+    file_check = page.locator(".rt-Card").filter(
+        has=page.get_by_role("heading", name="Check an Open Badge file"))
+    expect(file_check).to_be_visible()
+    assert abs(right_edge(file_check) - right_edge(check)) <= 1
+
+
+def test_an_empty_state_gives_its_message_the_phones_width(page: Page):
+    """With 64 px of padding a side, an empty state's message was a third of a phone's width."""
+    page.set_viewport_size(PHONE)
+    page.goto("/no-such-page")
+    message = page.get_by_text("The page you are looking for does not exist")
+    expect(message).to_be_visible()
+    share = message.evaluate("""text => {
+        let box = text.parentElement;
+        while (box && getComputedStyle(box).borderStyle !== 'dashed') box = box.parentElement;
+        return text.getBoundingClientRect().width / box.getBoundingClientRect().width; }""")
+    assert share >= 0.8, f"the message takes {share:.0%} of the empty state's width"
+
+
+def luminance(page: Page, colour: str) -> float:
+    """A CSS colour's relative luminance (WCAG), read back through a one-pixel canvas."""
+    return page.evaluate("""colour => {
+        const canvas = document.createElement('canvas'); canvas.width = canvas.height = 1;
+        const paint = canvas.getContext('2d', {willReadFrequently: true});
+        paint.fillStyle = colour; paint.fillRect(0, 0, 1, 1);
+        const linear = [...paint.getImageData(0, 0, 1, 1).data].slice(0, 3).map(c => c / 255)
+            .map(c => c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]; }""", colour)
+
+
+def test_a_lesson_on_a_phone_stacks_its_buttons_keeps_code_dark_and_a_quiz_says_when(
+        page: Page):
+    page.set_viewport_size(PHONE)
+    sign_up(page, "Phil Phone")
+    expect(page).to_have_url(re.compile(r"/dashboard/?$"))
+    continue_course(page, "/courses/python-foundations")
+    page.get_by_role("button", name="Mark as complete").click()
+    page.get_by_role("button", name="Next lesson").click()
+    expect(page.get_by_role("heading", name="Your first program")).to_be_visible()
+    # Previous, Mark as complete and Next one under the other, each the card's width: in a row
+    # that wrapped they stood at odd places on two lines.
+    buttons = [page.get_by_role("link", name="Previous lesson"),
+               page.get_by_role("button", name="Mark as complete"),
+               page.get_by_role("button", name="Next lesson")]
+    boxes = [button.bounding_box() for button in buttons]
+    assert all(boxes)
+    assert len({(round(b["x"]), round(b["width"])) for b in boxes}) == 1, boxes
+    assert boxes[0]["y"] < boxes[1]["y"] < boxes[2]["y"]
+
+    # The lesson's code block stays dark in the dark theme (it was a near-white slab there).
+    page.emulate_media(color_scheme="dark")
+    expect(page.locator("html")).to_have_class(re.compile(r"\bdark\b"))
+    block = page.locator(".markdown pre").first
+    background = block.evaluate("pre => getComputedStyle(pre).backgroundColor")
+    assert luminance(page, background) < 0.05, background
+
+    # A quiz says when its answers are shown in a sentence ("are shown: after each attempt").
+    page.goto(page.url.rsplit("/", 1)[0] + "/5")
+    expect(page.get_by_text(
+        "Your best attempt counts. Answers and explanations are shown after each attempt.")
+    ).to_be_visible()
+
+
+# Each shown text field whose placeholder is wider than the room inside it, measured in its own font.
+CUT_PLACEHOLDERS = """() => [...document.querySelectorAll('input[placeholder], textarea[placeholder]')]
+    .filter(field => field.offsetParent !== null && !field.value)
+    .filter(field => {
+        const style = getComputedStyle(field);
+        const pen = document.createElement('canvas').getContext('2d');
+        pen.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+        const room = field.clientWidth - parseFloat(style.paddingLeft)
+            - parseFloat(style.paddingRight);
+        return pen.measureText(field.placeholder.split('\\n')[0]).width > room + 1;
+    }).map(field => field.placeholder)"""
+
+
+def test_no_placeholder_is_cut_off_on_a_phone(page: Page):
+    """"Search this course's discuss…" and "Search by name or emai…" were, at 390 px."""
+    page.set_viewport_size(PHONE)
+    page.goto("/login")
+    log_in(page, "instructor@academy.test")
+    expect(page).to_have_url(re.compile(r"/admin/courses/?$"))
+    cut = {}
+    for path in ("/courses", "/learn/python-foundations/2", "/admin/courses",
+                 "/admin/courses/new", "/admin/courses/1/learners", "/admin/coupons",
+                 "/admin/payments", "/admin/study-groups"):
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+        expect(page.locator("[aria-busy='true']")).to_have_count(0)
+        if found := page.evaluate(CUT_PLACEHOLDERS):
+            cut[path] = found
+    assert cut == {}
+
+
+def test_quiz_questions_are_listed_as_their_text_not_their_markdown(page: Page):
+    """The quiz editor and the question bank listed stems as typed: "What is `7 // 2`?"."""
+    page.goto("/login")
+    log_in(page, "instructor@academy.test")
+    expect(page).to_have_url(re.compile(r"/admin/courses/?$"))
+    page.goto("/admin/quizzes/1")
+    expect(page.get_by_role("button", name="Edit question 4: What is 7 // 2?")).to_be_visible()
+    page.goto("/admin/courses/1/questions")
+    expect(page.get_by_role("rowheader", name="What is 7 // 2?", exact=True)).to_be_visible()
+    expect(page.get_by_role("rowheader", name=re.compile("`"))).to_have_count(0)
+
+
+def test_the_jobs_page_sets_a_sentence_in_a_stat_card_as_text_not_as_a_figure(page: Page):
+    page.goto("/login")
+    log_in(page, "admin@academy.test")
+    expect(page).to_have_url(re.compile(r"/admin/courses/?$"))
+    page.goto("/admin/jobs")
+    sentence = page.get_by_text("Runs in the web process (no broker)")
+    count = page.get_by_text("Queued emails").locator("xpath=following-sibling::*[1]")
+    expect(sentence).to_be_visible()
+    assert font_size(sentence) < font_size(count) and font_size(sentence) <= 18
+
+
+def font_size(element: Locator) -> float:
+    return float(element.evaluate("e => parseFloat(getComputedStyle(e).fontSize)"))

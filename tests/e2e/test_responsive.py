@@ -40,6 +40,9 @@ STAFF_PAGES = ["/admin/courses", "/admin/courses/new", "/admin/courses/1",
                "/admin/courses/1/pacing", "/admin/analytics",
                "/admin/payments", "/admin/coupons", "/admin/study-groups"]
 ADMIN_PAGES = ["/admin/users", "/admin/certificates", "/admin/audit", "/admin/jobs"]
+# Staff's question inbox, a question bank and a quiz's editor and results.
+STAFF_MORE = ["/admin/discussions", "/admin/courses/1/questions", "/admin/quizzes/1",
+              "/admin/quizzes/1/results"]
 PAGES_OF = {
     "visitor": PUBLIC_PAGES,
     STUDENT: LEARNER_PAGES + PUBLIC_PAGES[:4],
@@ -155,6 +158,18 @@ def test_no_page_scrolls_sideways(open_sized: Callable[..., Page], who: str, siz
     page = open_sized(who, size)
     overflowing = {}
     for path in PAGES_OF[who]:
+        settled(page, path)
+        if problem := sideways_overflow(page):
+            overflowing[path] = problem
+    assert overflowing == {}
+
+
+@pytest.mark.parametrize("size", [PHONE, ZOOM_200], ids=["phone-390", "zoom-200"])
+def test_no_workspace_tool_page_scrolls_sideways(open_sized: Callable[..., Page], size: dict):
+    """The question bank's tag filter and Export GIFT pushed a phone's page 17 px sideways."""
+    page = open_sized(INSTRUCTOR, size)
+    overflowing = {}
+    for path in STAFF_MORE:
         settled(page, path)
         if problem := sideways_overflow(page):
             overflowing[path] = problem

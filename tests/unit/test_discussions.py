@@ -24,7 +24,7 @@ from academy_app.models import (
     User,
     utcnow,
 )
-from academy_app.services import access, accounts, discussions, enrollment
+from academy_app.services import access, accounts, discussions, enrollment, profile
 from academy_app.services.access import RuleSpec
 from academy_app.services.discussions import ThreadSort
 from academy_app.services.errors import (
@@ -37,6 +37,7 @@ from academy_app.services.errors import (
 from academy_app.settings import get_settings
 from tests.factories import make_course, make_user, race
 from tests.unit.test_access import lessons_of, modules_of
+from tests.unit.test_account import picture
 
 
 def rid() -> str:
@@ -350,6 +351,24 @@ def test_an_anonymous_post_hides_its_author_from_other_learners_only(db, instruc
     assert discussions.open_thread(db, instructor, thread.id).opening.author == \
         "Ada Asker (anonymous to learners)"
     assert discussions.inbox(db, instructor)[0].asker == "Ada Asker"
+
+
+def test_a_posts_face_goes_with_its_authors_name_never_to_a_peer_of_an_anonymous_one(
+        db, instructor, asker, peer, lesson_id):
+    profile.set_avatar(db, asker, picture())
+    db.commit()
+    picture_url = profile.avatar_url(db.get(User, asker.id).avatar)
+    thread = ask(db, asker, lesson_id)
+    answer(db, asker, thread.id, body="Still stuck", anonymous=True)
+    answer(db, peer, thread.id, body="Me too")
+    view = discussions.open_thread(db, peer, thread.id)
+    named, (anonymous, peers) = view.opening, view.replies
+    assert (named.avatar, named.initials) == (picture_url, "AA")
+    assert (anonymous.author, anonymous.avatar, anonymous.initials) == ("Anonymous", "", "")
+    assert (peers.avatar, peers.initials) == ("", "PP")  # no picture: the initials stand in
+    for who in (asker, instructor):  # its author and the staff are told who wrote it, face too
+        mine = discussions.open_thread(db, who, thread.id).replies[0]
+        assert (mine.avatar, mine.initials) == (picture_url, "AA")
 
 
 def _ids_in(row: dict) -> set[str]:
