@@ -113,7 +113,7 @@ def test_a_course_page_and_the_catalog_show_their_courses_before_the_app_runs(pa
     page.goto("/courses/python-foundations")
     expect(page.get_by_role("button", name="Enroll").or_(
         page.get_by_role("link", name="Continue learning"))).to_be_visible()
-    expect(page.get_by_role("heading", level=1)).to_have_count(1)
+    expect(page.get_by_role("heading", level=1, name="Python Foundations")).to_have_count(1)
     page.goto("/courses")
     expect(page.get_by_role("status").filter(has_text=re.compile(r"^\d+ courses$"))).to_be_visible()
     expect(page.get_by_role("link", name="Python Foundations", exact=True)).to_have_count(1)
