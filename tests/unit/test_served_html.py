@@ -378,8 +378,12 @@ def test_a_page_the_server_could_send_as_a_file_is_still_rewritten(exported):
     async def send(message: dict) -> None:
         sent.append(message)
 
+    requests = [{"type": "http.request", "body": b"", "more_body": False}]
+
     async def receive() -> dict:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        if requests:
+            return requests.pop()
+        await asyncio.Future()  # the client stays connected (cancelled once the answer is sent)
 
     scope = {"type": "http", "method": "GET", "path": "/login/", "raw_path": b"/login/",
              "query_string": b"", "headers": [], "extensions": {"http.response.pathsend": {}}}
