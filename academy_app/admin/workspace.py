@@ -7,7 +7,14 @@ from collections.abc import Callable, Sequence
 
 import reflex as rx
 
-from academy_app.components.layout import content_column, current, footer, labelled, navbar
+from academy_app.components.layout import (
+    content_column,
+    current,
+    footer,
+    labelled,
+    navbar,
+    until_ready,
+)
 from academy_app.state.auth import AuthState
 
 log = logging.getLogger(__name__)
@@ -77,26 +84,28 @@ def _side_menu() -> rx.Component:
 
 def admin_page(title: str, subtitle: str, *children: rx.Component) -> rx.Component:
     return rx.box(
-        navbar(WORKSPACE_WIDTH),
-        rx.flex(
-            _side_menu(),
-            rx.el.main(
-                rx.vstack(
-                    rx.heading(title, size="7", as_="h1", id=TITLE_ID),
-                    rx.text(subtitle, color_scheme="gray"),
-                    *children,
-                    spacing="4",
-                    width="100%",
+        until_ready(
+            navbar(WORKSPACE_WIDTH),
+            rx.flex(
+                _side_menu(),
+                rx.el.main(
+                    rx.vstack(
+                        rx.heading(title, size="7", as_="h1", id=TITLE_ID),
+                        rx.text(subtitle, color_scheme="gray"),
+                        *children,
+                        spacing="4",
+                        width="100%",
+                    ),
+                    flex="1",
+                    min_width="0",
                 ),
-                flex="1",
-                min_width="0",
+                direction=rx.breakpoints(initial="column", md="row"),
+                spacing="6",
+                padding_y="32px",
+                **content_column(WORKSPACE_WIDTH),
             ),
-            direction=rx.breakpoints(initial="column", md="row"),
-            spacing="6",
-            padding_y="32px",
-            **content_column(WORKSPACE_WIDTH),
+            footer(WORKSPACE_WIDTH),
         ),
-        footer(WORKSPACE_WIDTH),
         display="flex",
         flex_direction="column",
         min_height="100vh",

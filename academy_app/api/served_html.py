@@ -18,6 +18,15 @@ browsers that run scripts never show. Everything comes from services/catalog.py 
 anonymous (its cache, its rule that drafts are nobody's business but their staff's); an unknown or
 unpublished slug gets the same shell with status 404, noindex and nothing of the course, and the
 browser still routes it (staff previewing their draft see it once the page has loaded).
+
+Every page (these and those the mount answers) also asks for the app's scripts only after its first
+frame (`after_first_paint`). As exported, the head preloads about 24 scripts (some 220 KiB
+compressed) and a module script at the end of the body starts them; on a fast link they arrive and
+run before Chromium paints anything, so a phone on a slow network was shown the page only after all
+of them (Lighthouse's simulation of this machine's trace puts every script before the first
+paint). Asked for after the first frame, they load while the prerendered page is already on screen.
+The load event then no longer waits for them: the page's form controls stay disabled until the app
+has taken the page over (components/layout.py `until_ready`), so nothing typed meanwhile is lost.
 """
 
 from __future__ import annotations
@@ -26,7 +35,7 @@ import gzip
 import html
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
@@ -36,19 +45,27 @@ from reflex.utils.prerequisites import get_web_dir
 from reflex_base import constants
 from reflex_base.config import get_config
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from academy_app.api.files import CACHED_FOR_GOOD
+from academy_app.components.course import CARD_PICTURE_SIZES, SERVED_CARDS
 from academy_app.db import session_scope
 from academy_app.infra.markdown import render_markdown
 from academy_app.services import catalog, covers
 from academy_app.services.catalog import CatalogQuery, CourseCard, CourseOutline
 from academy_app.services.errors import NotFound
 from academy_app.settings import get_settings
-from academy_app.state.rows import LEVEL_LABELS, duration_label, price_label
+from academy_app.state.rows import (
+    LEVEL_LABELS,
+    CourseCardRow,
+    cover_style,
+    duration_label,
+    price_label,
+)
 
 SITE_NAME = "Academy"
 SITE_DESCRIPTION = "Academy: practical online courses, learned at your pace."
@@ -58,6 +75,19 @@ COURSE_PATH = re.compile(r"/courses/([^/]+)/?")
 # Vite's build output: a content hash in every name, so a file at an address never changes.
 HASHED_ASSET = re.compile(r"/assets/[^/]+-[A-Za-z0-9_-]{8}\.(?:js|css)")
 IMMUTABLE = (b"cache-control", CACHED_FOR_GOOD.encode())
+# What Reflex's export asks for its scripts with: preloads in the head, and the module script at the
+# end of the body that imports the page's route modules and starts the app.
+MODULE_PRELOAD = re.compile(r'<link rel="modulepreload" href="([^"]+)"/>')
+APP_START = re.compile(r'<script type="module"(?: async="")?>(.*?)</script>', re.S)
+# Runs `start` once the first frame is painted (a timer queued from the frame's animation callback
+# runs after that frame); a page opened in a background tab paints nothing until it is shown, so it
+# starts at once instead of waiting to be looked at.
+AFTER_FIRST_PAINT = ("(()=>{{const start=()=>{{for(const href of {hrefs}){{"
+                     "const link=document.createElement('link');link.rel='modulepreload';"
+                     "link.href=href;document.head.append(link)}}"
+                     "const app=document.createElement('script');app.type='module';"
+                     "app.textContent={code};document.body.append(app)}};"
+                     "document.hidden?start():requestAnimationFrame(()=>setTimeout(start))}})()")
 # Stands for Reflex's frontend mount (named "frontend" in reflex/utils/exec.py) in the scope of a
 # page answered here.
 PAGES_ROUTE = Mount("/", routes=[], name="frontend")
@@ -95,6 +125,8 @@ class Meta:
     image_alt: str = ""
     json_ld: dict | None = None
     body: str = ""  # HTML, every value in it escaped
+    first_paint: str = ""  # HTML shown over the page until the app has drawn it (course pages)
+    cards: str = ""  # HTML of the catalog's first cards, for components/course.py served_cards
     status: int = 200
     extra_head: list[str] = field(default_factory=list)
 
@@ -106,7 +138,7 @@ def home_meta(cards: list[CourseCard]) -> Meta:
                 body=_section("Popular courses", _course_list(cards)))
 
 
-def catalog_meta(cards: list[CourseCard]) -> Meta:
+def catalog_meta(cards: list[CourseCard], total: int) -> Meta:
     return Meta(title="Course catalog · Academy",
                 description="Browse Academy's courses by topic and level, free or paid.",
                 path="/courses", template="courses/index.html",
@@ -115,7 +147,8 @@ def catalog_meta(cards: list[CourseCard]) -> Meta:
                              {"@type": "ListItem", "position": index,
                               "url": _absolute(_course_path(card.slug))}
                              for index, card in enumerate(cards, start=1)]},
-                body=_section("Course catalog", _course_list(cards)))
+                body=_section("Course catalog", _course_list(cards)),
+                cards=catalog_cards(cards, total))
 
 
 def course_meta(outline: CourseOutline) -> Meta:
@@ -162,12 +195,115 @@ def course_meta(outline: CourseOutline) -> Meta:
             + '<p><a href="/courses">Browse all courses</a></p></article>')
     return Meta(title=f"{course.title} · Academy", description=description or course.title,
                 path=path, template="404.html", og_type="article", image=image, json_ld=json_ld,
-                body=body, extra_head=[f'<meta property="og:price:amount" '
-                                       f'content="{course.price_cents / 100:.2f}"/>',
-                                       f'<meta property="og:price:currency" '
-                                       f'content="{_text(course.currency)}"/>'],
+                body=body, first_paint=course_first_paint(outline, uploaded),
+                extra_head=[f'<meta property="og:price:amount" '
+                            f'content="{course.price_cents / 100:.2f}"/>',
+                            f'<meta property="og:price:currency" '
+                            f'content="{_text(course.currency)}"/>'],
                 image_size=(covers.PAGE.width, covers.PAGE.height) if uploaded else None,
                 image_alt=course.cover_alt or course.title)
+
+
+def catalog_cards(cards: list[CourseCard], total: int) -> str:
+    """The catalog's first results as the app draws them (pages/catalog.py results: the count,
+    then the cards), in Radix Themes' own classes and styles.css's for what the app styles inline.
+    The first cover is asked for at once: on a phone it is the largest thing on the screen."""
+    if not cards:
+        return ""
+    drawn = "".join(_card(CourseCardRow.of(card), first=index == 0)
+                    for index, card in enumerate(cards))
+    count = "1 course" if total == 1 else f"{total} courses"
+    return ('<div class="rt-Flex rt-r-fd-column rt-r-ai-start rt-r-gap-3 first-paint-fill">'
+            f'<p data-accent-color="gray" class="rt-Text rt-r-size-2">{count}</p>'
+            '<div class="rt-Grid rt-r-gtc-1 sm:rt-r-gtc-2 md:rt-r-gtc-3 rt-r-gap-5 '
+            f'first-paint-fill">{drawn}</div></div>')
+
+
+def _card(row: CourseCardRow, first: bool) -> str:
+    """One card as components/course.py course_card draws it."""
+    if row.picture:
+        loading = 'fetchpriority="high"' if first else 'loading="lazy"'
+        cover = (f'<img src="{_text(row.picture)}" srcset="{_text(row.pictures)}" '
+                 f'sizes="{CARD_PICTURE_SIZES}" alt="{_text(row.picture_alt)}" {loading} '
+                 f'decoding="async" width="{covers.CARD.width}" height="{covers.CARD.height}" '
+                 f'style="background: {_text(row.cover)}"/>')
+    else:
+        cover = (f'<div class="first-paint-card-plain" aria-hidden="true" '
+                 f'style="background: {_text(row.cover)}"></div>')
+    price_color = "green" if row.price == "Free" else "indigo"
+    rating = (f'<div class="rt-Flex rt-r-fd-row rt-r-ai-center rt-r-gap-1 rx-Stack">'
+              f'<span class="first-paint-icon" aria-hidden="true">★</span>'
+              f'<span class="rt-Text rt-r-size-2 rt-r-weight-bold" aria-hidden="true">'
+              f'{_text(row.rating)}</span><span data-accent-color="gray" '
+              f'class="rt-Text rt-r-size-2" aria-hidden="true">{_text(row.reviews)}</span>'
+              f'<span class="rt-Text visually-hidden">{_text(row.rating_label)}</span></div>'
+              if row.rating else "")
+    return (f'<a href="{_course_path(row.slug)}" aria-label="{_text(row.title)}" '
+            'class="rt-Text rt-reset rt-Link rt-underline-none first-paint-card-link">'
+            '<div class="rt-reset rt-BaseCard rt-Card rt-r-size-1 rt-variant-surface '
+            'first-paint-card"><div class="rt-Inset rt-r-side-top rt-r-clip-border-box '
+            f'rt-r-pb-inset">{cover}</div>'
+            '<div class="rt-Flex rt-r-fd-column rt-r-ai-start rt-r-gap-2 first-paint-card-text">'
+            '<div class="rt-Flex rt-r-fd-row rt-r-ai-start rt-r-gap-3 first-paint-fill">'
+            '<span data-accent-color="gray" class="rt-reset rt-Badge rt-r-size-1 '
+            f'rt-variant-outline">{_text(row.level)}</span><div class="first-paint-spacer"></div>'
+            f'<span data-accent-color="{price_color}" class="rt-reset rt-Badge rt-r-size-2 '
+            f'rt-variant-soft">{_text(row.price)}</span></div>'
+            f'<h3 class="rt-Heading rt-r-size-4">{_text(row.title)}</h3>'
+            f'<p data-accent-color="gray" class="rt-Text rt-r-size-2 first-paint-clamp">'
+            f'{_text(row.subtitle)}</p>{rating}<div class="first-paint-spacer"></div>'
+            '<div class="rt-Flex rt-r-fd-row rt-r-ai-center rt-r-gap-1 first-paint-fill">'
+            f'<p class="rt-Text rt-r-size-2">{_text(row.instructor)}</p>'
+            '<div class="first-paint-spacer"></div>'
+            f'<p data-accent-color="gray" class="rt-Text rt-r-size-1">{_text(row.lessons)}</p>'
+            '</div></div></div></a>')
+
+
+def course_first_paint(outline: CourseOutline, picture: str) -> str:
+    """The top of a course page (site header, cover, title, subtitle, teacher) as the app draws it,
+    shown over the page until the app has drawn its own (styles.css, .first-paint).
+
+    A course page is a route with a parameter, which Reflex cannot export: its HTML is the SPA
+    fallback, an empty page until the app's scripts have run and the WebSocket has brought the
+    course, so its largest paint waited for all of that. This is in place from the first paint
+    instead, with the cover asked for at once. It lies outside the app's markup (React passes over
+    unknown elements at the top of <body> when it hydrates), floats over the page so nothing moves
+    when it goes, and hides by CSS alone once the app's main region holds no skeleton. Its controls
+    are disabled like the app's until then (components/layout.py until_ready)."""
+    course = outline.course
+    if picture:
+        cover = (f'<img src="{_text(picture)}" alt="{_text(course.cover_alt or course.title)}" '
+                 f'width="{covers.PAGE.width}" height="{covers.PAGE.height}" '
+                 'fetchpriority="high" decoding="async"/>')
+    else:
+        cover = (f'<div class="first-paint-plain" aria-hidden="true" '
+                 f'style="background: {_text(cover_style(course.slug, course.cover_image_url))}">'
+                 '</div>')
+    level = LEVEL_LABELS.get(course.level.value, course.level.value)
+    badges = "".join(
+        f'<span data-accent-color="" class="rt-reset rt-Badge rt-r-size-2 {variant}">'
+        f'{_text(label)}</span>'
+        for label, variant in ((outline.category, "rt-variant-soft"),
+                               (level, "rt-variant-outline")) if label)
+    summary = (f'<div class="first-paint-badges">{badges}</div>'
+               f'<h1 class="rt-Heading rt-r-size-8">{_text(course.title)}</h1>'
+               + (f'<p data-accent-color="gray" class="rt-Text rt-r-size-4">'
+                  f'{_text(course.subtitle)}</p>' if course.subtitle else "")
+               + (f'<p class="rt-Text rt-r-size-3">Taught by <strong>{_text(outline.instructor)}'
+                  '</strong></p>' if outline.instructor else ""))
+    return ('<div class="radix-themes first-paint" data-accent-color="indigo" '
+            'data-gray-color="slate" data-radius="large" data-scaling="100%">'
+            '<fieldset disabled="" role="none" class="until-ready">'
+            f'{site_header()}<div class="first-paint-column"><div class="first-paint-hero">'
+            f'{cover}<div class="first-paint-summary">{summary}</div></div></div>'
+            '</fieldset></div>')
+
+
+def site_header() -> str:
+    """The site's header as the home page was exported with it (a visitor's), styles and all."""
+    home = exported_template("index.html")
+    found = re.search(r"<header\b.*?</header>", home or "", re.S)
+    return found.group(0) if found else ""
 
 
 def missing_course_meta(slug: str) -> Meta:
@@ -189,7 +325,8 @@ def meta_for(path: str) -> Meta:
         if path == "/":
             return home_meta(catalog.featured_courses(session))
         if not slug_match:
-            return catalog_meta(catalog.search_courses(session, CatalogQuery()).items)
+            found = catalog.search_courses(session, CatalogQuery())
+            return catalog_meta(found.items, found.total)
         slug = slug_match.group(1)
         try:
             return course_meta(catalog.course_outline(session, slug, None))
@@ -229,10 +366,27 @@ def render(template: str, meta: Meta) -> str:
     page = re.sub(r'<title>.*?</title>|<meta[^>]*(?:name="description"|property="og:image")[^>]*>',
                   "", template, flags=re.S)
     page = page.replace("</head>", "".join(tags) + "</head>", 1)
-    if meta.body:
-        page = re.sub(r"<body[^>]*>", lambda found: f"{found.group(0)}<noscript>{meta.body}</noscript>",
-                      page, count=1)
-    return page
+    top = meta.first_paint + (f"<noscript>{meta.body}</noscript>" if meta.body else "")
+    if top:
+        page = re.sub(r"<body[^>]*>", lambda found: found.group(0) + top, page, count=1)
+    if meta.cards:
+        page = page.replace(f'<div class="rx-Html {SERVED_CARDS}"></div>',
+                            f'<div class="rx-Html {SERVED_CARDS}">{meta.cards}</div>', 1)
+    return after_first_paint(page)
+
+
+def after_first_paint(page: str) -> str:
+    """The exported page with its scripts asked for after its first frame (the module docstring
+    says why): the preloads leave the head, and the app's start is handed to a small inline script
+    that adds both back once the frame is painted. A page without the app's start is left as it is."""
+    start = APP_START.search(page)
+    if start is None:
+        return page
+    hrefs = MODULE_PRELOAD.findall(page[:start.start()])
+    loader = AFTER_FIRST_PAINT.format(hrefs=_json_for_script(hrefs),
+                                      code=_json_for_script(start.group(1)))
+    page = page[:start.start()] + f"<script>{loader}</script>" + page[start.end():]
+    return MODULE_PRELOAD.sub("", page)
 
 
 @lru_cache(maxsize=8)
@@ -254,6 +408,8 @@ async def page_response(request: Request) -> Response | None:
     if not public_page(path) or exported_template("404.html") is None:
         return None  # not one of these pages, or no frontend exported here (backend only)
     meta = await run_in_threadpool(meta_for, path)
+    if request.url.query:  # a search: the app shows its own results, not the first page's
+        meta = replace(meta, cards="")
     template = exported_template(meta.template)
     if template is None:
         return None
@@ -335,6 +491,38 @@ def _course_list(cards: list[CourseCard]) -> str:
     return f"<ul>{items}</ul>" if items else ""
 
 
+def _deferring_scripts(send: Send, gzip_accepted: bool) -> Send:
+    """Passes the mount's answers on, an HTML page with its scripts after its first paint
+    (compressed here when the client accepts it: the mount was asked for the plain file)."""
+    held: Message | None = None
+    body: list[bytes] = []
+
+    async def deferring(message: Message) -> None:
+        nonlocal held
+        if message["type"] == "http.response.start":
+            if message["status"] != 304 and Headers(raw=message["headers"]).get(
+                    "content-type", "").startswith("text/html"):
+                held = message
+                return
+        elif held is not None:
+            body.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            page = after_first_paint(b"".join(body).decode()).encode()
+            headers = MutableHeaders(raw=list(held["headers"]))
+            headers["vary"] = "Accept-Encoding"
+            if gzip_accepted:
+                page = gzip.compress(page, compresslevel=6)
+                headers["content-encoding"] = "gzip"
+            headers["content-length"] = str(len(page))
+            await send({**held, "headers": headers.raw})
+            await send({"type": "http.response.body", "body": page})
+            return
+        await send(message)
+
+    return deferring
+
+
 def _cached_for_good(send: Send) -> Send:
     """Hashed assets may be kept for a year: a returning learner's phone asks for none of them
     again (StaticFiles sends no Cache-Control, so browsers guessed from Last-Modified)."""
@@ -367,6 +555,17 @@ def served_html(app: ASGIApp) -> ASGIApp:
             # In place: the outer middleware reads the route the mount records in this scope.
             scope["raw_path"] = (scope.get("raw_path") or path.encode()) + b"/"
             scope["path"] = path + "/"
+        if scope["method"] == "GET" and "." not in path.rsplit("/", 1)[-1]:
+            # A page, or a route of the backend's own (none of which compresses): the mount is
+            # asked for the plain file, whose scripts are then put after the first paint.
+            gzip_accepted = "gzip" in Request(scope).headers.get("accept-encoding", "")
+            scope["headers"] = [(name, value) for name, value in scope["headers"]
+                                if name != b"accept-encoding"]
+            # Its body as bytes to rewrite, not as a file path for the server to send (Granian
+            # offers ASGI's pathsend, which Starlette's FileResponse takes when offered).
+            scope["extensions"] = {name: value for name, value in scope.get("extensions", {}).items()
+                                   if name != "http.response.pathsend"}
+            send = _deferring_scripts(send, gzip_accepted)
         await app(scope, receive, send)
 
     return serve

@@ -116,6 +116,20 @@ def card_grid(courses: rx.Var) -> rx.Component:
                    width="100%", align_items="stretch")
 
 
+# The element the served HTML fills with the catalog's first cards (api/served_html.py).
+SERVED_CARDS = "first-paint-cards"
+
+
+def served_cards() -> rx.Component:
+    """Where the served HTML of the catalog puts its first page of cards, drawn by the server, so
+    the page's largest paint need not wait for the app and the WebSocket. React renders this
+    element with dangerouslySetInnerHTML, whose content it takes as it finds it when it hydrates
+    and never looks into again; the app's own cards replace it once they arrive. Empty (drawn by
+    the app itself, or for an address with a search), it takes no room and the skeleton beside it
+    shows instead (styles.css)."""
+    return rx.html("", class_name=SERVED_CARDS)
+
+
 def card_grid_skeleton(count: int = 3) -> rx.Component:
     return rx.grid(
         *[rx.card(rx.vstack(skeleton_block("120px"), skeleton_block("1.2em", "70%"),

@@ -6,12 +6,26 @@ from collections.abc import Callable
 
 import reflex as rx
 from reflex.components.core.banner import has_connection_errors
+from reflex.vars import FunctionStringVar
 from reflex_base.style import toggle_color_mode
+from reflex_base.utils.imports import ImportVar
+from reflex_base.vars import VarData
 
 from academy_app.components.notification_bell import notification_bell
 from academy_app.state.auth import AuthState
 
 MAX_WIDTH = "1180px"
+
+# Whether the app has taken this page over: Reflex's is_hydrated (the page's on_load handlers have
+# run, so what they load is on the page) latched in the browser's memory for the life of the page.
+# A client-side navigation or a reconnect sets is_hydrated back to false while it loads again; the
+# latch keeps controls usable then (one turning disabled under the learner's hands would drop the
+# focus mid-word, as the catalog's search changes the address on every word). Before the first load
+# it is false in the served HTML and in React's first render alike, so hydration agrees with it.
+_LATCHED = FunctionStringVar.create(
+    "(hydrated) => (refs['academy_ready'] ||= hydrated)",
+    _var_data=VarData(imports={"$/utils/state": [ImportVar(tag="refs")]}))
+READY = _LATCHED.call(rx.State.is_hydrated).to(bool)
 
 
 def link_button(label: str | rx.Component, href: str | rx.Var, **props) -> rx.Component:
@@ -232,14 +246,28 @@ def footer(width: str = MAX_WIDTH) -> rx.Component:
     )
 
 
+def until_ready(*children: rx.Component) -> rx.Component:
+    """Every form control of a page's frame (fields, buttons, selects, switches) disabled until the
+    app has taken the page over (READY). The served HTML paints before the app's scripts have run
+    (api/served_html.py): what is typed into it then would be lost when the app takes over, and a
+    form sent then would go to the server as a plain GET with its fields in the address. One
+    fieldset does it for the whole frame, its box dissolved (styles.css) so the layout is the
+    frame's; links stay links and work at once. Dialogs and toasts render outside it, and open only
+    once the app runs anyway."""
+    return rx.el.fieldset(*children, disabled=~READY, class_name="until-ready",
+                          custom_attrs={"role": "none"})
+
+
 def page(*children: rx.Component, width: str = MAX_WIDTH) -> rx.Component:
     return rx.box(
-        navbar(),
-        rx.el.main(
-            rx.box(*children, padding_y=["32px", "48px"], **content_column(width)),
-            flex="1",
+        until_ready(
+            navbar(),
+            rx.el.main(
+                rx.box(*children, padding_y=["32px", "48px"], **content_column(width)),
+                flex="1",
+            ),
+            footer(),
         ),
-        footer(),
         display="flex",
         flex_direction="column",
         min_height="100vh",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from academy_app.components.course import card_grid, card_grid_skeleton
+from academy_app.components.course import card_grid, card_grid_skeleton, served_cards
 from academy_app.components.layout import empty_state, page, page_header
 from academy_app.state.catalog import CatalogState
 
@@ -81,7 +81,7 @@ def pagination() -> rx.Component:
 def results() -> rx.Component:
     return rx.cond(
         CatalogState.loading,
-        card_grid_skeleton(6),
+        rx.fragment(served_cards(), card_grid_skeleton(6)),
         rx.cond(
             CatalogState.total > 0,
             rx.vstack(

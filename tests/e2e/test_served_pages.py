@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from playwright.sync_api import Page, expect
 from sqlmodel import Session, col, select
 
 from academy_app.db import make_engine
@@ -17,6 +18,8 @@ from tests.unit.test_served_html import Parsed
 
 pytestmark = pytest.mark.e2e
 
+# The app's scripts: a test that holds them back sees what a phone shows before they arrive.
+APP_SCRIPTS = re.compile(r"/assets/[^/]+\.js$")
 # The addresses the app prints in its links and emails, and that people paste into chats.
 SHARED = ["/", "/courses", "/courses/python-foundations", "/login", "/signup", "/verify",
           "/verify/ACAD-0000-0000", "/dashboard", "/certificates", "/study-groups", "/account",
@@ -74,3 +77,43 @@ def test_the_sitemap_lists_the_published_courses_and_a_draft_is_a_404(
     assert draft.status_code == 404
     assert "Unannounced" not in draft.text and "Hush" not in draft.text
     assert "Disallow: /admin" in http.get("/robots.txt").text
+
+
+def before_the_app_runs(page: Page) -> Page:
+    """The browser as a slow phone is before the app's scripts arrive: here they never do."""
+    page.route(APP_SCRIPTS, lambda route: route.abort())
+    return page
+
+
+def test_before_the_app_runs_its_forms_take_no_typing_and_then_they_do(page: Page):
+    before_the_app_runs(page).goto("/login")
+    expect(page.get_by_role("heading", name="Welcome back")).to_be_visible()
+    # Typed now, a word would be lost when the app takes the page over: the fields say so.
+    expect(page.get_by_label("Email")).to_be_disabled()
+    expect(page.get_by_label("Password")).to_be_disabled()
+    expect(page.get_by_role("button", name="Log in")).to_be_disabled()
+    expect(page.get_by_role("link", name="Create an account")).to_be_enabled()  # links just work
+    page.unroute(APP_SCRIPTS)
+    page.reload()
+    page.get_by_label("Email").fill("student@academy.test")  # waits for the app
+    page.get_by_label("Password").fill("demo-password-123")
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/dashboard/?$"))
+
+
+def test_a_course_page_and_the_catalog_show_their_courses_before_the_app_runs(page: Page):
+    before_the_app_runs(page).goto("/courses/python-foundations")
+    expect(page.get_by_role("heading", level=1, name="Python Foundations")).to_be_visible()
+    expect(page.get_by_role("img", name="Python Foundations")).to_be_visible()
+    page.goto("/courses")
+    expect(page.get_by_role("link", name="Python Foundations", exact=True)).to_be_visible()
+    expect(page.get_by_role("img", name="Python Foundations")).to_be_visible()
+    # Once the app has drawn the page, what the server drew has made way: one title, one card.
+    page.unroute(APP_SCRIPTS)
+    page.goto("/courses/python-foundations")
+    expect(page.get_by_role("button", name="Enroll").or_(
+        page.get_by_role("link", name="Continue learning"))).to_be_visible()
+    expect(page.get_by_role("heading", level=1, name="Python Foundations")).to_have_count(1)
+    page.goto("/courses")
+    expect(page.get_by_role("status").filter(has_text=re.compile(r"^\d+ courses$"))).to_be_visible()
+    expect(page.get_by_role("link", name="Python Foundations", exact=True)).to_have_count(1)

@@ -3,6 +3,7 @@ or a link preview reads it: a plain GET, the markup parsed without running anyth
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import re
@@ -13,12 +14,13 @@ import pytest
 from PIL import Image
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse
+from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse
 from starlette.routing import Mount
 from starlette.testclient import TestClient
 
 from academy_app.api import served_html
 from academy_app.api.routes import routes
+from academy_app.components.course import SERVED_CARDS
 from academy_app.models import Course
 from academy_app.services import covers
 from academy_app.settings import get_settings
@@ -29,8 +31,11 @@ PUBLIC_URL = "https://academy.example"
 EXPORTED = ('<!DOCTYPE html><html lang="en"><head><meta charSet="utf-8"/>'
             '<meta content="Academy: practical online courses, learned at your pace." '
             'name="description"/>{title}<meta content="favicon.ico" property="og:image"/>'
+            '<link rel="modulepreload" href="/assets/entry.client.js"/>'
             '<script>var theme = "light";</script></head><body><div id="app">{page}</div>'
-            '<script type="module">import("/assets/entry.client.js");</script></body></html>')
+            '<script type="module" async="">import("/assets/entry.client.js");</script>'
+            '</body></html>')
+APP_START = 'import("/assets/entry.client.js");'
 
 
 class Parsed(HTMLParser):
@@ -86,7 +91,8 @@ class Parsed(HTMLParser):
 def exported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "client"
     pages = {"index.html": ("<title>Academy — learn at your own pace</title>", "Welcome"),
-             "courses/index.html": ("<title>Course catalog · Academy</title>", "Catalog"),
+             "courses/index.html": ("<title>Course catalog · Academy</title>",
+                                    f'Catalog<div class="rx-Html {SERVED_CARDS}"></div>'),
              "login/index.html": ("<title>Log in · Academy</title>", "Log in"),
              "404.html": ("", "")}  # Reflex's SPA fallback: no title, an empty page
     for name, (title, page) in pages.items():
@@ -98,8 +104,25 @@ def exported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 async def reflex_mount(scope, receive, send) -> None:
-    """Stands in for Reflex's static-file mount: says which path it was asked for."""
-    await PlainTextResponse(f"mount {Request(scope).url.path}")(scope, receive, send)
+    """Stands in for Reflex's static-file mount: says which path it was asked for, or answers
+    /login with the exported page (the way it was asked for it said in a header)."""
+    request = Request(scope)
+    if request.url.path == "/login/":
+        page = (served_html.exported_pages() / "login/index.html").read_text()
+        encodings = request.headers.get("accept-encoding", "none")
+        await HTMLResponse(page, headers={"x-asked-encoding": encodings})(scope, receive, send)
+        return
+    await PlainTextResponse(f"mount {request.url.path}")(scope, receive, send)
+
+
+def starts_the_app_after_its_first_paint(markup: str) -> bool:
+    """The app's start and its scripts' preloads are in the one inline script that adds them
+    after the first frame, and nowhere else."""
+    scripts = Parsed(markup).scripts
+    loaders = [script for script in scripts if "requestAnimationFrame(" in script]
+    return (len(loaders) == 1 and json.dumps(APP_START) in loaders[0]
+            and '["/assets/entry.client.js"]' in loaders[0]
+            and 'rel="modulepreload"' not in markup and '<script type="module"' not in markup)
 
 
 @pytest.fixture
@@ -147,7 +170,7 @@ def test_a_course_page_carries_its_title_description_price_and_syllabus(client, 
     assert "Taught by Iris Instructor" in html.text
     for lesson in ("Module 1", "Lesson 1.1", "Lesson 1.2", "Module 2", "Lesson 2.1"):
         assert lesson in html.text
-    assert html.scripts[-1].strip() == 'import("/assets/entry.client.js");'  # the app still loads
+    assert starts_the_app_after_its_first_paint(client.get("/courses/python").text)
 
 
 def test_a_course_page_describes_the_course_in_schema_org_json_ld(client, shelf):
@@ -208,7 +231,7 @@ def test_an_unpublished_or_unknown_course_is_a_404_that_says_nothing(client, she
     assert html.titles == ["Page not found · Academy"]
     assert html.canonical == [] and html.json_ld == [] and html.text == ""
     assert "Secret" not in response.text and "Not ready" not in response.text
-    assert 'import("/assets/entry.client.js")' in response.text  # its staff can still open it
+    assert starts_the_app_after_its_first_paint(response.text)  # its staff can still open it
 
 
 def test_markup_in_a_course_is_text_in_every_place_it_is_served(client, db, instructor):
@@ -278,8 +301,8 @@ def test_robots_keep_workspace_and_learner_pages_out_and_name_the_sitemap(client
 
 
 def test_a_folder_page_is_handed_to_the_mount_with_its_slash_instead_of_redirected(client):
-    assert client.get("/login").text == "mount /login/"
-    assert client.get("/login/").text == "mount /login/"
+    assert client.get("/login").text == client.get("/login/").text
+    assert "Log in" in client.get("/login").text
     assert client.get("/assets/app.js").text == "mount /assets/app.js"
     assert client.get("/no-such-page").text == "mount /no-such-page"
 
@@ -290,6 +313,88 @@ def test_pages_are_compressed_for_clients_that_accept_it(client, shelf):
     assert "Python Foundations" in response.text  # decoded by the client
     assert "content-encoding" not in client.get("/courses/python",
                                                 headers={"Accept-Encoding": "identity"}).headers
+
+
+def first_paint(markup: str) -> str:
+    """What a course page shows over the page until the app has drawn it."""
+    found = re.search(r'<body><div class="radix-themes first-paint".*?</fieldset></div>', markup,
+                      re.S)
+    return found.group(0) if found else ""
+
+
+def test_a_course_page_paints_its_title_and_cover_before_the_app_runs(client, db, shelf,
+                                                                       instructor):
+    picture = io.BytesIO()
+    Image.new("RGB", (1600, 900), (40, 90, 200)).save(picture, format="PNG")
+    course = shelf["course"]
+    covers.set_cover(db, instructor, course.id, picture.getvalue())
+    db.commit()
+    shown = first_paint(client.get("/courses/python").text)
+    assert '<h1 class="rt-Heading rt-r-size-8">Python Foundations</h1>' in shown
+    assert "Variables, functions and data, one step at a time" in shown
+    assert "Taught by <strong>Iris Instructor</strong>" in shown
+    assert (f'<img src="/covers/{course.cover_key}-1200x675.webp" alt="Python Foundations" '
+            'width="1200" height="675" fetchpriority="high"') in shown
+    assert '<fieldset disabled="" role="none" class="until-ready">' in shown  # nothing typed is lost
+    assert first_paint(client.get("/courses/secret").text) == ""  # a draft: nothing of it
+
+
+def test_the_catalog_paints_its_first_cards_before_the_app_runs(client, shelf):
+    served = client.get("/courses").text
+    cards = served.split(f'<div class="rx-Html {SERVED_CARDS}">', 1)[1].split("<script>", 1)[0]
+    assert '<p data-accent-color="gray" class="rt-Text rt-r-size-2">1 course</p>' in cards
+    assert '<a href="/courses/python" aria-label="Python Foundations"' in cards
+    assert '<h3 class="rt-Heading rt-r-size-4">Python Foundations</h3>' in cards
+    assert "$49" in cards and "Secret Draft" not in cards
+    # A search's address: the app shows its own results, so no first page of cards is drawn.
+    assert f'<div class="rx-Html {SERVED_CARDS}"></div>' in client.get("/courses?q=sql").text
+
+
+def test_every_page_asks_for_the_apps_scripts_after_its_first_paint(client, shelf):
+    for path in ("/", "/courses", "/courses/python", "/courses/no-such-course", "/login"):
+        response = client.get(path)
+        assert starts_the_app_after_its_first_paint(response.text), path
+
+
+def test_a_page_from_the_mount_is_asked_for_plain_and_compressed_here(client):
+    compressed = client.get("/login", headers={"Accept-Encoding": "gzip, br"})
+    assert compressed.headers["x-asked-encoding"] == "none"  # the mount's plain file, not a sidecar
+    assert compressed.headers["content-encoding"] == "gzip"
+    assert int(compressed.headers["content-length"]) < len(compressed.text)
+    assert starts_the_app_after_its_first_paint(compressed.text)
+    plain = client.get("/login", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.text == compressed.text
+    assert int(plain.headers["content-length"]) == len(plain.content)
+
+
+def test_a_page_the_server_could_send_as_a_file_is_still_rewritten(exported):
+    """Granian offers ASGI's pathsend, which Starlette's FileResponse then uses for the body."""
+    async def file_mount(scope, receive, send) -> None:
+        await FileResponse(exported / "login/index.html", media_type="text/html")(
+            scope, receive, send)
+
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    requests = [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def receive() -> dict:
+        if requests:
+            return requests.pop()
+        await asyncio.Future()  # the client stays connected (cancelled once the answer is sent)
+
+    scope = {"type": "http", "method": "GET", "path": "/login/", "raw_path": b"/login/",
+             "query_string": b"", "headers": [], "extensions": {"http.response.pathsend": {}}}
+    asyncio.run(served_html.served_html(file_mount)(scope, receive, send))
+    assert [message["type"] for message in sent] == ["http.response.start", "http.response.body"]
+    assert starts_the_app_after_its_first_paint(sent[1]["body"].decode())
+
+
+def test_what_is_not_a_page_passes_as_the_mount_sent_it(client):
+    assert client.get("/favicon.ico").text == "mount /favicon.ico"
+    assert client.get("/no-such-page").text == "mount /no-such-page"  # not HTML: untouched
 
 
 def test_hashed_assets_may_be_kept_for_good_and_nothing_else(client):
