@@ -109,12 +109,14 @@ def pick(page: Page, field: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
-def add_question(page: Page, kind: str, stem: str, fill) -> None:
+def add_question(page: Page, kind: str, stem: str, fill, shown: str | None = None) -> None:
+    """`shown`: the stem as the list shows it, in plain text (no Markdown marks)."""
     pick(page, "Question type", kind)
     page.get_by_label("Question", exact=True).fill(stem)
     fill(page)
     page.get_by_role("button", name="Add question").click()
-    expect(page.get_by_role("list", name="Questions in order").get_by_text(stem)).to_be_visible()
+    expect(page.get_by_role("list", name="Questions in order")
+           .get_by_text(shown or stem)).to_be_visible()
 
 
 def choices(*options: tuple[str, bool]):
@@ -186,7 +188,8 @@ def test_an_instructor_builds_a_quiz_imports_gift_and_watches_results_live(
     add_question(instructor, "Multiple choice", "Which are **prime**?",
                  lambda page: (choices(("2", True), ("3", True), ("4", False))(page),
                                pick(page, "Scoring", "Per option, with a penalty"),
-                               page.get_by_label("Penalty per wrong option (0 to 1)").fill("0.5")))
+                               page.get_by_label("Penalty per wrong option (0 to 1)").fill("0.5")),
+                 shown="Which are prime?")
     add_question(instructor, "True or false", "The Earth orbits the Sun.",
                  lambda page: page.get_by_label("Feedback for “False”").fill("It does."))
     add_question(instructor, "Numeric", "π to two decimals?",
