@@ -178,7 +178,9 @@ class AuthState(rx.State):
 
     async def _as_caller(self, work: Callable[[Session, User | None], T]
                          ) -> tuple[Caller | None, T]:
-        login, client_token = self._login(), self.router.session.client_token
+        # The router is assembled anew on every read of `self.router`: once per event here.
+        router = self.router
+        login, client_token = login_hash(router.headers.cookie), router.session.client_token
         caller: list[Caller | None] = [None]
 
         def run() -> T:
@@ -190,7 +192,7 @@ class AuthState(rx.State):
         try:
             result = await asyncio.to_thread(run)
         finally:
-            self._seen(caller[0])
+            self._seen(caller[0], client_token)
         return caller[0], result
 
     def _turn_away(self, caller: Caller | None, roles: Roles) -> Refusal:
@@ -199,12 +201,11 @@ class AuthState(rx.State):
         log.warning("refused page %s for user %s", self.router.url.path, caller.id)
         return [rx.redirect("/"), rx.toast.error(refusal(roles, "open this page"))]
 
-    def _seen(self, caller: Caller | None) -> None:
-        """What the tab keeps of the caller of its event: the navbar, the log lines' user (and
-        error reports'), and the live updates it hears (state/live.py)."""
+    def _seen(self, caller: Caller | None, token: str) -> None:
+        """What the tab (`token`) keeps of the caller of its event: the navbar, the log lines'
+        user (and error reports'), and the live updates it hears (state/live.py)."""
         self._show_caller(caller)
         bind_user(caller.id if caller else None)
-        token = self.router.session.client_token
         if caller is not None:
             presence.remember(caller.id, token)
         else:

@@ -48,6 +48,9 @@ class LearnState(AuthState):
     # Which lesson this tab is on, fixed by the URL at load time; the client cannot change it.
     _lesson_id: int = 0
     _course_id: int = 0
+    # Whether a lesson of the outline is locked to the learner: only then can completing one open
+    # another. Kept beside `modules` so a click does not walk every row of it.
+    _waiting: bool = False
 
     @rx.var
     def course_complete(self) -> bool:
@@ -86,9 +89,10 @@ class LearnState(AuthState):
         self.is_enrolled = view.is_enrolled
         base = f"/learn/{self.course_slug}/"
         self.previous_href = f"{base}{view.previous_id}" if view.previous_id else ""
-        self.modules = module_rows(view.outline, current_id=self._lesson_id, access=view.access,
-                                   due=view.due, now=clock.now())
-        following = next((row for module in self.modules for row in module.lessons or ()
+        modules = module_rows(view.outline, current_id=self._lesson_id, access=view.access,
+                              due=view.due, now=clock.now())
+        self.modules, self._waiting = modules, _any_locked(modules)
+        following = next((row for module in modules for row in module.lessons or ()
                           if row.id == view.next_id), None)
         locked = following is not None and following.locked
         self.next_href = f"{base}{view.next_id}" if view.next_id and not locked else ""
@@ -113,8 +117,9 @@ class LearnState(AuthState):
                            opens_at=iso_utc(found.opens_at)
                            if found is not None and locked and found.opens_at else "")
 
-        self.modules = [replace(module, lessons=[redrawn(row) for row in module.lessons or ()])
-                        for module in self.modules]
+        modules = [replace(module, lessons=[redrawn(row) for row in module.lessons or ()])
+                   for module in self.modules]
+        self.modules, self._waiting = modules, _any_locked(modules)
         if self.next_locked.locked:
             following = next(row for module in self.modules for row in module.lessons or ()
                              if row.id == self.next_locked.id)
@@ -123,9 +128,6 @@ class LearnState(AuthState):
             else:
                 self.next_locked = following
         return opened
-
-    def _waits(self) -> bool:
-        return any(row.locked for module in self.modules for row in module.lessons or ())
 
     def _show_progress(self, state: progress.CourseProgress) -> None:
         # The syllabus itself stays as loaded; only which lessons are done changes (a short list
@@ -149,7 +151,7 @@ class LearnState(AuthState):
         self._show_progress(state)
         if completed and self.course_complete:
             return rx.toast.success(f"You completed {self.course_title}. Congratulations!")
-        if completed and self._waits():  # completing it may have opened what waited for it
+        if completed and self._waiting:  # completing it may have opened what waited for it
             course_id = self._course_id
             found, _ = await self._read_as(lambda session, learner: access.outline_access(
                 session, learner, course_id, clock.now()))
@@ -157,3 +159,7 @@ class LearnState(AuthState):
             if opened:
                 return rx.toast.success(f"Now open: {', '.join(opened)}")
         return None
+
+
+def _any_locked(modules: list[ModuleRow]) -> bool:
+    return any(row.locked for module in modules for row in module.lessons or ())

@@ -26,7 +26,7 @@ from academy_app.state.learn import LearnState
 from academy_app.state.quiz import QuizState
 from tests.appserver import RunningApp, redis_backend
 from tests.integration.test_handlers_over_websocket import logged_in_tab, rows
-from tests.wsclient import ReflexTab, handler_name, iter_vars, run
+from tests.wsclient import ReflexTab, handler_name, iter_vars, open_page, run
 
 REDIS_URL = "redis://127.0.0.1:6379/3"
 LEARNER = "student2@academy.test"
@@ -136,3 +136,33 @@ def test_crafted_mark_complete_and_quiz_start_on_a_lesson_locked_again_are_refus
     log = backend.log_text()
     assert "refused set_completed" in log and "refused start_quiz" in log
     assert "Traceback" not in log
+
+
+def test_completing_the_lesson_a_sequence_waits_for_opens_the_next_in_the_same_answer(backend,
+                                                                                       paced):
+    """Module 1 runs in sequence: marking its first lesson complete answers with the second one
+    open in the outline and the Next link, and says so; marking it undone locks it again on the
+    next page load, not in this answer (nothing opened)."""
+    first, second = paced["Mean, median and mode"], paced["Variance in pictures"]
+
+    def outline_row(replies: list[dict], lesson_id: int) -> dict:
+        modules = ReflexTab.var(replies, "modules")
+        return next(row for module in modules for row in module["lessons"] if row["id"] == lesson_id)
+
+    async def scenario() -> tuple[list[dict], list[dict], list[dict]]:
+        tab = await logged_in_tab(backend, LEARNER)
+        opened = await open_page(tab, f"/learn/{PACED_COURSE}/{first}", LearnState)
+        marked = await tab.send(handler_name(LearnState, "set_completed"), {"completed": True})
+        undone = await tab.send(handler_name(LearnState, "set_completed"), {"completed": False})
+        await tab.close()
+        return opened, marked, undone
+
+    opened, marked, undone = run(scenario())
+    assert outline_row(opened, second)["locked"] is True
+    assert ReflexTab.var(opened, "next_href") == ""
+    assert outline_row(marked, second)["locked"] is False
+    assert ReflexTab.var(marked, "next_href") == f"/learn/{PACED_COURSE}/{second}"
+    assert "Now open: Variance in pictures" in toasts(marked)
+    assert "Now open" not in toasts(undone)
+    learner = paced["learner"]
+    assert rows(backend, f"SELECT count(*) FROM lesson_progress WHERE user_id = {learner}") == 0
