@@ -1,6 +1,7 @@
 """Reflex configuration. Every value comes from academy_app.settings, so the environment rules."""
 
 import os
+from importlib.util import find_spec
 
 import reflex as rx
 from reflex_base.plugins.sitemap import SitemapPlugin
@@ -13,8 +14,10 @@ settings = get_settings()
 # installed and REFLEX_USE_GRANIAN is false), not Granian: Granian's WebSocket keeps a 128 KiB read
 # buffer per connection, with no setting for it, and a learner's tab cost 2.5 times the memory there
 # at the same CPU per event within the noise (docs/benchmarks.md, "Which server").
-# REFLEX_USE_GRANIAN=true brings Granian back.
-os.environ.setdefault("REFLEX_USE_GRANIAN", "false")
+# REFLEX_USE_GRANIAN=true brings Granian back. A venv that predates requirements.txt's uvicorn and
+# gunicorn keeps serving on Granian until `make install` rather than failing to start.
+if find_spec("uvicorn") and find_spec("gunicorn"):
+    os.environ.setdefault("REFLEX_USE_GRANIAN", "false")
 # Uvicorn would take X-Forwarded-For and -Proto from a proxy on this host as the client's; Granian
 # never does. The client's address stays Reflex's rule alone (REFLEX_TRUSTED_PROXY_HOPS).
 os.environ.setdefault("FORWARDED_ALLOW_IPS", "")
