@@ -1,6 +1,7 @@
 """Reflex configuration. Every value comes from academy_app.settings, so the environment rules."""
 
 import os
+from importlib.util import find_spec
 
 import reflex as rx
 from reflex_base.plugins.sitemap import SitemapPlugin
@@ -9,12 +10,30 @@ from academy_app.settings import get_settings
 
 settings = get_settings()
 
-# Backend workers when GRANIAN_WORKERS is unset: one per core. With Redis, Reflex would start
-# 2 x cores + 1; measured here, one per core answered 200 learners with a lower p95 and p99 at the
-# same throughput (docs/operations.md, "How many workers"). Without Redis it stays unset: the state
-# lives on this process's disk, and Reflex runs one worker.
+# The backend's server is Uvicorn (Reflex runs it as gunicorn with Uvicorn workers once both are
+# installed and REFLEX_USE_GRANIAN is false), not Granian: Granian's WebSocket keeps a 128 KiB read
+# buffer per connection, with no setting for it, and a learner's tab cost 2.5 times the memory there
+# at the same CPU per event within the noise (docs/benchmarks.md, "Which server").
+# REFLEX_USE_GRANIAN=true brings Granian back. A venv that predates requirements.txt's uvicorn and
+# gunicorn keeps serving on Granian until `make install` rather than failing to start.
+if find_spec("uvicorn") and find_spec("gunicorn"):
+    os.environ.setdefault("REFLEX_USE_GRANIAN", "false")
+# Uvicorn would take X-Forwarded-For and -Proto from a proxy on this host as the client's; Granian
+# never does. The client's address stays Reflex's rule alone (REFLEX_TRUSTED_PROXY_HOPS).
+os.environ.setdefault("FORWARDED_ALLOW_IPS", "")
+# Academy's worker class (Reflex's, without the WebSocket compression that costs ~300 KiB a tab),
+# ahead of whatever else GUNICORN_CMD_ARGS says unless it names a worker class itself.
+WORKER_CLASS = "academy_app.infra.server.UvicornWorker"
+if "--worker-class" not in (gunicorn_args := os.environ.get("GUNICORN_CMD_ARGS", "")):
+    os.environ["GUNICORN_CMD_ARGS"] = f"--worker-class {WORKER_CLASS} {gunicorn_args}".strip()
+
+# Backend workers when WEB_CONCURRENCY is unset: one per core. With Redis, Reflex would start
+# 2 x cores + 1 under Granian (and one under gunicorn); measured here, one per core answered 200
+# learners with a lower p95 and p99 at the same throughput (docs/operations.md, "How many workers").
+# Without Redis it stays unset: the state lives on this process's disk, and Reflex runs one worker.
 if settings.redis_url:
-    os.environ.setdefault("GRANIAN_WORKERS", str(os.cpu_count() or 1))
+    workers = os.environ.setdefault("WEB_CONCURRENCY", str(os.cpu_count() or 1))
+    os.environ.setdefault("GRANIAN_WORKERS", workers)
 
 config = rx.Config(
     app_name="academy_app",

@@ -3,6 +3,7 @@ look at a server process's memory through /proc (Linux only, like the machine th
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import subprocess
@@ -57,6 +58,29 @@ def migrate(database_url: str) -> None:
         engine.dispose()
 
 
+SERVERS = ("granian", "uvicorn")
+
+
+def add_server_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--server", choices=SERVERS,
+                        help="the backend's server for this run (Reflex's REFLEX_USE_GRANIAN); "
+                             "uvicorn needs uvicorn and gunicorn importable. Default: what "
+                             "Academy's configuration picks")
+
+
+def use_server(server: str | None) -> None:
+    """Every app this run starts (Academy's and the bare one) inherits the choice from here."""
+    if server:
+        os.environ["REFLEX_USE_GRANIAN"] = "true" if server == "granian" else "false"
+
+
+def workers_env(workers: int) -> dict[str, str]:
+    """`workers` backend worker processes whichever server runs: gunicorn reads WEB_CONCURRENCY and
+    Granian GRANIAN_WORKERS (Academy's rxconfig.py copies the one to the other; the bare app's does
+    not)."""
+    return {"GRANIAN_WORKERS": str(workers), "WEB_CONCURRENCY": str(workers)}
+
+
 @contextmanager
 def bare_reflex(workdir: Path, redis_url: str, *, database_url: str = "",
                 workers: int = 1) -> Iterator[str]:
@@ -67,7 +91,7 @@ def bare_reflex(workdir: Path, redis_url: str, *, database_url: str = "",
 
     port = free_port()
     env = {**os.environ, "PATH": f"{VENV_BIN}:{os.environ['PATH']}", "REFLEX_REDIS_URL": redis_url,
-           "BARE_DATABASE_URL": database_url, "GRANIAN_WORKERS": str(workers),
+           "BARE_DATABASE_URL": database_url, **workers_env(workers),
            "REFLEX_USE_NPM": "1", "REFLEX_TELEMETRY_ENABLED": "false",
            "REFLEX_CHECK_LATEST_VERSION": "0"}
     log = (workdir / "bare.log").open("w")
@@ -124,8 +148,8 @@ def _socket_inodes(pid: int) -> set[str]:
 
 
 def serving_pids(port: int) -> list[int]:
-    """Every process holding the listening socket of `port` (Granian's main process and its worker
-    share it), so the benchmark finds the worker without knowing how Reflex starts it."""
+    """Every process holding the listening socket of `port` (the server's main process and its
+    workers share it), so the benchmark finds the worker without knowing how Reflex starts it."""
     listening = _listening_inodes(port)
     return sorted(pid for pid in _pids() if _socket_inodes(pid) & listening)
 

@@ -643,7 +643,7 @@ def main() -> None:
         with running_app(Path(tmp), redis_url=REDIS_ACADEMY, backend_only=True,
                          database_url=database_url,
                          extra_env={"ACADEMY_LOGIN_ATTEMPTS_PER_MINUTE": "1000000",
-                                    "GRANIAN_WORKERS": str(CORES)}) as app:
+                                    "WEB_CONCURRENCY": str(CORES)}) as app:
             steps = ramp(app.url, data, args, monitor)
     last_good = served(steps, args)
     text = (f"Data set: {data.counts['users']:,} users, {data.counts['courses']} courses, "

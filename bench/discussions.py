@@ -5,7 +5,7 @@ bare-Reflex floor, and the posts per second one host sustains while they watch.
     .venv/bin/python -m bench.discussions [--learners 200] [--posts 30] [--rates 0.5,1,2,4]
     .venv/bin/python -m bench.discussions --learners 10 --posts 3 --rates 1 --rate-seconds 2  # smoke
 
-Academy runs as one backend worker (`reflex run --env prod --backend-only`, GRANIAN_WORKERS=1) with
+Academy runs as one backend worker (`reflex run --env prod --backend-only`, WEB_CONCURRENCY=1) with
 Reflex's Redis state manager and REFLEX_OPLOCK_ENABLED (the production checklist's setting), on a
 fresh PostgreSQL database with the demo data; the bare Reflex app (bench/bare_push) likewise. The
 viewers are socket.io clients speaking Reflex's protocol (tests/wsclient.py), all in this process,

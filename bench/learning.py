@@ -9,7 +9,7 @@
 A throwaway PostgreSQL database is migrated and filled in bulk with a realistic academy: 10,000
 users, 200 published courses of 25 lessons, about 60,000 enrollments and 200,000 lesson-progress
 rows that agree with them. Academy then runs as one backend worker (`reflex run --env prod
---backend-only`, GRANIAN_WORKERS=1) with Reflex's Redis state manager, once as it comes and once with
+--backend-only`, WEB_CONCURRENCY=1) with Reflex's Redis state manager, once as it comes and once with
 REFLEX_OPLOCK_ENABLED, and then with oplock and as many workers as the machine has cores, each time
 beside the bare Reflex app (`bench/bare_push/`) on the same state manager and as many workers.
 The clients speak Reflex's WebSocket protocol (tests/wsclient.py), all from this one process.
@@ -60,6 +60,7 @@ import sqlalchemy as sa
 from bench import cache_reads
 from bench.common import (
     ROOT,
+    add_server_option,
     bare_reflex,
     cpu_seconds,
     cpu_seconds_all,
@@ -72,6 +73,8 @@ from bench.common import (
     rss_kib,
     serving_pids,
     throwaway_database,
+    use_server,
+    workers_env,
 )
 from bench.machine import Monitor
 from bench.report import publish
@@ -763,7 +766,7 @@ class ModeResult:
 
 def worker_pid(url: str) -> int:
     """The process that holds the clients' sockets: of those serving the port, the one with the
-    most sockets once a client is connected (Granian's main process only listens)."""
+    most sockets once a client is connected (the server's main process only listens)."""
     pids = serving_pids(urlsplit(url).port or 80)
     if not pids:
         raise RuntimeError(f"no process serves {url}")
@@ -771,7 +774,7 @@ def worker_pid(url: str) -> int:
 
 
 def workers_of(url: str) -> list[int]:
-    """The processes serving `url` (Granian's main process, whose CPU is next to none, and its
+    """The processes serving `url` (the server's main process, whose CPU is next to none, and its
     workers): the CPU of them all is the server's."""
     return serving_pids(urlsplit(url).port or 80)
 
@@ -1000,7 +1003,9 @@ def main() -> None:
                         help="only the round trips and the saturation: no capacity, no extra "
                              "measurements, never written to the docs (A/B runs of a change to "
                              "the write path, e.g. with --workers 1)")
+    add_server_option(parser)
     args = parser.parse_args()
+    use_server(args.server)
     modes = MODES if not args.workers else tuple(
         Mode(f"Redis + oplock, {n} workers", oplock=True, workers=n) for n in args.workers)
     if args.capacity_only:
@@ -1035,7 +1040,7 @@ def main() -> None:
                 with (tempfile.TemporaryDirectory() as tmp,
                       running_app(Path(tmp), redis_url=REDIS_ACADEMY, backend_only=True,
                                   database_url=database_url,
-                                  extra_env={"GRANIAN_WORKERS": "1"}) as app):
+                                  extra_env=workers_env(1)) as app):
                     held = asyncio.run(measure_capacity_alone(app.url, data, plan, mode, monitor))
                 rows.append(capacity_row(mode.name, held, plan))
                 continue
@@ -1045,7 +1050,7 @@ def main() -> None:
                   running_app(Path(tmp), redis_url=REDIS_ACADEMY, backend_only=True,
                               database_url=database_url,
                               extra_env={"ACADEMY_LOGIN_ATTEMPTS_PER_MINUTE": "100000",
-                                         "GRANIAN_WORKERS": str(mode.workers)}) as app,
+                                         **workers_env(mode.workers)}) as app,
                   bare_reflex(Path(tmp), REDIS_BARE, database_url=database_url,
                               workers=mode.workers) as bare_url):
                 result = asyncio.run(measure_mode(app.url, bare_url, database_url, data, plan,

@@ -5,7 +5,7 @@ load average, the machine's CPU time (/proc/stat) and every process's CPU time (
 a short window before the phase and the phase itself, and sorts the CPU each process used into:
 
 - run: the benchmark's own process tree (this process, the servers it started: `reflex run`, its
-  Granian workers, the clients), and the PostgreSQL backends serving a database this run created
+  server's workers, the clients), and the PostgreSQL backends serving a database this run created
   (`throwaway_database` registers it; a backend's process title names its database);
 - shared services: processes the run uses but that serve everyone, so their CPU cannot be split by
   user: Redis (one process for all its clients) and PostgreSQL's own processes (postmaster,

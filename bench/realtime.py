@@ -3,7 +3,7 @@
     make bench                                  # runs this (and the other benchmarks)
     .venv/bin/python -m bench.realtime [--update-docs]
 
-Both apps run as one backend worker (`reflex run --env prod --backend-only`, GRANIAN_WORKERS=1) with
+Both apps run as one backend worker (`reflex run --env prod --backend-only`, WEB_CONCURRENCY=1) with
 Reflex's Redis state manager, once as it comes and once with REFLEX_OPLOCK_ENABLED; Academy on a
 fresh PostgreSQL database with the demo data. The clients
 are socket.io clients speaking Reflex's protocol (tests/wsclient.py), all in this process.

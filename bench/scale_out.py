@@ -173,7 +173,7 @@ def table(results: dict[int, Result], plan: Plan) -> str:
     for hosts, result in results.items():
         p50, p95, p99 = percentiles(result.latency.values)
         lost = f", {result.latency.lost} lost" if result.latency.lost else ""
-        lines.append(f"| {hosts} (2 Granian workers each) | {p50:.1f} / {p95:.1f} / {p99:.1f} ms"
+        lines.append(f"| {hosts} (2 workers each) | {p50:.1f} / {p95:.1f} / {p99:.1f} ms"
                      f"{lost} | {result.saturation.per_second:.0f} events/s, "
                      f"{percentiles(result.saturation.latencies)[1]:.0f} ms | "
                      f"{statistics.median(result.broadcast):.0f} / {max(result.broadcast):.0f} ms |")

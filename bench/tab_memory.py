@@ -1,6 +1,7 @@
 """Where a connected tab's memory goes in a backend worker: what to cut for more learners per worker.
 
     .venv/bin/python -m bench.tab_memory [--tabs 300] [--oplock] [--no-trace] [--bare] [--first-load]
+        [--deflate] [--server granian|uvicorn]
 
 The learning benchmark's academy (bench/learning.py) in a throwaway database, and Academy as one
 backend worker on Redis with bench/memprobe on its PYTHONPATH (a thread that reports from inside the
@@ -12,9 +13,9 @@ allocations (tracemalloc), glibc's heap, objects by type, and the allocation sit
 tracemalloc costs memory and time of its own: `--no-trace` for resident memory as production has it
 (traced on a busy machine, hydrates can outlast Reflex's 10 s state lock and the tabs fail).
 `--bare` measures the bare Reflex app's tabs (bench/bare_push, one state) the same way: the floor
-that Reflex, Socket.IO and Granian set before any state of Academy's. With REFLEX_USE_GRANIAN=false
-(and uvicorn and gunicorn importable) the server is Uvicorn instead, as Reflex runs it then: what
-the WebSocket server itself costs per tab.
+that Reflex, Socket.IO and the server set before any state of Academy's. `--server granian|uvicorn`
+picks the server (Academy's default is Uvicorn, rxconfig.py): what the WebSocket server itself
+costs per tab. `--deflate`: the tabs offer permessage-deflate, as every browser does.
 """
 
 from __future__ import annotations
@@ -29,7 +30,15 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from bench.common import ROOT, bare_reflex, migrate, throwaway_database
+from bench.common import (
+    ROOT,
+    add_server_option,
+    bare_reflex,
+    migrate,
+    throwaway_database,
+    use_server,
+    workers_env,
+)
 from bench.learning import (
     REDIS_ACADEMY,
     REDIS_BARE,
@@ -88,7 +97,7 @@ async def first_load_hashes() -> list[str]:
 
 
 async def on_dashboard(url: str, sessions: list[str], largest: list[int] | None = None,
-                       hashes: list[str] | None = None) -> list[ReflexTab]:
+                       hashes: list[str] | None = None, deflate: bool = False) -> list[ReflexTab]:
     """A logged-in learner's tab per login session, hydrated on /dashboard; with no sessions'
     names (the bare app), as many visitors' tabs hydrated on its one page. `largest` gets the
     length of the largest message each tab received (its JSON): the server's WebSocket keeps a
@@ -97,11 +106,11 @@ async def on_dashboard(url: str, sessions: list[str], largest: list[int] | None 
 
     async def one(login_token: str) -> ReflexTab:
         if not login_token:
-            tab = ReflexTab(url)
+            tab = ReflexTab(url, deflate=deflate)
             await tab.connect()
             replies = await tab.open("/")
         else:
-            tab = ReflexTab(url, login_token=login_token)
+            tab = ReflexTab(url, login_token=login_token, deflate=deflate)
             await tab.connect()
             if hashes:
                 tab.path = "/dashboard"
@@ -155,16 +164,16 @@ def show_sites(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, tabs: 
 
 
 async def measure(url: str, folder: Path, sessions: list[str], tabs: int, trace: bool,
-                  first_load: bool) -> None:
+                  first_load: bool, deflate: bool) -> None:
     hashes = await first_load_hashes() if first_load else None
-    warm = await on_dashboard(url, sessions[:WARM_UP], hashes=hashes)
+    warm = await on_dashboard(url, sessions[:WARM_UP], hashes=hashes, deflate=deflate)
     probe = Probe(folder, worker_pid(url))
     await asyncio.sleep(SETTLE_SECONDS)
     await probe.ask("warm", "trim")  # what the warm-up left free is not the tabs'
     base = await probe.ask("base", "start" if trace else "report")
     began = time.perf_counter()
     largest: list[int] = []
-    held = await on_dashboard(url, sessions[WARM_UP:WARM_UP + tabs], largest, hashes)
+    held = await on_dashboard(url, sessions[WARM_UP:WARM_UP + tabs], largest, hashes, deflate)
     print(f"{len(held)} tabs hydrated in {time.perf_counter() - began:.1f} s; the largest message "
           f"each received: {kib(sum(largest) / len(largest)).strip()} on average", flush=True)
     await asyncio.sleep(SETTLE_SECONDS)
@@ -193,7 +202,12 @@ def main() -> None:
     parser.add_argument("--first-load", action="store_true",
                         help="hydrate as a browser's first load of a page does (with the compiled "
                              "snapshot's hashes), not as a reconnect or the benchmarks' clients")
+    parser.add_argument("--deflate", action="store_true",
+                        help="the tabs offer permessage-deflate, as browsers do (the benchmarks' "
+                             "clients do not): a server that accepts it keeps a zlib stream each")
+    add_server_option(parser)
     args = parser.parse_args()
+    use_server(args.server)
     from tests.appserver import running_app
 
     raise_open_file_limit()
@@ -202,13 +216,13 @@ def main() -> None:
         folder.mkdir()
         probed = {"PYTHONPATH": os.pathsep.join(filter(None, [str(PROBE),
                                                                os.environ.get("PYTHONPATH")])),
-                  "ACADEMY_MEMPROBE_DIR": str(folder), "GRANIAN_WORKERS": "1",
+                  "ACADEMY_MEMPROBE_DIR": str(folder), **workers_env(1),
                   "REFLEX_OPLOCK_ENABLED": "true" if args.oplock else "false"}
         if args.bare:
             os.environ.update(probed)  # the bare app's server inherits this process's environment
             with bare_reflex(Path(tmp), REDIS_BARE) as url:
                 asyncio.run(measure(url, folder, [""] * (WARM_UP + args.tabs), args.tabs,
-                                    not args.no_trace, first_load=False))
+                                    not args.no_trace, first_load=False, deflate=args.deflate))
             return
         with throwaway_database() as database_url:
             migrate(database_url)
@@ -217,7 +231,7 @@ def main() -> None:
             with running_app(Path(tmp), redis_url=REDIS_ACADEMY, backend_only=True,
                              database_url=database_url, extra_env=probed) as app:
                 asyncio.run(measure(app.url, folder, data.sessions, args.tabs,
-                                    not args.no_trace, args.first_load))
+                                    not args.no_trace, args.first_load, args.deflate))
 
 
 if __name__ == "__main__":

@@ -83,7 +83,7 @@ def app_environment(workdir: Path, database_url: str, port: int, *, redis_url: s
         "REFLEX_USE_NPM": "1",
         "REFLEX_TELEMETRY_ENABLED": "false",
         "REFLEX_CHECK_LATEST_VERSION": "0",
-        "GRANIAN_WORKERS": "1",
+        "WEB_CONCURRENCY": "1",
         # Receipts and emails of a test app stay in its own folder, never in the project's var/.
         "ACADEMY_MEDIA_ROOT": str(workdir / "media"),
         "ACADEMY_OUTBOX_DIR": str(workdir / "outbox"),
@@ -201,7 +201,7 @@ def two_backends(tmp_path_factory: pytest.TempPathFactory, database_url: str, re
 
 
 def _stop(process: subprocess.Popen) -> None:
-    """Stop reflex and everything it started (granian workers, node) as one process group."""
+    """Stop reflex and everything it started (the server's workers, node) as one process group."""
     try:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=20)

@@ -70,10 +70,14 @@ def browser_session(base_url: str, ticket: str, origin: str | None = None) -> st
 
 
 class ReflexTab:
-    def __init__(self, base_url: str, origin: str | None = None, login_token: str = "") -> None:
+    def __init__(self, base_url: str, origin: str | None = None, login_token: str = "",
+                 *, deflate: bool = False) -> None:
         self.base_url = base_url
         self.origin = origin or base_url
         self.login_token = login_token  # the browser's login cookie, sent with the handshake
+        # Offer permessage-deflate as every browser does: a server that accepts it keeps a zlib
+        # stream per socket, which a memory measurement must then include.
+        self.deflate = deflate
         self.path = "/"
         self._new_connection()
 
@@ -82,7 +86,8 @@ class ReflexTab:
         self._new_client()
 
     def _new_client(self) -> None:
-        self.client = socketio.AsyncClient(reconnection=False)
+        self.client = socketio.AsyncClient(
+            reconnection=False, websocket_extra_options={"compress": 15} if self.deflate else {})
         self.messages: asyncio.Queue[dict] = asyncio.Queue()
         self.client.on("event", self.messages.put_nowait, namespace="/_event")
 

@@ -561,8 +561,8 @@ def served_html(app: ASGIApp) -> ASGIApp:
             gzip_accepted = "gzip" in Request(scope).headers.get("accept-encoding", "")
             scope["headers"] = [(name, value) for name, value in scope["headers"]
                                 if name != b"accept-encoding"]
-            # Its body as bytes to rewrite, not as a file path for the server to send (Granian
-            # offers ASGI's pathsend, which Starlette's FileResponse takes when offered).
+            # Its body as bytes to rewrite, not as a file path for the server to send (Granian, which
+            # REFLEX_USE_GRANIAN=true brings back, offers ASGI's pathsend; FileResponse takes it).
             scope["extensions"] = {name: value for name, value in scope.get("extensions", {}).items()
                                    if name != "http.response.pathsend"}
             send = _deferring_scripts(send, gzip_accepted)

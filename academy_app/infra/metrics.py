@@ -15,7 +15,7 @@ length, email and certificate backlogs).
 - Read cache: `cache().hits`, `.misses` and `.bypassed` (Counters per kind), copied into a
   Prometheus counter as increments whenever metrics are refreshed.
 
-Several Granian workers share one port, and each has its own memory: with
+Several backend workers share one port, and each has its own memory: with
 `PROMETHEUS_MULTIPROC_DIR` set (an empty directory, per host, wiped at start), prometheus_client
 keeps every worker's samples in files there and a scrape of any worker answers for all of them
 (docs/operations.md). Without it a scrape answers for the worker that served it.

@@ -1,5 +1,5 @@
 """A look inside a running server process for bench/tab_memory.py, which puts this folder on the
-app's PYTHONPATH (Python imports `sitecustomize` at start-up in every process, Granian's workers
+app's PYTHONPATH (Python imports `sitecustomize` at start-up in every process, the server's workers
 included) and names a folder in ACADEMY_MEMPROBE_DIR.
 
 A thread watches that folder. For each `<name>.request` file that appears, each process answers

@@ -204,7 +204,7 @@ class Host:
         pids = namespace_pids(self.name)
         _kill(pids)
         killed_at = time.monotonic()
-        for _ in range(20):  # granian may fork a worker between two reads
+        for _ in range(20):  # gunicorn replaces a dead worker between two reads
             pids = namespace_pids(self.name)
             if not pids:
                 break
