@@ -54,6 +54,7 @@ class Column:
     # A cell the kit cannot draw: the page layer's `row -> component`, where row.cells, row.notes
     # and row.links hold what the kit read, by column name (row.cells["status"]).
     render: Callable[[Any], Any] | None = None
+    nowrap: bool = False  # one line, however narrow the table: a date broken in three reads as three
 
     @property
     def related(self) -> tuple[str, str] | None:
