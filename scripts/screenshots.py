@@ -5,9 +5,9 @@
 starts the app as the browser tests do (prod mode, a fresh SQLite database with the demo data),
 plays each scene in headless Chromium as the person it shows (a visitor, a learner, the instructor,
 the admin), and writes docs/screenshots/<name>.png, reduced to 256 colours so that a page costs
-tens of kilobytes, not hundreds. Scenes named: only those. The account, notifications, quiz
-editor and quiz results screenshots come from their browser tests (tests/e2e/test_account.py,
-tests/e2e/test_quiz_authoring.py); the certificate PDF's picture is not a page.
+tens of kilobytes, not hundreds. Scenes named: only those. The account and notifications
+screenshots come from their browser test (tests/e2e/test_account.py); the certificate PDF's
+picture is not a page.
 
 Look at every picture it writes before committing it.
 """
@@ -245,6 +245,31 @@ def quiz(browser: Browser, url: str) -> None:
         submit(page)
         page.set_viewport_size(DESKTOP)
         shot(page, "quiz-result", whole=True)
+    with person(browser, url, INSTRUCTOR, DESKTOP) as page:  # Lena's attempt among the results
+        open_quiz_editor(page, "python-foundations")
+        page.get_by_role("link", name="Results").click()
+        expect(page.get_by_role("heading", level=1, name=re.compile(r"^Results: "))).to_be_visible()
+        expect(page.get_by_role("rowheader", name="Lena Fischer")).to_be_visible()
+        shot(page, "quiz-results", whole=True)
+
+
+def open_quiz_editor(page: Page, slug: str) -> None:
+    """The editor of the course's quiz, from the course's editor in the workspace."""
+    settled(page, "/admin/courses")
+    page.get_by_role("link", name=re.compile(slug.replace("-", " "), re.IGNORECASE)).first.click()
+    page.get_by_role("link", name=re.compile(r"^Edit quiz: ")).first.click()
+    expect(page).to_have_url(re.compile(r"/admin/quizzes/\d+/?$"))
+
+
+@scene
+def quiz_editor(browser: Browser, url: str) -> None:
+    with person(browser, url, INSTRUCTOR, DESKTOP) as page:
+        open_quiz_editor(page, "python-foundations")
+        settled(page)
+        page.get_by_role("button", name=re.compile(r"^Edit question 1: ")).click()
+        expect(page.get_by_text("Attempts already taken keep the version they were taken "
+                                "with")).to_be_visible()
+        shot(page, "quiz-editor", whole=True)
 
 
 @scene
