@@ -185,6 +185,18 @@ def reviews(browser: Browser, url: str) -> None:
 
 
 @scene
+def workspace(browser: Browser, url: str) -> None:
+    """The workspace on a phone: its pages behind one button, over the audit log."""
+    with person(browser, url, ADMIN, PHONE, scale=2) as page:
+        settled(page, "/admin/audit")
+        page.mouse.move(0, 0)  # not resting where the menu opens: it would mark an item
+        page.get_by_role("button", name="Workspace · Audit log").click()
+        expect(page.get_by_role("menu")).to_be_visible()
+        page.wait_for_timeout(300)  # the menu's fade-in
+        save(page.screenshot(), "phone-workspace")
+
+
+@scene
 def dashboard(browser: Browser, url: str) -> None:
     with newcomer(browser, url, "Priya Patel", PHONE, scale=2) as page:
         shot(page, "phone-dashboard-empty", whole=True)
