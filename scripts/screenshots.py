@@ -46,11 +46,16 @@ def scene(function: Callable[[Browser, str], None]) -> Callable[[Browser, str], 
     return function
 
 
-def save(png: bytes, name: str) -> None:
+def save(png: bytes, name: str, *, shadowed: bool = False) -> None:
     """The PNG in 256 colours (screens are flat colour and text: nothing a reader would miss).
-    Octree keeps a small patch of colour (the green "Live" dot) that median cut merged into grey."""
+    Octree keeps a small patch of colour (the green "Live" dot) that median cut merged into grey.
+    `shadowed`: the pixels mapped onto that palette with dithering, for a picture with a wide
+    soft shadow (an open menu's), which the palette alone turns into a pale blob around the menu
+    (quantize dithers only onto a given palette)."""
     image = Image.open(io.BytesIO(png)).convert("RGB")
     reduced = image.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+    if shadowed:
+        reduced = image.quantize(palette=reduced, dither=Image.Dither.FLOYDSTEINBERG)
     reduced.save(OUT / f"{name}.png", optimize=True)
     print(f"{name}.png {image.width}x{image.height} {(OUT / f'{name}.png').stat().st_size // 1024} KiB")
 
@@ -193,7 +198,7 @@ def workspace(browser: Browser, url: str) -> None:
         page.get_by_role("button", name="Workspace · Audit log").click()
         expect(page.get_by_role("menu")).to_be_visible()
         page.wait_for_timeout(300)  # the menu's fade-in
-        save(page.screenshot(), "phone-workspace")
+        save(page.screenshot(), "phone-workspace", shadowed=True)
 
 
 @scene
