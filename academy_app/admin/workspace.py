@@ -108,7 +108,13 @@ def _side_menu() -> rx.Component:
                     rx.cond(_section_name() != "", rx.text("· " + _section_name())),
                     rx.icon("chevron-down", size=16),
                     variant="surface", color_scheme="gray", size="2")),
-                rx.menu.content(*_pages(_menu_item), align="start"),
+                # Soft: the item under the focus on a light tint, its text keeping the side
+                # menu's colour (the solid variant's blue under dark text failed contrast).
+                rx.menu.content(*_pages(_menu_item), align="start", variant="soft"),
+                # Not modal: a modal menu hides the rest of the page with aria-hidden while its
+                # links stay focusable, which axe refuses (aria-hidden-focus). Tab or a click
+                # outside closes it all the same.
+                modal=False,
             ),
             aria_label="Workspace",
             display=rx.breakpoints(initial="block", md="none"),

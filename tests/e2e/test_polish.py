@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
+from tests.e2e.test_accessibility import COLOUR, THEMES, WCAG, show_theme, violations
 from tests.e2e.test_student_journey import continue_course, log_in, sign_up
 
 pytestmark = pytest.mark.e2e
@@ -266,6 +267,10 @@ def test_the_workspace_menu_on_a_phone_is_one_button_above_the_page(page: Page):
     menu = page.get_by_role("menu")
     expect(menu.get_by_role("menuitem", name="Payments")).to_have_attribute("aria-current", "page")
     expect(menu.get_by_role("menuitem")).to_have_count(10)  # six pages and the admin's four
+    for theme, rules in zip(THEMES, (WCAG, COLOUR), strict=True):  # axe, with the menu open
+        show_theme(page, theme)
+        assert violations(page, rules) == [], theme
+    show_theme(page, "light")
     page.keyboard.press("Escape")
     expect(menu).to_be_hidden()
     expect(button).to_be_focused()
