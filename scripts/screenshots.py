@@ -5,9 +5,9 @@
 starts the app as the browser tests do (prod mode, a fresh SQLite database with the demo data),
 plays each scene in headless Chromium as the person it shows (a visitor, a learner, the instructor,
 the admin), and writes docs/screenshots/<name>.png, reduced to 256 colours so that a page costs
-tens of kilobytes, not hundreds. Scenes named: only those. The account, notifications, quiz
-editor and quiz results screenshots come from their browser tests (tests/e2e/test_account.py,
-tests/e2e/test_quiz_authoring.py); the certificate PDF's picture is not a page.
+tens of kilobytes, not hundreds. Scenes named: only those. The account and notifications
+screenshots come from their browser test (tests/e2e/test_account.py); the certificate PDF's
+picture is not a page.
 
 Look at every picture it writes before committing it.
 """
@@ -46,11 +46,16 @@ def scene(function: Callable[[Browser, str], None]) -> Callable[[Browser, str], 
     return function
 
 
-def save(png: bytes, name: str) -> None:
+def save(png: bytes, name: str, *, shadowed: bool = False) -> None:
     """The PNG in 256 colours (screens are flat colour and text: nothing a reader would miss).
-    Octree keeps a small patch of colour (the green "Live" dot) that median cut merged into grey."""
+    Octree keeps a small patch of colour (the green "Live" dot) that median cut merged into grey.
+    `shadowed`: the pixels mapped onto that palette with dithering, for a picture with a wide
+    soft shadow (an open menu's), which the palette alone turns into a pale blob around the menu
+    (quantize dithers only onto a given palette)."""
     image = Image.open(io.BytesIO(png)).convert("RGB")
     reduced = image.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+    if shadowed:
+        reduced = image.quantize(palette=reduced, dither=Image.Dither.FLOYDSTEINBERG)
     reduced.save(OUT / f"{name}.png", optimize=True)
     print(f"{name}.png {image.width}x{image.height} {(OUT / f'{name}.png').stat().st_size // 1024} KiB")
 
@@ -185,6 +190,18 @@ def reviews(browser: Browser, url: str) -> None:
 
 
 @scene
+def workspace(browser: Browser, url: str) -> None:
+    """The workspace on a phone: its pages behind one button, over the audit log."""
+    with person(browser, url, ADMIN, PHONE, scale=2) as page:
+        settled(page, "/admin/audit")
+        page.mouse.move(0, 0)  # not resting where the menu opens: it would mark an item
+        page.get_by_role("button", name="Workspace · Audit log").click()
+        expect(page.get_by_role("menu")).to_be_visible()
+        page.wait_for_timeout(300)  # the menu's fade-in
+        save(page.screenshot(), "phone-workspace", shadowed=True)
+
+
+@scene
 def dashboard(browser: Browser, url: str) -> None:
     with newcomer(browser, url, "Priya Patel", PHONE, scale=2) as page:
         shot(page, "phone-dashboard-empty", whole=True)
@@ -245,6 +262,31 @@ def quiz(browser: Browser, url: str) -> None:
         submit(page)
         page.set_viewport_size(DESKTOP)
         shot(page, "quiz-result", whole=True)
+    with person(browser, url, INSTRUCTOR, DESKTOP) as page:  # Lena's attempt among the results
+        open_quiz_editor(page, "python-foundations")
+        page.get_by_role("link", name="Results").click()
+        expect(page.get_by_role("heading", level=1, name=re.compile(r"^Results: "))).to_be_visible()
+        expect(page.get_by_role("rowheader", name="Lena Fischer")).to_be_visible()
+        shot(page, "quiz-results", whole=True)
+
+
+def open_quiz_editor(page: Page, slug: str) -> None:
+    """The editor of the course's quiz, from the course's editor in the workspace."""
+    settled(page, "/admin/courses")
+    page.get_by_role("link", name=re.compile(slug.replace("-", " "), re.IGNORECASE)).first.click()
+    page.get_by_role("link", name=re.compile(r"^Edit quiz: ")).first.click()
+    expect(page).to_have_url(re.compile(r"/admin/quizzes/\d+/?$"))
+
+
+@scene
+def quiz_editor(browser: Browser, url: str) -> None:
+    with person(browser, url, INSTRUCTOR, DESKTOP) as page:
+        open_quiz_editor(page, "python-foundations")
+        settled(page)
+        page.get_by_role("button", name=re.compile(r"^Edit question 1: ")).click()
+        expect(page.get_by_text("Attempts already taken keep the version they were taken "
+                                "with")).to_be_visible()
+        shot(page, "quiz-editor", whole=True)
 
 
 @scene

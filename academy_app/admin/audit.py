@@ -43,8 +43,8 @@ audit_page = kit.register(
     listing=kit.Listing(
         sort="-created_at", label="{action} by {actor_id.full_name}", per_page=50,
         columns=(
-            kit.Column("created_at", "When",
-                       format=lambda e: as_utc(e.created_at).strftime("%d %b %Y, %H:%M UTC")),
+            kit.Column("created_at", "When (UTC)", nowrap=True,
+                       format=lambda e: as_utc(e.created_at).strftime("%d %b %Y, %H:%M")),
             kit.Column("actor_id.full_name", "Who", empty="(deleted user)", note="actor_id.email"),
             kit.Column("action", "Action"),
             kit.Column("record", "Record", format=lambda e: " #".join(

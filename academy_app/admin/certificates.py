@@ -20,7 +20,7 @@ certificate_page = kit.register(
     listing=kit.Listing(sort="-issued_at", label="the certificate of {student_name}", columns=(
         kit.Column("student_name", "Learner", note="user_id.email"),
         kit.Column("course_title", "Course"),
-        kit.Column("code", format=lambda c: certificates.display_code(c.code),
+        kit.Column("code", format=lambda c: certificates.display_code(c.code), nowrap=True,
                    link=lambda c: f"/verify/{certificates.display_code(c.code)}"),
         kit.Column("issued_at", "Issued"),
         kit.Column("status", format=status, note="revoked_reason", badge={

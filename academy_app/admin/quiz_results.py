@@ -205,8 +205,7 @@ S = QuizResultsState
 
 def histogram() -> rx.Component:
     """Bars with their numbers as text: a table, so a screen reader reads every band."""
-    return rx.card(rx.vstack(
-        rx.heading("Scores", size="4", as_="h2"),
+    return rx.card(
         rx.table.root(
             rx.table.header(rx.table.row(rx.table.column_header_cell("Score"),
                                          rx.table.column_header_cell("Attempts"))),
@@ -221,11 +220,10 @@ def histogram() -> rx.Component:
             ))),
             size="1",
             width="100%",
-            max_width="640px",
             aria_label="Score histogram",
         ),
         width="100%",
-    ), width="100%")
+    )
 
 
 def question_row(line: QuestionLine) -> rx.Component:
@@ -299,16 +297,19 @@ def quiz_results_page() -> rx.Component:
                         stat_card("Pass rate", S.pass_rate), stat_card("Mean score", S.mean),
                         columns=rx.breakpoints(initial="2", md="4"), spacing="4", width="100%",
                         role="status", aria_label="Summary", aria_live="polite"),
-                rx.card(rx.vstack(
+                # Each part a heading over its table's card, as Recent attempts is: the tables
+                # were a card in a card, and Scores a table short of its card's edge.
+                rx.vstack(
                     rx.heading("Questions", size="4", as_="h2"),
                     rx.text("Discrimination near 1: strong learners get it right; near 0 or "
-                            "below: check the key.", size="1", color_scheme="gray"),
-                    data_table(S.questions, question_row,
-                               ["Question", "Attempts", "Correct", "Discrimination",
-                                "Most chosen wrong answer"],
-                               rx.text("No attempt yet.", size="2", color_scheme="gray")),
-                    width="100%",
-                ), width="100%"),
+                            "below: check the key.", size="2", color_scheme="gray"),
+                    spacing="1",
+                ),
+                data_table(S.questions, question_row,
+                           ["Question", "Attempts", "Correct", "Discrimination",
+                            "Most chosen wrong answer"],
+                           rx.text("No attempt yet.", size="2", color_scheme="gray")),
+                rx.heading("Scores", size="4", as_="h2"),
                 histogram(),
                 rx.heading("Recent attempts", size="4", as_="h2"),
                 data_table(S.recent, attempt_row,

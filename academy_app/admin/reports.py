@@ -119,6 +119,11 @@ class LearnersState(CourseReportState):
         return refused or rx.download(data=data, filename=f"learners-{course_id}.csv")
 
 
+# The axes' labels at 12 px: `font_size` on an axis styles its wrapper, not its tick labels, which
+# recharts then drew at the page's 16 px (a lesson's title ran off a phone's chart).
+AXIS_TICK = {"fontSize": 12}
+
+
 class AnalyticsState(CourseReportState):
     # Chart rows: recharts takes plain dicts ({"day", "enrollments"} and {"lesson", "learners"}).
     days: list[dict[str, str | int]] = []
@@ -235,8 +240,8 @@ def analytics_charts() -> rx.Component:
             rx.heading("Enrollments, last 30 days", size="4", as_="h2"),
             rx.recharts.bar_chart(
                 rx.recharts.cartesian_grid(stroke_dasharray="3 3", vertical=False),
-                rx.recharts.x_axis(data_key="day", font_size=11),
-                rx.recharts.y_axis(allow_decimals=False, width=30, font_size=11),
+                rx.recharts.x_axis(data_key="day", tick=AXIS_TICK),
+                rx.recharts.y_axis(allow_decimals=False, width=30, tick=AXIS_TICK),
                 rx.recharts.graphing_tooltip(),
                 rx.recharts.bar(data_key="enrollments", fill=rx.color("accent", 9),
                                 name="Enrollments", radius=[4, 4, 0, 0]),
@@ -248,15 +253,13 @@ def analytics_charts() -> rx.Component:
             rx.heading("Completion by lesson", size="4", as_="h2"),
             rx.text("How many learners completed each lesson, in course order.", size="2",
                     color_scheme="gray"),
-            rx.recharts.bar_chart(
-                rx.recharts.cartesian_grid(stroke_dasharray="3 3", horizontal=False),
-                rx.recharts.x_axis(type_="number", allow_decimals=False, font_size=11),
-                rx.recharts.y_axis(data_key="lesson", type_="category", width=180, font_size=11),
-                rx.recharts.graphing_tooltip(),
-                rx.recharts.bar(data_key="learners", fill=rx.color("green", 9), name="Learners",
-                                radius=[0, 4, 4, 0]),
-                data=AnalyticsState.funnel, layout="vertical", height=320, width="100%",
-            ),
+            # A phone's card is ~300 px: a 180 px label column left the bars a sliver. There the
+            # labels get 110 px and wrap (recharts breaks a tick's words to the axis width), and
+            # each lesson a taller band to wrap in.
+            rx.box(funnel_chart(label_width=180, band=0), width="100%",
+                   display=rx.breakpoints(initial="none", sm="block")),
+            rx.box(funnel_chart(label_width=110, band=48), width="100%",
+                   display=rx.breakpoints(initial="block", sm="none")),
             width="100%",
         ), width="100%", role="figure", aria_label="Completion funnel by lesson")),
         rx.cond(AnalyticsState.scope == "all",
@@ -264,6 +267,21 @@ def analytics_charts() -> rx.Component:
                         " to see its completion funnel.", size="2", color_scheme="gray")),
         spacing="4",
         width="100%",
+    )
+
+
+def funnel_chart(label_width: int, band: int) -> rx.Component:
+    """Completion by lesson as horizontal bars, lesson titles in a `label_width` column; with
+    `band`, that many pixels a lesson (else 320 px in all)."""
+    height = AnalyticsState.funnel.length() * band + 40 if band else 320
+    return rx.recharts.bar_chart(
+        rx.recharts.cartesian_grid(stroke_dasharray="3 3", horizontal=False),
+        rx.recharts.x_axis(type_="number", allow_decimals=False, tick=AXIS_TICK),
+        rx.recharts.y_axis(data_key="lesson", type_="category", width=label_width, tick=AXIS_TICK),
+        rx.recharts.graphing_tooltip(),
+        rx.recharts.bar(data_key="learners", fill=rx.color("green", 9), name="Learners",
+                        radius=[0, 4, 4, 0]),
+        data=AnalyticsState.funnel, layout="vertical", height=height, width="100%",
     )
 
 

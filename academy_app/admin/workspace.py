@@ -63,22 +63,62 @@ def _menu_link(label: str, href: str, icon: str) -> rx.Component:
                    aria_current=current(href, href + "/"))
 
 
+def _menu_item(label: str, href: str, icon: str) -> rx.Component:
+    # The item is the link itself (as_child): Enter on it follows the link, as a click does.
+    return rx.menu.item(_menu_link(label, href, icon), as_child=True)
+
+
+def _pages(entry: Callable[[str, str, str], rx.Component]) -> list[rx.Component]:
+    """The workspace's pages, each drawn by `entry`; the admin's only for admins."""
+    return [*[entry(*page) for page in WORKSPACE_PAGES],
+            rx.cond(AuthState.user_role == "admin",
+                    rx.fragment(*[entry(*page) for page in ADMIN_PAGES]))]
+
+
+def _section_name() -> rx.Var:
+    """The workspace page this one is in ("Courses" for a course's editor), "" for none."""
+    path = rx.State.router.url.path
+    name: rx.Var = rx.Var.create("")
+    for label, href, _icon in reversed(WORKSPACE_PAGES + ADMIN_PAGES):
+        name = rx.cond(path.startswith(href), label, name)
+    return name
+
+
 def _side_menu() -> rx.Component:
-    """The workspace's pages: a column beside the content from md up, rows of links above it on
-    narrower screens (they wrap rather than push the page sideways)."""
-    return rx.el.nav(
-        rx.text("Workspace", size="1", weight="bold", color_scheme="gray",
-                text_transform="uppercase", padding_x="12px", width="100%"),
-        *[_menu_link(*entry) for entry in WORKSPACE_PAGES],
-        rx.cond(AuthState.user_role == "admin",
-                rx.fragment(*[_menu_link(*entry) for entry in ADMIN_PAGES])),
-        aria_label="Workspace",
-        display="flex",
-        flex_direction=rx.breakpoints(initial="row", md="column"),
-        flex_wrap=rx.breakpoints(initial="wrap", md="nowrap"),
-        gap="4px",
-        width=rx.breakpoints(initial="100%", md="200px"),
-        flex_shrink="0",
+    """The workspace's pages: a column beside the content from md up. Below md, one button naming
+    the page you are on opens them as a menu (Radix: arrows, Enter, Escape, focus back on the
+    button), so a phone sees the page's content at once instead of rows of links above it."""
+    return rx.fragment(
+        rx.el.nav(
+            rx.text("Workspace", size="1", weight="bold", color_scheme="gray",
+                    text_transform="uppercase", padding_x="12px", width="100%"),
+            *_pages(_menu_link),
+            aria_label="Workspace",
+            display=rx.breakpoints(initial="none", md="flex"),
+            flex_direction="column",
+            gap="4px",
+            width="200px",
+            flex_shrink="0",
+        ),
+        rx.el.nav(
+            rx.menu.root(
+                rx.menu.trigger(rx.button(
+                    rx.icon("layout-grid", size=16),
+                    rx.text("Workspace", weight="bold"),
+                    rx.cond(_section_name() != "", rx.text("· " + _section_name())),
+                    rx.icon("chevron-down", size=16),
+                    variant="surface", color_scheme="gray", size="2")),
+                # Soft: the item under the focus on a light tint, its text keeping the side
+                # menu's colour (the solid variant's blue under dark text failed contrast).
+                rx.menu.content(*_pages(_menu_item), align="start", variant="soft"),
+                # Not modal: a modal menu hides the rest of the page with aria-hidden while its
+                # links stay focusable, which axe refuses (aria-hidden-focus). Tab or a click
+                # outside closes it all the same.
+                modal=False,
+            ),
+            aria_label="Workspace",
+            display=rx.breakpoints(initial="block", md="none"),
+        ),
     )
 
 

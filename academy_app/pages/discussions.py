@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from academy_app.components.layout import labelled
+from academy_app.components.people import face
 from academy_app.services.discussions import HIDDEN, WAITING
 from academy_app.state.discussions import SORTS, DiscussionState, PostLine, ThreadLine
 
@@ -180,9 +181,7 @@ def author_face(post: PostLine) -> rx.Component:
     hidden from screen readers, where the viewer is not told who wrote it (or it was deleted)."""
     return rx.cond(
         post.initials != "",
-        rx.box(rx.avatar(src=post.avatar, fallback=post.initials, size="2", radius="full",
-                         custom_attrs={"alt": ""}),
-               role="img", aria_label=post.author, flex_shrink="0", line_height="0"),
+        face(post.author, post.avatar, post.initials),
         rx.flex(rx.icon("user-round", size=16), aria_hidden="true", width="32px", height="32px",
                 flex_shrink="0", align="center", justify="center", border_radius="100%",
                 background=rx.color("gray", 4), color=rx.color("gray", 11)),

@@ -6,6 +6,7 @@ import reflex as rx
 
 from academy_app.components.course import stars
 from academy_app.components.layout import labelled
+from academy_app.components.people import face
 from academy_app.services.reviews import MAX_BODY, MIN_BODY
 from academy_app.state.reviews import STAR_LABELS, ReviewLine, ReviewState
 
@@ -130,6 +131,7 @@ def review_item(line: ReviewLine) -> rx.Component:
     return rx.el.article(
         rx.vstack(
             rx.hstack(
+                face(line.author, line.avatar, line.initials),
                 rx.text(line.author, weight="bold", size="3"),
                 rx.cond(line.mine, rx.badge("Your review", variant="soft", size="1")),
                 rx.spacer(),

@@ -31,6 +31,7 @@ from academy_app.models import (
     User,
     utcnow,
 )
+from academy_app.services import profile
 from academy_app.services.accounts import require_user
 from academy_app.services.catalog import is_course_staff
 from academy_app.services.enrollment import LEARNING_STATUSES
@@ -71,6 +72,8 @@ class ReviewView:
     reply: str
     reply_author: str
     mine: bool
+    avatar: str  # the author's picture's address ("" for none)
+    initials: str  # what stands in for the picture
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,7 @@ def course_reviews(session: Session, viewer: User | None, slug: str) -> CourseRe
     can_review, hint = _eligibility(session, viewer, course)
     reply_author = aliased(User)
     rows = session.exec(
-        select(CourseReview, User.full_name, reply_author.full_name)
+        select(CourseReview, User.full_name, User.avatar, reply_author.full_name)
         .join(User, col(User.id) == CourseReview.user_id)
         .outerjoin(reply_author, col(reply_author.id) == CourseReview.reply_author_id)
         .where(CourseReview.course_id == course.id)
@@ -106,8 +109,9 @@ def course_reviews(session: Session, viewer: User | None, slug: str) -> CourseRe
     views = [ReviewView(id=review.id, author=author, rating=review.rating, body=review.body,
                         created_at=review.created_at, edited=review.edited_at is not None,
                         reply=review.reply, reply_author=replier or "",
-                        mine=review.user_id == viewer_id)
-             for review, author, replier in rows]
+                        mine=review.user_id == viewer_id,
+                        avatar=profile.avatar_url(avatar), initials=profile.initials(author))
+             for review, author, avatar, replier in rows]
     own = next((view for view in views if view.mine), None)
     if own is None and viewer_id is not None:  # older than the newest shown: read it apart
         own = next((view for view in _own_view(session, viewer, course.id)), None)
@@ -241,4 +245,6 @@ def _own_view(session: Session, viewer: User, course_id: int) -> list[ReviewView
     return [ReviewView(id=review.id, author=viewer.full_name, rating=review.rating,
                        body=review.body, created_at=review.created_at,
                        edited=review.edited_at is not None, reply=review.reply,
-                       reply_author=replier.full_name if replier else "", mine=True)]
+                       reply_author=replier.full_name if replier else "", mine=True,
+                       avatar=profile.avatar_url(viewer.avatar),
+                       initials=profile.initials(viewer.full_name))]

@@ -29,13 +29,16 @@ class ReviewLine:
     reply: str = ""
     reply_author: str = ""
     mine: bool = False
+    avatar: str = ""  # the author's picture ("" for none)
+    initials: str = ""
 
     @classmethod
     def of(cls, view: ReviewView) -> ReviewLine:
         date = as_utc(view.created_at).strftime("%-d %B %Y") + (" (edited)" if view.edited else "")
         return cls(id=view.id, author=view.author, rating=view.rating,
                    stars_label=f"Rated {STAR_LABELS[view.rating]} out of 5", body=view.body,
-                   date=date, reply=view.reply, reply_author=view.reply_author, mine=view.mine)
+                   date=date, reply=view.reply, reply_author=view.reply_author, mine=view.mine,
+                   avatar=view.avatar, initials=view.initials)
 
 
 def _text(value: object, limit: int) -> str:

@@ -75,6 +75,9 @@ def screenshot(page: Page, name: str, viewport: dict[str, int]) -> None:
     # leaves parts below the first screens unpainted (blank cards), one run here, another there.
     height = page.evaluate("document.documentElement.scrollHeight")
     page.set_viewport_size({"width": viewport["width"], "height": height})
+    # Taken at once, the newly shown part still had blank cards: give it the time to paint that
+    # scripts/screenshots.py gives.
+    page.wait_for_timeout(300)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / name))
 

@@ -1,13 +1,17 @@
 """Product polish (issue 18) in a real browser: course cards show all of themselves at desktop and
-phone widths, and each person lands where their work is after log-in."""
+phone widths, each person lands where their work is after log-in, and the workspace, the audit
+log, reviews and the completion chart read well on a phone."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
+from tests.e2e.test_accessibility import COLOUR, THEMES, WCAG, show_theme, violations
 from tests.e2e.test_student_journey import continue_course, log_in, sign_up
 
 pytestmark = pytest.mark.e2e
@@ -217,3 +221,102 @@ def test_the_jobs_page_sets_a_sentence_in_a_stat_card_as_text_not_as_a_figure(pa
 
 def font_size(element: Locator) -> float:
     return float(element.evaluate("e => parseFloat(getComputedStyle(e).fontSize)"))
+
+
+def logged_in_as(page: Page, email: str, viewport: dict[str, int]) -> None:
+    page.set_viewport_size(viewport)
+    page.goto("/login")
+    log_in(page, email)
+    expect(page).to_have_url(re.compile(r"/(admin/courses|dashboard)/?$"))
+
+
+def lines_of(text: Locator) -> float:
+    """How many lines an element's text takes: its height over its line height."""
+    return float(text.evaluate("""el => el.getBoundingClientRect().height
+        / parseFloat(getComputedStyle(el).lineHeight)"""))
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_the_audit_logs_when_stays_on_one_line(page: Page, viewport: dict[str, int]):
+    """"06 Dec 2026, 09:21 UTC" stood on three lines beside a long "What changed"."""
+    logged_in_as(page, "admin@academy.test", viewport)
+    page.goto("/admin/audit")  # the demo data's setting up is on the record
+    expect(page.get_by_role("columnheader", name="When (UTC)")).to_be_visible()
+    when = page.get_by_role("rowheader").first.locator("p, span").first
+    expect(when).to_have_text(re.compile(r"^\d\d [A-Z][a-z]{2} \d{4}, \d\d:\d\d$"))
+    assert lines_of(when) < 1.5, f"the date takes {lines_of(when):.1f} lines"
+
+
+def test_the_workspace_menu_on_a_phone_is_one_button_above_the_page(page: Page):
+    """Ten links in rows pushed a phone's workspace page down by half a screen."""
+    logged_in_as(page, "admin@academy.test", PHONE)
+    page.goto("/admin/payments")
+    side = page.get_by_role("navigation", name="Workspace")
+    button = side.get_by_role("button", name="Workspace · Payments")
+    expect(button).to_be_visible()
+    expect(side.get_by_role("link")).to_have_count(0)  # no row of links: the menu holds them
+    heading = page.get_by_role("heading", level=1, name="Payments").bounding_box()
+    assert heading and heading["y"] < 250, f"the page's title starts at {heading}"
+
+    # The keyboard opens it, arrows move through it, Escape gives the focus back. (The mouse is
+    # moved off first: an item opening under a resting pointer takes the focus, as hovering does.)
+    page.mouse.move(0, page.viewport_size["height"] - 1)
+    expect(button).to_be_enabled()
+    button.focus()
+    page.keyboard.press("Enter")
+    menu = page.get_by_role("menu")
+    expect(menu.get_by_role("menuitem", name="Payments")).to_have_attribute("aria-current", "page")
+    expect(menu.get_by_role("menuitem")).to_have_count(10)  # six pages and the admin's four
+    for theme, rules in zip(THEMES, (WCAG, COLOUR), strict=True):  # axe, with the menu open
+        show_theme(page, theme)
+        assert violations(page, rules) == [], theme
+    show_theme(page, "light")
+    page.keyboard.press("Escape")
+    expect(menu).to_be_hidden()
+    expect(button).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(menu.get_by_role("menuitem").first).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(menu.get_by_role("menuitem", name="Payments")).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(menu.get_by_role("menuitem", name="Coupons")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/admin/coupons/?$"))
+    expect(side.get_by_role("button", name="Workspace · Coupons")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+
+
+def test_a_review_shows_its_authors_picture_or_initials(page: Page, tmp_path: Path):
+    logged_in_as(page, "maya@academy.test", DESKTOP)
+    page.goto("/account")
+    picture = tmp_path / "maya.png"
+    Image.new("RGB", (256, 256), (200, 120, 80)).save(picture)
+    page.get_by_label("Upload a picture").set_input_files(str(picture))
+    expect(page.get_by_role("img", name="Your picture")).to_have_attribute(
+        "src", re.compile(r"^/avatars/"))
+    page.goto("/courses/python-foundations")
+    reviews = page.get_by_role("region", name="Reviews")
+    maya = reviews.get_by_role("article", name="Review by Maya Lin")
+    expect(maya.get_by_role("img", name="Maya Lin").locator("img")).to_have_attribute(
+        "src", re.compile(r"^/avatars/.+-64\.webp$"))
+    # Tomás has no picture: his initials stand in, in an image named for him.
+    tomas = reviews.get_by_role("article", name="Review by Tomás Rivera")
+    expect(tomas.get_by_role("img", name="Tomás Rivera")).to_have_text("TR")
+
+
+def test_the_completion_chart_gives_its_bars_room_on_a_phone(page: Page):
+    """A 180 px column of lesson titles left the bars a third of a phone's chart."""
+    logged_in_as(page, "instructor@academy.test", PHONE)
+    page.goto("/admin/courses/1/analytics")
+    chart = page.get_by_role("figure", name="Completion funnel by lesson")
+    grid = chart.locator(".recharts-cartesian-grid").locator("visible=true")
+    expect(grid).to_be_visible()
+    box, plot = chart.bounding_box(), grid.bounding_box()
+    assert box and plot
+    assert plot["width"] >= 0.55 * box["width"], (
+        f"the bars have {plot['width']:.0f}px of the chart's {box['width']:.0f}px")
+    # The titles wrap in their column rather than run off the chart's left edge.
+    for tick in chart.locator(".recharts-yAxis .recharts-cartesian-axis-tick-value").locator(
+            "visible=true").all():
+        label = tick.bounding_box()
+        assert label and label["x"] >= box["x"], f"{tick.text_content()} starts left of the chart"

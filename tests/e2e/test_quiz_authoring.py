@@ -32,13 +32,11 @@ from academy_app.services import (
     emails,
     enrollment,
 )
-from academy_app.settings import PROJECT_ROOT
 from tests.appserver import RunningApp
 from tests.e2e.test_payments import logged_in
 
 pytestmark = pytest.mark.e2e
 
-SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 SMALL_GIFT = """$CATEGORY: $course$/top/Imported
 
 ::Capital::What is the capital of Italy? {=Rome ~Milan ~Turin}
@@ -93,15 +91,6 @@ def submit_attempt(database_url: str, email: str, quiz_id: int) -> None:
         attempts.submit_attempt(session, learner, view.attempt_id)
         session.commit()
     engine.dispose()
-
-
-def screenshot(page: Page, name: str) -> None:
-    """The whole page for the docs, from the top (the sticky navbar stays there) and once the
-    toasts are gone."""
-    expect(page.locator("[data-sonner-toast]")).to_have_count(0, timeout=15_000)
-    page.evaluate("window.scrollTo(0, 0)")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
 
 
 def pick(page: Page, field: str, option: str) -> None:
@@ -218,7 +207,6 @@ def test_an_instructor_builds_a_quiz_imports_gift_and_watches_results_live(
     expect(instructor.get_by_text("Attempts already taken keep the version they were taken "
                                   "with")).to_be_visible()
     instructor.get_by_label("Explanation").fill("Paris has been the capital since 987.")
-    screenshot(instructor, "quiz-editor.png")
     instructor.get_by_role("button", name="Save new version").click()
     expect(questions.nth(0)).to_contain_text("v2")
 
@@ -306,4 +294,3 @@ def test_an_instructor_builds_a_quiz_imports_gift_and_watches_results_live(
     expect(summary).to_contain_text(re.compile(r"Pass rate\s*0%"))
     expect(results.get_by_role("rowheader", name="Quinn Learner")).to_be_visible()
     assert results.evaluate("window.__stillTheSamePage") is True
-    screenshot(results, "quiz-results.png")

@@ -7,11 +7,12 @@ import pytest
 from sqlmodel import Session, col, func, select
 
 from academy_app.models import CourseReview, Lesson, Module, Notification, Role, User
-from academy_app.services import catalog, enrollment, progress, reviews
+from academy_app.services import catalog, enrollment, profile, progress, reviews
 from academy_app.services.catalog import CatalogQuery
 from academy_app.services.errors import Invalid, NotAuthenticated, NotFound, PermissionDenied
 from academy_app.settings import get_settings
 from tests.factories import make_course, make_user, race
+from tests.unit.test_account import picture
 
 GOOD = "Clear lessons and useful exercises throughout."
 
@@ -137,6 +138,19 @@ def test_the_viewers_own_review_comes_first_then_the_newest(db, course):
         "Second Writer", "First Writer"]
     assert [r.author for r in reviews.course_reviews(db, first, course.slug).reviews] == [
         "First Writer", "Second Writer"]
+
+
+def test_a_review_shows_its_authors_picture_and_without_one_their_initials(db, course):
+    pictured = learner(db, course, name="Pia Pictured")
+    profile.set_avatar(db, pictured, picture())
+    reviews.save_review(db, pictured, course.id, 5, GOOD)
+    reviews.save_review(db, learner(db, course, name="Noel Plain"), course.id, 4, GOOD)
+    db.commit()
+    url = profile.avatar_url(db.get(User, pictured.id).avatar)
+    for viewer in (None, pictured):  # as a visitor sees them, and as their author does
+        shown = {r.author: (r.avatar, r.initials)
+                 for r in reviews.course_reviews(db, viewer, course.slug).reviews}
+        assert shown == {"Pia Pictured": (url, "PP"), "Noel Plain": ("", "NP")}
 
 
 def test_the_average_covers_every_review(db, course):

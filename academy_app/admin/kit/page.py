@@ -118,7 +118,8 @@ def cell(column: Column, row: rx.Var, header: bool = False) -> rx.Component:
             text, color_scheme=column.badge if isinstance(column.badge, str) else
             rx.match(text, *column.badge.items(), "gray")))
     else:
-        shown = rx.text(text, weight="medium" if header else None)
+        shown = rx.text(text, weight="medium" if header else None,
+                        white_space="nowrap" if column.nowrap else None)
     if column.link is not None:  # an empty cell links nowhere
         href = row.links[column.name]
         shown = rx.cond((href != "") & (text != column.empty), rx.link(shown, href=href), shown)

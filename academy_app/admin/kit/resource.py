@@ -54,6 +54,7 @@ class Column:
     # A cell the kit cannot draw: the page layer's `row -> component`, where row.cells, row.notes
     # and row.links hold what the kit read, by column name (row.cells["status"]).
     render: Callable[[Any], Any] | None = None
+    nowrap: bool = False  # one line, however narrow the table: a date broken in three reads as three
 
     @property
     def related(self) -> tuple[str, str] | None:
@@ -349,7 +350,8 @@ class Resource:
         self.form = form
         self.permissions = permissions
         self.actions = list(actions)
-        self.columns = [c if isinstance(c, Column) else Column(c) for c in listing.columns]
+        self.columns = [self._dated(c if isinstance(c, Column) else Column(c))
+                        for c in listing.columns]
         self.filters = {f.name: f for f in (f if isinstance(f, Filter) else Filter(f)
                                             for f in listing.filters)}
         self.inputs = [i if isinstance(i, Input) else Input(i) for i in form.fields]
@@ -378,6 +380,14 @@ class Resource:
             return None
         keys = list(self.table.c[name].foreign_keys)
         return model_for_table(keys[0].column.table.name) if keys else None
+
+    def _dated(self, column: Column) -> Column:
+        """A date field's column kept on one line: "06 Dec 2026" stood on three in a phone's
+        table (Joined, Updated, Issued)."""
+        info = self.model.model_fields.get(column.name)
+        if info is None or _unwrap_optional(info.annotation)[0] not in (date, datetime):
+            return column
+        return replace(column, nowrap=True)
 
     def label_of(self, name: str) -> str:
         info = self.model.model_fields.get(name)
