@@ -4,16 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from academy_app.components.layout import labelled
+from academy_app.components.layout import icon_either, labelled
 from academy_app.services.discussions import HIDDEN, WAITING
 from academy_app.state.discussions import SORTS, DiscussionState, PostLine, ThreadLine
-
-
-def icon_either(condition: rx.Var, when_true: str, when_false: str) -> rx.Component:
-    """One of two fixed icons. An icon whose name is a Var is lucide's DynamicIcon, which brings
-    a table of every icon's module (36 KiB compressed, 237 KiB of script to run) to each page
-    that shows it: the lesson page did, for these buttons (docs/benchmarks.md)."""
-    return rx.cond(condition, rx.icon(when_true, size=14), rx.icon(when_false, size=14))
 
 
 def _badge(text: str, color: str, icon: str) -> rx.Component:
@@ -126,7 +119,7 @@ def post_actions(post: PostLine) -> rx.Component:
                                          on_click=DiscussionState.start_flag(post.id))),
         rx.cond(post.flagged, rx.text("You flagged this post", size="1", color_scheme="gray")),
         rx.cond(post.can_hide, rx.button(
-            icon_either(post.hidden, "eye", "eye-off"),
+            icon_either(post.hidden, "eye", "eye-off", size=14),
             rx.cond(post.hidden, "Show to learners", "Hide from learners"), size="1",
             variant="soft", color_scheme="orange",
             on_click=DiscussionState.hide_post(post.id, ~post.hidden))),
@@ -267,13 +260,13 @@ def thread_detail() -> rx.Component:
         rx.hstack(
             rx.heading(DiscussionState.opened.title, size="5", as_="h3"),
             rx.spacer(),
-            rx.button(icon_either(DiscussionState.following, "bell-off", "bell"),
+            rx.button(icon_either(DiscussionState.following, "bell-off", "bell", size=14),
                       rx.cond(DiscussionState.following, "Unfollow", "Follow"), size="1",
                       variant="outline",
                       aria_pressed=rx.cond(DiscussionState.following, "true", "false"),
                       on_click=DiscussionState.set_following(~DiscussionState.following)),
             rx.cond(DiscussionState.is_staff_here & ~DiscussionState.opened.held, rx.button(
-                icon_either(DiscussionState.opened.hidden, "eye", "eye-off"),
+                icon_either(DiscussionState.opened.hidden, "eye", "eye-off", size=14),
                 rx.cond(DiscussionState.opened.hidden, "Show thread to learners",
                         "Hide thread from learners"),
                 size="1", variant="soft", color_scheme="orange",
