@@ -495,13 +495,12 @@ def exported_template(relative: str) -> str | None:
 
 async def page_response(request: Request) -> Response | None:
     path = request.url.path
-    if exported_template("404.html") is None:
-        return None  # no frontend exported here (backend only)
+    lesson = LESSON_PATH.fullmatch(path) is not None
+    if not (lesson or public_page(path)) or exported_template("404.html") is None:
+        return None  # not one of these pages, or no frontend exported here (backend only)
     token = request.cookies.get(SESSION_COOKIE)
-    if LESSON_PATH.fullmatch(path):
+    if lesson:
         return await lesson_response(request, token)
-    if not public_page(path):
-        return None  # not one of these pages
     meta = await run_in_threadpool(meta_for, path, token)
     if request.url.query:  # a search: the app shows its own results, not the first page's
         meta = replace(meta, cards="")
