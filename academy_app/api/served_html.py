@@ -44,6 +44,7 @@ from xml.sax.saxutils import escape as xml_escape
 from reflex.utils.prerequisites import get_web_dir
 from reflex_base import constants
 from reflex_base.config import get_config
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
@@ -55,15 +56,19 @@ from academy_app.api.files import CACHED_FOR_GOOD
 from academy_app.components.course import CARD_PICTURE_SIZES, SERVED_CARDS
 from academy_app.db import session_scope
 from academy_app.infra.markdown import render_markdown
-from academy_app.services import catalog, covers
+from academy_app.infra.session_cookie import SESSION_COOKIE
+from academy_app.services import accounts, catalog, covers, lessons
 from academy_app.services.catalog import CatalogQuery, CourseCard, CourseOutline
-from academy_app.services.errors import NotFound
+from academy_app.services.errors import NotFound, ServiceError
+from academy_app.services.lessons import LessonView
 from academy_app.settings import get_settings
 from academy_app.state.rows import (
     LEVEL_LABELS,
     CourseCardRow,
+    LessonRow,
     cover_style,
     duration_label,
+    module_rows,
     price_label,
 )
 
@@ -72,6 +77,10 @@ SITE_DESCRIPTION = "Academy: practical online courses, learned at your pace."
 # Link previews cut descriptions around here; search engines show about as much.
 DESCRIPTION_LENGTH = 200
 COURSE_PATH = re.compile(r"/courses/([^/]+)/?")
+LESSON_PATH = re.compile(r"/learn/([^/]+)/([0-9]{1,18})/?")
+# The visitor's header links, which a logged-in user's first paint leaves out.
+VISITOR_LINKS = re.compile(r'<a\b[^>]*href="/(?:login|signup)"[^>]*>[^<]*</a>')
+KIND_LABELS = {"video": "Video lesson", "quiz": "Quiz"}  # pages/learn.py lesson_content
 # Vite's build output: a content hash in every name, so a file at an address never changes.
 HASHED_ASSET = re.compile(r"/assets/[^/]+-[A-Za-z0-9_-]{8}\.(?:js|css)")
 IMMUTABLE = (b"cache-control", CACHED_FOR_GOOD.encode())
@@ -151,7 +160,7 @@ def catalog_meta(cards: list[CourseCard], total: int) -> Meta:
                 cards=catalog_cards(cards, total))
 
 
-def course_meta(outline: CourseOutline) -> Meta:
+def course_meta(outline: CourseOutline, signed_in: bool = False) -> Meta:
     course = outline.course
     description = _shorten(course.subtitle or _plain(render_markdown(course.description)))
     path = _course_path(course.slug)
@@ -195,7 +204,7 @@ def course_meta(outline: CourseOutline) -> Meta:
             + '<p><a href="/courses">Browse all courses</a></p></article>')
     return Meta(title=f"{course.title} · Academy", description=description or course.title,
                 path=path, template="404.html", og_type="article", image=image, json_ld=json_ld,
-                body=body, first_paint=course_first_paint(outline, uploaded),
+                body=body, first_paint=course_first_paint(outline, uploaded, signed_in),
                 extra_head=[f'<meta property="og:price:amount" '
                             f'content="{course.price_cents / 100:.2f}"/>',
                             f'<meta property="og:price:currency" '
@@ -259,7 +268,7 @@ def _card(row: CourseCardRow, first: bool) -> str:
             '</div></div></div></a>')
 
 
-def course_first_paint(outline: CourseOutline, picture: str) -> str:
+def course_first_paint(outline: CourseOutline, picture: str, signed_in: bool = False) -> str:
     """The top of a course page (site header, cover, title, subtitle, teacher) as the app draws it,
     shown over the page until the app has drawn its own (styles.css, .first-paint).
 
@@ -291,19 +300,98 @@ def course_first_paint(outline: CourseOutline, picture: str) -> str:
                   f'{_text(course.subtitle)}</p>' if course.subtitle else "")
                + (f'<p class="rt-Text rt-r-size-3">Taught by <strong>{_text(outline.instructor)}'
                   '</strong></p>' if outline.instructor else ""))
+    return _over_the_page(site_header(signed_in) + '<div class="first-paint-column">'
+                          f'<div class="first-paint-hero">{cover}'
+                          f'<div class="first-paint-summary">{summary}</div></div></div>')
+
+
+def _over_the_page(content: str) -> str:
+    """`content` in the theme's frame, shown over the page until the app has drawn its own
+    (styles.css, .first-paint), its controls disabled like the app's until then."""
     return ('<div class="radix-themes first-paint" data-accent-color="indigo" '
             'data-gray-color="slate" data-radius="large" data-scaling="100%">'
-            '<fieldset disabled="" role="none" class="until-ready">'
-            f'{site_header()}<div class="first-paint-column"><div class="first-paint-hero">'
-            f'{cover}<div class="first-paint-summary">{summary}</div></div></div>'
-            '</fieldset></div>')
+            f'<fieldset disabled="" role="none" class="until-ready">{content}</fieldset></div>')
 
 
-def site_header() -> str:
-    """The site's header as the home page was exported with it (a visitor's), styles and all."""
+def site_header(signed_in: bool = False) -> str:
+    """The site's header as the home page was exported with it (a visitor's), styles and all;
+    without its Log in and Sign up for someone logged in, whose own links the app then adds (a
+    learner was offered to log in while the page loaded)."""
     home = exported_template("index.html")
     found = re.search(r"<header\b.*?</header>", home or "", re.S)
-    return found.group(0) if found else ""
+    header = found.group(0) if found else ""
+    return VISITOR_LINKS.sub("", header) if signed_in else header
+
+
+def lesson_first_paint(view: LessonView) -> str:
+    """A lesson page as the app draws it (pages/learn.py learn_page: the syllabus, then the lesson
+    on a phone; side by side from md), for the learner the lesson was opened for.
+
+    Like a course page, a lesson is a route with a parameter: its HTML was the empty SPA shell,
+    and the lesson, its largest paint, came only once the scripts had run, the WebSocket had
+    connected and the page's load handler had answered (4.5 s on Lighthouse's phone)."""
+    course, lesson = view.outline.course, view.lesson
+    done, total = len(view.progress.completed), len(view.progress.lesson_ids)
+    percent = round(100 * done / total) if total else 0
+
+    def item(row: LessonRow) -> str:
+        if row.locked:
+            return (f'<li class="first-paint-locked"><span aria-hidden="true">🔒</span>'
+                    f'<span class="rt-Text rt-r-size-2">{_text(row.title)}</span></li>')
+        mark = "✓" if row.done else "○"
+        weight = " rt-r-weight-bold" if row.current else ""
+        current = ' aria-current="page"' if row.current else ""
+        return (f'<li><a href="{_text(row.href)}"{current}><span aria-hidden="true">{mark}</span>'
+                f'<span class="rt-Text rt-r-size-2{weight}">{_text(row.title)}</span></a></li>')
+
+    syllabus = "".join(
+        f'<p class="rt-Text rt-r-size-1 rt-r-weight-bold first-paint-module">'
+        f'{_text(module.title)}</p><ul>{"".join(item(row) for row in module.lessons or ())}</ul>'
+        for module in module_rows(view.outline, view.progress.completed, lesson.id,
+                                  view.access))
+    side = ('<div class="rt-reset rt-BaseCard rt-Card rt-r-size-1 rt-variant-surface '
+            'first-paint-card-text first-paint-syllabus">'
+            f'<a href="{_course_path(course.slug)}" data-accent-color="" class="rt-Text rt-reset '
+            f'rt-Link rt-r-size-3 rt-r-weight-bold">{_text(course.title)}</a>'
+            f'<div class="first-paint-progress"><div style="width: {percent}%"></div></div>'
+            f'<p data-accent-color="gray" class="rt-Text rt-r-size-2">{done} of {total} lessons · '
+            f'{percent}%</p><nav aria-label="Syllabus">{syllabus}</nav></div>')
+    main = ('<div class="rt-reset rt-BaseCard rt-Card rt-r-size-1 rt-variant-surface '
+            'first-paint-card-text first-paint-lesson">'
+            '<span data-accent-color="" class="rt-reset rt-Badge rt-r-size-1 rt-variant-soft">'
+            f'{KIND_LABELS.get(lesson.kind.value, "Reading")}</span>'
+            f'<h1 class="rt-Heading rt-r-size-7">{_text(lesson.title)}</h1>'
+            # The video's frame, where the app draws the player, so the text below stays put.
+            + ('<div class="first-paint-video"></div>'
+               if lesson.kind.value == "video" and lesson.video_url else "")
+            + f'<div class="markdown">{view.body_html}</div></div>')
+    return _over_the_page(site_header(signed_in=True) + '<div class="first-paint-column">'
+                          f'<div class="first-paint-learn">{side}{main}</div></div>')
+
+
+def lesson_page(template: str, view: LessonView) -> str:
+    """The SPA shell of a lesson page with the lesson drawn over it, kept out of search engines."""
+    page = template.replace("</head>", '<meta name="robots" content="noindex"/></head>', 1)
+    page = re.sub(r"<body[^>]*>", lambda found: found.group(0) + lesson_first_paint(view), page,
+                  count=1)
+    return after_first_paint(page)
+
+
+def opened_lesson(path: str, token: str | None) -> LessonView | None:
+    """The lesson a path names, opened for the user the login cookie names through the same
+    service as the page's own state (services/lessons.py open_lesson: enrolled, or its staff, and
+    the lesson open to them); None for a visitor and for anyone it refuses."""
+    found = LESSON_PATH.fullmatch(path)
+    if found is None or not token:
+        return None
+    with session_scope() as session:
+        user = accounts.user_for_token(session, token)
+        if user is None:
+            return None
+        try:
+            return lessons.open_lesson(session, user, found.group(1), int(found.group(2)))
+        except ServiceError:
+            return None
 
 
 def missing_course_meta(slug: str) -> Meta:
@@ -318,8 +406,9 @@ def public_page(path: str) -> bool:
     return path in ("/", "/courses", "/courses/") or COURSE_PATH.fullmatch(path) is not None
 
 
-def meta_for(path: str) -> Meta:
-    """The public page a path names, read from the catalog as an anonymous visitor."""
+def meta_for(path: str, token: str | None = None) -> Meta:
+    """The public page a path names, read from the catalog as an anonymous visitor (`token`, the
+    login cookie, only decides which header a course page's first paint shows)."""
     slug_match = COURSE_PATH.fullmatch(path)
     with session_scope() as session:
         if path == "/":
@@ -329,7 +418,8 @@ def meta_for(path: str) -> Meta:
             return catalog_meta(found.items, found.total)
         slug = slug_match.group(1)
         try:
-            return course_meta(catalog.course_outline(session, slug, None))
+            return course_meta(catalog.course_outline(session, slug, None),
+                               signed_in=_signed_in(session, token))
         except NotFound:
             return missing_course_meta(slug)
 
@@ -405,22 +495,45 @@ def exported_template(relative: str) -> str | None:
 
 async def page_response(request: Request) -> Response | None:
     path = request.url.path
-    if not public_page(path) or exported_template("404.html") is None:
+    lesson = LESSON_PATH.fullmatch(path) is not None
+    if not (lesson or public_page(path)) or exported_template("404.html") is None:
         return None  # not one of these pages, or no frontend exported here (backend only)
-    meta = await run_in_threadpool(meta_for, path)
+    token = request.cookies.get(SESSION_COOKIE)
+    if lesson:
+        return await lesson_response(request, token)
+    meta = await run_in_threadpool(meta_for, path, token)
     if request.url.query:  # a search: the app shows its own results, not the first page's
         meta = replace(meta, cards="")
     template = exported_template(meta.template)
     if template is None:
         return None
-    body = render(template, meta).encode()
-    headers = {"Vary": "Accept-Encoding",
-               # Revalidated each time: a course published, edited or withdrawn shows at once.
-               "Cache-Control": "no-cache"}
+    # Revalidated each time: a course published, edited or withdrawn shows at once.
+    return _html(request, render(template, meta), meta.status, "no-cache")
+
+
+async def lesson_response(request: Request, token: str | None) -> Response | None:
+    """A lesson page with the lesson drawn for the learner who may open it; for anyone else,
+    None: the mount's empty shell, as before, whose app then says why or asks them to log in."""
+    view = await run_in_threadpool(opened_lesson, request.url.path, token)
+    template = exported_template("404.html")
+    if view is None or template is None:
+        return None
+    # One learner's page: no cache anywhere keeps it, nor hands it to another.
+    return _html(request, lesson_page(template, view), 200, "private, no-store")
+
+
+def _html(request: Request, page: str, status: int, cache_control: str) -> Response:
+    body = page.encode()
+    # What a logged-in user is shown differs (their header, their lesson).
+    headers = {"Vary": "Accept-Encoding, Cookie", "Cache-Control": cache_control}
     if "gzip" in request.headers.get("accept-encoding", ""):
         body = gzip.compress(body, compresslevel=6)
         headers["Content-Encoding"] = "gzip"
-    return Response(body, status_code=meta.status, headers=headers, media_type="text/html")
+    return Response(body, status_code=status, headers=headers, media_type="text/html")
+
+
+def _signed_in(session: Session, token: str | None) -> bool:
+    return bool(token) and accounts.user_for_token(session, token) is not None
 
 
 async def robots_txt(_request: Request) -> Response:

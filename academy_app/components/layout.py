@@ -28,6 +28,13 @@ _LATCHED = FunctionStringVar.create(
 READY = _LATCHED.call(rx.State.is_hydrated).to(bool)
 
 
+def icon_either(condition: rx.Var, when_true: str, when_false: str, **props) -> rx.Component:
+    """One of two fixed icons. An icon whose name is a Var is lucide's DynamicIcon, which brings
+    a table of every icon's module (36 KiB compressed, 237 KiB of script to run) to each page
+    that shows it: the lesson page did, for its quiz result and discussion buttons."""
+    return rx.cond(condition, rx.icon(when_true, **props), rx.icon(when_false, **props))
+
+
 def link_button(label: str | rx.Component, href: str | rx.Var, **props) -> rx.Component:
     """A link that looks like a button: navigation stays a real link for keyboards and readers."""
     return rx.button(rx.link(label, href=href, underline="none"), as_child=True, **props)

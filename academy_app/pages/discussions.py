@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from academy_app.components.layout import labelled
+from academy_app.components.layout import icon_either, labelled
 from academy_app.components.people import face
 from academy_app.services.discussions import HIDDEN, WAITING
 from academy_app.state.discussions import SORTS, DiscussionState, PostLine, ThreadLine
@@ -120,7 +120,7 @@ def post_actions(post: PostLine) -> rx.Component:
                                          on_click=DiscussionState.start_flag(post.id))),
         rx.cond(post.flagged, rx.text("You flagged this post", size="1", color_scheme="gray")),
         rx.cond(post.can_hide, rx.button(
-            rx.icon(rx.cond(post.hidden, "eye", "eye-off"), size=14),
+            icon_either(post.hidden, "eye", "eye-off", size=14),
             rx.cond(post.hidden, "Show to learners", "Hide from learners"), size="1",
             variant="soft", color_scheme="orange",
             on_click=DiscussionState.hide_post(post.id, ~post.hidden))),
@@ -259,13 +259,13 @@ def thread_detail() -> rx.Component:
         rx.hstack(
             rx.heading(DiscussionState.opened.title, size="5", as_="h3"),
             rx.spacer(),
-            rx.button(rx.icon(rx.cond(DiscussionState.following, "bell-off", "bell"), size=14),
+            rx.button(icon_either(DiscussionState.following, "bell-off", "bell", size=14),
                       rx.cond(DiscussionState.following, "Unfollow", "Follow"), size="1",
                       variant="outline",
                       aria_pressed=rx.cond(DiscussionState.following, "true", "false"),
                       on_click=DiscussionState.set_following(~DiscussionState.following)),
             rx.cond(DiscussionState.is_staff_here & ~DiscussionState.opened.held, rx.button(
-                rx.icon(rx.cond(DiscussionState.opened.hidden, "eye", "eye-off"), size=14),
+                icon_either(DiscussionState.opened.hidden, "eye", "eye-off", size=14),
                 rx.cond(DiscussionState.opened.hidden, "Show thread to learners",
                         "Hide thread from learners"),
                 size="1", variant="soft", color_scheme="orange",

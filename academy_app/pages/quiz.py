@@ -10,6 +10,7 @@ import reflex as rx
 from reflex.vars import Var, VarData
 
 from academy_app.components.course import in_browser_zone
+from academy_app.components.layout import icon_either
 from academy_app.state.quiz import AttemptRow, ChoiceRow, QuestionRow, QuizState, ResultRow
 
 
@@ -313,11 +314,11 @@ def _result_row(row: ResultRow) -> rx.Component:
 
 def result() -> rx.Component:
     return rx.vstack(
-        rx.callout(
-            rx.text(rx.cond(QuizState.result_passed, "Passed", "Not passed"), ": ",
-                    QuizState.result_score, " (", QuizState.result_points, "). The pass mark is ",
-                    QuizState.pass_mark, "."),
-            icon=rx.cond(QuizState.result_passed, "circle-check", "circle-x"),
+        rx.callout.root(
+            rx.callout.icon(icon_either(QuizState.result_passed, "circle-check", "circle-x")),
+            rx.callout.text(rx.cond(QuizState.result_passed, "Passed", "Not passed"), ": ",
+                            QuizState.result_score, " (", QuizState.result_points,
+                            "). The pass mark is ", QuizState.pass_mark, "."),
             color_scheme=rx.cond(QuizState.result_passed, "green", "red"),
             role="status", width="100%", size="2",
         ),

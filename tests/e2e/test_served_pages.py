@@ -3,6 +3,7 @@ browser, no scripts, redirects not followed."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 
@@ -14,6 +15,7 @@ from sqlmodel import Session, col, select
 from academy_app.db import make_engine
 from academy_app.models import Course, Role, User
 from tests.appserver import RunningApp
+from tests.e2e.test_student_journey import sign_up
 from tests.unit.test_served_html import Parsed
 
 pytestmark = pytest.mark.e2e
@@ -117,3 +119,35 @@ def test_a_course_page_and_the_catalog_show_their_courses_before_the_app_runs(pa
     page.goto("/courses")
     expect(page.get_by_role("status").filter(has_text=re.compile(r"^\d+ courses$"))).to_be_visible()
     expect(page.get_by_role("link", name="Python Foundations", exact=True)).to_have_count(1)
+
+
+def test_an_enrolled_learner_sees_the_lesson_before_the_app_runs_and_a_visitor_does_not(
+        page: Page):
+    sign_up(page, "Paint Learner")
+    expect(page).to_have_url(re.compile(r"/dashboard/?$"))
+    page.goto("/courses/python-foundations")
+    page.get_by_role("button", name="Enroll").click()
+    page.get_by_role("link", name="Continue learning").click()
+    expect(page.get_by_role("heading", name="Why Python?", level=1)).to_be_visible()
+    lesson = page.url
+    before_the_app_runs(page).goto(lesson)
+    expect(page.get_by_role("heading", name="Why Python?", level=1)).to_be_visible()
+    expect(page.get_by_role("navigation", name="Syllabus")).to_be_visible()
+    expect(page.get_by_role("link", name="Log in")).to_have_count(0)  # their header, not a visitor's
+    # Once the app has drawn the lesson, what the server drew has made way: one title.
+    page.unroute(APP_SCRIPTS)
+    page.reload()
+    expect(page.get_by_role("button", name="Mark as complete")).to_be_visible()
+    expect(page.get_by_role("heading", name="Why Python?", level=1)).to_have_count(1)
+    page.context.clear_cookies()  # a visitor: the shell, then the app asks them to log in
+    before_the_app_runs(page).goto(lesson)
+    expect(page.get_by_role("heading", name="Why Python?")).to_have_count(0)
+
+
+def test_the_catalogs_cards_sit_under_a_heading_one_level_above_theirs(page: Page):
+    page.goto("/courses")
+    expect(page.get_by_role("status").filter(has_text=re.compile(r"^\d+ courses$"))).to_be_visible()
+    levels = page.get_by_role("main").get_by_role("heading").evaluate_all(
+        "headings => headings.map(heading => Number(heading.tagName[1]))")
+    assert levels[:2] == [1, 2], levels
+    assert all(later <= earlier + 1 for earlier, later in itertools.pairwise(levels)), levels

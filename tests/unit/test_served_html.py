@@ -21,10 +21,13 @@ from starlette.testclient import TestClient
 from academy_app.api import served_html
 from academy_app.api.routes import routes
 from academy_app.components.course import SERVED_CARDS
-from academy_app.models import Course
-from academy_app.services import covers
+from academy_app.infra.session_cookie import SESSION_COOKIE
+from academy_app.models import Course, ReleaseKind, Role
+from academy_app.services import access, accounts, covers, enrollment
+from academy_app.services.access import RuleSpec
 from academy_app.settings import get_settings
-from tests.factories import make_category, make_course
+from tests.factories import make_category, make_course, make_user
+from tests.unit.test_access import lessons_of
 
 PUBLIC_URL = "https://academy.example"
 # The shape of Reflex's export: its fixed title and description, its relative og:image.
@@ -402,3 +405,80 @@ def test_hashed_assets_may_be_kept_for_good_and_nothing_else(client):
     assert cached.headers["cache-control"] == "public, max-age=31536000, immutable"
     for path in ("/assets/app.js", "/favicon.ico", "/login"):
         assert "cache-control" not in client.get(path).headers, path
+
+
+def logged_in(client: TestClient, db, user) -> TestClient:
+    client.cookies.set(SESSION_COOKIE, accounts.start_session(db, user))
+    db.commit()
+    return client
+
+
+def test_a_logged_in_users_course_page_paints_no_log_in_link(client, db, shelf, student,
+                                                             exported):
+    header = ('<header><a href="/courses">Courses</a><a class="rt-Button" href="/login" '
+              'data-discover="true">Log in</a><a href="/signup">Sign up</a></header>')
+    (exported / "index.html").write_text(EXPORTED.format(title="", page=header))
+    assert 'href="/login"' in first_paint(client.get("/courses/python").text)
+    shown = first_paint(logged_in(client, db, student).get("/courses/python").text)
+    assert "Python Foundations" in shown and '<a href="/courses">Courses</a>' in shown
+    assert 'href="/login"' not in shown and 'href="/signup"' not in shown
+    client.cookies.set(SESSION_COOKIE, "not-a-login")  # an ended or forged login: a visitor
+    assert 'href="/login"' in first_paint(client.get("/courses/python").text)
+
+
+def enrolled(db, learner, course: Course) -> None:
+    course.price_cents = 0  # enrolled as a free course's learners are; a paid one's pay first
+    db.add(course)
+    enrollment.enroll_free(db, learner, course.id)
+    db.commit()
+
+
+def test_a_lesson_is_painted_for_its_enrolled_learner_and_kept_out_of_caches(client, db, shelf,
+                                                                          student):
+    course = shelf["course"]
+    first, second = lessons_of(db, course)[:2]
+    first.body = "Read **this** <script>alert(1)</script>"
+    db.add(first)
+    enrolled(db, student, course)
+    response = logged_in(client, db, student).get(f"/learn/python/{first.id}")
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "private, no-store"
+    assert "Cookie" in response.headers["vary"]
+    shown = first_paint(response.text)
+    assert f'<h1 class="rt-Heading rt-r-size-7">{first.title}</h1>' in shown
+    assert "Read <strong>this</strong>" in shown and "<script>" not in shown
+    assert f'href="/learn/python/{second.id}"' in shown and "0 of 3 lessons" in shown
+    assert 'href="/login"' not in shown  # a learner's header
+    assert '<fieldset disabled="" role="none" class="until-ready">' in shown
+    assert '<meta name="robots" content="noindex"/>' in response.text
+    assert starts_the_app_after_its_first_paint(response.text)
+
+
+def test_no_lesson_is_painted_for_a_visitor_a_learner_not_enrolled_or_a_locked_lesson(
+        client, db, shelf, student, instructor):
+    course = shelf["course"]
+    first, second = lessons_of(db, course)[:2]
+    draft_lesson = lessons_of(db, shelf["draft"])[0]
+    first.body, second.body = "Secret first body", "Secret second body"
+    db.add_all([first, second])
+    access.set_rule(db, instructor, RuleSpec(ReleaseKind.IN_SEQUENCE), lesson_id=second.id)
+    db.commit()
+
+    def served(path: str) -> str:
+        response = client.get(path)
+        assert response.status_code == 200  # the mount's shell, whose app says why
+        return response.text
+
+    for path in (f"/learn/python/{first.id}", f"/learn/python/{second.id}"):
+        assert served(path) == f"mount {path}"  # a visitor: the shell alone
+    logged_in(client, db, student)
+    for path in (f"/learn/python/{first.id}", f"/learn/python/{second.id}",
+                 f"/learn/secret/{draft_lesson.id}"):
+        assert served(path) == f"mount {path}"  # not enrolled (or a draft): nothing of it
+    enrolled(db, student, course)
+    assert "Secret first body" in served(f"/learn/python/{first.id}")
+    assert served(f"/learn/python/{second.id}") == f"mount /learn/python/{second.id}"  # locked
+    assert served(f"/learn/python/{first.id + 999}") == f"mount /learn/python/{first.id + 999}"
+    staff = make_user(db, Role.ADMIN, name="Ada Admin")
+    # Its staff preview every lesson, as the page's own state lets them.
+    assert "Secret second body" in logged_in(client, db, staff).get(f"/learn/python/{second.id}").text
