@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -165,3 +166,40 @@ def test_a_short_phase_is_read_over_the_minimum_window() -> None:
     with monitor.phase("instant"):
         pass
     assert monitor.phases[0].during.seconds >= 0.3
+
+
+# A parent that starts a child burning half a second of CPU and, once the child has ended (its
+# output closed), exits without waiting for it, as Chromium's browser leaves its helpers: the
+# child is orphaned, its time not yet in anyone's children's time.
+LEAVES_A_CHILD = (
+    "import os, sys\n"
+    "burn = 'import time\\nend = time.process_time() + 0.5\\nwhile time.process_time() < end: pass'\n"
+    "done, out = os.pipe()\n"
+    "os.posix_spawn(sys.executable, [sys.executable, '-c', burn], os.environ,\n"
+    "               file_actions=[(os.POSIX_SPAWN_DUP2, out, 1)])\n"
+    "os.close(out)\n"
+    "os.read(done, 1)  # b'' once the child has ended; it is never waited for\n"
+)
+
+
+def children_cpu() -> float:
+    times = os.times()
+    return times.children_user + times.children_system
+
+
+@pytest.mark.parametrize(("through_reaper", "counted"), [(False, False), (True, True)])
+def test_what_a_command_leaves_behind_is_the_runs_cpu_only_through_the_reaper(
+        through_reaper: bool, counted: bool) -> None:
+    # Without bench/reaper.py the orphan is init's to reap and its time is nobody's child time:
+    # the monitor then counted Lighthouse's Chromium as another process's ("came and went").
+    command = [sys.executable, "-c", LEAVES_A_CHILD]
+    if through_reaper:
+        command = [sys.executable, "-m", "bench.reaper", *command]
+    before = children_cpu()
+    subprocess.run(command, check=True)
+    assert (children_cpu() - before >= 0.45) is counted
+
+
+def test_the_reaper_exits_with_its_commands_status() -> None:
+    run = subprocess.run([sys.executable, "-m", "bench.reaper", "sh", "-c", "exit 3"], check=False)
+    assert run.returncode == 3
